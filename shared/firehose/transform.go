@@ -1,0 +1,46 @@
+// Package firehose is the data-transformation framework every Firehose
+// transformer in lakestream uses. A function supplies one plain per-record
+// Transform; this package owns the Firehose contract around it: exactly one
+// response record per input record with the same recordId, result statuses,
+// recovery from a failing or panicking record, the 6 MB response budget and
+// re-ingestion of what does not fit.
+package firehose
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// Record is one input record as a Transform sees it: the bytes already
+// base64-decoded.
+type Record struct {
+	ID          string
+	Data        []byte
+	ArrivalTime time.Time
+	// Kinesis is set when the delivery stream reads from a Kinesis stream;
+	// its PartitionKey is what re-ingestion puts records back with.
+	Kinesis *events.KinesisFirehoseRecordMetadata
+}
+
+// Output is what a Transform makes of one record.
+type Output struct {
+	// Data is the transformed record (for example newline-delimited JSON).
+	Data []byte
+	// PartitionKeys become metadata.partitionKeys for Firehose dynamic
+	// partitioning; nil when the stream does not partition.
+	PartitionKeys map[string]string
+	// Drop filters the record out on purpose (result Dropped).
+	Drop bool
+	// Reingest, when not empty, replaces this record with new payloads put
+	// back into the source stream (the record itself is returned Dropped).
+	// A transform uses it to split a record whose output alone would not
+	// fit in a Lambda response.
+	Reingest [][]byte
+}
+
+// Transform turns one record into its output. Returning an error fails that
+// record alone (ProcessingFailed, sent to the processing-failed prefix); it
+// never fails the batch.
+type Transform func(ctx context.Context, r Record) (Output, error)

@@ -1,0 +1,92 @@
+// Command invoke runs one function's real bootstrap binary under the local
+// Lambda Runtime API and prints its response, as `sam local invoke` does:
+//
+//	go run ./shared/cmd/invoke -fn firehose-json -event events/firehose-json/ok.json [-env-vars env.json]
+//
+// The function's own logs go to stderr; the response JSON to stdout. A
+// function or init error prints {"errorType","errorMessage"} and exits 1.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"lakestream/shared/lambdarun"
+)
+
+func main() {
+	fn := flag.String("fn", "", "function folder under functions/, e.g. firehose-json")
+	event := flag.String("event", "", "event JSON file (- for stdin)")
+	envVars := flag.String("env-vars", "", "SAM --env-vars JSON file overriding the template's environment")
+	bin := flag.String("bin", "", "bootstrap binary (default: build it into .build/local)")
+	template := flag.String("template", "template.yaml", "SAM template")
+	flag.Parse()
+	if err := run(*fn, *event, *envVars, *bin, *template); err != nil {
+		var fe *lambdarun.FunctionError
+		if errors.As(err, &fe) {
+			out, _ := json.Marshal(fe)
+			fmt.Println(string(out))
+		} else {
+			fmt.Fprintln(os.Stderr, "invoke:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(fn, eventPath, envVars, bin, templatePath string) error {
+	if fn == "" || eventPath == "" {
+		return errors.New("usage: invoke -fn <function> -event <file> [-env-vars env.json]")
+	}
+	event, err := readEvent(eventPath)
+	if err != nil {
+		return err
+	}
+	tmpl, err := lambdarun.LoadTemplate(templatePath)
+	if err != nil {
+		return err
+	}
+	id := lambdarun.LogicalID(fn)
+	env, err := tmpl.Environment(id)
+	if err != nil {
+		return err
+	}
+	if envVars != "" {
+		if err := lambdarun.ApplyEnvFile(env, envVars, id); err != nil {
+			return err
+		}
+	}
+	ctx := context.Background()
+	if bin == "" {
+		root, err := lambdarun.RepoRoot(filepath.Dir(templatePath))
+		if err != nil {
+			return err
+		}
+		if bin, err = lambdarun.Build(ctx, root, fn, filepath.Join(root, ".build", "local")); err != nil {
+			return err
+		}
+	}
+	f, err := lambdarun.Start(lambdarun.Options{Binary: bin, Env: env, Stdout: os.Stderr, Stderr: os.Stderr})
+	if err != nil {
+		return err
+	}
+	defer f.Stop()
+	resp, err := f.Invoke(ctx, event)
+	if err != nil {
+		return err
+	}
+	fmt.Println(string(resp))
+	return nil
+}
+
+func readEvent(path string) ([]byte, error) {
+	if path == "-" {
+		return io.ReadAll(os.Stdin)
+	}
+	return os.ReadFile(path)
+}

@@ -1,0 +1,221 @@
+package firehose
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"lakestream/shared/metrics"
+)
+
+// Result statuses of a transformed record, as Firehose spells them.
+const (
+	ResultOk               = events.KinesisFirehoseTransformedStateOk
+	ResultDropped          = events.KinesisFirehoseTransformedStateDropped
+	ResultProcessingFailed = events.KinesisFirehoseTransformedStateProcessingFailed
+)
+
+// DefaultBudget is how many bytes of base64 data (plus record ids) a
+// response may carry. Lambda caps a synchronous response at 6 MB; the AWS
+// blueprints budget 6,000,000 bytes and leave the rest for the JSON around it.
+const DefaultBudget = 6_000_000
+
+// Handler turns one Transform into a Firehose data-transformation Lambda
+// handler.
+type Handler struct {
+	transform Transform
+	reingest  Reingester
+	budget    int
+	log       *slog.Logger
+	metrics   *metrics.Recorder
+}
+
+// Option configures a Handler.
+type Option func(*Handler)
+
+// WithReingester sets where records that do not fit in the response go.
+// Without one, such records fail (ProcessingFailed) rather than vanish.
+func WithReingester(r Reingester) Option { return func(h *Handler) { h.reingest = r } }
+
+// WithBudget overrides DefaultBudget (tests use small budgets).
+func WithBudget(bytes int) Option { return func(h *Handler) { h.budget = bytes } }
+
+// WithLogger sets the logger for the per-invocation summary and record failures.
+func WithLogger(l *slog.Logger) Option { return func(h *Handler) { h.log = l } }
+
+// WithMetrics sets where the per-invocation counts are emitted (EMF).
+func WithMetrics(m *metrics.Recorder) Option { return func(h *Handler) { h.metrics = m } }
+
+// NewHandler returns a Handler running t on every record.
+func NewHandler(t Transform, opts ...Option) *Handler {
+	h := &Handler{transform: t, budget: DefaultBudget, log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
+}
+
+// Stats counts what one invocation did with its records. In = Ok + Dropped
+// + Failed + Reingested: every record is accounted for.
+type Stats struct {
+	In, Ok, Dropped, Failed, Reingested int
+	BytesIn, BytesOut                   int
+	// ReingestedPayloads counts the payloads put back into the source
+	// stream, which may exceed Reingested when a transform split a record.
+	ReingestedPayloads int
+}
+
+// Handle is the Lambda entry point: lambda.Start(h.Handle). It returns an
+// error only when re-ingestion finally failed, so that Firehose retries the
+// whole batch and nothing is lost.
+func (h *Handler) Handle(ctx context.Context, ev events.KinesisFirehoseEvent) (*Response, error) {
+	resp, stats, err := h.Process(ctx, ev)
+	h.report(ctx, ev, stats, err)
+	return resp, err
+}
+
+// Process is Handle without the logging and metrics: the response and what
+// happened to each record.
+func (h *Handler) Process(ctx context.Context, ev events.KinesisFirehoseEvent) (*Response, Stats, error) {
+	resp := &Response{Records: make([]ResponseRecord, len(ev.Records))}
+	stats := Stats{In: len(ev.Records)}
+	var reingest []Reingest
+	reingestedRecords := make([]int, 0)
+	used := 0
+
+	for i, in := range ev.Records {
+		stats.BytesIn += len(in.Data)
+		out := &resp.Records[i]
+		out.RecordID = in.RecordID
+		o, err := h.run(ctx, in)
+		switch {
+		case err != nil:
+			out.Result = ResultProcessingFailed
+			out.Data = in.Data // Firehose writes failed records' data to the error prefix.
+			h.log.WarnContext(ctx, "record failed", "record_id", in.RecordID, "error", err.Error())
+		case len(o.Reingest) > 0:
+			out.Result = ResultDropped
+			for _, p := range o.Reingest {
+				reingest = append(reingest, Reingest{Data: p, PartitionKey: partitionKey(in)})
+			}
+			reingestedRecords = append(reingestedRecords, i)
+		case o.Drop:
+			out.Result = ResultDropped
+		default:
+			out.Result = ResultOk
+			out.Data = o.Data
+			out.PartitionKeys = o.PartitionKeys
+		}
+		if out.Result == ResultDropped {
+			continue
+		}
+		// Failed records carry their data back too, so they count against
+		// the budget like Ok ones.
+		size := base64.StdEncoding.EncodedLen(len(out.Data)) + len(out.RecordID)
+		if used+size <= h.budget {
+			used += size
+			continue
+		}
+		if size > h.budget && out.Result == ResultOk {
+			// Re-ingested as it came, it would come back just as large,
+			// forever; only the transform can split it (Output.Reingest).
+			out.Result, out.Data, out.PartitionKeys = ResultProcessingFailed, nil, nil
+			h.log.WarnContext(ctx, "record failed", "record_id", in.RecordID, "error",
+				fmt.Sprintf("output of %d base64 bytes exceeds the %d-byte response budget on its own", size, h.budget))
+			if size = base64.StdEncoding.EncodedLen(len(in.Data)) + len(in.RecordID); used+size <= h.budget {
+				out.Data, used = in.Data, used+size
+			}
+			continue
+		}
+		if h.reingest == nil {
+			out.Result, out.Data, out.PartitionKeys = ResultProcessingFailed, in.Data, nil
+			h.log.WarnContext(ctx, "record failed", "record_id", in.RecordID, "error", "response budget exceeded and no re-ingestion configured")
+			if size = base64.StdEncoding.EncodedLen(len(in.Data)) + len(in.RecordID); used+size <= h.budget {
+				used += size
+			} else {
+				out.Data = nil // Firehose accepts a failed record without data.
+			}
+			continue
+		}
+		// Over budget: put the record back as it came; it is transformed
+		// again by a later invocation.
+		out.Result, out.Data, out.PartitionKeys = ResultDropped, nil, nil
+		reingest = append(reingest, Reingest{Data: in.Data, PartitionKey: partitionKey(in)})
+		reingestedRecords = append(reingestedRecords, i)
+	}
+
+	for _, r := range resp.Records {
+		switch r.Result {
+		case ResultOk:
+			stats.Ok++
+			stats.BytesOut += len(r.Data)
+		case ResultDropped:
+			stats.Dropped++
+		case ResultProcessingFailed:
+			stats.Failed++
+		}
+	}
+	stats.Reingested = len(reingestedRecords)
+	stats.Dropped -= stats.Reingested
+	stats.ReingestedPayloads = len(reingest)
+
+	if len(reingest) > 0 {
+		if h.reingest == nil {
+			return nil, stats, fmt.Errorf("firehose: %d records need re-ingestion but no re-ingester is configured", len(reingestedRecords))
+		}
+		if err := h.reingest.Reingest(ctx, ev, reingest); err != nil {
+			return nil, stats, fmt.Errorf("firehose: re-ingest %d payloads: %w", len(reingest), err)
+		}
+	}
+	return resp, stats, nil
+}
+
+// run calls the transform, turning a panic into that record's error.
+func (h *Handler) run(ctx context.Context, in events.KinesisFirehoseEventRecord) (o Output, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			h.log.ErrorContext(ctx, "transform panicked", "record_id", in.RecordID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			err = fmt.Errorf("transform panicked: %v", p)
+		}
+	}()
+	r := Record{ID: in.RecordID, Data: in.Data, ArrivalTime: in.ApproximateArrivalTimestamp.Time}
+	if in.KinesisFirehoseRecordMetadata.PartitionKey != "" || in.KinesisFirehoseRecordMetadata.ShardID != "" {
+		md := in.KinesisFirehoseRecordMetadata
+		r.Kinesis = &md
+	}
+	return h.transform(ctx, r)
+}
+
+func partitionKey(in events.KinesisFirehoseEventRecord) string {
+	return in.KinesisFirehoseRecordMetadata.PartitionKey
+}
+
+func (h *Handler) report(ctx context.Context, ev events.KinesisFirehoseEvent, s Stats, err error) {
+	attrs := []any{
+		"invocation_id", ev.InvocationID, "records_in", s.In, "ok", s.Ok, "dropped", s.Dropped,
+		"failed", s.Failed, "reingested", s.Reingested, "reingested_payloads", s.ReingestedPayloads,
+		"bytes_in", s.BytesIn, "bytes_out", s.BytesOut,
+	}
+	if err != nil {
+		h.log.ErrorContext(ctx, "invocation failed", append(attrs, "error", err.Error())...)
+	} else {
+		h.log.InfoContext(ctx, "invocation done", attrs...)
+	}
+	if h.metrics == nil {
+		return
+	}
+	h.metrics.Count("RecordsIn", s.In)
+	h.metrics.Count("RecordsOk", s.Ok)
+	h.metrics.Count("RecordsDropped", s.Dropped)
+	h.metrics.Count("RecordsFailed", s.Failed)
+	h.metrics.Count("RecordsReingested", s.Reingested)
+	h.metrics.Add("BytesIn", metrics.UnitBytes, float64(s.BytesIn))
+	h.metrics.Add("BytesOut", metrics.UnitBytes, float64(s.BytesOut))
+	if err := h.metrics.Flush(); err != nil {
+		h.log.WarnContext(ctx, "metrics not written", "error", err.Error())
+	}
+}

@@ -1,0 +1,78 @@
+package firehose
+
+import (
+	"encoding/base64"
+	"encoding/json"
+)
+
+// Response is the data-transformation response. It is lakestream's own type,
+// not aws-lambda-go's KinesisFirehoseResponse, because that type always
+// writes "data" (null when empty) and empty "metadata" / "otfMetadata"
+// objects, which Firehose rejects or misroutes for records that carry no
+// partition keys.
+type Response struct {
+	Records []ResponseRecord `json:"records"`
+}
+
+// ResponseRecord is the result for one input record, with the same RecordID.
+type ResponseRecord struct {
+	RecordID      string
+	Result        string
+	Data          []byte
+	PartitionKeys map[string]string
+}
+
+// MarshalJSON writes the record as Firehose expects it: "data" always
+// present (possibly "") on Ok records, absent on Dropped ones and on failed
+// ones without data; "metadata" only when there are partition keys.
+func (r ResponseRecord) MarshalJSON() ([]byte, error) {
+	id, err := json.Marshal(r.RecordID)
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, len(id)+base64.StdEncoding.EncodedLen(len(r.Data))+64)
+	b = append(b, `{"recordId":`...)
+	b = append(b, id...)
+	b = append(b, `,"result":"`...)
+	b = append(b, r.Result...)
+	b = append(b, '"')
+	if r.Result == ResultOk || len(r.Data) > 0 {
+		b = append(b, `,"data":"`...)
+		b = base64.StdEncoding.AppendEncode(b, r.Data)
+		b = append(b, '"')
+	}
+	if len(r.PartitionKeys) > 0 {
+		keys, err := json.Marshal(r.PartitionKeys)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, `,"metadata":{"partitionKeys":`...)
+		b = append(b, keys...)
+		b = append(b, '}')
+	}
+	return append(b, '}'), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes (tests and the local runner
+// decode responses with it).
+func (r *ResponseRecord) UnmarshalJSON(b []byte) error {
+	var w struct {
+		RecordID string  `json:"recordId"`
+		Result   string  `json:"result"`
+		Data     *[]byte `json:"data"`
+		Metadata *struct {
+			PartitionKeys map[string]string `json:"partitionKeys"`
+		} `json:"metadata"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*r = ResponseRecord{RecordID: w.RecordID, Result: w.Result}
+	if w.Data != nil {
+		r.Data = *w.Data
+	}
+	if w.Metadata != nil {
+		r.PartitionKeys = w.Metadata.PartitionKeys
+	}
+	return nil
+}

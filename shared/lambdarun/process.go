@@ -1,0 +1,137 @@
+package lambdarun
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Function is a running bootstrap process with its Runtime API.
+type Function struct {
+	server  *Server
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	Timeout time.Duration
+}
+
+// Options say what to run and how.
+type Options struct {
+	Binary string            // path of the bootstrap executable
+	Env    map[string]string // the function's environment (template + overrides)
+	// Stdout and Stderr receive the function's own output (its logs);
+	// nil discards it.
+	Stdout, Stderr io.Writer
+	Timeout        time.Duration // per invocation; default 30s
+}
+
+// Start launches the binary under a fresh Runtime API.
+func Start(opts Options) (*Function, error) {
+	srv, err := NewServer()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(opts.Binary)
+	cmd.Env = environ(opts.Env, srv.Addr())
+	cmd.Stdout, cmd.Stderr = opts.Stdout, opts.Stderr
+	if err := cmd.Start(); err != nil {
+		srv.Close()
+		return nil, fmt.Errorf("lambdarun: start %s: %w", opts.Binary, err)
+	}
+	f := &Function{server: srv, cmd: cmd, exited: make(chan struct{}), Timeout: opts.Timeout}
+	if f.Timeout <= 0 {
+		f.Timeout = 30 * time.Second
+	}
+	go func() {
+		err := cmd.Wait()
+		srv.Exited(err)
+		close(f.exited)
+	}()
+	return f, nil
+}
+
+// Invoke sends one event and returns the function's response payload, or a
+// *FunctionError.
+func (f *Function) Invoke(ctx context.Context, event []byte) ([]byte, error) {
+	return f.server.Invoke(ctx, event, f.Timeout)
+}
+
+// Stop ends the process (as Lambda does when an environment is recycled)
+// and the Runtime API.
+func (f *Function) Stop() {
+	if f.cmd.Process != nil {
+		f.cmd.Process.Kill() //nolint:errcheck // it may have exited already.
+	}
+	<-f.exited
+	f.server.Close()
+}
+
+// environ is the process environment: the function's variables plus what
+// the Lambda service sets, and the caller's AWS credentials, region and
+// endpoint (as `sam local invoke` passes the shell's credentials through).
+func environ(vars map[string]string, api string) []string {
+	env := map[string]string{
+		"AWS_LAMBDA_FUNCTION_NAME":        "local",
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+		"AWS_LAMBDA_FUNCTION_VERSION":     "$LATEST",
+		"AWS_REGION":                      "us-east-1",
+		"AWS_DEFAULT_REGION":              "us-east-1",
+		"_HANDLER":                        "bootstrap",
+		"TZ":                              ":UTC",
+		// No X-Ray daemon or segment outside Lambda: traced SDK calls must
+		// not complain about a missing context.
+		"AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
+	}
+	for _, kv := range os.Environ() {
+		k, v, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "AWS_") || k == "PATH" || k == "HOME" {
+			env[k] = v
+		}
+	}
+	for k, v := range vars {
+		env[k] = v
+	}
+	env["AWS_LAMBDA_RUNTIME_API"] = api
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	return out
+}
+
+// Build compiles functions/<name> into outDir/<name>/bootstrap as `sam
+// build` does for provided.al2023 (GOOS=linux, CGO_ENABLED=0, tag
+// lambda.norpc), for this machine's architecture so it can run here.
+func Build(ctx context.Context, repoRoot, name, outDir string) (string, error) {
+	bin := filepath.Join(outDir, name, "bootstrap")
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", bin, "./functions/"+name)
+	cmd.Dir = repoRoot
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+runtime.GOARCH, "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("lambdarun: build %s: %w\n%s", name, err, out)
+	}
+	return bin, nil
+}
+
+// RepoRoot finds the module root (the folder holding go.mod) from dir upwards.
+func RepoRoot(dir string) (string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("lambdarun: no go.mod above %s", dir)
+		}
+		dir = parent
+	}
+}

@@ -1,0 +1,229 @@
+// Package lambdarun runs a real Lambda `bootstrap` binary locally: it serves
+// the Lambda Runtime API (next, response, error, init error) on loopback,
+// starts the binary with the function's environment, hands it events and
+// returns what it answered, as `sam local invoke` does without Docker.
+package lambdarun
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+const apiPrefix = "/2018-06-01/runtime"
+
+// FunctionError is an error the function reported: from an invocation
+// (POST .../invocation/{id}/error) or from start-up (POST .../init/error, or
+// the process exiting).
+type FunctionError struct {
+	Type    string `json:"errorType"`
+	Message string `json:"errorMessage"`
+	Init    bool   `json:"-"`
+}
+
+func (e *FunctionError) Error() string {
+	if e.Init {
+		return fmt.Sprintf("init error %s: %s", e.Type, e.Message)
+	}
+	return fmt.Sprintf("%s: %s", e.Type, e.Message)
+}
+
+// Invocation is one event handed to the function.
+type Invocation struct {
+	RequestID   string
+	Payload     []byte
+	Deadline    time.Time
+	FunctionARN string
+	TraceID     string
+	done        chan result
+}
+
+type result struct {
+	payload []byte
+	err     *FunctionError
+}
+
+// Server is the Runtime API for one function process.
+type Server struct {
+	listener net.Listener
+	http     *http.Server
+	queue    chan *Invocation
+	failed   chan struct{} // closed on init error or process exit
+	mu       sync.Mutex
+	inflight map[string]*Invocation
+	initErr  *FunctionError
+	seq      int
+}
+
+// NewServer listens on a free loopback port.
+func NewServer() (*Server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("lambdarun: listen: %w", err)
+	}
+	s := &Server{listener: ln, queue: make(chan *Invocation), failed: make(chan struct{}), inflight: map[string]*Invocation{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+apiPrefix+"/invocation/next", s.next)
+	mux.HandleFunc("POST "+apiPrefix+"/invocation/{id}/response", s.response)
+	mux.HandleFunc("POST "+apiPrefix+"/invocation/{id}/error", s.invocationError)
+	mux.HandleFunc("POST "+apiPrefix+"/init/error", s.initError)
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go s.http.Serve(ln) //nolint:errcheck // Serve returns when Close is called.
+	return s, nil
+}
+
+// Addr is host:port, the value of AWS_LAMBDA_RUNTIME_API.
+func (s *Server) Addr() string { return s.listener.Addr().String() }
+
+// Close stops serving.
+func (s *Server) Close() error { return s.http.Close() }
+
+// Invoke hands payload to the function and waits for its answer. A function
+// error (including an init error) is returned as *FunctionError.
+func (s *Server) Invoke(ctx context.Context, payload []byte, timeout time.Duration) ([]byte, error) {
+	s.mu.Lock()
+	s.seq++
+	inv := &Invocation{
+		RequestID:   fmt.Sprintf("00000000-0000-4000-8000-%012d", s.seq),
+		Payload:     payload,
+		Deadline:    time.Now().Add(timeout),
+		FunctionARN: "arn:aws:lambda:us-east-1:123456789012:function:local",
+		TraceID:     fmt.Sprintf("Root=1-%08x-%024d;Parent=%016d;Sampled=0", time.Now().Unix(), s.seq, s.seq),
+		done:        make(chan result, 1),
+	}
+	s.mu.Unlock()
+	ctx, cancel := context.WithDeadline(ctx, inv.Deadline)
+	defer cancel()
+	select {
+	case s.queue <- inv:
+	case <-s.failed:
+		return nil, s.failure()
+	case <-ctx.Done():
+		return nil, fmt.Errorf("lambdarun: function never asked for the event: %w", ctx.Err())
+	}
+	select {
+	case r := <-inv.done:
+		if r.err != nil {
+			return nil, r.err
+		}
+		return r.payload, nil
+	case <-s.failed:
+		return nil, s.failure()
+	case <-ctx.Done():
+		return nil, fmt.Errorf("lambdarun: task timed out after %s: %w", timeout, ctx.Err())
+	}
+}
+
+// Exited tells the server the process is gone: pending and later
+// invocations fail with err (unless an init error already explains it).
+func (s *Server) Exited(err error) {
+	msg := "process exited"
+	if err != nil {
+		msg = err.Error()
+	}
+	s.fail(&FunctionError{Type: "Runtime.ExitError", Message: msg, Init: true})
+}
+
+func (s *Server) fail(e *FunctionError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.initErr != nil {
+		return
+	}
+	s.initErr = e
+	close(s.failed)
+}
+
+func (s *Server) failure() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.initErr
+}
+
+func (s *Server) next(w http.ResponseWriter, r *http.Request) {
+	var inv *Invocation
+	select {
+	case inv = <-s.queue:
+	case <-s.failed:
+		http.Error(w, "runtime failed", http.StatusGone)
+		return
+	case <-r.Context().Done():
+		return
+	}
+	s.mu.Lock()
+	s.inflight[inv.RequestID] = inv
+	s.mu.Unlock()
+	h := w.Header()
+	h.Set("Lambda-Runtime-Aws-Request-Id", inv.RequestID)
+	h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.Deadline.UnixMilli(), 10))
+	h.Set("Lambda-Runtime-Invoked-Function-Arn", inv.FunctionARN)
+	h.Set("Lambda-Runtime-Trace-Id", inv.TraceID)
+	h.Set("Content-Type", "application/json")
+	w.Write(inv.Payload) //nolint:errcheck // the function retries /next if this fails.
+}
+
+func (s *Server) take(w http.ResponseWriter, r *http.Request) (*Invocation, []byte, bool) {
+	id := r.PathValue("id")
+	s.mu.Lock()
+	inv := s.inflight[id]
+	delete(s.inflight, id)
+	s.mu.Unlock()
+	if inv == nil {
+		http.Error(w, `{"errorMessage":"unknown request id","errorType":"InvalidRequestID"}`, http.StatusBadRequest)
+		return nil, nil, false
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		inv.done <- result{err: &FunctionError{Type: "Runtime.ReadError", Message: err.Error()}}
+		return nil, nil, false
+	}
+	w.WriteHeader(http.StatusAccepted)
+	return inv, body, true
+}
+
+func (s *Server) response(w http.ResponseWriter, r *http.Request) {
+	if inv, body, ok := s.take(w, r); ok {
+		inv.done <- result{payload: body}
+	}
+}
+
+func (s *Server) invocationError(w http.ResponseWriter, r *http.Request) {
+	if inv, body, ok := s.take(w, r); ok {
+		inv.done <- result{err: decodeError(body, r.Header.Get("Lambda-Runtime-Function-Error-Type"), false)}
+	}
+}
+
+func (s *Server) initError(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	w.WriteHeader(http.StatusAccepted)
+	s.fail(decodeError(body, r.Header.Get("Lambda-Runtime-Function-Error-Type"), true))
+}
+
+func decodeError(body []byte, headerType string, init bool) *FunctionError {
+	e := &FunctionError{Init: init}
+	if err := json.Unmarshal(body, e); err != nil || (e.Message == "" && e.Type == "") {
+		e.Message = strings.TrimSpace(string(body))
+	}
+	if e.Type == "" {
+		e.Type = headerType
+	}
+	if e.Type == "" {
+		e.Type = "Unhandled"
+	}
+	return e
+}
+
+// IsInit reports whether err is a start-up failure of the function.
+func IsInit(err error) bool {
+	var fe *FunctionError
+	return errors.As(err, &fe) && fe.Init
+}

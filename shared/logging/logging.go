@@ -1,0 +1,60 @@
+// Package logging sets up log/slog for a Lambda function: JSON, one line per
+// event, on stdout (where Lambda's JSON log format expects it), every line
+// carrying the function name and the request id of the invocation it belongs
+// to. Payloads and record data never go into logs; counts and ids do.
+package logging
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"lakestream/shared/config"
+)
+
+// Levels are the values LOG_LEVEL accepts.
+var Levels = []string{"debug", "info", "warn", "error"}
+
+// Level reads LOG_LEVEL (default info). Lambda's own AWS_LAMBDA_LOG_LEVEL,
+// set by the template's LoggingConfig.ApplicationLogLevel, is the fallback.
+func Level(env *config.Env) slog.Level {
+	def := strings.ToLower(env.String("AWS_LAMBDA_LOG_LEVEL", "info"))
+	switch def {
+	case "trace":
+		def = "debug"
+	case "fatal":
+		def = "error"
+	}
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(env.OneOf("LOG_LEVEL", def, Levels...)))
+	return l
+}
+
+// New returns a JSON logger writing to w with the function name on every
+// line and the request id of the context passed to each *Context call.
+func New(w io.Writer, level slog.Level, functionName string) *slog.Logger {
+	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})
+	return slog.New(requestIDHandler{h}).With("function", functionName)
+}
+
+// requestIDHandler adds the Lambda request id from the context, so handler
+// code logs with log.InfoContext(ctx, ...) and never threads ids by hand.
+type requestIDHandler struct{ slog.Handler }
+
+func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		r.AddAttrs(slog.String("request_id", lc.AwsRequestID))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h requestIDHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return requestIDHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h requestIDHandler) WithGroup(name string) slog.Handler {
+	return requestIDHandler{h.Handler.WithGroup(name)}
+}

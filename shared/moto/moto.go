@@ -1,0 +1,147 @@
+// Package moto starts moto_server, a local AWS API emulator, on a free
+// loopback port for tests and the demo, and points the AWS SDK at it. A
+// missing moto_server is an error that says how to install it: tests that
+// need AWS fail rather than silently skip.
+package moto
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+)
+
+// ErrNotInstalled is returned when moto_server is not on PATH.
+var ErrNotInstalled = errors.New(`moto_server not found on PATH: install it with pip install "moto[server]>=5"`)
+
+// Region and fake credentials every local run uses.
+const (
+	Region    = "us-east-1"
+	AccessKey = "testing"
+	SecretKey = "testing"
+)
+
+// Server is a running moto_server.
+type Server struct {
+	Endpoint string // http://127.0.0.1:<port>
+	cmd      *exec.Cmd
+	done     chan struct{}
+}
+
+// Start launches moto_server on a free port and waits until it answers.
+func Start(ctx context.Context) (*Server, error) {
+	path, err := exec.LookPath("moto_server")
+	if err != nil {
+		return nil, ErrNotInstalled
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+AccessKey, "AWS_SECRET_ACCESS_KEY="+SecretKey, "AWS_DEFAULT_REGION="+Region)
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("moto: start: %w", err)
+	}
+	s := &Server{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, done: make(chan struct{})}
+	go func() { cmd.Wait(); close(s.done) }() //nolint:errcheck // exit is observed through done.
+	if err := s.waitReady(ctx, 30*time.Second); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) waitReady(ctx context.Context, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		select {
+		case <-s.done:
+			return errors.New("moto: moto_server exited during start-up")
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		resp, err := http.Get(s.Endpoint + "/moto-api/")
+		if err == nil {
+			resp.Body.Close()
+			return nil
+		}
+	}
+	return fmt.Errorf("moto: %s did not answer within %s", s.Endpoint, limit)
+}
+
+// Stop ends the server.
+func (s *Server) Stop() {
+	if s.cmd.Process != nil {
+		s.cmd.Process.Kill() //nolint:errcheck // it may have exited already.
+	}
+	<-s.done
+}
+
+// Reset empties every emulated service, so tests sharing one server start clean.
+func (s *Server) Reset() error {
+	resp, err := http.Post(s.Endpoint+"/moto-api/reset", "application/json", nil)
+	if err != nil {
+		return fmt.Errorf("moto: reset: %w", err)
+	}
+	resp.Body.Close()
+	return nil
+}
+
+// Env is the environment a function process needs to talk to this server.
+func (s *Server) Env() map[string]string {
+	return map[string]string{
+		"AWS_ENDPOINT_URL":      s.Endpoint,
+		"AWS_ACCESS_KEY_ID":     AccessKey,
+		"AWS_SECRET_ACCESS_KEY": SecretKey,
+		"AWS_REGION":            Region,
+		"AWS_DEFAULT_REGION":    Region,
+	}
+}
+
+// Config is an aws.Config for this server, for test set-up and checks.
+func (s *Server) Config(ctx context.Context) (aws.Config, error) {
+	return awsconfig.LoadDefaultConfig(ctx,
+		awsconfig.WithRegion(Region),
+		awsconfig.WithBaseEndpoint(s.Endpoint),
+		awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(AccessKey, SecretKey, "")),
+	)
+}
+
+// Main runs a test package's tests with one moto_server for all of them:
+//
+//	var aws *moto.Server
+//	func TestMain(m *testing.M) { moto.Main(m, &aws) }
+//
+// It exits non-zero, saying why, when moto_server cannot start.
+func Main(m *testing.M, srv **Server) {
+	s, err := Start(context.Background())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL:", err)
+		os.Exit(2)
+	}
+	*srv = s
+	code := m.Run()
+	s.Stop()
+	os.Exit(code)
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("moto: find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

@@ -1,0 +1,101 @@
+// Package retry is lakestream's one retry policy: bounded exponential
+// backoff with full jitter. Every AWS batch write (re-ingestion, forwarding,
+// copies, Glue calls) retries through it, so every function backs off the
+// same way under throttling and gives up after the same bound.
+package retry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+)
+
+// Policy bounds the attempts and the waits between them.
+type Policy struct {
+	// MaxAttempts counts the first call too; at least 1.
+	MaxAttempts int
+	// Base is the first backoff ceiling; it doubles each attempt up to Max.
+	Base time.Duration
+	Max  time.Duration
+	// Sleep waits for d or until ctx is done; nil means a real timer.
+	// Tests replace it to run instantly.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Default is the policy for AWS batch writes: 20 attempts (as the AWS
+// Firehose blueprints re-ingest), 100ms doubling to at most 5s.
+func Default() Policy {
+	return Policy{MaxAttempts: 20, Base: 100 * time.Millisecond, Max: 5 * time.Second}
+}
+
+// ErrExhausted is wrapped by the error Do returns when every attempt failed.
+var ErrExhausted = errors.New("retry: attempts exhausted")
+
+type permanent struct{ err error }
+
+func (p permanent) Error() string { return p.err.Error() }
+func (p permanent) Unwrap() error { return p.err }
+
+// Permanent marks err as not worth retrying (bad input, access denied):
+// Do returns it at once.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanent{err}
+}
+
+// Do calls fn until it returns nil, a Permanent error, the context ends, or
+// MaxAttempts calls have failed. attempt counts from 1. A function that makes
+// partial progress (a batch write with some records rejected) keeps its own
+// state of what is left and returns an error while anything remains.
+func (p Policy) Do(ctx context.Context, fn func(attempt int) error) error {
+	attempts := max(p.MaxAttempts, 1)
+	var err error
+	for attempt := 1; ; attempt++ {
+		if err = fn(attempt); err == nil {
+			return nil
+		}
+		var perm permanent
+		if errors.As(err, &perm) {
+			return perm.err
+		}
+		if attempt >= attempts {
+			return fmt.Errorf("%w after %d attempts: %w", ErrExhausted, attempt, err)
+		}
+		if serr := p.sleep(ctx, p.Backoff(attempt)); serr != nil {
+			return fmt.Errorf("retry: stopped after %d attempts: %w (last error: %w)", attempt, serr, err)
+		}
+	}
+}
+
+// Backoff is the wait after the given failed attempt: a uniformly random
+// duration up to min(Max, Base*2^(attempt-1)) ("full jitter"), which spreads
+// out retries from many concurrent Lambda instances.
+func (p Policy) Backoff(attempt int) time.Duration {
+	ceiling := p.Base
+	for i := 1; i < attempt && ceiling < p.Max; i++ {
+		ceiling *= 2
+	}
+	ceiling = min(ceiling, p.Max)
+	if ceiling <= 0 {
+		return 0
+	}
+	return rand.N(ceiling + 1)
+}
+
+func (p Policy) sleep(ctx context.Context, d time.Duration) error {
+	if p.Sleep != nil {
+		return p.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

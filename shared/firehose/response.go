@@ -22,15 +22,39 @@ type ResponseRecord struct {
 	PartitionKeys map[string]string
 }
 
+// MarshalJSON writes the whole response into one buffer: a response is up
+// to 6 MB, and encoding/json re-scans whatever a Marshaler returns, so one
+// buffer means one pass instead of one per record.
+func (r *Response) MarshalJSON() ([]byte, error) {
+	size := 16
+	for i := range r.Records {
+		size += base64.StdEncoding.EncodedLen(len(r.Records[i].Data)) + len(r.Records[i].RecordID) + 64
+	}
+	b := append(make([]byte, 0, size), `{"records":[`...)
+	for i := range r.Records {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = r.Records[i].appendJSON(b); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, "]}"...), nil
+}
+
 // MarshalJSON writes the record as Firehose expects it: "data" always
 // present (possibly "") on Ok records, absent on Dropped ones and on failed
 // ones without data; "metadata" only when there are partition keys.
 func (r ResponseRecord) MarshalJSON() ([]byte, error) {
+	return r.appendJSON(nil)
+}
+
+func (r ResponseRecord) appendJSON(b []byte) ([]byte, error) {
 	id, err := json.Marshal(r.RecordID)
 	if err != nil {
 		return nil, err
 	}
-	b := make([]byte, 0, len(id)+base64.StdEncoding.EncodedLen(len(r.Data))+64)
 	b = append(b, `{"recordId":`...)
 	b = append(b, id...)
 	b = append(b, `,"result":"`...)

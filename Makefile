@@ -1,0 +1,76 @@
+# lakestream: build, test and run the Lambda functions locally.
+# Every target works from one list of functions: the folders under functions/.
+
+FUNCTIONS   := $(notdir $(wildcard functions/*))
+DEPLOY_ARCH ?= arm64
+FUZZTIME    ?= 10s
+BENCHTIME   ?= 1s
+PORT        ?= 5000
+GO          ?= go
+
+# No X-Ray daemon or segment outside Lambda (see shared/awsclient).
+export AWS_XRAY_CONTEXT_MISSING ?= IGNORE_ERROR
+
+.PHONY: all build test unit lint tools invoke demo bench fuzz aws-local clean
+
+all: build
+
+## build: cross-compile every function's bootstrap as `sam build` does (linux/arm64, provided.al2023)
+build:
+	@for fn in $(FUNCTIONS); do \
+		echo "build $$fn"; \
+		GOOS=linux GOARCH=$(DEPLOY_ARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath \
+			-o .build/$(DEPLOY_ARCH)/$$fn/bootstrap ./functions/$$fn || exit 1; \
+	done
+
+## tools: moto_server and cfn-lint must be installed (pip installs them only when missing)
+tools:
+	@command -v moto_server >/dev/null 2>&1 || pip install "moto[server]>=5" >/dev/null 2>&1 || \
+		{ echo 'moto_server is missing: install it with pip install "moto[server]>=5"'; exit 1; }
+	@command -v moto_server >/dev/null 2>&1 || { echo 'moto_server is missing: install it with pip install "moto[server]>=5"'; exit 1; }
+	@command -v cfn-lint >/dev/null 2>&1 || pip install cfn-lint >/dev/null 2>&1 || \
+		{ echo 'cfn-lint is missing: install it with pip install cfn-lint'; exit 1; }
+	@command -v cfn-lint >/dev/null 2>&1 || { echo 'cfn-lint is missing: install it with pip install cfn-lint'; exit 1; }
+
+## test: lint, then every unit, golden, fuzz-seed and integration test (integration tests start moto_server themselves)
+test: tools lint build
+	$(GO) test -count=1 ./...
+
+## lint: gofmt, go vet and cfn-lint, with zero findings
+lint: tools
+	@out=$$(gofmt -l functions shared); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	cfn-lint template.yaml
+
+## invoke: run one function's real bootstrap under the local Runtime API
+##   make invoke FN=firehose-json EVENT=events/firehose-json/ndjson.json [ENV=env.json]
+invoke:
+	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=<event.json> [ENV=env.json]"; exit 2; }
+	@$(GO) run ./shared/cmd/invoke -fn $(FN) -event $(EVENT) $(if $(ENV),-env-vars $(ENV))
+
+## demo: start moto, create the resources, run every function on sample data, print what happened
+demo: tools
+	@$(GO) run ./shared/cmd/demo
+
+## bench: every benchmark, with allocations
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+## fuzz: every fuzz target for FUZZTIME each
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+		dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
+		for target in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/^func //'); do \
+			echo "fuzz $$pkg $$target"; \
+			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
+
+## aws-local: a moto_server on 127.0.0.1:$(PORT) for manual use (Ctrl-C stops it)
+aws-local: tools
+	@echo "export AWS_ENDPOINT_URL=http://127.0.0.1:$(PORT) AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1"
+	moto_server -H 127.0.0.1 -p $(PORT)
+
+clean:
+	rm -rf .build
+	$(GO) clean -testcache

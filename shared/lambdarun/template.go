@@ -114,9 +114,11 @@ func (t *Template) resolve(n *yaml.Node) (string, error) {
 			return v
 		})
 		return out, err
+	case n.Tag == "!GetAtt" && n.Kind == yaml.SequenceNode && len(n.Content) == 2:
+		return t.getAtt(n.Content[0].Value + "." + n.Content[1].Value)
 	case n.Tag == "!GetAtt":
 		return t.getAtt(n.Value)
-	case n.Kind == yaml.ScalarNode && !strings.HasPrefix(n.Tag, "!") || n.Tag == "!!str":
+	case n.Kind == yaml.ScalarNode && (!strings.HasPrefix(n.Tag, "!") || strings.HasPrefix(n.Tag, "!!")):
 		return n.Value, nil
 	case n.Kind == yaml.MappingNode && len(n.Content) == 2:
 		key, val := n.Content[0].Value, *n.Content[1]

@@ -1,0 +1,155 @@
+package lambdarun
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var echoBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "lambdarun")
+	if err != nil {
+		panic(err)
+	}
+	echoBin = filepath.Join(dir, "bootstrap")
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", echoBin, "./testdata/echo")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func start(t *testing.T, env map[string]string) (*Function, *bytes.Buffer) {
+	t.Helper()
+	var logs bytes.Buffer
+	f, err := Start(Options{Binary: echoBin, Env: env, Stdout: &logs, Stderr: &logs, Timeout: 20 * time.Second})
+	require.NoError(t, err)
+	t.Cleanup(f.Stop)
+	return f, &logs
+}
+
+func TestInvokeRealBinary(t *testing.T) {
+	f, logs := start(t, map[string]string{"ECHO_MODE": "upper"})
+	for _, msg := range []string{"hello", "again"} {
+		resp, err := f.Invoke(context.Background(), []byte(`{"message":"`+msg+`"}`))
+		require.NoError(t, err)
+		assert.JSONEq(t, `{"message":"`+strings.ToUpper(msg)+`","fail":false,"panic":false,"exit":false}`, string(resp))
+	}
+	f.Stop() // waits for the process, so its logs are all in
+	assert.Contains(t, logs.String(), `"request_id":"00000000-0000-4000-8000-000000000002"`, "the binary saw the request id header")
+}
+
+func TestInvokeFunctionError(t *testing.T) {
+	f, _ := start(t, nil)
+	_, err := f.Invoke(context.Background(), []byte(`{"fail":true}`))
+	var fe *FunctionError
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, FunctionError{Type: "errorString", Message: "asked to fail"}, *fe)
+
+	// The process survives a returned error and serves the next event.
+	resp, err := f.Invoke(context.Background(), []byte(`{"message":"ok"}`))
+	require.NoError(t, err)
+	assert.Contains(t, string(resp), `"ok"`)
+
+	// A panic is reported, then aws-lambda-go ends the process, as on Lambda.
+	_, err = f.Invoke(context.Background(), []byte(`{"panic":true}`))
+	require.ErrorAs(t, err, &fe)
+	assert.Contains(t, fe.Message, "asked to panic")
+	assert.False(t, fe.Init)
+}
+
+func TestInitErrorNamesVariable(t *testing.T) {
+	f, _ := start(t, map[string]string{"ECHO_MODE": "shout"})
+	_, err := f.Invoke(context.Background(), []byte(`{}`))
+	require.Error(t, err)
+	assert.True(t, IsInit(err))
+	var fe *FunctionError
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, "InvalidConfiguration", fe.Type)
+	assert.Contains(t, fe.Message, `ECHO_MODE="shout" is invalid: one of plain, upper`)
+}
+
+func TestProcessExitFailsInvocation(t *testing.T) {
+	f, _ := start(t, nil)
+	_, err := f.Invoke(context.Background(), []byte(`{"exit":true}`))
+	var fe *FunctionError
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, "Runtime.ExitError", fe.Type)
+	assert.Contains(t, fe.Message, "exit status 3")
+	_, err = f.Invoke(context.Background(), []byte(`{}`))
+	assert.True(t, IsInit(err), "later invocations fail too")
+}
+
+func TestInvokeTimesOut(t *testing.T) {
+	srv, err := NewServer()
+	require.NoError(t, err)
+	defer srv.Close()
+	_, err = srv.Invoke(context.Background(), []byte(`{}`), 100*time.Millisecond)
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, context.DeadlineExceeded))
+}
+
+func TestServerRejectsUnknownRequestID(t *testing.T) {
+	srv, err := NewServer()
+	require.NoError(t, err)
+	defer srv.Close()
+	resp, err := http.Post("http://"+srv.Addr()+apiPrefix+"/invocation/nope/response", "application/json", strings.NewReader(`{}`))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+}
+
+func TestTemplateEnvironment(t *testing.T) {
+	tmpl, err := LoadTemplate("testdata/template.yaml")
+	require.NoError(t, err)
+	env, err := tmpl.Environment("EchoFunction")
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{
+		"AWS_LAMBDA_FUNCTION_NAME":        "EchoFunction",
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+		"LOG_LEVEL":                       "warn",
+		"SHARED":                          "own",
+		"STREAM":                          "lakestream-lake-stream",
+		"STREAM_ARN":                      "arn:aws:firehose:us-east-1:123456789012:deliverystream/lakestream-lake-stream",
+		"BUCKET_ARN":                      "arn:aws:s3:::Bucket",
+		"REGIONAL":                        "in us-east-1 to lakestream-lake-stream",
+		"LONG_FORM":                       "lake-stream",
+		"NUMBER":                          "42",
+	}, env)
+
+	_, err = tmpl.Environment("Stream")
+	assert.ErrorContains(t, err, "no function Stream")
+}
+
+func TestApplyEnvFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "env.json")
+	require.NoError(t, os.WriteFile(path, []byte(`{"Parameters":{"A":"all","B":"all"},"EchoFunction":{"B":"mine","N":3}}`), 0o644))
+	env := map[string]string{"A": "template"}
+	require.NoError(t, ApplyEnvFile(env, path, "EchoFunction"))
+	assert.Equal(t, map[string]string{"A": "all", "B": "mine", "N": "3"}, env)
+
+	require.NoError(t, os.WriteFile(path, []byte(`[1,2]`), 0o644))
+	assert.ErrorContains(t, ApplyEnvFile(env, path, "EchoFunction"), "not a SAM env-vars file")
+}
+
+func TestLogicalID(t *testing.T) {
+	assert.Equal(t, "CwlogsDecompressorFunction", LogicalID("cwlogs-decompressor"))
+	assert.Equal(t, "FirehoseJsonFunction", LogicalID("firehose-json"))
+}

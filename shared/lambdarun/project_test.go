@@ -1,0 +1,75 @@
+package lambdarun
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
+)
+
+// TestProjectLayout keeps the repository's three lists of functions in step:
+// every functions/<name> has a template resource and at least one sample
+// event under events/<name>/, and every function resource and events folder
+// has its functions/<name>.
+func TestProjectLayout(t *testing.T) {
+	root, err := RepoRoot(".")
+	require.NoError(t, err)
+
+	folders := dirs(t, filepath.Join(root, "functions"))
+	require.NotEmpty(t, folders, "no functions yet")
+
+	var tmpl struct {
+		Resources map[string]struct {
+			Type     string `yaml:"Type"`
+			Metadata struct {
+				BuildMethod string `yaml:"BuildMethod"`
+			} `yaml:"Metadata"`
+			Properties struct {
+				CodeURI string `yaml:"CodeUri"`
+			} `yaml:"Properties"`
+		} `yaml:"Resources"`
+	}
+	b, err := os.ReadFile(filepath.Join(root, "template.yaml"))
+	require.NoError(t, err)
+	require.NoError(t, yaml.Unmarshal(b, &tmpl))
+
+	var inTemplate []string
+	for id, r := range tmpl.Resources {
+		if r.Type != "AWS::Serverless::Function" {
+			continue
+		}
+		name := strings.TrimPrefix(strings.TrimSuffix(r.Properties.CodeURI, "/"), "functions/")
+		assert.Equal(t, LogicalID(name), id, "logical id of %s", r.Properties.CodeURI)
+		assert.Contains(t, []string{"go1.x", "makefile"}, r.Metadata.BuildMethod, "%s Metadata.BuildMethod", id)
+		inTemplate = append(inTemplate, name)
+	}
+	sort.Strings(inTemplate)
+	assert.Equal(t, folders, inTemplate, "functions/ folders and template.yaml functions differ")
+
+	assert.Equal(t, folders, dirs(t, filepath.Join(root, "events")), "functions/ folders and events/ folders differ")
+	for _, fn := range folders {
+		samples, _ := filepath.Glob(filepath.Join(root, "events", fn, "*.json"))
+		assert.NotEmpty(t, samples, "events/%s has no sample event", fn)
+		_, err := os.Stat(filepath.Join(root, "functions", fn, "main.go"))
+		assert.NoError(t, err, "functions/%s/main.go", fn)
+	}
+}
+
+func dirs(t *testing.T, path string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(path)
+	require.NoError(t, err)
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() {
+			out = append(out, e.Name())
+		}
+	}
+	sort.Strings(out)
+	return out
+}

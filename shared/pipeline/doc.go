@@ -1,0 +1,120 @@
+// Package pipeline is what every lakestream Firehose record transformer
+// (access logs, CloudFront logs, syslog, JSON) runs after its parser: it
+// splits a Firehose record into lines, parses each with the transformer's
+// Parser, filters, enriches, masks and validates the records, derives the
+// dynamic-partitioning keys and writes the survivors as newline-delimited
+// JSON, CSV or TSV. (*Pipeline).Transform is a firehose.Transform.
+//
+//	env := config.New(os.Getenv)
+//	opts := pipeline.Load(env)
+//	if err := env.Err(); err != nil { ... }
+//	p, err := pipeline.New(accesslog.Parse, opts)
+//
+// # Stages, in the order they run
+//
+//  1. Parse: each line (or, with SplitJSON, each JSON document) goes through
+//     the Parser. A Parser returning (nil, nil) skips the line on purpose.
+//  2. Filter (DROP_IF): drops matching records. It runs on the parsed values,
+//     before masking, so conditions are written against the source data
+//     ("remote_host^=10.") and dropped lines cost no masking.
+//  3. Enrich (ARRIVAL_TIME_FIELD): adds the Firehose approximate arrival time.
+//  4. Mask (MASK_FIELDS): truncates IP addresses, hashes, drops or redacts fields.
+//  5. Validate (SCHEMA): checks the record as it will be written.
+//  6. Partition (PARTITION_KEYS): derives metadata.partitionKeys from the
+//     record as it will be written.
+//  7. Write (OUTPUT_FORMAT): one output line per record.
+//
+// A line that fails to parse, validate or write fails the whole Firehose
+// record (ProcessingFailed) with an error naming the line number, so the
+// original goes to the processing-failed prefix intact. A record whose lines
+// were all skipped or filtered is dropped (Output.Drop).
+//
+// # Environment variables
+//
+// All are optional. Field names below may be dotted paths ("user.id") into
+// nested objects, whether a *record.Record or JSON text; a name that exists
+// as a top-level field is always taken as that field, dots and all.
+//
+// ARRIVAL_TIME_FIELD names a top-level field to set to the record's
+// approximate arrival time (replacing a field of that name, else added
+// last; a Parser that leaves room for one more field saves a copy); empty
+// disables it. ARRIVAL_TIME_FORMAT is "rfc3339" (default, UTC with
+// milliseconds: "2024-03-05T06:07:08.009Z") or "epoch-ms" (an integer).
+//
+// MASK_FIELDS is a comma-separated list of field=action:
+//
+//	truncate-ip  keep the network part of an IP address: IPv4 to
+//	             MASK_IPV4_PREFIX bits (default 24: 203.0.113.7 -> 203.0.113.0),
+//	             IPv6 to MASK_IPV6_PREFIX bits (default 48). "ip:port" and
+//	             "[ip]:port" keep the port; IPv4-mapped IPv6 is written as IPv4;
+//	             "" and "-" (the logs' no-value marker) are kept; any other
+//	             value is redacted, so a hostname never leaks.
+//	hash         replace with the lower-case hex HMAC-SHA256 of the value's
+//	             text keyed with HASH_SALT (required when any field is hashed),
+//	             so values stay joinable without being readable; Athena computes
+//	             the same with lower(to_hex(hmac_sha256(to_utf8(v), to_utf8(salt)))).
+//	drop         remove the field.
+//	redact       replace the value with the string "REDACTED".
+//
+// Absent and null fields are left alone.
+//
+// DROP_IF drops records matching any of its comma-separated alternatives; an
+// alternative is one or more conditions joined with "&", all of which must
+// hold. A condition is field=value (equals), field^=prefix (starts with) or
+// field~=regexp (RE2, unanchored: use ^ and $). Values are compared as text:
+// numbers as written in JSON, true/false, nested objects as compact JSON. An
+// absent or null field matches no condition. Values cannot contain "," or
+// "&"; in a regexp write \x2c and \x26 instead.
+//
+//	DROP_IF="method=HEAD,user_agent^=ELB-HealthChecker,status=200&uri~=^/health$"
+//
+// SCHEMA declares fields to check, comma-separated, each field:type[:constraint]...
+// Types: string, int (64-bit integer), float (any number), bool, timestamp
+// (an RFC 3339 string). Constraints: required (present and not null),
+// lo..hi (inclusive range for int and float, either end may be left open:
+// "0..", "..10"), max=N (at most N characters, for string). A null value
+// passes unless required; fields not declared pass unchecked.
+//
+//	SCHEMA="status:int:100..599:required,bytes:int:0..,user_agent:string:max=512,time:timestamp"
+//
+// PARTITION_KEYS lists the keys returned in metadata.partitionKeys, each
+// either key=source or a bare time part (meaning part=part). Sources: year
+// (2024), month (03), day (05), hour (06), date (2024-03-05), all from the
+// event time in UTC, or field:<name> for a field's value. Key names are
+// letters, digits and underscores. Use them in the stream's S3 prefix as
+// !{partitionKeyFromLambda:year}.
+//
+//	PARTITION_KEYS="year,month,day,status=field:status"
+//
+// The event time is the TIME_FIELD field: an RFC 3339 string, or an epoch
+// number (or numeric string) in seconds, milliseconds, microseconds or
+// nanoseconds told apart by magnitude (below 1e11 is seconds, below 1e14
+// milliseconds, below 1e17 microseconds). When TIME_FIELD is unset, or the
+// field is absent or null, the arrival time is used, so a record always has
+// a partition; a value that is not a time fails the record.
+//
+// Partition values are sanitised rather than rejected, because a bad value
+// in one log line must not fail delivery: every byte other than ASCII
+// letters, digits, "-", "_" and a non-leading "." becomes "_" (so a value
+// can never add a "/" level to the S3 key), values are cut to 128 bytes, and
+// an absent, null or empty value becomes __HIVE_DEFAULT_PARTITION__, the
+// name Hive and Athena give the null partition. All lines of one Firehose
+// record must map to the same partition keys, since Firehose takes one set
+// per record; otherwise the record fails.
+//
+// OUTPUT_FORMAT is json (default), csv or tsv. JSON lines keep the record's
+// field order. For csv and tsv, OUTPUT_COLUMNS (required there, refused for
+// json) lists the columns in order; there is no header row, since Firehose
+// concatenates records into one object. Absent and null values are empty,
+// nested values are compact JSON. CSV quotes a value containing a comma,
+// quote, CR or LF as RFC 4180 says; TSV writes backslash, tab, LF and CR as
+// \\, \t, \n and \r, the escapes PostgreSQL's COPY text format and
+// MySQL's LOAD DATA read back.
+// Lines end in LF. Invalid UTF-8 is written as U+FFFD in every format.
+//
+// # Counting
+//
+// Stats counts lines skipped by the parser, filtered by DROP_IF and written;
+// a handler reads them with TakeStats after each invocation and emits them
+// as metrics. The firehose framework counts records; these count lines.
+package pipeline

@@ -1,0 +1,119 @@
+package pipeline
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"lakestream/shared/record"
+)
+
+func rec(kv ...any) *record.Record {
+	r := record.New(len(kv) / 2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		r.Fields = append(r.Fields, record.Field{Name: kv[i].(string), Value: kv[i+1]})
+	}
+	return r
+}
+
+func TestAppendJSON(t *testing.T) {
+	cyclic := rec("self", nil)
+	cyclic.Fields[0].Value = cyclic
+
+	tests := map[string]struct {
+		in      *record.Record
+		want    string
+		wantErr string
+	}{
+		"nil record":   {in: nil, want: `null`},
+		"empty record": {in: rec(), want: `{}`},
+		"order kept": {
+			in:   rec("z", int64(1), "a", "x", "m", true),
+			want: `{"z":1,"a":"x","m":true}`,
+		},
+		"every type": {
+			in: rec("s", "text", "i", int64(-42), "f", 2.5, "b", false, "n", nil,
+				"raw", json.RawMessage("{ \"k\" : [ 1 , 2 ] }"), "big", json.RawMessage("123456789012345678901234567890"),
+				"empty raw", json.RawMessage(nil), "nested", rec("x", int64(1), "deeper", rec()), "nil nested", (*record.Record)(nil)),
+			want: `{"s":"text","i":-42,"f":2.5,"b":false,"n":null,"raw":{"k":[1,2]},"big":123456789012345678901234567890,` +
+				`"empty raw":null,"nested":{"x":1,"deeper":{}},"nil nested":null}`,
+		},
+		"escapes like encoding/json without HTML escaping": {
+			in:   rec("q\"uote", "a\"b\\c\n\r\t\b\f\x00\x1f\x7f <&> \u2028\u2029 é 😀"),
+			want: `{"q\"uote":"a\"b\\c\n\r\t\b\f\u0000\u001f` + "\x7f" + ` <&> \u2028\u2029 é 😀"}`,
+		},
+		"invalid UTF-8 as U+FFFD": {
+			in:   rec("s", "a\xffb\xc3", "\xfe", int64(0)),
+			want: `{"s":"a\ufffdb\ufffd","\ufffd":0}`,
+		},
+		"floats like encoding/json": {
+			in:   rec("a", 1e21, "b", 1e20, "c", 1e-7, "d", 0.000001, "e", math.Copysign(0, -1), "f", 100.0, "g", 1.7976931348623157e308),
+			want: `{"a":1e+21,"b":100000000000000000000,"c":1e-7,"d":0.000001,"e":-0,"f":100,"g":1.7976931348623157e+308}`,
+		},
+		"NaN":              {in: rec("f", math.NaN()), wantErr: `field "f": value cannot be written as JSON: NaN is not a JSON number`},
+		"infinity":         {in: rec("f", math.Inf(-1)), wantErr: `field "f": value cannot be written as JSON: -Inf is not a JSON number`},
+		"invalid raw":      {in: rec("r", json.RawMessage(`{"a":`)), wantErr: `field "r": value cannot be written as JSON: invalid JSON text`},
+		"unsupported type": {in: rec("n", 42), wantErr: `field "n": value cannot be written as JSON: unsupported type int`},
+		"nested error": {
+			in:      rec("outer", rec("inner", []string{"x"})),
+			wantErr: `field "outer": field "inner": value cannot be written as JSON: unsupported type []string`,
+		},
+		"cycle": {in: cyclic, wantErr: "nested deeper than 1000 objects"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := AppendJSON([]byte("prefix:"), tc.in)
+			if tc.wantErr != "" {
+				require.Error(t, err)
+				assert.True(t, errors.Is(err, ErrUnencodable))
+				assert.Contains(t, err.Error(), tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, "prefix:"+tc.want, string(got))
+			assert.True(t, json.Valid(got[len("prefix:"):]))
+		})
+	}
+}
+
+// marshalNoHTML is what AppendJSON promises to match for a single value.
+func marshalNoHTML(t testing.TB, v any) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	require.NoError(t, enc.Encode(v))
+	return string(bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}))
+}
+
+func FuzzAppendJSON(f *testing.F) {
+	f.Add("name", "value", int64(1), 1.5, true, []byte(`{"a":[1,2]}`))
+	f.Add("", "\x00\xff\u2028<&>\"\\", int64(math.MinInt64), 1e-7, false, []byte(` [ ] `))
+	f.Add("é", "\xc3", int64(0), 1e21, false, []byte(`{"a":`))
+	f.Add("n", "", int64(-1), math.Copysign(0, -1), true, []byte(`"str\u00e9"`))
+	f.Fuzz(func(t *testing.T, name, s string, i int64, fl float64, b bool, raw []byte) {
+		r := rec(name, s, "i", i, "f", fl, "b", b, "raw", json.RawMessage(raw), "nested", rec(s, name))
+		got, err := AppendJSON(nil, r)
+		badFloat := math.IsNaN(fl) || math.IsInf(fl, 0)
+		badRaw := len(raw) > 0 && !json.Valid(raw)
+		if err != nil {
+			assert.True(t, errors.Is(err, ErrUnencodable))
+			assert.True(t, badFloat || badRaw, "unexpected error %v", err)
+			return
+		}
+		require.False(t, badFloat || badRaw, "no error for NaN, infinity or invalid raw JSON")
+		require.True(t, json.Valid(got), "invalid JSON %q", got)
+		// Each value is written exactly as encoding/json writes it.
+		assert.Equal(t, marshalNoHTML(t, s), string(appendString(nil, s)))
+		fb, err := appendFloat(nil, fl)
+		require.NoError(t, err)
+		assert.Equal(t, marshalNoHTML(t, fl), string(fb))
+		one, err := AppendJSON(nil, rec(name, i))
+		require.NoError(t, err)
+		assert.Equal(t, "{"+marshalNoHTML(t, name)+":"+marshalNoHTML(t, i)+"}", string(one))
+	})
+}

@@ -1,0 +1,148 @@
+package pipeline
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"net/netip"
+	"strings"
+
+	"lakestream/shared/record"
+)
+
+// RedactedText replaces the value of a field masked with "redact", and of a
+// "truncate-ip" field that holds no IP address.
+const RedactedText = "REDACTED"
+
+type maskAction int
+
+const (
+	actionTruncateIP maskAction = iota + 1
+	actionHash
+	actionDrop
+	actionRedact
+)
+
+var maskActions = map[string]maskAction{
+	"truncate-ip": actionTruncateIP,
+	"hash":        actionHash,
+	"drop":        actionDrop,
+	"redact":      actionRedact,
+}
+
+// mask is one MASK_FIELDS item.
+type mask struct {
+	path   fieldPath
+	action maskAction
+}
+
+// parseMasks parses MASK_FIELDS: comma-separated field=action.
+func parseMasks(spec string) ([]mask, error) {
+	var masks []mask
+	seen := map[string]bool{}
+	for item := range specItems(spec, ",") {
+		name, action, ok := strings.Cut(item, "=")
+		name, action = strings.TrimSpace(name), strings.TrimSpace(action)
+		if !ok {
+			return nil, itemError(item, errors.New("want field=action"))
+		}
+		p, err := newFieldPath(name)
+		if err != nil {
+			return nil, itemError(item, err)
+		}
+		a, ok := maskActions[action]
+		if !ok {
+			return nil, itemError(item, fmt.Errorf("unknown action %q", action))
+		}
+		if seen[name] {
+			return nil, itemError(item, fmt.Errorf("field %q is masked twice", name))
+		}
+		seen[name] = true
+		masks = append(masks, mask{path: p, action: a})
+	}
+	return masks, nil
+}
+
+// masker applies the masks to the records of one Firehose record. It holds
+// the HMAC state, which is not safe for concurrent use, so each Transform
+// call has its own.
+type masker struct {
+	*stages
+	mac     hash.Hash
+	scratch []byte
+}
+
+func (m *masker) apply(r *record.Record) error {
+	for _, k := range m.masks {
+		at, i := k.path.locate(r)
+		if i < 0 || at.Fields[i].Value == nil {
+			continue
+		}
+		f := &at.Fields[i]
+		switch k.action {
+		case actionDrop:
+			at.Delete(f.Name)
+		case actionRedact:
+			f.Value = RedactedText
+		case actionTruncateIP:
+			f.Value = m.truncateIP(f.Value)
+		case actionHash:
+			v, err := m.hash(f.Value)
+			if err != nil {
+				return &FieldError{Field: k.path.name, Err: err}
+			}
+			f.Value = v
+		}
+	}
+	return nil
+}
+
+// truncateIP keeps the network part of an address, leaving "" and "-" (no
+// address) alone and redacting anything else, so that a hostname or a
+// malformed value never reaches the lake unmasked.
+func (m *masker) truncateIP(v any) any {
+	s, ok := v.(string)
+	if !ok {
+		return RedactedText
+	}
+	if s == "" || s == "-" {
+		return s
+	}
+	if a, err := netip.ParseAddr(s); err == nil {
+		return m.network(a).String()
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return netip.AddrPortFrom(m.network(ap.Addr()), ap.Port()).String()
+	}
+	return RedactedText
+}
+
+func (m *masker) network(a netip.Addr) netip.Addr {
+	a = a.Unmap()
+	bits := m.ipv6Bits
+	if a.Is4() {
+		bits = m.ipv4Bits
+	}
+	// Bits were checked against each family at start-up, and Masked drops
+	// an IPv6 zone, which could otherwise identify a host.
+	return netip.PrefixFrom(a, bits).Masked().Addr()
+}
+
+// hash returns the hex HMAC-SHA256 of the value's text keyed with the salt.
+func (m *masker) hash(v any) (string, error) {
+	var err error
+	if m.scratch, err = appendText(m.scratch[:0], v); err != nil {
+		return "", err
+	}
+	if m.mac == nil {
+		m.mac = hmac.New(sha256.New, m.hashSalt)
+	}
+	m.mac.Reset()
+	m.mac.Write(m.scratch)
+	var sum [sha256.Size]byte
+	m.scratch = hex.AppendEncode(m.scratch[:0], m.mac.Sum(sum[:0]))
+	return string(m.scratch), nil
+}

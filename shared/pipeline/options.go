@@ -1,0 +1,248 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"lakestream/shared/config"
+)
+
+// Format is an output format (OUTPUT_FORMAT).
+type Format string
+
+// Output formats.
+const (
+	FormatJSON Format = "json"
+	FormatCSV  Format = "csv"
+	FormatTSV  Format = "tsv"
+)
+
+// TimeFormat is how the arrival time is written (ARRIVAL_TIME_FORMAT).
+type TimeFormat string
+
+// Arrival time formats.
+const (
+	TimeRFC3339     TimeFormat = "rfc3339"
+	TimeEpochMillis TimeFormat = "epoch-ms"
+)
+
+// Split is how a Firehose record's data is cut into the pieces given to the
+// Parser.
+type Split int
+
+const (
+	// SplitLines cuts at LF (a CR before it is removed; the last line needs
+	// no LF) and skips blank lines.
+	SplitLines Split = iota
+	// SplitJSON cuts a sequence of JSON documents, each of which may span
+	// several lines (pretty-printed) or share one; newline-delimited JSON
+	// is the common case. For the JSON transformer, with ParseJSON.
+	SplitJSON
+)
+
+// Default IP prefix lengths kept by truncate-ip: a /24 and a /48 are the
+// usual anonymisation granularities (Google Analytics IP anonymisation,
+// typical IPv6 site prefix).
+const (
+	DefaultIPv4Prefix = 24
+	DefaultIPv6Prefix = 48
+)
+
+// Options configures a Pipeline. Each string field holds a spec in the
+// syntax of the environment variable named in its comment (see the package
+// doc); zero values disable a stage or take the default.
+type Options struct {
+	ArrivalTimeField  string     // ARRIVAL_TIME_FIELD
+	ArrivalTimeFormat TimeFormat // ARRIVAL_TIME_FORMAT; "" is TimeRFC3339
+	MaskFields        string     // MASK_FIELDS
+	HashSalt          string     // HASH_SALT
+	IPv4Prefix        int        // MASK_IPV4_PREFIX; 0 is DefaultIPv4Prefix
+	IPv6Prefix        int        // MASK_IPV6_PREFIX; 0 is DefaultIPv6Prefix
+	DropIf            string     // DROP_IF
+	Schema            string     // SCHEMA
+	TimeField         string     // TIME_FIELD
+	PartitionKeys     string     // PARTITION_KEYS
+	OutputFormat      Format     // OUTPUT_FORMAT; "" is FormatJSON
+	OutputColumns     string     // OUTPUT_COLUMNS
+	// Split is set by the transformer, not from the environment: it is a
+	// property of the input format.
+	Split Split
+}
+
+// Load reads Options from environment variables, recording every invalid
+// variable (including a spec that does not parse, naming the bad item) in
+// env. Check env.Err before calling New.
+func Load(env *config.Env) Options {
+	o := Options{
+		ArrivalTimeField:  env.String("ARRIVAL_TIME_FIELD", ""),
+		ArrivalTimeFormat: TimeFormat(env.OneOf("ARRIVAL_TIME_FORMAT", string(TimeRFC3339), string(TimeRFC3339), string(TimeEpochMillis))),
+		MaskFields:        env.String("MASK_FIELDS", ""),
+		HashSalt:          env.String("HASH_SALT", ""),
+		IPv4Prefix:        env.Int("MASK_IPV4_PREFIX", DefaultIPv4Prefix, 1, 32),
+		IPv6Prefix:        env.Int("MASK_IPV6_PREFIX", DefaultIPv6Prefix, 1, 128),
+		DropIf:            env.String("DROP_IF", ""),
+		Schema:            env.String("SCHEMA", ""),
+		TimeField:         env.String("TIME_FIELD", ""),
+		PartitionKeys:     env.String("PARTITION_KEYS", ""),
+		OutputFormat:      Format(env.OneOf("OUTPUT_FORMAT", string(FormatJSON), string(FormatJSON), string(FormatCSV), string(FormatTSV))),
+		OutputColumns:     env.String("OUTPUT_COLUMNS", ""),
+	}
+	// Build the stages now, only to report every problem through env with
+	// the others; New builds them again from the returned Options.
+	_, problems := compile(o)
+	for _, e := range problems {
+		env.Fail(e.Name, e.Value, e.Accepts)
+	}
+	return o
+}
+
+// What each spec variable accepts, quoted in its error messages.
+const (
+	acceptsMask      = "comma-separated field=action, action one of truncate-ip, hash, drop, redact"
+	acceptsDropIf    = `comma-separated alternatives of conditions joined by "&", each field=value, field^=prefix or field~=regexp`
+	acceptsSchema    = "comma-separated field:type[:constraint]..., type one of string, int, float, bool, timestamp; constraints required, lo..hi (int, float), max=N (string)"
+	acceptsPartition = "comma-separated key=source or a bare time part, source one of year, month, day, hour, date, field:<name>; keys of letters, digits and _"
+	acceptsColumns   = "comma-separated field names"
+)
+
+// stages is a validated Options, ready to run.
+type stages struct {
+	arrivalField  string
+	arrivalFormat TimeFormat
+	filter        filter
+	masks         []mask
+	hashSalt      []byte
+	ipv4Bits      int
+	ipv6Bits      int
+	schema        []fieldRule
+	timeField     *fieldPath
+	partition     []partitionKey
+	format        Format
+	columns       []fieldPath
+	split         Split
+}
+
+// compile checks every option and builds the stages, returning one
+// config.Error per invalid variable so that both Load and New name it.
+func compile(o Options) (*stages, []*config.Error) {
+	var problems []*config.Error
+	fail := func(name, value, accepts string) {
+		problems = append(problems, &config.Error{Name: name, Value: value, Accepts: accepts})
+	}
+	failSpec := func(name, value string, err error, accepts string) {
+		fail(name, value, fmt.Sprintf("%v; accepts %s", err, accepts))
+	}
+
+	s := &stages{
+		arrivalField:  o.ArrivalTimeField,
+		arrivalFormat: o.ArrivalTimeFormat,
+		ipv4Bits:      o.IPv4Prefix,
+		ipv6Bits:      o.IPv6Prefix,
+		format:        o.OutputFormat,
+		split:         o.Split,
+	}
+	switch s.arrivalFormat {
+	case "":
+		s.arrivalFormat = TimeRFC3339
+	case TimeRFC3339, TimeEpochMillis:
+	default:
+		fail("ARRIVAL_TIME_FORMAT", string(o.ArrivalTimeFormat), "one of rfc3339, epoch-ms")
+	}
+	if s.ipv4Bits == 0 {
+		s.ipv4Bits = DefaultIPv4Prefix
+	}
+	if s.ipv4Bits < 1 || s.ipv4Bits > 32 {
+		fail("MASK_IPV4_PREFIX", fmt.Sprint(o.IPv4Prefix), "an integer from 1 to 32")
+	}
+	if s.ipv6Bits == 0 {
+		s.ipv6Bits = DefaultIPv6Prefix
+	}
+	if s.ipv6Bits < 1 || s.ipv6Bits > 128 {
+		fail("MASK_IPV6_PREFIX", fmt.Sprint(o.IPv6Prefix), "an integer from 1 to 128")
+	}
+	if o.Split != SplitLines && o.Split != SplitJSON {
+		// Not an environment variable: a transformer's programming error.
+		fail("Options.Split", fmt.Sprint(int(o.Split)), "SplitLines or SplitJSON")
+	}
+
+	var err error
+	if s.masks, err = parseMasks(o.MaskFields); err != nil {
+		failSpec("MASK_FIELDS", o.MaskFields, err, acceptsMask)
+	}
+	for _, m := range s.masks {
+		if m.action == actionHash && o.HashSalt == "" {
+			// The salt is never echoed: it is a secret.
+			fail("HASH_SALT", "", fmt.Sprintf("a secret salt, required because MASK_FIELDS hashes %q", m.path.name))
+			break
+		}
+	}
+	s.hashSalt = []byte(o.HashSalt)
+	if s.filter, err = parseFilter(o.DropIf); err != nil {
+		failSpec("DROP_IF", o.DropIf, err, acceptsDropIf)
+	}
+	if s.schema, err = parseSchema(o.Schema); err != nil {
+		failSpec("SCHEMA", o.Schema, err, acceptsSchema)
+	}
+	if o.TimeField != "" {
+		if p, err := newFieldPath(o.TimeField); err != nil {
+			failSpec("TIME_FIELD", o.TimeField, err, "a field name")
+		} else {
+			s.timeField = &p
+		}
+	}
+	if s.partition, err = parsePartitionKeys(o.PartitionKeys); err != nil {
+		failSpec("PARTITION_KEYS", o.PartitionKeys, err, acceptsPartition)
+	}
+
+	switch s.format {
+	case "":
+		s.format = FormatJSON
+	case FormatJSON, FormatCSV, FormatTSV:
+	default:
+		fail("OUTPUT_FORMAT", string(o.OutputFormat), "one of json, csv, tsv")
+	}
+	switch {
+	case s.format == FormatJSON && o.OutputColumns != "":
+		fail("OUTPUT_COLUMNS", o.OutputColumns, "nothing when OUTPUT_FORMAT is json: JSON lines keep every field")
+	case (s.format == FormatCSV || s.format == FormatTSV) && o.OutputColumns == "":
+		fail("OUTPUT_COLUMNS", "", acceptsColumns+", required when OUTPUT_FORMAT is csv or tsv")
+	case o.OutputColumns != "":
+		if s.columns, err = parseColumns(o.OutputColumns); err != nil {
+			failSpec("OUTPUT_COLUMNS", o.OutputColumns, err, acceptsColumns)
+		}
+	}
+	return s, problems
+}
+
+// parseColumns parses OUTPUT_COLUMNS.
+func parseColumns(spec string) ([]fieldPath, error) {
+	var cols []fieldPath
+	for item := range specItems(spec, ",") {
+		p, err := newFieldPath(item)
+		if err != nil {
+			return nil, itemError(item, err)
+		}
+		cols = append(cols, p)
+	}
+	if len(cols) == 0 {
+		return nil, errors.New("no columns")
+	}
+	return cols, nil
+}
+
+// specItems yields the trimmed, non-empty items of a spec split on sep.
+func specItems(spec, sep string) func(yield func(string) bool) {
+	return func(yield func(string) bool) {
+		for item := range strings.SplitSeq(spec, sep) {
+			if item = strings.TrimSpace(item); item != "" && !yield(item) {
+				return
+			}
+		}
+	}
+}
+
+// itemError names the spec item a problem was found in.
+func itemError(item string, err error) error {
+	return fmt.Errorf("item %q: %w", item, err)
+}

@@ -1,0 +1,133 @@
+package pipeline
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"lakestream/shared/record"
+)
+
+func TestParseJSON(t *testing.T) {
+	many := make([]string, 40)
+	manyFields := make([]record.Field, 40)
+	for i := range many {
+		many[i] = fmt.Sprintf(`"k%d":%d`, i, i)
+		manyFields[i] = record.Field{Name: fmt.Sprintf("k%d", i), Value: int64(i)}
+	}
+	manyFields[3].Value = "last" // "k3" given again after the map index took over
+
+	tests := map[string]struct {
+		in      string
+		want    []record.Field
+		wantErr error
+		errText string
+	}{
+		"types": {
+			in: `{"s":"x","i":-12,"zero":0,"f":1.50,"e":2E3,"max":9223372036854775807,"over":9223372036854775808,` +
+				`"t":true,"fa":false,"n":null,"o":{"a" : 1},"a":[ 1, "]" ]}`,
+			want: []record.Field{
+				{Name: "s", Value: "x"}, {Name: "i", Value: int64(-12)}, {Name: "zero", Value: int64(0)},
+				{Name: "f", Value: json.RawMessage("1.50")}, {Name: "e", Value: json.RawMessage("2E3")},
+				{Name: "max", Value: int64(9223372036854775807)}, {Name: "over", Value: json.RawMessage("9223372036854775808")},
+				{Name: "t", Value: true}, {Name: "fa", Value: false}, {Name: "n", Value: nil},
+				{Name: "o", Value: json.RawMessage(`{"a" : 1}`)}, {Name: "a", Value: json.RawMessage(`[ 1, "]" ]`)},
+			},
+		},
+		"document order and whitespace": {
+			in:   " \t{ \"z\" : 1 ,\n \"a\":\"2\" }\r\n",
+			want: []record.Field{{Name: "z", Value: int64(1)}, {Name: "a", Value: "2"}},
+		},
+		"escapes and unicode": {
+			in: `{"q\"k":"a\"b\\c\/d\u00e9\ud83d\ude00\n","é":"ünïcode","bad":"` + "\xff" + `"}`,
+			want: []record.Field{
+				{Name: `q"k`, Value: "a\"b\\c/dé😀\n"}, {Name: "é", Value: "ünïcode"}, {Name: "bad", Value: "\ufffd"},
+			},
+		},
+		"duplicate keys keep first place and last value": {
+			in:   `{"a":1,"b":2,"a":3}`,
+			want: []record.Field{{Name: "a", Value: int64(3)}, {Name: "b", Value: int64(2)}},
+		},
+		"duplicates beyond the map threshold": {
+			in:   "{" + strings.Join(many, ",") + `,"k3":"last"}`,
+			want: manyFields,
+		},
+		"empty object": {in: `{}`, want: []record.Field{}},
+		"array":        {in: `[{"a":1}]`, wantErr: ErrNotObject, errText: "not a JSON object: found an array"},
+		"string":       {in: `"x"`, wantErr: ErrNotObject, errText: "found a string"},
+		"number":       {in: ` 12 `, wantErr: ErrNotObject, errText: "found a number"},
+		"null":         {in: `null`, wantErr: ErrNotObject, errText: "found null"},
+		"truncated":    {in: `{"a":`, wantErr: ErrInvalidJSON, errText: "invalid JSON: unexpected end of JSON input"},
+		"trailing":     {in: `{"a":1} {"b":2}`, wantErr: ErrInvalidJSON, errText: "invalid character '{' after top-level value"},
+		"empty":        {in: ``, wantErr: ErrInvalidJSON},
+		"blank":        {in: "  \n", wantErr: ErrInvalidJSON},
+		"bare word":    {in: `{a:1}`, wantErr: ErrInvalidJSON, errText: "invalid character 'a' looking for beginning of object key string"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := ParseJSON([]byte(tc.in))
+			if tc.wantErr != nil {
+				require.ErrorIs(t, err, tc.wantErr)
+				assert.Contains(t, err.Error(), tc.errText)
+				assert.Nil(t, got)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got.Fields)
+		})
+	}
+}
+
+// jsonSeeds are the JSON inputs of the golden cases, split into lines and
+// documents, as fuzz seeds.
+func jsonSeeds(t testing.TB) [][]byte {
+	var seeds [][]byte
+	for _, pattern := range []string{"testdata/transform/*.ndjson", "testdata/transform/*.json"} {
+		files, err := filepath.Glob(pattern)
+		require.NoError(t, err)
+		for _, f := range files {
+			if strings.Contains(f, ".golden.") {
+				continue
+			}
+			data, err := os.ReadFile(f)
+			require.NoError(t, err)
+			seeds = append(seeds, data)
+			for _, doc := range jsonDocuments(data) {
+				seeds = append(seeds, doc)
+			}
+		}
+	}
+	return seeds
+}
+
+// FuzzParseJSON checks that ParseJSON accepts exactly the JSON objects and
+// that writing the record back gives JSON with the same meaning.
+func FuzzParseJSON(f *testing.F) {
+	for _, s := range jsonSeeds(f) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		r, err := ParseJSON(line)
+		trimmed := bytes.TrimLeft(line, " \t\r\n")
+		isObject := json.Valid(line) && len(trimmed) > 0 && trimmed[0] == '{'
+		if err != nil {
+			require.False(t, isObject, "rejected a JSON object: %v", err)
+			return
+		}
+		require.True(t, isObject, "accepted what is not a JSON object")
+		out, err := AppendJSON(nil, r)
+		require.NoError(t, err)
+		require.True(t, json.Valid(out), "wrote invalid JSON %q", out)
+		var want, got any
+		require.NoError(t, json.Unmarshal(line, &want))
+		require.NoError(t, json.Unmarshal(out, &got))
+		assert.Equal(t, want, got)
+	})
+}

@@ -1,0 +1,283 @@
+package pipeline
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"lakestream/shared/record"
+)
+
+// HiveDefaultPartition is the partition value for an absent, null or empty
+// field: the name Hive, Spark and Athena use for the null partition.
+const HiveDefaultPartition = "__HIVE_DEFAULT_PARTITION__"
+
+// maxPartitionValue caps a partition value in bytes: S3 keys are limited to
+// 1,024 bytes, and a partition per distinct long value (a user agent, say)
+// is never what an operator wants.
+const maxPartitionValue = 128
+
+type timePart int
+
+const (
+	partField timePart = iota // from a field, not the time
+	partYear
+	partMonth
+	partDay
+	partHour
+	partDate
+)
+
+var timeParts = map[string]timePart{
+	"year": partYear, "month": partMonth, "day": partDay, "hour": partHour, "date": partDate,
+}
+
+// partitionKey is one PARTITION_KEYS item.
+type partitionKey struct {
+	name  string
+	part  timePart
+	field fieldPath // when part is partField
+}
+
+// parsePartitionKeys parses PARTITION_KEYS: key=source or a bare time part.
+func parsePartitionKeys(spec string) ([]partitionKey, error) {
+	var keys []partitionKey
+	seen := map[string]bool{}
+	for item := range specItems(spec, ",") {
+		name, source, ok := strings.Cut(item, "=")
+		name, source = strings.TrimSpace(name), strings.TrimSpace(source)
+		if !ok {
+			source = name
+		}
+		if !validKeyName(name) {
+			return nil, itemError(item, fmt.Errorf("key %q: want letters, digits and _", name))
+		}
+		if seen[name] {
+			return nil, itemError(item, fmt.Errorf("key %q given twice", name))
+		}
+		seen[name] = true
+		k := partitionKey{name: name}
+		if field, isField := strings.CutPrefix(source, "field:"); isField {
+			p, err := newFieldPath(strings.TrimSpace(field))
+			if err != nil {
+				return nil, itemError(item, err)
+			}
+			k.field = p
+		} else if k.part, ok = timeParts[source]; !ok {
+			return nil, itemError(item, fmt.Errorf("unknown source %q", source))
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
+func validKeyName(s string) bool {
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// appendPartition appends the record's partition values, each followed by
+// a 0 byte (which sanitising keeps out of values), so the values of two
+// lines compare as one byte string without building a map per line.
+func (s *stages) appendPartition(dst []byte, r *record.Record, arrival time.Time, scratch *[]byte) ([]byte, error) {
+	var t time.Time
+	haveTime := false
+	for _, k := range s.partition {
+		if k.part == partField {
+			var err error
+			if *scratch, err = appendText((*scratch)[:0], k.field.get(r)); err != nil {
+				return dst, &FieldError{Field: k.field.name, Err: err}
+			}
+			dst = append(appendPartitionValue(dst, *scratch), 0)
+			continue
+		}
+		if !haveTime {
+			var err error
+			if t, err = s.eventTime(r, arrival); err != nil {
+				return dst, err
+			}
+			haveTime = true
+		}
+		switch k.part {
+		case partYear:
+			dst = appendPadded(dst, t.Year(), 4)
+		case partMonth:
+			dst = appendPadded(dst, int(t.Month()), 2)
+		case partDay:
+			dst = appendPadded(dst, t.Day(), 2)
+		case partHour:
+			dst = appendPadded(dst, t.Hour(), 2)
+		case partDate:
+			dst = append(appendPadded(dst, t.Year(), 4), '-')
+			dst = append(appendPadded(dst, int(t.Month()), 2), '-')
+			dst = appendPadded(dst, t.Day(), 2)
+		}
+		dst = append(dst, 0)
+	}
+	return dst, nil
+}
+
+// partitionMap turns appendPartition's values into metadata.partitionKeys.
+func (s *stages) partitionMap(values []byte) map[string]string {
+	m := make(map[string]string, len(s.partition))
+	for _, k := range s.partition {
+		var v []byte
+		v, values, _ = bytes.Cut(values, []byte{0})
+		m[k.name] = string(v)
+	}
+	return m
+}
+
+// describePartition renders values as key=value/key=value for errors.
+func (s *stages) describePartition(values []byte) string {
+	var b strings.Builder
+	for i, k := range s.partition {
+		var v []byte
+		v, values, _ = bytes.Cut(values, []byte{0})
+		if i > 0 {
+			b.WriteByte('/')
+		}
+		b.WriteString(k.name + "=" + string(v))
+	}
+	return b.String()
+}
+
+// appendPartitionValue appends text made safe for an S3 key and a Hive
+// partition directory (see the package doc).
+func appendPartitionValue(dst, text []byte) []byte {
+	if len(text) == 0 {
+		return append(dst, HiveDefaultPartition...)
+	}
+	for i, c := range text[:min(len(text), maxPartitionValue)] {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' && i > 0) {
+			c = '_'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+func appendPadded(dst []byte, n, width int) []byte {
+	var buf [20]byte
+	digits := strconv.AppendInt(buf[:0], int64(n), 10)
+	for range width - len(digits) {
+		dst = append(dst, '0')
+	}
+	return append(dst, digits...)
+}
+
+// eventTime is the TIME_FIELD value in UTC, or the arrival time when there
+// is none.
+func (s *stages) eventTime(r *record.Record, arrival time.Time) (time.Time, error) {
+	if s.timeField == nil {
+		return arrival.UTC(), nil
+	}
+	v := s.timeField.get(r)
+	if v == nil {
+		return arrival.UTC(), nil
+	}
+	t, err := parseTime(v)
+	if err != nil {
+		return time.Time{}, &FieldError{Field: s.timeField.name, Err: err}
+	}
+	if y := t.Year(); y < 1 || y > 9999 {
+		return time.Time{}, &FieldError{Field: s.timeField.name, Err: fmt.Errorf("year %d is outside 0001 to 9999", y)}
+	}
+	return t, nil
+}
+
+// parseTime reads an event time: an RFC 3339 string, or an epoch number
+// (or numeric string) whose unit is told by its magnitude.
+func parseTime(v any) (time.Time, error) {
+	switch v := v.(type) {
+	case string:
+		if t, err := time.Parse(time.RFC3339, v); err == nil {
+			return t.UTC(), nil
+		}
+		if t, ok := parseEpoch(v); ok {
+			return t, nil
+		}
+		return time.Time{}, fmt.Errorf("%s is not an RFC 3339 timestamp or an epoch number", quoteShort(v))
+	case int64:
+		return epochInt(v), nil
+	case float64:
+		return epochFloat(v)
+	case json.RawMessage:
+		if t, ok := parseEpoch(string(v)); ok {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("got %s, want a timestamp", describe(v))
+}
+
+// parseEpoch parses a decimal epoch number; the integer path keeps
+// nanosecond values exact, which float64 would not.
+func parseEpoch(s string) (time.Time, bool) {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return epochInt(n), true
+	}
+	if s == "" || s[0] != '-' && (s[0] < '0' || s[0] > '9') {
+		return time.Time{}, false // keeps out "NaN", "Inf" and "+1"
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	t, err := epochFloat(f)
+	return t, err == nil
+}
+
+// Epoch magnitudes: below 1e11 is seconds (up to the year 5138), below
+// 1e14 milliseconds, below 1e17 microseconds, else nanoseconds.
+const (
+	epochMillisFrom = 1e11
+	epochMicrosFrom = 1e14
+	epochNanosFrom  = 1e17
+)
+
+func epochInt(n int64) time.Time {
+	a := n
+	if a < 0 {
+		a = -(a + 1) // no overflow at math.MinInt64; off by one is immaterial here
+	}
+	switch {
+	case a < epochMillisFrom:
+		return time.Unix(n, 0).UTC()
+	case a < epochMicrosFrom:
+		return time.UnixMilli(n).UTC()
+	case a < epochNanosFrom:
+		return time.UnixMicro(n).UTC()
+	default:
+		return time.Unix(0, n).UTC()
+	}
+}
+
+func epochFloat(f float64) (time.Time, error) {
+	a := math.Abs(f)
+	var seconds float64
+	switch {
+	case math.IsNaN(f) || math.IsInf(f, 0):
+		return time.Time{}, fmt.Errorf("%v is not a time", f)
+	case a < epochMillisFrom:
+		seconds = f
+	case a < epochMicrosFrom:
+		seconds = f / 1e3
+	case a < epochNanosFrom:
+		seconds = f / 1e6
+	case a < 1e21: // beyond that, more than int64 nanoseconds can hold
+		seconds = f / 1e9
+	default:
+		return time.Time{}, errors.New("epoch number out of range")
+	}
+	whole := math.Floor(seconds)
+	return time.Unix(int64(whole), int64((seconds-whole)*1e9)).UTC(), nil
+}

@@ -1,0 +1,111 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"lakestream/shared/record"
+)
+
+// fieldPath names a field, possibly nested: "user.id" is the field "id" of
+// the object in the top-level field "user".
+type fieldPath struct {
+	name string   // as configured
+	segs []string // name split on dots; nil when it has none
+}
+
+func newFieldPath(name string) (fieldPath, error) {
+	if name == "" {
+		return fieldPath{}, errors.New("empty field name")
+	}
+	p := fieldPath{name: name}
+	if strings.Contains(name, ".") {
+		p.segs = strings.Split(name, ".")
+		for _, s := range p.segs {
+			if s == "" {
+				return fieldPath{}, fmt.Errorf("field %q has an empty path segment", name)
+			}
+		}
+	}
+	return p, nil
+}
+
+// locate returns the record holding the field and its index there, or
+// (nil, -1) when the field is absent. A top-level field named exactly like
+// the path wins, so flat logs with dotted names keep working. A nested
+// object still held as JSON text (as ParseJSON leaves it) is parsed into a
+// *record.Record in place, once, only when a path goes through it; it is
+// written back as the same JSON.
+func (p fieldPath) locate(r *record.Record) (*record.Record, int) {
+	if i := fieldIndex(r, p.name); i >= 0 || p.segs == nil {
+		return r, i
+	}
+	cur := r
+	for k, seg := range p.segs {
+		i := fieldIndex(cur, seg)
+		if i < 0 {
+			return nil, -1
+		}
+		if k == len(p.segs)-1 {
+			return cur, i
+		}
+		switch v := cur.Fields[i].Value.(type) {
+		case *record.Record:
+			cur = v
+		case json.RawMessage:
+			nested, err := ParseJSON(v)
+			if err != nil {
+				return nil, -1 // an array or a scalar: no fields to go into
+			}
+			cur.Fields[i].Value = nested
+			cur = nested
+		default:
+			return nil, -1
+		}
+	}
+	return nil, -1
+}
+
+// get returns the field's value; absent fields and nulls are both nil,
+// which every stage treats alike.
+func (p fieldPath) get(r *record.Record) any {
+	at, i := p.locate(r)
+	if i < 0 {
+		return nil
+	}
+	return at.Fields[i].Value
+}
+
+func fieldIndex(r *record.Record, name string) int {
+	if r == nil {
+		return -1
+	}
+	for i := range r.Fields {
+		if r.Fields[i].Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// appendText appends a value's text: strings as they are, everything else
+// as its JSON, null as nothing. It is the one rendering that filters,
+// hashes, partition values and CSV/TSV columns share, so a value compares,
+// hashes and partitions the same way in every stage.
+func appendText(dst []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case nil:
+		return dst, nil
+	case string:
+		return append(dst, v...), nil
+	case int64:
+		return strconv.AppendInt(dst, v, 10), nil
+	case bool:
+		return strconv.AppendBool(dst, v), nil
+	default:
+		return appendValue(dst, v, 0)
+	}
+}

@@ -1,0 +1,189 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"lakestream/shared/firehose"
+)
+
+// The Pipeline's method must fit the framework's per-record contract.
+var _ firehose.Transform = (*Pipeline)(nil).Transform
+
+func TestTakeStats(t *testing.T) {
+	p, err := New(parseKV, Options{DropIf: "method=HEAD", Schema: "status:int:..599"})
+	require.NoError(t, err)
+	ctx := context.Background()
+
+	_, err = p.Transform(ctx, firehose.Record{Data: []byte("# comment\nmethod=GET status=200\nmethod=HEAD\nmethod=GET status=201\n")})
+	require.NoError(t, err)
+	out, err := p.Transform(ctx, firehose.Record{Data: []byte("method=HEAD\n# only a comment\n")})
+	require.NoError(t, err)
+	assert.True(t, out.Drop)
+	// A failed record adds nothing: the framework counts it as failed.
+	_, err = p.Transform(ctx, firehose.Record{Data: []byte("method=GET status=200\nmethod=GET status=700\n")})
+	require.Error(t, err)
+
+	assert.Equal(t, Stats{Skipped: 2, Filtered: 2, Written: 2}, p.TakeStats())
+	assert.Equal(t, Stats{}, p.TakeStats(), "TakeStats resets")
+}
+
+func TestTransformErrors(t *testing.T) {
+	p, err := New(parseKV, Options{Schema: "status:int:..599", PartitionKeys: "hour", TimeField: "time"})
+	require.NoError(t, err)
+
+	_, err = p.Transform(context.Background(), firehose.Record{Data: []byte("status=200\n\nstatus=700\n")})
+	var lineErr *LineError
+	require.ErrorAs(t, err, &lineErr)
+	assert.Equal(t, 3, lineErr.Line)
+	var fieldErr *FieldError
+	require.ErrorAs(t, err, &fieldErr)
+	assert.Equal(t, "status", fieldErr.Field)
+
+	_, err = p.Transform(context.Background(), firehose.Record{
+		Data: []byte("time=2024-03-05T06:00:00Z\ntime=2024-03-05T07:00:00Z\n"), ArrivalTime: arrival,
+	})
+	assert.ErrorIs(t, err, ErrMixedPartitions)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = p.Transform(ctx, firehose.Record{Data: []byte("status=200\n")})
+	assert.ErrorIs(t, err, context.Canceled)
+}
+
+// TestTransformConcurrent runs one Pipeline from many goroutines, as a
+// framework processing records in parallel would; run with -race.
+func TestTransformConcurrent(t *testing.T) {
+	p, err := New(ParseJSON, Options{
+		MaskFields: "user=hash,ip=truncate-ip,profile.email=redact", HashSalt: "s",
+		ArrivalTimeField: "received_at", PartitionKeys: "year,month", DropIf: "skip=true",
+	})
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	outputs := make([][]byte, 8)
+	for g := range outputs {
+		wg.Go(func() {
+			var data bytes.Buffer
+			for i := range 50 {
+				fmt.Fprintf(&data, `{"user":"u%d","ip":"10.0.%d.1","profile":{"email":"e"},"skip":%v}`+"\n", i, i, i%10 == 0)
+			}
+			out, err := p.Transform(context.Background(), firehose.Record{Data: data.Bytes(), ArrivalTime: arrival})
+			assert.NoError(t, err)
+			outputs[g] = out.Data
+		})
+	}
+	wg.Wait()
+	for _, o := range outputs[1:] {
+		assert.Equal(t, string(outputs[0]), string(o), "every goroutine transformed the same input the same way")
+	}
+	assert.Equal(t, Stats{Filtered: 8 * 5, Written: 8 * 45}, p.TakeStats())
+}
+
+// specItemCount is the number of non-empty comma-separated items in spec.
+func specItemCount(spec string) int {
+	n := 0
+	for range specItems(spec, ",") {
+		n++
+	}
+	return n
+}
+
+// checkSpec holds for every spec parser: success gives one rule per item,
+// and an error names one of the spec's items, so an operator can find it.
+func checkSpec(t *testing.T, spec string, rules int, err error) {
+	if err != nil {
+		named := false
+		for item := range specItems(spec, ",") {
+			named = named || strings.Contains(err.Error(), fmt.Sprintf("item %q", item))
+		}
+		assert.True(t, named, "error %q names no item of %q", err, spec)
+		return
+	}
+	assert.Equal(t, specItemCount(spec), rules)
+}
+
+func FuzzParseMasks(f *testing.F) {
+	for _, s := range []string{"remote_host=truncate-ip,user=hash,cookie=drop", "a.b=redact", "x", "a=b=c", " , ", "a..b=drop", "u=hash,u=drop"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, spec string) {
+		masks, err := parseMasks(spec)
+		checkSpec(t, spec, len(masks), err)
+	})
+}
+
+func FuzzParseSchema(f *testing.F) {
+	for _, s := range []string{
+		"status:int:100..599,bytes:int:0..,user_agent:string:max=512,time:timestamp,remote_host:string:required",
+		"f:float:-1.5..1e3", "a:b", "a:int:..", "a:string:max=", "a:int:5..1", "x:float:NaN..",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, spec string) {
+		rules, err := parseSchema(spec)
+		checkSpec(t, spec, len(rules), err)
+		for _, r := range rules {
+			assert.False(t, r.hasMin && r.hasMax && (r.minI > r.maxI || r.minF > r.maxF), "inverted range accepted")
+		}
+	})
+}
+
+func FuzzParseFilter(f *testing.F) {
+	for _, s := range []string{"method=HEAD,user_agent^=ELB", `uri~=\.png$&status=304`, "a", "a~=(", "a^=", "=x", "a=1&&b=2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, spec string) {
+		filter, err := parseFilter(spec)
+		checkSpec(t, spec, len(filter), err)
+	})
+}
+
+func FuzzParsePartitionKeys(f *testing.F) {
+	for _, s := range []string{"year,month,day,hour", "status_class=field:status,dt=date", "yr", "a-b=year", "k=field:", "year,year"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, spec string) {
+		keys, err := parsePartitionKeys(spec)
+		checkSpec(t, spec, len(keys), err)
+	})
+}
+
+// FuzzTransformJSON runs whole records through the JSON pipeline with every
+// stage on: no input may panic, and output is always valid JSON lines with
+// partition keys safe for S3.
+func FuzzTransformJSON(f *testing.F) {
+	for _, s := range jsonSeeds(f) {
+		f.Add(s)
+	}
+	p, err := New(ParseJSON, Options{
+		Split: SplitJSON, ArrivalTimeField: "received_at",
+		MaskFields: "ip=truncate-ip,user.email=hash,secret=drop", HashSalt: "s",
+		DropIf: "level=debug", Schema: "status:int:100..599",
+		TimeField: "time", PartitionKeys: "year,day,host=field:host",
+	})
+	require.NoError(f, err)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		out, err := p.Transform(context.Background(), firehose.Record{Data: data, ArrivalTime: arrival})
+		if err != nil {
+			var lineErr *LineError
+			assert.True(t, errors.As(err, &lineErr), "error without a line number: %v", err)
+			return
+		}
+		for line := range bytes.Lines(out.Data) {
+			require.True(t, json.Valid(line), "invalid output line %q", line)
+		}
+		for k, v := range out.PartitionKeys {
+			assert.NotEmpty(t, v, k)
+			assert.NotContains(t, v, "/", k)
+		}
+	})
+}

@@ -1,0 +1,348 @@
+package pipeline
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"lakestream/shared/record"
+)
+
+func mustStages(t *testing.T, o Options) *stages {
+	t.Helper()
+	s, problems := compile(o)
+	require.Empty(t, problems)
+	return s
+}
+
+func TestTruncateIP(t *testing.T) {
+	tests := map[string]struct {
+		in         any
+		v4, v6     int
+		want       any
+		defaultLen bool
+	}{
+		"ipv4":              {in: "203.0.113.77", want: "203.0.113.0"},
+		"ipv4 /16":          {in: "203.0.113.77", v4: 16, want: "203.0.0.0"},
+		"ipv4 /32 keeps":    {in: "203.0.113.77", v4: 32, want: "203.0.113.77"},
+		"ipv6":              {in: "2001:db8:abcd:12:1:2:3:4", want: "2001:db8:abcd::"},
+		"ipv6 /64":          {in: "2001:db8:abcd:12:1:2:3:4", v6: 64, want: "2001:db8:abcd:12::"},
+		"ipv6 zone dropped": {in: "fe80::1:2:3%eth0", want: "fe80::"},
+		"ipv4-mapped":       {in: "::ffff:198.51.100.9", want: "198.51.100.0"},
+		"ipv4 with port":    {in: "198.51.100.9:443", want: "198.51.100.0:443"},
+		"ipv6 with port":    {in: "[2001:db8:abcd:12::1]:8443", want: "[2001:db8:abcd::]:8443"},
+		"no value marker":   {in: "-", want: "-"},
+		"empty":             {in: "", want: ""},
+		"hostname redacted": {in: "crawler.example.net", want: RedactedText},
+		"list redacted":     {in: "198.51.100.9, 10.0.0.1", want: RedactedText},
+		"number redacted":   {in: int64(3232235777), want: RedactedText},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			m := masker{stages: mustStages(t, Options{IPv4Prefix: tc.v4, IPv6Prefix: tc.v6})}
+			assert.Equal(t, tc.want, m.truncateIP(tc.in))
+		})
+	}
+}
+
+func TestMaskApply(t *testing.T) {
+	salt := "pepper"
+	hmacHex := func(text string) string {
+		mac := hmac.New(sha256.New, []byte(salt))
+		mac.Write([]byte(text))
+		return hex.EncodeToString(mac.Sum(nil))
+	}
+	tests := map[string]struct {
+		spec    string
+		in      *record.Record
+		want    *record.Record
+		wantErr string
+	}{
+		"hash is HMAC-SHA256 of the text": {
+			spec: "user=hash,n=hash,obj=hash",
+			in:   rec("user", "alice", "n", int64(42), "obj", json.RawMessage(`{ "a": 1 }`)),
+			want: rec("user", hmacHex("alice"), "n", hmacHex("42"), "obj", hmacHex(`{"a":1}`)),
+		},
+		"drop and redact": {
+			spec: "cookie=drop,ua=redact",
+			in:   rec("a", int64(1), "cookie", "sid=1", "ua", "curl", "z", true),
+			want: rec("a", int64(1), "ua", RedactedText, "z", true),
+		},
+		"absent and null left alone": {
+			spec: "user=hash,cookie=redact,ip=truncate-ip,gone=drop",
+			in:   rec("user", nil, "other", "x"),
+			want: rec("user", nil, "other", "x"),
+		},
+		"nested path into JSON text and records": {
+			spec: "user.email=redact,req.client.ip=truncate-ip,user.tags.x=drop",
+			in:   rec("user", json.RawMessage(`{"email":"a@b.c","tags":["x"]}`), "req", rec("client", rec("ip", "10.1.2.3"))),
+			want: rec("user", rec("email", RedactedText, "tags", json.RawMessage(`["x"]`)), "req", rec("client", rec("ip", "10.1.2.0"))),
+		},
+		"dotted top-level name wins": {
+			spec: "geo.country=redact",
+			in:   rec("geo.country", "NZ", "geo", rec("country", "NZ")),
+			want: rec("geo.country", RedactedText, "geo", rec("country", "NZ")),
+		},
+		"hash of an unencodable value fails": {
+			spec:    "f=hash",
+			in:      rec("f", json.RawMessage(`{`)),
+			wantErr: `field "f": value cannot be written as JSON`,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			m := masker{stages: mustStages(t, Options{MaskFields: tc.spec, HashSalt: salt})}
+			err := m.apply(tc.in)
+			if tc.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, tc.in)
+		})
+	}
+}
+
+func TestFilter(t *testing.T) {
+	r := rec("method", "GET", "status", int64(304), "uri", "/img/a.png", "ok", true, "none", nil,
+		"ratio", json.RawMessage("0.5"), "obj", rec("k", "v"))
+	tests := map[string]struct {
+		spec string
+		want bool
+	}{
+		"equals string":              {spec: "method=GET", want: true},
+		"equals is case-sensitive":   {spec: "method=get", want: false},
+		"equals int as text":         {spec: "status=304", want: true},
+		"equals bool":                {spec: "ok=true", want: true},
+		"equals raw number":          {spec: "ratio=0.5", want: true},
+		"equals nested as JSON":      {spec: `obj={"k":"v"}`, want: true},
+		"nested path":                {spec: "obj.k=v", want: true},
+		"prefix":                     {spec: "uri^=/img/", want: true},
+		"prefix longer than value":   {spec: "method^=GETTER", want: false},
+		"regexp unanchored":          {spec: `uri~=\.png`, want: true},
+		"regexp anchored":            {spec: `uri~=^\.png$`, want: false},
+		"regexp on numbers":          {spec: `status~=^3\d\d$`, want: true},
+		"any alternative":            {spec: "method=POST,status=304", want: true},
+		"all conditions of one":      {spec: "method=GET&status=200", want: false},
+		"all conditions hold":        {spec: "method=GET & status=304 & uri^=/img", want: true},
+		"absent never matches":       {spec: "user=", want: false},
+		"null never matches":         {spec: "none=", want: false},
+		"empty spec drops nothing":   {spec: "", want: false},
+		"absent with regexp for any": {spec: "user~=.*", want: false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			f, err := parseFilter(tc.spec)
+			require.NoError(t, err)
+			var scratch []byte
+			got, err := f.match(r, &scratch)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestSchema(t *testing.T) {
+	tests := map[string]struct {
+		spec    string
+		value   any
+		wantErr string
+	}{
+		"string ok":            {spec: "f:string:max=5", value: "héllo"},
+		"string too long":      {spec: "f:string:max=4", value: "héllo", wantErr: `field "f": 5 characters, more than the maximum 4`},
+		"string wrong type":    {spec: "f:string", value: int64(1), wantErr: `field "f": got an integer, want string`},
+		"int in range":         {spec: "f:int:100..599", value: int64(599)},
+		"int above":            {spec: "f:int:100..599", value: int64(700), wantErr: `field "f": 700 is above the maximum 599`},
+		"int below":            {spec: "f:int:0..", value: int64(-1), wantErr: `field "f": -1 is below the minimum 0`},
+		"int open low":         {spec: "f:int:..10", value: int64(-1 << 62)},
+		"int rejects float":    {spec: "f:int", value: json.RawMessage("1.5"), wantErr: `field "f": got a number, want int`},
+		"int rejects string":   {spec: "f:int", value: "12", wantErr: `field "f": got a string, want int`},
+		"float from int":       {spec: "f:float:0..1", value: int64(1)},
+		"float from raw":       {spec: "f:float:0.5..1.5", value: json.RawMessage("1.25")},
+		"float above":          {spec: "f:float:..1.5", value: 1.75, wantErr: `field "f": 1.75 is above the maximum 1.5`},
+		"float huge raw":       {spec: "f:float:..1e300", value: json.RawMessage("1e400"), wantErr: "+Inf is above the maximum 1e+300"},
+		"float rejects object": {spec: "f:float", value: json.RawMessage(`{"a":1}`), wantErr: "got an object, want float"},
+		"float rejects array":  {spec: "f:float", value: json.RawMessage(`[1]`), wantErr: "got an array, want float"},
+		"bool ok":              {spec: "f:bool", value: false},
+		"bool wrong":           {spec: "f:bool", value: "true", wantErr: "got a string, want bool"},
+		"timestamp ok":         {spec: "f:timestamp", value: "2024-03-05T06:07:08.123+13:00"},
+		"timestamp bad":        {spec: "f:timestamp", value: "2024-03-05 06:07:08", wantErr: `field "f": "2024-03-05 06:07:08" is not an RFC 3339 timestamp`},
+		"timestamp long value cut": {
+			spec: "f:timestamp", value: "this is a very long value that should not end up in full in a log line",
+			wantErr: `"this is a very long value that should no"... is not`,
+		},
+		"timestamp rejects epoch": {spec: "f:timestamp", value: int64(1709618828), wantErr: "got an integer, want timestamp"},
+		"null passes":             {spec: "f:int:1..2", value: nil},
+		"null required":           {spec: "f:int:required", value: nil, wantErr: `field "f": missing, but required`},
+		"nested object":           {spec: "f:string", value: rec("a", int64(1)), wantErr: "got an object, want string"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			rules, err := parseSchema(tc.spec)
+			require.NoError(t, err)
+			err = validate(rules, rec("f", tc.value))
+			if tc.wantErr == "" {
+				assert.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			var fe *FieldError
+			require.ErrorAs(t, err, &fe)
+			assert.Equal(t, "f", fe.Field)
+			assert.Contains(t, err.Error(), tc.wantErr)
+		})
+	}
+}
+
+func TestSchemaRequiredAbsent(t *testing.T) {
+	rules, err := parseSchema("a.b:string:required,c:int")
+	require.NoError(t, err)
+	assert.EqualError(t, validate(rules, rec("a", rec(), "c", int64(1))), `field "a.b": missing, but required`)
+	assert.NoError(t, validate(rules, rec("a", json.RawMessage(`{"b":"x"}`))))
+}
+
+func TestParseTime(t *testing.T) {
+	want := time.Date(2024, 3, 5, 6, 7, 8, 0, time.UTC)
+	tests := map[string]struct {
+		in      any
+		want    time.Time
+		wantErr string
+	}{
+		"rfc3339":             {in: "2024-03-05T06:07:08Z", want: want},
+		"rfc3339 offset":      {in: "2024-03-05T19:07:08+13:00", want: want},
+		"rfc3339 fraction":    {in: "2024-03-05T06:07:08.25Z", want: want.Add(250 * time.Millisecond)},
+		"epoch seconds":       {in: int64(1709618828), want: want},
+		"epoch millis":        {in: int64(1709618828000), want: want},
+		"epoch micros":        {in: int64(1709618828000000), want: want},
+		"epoch nanos":         {in: int64(1709618828000000001), want: want.Add(1)},
+		"float seconds":       {in: 1709618828.5, want: want.Add(500 * time.Millisecond)},
+		"raw float millis":    {in: json.RawMessage("1709618828000.0"), want: want},
+		"numeric string":      {in: "1709618828", want: want},
+		"negative seconds":    {in: int64(-1), want: time.Unix(-1, 0).UTC()},
+		"not a time":          {in: "soon", wantErr: `"soon" is not an RFC 3339 timestamp or an epoch number`},
+		"NaN string":          {in: "NaN", wantErr: "is not an RFC 3339"},
+		"bool":                {in: true, wantErr: "got a boolean, want a timestamp"},
+		"raw object":          {in: json.RawMessage(`{}`), wantErr: "got an object, want a timestamp"},
+		"huge float":          {in: 1e300, wantErr: "epoch number out of range"},
+		"float infinity text": {in: json.RawMessage("1e400"), wantErr: "got a number, want a timestamp"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := parseTime(tc.in)
+			if tc.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.True(t, tc.want.Equal(got), "got %v, want %v", got, tc.want)
+			assert.Equal(t, time.UTC, got.Location())
+		})
+	}
+}
+
+func TestEventTimeYearRange(t *testing.T) {
+	s := mustStages(t, Options{TimeField: "t", PartitionKeys: "year"})
+	_, err := s.eventTime(rec("t", int64(99_999_999_999)), arrival) // year 5138: fine
+	require.NoError(t, err)
+	_, err = s.eventTime(rec("t", "-0001-01-01T00:00:00Z"), arrival)
+	require.Error(t, err)
+	_, err = s.eventTime(rec("t", int64(-99_999_999_999)), arrival)
+	assert.EqualError(t, err, `field "t": year -1199 is outside 0001 to 9999`)
+}
+
+func TestAppendPartitionValue(t *testing.T) {
+	long := make([]byte, 300)
+	for i := range long {
+		long[i] = 'a'
+	}
+	tests := map[string]struct {
+		in, want string
+	}{
+		"plain":            {in: "web-1_a.b", want: "web-1_a.b"},
+		"slash":            {in: "a/b", want: "a_b"},
+		"leading dot":      {in: "..", want: "_."},
+		"spaces and equal": {in: "a b=c", want: "a_b_c"},
+		"utf-8 bytes":      {in: "é", want: "__"},
+		"empty":            {in: "", want: HiveDefaultPartition},
+		"cut":              {in: string(long), want: string(long[:maxPartitionValue])},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			assert.Equal(t, tc.want, string(appendPartitionValue(nil, []byte(tc.in))))
+		})
+	}
+}
+
+func TestCSVAndTSVFields(t *testing.T) {
+	tests := map[string]struct {
+		in, csv, tsv string
+	}{
+		"plain":        {in: "abc", csv: "abc", tsv: "abc"},
+		"comma":        {in: "a,b", csv: `"a,b"`, tsv: "a,b"},
+		"quote":        {in: `say "hi"`, csv: `"say ""hi"""`, tsv: `say "hi"`},
+		"newlines":     {in: "a\r\nb", csv: "\"a\r\nb\"", tsv: `a\r\nb`},
+		"tab":          {in: "a\tb", csv: "a\tb", tsv: `a\tb`},
+		"backslash":    {in: `a\tb`, csv: `a\tb`, tsv: `a\\tb`},
+		"invalid utf8": {in: "a\xffb", csv: "a\uFFFDb", tsv: "a\uFFFDb"},
+		"invalid utf8 quoted": {
+			in: "\xff,\"", csv: "\"\uFFFD,\"\"\"", tsv: "\uFFFD,\"",
+		},
+		"leading space": {in: " a", csv: " a", tsv: " a"},
+		"empty":         {in: "", csv: "", tsv: ""},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			assert.Equal(t, tc.csv, string(appendCSVField(nil, []byte(tc.in))))
+			assert.Equal(t, tc.tsv, string(appendTSVField(nil, []byte(tc.in))))
+		})
+	}
+}
+
+func TestSplit(t *testing.T) {
+	type piece struct {
+		Line int
+		Text string
+	}
+	tests := map[string]struct {
+		split Split
+		in    string
+		want  []piece
+	}{
+		"lines": {
+			split: SplitLines,
+			in:    "a\r\n\r\n  \t\nb\nc",
+			want:  []piece{{1, "a"}, {4, "b"}, {5, "c"}},
+		},
+		"lone CR kept inside a line": {
+			split: SplitLines,
+			in:    "a\rb\r\n",
+			want:  []piece{{1, "a\rb"}},
+		},
+		"empty": {split: SplitLines, in: "", want: nil},
+		"json documents": {
+			split: SplitJSON,
+			in:    "{\n \"a\": \"}{\\\"\"\n}{\"b\":[1,\n2]}\n\n  [3]\nnot json\n{\"unclosed\": [",
+			want: []piece{
+				{1, "{\n \"a\": \"}{\\\"\"\n}"}, {3, "{\"b\":[1,\n2]}"}, {6, "[3]"}, {7, "not json"}, {8, "{\"unclosed\": ["},
+			},
+		},
+		"json only whitespace": {split: SplitJSON, in: " \r\n\t", want: nil},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var got []piece
+			for n, p := range tc.split.pieces([]byte(tc.in)) {
+				got = append(got, piece{n, string(p)})
+			}
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -41,16 +42,26 @@ type Function struct {
 	aws     *aws.Config
 }
 
-// New reads LOG_LEVEL and the Lambda function name from the environment.
-func New() *Function {
-	env := config.New(os.Getenv)
+// New reads LOG_LEVEL and the Lambda function name from the process
+// environment; logs and metrics go to stdout, where Lambda collects them.
+func New() *Function { return NewFrom(os.Getenv, os.Stdout) }
+
+// NewFrom is New with the environment and output given, so tests build a
+// function's handler exactly as its main does.
+func NewFrom(getenv func(string) string, out io.Writer) *Function {
+	env := config.New(getenv)
 	name := env.String("AWS_LAMBDA_FUNCTION_NAME", "local")
 	return &Function{
 		Name:    name,
 		Env:     env,
-		Log:     logging.New(os.Stdout, logging.Level(env), name),
-		Metrics: metrics.New(os.Stdout, Namespace, "FunctionName", name),
+		Log:     logging.New(out, logging.Level(env), name),
+		Metrics: metrics.New(out, Namespace, "FunctionName", name),
 	}
+}
+
+// Err is every start-up problem so far: invalid settings and failed set-up.
+func (f *Function) Err() error {
+	return errors.Join(append([]error{f.Env.Err()}, f.errs...)...)
 }
 
 // Check records a start-up error (a handler that could not be built); Start
@@ -75,7 +86,7 @@ func (f *Function) AWS() aws.Config {
 // accepts), or, when configuration or set-up failed, reports the init error
 // to the Lambda Runtime API and exits.
 func (f *Function) Start(handler any) {
-	if err := errors.Join(append([]error{f.Env.Err()}, f.errs...)...); err != nil {
+	if err := f.Err(); err != nil {
 		f.Log.Error("init failed", "error", err.Error())
 		if rerr := reportInitError(os.Getenv("AWS_LAMBDA_RUNTIME_API"), err); rerr != nil {
 			f.Log.Error("init error not reported to the runtime API", "error", rerr.Error())

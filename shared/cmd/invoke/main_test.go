@@ -40,7 +40,7 @@ func TestInvokeCommand(t *testing.T) {
 	}{
 		"response":       {`{"message":"hi"}`, upper, `{"message":"HI","fail":false,"panic":false,"exit":false}`, 0},
 		"function error": {`{"fail":true}`, "", `{"errorType":"errorString","errorMessage":"asked to fail"}`, 1},
-		"init error": {`{}`, bad, `{"errorType":"InvalidConfiguration","errorMessage":"invalid configuration: ECHO_MODE=\"shout\" is invalid: one of plain, upper"}`, 1},
+		"init error":     {`{}`, bad, `{"errorType":"InvalidConfiguration","errorMessage":"invalid configuration: ECHO_MODE=\"shout\" is invalid: one of plain, upper"}`, 1},
 	} {
 		t.Run(name, func(t *testing.T) {
 			args := []string{"-fn", "echo", "-event", write(name+".event.json", tc.event), "-bin", bin, "-template", "../../lambdarun/testdata/template.yaml"}

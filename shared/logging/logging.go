@@ -37,24 +37,44 @@ func Level(env *config.Env) slog.Level {
 // line and the request id of the context passed to each *Context call.
 func New(w io.Writer, level slog.Level, functionName string) *slog.Logger {
 	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})
-	return slog.New(requestIDHandler{h}).With("function", functionName)
+	return slog.New(requestIDHandler{base: h, current: h}).With("function", functionName)
 }
 
 // requestIDHandler adds the Lambda request id from the context, so handler
 // code logs with log.InfoContext(ctx, ...) and never threads ids by hand.
-type requestIDHandler struct{ slog.Handler }
+// The id is added to the handler as it was before any WithAttrs/WithGroup,
+// which are then replayed: added to the record instead, it would land
+// inside an open group, where a log query on request_id misses it.
+type requestIDHandler struct {
+	base    slog.Handler
+	derive  []func(slog.Handler) slog.Handler
+	current slog.Handler // base with derive applied
+}
+
+func (h requestIDHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.current.Enabled(ctx, l)
+}
 
 func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
-	if lc, ok := lambdacontext.FromContext(ctx); ok {
-		r.AddAttrs(slog.String("request_id", lc.AwsRequestID))
+	lc, ok := lambdacontext.FromContext(ctx)
+	if !ok || lc == nil {
+		return h.current.Handle(ctx, r)
 	}
-	return h.Handler.Handle(ctx, r)
+	out := h.base.WithAttrs([]slog.Attr{slog.String("request_id", lc.AwsRequestID)})
+	for _, d := range h.derive {
+		out = d(out)
+	}
+	return out.Handle(ctx, r)
 }
 
 func (h requestIDHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return requestIDHandler{h.Handler.WithAttrs(attrs)}
+	return h.with(func(x slog.Handler) slog.Handler { return x.WithAttrs(attrs) })
 }
 
 func (h requestIDHandler) WithGroup(name string) slog.Handler {
-	return requestIDHandler{h.Handler.WithGroup(name)}
+	return h.with(func(x slog.Handler) slog.Handler { return x.WithGroup(name) })
+}
+
+func (h requestIDHandler) with(d func(slog.Handler) slog.Handler) slog.Handler {
+	return requestIDHandler{base: h.base, derive: append(h.derive[:len(h.derive):len(h.derive)], d), current: d(h.current)}
 }

@@ -65,6 +65,9 @@ func (p Policy) Do(ctx context.Context, fn func(attempt int) error) error {
 		if attempt >= attempts {
 			return fmt.Errorf("%w after %d attempts: %w", ErrExhausted, attempt, err)
 		}
+		if cerr := ctx.Err(); cerr != nil {
+			return fmt.Errorf("retry: stopped after %d attempts: %w (last error: %w)", attempt, cerr, err)
+		}
 		if serr := p.sleep(ctx, p.Backoff(attempt)); serr != nil {
 			return fmt.Errorf("retry: stopped after %d attempts: %w (last error: %w)", attempt, serr, err)
 		}
@@ -75,15 +78,19 @@ func (p Policy) Do(ctx context.Context, fn func(attempt int) error) error {
 // duration up to min(Max, Base*2^(attempt-1)) ("full jitter"), which spreads
 // out retries from many concurrent Lambda instances.
 func (p Policy) Backoff(attempt int) time.Duration {
-	ceiling := p.Base
-	for i := 1; i < attempt && ceiling < p.Max; i++ {
-		ceiling *= 2
-	}
-	ceiling = min(ceiling, p.Max)
-	if ceiling <= 0 {
+	if p.Base <= 0 || p.Max <= 0 {
 		return 0
 	}
-	return rand.N(ceiling + 1)
+	ceiling := min(p.Base, p.Max)
+	// Stop doubling at Max, before it could overflow.
+	for i := 1; i < attempt && ceiling < p.Max; i++ {
+		if ceiling > p.Max/2 {
+			ceiling = p.Max
+			break
+		}
+		ceiling *= 2
+	}
+	return time.Duration(rand.Uint64N(uint64(ceiling) + 1))
 }
 
 func (p Policy) sleep(ctx context.Context, d time.Duration) error {

@@ -9,12 +9,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	kstypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/smithy-go"
 
 	"lakestream/shared/retry"
 )
@@ -39,6 +41,10 @@ var (
 // ErrRecordTooLarge marks a record over the per-record limit: no retry can
 // deliver it, so it is reported failed at once for the caller to divert.
 var ErrRecordTooLarge = errors.New("streamput: record exceeds the per-record limit")
+
+// ErrBadPartitionKey marks a Kinesis record whose partition key is not 1 to
+// 256 characters, which Kinesis rejects with the whole request.
+var ErrBadPartitionKey = errors.New("streamput: Kinesis partition key must be 1 to 256 characters")
 
 // Entry is one record to write. PartitionKey is used by Kinesis only.
 type Entry struct {
@@ -78,9 +84,9 @@ func NewFirehose(api FirehoseAPI, stream string, policy retry.Policy) *Writer {
 		}
 		out, err := api.PutRecordBatch(ctx, &firehose.PutRecordBatchInput{DeliveryStreamName: aws.String(stream), Records: recs})
 		if err != nil {
-			return nil, fmt.Errorf("firehose PutRecordBatch to %s: %w", stream, err)
+			return nil, classify(fmt.Errorf("firehose PutRecordBatch to %s: %w", stream, err))
 		}
-		errs := make([]string, len(batch))
+		errs := missing(len(batch), len(out.RequestResponses))
 		for i, r := range out.RequestResponses {
 			if i < len(errs) && r.ErrorCode != nil {
 				errs[i] = aws.ToString(r.ErrorCode) + ": " + aws.ToString(r.ErrorMessage)
@@ -99,9 +105,9 @@ func NewKinesis(api KinesisAPI, streamARN string, policy retry.Policy) *Writer {
 		}
 		out, err := api.PutRecords(ctx, &kinesis.PutRecordsInput{StreamARN: aws.String(streamARN), Records: recs})
 		if err != nil {
-			return nil, fmt.Errorf("kinesis PutRecords to %s: %w", streamARN, err)
+			return nil, classify(fmt.Errorf("kinesis PutRecords to %s: %w", streamARN, err))
 		}
-		errs := make([]string, len(batch))
+		errs := missing(len(batch), len(out.Records))
 		for i, r := range out.Records {
 			if i < len(errs) && r.ErrorCode != nil {
 				errs[i] = aws.ToString(r.ErrorCode) + ": " + aws.ToString(r.ErrorMessage)
@@ -119,8 +125,8 @@ func (w *Writer) Put(ctx context.Context, entries []Entry) ([]Failure, error) {
 	var failures []Failure
 	pending := make([]int, 0, len(entries))
 	for i, e := range entries {
-		if w.size(e) > w.limits.RecordBytes {
-			failures = append(failures, Failure{Index: i, Err: fmt.Sprintf("%v: %d bytes, limit %d", ErrRecordTooLarge, w.size(e), w.limits.RecordBytes)})
+		if err := w.check(e); err != "" {
+			failures = append(failures, Failure{Index: i, Err: err})
 			continue
 		}
 		pending = append(pending, i)
@@ -132,6 +138,7 @@ func (w *Writer) Put(ctx context.Context, entries []Entry) ([]Failure, error) {
 		failures = append(failures, w.putBatch(ctx, entries, batch)...)
 	}
 	if len(failures) > 0 {
+		slices.SortFunc(failures, func(a, b Failure) int { return a.Index - b.Index })
 		return failures, fmt.Errorf("streamput: %d of %d records not written, first: %s", len(failures), len(entries), failures[0].Err)
 	}
 	return nil, nil
@@ -184,6 +191,50 @@ func (w *Writer) batchLen(entries []Entry, pending []int) int {
 		total += size
 	}
 	return len(pending)
+}
+
+// check rejects what no retry can deliver.
+func (w *Writer) check(e Entry) string {
+	if size := w.size(e); size > w.limits.RecordBytes {
+		return fmt.Sprintf("%v: %d bytes, limit %d", ErrRecordTooLarge, size, w.limits.RecordBytes)
+	}
+	if w.limits.countsKeyName && (len(e.PartitionKey) < 1 || len(e.PartitionKey) > 256) {
+		return fmt.Sprintf("%v: %d characters", ErrBadPartitionKey, len(e.PartitionKey))
+	}
+	return ""
+}
+
+// missing marks the records an answer left out as failed: AWS answers one
+// entry per record, but a record never confirmed must not count as written.
+func missing(sent, answered int) []string {
+	errs := make([]string, sent)
+	for i := answered; i < sent; i++ {
+		errs[i] = "missing from the response"
+	}
+	return errs
+}
+
+// classify marks client errors that no retry can fix (validation, access
+// denied, no such stream) as permanent, so a batch does not wait out the
+// whole retry budget; throttling and server faults stay retryable.
+func classify(err error) error {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorFault() == smithy.FaultClient && !throttling[apiErr.ErrorCode()] {
+		return retry.Permanent(err)
+	}
+	return err
+}
+
+// throttling are the client-fault codes that do succeed when retried later.
+var throttling = map[string]bool{
+	"ThrottlingException":                    true,
+	"Throttling":                             true,
+	"ProvisionedThroughputExceededException": true,
+	"LimitExceededException":                 true,
+	"ServiceUnavailableException":            true,
+	"KMSThrottlingException":                 true,
+	"RequestLimitExceeded":                   true,
+	"TooManyRequestsException":               true,
 }
 
 func (w *Writer) size(e Entry) int {

@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"lakestream/shared/jsonenc"
 )
 
 // encoder is the scratch space for sorting map keys, reused through
@@ -81,7 +83,7 @@ func (e *encoder) appendMap(dst []byte, m map[string]events.DynamoDBAttributeVal
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, k)
+		dst = jsonenc.AppendString(dst, k)
 		dst = append(dst, ':')
 		var err error
 		if dst, err = e.appendValue(dst, m[k], depth+1); err != nil {
@@ -105,7 +107,7 @@ func (e *encoder) appendValue(dst []byte, v events.DynamoDBAttributeValue, depth
 	var err error
 	switch v.DataType() {
 	case events.DataTypeString:
-		return appendString(dst, v.String()), nil
+		return jsonenc.AppendString(dst, v.String()), nil
 	case events.DataTypeNumber:
 		return appendNumber(dst, v.Number())
 	case events.DataTypeBinary:
@@ -138,7 +140,7 @@ func (e *encoder) appendValue(dst []byte, v events.DynamoDBAttributeValue, depth
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendString(dst, s)
+			dst = jsonenc.AppendString(dst, s)
 		}
 		return append(dst, ']'), nil
 	case events.DataTypeNumberSet:

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"lakestream/shared/jsonenc"
 	"lakestream/shared/record"
 )
 
@@ -55,8 +56,8 @@ func TestAppendJSON(t *testing.T) {
 			in:   rec("a", 1e21, "b", 1e20, "c", 1e-7, "d", 0.000001, "e", math.Copysign(0, -1), "f", 100.0, "g", 1.7976931348623157e308),
 			want: `{"a":1e+21,"b":100000000000000000000,"c":1e-7,"d":0.000001,"e":-0,"f":100,"g":1.7976931348623157e+308}`,
 		},
-		"NaN":              {in: rec("f", math.NaN()), wantErr: `field "f": value cannot be written as JSON: NaN is not a JSON number`},
-		"infinity":         {in: rec("f", math.Inf(-1)), wantErr: `field "f": value cannot be written as JSON: -Inf is not a JSON number`},
+		"NaN":              {in: rec("f", math.NaN()), wantErr: `field "f": value cannot be written as JSON: jsonenc: not a finite number: NaN`},
+		"infinity":         {in: rec("f", math.Inf(-1)), wantErr: `field "f": value cannot be written as JSON: jsonenc: not a finite number: -Inf`},
 		"invalid raw":      {in: rec("r", json.RawMessage(`{"a":`)), wantErr: `field "r": value cannot be written as JSON: invalid JSON text`},
 		"unsupported type": {in: rec("n", 42), wantErr: `field "n": value cannot be written as JSON: unsupported type int`},
 		"nested error": {
@@ -108,8 +109,8 @@ func FuzzAppendJSON(f *testing.F) {
 		require.False(t, badFloat || badRaw, "no error for NaN, infinity or invalid raw JSON")
 		require.True(t, json.Valid(got), "invalid JSON %q", got)
 		// Each value is written exactly as encoding/json writes it.
-		assert.Equal(t, marshalNoHTML(t, s), string(appendString(nil, s)))
-		fb, err := appendFloat(nil, fl)
+		assert.Equal(t, marshalNoHTML(t, s), string(jsonenc.AppendString(nil, s)))
+		fb, err := jsonenc.AppendFloat(nil, fl)
 		require.NoError(t, err)
 		assert.Equal(t, marshalNoHTML(t, fl), string(fb))
 		one, err := AppendJSON(nil, rec(name, i))

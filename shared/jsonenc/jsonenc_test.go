@@ -1,0 +1,69 @@
+package jsonenc
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// stdlib is what encoding/json writes with HTML escaping off.
+func stdlib(t testing.TB, v any) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	require.NoError(t, enc.Encode(v))
+	return string(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
+}
+
+func TestAppendString(t *testing.T) {
+	for name, s := range map[string]string{
+		"plain":        "hello",
+		"quotes":       `say "hi" \ bye`,
+		"controls":     "a\nb\rc\td\be\ff\x00g\x1f",
+		"html":         "<a href='x'>&</a>",
+		"unicode":      "Zürich 東京 🚀",
+		"separators":   "line\u2028para\u2029",
+		"invalid utf8": "bad\xff\xfe byte",
+		"empty":        "",
+	} {
+		t.Run(name, func(t *testing.T) {
+			assert.Equal(t, stdlib(t, s), string(AppendString(nil, s)))
+		})
+	}
+}
+
+func TestAppendFloat(t *testing.T) {
+	for _, f := range []float64{0, 1, -1.5, 1e20, 1e21, 1e-6, 1e-7, 123456.789, math.MaxFloat64, math.SmallestNonzeroFloat64} {
+		got, err := AppendFloat(nil, f)
+		require.NoError(t, err)
+		assert.Equal(t, stdlib(t, f), string(got), "%v", f)
+	}
+	for _, f := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		_, err := AppendFloat(nil, f)
+		assert.ErrorIs(t, err, ErrNotFinite)
+	}
+}
+
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "a\"b", "\xff", "\u2028", "<>&", "\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := AppendString([]byte("prefix"), s)
+		assert.Equal(t, "prefix"+stdlib(t, s), string(got))
+	})
+}
+
+func BenchmarkAppendString(b *testing.B) {
+	s := `GET /index.html?q="x" HTTP/1.1 Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Zürich`
+	buf := make([]byte, 0, 256)
+	b.SetBytes(int64(len(s)))
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = AppendString(buf[:0], s)
+	}
+}

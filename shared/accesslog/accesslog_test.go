@@ -1,0 +1,278 @@
+package accesslog
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"lakestream/shared/record"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// TestParseGolden parses each testdata/<case>.log line by line and compares
+// the records with testdata/<case>.golden.json, a JSON array with one
+// record per line.
+func TestParseGolden(t *testing.T) {
+	tests := map[string]struct {
+		input string
+	}{
+		"combined format": {"combined.log"},
+		"common format has null referrer and agent": {"common.log"},
+		"vhost formats with and without port":       {"vhost.log"},
+		"IPv6 remote hosts":                         {"ipv6.log"},
+		"escaped quotes and backslashes":            {"escapes.log"},
+		"request lines that do not split":           {"odd-requests.log"},
+		"fractional seconds and zone offsets":       {"times.log"},
+		"invalid UTF-8 is kept":                     {"non-utf8.log"},
+		"extra spaces between fields":               {"spacing.log"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join("testdata", tc.input)
+			got := parseFile(t, path)
+			golden := strings.TrimSuffix(path, ".log") + ".golden.json"
+			if *update {
+				require.NoError(t, os.WriteFile(golden, got, 0o644))
+			}
+			want, err := os.ReadFile(golden)
+			require.NoError(t, err, "run go test -update to create the golden file")
+			assert.JSONEq(t, string(want), string(got))
+			wantTokens, err := jsonTokens(want)
+			require.NoError(t, err)
+			gotTokens, err := jsonTokens(got)
+			require.NoError(t, err)
+			assert.Equal(t, wantTokens, gotTokens, "field order or number form differs")
+		})
+	}
+}
+
+// TestGoldenCasesCovered keeps the table above and testdata/ in step.
+func TestGoldenCasesCovered(t *testing.T) {
+	inputs, err := filepath.Glob(filepath.Join("testdata", "*.log"))
+	require.NoError(t, err)
+	goldens, err := filepath.Glob(filepath.Join("testdata", "*.golden.json"))
+	require.NoError(t, err)
+	assert.Len(t, goldens, len(inputs), "every input has a golden file and no golden is left over")
+}
+
+// parseFile parses every line of a testdata file into one indented JSON
+// array.
+func parseFile(t *testing.T, path string) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	out.WriteByte('[')
+	for n, line := range lines(t, path) {
+		r, err := Parse(line)
+		require.NoError(t, err, "%s:%d", path, n+1)
+		if n > 0 {
+			out.WriteByte(',')
+		}
+		b, err := recordJSON(r)
+		require.NoError(t, err, "%s:%d", path, n+1)
+		out.Write(b)
+	}
+	out.WriteByte(']')
+	var indented bytes.Buffer
+	require.NoError(t, json.Indent(&indented, out.Bytes(), "", "  "))
+	indented.WriteByte('\n')
+	return indented.Bytes()
+}
+
+func lines(t testing.TB, path string) [][]byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n"))
+}
+
+func TestParseMalformed(t *testing.T) {
+	const ok = `192.0.2.1 - - [05/Mar/2024:06:07:08 +0000] "GET / HTTP/1.1" 200 10`
+	tests := map[string]struct {
+		line string
+		want string
+	}{
+		"empty line":            {``, `no [time] field`},
+		"not a log line":        {`hello world`, `no [time] field`},
+		"json":                  {`{"status":200}`, `no [time] field`},
+		"two fields":            {`192.0.2.1 - [05/Mar/2024:06:07:08 +0000] "GET / HTTP/1.1" 200 10`, `2 fields before the [time], want 3 (host ident user) or 4 (vhost host ident user)`},
+		"five fields":           {`a b 192.0.2.1 - - [05/Mar/2024:06:07:08 +0000] "GET / HTTP/1.1" 200 10`, `more than 4 fields before the [time]`},
+		"unclosed time":         {`192.0.2.1 - - [05/Mar/2024:06:07:08 +0000 "GET / HTTP/1.1" 200 10`, `[time] has no closing bracket`},
+		"no bracket":            {`192.0.2.1 - - [05/Mar/2024:06:07:08 +0000`, `[time] has no closing bracket`},
+		"bad month":             {strings.Replace(ok, "Mar", "Mrz", 1), `time "05/Mrz/2024:06:07:08 +0000" is not dd/Mon/yyyy:hh:mm:ss +zzzz`},
+		"no zone":               {strings.Replace(ok, " +0000", "", 1), `time "05/Mar/2024:06:07:08" is not dd/Mon/yyyy:hh:mm:ss +zzzz`},
+		"bad zone":              {strings.Replace(ok, "+0000", "+0099", 1), `time "05/Mar/2024:06:07:08 +0099" is not dd/Mon/yyyy:hh:mm:ss +zzzz`},
+		"hour 24":               {strings.Replace(ok, "06:07:08", "24:00:00", 1), `time "05/Mar/2024:24:00:00 +0000" has no such time of day`},
+		"february 30":           {strings.Replace(ok, "05/Mar", "30/Feb", 1), `time "30/Feb/2024:06:07:08 +0000" has no such date`},
+		"out of range":          {strings.Replace(ok, "05/Mar/2024:06:07:08 +0000", "01/Jan/0000:00:00:00 +0100", 1), `time "01/Jan/0000:00:00:00 +0100" is out of range in UTC`},
+		"fraction empty":        {strings.Replace(ok, "06:07:08", "06:07:08.", 1), `time "05/Mar/2024:06:07:08. +0000" is not dd/Mon/yyyy:hh:mm:ss +zzzz`},
+		"ends after time":       {`192.0.2.1 - - [05/Mar/2024:06:07:08 +0000]`, `line ends after the [time]`},
+		"spaces after time":     {`192.0.2.1 - - [05/Mar/2024:06:07:08 +0000]   `, `line ends after the [time]`},
+		"spaces after request":  {`192.0.2.1 - - [05/Mar/2024:06:07:08 +0000] "GET / HTTP/1.1"  `, `line ends after the request`},
+		"spaces after status":   {`192.0.2.1 - - [05/Mar/2024:06:07:08 +0000] "GET / HTTP/1.1" 200 `, `line ends after the status`},
+		"spaces after referrer": {ok + ` "-"  `, `line ends after the referrer`},
+		"glued request":         {`192.0.2.1 - - [05/Mar/2024:06:07:08 +0000]"GET / HTTP/1.1" 200 10`, `no space after the [time]`},
+		"unquoted request":      {`192.0.2.1 - - [05/Mar/2024:06:07:08 +0000] GET / HTTP/1.1 200 10`, `request "GET" is not in double quotes`},
+		"open request":          {`192.0.2.1 - - [05/Mar/2024:06:07:08 +0000] "GET / HTTP/1.1 200 10`, `request has no closing quote`},
+		"no status":             {`192.0.2.1 - - [05/Mar/2024:06:07:08 +0000] "GET / HTTP/1.1"`, `line ends after the request`},
+		"bad status":            {strings.Replace(ok, " 200 ", " abc ", 1), `status "abc" is not a number`},
+		"negative status":       {strings.Replace(ok, " 200 ", " -200 ", 1), `status "-200" is not a number`},
+		"no bytes":              {`192.0.2.1 - - [05/Mar/2024:06:07:08 +0000] "GET / HTTP/1.1" 200`, `line ends after the status`},
+		"bad bytes":             {ok + `x`, `bytes "10x" is not a number`},
+		"huge bytes":            {strings.Replace(ok, " 10", " 99999999999999999999", 1), `bytes "99999999999999999999" is not a number`},
+		"unquoted referrer":     {ok + ` - "-"`, `referrer "-" is not in double quotes`},
+		"no user agent":         {ok + ` "-"`, `line ends after the referrer`},
+		"open user agent":       {ok + ` "-" "Mozilla`, `user agent has no closing quote`},
+		"extra field":           {ok + ` "-" "-" "198.51.100.1, 10.0.0.1"`, `unexpected text after the user agent: "\"198.51.100.1, 10.0.0.1\""`},
+		"long value is cut":     {strings.Replace(ok, " 200 ", " "+strings.Repeat("x", 100)+" ", 1), `status "` + strings.Repeat("x", 40) + `..." is not a number`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			r, err := Parse([]byte(tc.line))
+			require.Error(t, err)
+			assert.Nil(t, r)
+			assert.ErrorIs(t, err, ErrMalformed)
+			assert.Equal(t, "accesslog: malformed line: "+tc.want, err.Error())
+		})
+	}
+}
+
+// TestParseDoesNotKeepInput checks that the record owns its strings: the
+// pipeline reuses its line buffers.
+func TestParseDoesNotKeepInput(t *testing.T) {
+	line := []byte(`192.0.2.1 - bob [05/Mar/2024:06:07:08 +0000] "GET /a HTTP/1.1" 200 10 "-" "agent"`)
+	r, err := Parse(line)
+	require.NoError(t, err)
+	for i := range line {
+		line[i] = 'X'
+	}
+	user, _ := r.Get("user")
+	path, _ := r.Get("path")
+	agent, _ := r.Get("user_agent")
+	assert.Equal(t, []any{"bob", "/a", "agent"}, []any{user, path, agent})
+}
+
+// Field lists the two layouts produce.
+var (
+	fieldNames      = []string{"remote_host", "ident", "user", "time", "time_ms", "method", "path", "query", "protocol", "request", "status", "bytes", "referrer", "user_agent"}
+	vhostFieldNames = append([]string{"vhost", "port"}, fieldNames...)
+)
+
+func FuzzParse(f *testing.F) {
+	inputs, err := filepath.Glob(filepath.Join("testdata", "*.log"))
+	require.NoError(f, err)
+	for _, path := range inputs {
+		for _, line := range lines(f, path) {
+			f.Add(line)
+		}
+	}
+	f.Add([]byte(`1 2 3 [01/Jan/2024:00:00:00.123456789 -2359] "\x" 0 0 "\\" "\"`))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		r, err := Parse(line)
+		if err != nil {
+			require.Nil(t, r)
+			require.ErrorIs(t, err, ErrMalformed)
+			return
+		}
+		require.NotNil(t, r)
+		checkRecord(t, r)
+	})
+}
+
+// checkRecord checks what holds for every record Parse returns.
+func checkRecord(t *testing.T, r *record.Record) {
+	names := make([]string, 0, r.Len())
+	for _, f := range r.Fields {
+		names = append(names, f.Name)
+	}
+	if !slices.Equal(names, fieldNames) {
+		require.Equal(t, vhostFieldNames, names)
+	}
+	_, err := recordJSON(r)
+	require.NoError(t, err)
+
+	ts, _ := r.Get("time")
+	ms, _ := r.Get("time_ms")
+	tm, err := time.Parse(time.RFC3339Nano, ts.(string))
+	require.NoError(t, err, "time %q", ts)
+	require.Equal(t, tm.UnixMilli(), ms)
+
+	for _, name := range []string{"status", "bytes", "port"} {
+		if v, _ := r.Get(name); v != nil {
+			require.GreaterOrEqual(t, v.(int64), int64(0), name)
+		}
+	}
+	// Either the request split, or it is kept whole.
+	method, _ := r.Get("method")
+	path, _ := r.Get("path")
+	protocol, _ := r.Get("protocol")
+	request, _ := r.Get("request")
+	if method != nil {
+		require.NotNil(t, path)
+		require.NotNil(t, protocol)
+		require.Nil(t, request)
+	} else {
+		require.Nil(t, path)
+		require.Nil(t, protocol)
+	}
+}
+
+// benchLines builds a realistic access log: mostly combined lines from
+// browsers and bots, some vhost_combined, an escaped agent now and then.
+func benchLines() [][]byte {
+	agents := []string{
+		`Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36`,
+		`Mozilla/5.0 (iPhone; CPU iPhone OS 17_3 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.3 Mobile/15E148 Safari/604.1`,
+		`Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)`,
+		`curl/8.5.0`,
+		`Mozilla/5.0 \"quoted\" agent`,
+	}
+	paths := []string{"/", "/index.html", "/api/v1/items?id=42&sort=desc", "/static/app.3f9a1c.js", "/search?q=lake+stream"}
+	statuses := []int{200, 200, 200, 304, 404, 301, 500}
+	var out [][]byte
+	for i := range 1000 {
+		line := fmt.Sprintf(`203.0.%d.%d - - [05/Mar/2024:06:%02d:%02d +0000] "GET %s HTTP/1.1" %d %d "https://www.example.com/" "%s"`,
+			i%256, (i*7)%256, i%60, (i*13)%60, paths[i%len(paths)], statuses[i%len(statuses)], 100+i*37, agents[i%len(agents)])
+		if i%10 == 0 {
+			line = "www.example.com:443 " + line
+		}
+		out = append(out, []byte(line))
+	}
+	return out
+}
+
+func BenchmarkParse(b *testing.B) {
+	input := benchLines()
+	size := 0
+	for _, l := range input {
+		size += len(l) + 1
+	}
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	passes := 0
+	for b.Loop() {
+		for _, l := range input {
+			if _, err := Parse(l); err != nil {
+				b.Fatal(err)
+			}
+		}
+		passes++
+	}
+	runtime.ReadMemStats(&after)
+	parsed := float64(passes * len(input))
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/parsed, "allocs/line")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/parsed, "ns/line")
+}

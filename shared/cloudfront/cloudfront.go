@@ -1,0 +1,426 @@
+// Package cloudfront parses Amazon CloudFront standard log (access log)
+// lines into records, for the Firehose CloudFront transformer.
+//
+// A standard log line is W3C extended log format: tab-separated fields in
+// the order AWS documents (standard logging reference, "Log file fields"),
+// 33 of them today. Lines starting with "#" are the file's "#Version" and
+// "#Fields" headers: Parse skips them, returning (nil, nil).
+//
+// # Fields
+//
+// The first field is timestamp, the request's date and time joined as RFC
+// 3339 in UTC ("2019-12-04T21:02:31Z"); CloudFront logs both in UTC. Then
+// come the 33 documented fields, in their documented order, each named by
+// lower-casing the W3C name and turning "-" and "(" into "_" and dropping
+// ")", so the names need no quoting in Athena, Glue or Spark:
+//
+//	date time x_edge_location sc_bytes c_ip cs_method cs_host cs_uri_stem
+//	sc_status cs_referer cs_user_agent cs_uri_query cs_cookie
+//	x_edge_result_type x_edge_request_id x_host_header cs_protocol cs_bytes
+//	time_taken x_forwarded_for ssl_protocol ssl_cipher
+//	x_edge_response_result_type cs_protocol_version fle_status
+//	fle_encrypted_fields c_port time_to_first_byte x_edge_detailed_result_type
+//	sc_content_type sc_content_len sc_range_start sc_range_end
+//
+// sc_bytes, sc_status, cs_bytes, fle_encrypted_fields, c_port,
+// sc_content_len and the sc_range fields are int64 (sc_status "000", a
+// viewer that hung up, is 0); time_taken and time_to_first_byte are float64
+// seconds. The rest are strings. "-" and an empty field are null.
+//
+// CloudFront writes control characters, bytes from 127 up, space and
+// <>"#%{}|\^~[]`' in field values as %XX (RFC 1738), so that no value can
+// hold a tab. Parse decodes every string field once, as AWS documents it: a
+// "%2520" in the log was "%20" on the wire. A "+" stays a "+". A "%" not
+// followed by two hex digits is kept as it is. Decoded bytes that are not
+// UTF-8 stay in the string; the JSON writer (pipeline.AppendJSON) writes
+// each invalid byte as U+FFFD rather than failing the line.
+//
+// # Older and newer layouts
+//
+// CloudFront has added fields at the end of the line over the years; logs
+// written before that have fewer fields (23, 24 or 26, say). A line needs
+// at least the first 12 fields (through cs-uri-query); missing later fields
+// are null. Fields after the 33rd are ignored rather than failing the
+// line, so that a field AWS adds tomorrow does not stop delivery (AWS's own
+// sample log has a line ending in an extra tab). Parse assumes the default
+// field order: standard logging v2 configured with a custom field
+// selection needs its own parser.
+//
+// # User agent
+//
+// A Parser built with Options.DeriveUserAgent adds three fields last,
+// classified from the decoded user agent by UserAgent: browser_family,
+// os_family and is_bot, all null when the user agent is.
+package cloudfront
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"lakestream/shared/record"
+)
+
+// ErrMalformed is wrapped by every error Parse returns.
+var ErrMalformed = errors.New("cloudfront: malformed line")
+
+// MinFields is the fewest fields a line may have: through cs-uri-query.
+const MinFields = 12
+
+type kind uint8
+
+const (
+	text    kind = iota // a URL-encoded string
+	enum                // a text field with few distinct values, most of them interned
+	integer             // a non-negative int64
+	seconds             // a non-negative decimal number, as float64
+)
+
+// fields is the documented field list, in order: the W3C name (used in
+// error messages, as the AWS documentation spells it) and the record name.
+var fields = [...]struct {
+	w3c, name string
+	kind      kind
+}{
+	{"date", "date", text},
+	{"time", "time", text},
+	{"x-edge-location", "x_edge_location", text},
+	{"sc-bytes", "sc_bytes", integer},
+	{"c-ip", "c_ip", text},
+	{"cs-method", "cs_method", enum},
+	{"cs(Host)", "cs_host", text},
+	{"cs-uri-stem", "cs_uri_stem", text},
+	{"sc-status", "sc_status", integer},
+	{"cs(Referer)", "cs_referer", text},
+	{"cs(User-Agent)", "cs_user_agent", text},
+	{"cs-uri-query", "cs_uri_query", text},
+	{"cs(Cookie)", "cs_cookie", text},
+	{"x-edge-result-type", "x_edge_result_type", enum},
+	{"x-edge-request-id", "x_edge_request_id", text},
+	{"x-host-header", "x_host_header", text},
+	{"cs-protocol", "cs_protocol", enum},
+	{"cs-bytes", "cs_bytes", integer},
+	{"time-taken", "time_taken", seconds},
+	{"x-forwarded-for", "x_forwarded_for", text},
+	{"ssl-protocol", "ssl_protocol", enum},
+	{"ssl-cipher", "ssl_cipher", enum},
+	{"x-edge-response-result-type", "x_edge_response_result_type", enum},
+	{"cs-protocol-version", "cs_protocol_version", enum},
+	{"fle-status", "fle_status", enum},
+	{"fle-encrypted-fields", "fle_encrypted_fields", integer},
+	{"c-port", "c_port", integer},
+	{"time-to-first-byte", "time_to_first_byte", seconds},
+	{"x-edge-detailed-result-type", "x_edge_detailed_result_type", enum},
+	{"sc-content-type", "sc_content_type", enum},
+	{"sc-content-len", "sc_content_len", integer},
+	{"sc-range-start", "sc_range_start", integer},
+	{"sc-range-end", "sc_range_end", integer},
+}
+
+// userAgentField is the index of cs(User-Agent) in fields.
+const userAgentField = 10
+
+// Options configures a Parser.
+type Options struct {
+	// DeriveUserAgent adds browser_family, os_family and is_bot (see
+	// UserAgent) after the log's fields.
+	DeriveUserAgent bool
+}
+
+// Parser parses CloudFront standard log lines. It holds only its options
+// and is safe for concurrent use.
+type Parser struct {
+	opts Options
+}
+
+// New returns a Parser with the given options.
+func New(opts Options) *Parser { return &Parser{opts: opts} }
+
+var defaultParser = New(Options{})
+
+// Parse parses one line with the default options (no derived fields). It
+// has the signature of a pipeline Parser.
+func Parse(line []byte) (*record.Record, error) { return defaultParser.Parse(line) }
+
+// timestampLen is the length of "2006-01-02T15:04:05Z".
+const timestampLen = 20
+
+// Parse parses one log line (without its line terminator): (nil, nil) for a
+// "#" header line, a record, or an error wrapping ErrMalformed.
+func (p *Parser) Parse(line []byte) (*record.Record, error) {
+	if len(line) > 0 && line[0] == '#' {
+		return nil, nil
+	}
+	// Every string of the record is a slice of one buffer holding the line
+	// followed by the text Parse derives, so a line costs one copy. Decoded
+	// values are shorter than their encoded form, so room for a second copy
+	// of the line is enough for them all.
+	size := len(line) + timestampLen
+	if bytes.IndexByte(line, '%') >= 0 {
+		size += len(line)
+	}
+	var buf strings.Builder
+	buf.Grow(size)
+	buf.Write(line)
+	s := buf.String()
+
+	var values [len(fields)]string
+	n := 0
+	for rest, more := s, true; more && n < len(values); n++ {
+		values[n], rest, more = strings.Cut(rest, "\t")
+	}
+	if n < MinFields {
+		return nil, errorf("%d tab-separated fields, want at least %d", n, MinFields)
+	}
+
+	timestamp, err := joinTimestamp(&buf, values[0], values[1])
+	if err != nil {
+		return nil, err
+	}
+	r := newRecord()
+	r.Fields = append(r.Fields, record.Field{Name: "timestamp", Value: timestamp})
+	for k, f := range fields {
+		var v any
+		if k < n {
+			if v, err = convert(&buf, f.w3c, f.kind, values[k]); err != nil {
+				return nil, err
+			}
+		}
+		r.Fields = append(r.Fields, record.Field{Name: f.name, Value: v})
+	}
+	if p.opts.DeriveUserAgent {
+		var browser, os, bot any
+		if ua, ok := r.Fields[1+userAgentField].Value.(string); ok {
+			b, o, isBot := UserAgent(ua)
+			browser, os, bot = intern(b), intern(o), isBot
+		}
+		r.Fields = append(r.Fields,
+			record.Field{Name: "browser_family", Value: browser},
+			record.Field{Name: "os_family", Value: os},
+			record.Field{Name: "is_bot", Value: bot})
+	}
+	return r, nil
+}
+
+// recordBuf lets a record and room for its fields come from one allocation:
+// timestamp, the log's fields, the derived ones and two spare for what the
+// pipeline adds (an arrival time).
+type recordBuf struct {
+	r      record.Record
+	fields [1 + len(fields) + 3 + 2]record.Field
+}
+
+func newRecord() *record.Record {
+	b := new(recordBuf)
+	b.r.Fields = b.fields[:0]
+	return &b.r
+}
+
+// convert turns one field's text into its record value.
+func convert(buf *strings.Builder, name string, k kind, v string) (any, error) {
+	if v == "-" || v == "" {
+		return nil, nil
+	}
+	switch k {
+	case integer:
+		n, ok := digits(v)
+		if !ok {
+			return nil, errorf("%s %q is not a whole number", name, excerpt(v))
+		}
+		return n, nil
+	case seconds:
+		if !isDecimal(v) {
+			return nil, errorf("%s %q is not a number of seconds", name, excerpt(v))
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil { // hundreds of digits: beyond float64, and no JSON number
+			return nil, errorf("%s %q is out of range", name, excerpt(v))
+		}
+		return f, nil
+	case enum:
+		return intern(decode(buf, v)), nil
+	default:
+		return decode(buf, v), nil
+	}
+}
+
+// digits parses a non-empty run of ASCII digits that fits an int64.
+func digits(v string) (int64, bool) {
+	if v == "" || len(v) > 18 { // 18 digits always fit an int64
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+// isDecimal reports whether v is digits with at most one ".", and at least
+// one digit: what CloudFront writes, and none of the NaN, Inf, hex or
+// exponent forms strconv.ParseFloat would also take.
+func isDecimal(v string) bool {
+	dot, digit := false, false
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c >= '0' && c <= '9':
+			digit = true
+		case c == '.' && !dot:
+			dot = true
+		default:
+			return false
+		}
+	}
+	return digit
+}
+
+// decode undoes CloudFront's %XX encoding once. A value without "%" is
+// returned as is; otherwise the result is appended to buf, the record's
+// string buffer.
+func decode(buf *strings.Builder, v string) string {
+	i := strings.IndexByte(v, '%')
+	if i < 0 {
+		return v
+	}
+	start := buf.Len()
+	for i >= 0 {
+		buf.WriteString(v[:i])
+		v = v[i:]
+		if len(v) >= 3 {
+			hi, ok1 := unhex(v[1])
+			lo, ok2 := unhex(v[2])
+			if ok1 && ok2 {
+				buf.WriteByte(hi<<4 | lo)
+				v = v[3:]
+				i = strings.IndexByte(v, '%')
+				continue
+			}
+		}
+		buf.WriteByte('%')
+		v = v[1:]
+		i = strings.IndexByte(v, '%')
+	}
+	buf.WriteString(v)
+	return buf.String()[start:]
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// joinTimestamp checks date (YYYY-MM-DD) and time (hh:mm:ss) and writes
+// them to buf as one RFC 3339 UTC timestamp.
+func joinTimestamp(buf *strings.Builder, date, clock string) (string, error) {
+	if len(date) != 10 || date[4] != '-' || date[7] != '-' {
+		return "", errorf("date %q is not YYYY-MM-DD", excerpt(date))
+	}
+	year, ok1 := atoi(date[0:4])
+	month, ok2 := atoi(date[5:7])
+	day, ok3 := atoi(date[8:10])
+	if !ok1 || !ok2 || !ok3 {
+		return "", errorf("date %q is not YYYY-MM-DD", excerpt(date))
+	}
+	if month < 1 || month > 12 || day < 1 || time.Date(year, time.Month(month), day, 0, 0, 0, 0, time.UTC).Day() != day {
+		return "", errorf("date %q has no such day", date)
+	}
+	if len(clock) != 8 || clock[2] != ':' || clock[5] != ':' {
+		return "", errorf("time %q is not hh:mm:ss", excerpt(clock))
+	}
+	hour, ok1 := atoi(clock[0:2])
+	minute, ok2 := atoi(clock[3:5])
+	sec, ok3 := atoi(clock[6:8])
+	if !ok1 || !ok2 || !ok3 {
+		return "", errorf("time %q is not hh:mm:ss", excerpt(clock))
+	}
+	if hour > 23 || minute > 59 || sec > 59 {
+		return "", errorf("time %q has no such time of day", clock)
+	}
+	start := buf.Len()
+	buf.WriteString(date)
+	buf.WriteByte('T')
+	buf.WriteString(clock)
+	buf.WriteByte('Z')
+	return buf.String()[start:], nil
+}
+
+// atoi parses a fixed-width run of digits.
+func atoi(v string) (int, bool) {
+	n := 0
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int(v[i]-'0')
+	}
+	return n, true
+}
+
+// interned holds, already boxed, the values that fill most of a CloudFront
+// line (methods, protocols, result types, TLS versions and ciphers, user
+// agent families), so that storing them in a record costs no allocation.
+var interned = func() map[string]any {
+	m := make(map[string]any)
+	for _, s := range []string{
+		"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH",
+		"http", "https", "ws", "wss",
+		"HTTP/1.0", "HTTP/1.1", "HTTP/2.0", "HTTP/3.0",
+		"Hit", "RefreshHit", "OriginShieldHit", "Miss", "LimitExceeded", "CapacityExceeded", "Error", "Redirect",
+		"AbortedOrigin", "ClientCommError", "ClientGeoBlocked", "ClientHungUpRequest", "InvalidRequest",
+		"InvalidRequestBlocked", "InvalidRequestCertificate", "InvalidRequestHeader", "InvalidRequestMethod",
+		"OriginConnectError", "OriginContentRangeLengthError", "OriginDnsError", "OriginError",
+		"OriginHeaderTooBigError", "OriginInvalidResponseError", "OriginReadError", "OriginWriteError",
+		"OriginZeroSizeObjectError", "SlowReaderOriginError",
+		"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3",
+		"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
+		"ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-CHACHA20-POLY1305",
+		"ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305",
+		"text/html", "text/css", "text/plain", "application/json", "application/javascript", "image/png", "image/jpeg",
+	} {
+		m[s] = s
+	}
+	for _, r := range browserRules {
+		m[r.family] = r.family
+	}
+	for _, r := range osRules {
+		m[r.family] = r.family
+	}
+	m[other] = other
+	return m
+}()
+
+func intern(s string) any {
+	if v, ok := interned[s]; ok {
+		return v
+	}
+	return s
+}
+
+// errorf returns an error wrapping ErrMalformed.
+func errorf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
+}
+
+// excerpt bounds what of a bad value goes into an error message: errors are
+// logged, and a log line can be long and hold personal data.
+func excerpt(s string) string {
+	const max = 40
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "..."
+}

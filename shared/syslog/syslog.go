@@ -1,0 +1,705 @@
+// Package syslog parses syslog messages into records, for the Firehose
+// syslog transformer. Each line is read as RFC 5424 when a version follows
+// its priority, as in
+//
+//	<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3"] message
+//
+// and as RFC 3164 (BSD syslog) otherwise, as in
+//
+//	<34>Oct 11 22:14:15 mymachine su[123]: 'su root' failed on /dev/pts/8
+//
+// # Fields
+//
+// In this order, null when the message does not have them:
+//
+//	priority       int64, PRI (null when a BSD message has none)
+//	facility       int64, priority / 8
+//	facility_name  kern user mail daemon auth syslog lpr news uucp cron
+//	               authpriv ftp ntp security console solaris-cron local0..local7
+//	severity       int64, priority % 8
+//	severity_name  emerg alert crit err warning notice info debug
+//	version        int64 (null for RFC 3164)
+//	timestamp      RFC 3339 in UTC, with the fractional seconds the message
+//	               has, digit for digit
+//	hostname, app_name, procid, msgid
+//	structured_data  an object of SD-ID to an object of parameter to value
+//	               (null when "-"); a parameter repeated in an element (the
+//	               origin element's "ip" may be) is an array of its values,
+//	               and an SD-ID repeated in a message is merged into the first
+//	message        the free-form text; an RFC 5424 message loses its UTF-8 BOM
+//
+// The RFC 5424 NILVALUE "-" is null in every header field. Parameter values
+// have their \", \\ and \] escapes undone; any other backslash is kept, as
+// RFC 5424 says.
+//
+// # RFC 3164
+//
+// A BSD message is an optional <PRI>, a timestamp ("Oct 11 22:14:15", the
+// day padded with a space or a zero; or RFC 3339, as rsyslog writes with
+// high-precision timestamps), an optional hostname, an optional tag
+// ("app:", "app[pid]:") and the message. When the word after the timestamp
+// is itself a tag, the message has no hostname.
+//
+// A BSD timestamp has no year and no zone. ParseAt reads it in the zone of
+// the reference time it is given and picks the latest year that puts it at
+// most a day after that time: a day of slack keeps a sender whose clock or
+// zone is ahead from being dated a year back, and a log read at New Year
+// still gets last year's December. Parse uses the current time in UTC.
+//
+// # Bytes
+//
+// Messages are not required to be UTF-8 and are not changed: invalid UTF-8
+// stays in the strings, and the JSON writer (pipeline.AppendJSON) writes
+// each invalid byte as U+FFFD rather than failing the line. Header field
+// lengths and character sets are not enforced beyond what parsing needs.
+package syslog
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"lakestream/shared/record"
+)
+
+// ErrMalformed is wrapped by every error Parse and ParseAt return.
+var ErrMalformed = errors.New("syslog: malformed message")
+
+// Facility and severity names, by number.
+var (
+	facilityNames = [24]any{
+		"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news",
+		"uucp", "cron", "authpriv", "ftp", "ntp", "security", "console", "solaris-cron",
+		"local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+	}
+	severityNames = [8]any{"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}
+)
+
+// maxTimeLen is the longest timestamp written:
+// "2006-01-02T15:04:05.999999999Z".
+const maxTimeLen = 30
+
+// futureSlack is how far after the reference time a year-less timestamp
+// may fall.
+const futureSlack = 24 * time.Hour
+
+// Parse parses one syslog message (without its line terminator), dating a
+// year-less RFC 3164 timestamp against the current time in UTC. It has the
+// signature of a pipeline Parser and never returns (nil, nil).
+func Parse(line []byte) (*record.Record, error) {
+	return ParseAt(line, time.Now().UTC())
+}
+
+// ParseAt is Parse with now as the reference time for year-less RFC 3164
+// timestamps, which are read in now's location.
+func ParseAt(line []byte, now time.Time) (*record.Record, error) {
+	// Every string of the record is a slice of one buffer holding the line
+	// followed by the text ParseAt derives, so a line costs one copy.
+	// Unescaped values are shorter than their escaped form, so room for a
+	// second copy of the line is enough for them all.
+	size := len(line) + maxTimeLen
+	if bytes.IndexByte(line, '\\') >= 0 {
+		size += len(line)
+	}
+	p := parser{now: now}
+	p.buf.Grow(size)
+	p.buf.Write(line)
+	p.s = p.buf.String()
+
+	pri, err := p.priority()
+	if err != nil {
+		return nil, err
+	}
+	var h header
+	if version, ok := p.version(pri); ok {
+		h, err = p.rfc5424(version)
+	} else {
+		h, err = p.rfc3164()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return h.record(pri), nil
+}
+
+// header is what a message holds besides its priority.
+type header struct {
+	version        any // int64, or nil for RFC 3164
+	timestamp      any
+	hostname       any
+	appName        any
+	procID         any
+	msgID          any
+	structuredData any // *record.Record or nil
+	message        any
+}
+
+func (h *header) record(pri int) *record.Record {
+	var priority, facility, facilityName, severity, severityName any
+	if pri >= 0 {
+		priority = int64(pri)
+		facility, facilityName = int64(pri/8), facilityNames[pri/8]
+		severity, severityName = int64(pri%8), severityNames[pri%8]
+	}
+	r := newRecord()
+	r.Fields = append(r.Fields,
+		record.Field{Name: "priority", Value: priority},
+		record.Field{Name: "facility", Value: facility},
+		record.Field{Name: "facility_name", Value: facilityName},
+		record.Field{Name: "severity", Value: severity},
+		record.Field{Name: "severity_name", Value: severityName},
+		record.Field{Name: "version", Value: h.version},
+		record.Field{Name: "timestamp", Value: h.timestamp},
+		record.Field{Name: "hostname", Value: h.hostname},
+		record.Field{Name: "app_name", Value: h.appName},
+		record.Field{Name: "procid", Value: h.procID},
+		record.Field{Name: "msgid", Value: h.msgID},
+		record.Field{Name: "structured_data", Value: h.structuredData},
+		record.Field{Name: "message", Value: h.message},
+	)
+	return r
+}
+
+// recordBuf lets a record and room for its fields come from one allocation.
+// Two spare fields leave room for what the pipeline adds (an arrival time).
+type recordBuf struct {
+	r      record.Record
+	fields [13 + 2]record.Field
+}
+
+func newRecord() *record.Record {
+	b := new(recordBuf)
+	b.r.Fields = b.fields[:0]
+	return &b.r
+}
+
+// parser holds one message: s is the line, a prefix of buf, and i the
+// position reached.
+type parser struct {
+	buf strings.Builder
+	s   string
+	i   int
+	now time.Time
+}
+
+// priority reads "<PRI>" at the start of the message; it is -1 when the
+// message does not start with "<".
+func (p *parser) priority() (int, error) {
+	if !strings.HasPrefix(p.s, "<") {
+		return -1, nil
+	}
+	end := strings.IndexByte(p.s[:min(len(p.s), 5)], '>')
+	n, ok := atoi(p.s[1:max(end, 1)])
+	if end < 2 || !ok || n > 191 {
+		return 0, errorf("priority %q is not <0> to <191>", excerpt(p.s[:tokenEnd(p.s, 0)]))
+	}
+	p.i = end + 1
+	return n, nil
+}
+
+// version reads RFC 5424's VERSION and the space after it, if a priority
+// was read and they follow it.
+func (p *parser) version(pri int) (int64, bool) {
+	if pri < 0 {
+		return 0, false
+	}
+	j := p.i
+	for j < len(p.s) && j-p.i < 3 && isDigit(p.s[j]) {
+		j++
+	}
+	if j == p.i || j == len(p.s) || p.s[j] != ' ' {
+		return 0, false
+	}
+	n, _ := atoi(p.s[p.i:j])
+	p.i = j + 1
+	return int64(n), true
+}
+
+// rfc5424 reads TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA
+// [MSG] after the version.
+func (p *parser) rfc5424(version int64) (header, error) {
+	h := header{version: version}
+	stamp, err := p.field("timestamp")
+	if err != nil {
+		return h, err
+	}
+	if stamp != "-" {
+		t, frac, err := parseRFC3339(stamp)
+		if err != nil {
+			return h, err
+		}
+		h.timestamp = p.writeTime(t, frac)
+	}
+	fields := [...]struct {
+		name string
+		dst  *any
+	}{{"hostname", &h.hostname}, {"app-name", &h.appName}, {"procid", &h.procID}, {"msgid", &h.msgID}}
+	for _, f := range fields {
+		v, err := p.field(f.name)
+		if err != nil {
+			return h, err
+		}
+		*f.dst = optional(v)
+	}
+	if h.structuredData, err = p.structuredData(); err != nil {
+		return h, err
+	}
+	switch {
+	case p.i == len(p.s):
+	case p.s[p.i] != ' ':
+		return h, errorf("no space after the structured data")
+	default:
+		h.message = strings.TrimPrefix(p.s[p.i+1:], "\uFEFF")
+	}
+	return h, nil
+}
+
+// field reads a header field and the space after it.
+func (p *parser) field(name string) (string, error) {
+	if p.i == len(p.s) {
+		return "", errorf("message ends before the %s", name)
+	}
+	j := tokenEnd(p.s, p.i)
+	if j == p.i {
+		return "", errorf("empty %s", name)
+	}
+	if j == len(p.s) {
+		return "", errorf("message ends after the %s", name)
+	}
+	v := p.s[p.i:j]
+	p.i = j + 1
+	return v, nil
+}
+
+// structuredData reads "-" or one or more [SD-ID param="value" ...] elements.
+func (p *parser) structuredData() (any, error) {
+	s := p.s
+	if p.i == len(s) {
+		return nil, errorf("message ends before the structured data")
+	}
+	if s[p.i] == '-' {
+		p.i++
+		return nil, nil
+	}
+	if s[p.i] != '[' {
+		return nil, errorf("structured data %q is neither - nor [...]", excerpt(s[p.i:tokenEnd(s, p.i)]))
+	}
+	sd := record.New(2)
+	for p.i < len(s) && s[p.i] == '[' {
+		p.i++
+		id := p.sdName()
+		if id == "" {
+			return nil, errorf("structured data element without an SD-ID")
+		}
+		var elem *record.Record
+		if v, ok := sd.Get(id); ok {
+			elem = v.(*record.Record)
+		} else {
+			elem = record.New(4)
+			sd.Fields = append(sd.Fields, record.Field{Name: id, Value: elem})
+		}
+		for p.i < len(s) && s[p.i] == ' ' {
+			p.i++
+			name := p.sdName()
+			if name == "" || p.i == len(s) || s[p.i] != '=' {
+				return nil, errorf("structured data element %q has a parameter that is not name=\"value\"", excerpt(id))
+			}
+			p.i++
+			value, err := p.paramValue(id, name)
+			if err != nil {
+				return nil, err
+			}
+			addParam(elem, name, value)
+		}
+		if p.i == len(s) || s[p.i] != ']' {
+			return nil, errorf("structured data element %q is not closed with ]", excerpt(id))
+		}
+		p.i++
+	}
+	return sd, nil
+}
+
+// sdName reads an SD-NAME: printable US-ASCII but '=', ' ', ']' and '"'.
+func (p *parser) sdName() string {
+	start := p.i
+	for p.i < len(p.s) {
+		c := p.s[p.i]
+		if c <= ' ' || c >= 0x7f || c == '=' || c == ']' || c == '"' {
+			break
+		}
+		p.i++
+	}
+	return p.s[start:p.i]
+}
+
+// paramValue reads a quoted PARAM-VALUE and undoes its escapes.
+func (p *parser) paramValue(id, name string) (string, error) {
+	s := p.s
+	if p.i == len(s) || s[p.i] != '"' {
+		return "", errorf("value of %s.%s is not in double quotes", excerpt(id), excerpt(name))
+	}
+	start := p.i + 1
+	escaped := false
+	for j := start; j < len(s); j++ {
+		switch s[j] {
+		case '\\':
+			escaped = true
+			j++
+		case '"':
+			p.i = j + 1
+			if !escaped {
+				return s[start:j], nil
+			}
+			return p.unescape(s[start:j]), nil
+		}
+	}
+	return "", errorf("value of %s.%s has no closing quote", excerpt(id), excerpt(name))
+}
+
+// unescape undoes \", \\ and \] in v; other backslashes are kept (RFC 5424
+// section 6.3.3). The result is appended to buf, the record's string buffer.
+func (p *parser) unescape(v string) string {
+	start := p.buf.Len()
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c == '\\' && i+1 < len(v) && (v[i+1] == '"' || v[i+1] == '\\' || v[i+1] == ']') {
+			i++
+			c = v[i]
+		}
+		p.buf.WriteByte(c)
+	}
+	return p.buf.String()[start:]
+}
+
+// addParam adds a parameter to an SD element. The record needs unique
+// names, so a repeated parameter becomes a JSON array of all its values.
+func addParam(elem *record.Record, name, value string) {
+	prev, ok := elem.Get(name)
+	if !ok {
+		elem.Fields = append(elem.Fields, record.Field{Name: name, Value: value})
+		return
+	}
+	var values []string
+	switch prev := prev.(type) {
+	case string:
+		values = []string{prev}
+	case json.RawMessage:
+		_ = json.Unmarshal(prev, &values) // written by json.Marshal below
+	}
+	array, _ := json.Marshal(append(values, value)) // a []string always marshals
+	elem.Set(name, json.RawMessage(array))
+}
+
+// rfc3164 reads TIMESTAMP [HOSTNAME] [TAG] MSG after the optional priority.
+func (p *parser) rfc3164() (header, error) {
+	var h header
+	rest := p.s[p.i:]
+	var t time.Time
+	var frac string
+	var err error
+	switch {
+	case rest != "" && isDigit(rest[0]):
+		end := tokenEnd(rest, 0)
+		t, frac, err = parseRFC3339(rest[:end])
+		rest = rest[end:]
+	case isBSDTime(rest):
+		t, rest, err = p.parseBSDTime(rest)
+	default:
+		return h, errorf("no timestamp (Mmm dd hh:mm:ss or RFC 3339) at %q", excerpt(rest))
+	}
+	if err != nil {
+		return h, err
+	}
+	h.timestamp = p.writeTime(t, frac)
+	if rest == "" {
+		return h, nil
+	}
+	if rest[0] != ' ' {
+		return h, errorf("no space after the timestamp")
+	}
+	rest = rest[1:]
+
+	app, pid, msg, isTag := splitTag(rest)
+	if first := rest[:tokenEnd(rest, 0)]; !isTag || isIPv6(first) {
+		h.hostname = optional(first)
+		rest = strings.TrimPrefix(rest[len(first):], " ")
+		app, pid, msg, isTag = splitTag(rest)
+	}
+	if !isTag {
+		if rest != "" {
+			h.message = rest
+		}
+		return h, nil
+	}
+	h.appName, h.procID, h.message = app, optional(pid), msg
+	return h, nil
+}
+
+// splitTag splits "app: msg", "app[pid]: msg" or "app[pid] msg".
+func splitTag(s string) (app, pid, msg string, ok bool) {
+	j := 0
+	for j < len(s) && s[j] != ' ' && s[j] != ':' && s[j] != '[' {
+		j++
+	}
+	if j == 0 || j == len(s) {
+		return "", "", "", false
+	}
+	app = s[:j]
+	if s[j] == '[' {
+		k := strings.IndexByte(s[j:], ']')
+		if k < 0 || strings.IndexByte(s[j:j+k], ' ') >= 0 {
+			return "", "", "", false
+		}
+		pid = s[j+1 : j+k]
+		j += k + 1
+		if j == len(s) {
+			return app, pid, "", true
+		}
+		if s[j] == ' ' {
+			return app, pid, s[j+1:], true
+		}
+	}
+	if s[j] != ':' {
+		return "", "", "", false
+	}
+	return app, pid, strings.TrimPrefix(s[j+1:], " "), true
+}
+
+// isIPv6 reports whether a word is an IPv6 address (hex digits and at least
+// two colons), which the tag rule would otherwise take for "app:".
+func isIPv6(w string) bool {
+	colons := 0
+	for i := 0; i < len(w); i++ {
+		switch c := w[i]; {
+		case c == ':':
+			colons++
+		case c == '.' || isDigit(c) || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F'):
+		default:
+			return false
+		}
+	}
+	return colons >= 2
+}
+
+var months = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
+
+func monthOf(name string) int {
+	for m, n := range months {
+		if name == n {
+			return m + 1
+		}
+	}
+	return 0
+}
+
+// isBSDTime reports whether s starts with a month name and a space.
+func isBSDTime(s string) bool {
+	return len(s) >= 4 && s[3] == ' ' && monthOf(s[:3]) > 0
+}
+
+// parseBSDTime reads "Mmm dd hh:mm:ss" (the day padded with a space or a
+// zero, or not at all) and returns the instant and what follows.
+func (p *parser) parseBSDTime(s string) (time.Time, string, error) {
+	month := monthOf(s[:3])
+	i := 4
+	if i < len(s) && s[i] == ' ' {
+		i++
+	}
+	j := i
+	for j < len(s) && j-i < 2 && isDigit(s[j]) {
+		j++
+	}
+	day, _ := atoi(s[i:j])
+	clock := s[min(j+1, len(s)):]
+	if j == i || j == len(s) || s[j] != ' ' || len(clock) < 8 || clock[2] != ':' || clock[5] != ':' {
+		return time.Time{}, "", errorf("timestamp %q is not Mmm dd hh:mm:ss", s[:min(len(s), len("Mmm dd hh:mm:ss"))])
+	}
+	hour, ok1 := atoi(clock[0:2])
+	minute, ok2 := atoi(clock[3:5])
+	sec, ok3 := atoi(clock[6:8])
+	if !ok1 || !ok2 || !ok3 {
+		return time.Time{}, "", errorf("timestamp %q is not Mmm dd hh:mm:ss", excerpt(s[:j+9]))
+	}
+	if hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, "", errorf("timestamp %q has no such time of day", s[:j+9])
+	}
+	t, ok := p.dateYear(month, day, hour, minute, sec)
+	if !ok {
+		return time.Time{}, "", errorf("timestamp %q has no such date", s[:j+9])
+	}
+	return t, clock[8:], nil
+}
+
+// dateYear dates a year-less time: the latest year in which it exists and
+// is at most futureSlack after now. Feb 29 may need to go back eight years.
+func (p *parser) dateYear(month, day, hour, minute, sec int) (time.Time, bool) {
+	if day < 1 || day > 31 {
+		return time.Time{}, false
+	}
+	limit := p.now.Add(futureSlack)
+	for year := p.now.Year() + 1; year >= p.now.Year()-8; year-- {
+		t := time.Date(year, time.Month(month), day, hour, minute, sec, 0, p.now.Location())
+		if utc := t.UTC().Year(); t.Day() == day && !t.After(limit) && utc >= 0 && utc <= 9999 {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// parseRFC3339 reads RFC 5424's TIMESTAMP: "2003-10-11T22:14:15.003Z" or
+// with an offset, "2003-08-24T05:14:15.000003-07:00". It returns the
+// instant and the fractional digits as written.
+func parseRFC3339(v string) (time.Time, string, error) {
+	bad := func() (time.Time, string, error) {
+		return time.Time{}, "", errorf("timestamp %q is not RFC 3339", excerpt(v))
+	}
+	// 2006-01-02T15:04:05 is 19 bytes, and a zone at least 1 more.
+	if len(v) < 20 || v[4] != '-' || v[7] != '-' || v[10] != 'T' || v[13] != ':' || v[16] != ':' {
+		return bad()
+	}
+	year, ok1 := atoi(v[0:4])
+	month, ok2 := atoi(v[5:7])
+	day, ok3 := atoi(v[8:10])
+	hour, ok4 := atoi(v[11:13])
+	minute, ok5 := atoi(v[14:16])
+	sec, ok6 := atoi(v[17:19])
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 {
+		return bad()
+	}
+	rest := v[19:]
+	frac := ""
+	if rest[0] == '.' {
+		k := 1
+		for k < len(rest) && isDigit(rest[k]) {
+			k++
+		}
+		if k == 1 || k > 10 {
+			return bad()
+		}
+		frac, rest = rest[1:k], rest[k:]
+	}
+	var offset time.Duration
+	switch {
+	case rest == "Z":
+	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
+		zh, ok1 := atoi(rest[1:3])
+		zm, ok2 := atoi(rest[4:6])
+		if !ok1 || !ok2 || zh > 23 || zm > 59 {
+			return bad()
+		}
+		offset = time.Duration(zh)*time.Hour + time.Duration(zm)*time.Minute
+		if rest[0] == '+' {
+			offset = -offset
+		}
+	default:
+		return bad()
+	}
+	if month < 1 || month > 12 || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, "", errorf("timestamp %q has no such date or time", excerpt(v))
+	}
+	nsec := 0
+	for k := 0; k < 9; k++ {
+		nsec *= 10
+		if k < len(frac) {
+			nsec += int(frac[k] - '0')
+		}
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
+	if day < 1 || t.Day() != day {
+		return time.Time{}, "", errorf("timestamp %q has no such date or time", excerpt(v))
+	}
+	t = t.Add(offset)
+	if y := t.Year(); y < 0 || y > 9999 {
+		return time.Time{}, "", errorf("timestamp %q is out of range in UTC", excerpt(v))
+	}
+	return t, frac, nil
+}
+
+// writeTime appends t, in years 0 to 9999, as RFC 3339 in UTC to buf and
+// returns it.
+func (p *parser) writeTime(t time.Time, frac string) string {
+	t = t.UTC()
+	year, month, day := t.Date()
+	hour, minute, sec := t.Clock()
+	var b [maxTimeLen]byte
+	out := appendInt(b[:0], year, 4)
+	out = append(out, '-')
+	out = appendInt(out, int(month), 2)
+	out = append(out, '-')
+	out = appendInt(out, day, 2)
+	out = append(out, 'T')
+	out = appendInt(out, hour, 2)
+	out = append(out, ':')
+	out = appendInt(out, minute, 2)
+	out = append(out, ':')
+	out = appendInt(out, sec, 2)
+	if frac != "" {
+		out = append(out, '.')
+		out = append(out, frac...)
+	}
+	out = append(out, 'Z')
+	start := p.buf.Len()
+	p.buf.Write(out)
+	return p.buf.String()[start:]
+}
+
+// appendInt writes a non-negative n zero-padded to width digits.
+func appendInt(b []byte, n, width int) []byte {
+	var d [4]byte
+	for i := width - 1; i >= 0; i-- {
+		d[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return append(b, d[:width]...)
+}
+
+// atoi parses a non-empty run of digits (at most a few).
+func atoi(v string) (int, bool) {
+	if v == "" {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(v); i++ {
+		if !isDigit(v[i]) {
+			return 0, false
+		}
+		n = n*10 + int(v[i]-'0')
+	}
+	return n, true
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// tokenEnd returns the index of the first space at or after i, or len(s).
+func tokenEnd(s string, i int) int {
+	if j := strings.IndexByte(s[i:], ' '); j >= 0 {
+		return i + j
+	}
+	return len(s)
+}
+
+// optional is v, or null for "" and the NILVALUE "-".
+func optional(v string) any {
+	if v == "" || v == "-" {
+		return nil
+	}
+	return v
+}
+
+// errorf returns an error wrapping ErrMalformed.
+func errorf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
+}
+
+// excerpt bounds what of a bad value goes into an error message: errors are
+// logged, and a message can be long and hold personal data.
+func excerpt(s string) string {
+	const max = 40
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "..."
+}

@@ -1,0 +1,318 @@
+package syslog
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"lakestream/shared/record"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// reference is the "now" the golden files are parsed against.
+var reference = time.Date(2024, time.March, 5, 12, 0, 0, 0, time.UTC)
+
+// TestParseGolden parses each testdata/<case>.log line by line and compares
+// the records with testdata/<case>.golden.json, a JSON array with one
+// record per line.
+func TestParseGolden(t *testing.T) {
+	tests := map[string]struct {
+		input string
+	}{
+		"RFC 5424":                          {"rfc5424.log"},
+		"RFC 3164":                          {"rfc3164.log"},
+		"year-less timestamps":              {"years.log"},
+		"RFC 5424 without structured data":  {"no-sd.log"},
+		"escapes in structured data values": {"escapes.log"},
+		"invalid UTF-8 is kept":             {"non-utf8.log"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join("testdata", tc.input)
+			got := parseFile(t, path)
+			golden := strings.TrimSuffix(path, ".log") + ".golden.json"
+			if *update {
+				require.NoError(t, os.WriteFile(golden, got, 0o644))
+			}
+			want, err := os.ReadFile(golden)
+			require.NoError(t, err, "run go test -update to create the golden file")
+			assert.JSONEq(t, string(want), string(got))
+			wantTokens, err := jsonTokens(want)
+			require.NoError(t, err)
+			gotTokens, err := jsonTokens(got)
+			require.NoError(t, err)
+			assert.Equal(t, wantTokens, gotTokens, "field order or number form differs")
+		})
+	}
+}
+
+// TestGoldenCasesCovered keeps the table above and testdata/ in step.
+func TestGoldenCasesCovered(t *testing.T) {
+	inputs, err := filepath.Glob(filepath.Join("testdata", "*.log"))
+	require.NoError(t, err)
+	goldens, err := filepath.Glob(filepath.Join("testdata", "*.golden.json"))
+	require.NoError(t, err)
+	assert.Len(t, goldens, len(inputs), "every input has a golden file and no golden is left over")
+}
+
+func parseFile(t *testing.T, path string) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	out.WriteByte('[')
+	for n, line := range lines(t, path) {
+		r, err := ParseAt(line, reference)
+		require.NoError(t, err, "%s:%d", path, n+1)
+		if n > 0 {
+			out.WriteByte(',')
+		}
+		b, err := recordJSON(r)
+		require.NoError(t, err, "%s:%d", path, n+1)
+		out.Write(b)
+	}
+	out.WriteByte(']')
+	var indented bytes.Buffer
+	require.NoError(t, json.Indent(&indented, out.Bytes(), "", "  "))
+	indented.WriteByte('\n')
+	return indented.Bytes()
+}
+
+func lines(t testing.TB, path string) [][]byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n"))
+}
+
+// TestYearlessTimestamp checks the year picked for BSD timestamps around
+// the turn of the year, leap days and the day of slack.
+func TestYearlessTimestamp(t *testing.T) {
+	tests := map[string]struct {
+		now   time.Time
+		stamp string
+		want  string
+	}{
+		"same day":                   {time.Date(2024, 6, 15, 12, 0, 0, 0, time.UTC), "Jun 15 11:00:00", "2024-06-15T11:00:00Z"},
+		"december read in january":   {time.Date(2025, 1, 1, 0, 0, 5, 0, time.UTC), "Dec 31 23:59:59", "2024-12-31T23:59:59Z"},
+		"january read in december":   {time.Date(2024, 12, 31, 23, 59, 59, 0, time.UTC), "Jan  1 00:00:05", "2025-01-01T00:00:05Z"},
+		"a day ahead is this year":   {time.Date(2024, 6, 15, 12, 0, 0, 0, time.UTC), "Jun 16 12:00:00", "2024-06-16T12:00:00Z"},
+		"beyond a day is last year":  {time.Date(2024, 6, 15, 12, 0, 0, 0, time.UTC), "Jun 16 12:00:01", "2023-06-16T12:00:01Z"},
+		"leap day of this year":      {time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC), "Feb 29 12:00:00", "2024-02-29T12:00:00Z"},
+		"leap day of a past year":    {time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC), "Feb 29 12:00:00", "2024-02-29T12:00:00Z"},
+		"leap day eight years back":  {time.Date(2103, 3, 1, 0, 0, 0, 0, time.UTC), "Feb 29 12:00:00", "2096-02-29T12:00:00Z"},
+		"read in now's zone":         {time.Date(2024, 6, 15, 12, 0, 0, 0, time.FixedZone("UTC+2", 2*3600)), "Jun 15 11:00:00", "2024-06-15T09:00:00Z"},
+		"zone ahead of the receiver": {time.Date(2024, 6, 15, 12, 0, 0, 0, time.UTC), "Jun 16 02:00:00", "2024-06-16T02:00:00Z"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			r, err := ParseAt([]byte("<13>"+tc.stamp+" host app: m"), tc.now)
+			require.NoError(t, err)
+			got, _ := r.Get("timestamp")
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestParseMalformed(t *testing.T) {
+	const head = "<13>1 2024-03-05T06:07:08Z host app - - "
+	tests := map[string]struct {
+		line string
+		want string
+	}{
+		"empty line":            {"", `no timestamp (Mmm dd hh:mm:ss or RFC 3339) at ""`},
+		"plain text":            {"hello world", `no timestamp (Mmm dd hh:mm:ss or RFC 3339) at "hello world"`},
+		"priority only":         {"<13>", `no timestamp (Mmm dd hh:mm:ss or RFC 3339) at ""`},
+		"unclosed priority":     {"<13 Oct 11 22:14:15 host app: m", `priority "<13" is not <0> to <191>`},
+		"empty priority":        {"<>Oct 11 22:14:15 host app: m", `priority "<>Oct" is not <0> to <191>`},
+		"priority too big":      {"<192>Oct 11 22:14:15 host app: m", `priority "<192>Oct" is not <0> to <191>`},
+		"priority not a number": {"<1a>Oct 11 22:14:15 host app: m", `priority "<1a>Oct" is not <0> to <191>`},
+		"priority four digits":  {"<0013>Oct 11 22:14:15 host app: m", `priority "<0013>Oct" is not <0> to <191>`},
+		"bsd bad clock":         {"<13>Oct 11 22-14-15 host app: m", `timestamp "Oct 11 22-14-15" is not Mmm dd hh:mm:ss`},
+		"bsd no day":            {"<13>Oct xx 22:14:15 host app: m", `timestamp "Oct xx 22:14:15" is not Mmm dd hh:mm:ss`},
+		"bsd letters in time":   {"<13>Oct 11 2a:14:15 host app: m", `timestamp "Oct 11 2a:14:15" is not Mmm dd hh:mm:ss`},
+		"bsd hour 25":           {"<13>Oct 11 25:14:15 host app: m", `timestamp "Oct 11 25:14:15" has no such time of day`},
+		"bsd day 32":            {"<13>Oct 32 22:14:15 host app: m", `timestamp "Oct 32 22:14:15" has no such date`},
+		"bsd day 0":             {"<13>Oct 00 22:14:15 host app: m", `timestamp "Oct 00 22:14:15" has no such date`},
+		"bsd april 31":          {"<13>Apr 31 22:14:15 host app: m", `timestamp "Apr 31 22:14:15" has no such date`},
+		"bsd fraction":          {"<13>Oct 11 22:14:15.123 host app: m", `no space after the timestamp`},
+		"bsd with year":         {"<13>Oct 11 2003 22:14:15 host app: m", `timestamp "Oct 11 2003 22:" is not Mmm dd hh:mm:ss`},
+		"iso 3164 bad":          {"<13>2024-03-05 06:07:08 host app: m", `timestamp "2024-03-05" is not RFC 3339`},
+		"5424 no timestamp":     {"<13>1 ", `message ends before the timestamp`},
+		"5424 ends early":       {"<13>1 2024-03-05T06:07:08Z host app", `message ends after the app-name`},
+		"5424 double space":     {"<13>1 2024-03-05T06:07:08Z  host app - - -", `empty hostname`},
+		"5424 no sd":            {"<13>1 2024-03-05T06:07:08Z host app - - ", `message ends before the structured data`},
+		"5424 lower-case t":     {"<13>1 2024-03-05t06:07:08Z host app - - -", `timestamp "2024-03-05t06:07:08Z" is not RFC 3339`},
+		"5424 no zone":          {"<13>1 2024-03-05T06:07:08 host app - - -", `timestamp "2024-03-05T06:07:08" is not RFC 3339`},
+		"5424 bad zone":         {"<13>1 2024-03-05T06:07:08+0530 host app - - -", `timestamp "2024-03-05T06:07:08+0530" is not RFC 3339`},
+		"5424 empty fraction":   {"<13>1 2024-03-05T06:07:08.Z host app - - -", `timestamp "2024-03-05T06:07:08.Z" is not RFC 3339`},
+		"5424 month 13":         {"<13>1 2024-13-05T06:07:08Z host app - - -", `timestamp "2024-13-05T06:07:08Z" has no such date or time`},
+		"5424 february 30":      {"<13>1 2024-02-30T06:07:08Z host app - - -", `timestamp "2024-02-30T06:07:08Z" has no such date or time`},
+		"5424 out of range":     {"<13>1 0000-01-01T00:00:00+01:00 host app - - -", `timestamp "0000-01-01T00:00:00+01:00" is out of range in UTC`},
+		"sd not bracketed":      {head + "sd message", `structured data "sd" is neither - nor [...]`},
+		"sd glued to message":   {head + "-message", `no space after the structured data`},
+		"sd after element":      {head + "[a@1 x=\"1\"]message", `no space after the structured data`},
+		"sd no id":              {head + "[ x=\"1\"] m", `structured data element without an SD-ID`},
+		"sd not closed":         {head + "[a@1 x=\"1\" m", `structured data element "a@1" has a parameter that is not name="value"`},
+		"sd ends in element":    {head + "[a@1", `structured data element "a@1" is not closed with ]`},
+		"sd junk after params":  {head + "[a@1 x=\"1\"junk] m", `structured data element "a@1" is not closed with ]`},
+		"sd param no value":     {head + "[a@1 x] m", `structured data element "a@1" has a parameter that is not name="value"`},
+		"sd unquoted value":     {head + "[a@1 x=1] m", `value of a@1.x is not in double quotes`},
+		"sd open value":         {head + "[a@1 x=\"1] m", `value of a@1.x has no closing quote`},
+		"sd escaped end":        {head + "[a@1 x=\"1\\\"] m", `value of a@1.x has no closing quote`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			r, err := ParseAt([]byte(tc.line), reference)
+			require.Error(t, err)
+			assert.Nil(t, r)
+			assert.ErrorIs(t, err, ErrMalformed)
+			assert.Equal(t, "syslog: malformed message: "+tc.want, err.Error())
+		})
+	}
+}
+
+func TestParseDoesNotKeepInput(t *testing.T) {
+	line := []byte(`<13>1 2024-03-05T06:07:08Z host app - - [a@1 x="y\"z"] message`)
+	r, err := Parse(line)
+	require.NoError(t, err)
+	for i := range line {
+		line[i] = 'X'
+	}
+	b, err := recordJSON(r)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"structured_data":{"a@1":{"x":"y\"z"}},"message":"message"`)
+}
+
+var fieldNames = []string{
+	"priority", "facility", "facility_name", "severity", "severity_name", "version", "timestamp",
+	"hostname", "app_name", "procid", "msgid", "structured_data", "message",
+}
+
+func FuzzParse(f *testing.F) {
+	inputs, err := filepath.Glob(filepath.Join("testdata", "*.log"))
+	require.NoError(f, err)
+	for _, path := range inputs {
+		for _, line := range lines(f, path) {
+			f.Add(line)
+		}
+	}
+	f.Add([]byte(`<0>1 0000-01-01T00:00:00.123456789-23:59 - - - - [a b="\\\]\"" b="]"][a c=""]`))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		r, err := ParseAt(line, reference)
+		if err != nil {
+			require.Nil(t, r)
+			require.ErrorIs(t, err, ErrMalformed)
+			return
+		}
+		require.NotNil(t, r)
+		names := make([]string, 0, r.Len())
+		for _, f := range r.Fields {
+			names = append(names, f.Name)
+		}
+		require.Equal(t, fieldNames, names)
+		text, err := recordJSON(r)
+		require.NoError(t, err)
+		require.True(t, json.Valid(text))
+
+		// The priority, facility and severity agree.
+		pri, _ := r.Get("priority")
+		facility, _ := r.Get("facility")
+		severity, _ := r.Get("severity")
+		facilityName, _ := r.Get("facility_name")
+		severityName, _ := r.Get("severity_name")
+		if pri == nil {
+			require.Equal(t, []any{nil, nil, nil, nil}, []any{facility, severity, facilityName, severityName})
+		} else {
+			p := pri.(int64)
+			require.True(t, p >= 0 && p <= 191, "priority %d", p)
+			require.Equal(t, p/8, facility)
+			require.Equal(t, p%8, severity)
+			require.Equal(t, facilityNames[p/8], facilityName)
+			require.Equal(t, severityNames[p%8], severityName)
+		}
+		// A timestamp is a real RFC 3339 instant in UTC.
+		if ts, _ := r.Get("timestamp"); ts != nil {
+			tm, err := time.Parse(time.RFC3339Nano, ts.(string))
+			require.NoError(t, err, "timestamp %q", ts)
+			require.Equal(t, time.UTC, tm.Location())
+			require.True(t, strings.HasSuffix(ts.(string), "Z"))
+		}
+		// RFC 3164 messages have no version, msgid or structured data.
+		if v, _ := r.Get("version"); v == nil {
+			msgID, _ := r.Get("msgid")
+			sd, _ := r.Get("structured_data")
+			require.Nil(t, msgID)
+			require.Nil(t, sd)
+		}
+		if sd, _ := r.Get("structured_data"); sd != nil {
+			for _, elem := range sd.(*record.Record).Fields {
+				for _, param := range elem.Value.(*record.Record).Fields {
+					switch v := param.Value.(type) {
+					case string:
+					case json.RawMessage:
+						var values []string
+						require.NoError(t, json.Unmarshal(v, &values))
+						require.GreaterOrEqual(t, len(values), 2)
+					default:
+						t.Fatalf("parameter %s.%s has type %T", elem.Name, param.Name, v)
+					}
+				}
+			}
+		}
+	})
+}
+
+// benchLines builds a realistic syslog stream: mostly BSD messages from
+// daemons, some RFC 5424 messages with structured data.
+func benchLines() [][]byte {
+	apps := []string{"sshd[%d]: Accepted publickey for alice from 198.51.100.%d port 52%03d ssh2", "CRON[%d]: (root) CMD (run-parts /etc/cron.hourly) %d %d",
+		"kernel: [%d.%06d] eth0: link up %d", "systemd[1]: Started Session %d of user bob %d %d"}
+	var out [][]byte
+	for i := range 1000 {
+		var line string
+		if i%4 == 0 {
+			line = fmt.Sprintf(`<165>1 2024-03-05T06:%02d:%02d.%03dZ web-%02d.example.com evntslog %d ID47 [exampleSDID@32473 iut="3" eventSource="Application" eventID="%d"] An application event log entry number %d`,
+				i%60, (i*7)%60, i%1000, i%16, 1000+i, i, i)
+		} else {
+			line = fmt.Sprintf("<%d>Mar %2d 06:%02d:%02d web-%02d ", 8+i%184, 1+i%28, i%60, (i*13)%60, i%16) +
+				fmt.Sprintf(apps[i%len(apps)], 1000+i, i%256, i%1000)
+		}
+		out = append(out, []byte(line))
+	}
+	return out
+}
+
+func BenchmarkParse(b *testing.B) {
+	input := benchLines()
+	size := 0
+	for _, l := range input {
+		size += len(l) + 1
+	}
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	passes := 0
+	for b.Loop() {
+		for _, l := range input {
+			if _, err := ParseAt(l, reference); err != nil {
+				b.Fatal(err)
+			}
+		}
+		passes++
+	}
+	runtime.ReadMemStats(&after)
+	parsed := float64(passes * len(input))
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/parsed, "allocs/line")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/parsed, "ns/line")
+}

@@ -1,0 +1,336 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/glue"
+	"github.com/aws/aws-sdk-go-v2/service/glue/types"
+	"github.com/aws/smithy-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"lakestream/shared/metrics"
+)
+
+var update = flag.Bool("update", false, "rewrite the testdata golden files from the current output")
+
+// fakeJobs is one Glue job: its runs, newest first, as GetJobRuns lists them.
+type fakeJobs struct {
+	job      string
+	runs     []types.JobRun
+	starts   []*glue.StartJobRunInput
+	gets     int
+	pageSize int
+	// startErr fails the n-th StartJobRun call (from 1) when it returns an error.
+	startErr func(n int) error
+}
+
+func newFakeJobs() *fakeJobs { return &fakeJobs{job: "lake-hourly-etl", pageSize: 200} }
+
+func (f *fakeJobs) GetJobRuns(_ context.Context, in *glue.GetJobRunsInput, _ ...func(*glue.Options)) (*glue.GetJobRunsOutput, error) {
+	f.gets++
+	if aws.ToString(in.JobName) != f.job {
+		return nil, &types.EntityNotFoundException{Message: aws.String("Job " + aws.ToString(in.JobName) + " not found")}
+	}
+	start, _ := strconv.Atoi(aws.ToString(in.NextToken))
+	end := min(start+min(int(aws.ToInt32(in.MaxResults)), f.pageSize), len(f.runs))
+	out := &glue.GetJobRunsOutput{JobRuns: f.runs[start:end]}
+	if end < len(f.runs) {
+		out.NextToken = aws.String(strconv.Itoa(end))
+	}
+	return out, nil
+}
+
+func (f *fakeJobs) StartJobRun(_ context.Context, in *glue.StartJobRunInput, _ ...func(*glue.Options)) (*glue.StartJobRunOutput, error) {
+	f.starts = append(f.starts, in)
+	if f.startErr != nil {
+		if err := f.startErr(len(f.starts)); err != nil {
+			return nil, err
+		}
+	}
+	if aws.ToString(in.JobName) != f.job {
+		return nil, &types.EntityNotFoundException{Message: aws.String("Job " + aws.ToString(in.JobName) + " not found")}
+	}
+	id := fmt.Sprintf("jr_%d", len(f.runs)+1)
+	f.runs = append([]types.JobRun{{Id: aws.String(id), Arguments: in.Arguments, JobRunState: types.JobRunStateRunning}}, f.runs...)
+	return &glue.StartJobRunOutput{JobRunId: aws.String(id)}, nil
+}
+
+func concurrentRuns() error {
+	return &types.ConcurrentRunsExceededException{Message: aws.String("Concurrent runs exceeded for lake-hourly-etl")}
+}
+
+func testConfig(t *testing.T, vars map[string]string) Config {
+	t.Helper()
+	all := map[string]string{"JOB_NAME": "lake-hourly-etl"}
+	for k, v := range vars {
+		all[k] = v
+	}
+	env := testEnv(all)
+	cfg := loadConfig(env)
+	require.NoError(t, env.Err())
+	cfg.Retry.Sleep = func(context.Context, time.Duration) error { return nil }
+	return cfg
+}
+
+// TestHandleSamples runs every events/glue-job-trigger sample, compares
+// the result with testdata/handle/<sample>.golden.json, checks StartJobRun
+// got the job and the arguments, then delivers the same event again, as
+// EventBridge may: it must start nothing.
+func TestHandleSamples(t *testing.T) {
+	samples, err := filepath.Glob("../../events/glue-job-trigger/*.json")
+	require.NoError(t, err)
+	require.NotEmpty(t, samples)
+	for _, sample := range samples {
+		name := strings.TrimSuffix(filepath.Base(sample), ".json")
+		t.Run(name, func(t *testing.T) {
+			jobs := newFakeJobs()
+			var logs, emf bytes.Buffer
+			h := newHandler(testConfig(t, nil), jobs, slog.New(slog.NewJSONHandler(&logs, nil)), metrics.New(&emf, "lakestream"))
+			ev := readEvent(t, sample)
+
+			res, err := h.Handle(context.Background(), ev)
+			require.NoError(t, err)
+			compareGolden(t, filepath.Join("testdata/handle", name+".golden.json"), res)
+			require.Len(t, jobs.starts, 1)
+			assert.Equal(t, "lake-hourly-etl", aws.ToString(jobs.starts[0].JobName))
+			assert.Equal(t, res.Arguments, jobs.starts[0].Arguments)
+			line := logLine(t, &logs, "invocation done")
+			assert.Equal(t, StatusStarted, line["status"])
+			assert.Contains(t, emf.String(), `"JobRunsStarted":1`)
+
+			again, err := h.Handle(context.Background(), ev)
+			require.NoError(t, err)
+			assert.Equal(t, StatusAlreadyStarted, again.Status)
+			assert.Equal(t, res.JobRunID, again.JobRunID, "names the run that was started")
+			assert.Len(t, jobs.starts, 1, "a redelivered event starts nothing")
+		})
+	}
+}
+
+func compareGolden(t *testing.T, golden string, got any) {
+	t.Helper()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	require.NoError(t, enc.Encode(got))
+	if *update {
+		require.NoError(t, os.WriteFile(golden, buf.Bytes(), 0o644))
+	}
+	want, err := os.ReadFile(golden)
+	require.NoError(t, err, "run go test -update to create the golden file")
+	assert.JSONEq(t, string(want), buf.String())
+}
+
+func logLine(t *testing.T, logs *bytes.Buffer, msg string) map[string]any {
+	t.Helper()
+	var found []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &m), line)
+		if m["msg"] == msg {
+			found = append(found, m)
+		}
+	}
+	require.Len(t, found, 1, "log lines %q in:\n%s", msg, logs.String())
+	return found[0]
+}
+
+// TestHandleSameWindow: two different events for the same window (a second
+// rule, a schedule fired twice) start one run; the next window starts its
+// own.
+func TestHandleSameWindow(t *testing.T) {
+	jobs := newFakeJobs()
+	jobs.runs = []types.JobRun{{Id: aws.String("jr_manual"), Arguments: map[string]string{"--date": "2024-05-01", "--hour": "11", "--extra": "x"}}}
+	h := newHandler(testConfig(t, nil), jobs, nil, nil)
+	ctx := context.Background()
+
+	for i, at := range []string{"2024-05-01T12:00:03Z", "2024-05-01T12:59:59Z", "2024-05-01T13:00:00Z"} {
+		ev := event(DetailTypeScheduled, `{}`)
+		ev.ID = fmt.Sprint("event-", i)
+		ev.Time, _ = time.Parse(time.RFC3339, at)
+		res, err := h.Handle(ctx, ev)
+		require.NoError(t, err)
+		switch i {
+		case 0, 1:
+			assert.Equal(t, StatusAlreadyStarted, res.Status, "hour 11 ran already, started by hand with more arguments")
+			assert.Equal(t, "jr_manual", res.JobRunID)
+		case 2:
+			assert.Equal(t, StatusStarted, res.Status)
+			assert.Equal(t, map[string]string{"--date": "2024-05-01", "--hour": "12"}, res.Arguments)
+		}
+	}
+	assert.Len(t, jobs.starts, 1)
+}
+
+// TestHandleRecentRunsBound: only the RECENT_RUNS latest runs are searched,
+// across GetJobRuns pages.
+func TestHandleRecentRunsBound(t *testing.T) {
+	jobs := newFakeJobs()
+	jobs.pageSize = 3
+	for i := range 10 {
+		jobs.runs = append(jobs.runs, types.JobRun{Id: aws.String(fmt.Sprint("old", i)), Arguments: map[string]string{"--date": "2024-04-01", "--hour": strconv.Itoa(i)}})
+	}
+	jobs.runs = append(jobs.runs, types.JobRun{Id: aws.String("oldest"), Arguments: map[string]string{"--date": "2024-05-01", "--hour": "12"}})
+	ev := readEvent(t, "../../events/glue-job-trigger/scheduled.json")
+
+	h := newHandler(testConfig(t, map[string]string{"RECENT_RUNS": "11"}), jobs, nil, nil)
+	res, err := h.Handle(context.Background(), ev)
+	require.NoError(t, err)
+	assert.Equal(t, StatusAlreadyStarted, res.Status, "found on the fourth page")
+	assert.Equal(t, "oldest", res.JobRunID)
+	assert.Equal(t, 4, jobs.gets)
+
+	jobs.gets = 0
+	h = newHandler(testConfig(t, map[string]string{"RECENT_RUNS": "10"}), jobs, nil, nil)
+	res, err = h.Handle(context.Background(), ev)
+	require.NoError(t, err)
+	assert.Equal(t, StatusStarted, res.Status, "the 11th run is beyond RECENT_RUNS")
+	assert.Equal(t, 4, jobs.gets, "stops reading once RECENT_RUNS runs were seen")
+}
+
+// TestHandleConcurrentRuns: while the job is at its maximum concurrent
+// runs, StartJobRun is retried with backoff; a run that frees a slot lets it
+// start.
+func TestHandleConcurrentRuns(t *testing.T) {
+	jobs := newFakeJobs()
+	jobs.startErr = func(n int) error {
+		if n < 3 {
+			return concurrentRuns()
+		}
+		return nil
+	}
+	cfg := testConfig(t, map[string]string{"START_BACKOFF": "1s"})
+	var waits []time.Duration
+	cfg.Retry.Sleep = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
+	var emf bytes.Buffer
+	h := newHandler(cfg, jobs, nil, metrics.New(&emf, "lakestream"))
+
+	res, err := h.Handle(context.Background(), readEvent(t, "../../events/glue-job-trigger/scheduled.json"))
+	require.NoError(t, err)
+	assert.Equal(t, StatusStarted, res.Status)
+	assert.Equal(t, 3, res.Attempts)
+	require.Len(t, waits, 2)
+	assert.LessOrEqual(t, waits[0], time.Second)
+	assert.LessOrEqual(t, waits[1], 2*time.Second)
+	assert.Contains(t, emf.String(), `"ConcurrentRunRetries":2`)
+}
+
+// TestHandleConcurrentRunsBounded: a job that stays busy fails the
+// invocation after START_ATTEMPTS, with an error that says so, so that
+// Lambda retries the event and finally dead-letters it.
+func TestHandleConcurrentRunsBounded(t *testing.T) {
+	jobs := newFakeJobs()
+	jobs.startErr = func(int) error { return concurrentRuns() }
+	var logs bytes.Buffer
+	h := newHandler(testConfig(t, map[string]string{"START_ATTEMPTS": "4"}), jobs, slog.New(slog.NewJSONHandler(&logs, nil)), nil)
+
+	_, err := h.Handle(context.Background(), readEvent(t, "../../events/glue-job-trigger/scheduled.json"))
+	require.ErrorIs(t, err, ErrConcurrentRuns)
+	assert.EqualError(t, err, "start glue job lake-hourly-etl with map[--date:2024-05-01 --hour:12]: "+
+		"the job stayed at its maximum concurrent runs; the invocation fails so that it is retried later: "+
+		"retry: attempts exhausted after 4 attempts: job is at its maximum concurrent runs: "+
+		"ConcurrentRunsExceededException: Concurrent runs exceeded for lake-hourly-etl")
+	assert.Len(t, jobs.starts, 4)
+	line := logLine(t, &logs, "invocation failed")
+	assert.Equal(t, float64(4), line["attempts"])
+}
+
+func TestHandleErrors(t *testing.T) {
+	tests := map[string]struct {
+		vars     map[string]string
+		startErr error
+		ev       string
+		err      string
+		starts   int
+	}{
+		"job missing": {
+			vars: map[string]string{"JOB_NAME": "nope"}, ev: "scheduled.json", starts: 0,
+			err: "list recent runs of glue job nope: the job does not exist (check JOB_NAME): EntityNotFoundException: Job nope not found",
+		},
+		"access denied": {
+			startErr: &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized to perform: glue:StartJobRun"},
+			ev:       "object-created.json", starts: 1,
+			err: "start glue job lake-hourly-etl with map[--path:s3://lake-raw/incoming/orders/dt=2024-05-01/hour=12/orders-1-2024-05-01-12-58-30-6f1c2a4e-9b7d-4c3a-8e21-0d5f6a7b8c9d.parquet]: " +
+				"access denied: the function's role needs glue:StartJobRun and glue:GetJobRuns on the job: api error AccessDeniedException: not authorized to perform: glue:StartJobRun",
+		},
+		"other errors are not retried": {
+			startErr: &types.InvalidInputException{Message: aws.String("Argument value too long")},
+			ev:       "crawler-succeeded.json", starts: 1,
+			err: "start glue job lake-hourly-etl with map[--crawl-time:2024-05-01T12:05:00Z --crawler:lake-crawler]: InvalidInputException: Argument value too long",
+		},
+		"argument renders empty": {
+			vars: map[string]string{"OBJECT_ARGUMENTS": `{"--day":"{{.Partition.day}}"}`}, ev: "object-created.json", starts: 0,
+			err: "object arguments: argument --day renders empty for this event",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			jobs := newFakeJobs()
+			if tc.startErr != nil {
+				jobs.startErr = func(int) error { return tc.startErr }
+			}
+			h := newHandler(testConfig(t, tc.vars), jobs, nil, nil)
+			_, err := h.Handle(context.Background(), readEvent(t, "../../events/glue-job-trigger/"+tc.ev))
+			assert.EqualError(t, err, tc.err)
+			assert.Len(t, jobs.starts, tc.starts)
+		})
+	}
+}
+
+func TestHandleIgnoresFailedCrawl(t *testing.T) {
+	jobs := newFakeJobs()
+	h := newHandler(testConfig(t, nil), jobs, nil, nil)
+	res, err := h.Handle(context.Background(), event(DetailTypeCrawlerChange, `{"crawlerName":"lake-crawler","state":"Failed"}`))
+	require.NoError(t, err)
+	assert.Equal(t, StatusIgnored, res.Status)
+	assert.Zero(t, jobs.gets)
+	assert.Empty(t, jobs.starts)
+}
+
+func TestHandleMalformedEvent(t *testing.T) {
+	jobs := newFakeJobs()
+	var logs bytes.Buffer
+	h := newHandler(testConfig(t, nil), jobs, slog.New(slog.NewJSONHandler(&logs, nil)), nil)
+	_, err := h.Handle(context.Background(), event(DetailTypeObjectCreated, `{"bucket":`))
+	require.ErrorIs(t, err, ErrMalformedEvent)
+	assert.Zero(t, jobs.gets)
+	assert.Empty(t, jobs.starts)
+	assert.Contains(t, logLine(t, &logs, "invocation failed")["error"], "malformed event")
+}
+
+// BenchmarkHandleRedelivered is the cost of a redelivered schedule event
+// against a job with 200 recent runs: decode, render, search, start nothing.
+func BenchmarkHandleRedelivered(b *testing.B) {
+	jobs := newFakeJobs()
+	for i := range 199 {
+		jobs.runs = append(jobs.runs, types.JobRun{Id: aws.String(fmt.Sprint(i)), Arguments: map[string]string{"--date": "2024-04-01", "--hour": "00"}})
+	}
+	jobs.runs = append(jobs.runs, types.JobRun{Id: aws.String("match"), Arguments: map[string]string{"--date": "2024-05-01", "--hour": "12"}})
+	env := testEnv(map[string]string{"JOB_NAME": "lake-hourly-etl"})
+	h := newHandler(loadConfig(env), jobs, nil, nil)
+	raw, err := os.ReadFile("../../events/glue-job-trigger/scheduled.json")
+	require.NoError(b, err)
+	ev := readEvent(b, "../../events/glue-job-trigger/scheduled.json")
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		res, err := h.Handle(context.Background(), ev)
+		if err != nil || res.Status != StatusAlreadyStarted {
+			b.Fatal(res, err)
+		}
+	}
+}

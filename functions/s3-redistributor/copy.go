@@ -1,0 +1,395 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"lakestream/shared/retry"
+)
+
+// objectStore is the part of the S3 API the redistributor calls.
+type objectStore interface {
+	HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
+	CopyObject(ctx context.Context, in *s3.CopyObjectInput, optFns ...func(*s3.Options)) (*s3.CopyObjectOutput, error)
+	CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CreateMultipartUploadOutput, error)
+	UploadPartCopy(ctx context.Context, in *s3.UploadPartCopyInput, optFns ...func(*s3.Options)) (*s3.UploadPartCopyOutput, error)
+	CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error)
+	AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.AbortMultipartUploadOutput, error)
+	DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
+}
+
+// What became of one destination of an object.
+const (
+	// CopyCopied: copied with CopyObject.
+	CopyCopied = "copied"
+	// CopyMultipart: copied in parts with UploadPartCopy.
+	CopyMultipart = "copied-multipart"
+	// CopyUpToDate: a copy of the same size, as new as the source, was
+	// already there (a repeated event).
+	CopyUpToDate = "up-to-date"
+	// CopyInPlace: the destination is the source object itself.
+	CopyInPlace = "in-place"
+	// CopyPresent: the source is gone (moved by an earlier invocation) and
+	// its copy is there.
+	CopyPresent = "present"
+)
+
+// ErrNotMoved means a source object is gone but its copies are not all
+// there: it was deleted by something else, so nothing can be moved.
+var ErrNotMoved = errors.New("source object is gone and not at its destinations")
+
+// copier copies objects within S3.
+type copier struct {
+	s3  objectStore
+	cfg *Config
+}
+
+// head returns an object's metadata, or nil when there is no such object.
+func (c *copier) head(ctx context.Context, bucket, key string) (*s3.HeadObjectOutput, error) {
+	var out *s3.HeadObjectOutput
+	err := c.cfg.Retry.Do(ctx, func(int) error {
+		o, err := c.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+		switch {
+		case isNotFound(err):
+			out = nil
+			return nil
+		case err != nil:
+			return classify(fmt.Errorf("head s3://%s/%s: %w", bucket, key, err))
+		}
+		out = o
+		return nil
+	})
+	return out, err
+}
+
+// copyTo makes dst a copy of src, whose metadata is head, unless an equal
+// copy is already there; it returns what it did and the bytes it copied.
+func (c *copier) copyTo(ctx context.Context, src Source, head *s3.HeadObjectOutput, dst Target) (string, int64, error) {
+	if dst.Bucket == src.Bucket && dst.Key == src.Key {
+		return CopyInPlace, 0, nil
+	}
+	existing, err := c.head(ctx, dst.Bucket, dst.Key)
+	if err != nil {
+		return "", 0, err
+	}
+	if upToDate(head, existing) {
+		return CopyUpToDate, 0, nil
+	}
+	size := aws.ToInt64(head.ContentLength)
+	if size > c.cfg.MultipartThreshold {
+		return CopyMultipart, size, c.multipartCopy(ctx, src, head, dst)
+	}
+	in := &s3.CopyObjectInput{
+		Bucket:     aws.String(dst.Bucket),
+		Key:        aws.String(dst.Key),
+		CopySource: aws.String(copySource(src.Bucket, src.Key)),
+		// COPY keeps the source's Content-Type, Content-Encoding, other
+		// system metadata and user metadata (and its tags).
+		MetadataDirective: types.MetadataDirectiveCopy,
+		CopySourceIfMatch: head.ETag,
+		StorageClass:      types.StorageClass(head.StorageClass),
+	}
+	if c.cfg.KMSKeyID != "" {
+		in.ServerSideEncryption, in.SSEKMSKeyId = types.ServerSideEncryptionAwsKms, aws.String(c.cfg.KMSKeyID)
+	}
+	err = c.cfg.Retry.Do(ctx, func(int) error {
+		_, err := c.s3.CopyObject(ctx, in)
+		return classify(err)
+	})
+	if err != nil {
+		return "", 0, fmt.Errorf("copy to %s: %w", dst.URI(), err)
+	}
+	return CopyCopied, size, nil
+}
+
+// upToDate reports whether dst is already a copy of src: same size, and the
+// same ETag or written no earlier than the source. (An SSE-KMS or multipart
+// copy has an ETag of its own, so the ETag alone cannot tell.)
+func upToDate(src, dst *s3.HeadObjectOutput) bool {
+	if dst == nil || aws.ToInt64(dst.ContentLength) != aws.ToInt64(src.ContentLength) {
+		return false
+	}
+	if dst.ETag != nil && aws.ToString(dst.ETag) == aws.ToString(src.ETag) {
+		return true
+	}
+	return dst.LastModified != nil && src.LastModified != nil && !dst.LastModified.Before(*src.LastModified)
+}
+
+// verifyMoved checks, for a source that is gone, that its copy dst is there
+// (with the size the event gave, when it gave one): then an earlier
+// invocation moved it and only its partitions may be left to register.
+func (c *copier) verifyMoved(ctx context.Context, src Source, dst Target) error {
+	if dst.Bucket == src.Bucket && dst.Key == src.Key {
+		return fmt.Errorf("%w: %s is its own destination", ErrNotMoved, src.URI())
+	}
+	existing, err := c.head(ctx, dst.Bucket, dst.Key)
+	switch {
+	case err != nil:
+		return err
+	case existing == nil:
+		return fmt.Errorf("%w: %s is missing", ErrNotMoved, dst.URI())
+	case src.Size > 0 && aws.ToInt64(existing.ContentLength) != src.Size:
+		return fmt.Errorf("%w: %s has %d bytes, the event reported %d", ErrNotMoved, dst.URI(), aws.ToInt64(existing.ContentLength), src.Size)
+	}
+	return nil
+}
+
+// remove deletes the source of a completed move. S3 answers a delete of a
+// missing key with success, so a repeated delete is no error.
+func (c *copier) remove(ctx context.Context, src Source) error {
+	return c.cfg.Retry.Do(ctx, func(int) error {
+		_, err := c.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(src.Bucket), Key: aws.String(src.Key)})
+		if err != nil {
+			return classify(fmt.Errorf("delete %s: %w", src.URI(), err))
+		}
+		return nil
+	})
+}
+
+// byteRange is one part of a multipart copy: bytes First to Last inclusive.
+type byteRange struct{ First, Last int64 }
+
+// ErrTooLarge means an object needs parts over 5 GiB to fit in 10,000.
+var ErrTooLarge = errors.New("object too large to copy in 10,000 parts of at most 5 GiB")
+
+// planParts splits size bytes into parts of partSize, grown (to a whole
+// MiB) when more than 10,000 parts would be needed.
+func planParts(size, partSize int64) ([]byteRange, error) {
+	if size <= 0 {
+		return nil, fmt.Errorf("multipart copy of an object of %d bytes", size)
+	}
+	if need := (size + maxParts - 1) / maxParts; need > partSize {
+		partSize = (need + 1<<20 - 1) &^ (1<<20 - 1)
+	}
+	if partSize > maxPartSize {
+		return nil, fmt.Errorf("%w: %d bytes", ErrTooLarge, size)
+	}
+	parts := make([]byteRange, 0, (size+partSize-1)/partSize)
+	for first := int64(0); first < size; first += partSize {
+		parts = append(parts, byteRange{First: first, Last: min(first+partSize, size) - 1})
+	}
+	return parts, nil
+}
+
+// multipartCopy copies an object over CopyObject's 5 GiB limit: the parts
+// are copied server-side with UploadPartCopy, Concurrency at a time, each
+// pinned to the source's ETag so that all come from the same object. The
+// metadata CopyObject would keep is set on the upload explicitly. A failed
+// copy is aborted, so no parts are left to be billed.
+func (c *copier) multipartCopy(ctx context.Context, src Source, head *s3.HeadObjectOutput, dst Target) (err error) {
+	parts, err := planParts(aws.ToInt64(head.ContentLength), c.cfg.PartSize)
+	if err != nil {
+		return fmt.Errorf("copy to %s: %w", dst.URI(), err)
+	}
+	create := &s3.CreateMultipartUploadInput{
+		Bucket:             aws.String(dst.Bucket),
+		Key:                aws.String(dst.Key),
+		ContentType:        head.ContentType,
+		ContentEncoding:    head.ContentEncoding,
+		ContentDisposition: head.ContentDisposition,
+		ContentLanguage:    head.ContentLanguage,
+		CacheControl:       head.CacheControl,
+		Metadata:           head.Metadata,
+		StorageClass:       types.StorageClass(head.StorageClass),
+	}
+	if head.ExpiresString != nil {
+		if t, perr := time.Parse(time.RFC1123, aws.ToString(head.ExpiresString)); perr == nil {
+			create.Expires = &t
+		}
+	}
+	if c.cfg.KMSKeyID != "" {
+		create.ServerSideEncryption, create.SSEKMSKeyId = types.ServerSideEncryptionAwsKms, aws.String(c.cfg.KMSKeyID)
+	}
+	var uploadID *string
+	err = c.cfg.Retry.Do(ctx, func(int) error {
+		out, err := c.s3.CreateMultipartUpload(ctx, create)
+		if err != nil {
+			return classify(err)
+		}
+		uploadID = out.UploadId
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("start multipart copy to %s: %w", dst.URI(), err)
+	}
+	defer func() {
+		if err != nil {
+			// Abort even when ctx is done: the parts would be billed.
+			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if _, aerr := c.s3.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{Bucket: create.Bucket, Key: create.Key, UploadId: uploadID}); aerr != nil {
+				err = fmt.Errorf("%w (and the upload was not aborted: %w)", err, aerr)
+			}
+		}
+	}()
+
+	completed := make([]types.CompletedPart, len(parts))
+	source := aws.String(copySource(src.Bucket, src.Key))
+	var firstErr error
+	var mu sync.Mutex
+	forEach(ctx, len(parts), c.cfg.Concurrency, func(i int) {
+		in := &s3.UploadPartCopyInput{
+			Bucket:            create.Bucket,
+			Key:               create.Key,
+			UploadId:          uploadID,
+			PartNumber:        aws.Int32(int32(i + 1)),
+			CopySource:        source,
+			CopySourceRange:   aws.String(fmt.Sprintf("bytes=%d-%d", parts[i].First, parts[i].Last)),
+			CopySourceIfMatch: head.ETag,
+		}
+		err := c.cfg.Retry.Do(ctx, func(int) error {
+			out, err := c.s3.UploadPartCopy(ctx, in)
+			if err != nil {
+				return classify(err)
+			}
+			if out.CopyPartResult == nil || out.CopyPartResult.ETag == nil {
+				return retry.Permanent(errors.New("UploadPartCopy returned no ETag"))
+			}
+			completed[i] = types.CompletedPart{PartNumber: in.PartNumber, ETag: out.CopyPartResult.ETag}
+			return nil
+		})
+		if err != nil {
+			mu.Lock()
+			if firstErr == nil {
+				firstErr = fmt.Errorf("part %d (bytes %d-%d): %w", i+1, parts[i].First, parts[i].Last, err)
+			}
+			mu.Unlock()
+		}
+	})
+	if firstErr == nil {
+		firstErr = ctx.Err()
+	}
+	if firstErr != nil {
+		return fmt.Errorf("multipart copy to %s: %w", dst.URI(), firstErr)
+	}
+	err = c.cfg.Retry.Do(ctx, func(int) error {
+		_, err := c.s3.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+			Bucket: create.Bucket, Key: create.Key, UploadId: uploadID,
+			MultipartUpload: &types.CompletedMultipartUpload{Parts: completed},
+		})
+		return classify(err)
+	})
+	if err != nil {
+		return fmt.Errorf("complete multipart copy to %s: %w", dst.URI(), err)
+	}
+	return nil
+}
+
+// forEach calls fn(0..n-1), at most limit at a time, and stops starting
+// new calls once ctx is done.
+func forEach(ctx context.Context, n, limit int, fn func(i int)) {
+	sem := make(chan struct{}, max(limit, 1))
+	var wg sync.WaitGroup
+	for i := range n {
+		if ctx.Err() != nil {
+			break
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			fn(i)
+		})
+	}
+	wg.Wait()
+}
+
+// copySource is CopyObject's x-amz-copy-source: bucket/key, URL-encoded as
+// the API requires. Everything but unreserved characters and '/' is
+// percent-encoded ('+' too, or it would be read as a space).
+func copySource(bucket, key string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(bucket) + 1 + len(key)*3)
+	b.WriteString(bucket)
+	b.WriteByte('/')
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || strings.IndexByte("-_.~/", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}
+
+// isNotFound reports a HeadObject 404.
+func isNotFound(err error) bool {
+	if err == nil {
+		return false
+	}
+	var nf *types.NotFound
+	var nk *types.NoSuchKey
+	if errors.As(err, &nf) || errors.As(err, &nk) {
+		return true
+	}
+	var re *smithyhttp.ResponseError
+	return errors.As(err, &re) && re.HTTPStatusCode() == 404 && !isCode(err, "NoSuchBucket")
+}
+
+// Error codes that a retry may cure although some come with a 4xx status.
+var transientCodes = []string{
+	"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException",
+	"RequestTimeout", "RequestTimeTooSkewed", "InternalError", "ServiceUnavailable", "OperationAborted",
+	"InternalServiceException", "OperationTimeoutException", "ConcurrentModificationException",
+}
+
+// Error codes that no retry cures.
+var permanentCodes = []string{
+	"AccessDenied", "AccessDeniedException", "NoSuchBucket", "NoSuchKey", "NotFound", "NoSuchUpload",
+	"InvalidRequest", "InvalidArgument", "InvalidObjectState", "PreconditionFailed", "EntityTooLarge",
+	"EntityNotFoundException", "InvalidInputException", "ValidationException",
+}
+
+// classify marks err Permanent when a retry cannot help: a context that
+// ended, a known permanent code (KMS.* included), or a 4xx status but for
+// throttling and timeouts.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return retry.Permanent(err)
+	}
+	var api smithy.APIError
+	if !errors.As(err, &api) {
+		return err
+	}
+	code := api.ErrorCode()
+	if slices.Contains(transientCodes, code) {
+		return err
+	}
+	if slices.Contains(permanentCodes, code) || strings.HasPrefix(code, "KMS.") {
+		return retry.Permanent(err)
+	}
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) {
+		if s := re.HTTPStatusCode(); s >= 400 && s < 500 && s != 408 && s != 429 {
+			return retry.Permanent(err)
+		}
+	}
+	return err
+}
+
+func isCode(err error, code string) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && api.ErrorCode() == code
+}

@@ -1,0 +1,460 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/smithy-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"lakestream/shared/batch"
+	"lakestream/shared/boot"
+	"lakestream/shared/config"
+	"lakestream/shared/lambdarun"
+)
+
+const tableARN = "arn:aws:dynamodb:us-east-1:123456789012:table/%s/stream/2024-05-01T00:00:00.000"
+
+// orderRecord is a realistic INSERT of order i into table, with a 38-digit
+// order number and a note of noteBytes bytes.
+func orderRecord(table string, i, noteBytes int) events.DynamoDBEventRecord {
+	keys := map[string]events.DynamoDBAttributeValue{
+		"customer_id": events.NewStringAttribute(fmt.Sprintf("c-%05d", i%1000)),
+		"order_id":    events.NewNumberAttribute(fmt.Sprintf("1%037d", i)),
+	}
+	item := map[string]events.DynamoDBAttributeValue{
+		"customer_id": keys["customer_id"],
+		"order_id":    keys["order_id"],
+		"status":      events.NewStringAttribute("placed"),
+		"total":       events.NewNumberAttribute(fmt.Sprintf("%d.%02d", i%997, i%100)),
+		"lines": events.NewListAttribute([]events.DynamoDBAttributeValue{
+			events.NewMapAttribute(map[string]events.DynamoDBAttributeValue{
+				"sku": events.NewStringAttribute("sku-42"), "qty": events.NewNumberAttribute("2"),
+			}),
+		}),
+		"tags": events.NewStringSetAttribute([]string{"web", "eu"}),
+		"note": events.NewStringAttribute(strings.Repeat("n", noteBytes)),
+	}
+	return events.DynamoDBEventRecord{
+		EventID: fmt.Sprintf("%032x", i), EventName: "INSERT", EventVersion: "1.1", EventSource: sourceDynamoDB,
+		AWSRegion: "us-east-1", EventSourceArn: fmt.Sprintf(tableARN, table),
+		Change: events.DynamoDBStreamRecord{
+			ApproximateCreationDateTime: events.SecondsEpochTime{Time: time.Unix(1714521600+int64(i), 0)},
+			Keys:                        keys, NewImage: item,
+			SequenceNumber: seq(i), SizeBytes: 200, StreamViewType: "NEW_AND_OLD_IMAGES",
+		},
+	}
+}
+
+// seq is the sequence number of record i: 21 digits, as DynamoDB's.
+func seq(i int) string { return fmt.Sprintf("4%020d", i) }
+
+func eventOf(t testing.TB, recs ...events.DynamoDBEventRecord) json.RawMessage {
+	t.Helper()
+	raw, err := json.Marshal(events.DynamoDBEvent{Records: recs})
+	require.NoError(t, err)
+	return raw
+}
+
+func orders(t testing.TB, table string, n int) json.RawMessage {
+	recs := make([]events.DynamoDBEventRecord, n)
+	for i := range recs {
+		recs[i] = orderRecord(table, i, 64)
+	}
+	return eventOf(t, recs...)
+}
+
+// failures is a Handle response's batchItemFailures.
+func failures(t testing.TB, resp any) []string {
+	t.Helper()
+	b, err := json.Marshal(resp)
+	require.NoError(t, err)
+	var r events.DynamoDBEventResponse
+	require.NoError(t, json.Unmarshal(b, &r))
+	require.NotNil(t, r.BatchItemFailures, "batchItemFailures is a list, never null: %s", b)
+	ids := make([]string, len(r.BatchItemFailures))
+	for i, f := range r.BatchItemFailures {
+		require.NotEmpty(t, f.ItemIdentifier, "an empty identifier fails the whole batch")
+		ids[i] = f.ItemIdentifier
+	}
+	return ids
+}
+
+// sequenceNumbers reads the sequence_number of delivered lines, counting
+// each: a record delivered twice would show 2.
+func sequenceNumbers(t testing.TB, lines [][]byte) map[string]int {
+	t.Helper()
+	seen := map[string]int{}
+	for _, l := range lines {
+		var line struct {
+			SequenceNumber string `json:"sequence_number"`
+		}
+		require.NoError(t, json.Unmarshal(l, &line), "%s", l)
+		seen[line.SequenceNumber]++
+	}
+	return seen
+}
+
+// TestSamples runs the handler, configured as the template deploys it, on
+// every events/ddb-stream-forwarder sample, and compares its response and
+// the lines each delivery stream received with testdata/events/<sample>.golden.json.
+func TestSamples(t *testing.T) {
+	env := templateEnv(t)
+	cfg := loadConfig(config.New(config.FromMap(env)))
+	samples, err := filepath.Glob(filepath.Join(eventsDir(t), "*.json"))
+	require.NoError(t, err)
+	require.NotEmpty(t, samples)
+	for _, path := range samples {
+		name := strings.TrimSuffix(filepath.Base(path), ".json")
+		t.Run(name, func(t *testing.T) {
+			raw, err := os.ReadFile(path)
+			require.NoError(t, err)
+			fh := newFakeFirehose()
+			resp, err := testHandler(cfg, fh, nil, nil).Handle(context.Background(), raw)
+			require.NoError(t, err)
+			assert.Empty(t, failures(t, resp))
+			delivered := map[string][]*lineJSON{}
+			for stream, lines := range fh.accepted {
+				for _, l := range lines {
+					delivered[stream] = append(delivered[stream], showLine(l))
+				}
+			}
+			golden(t, filepath.Join("testdata", "events", name+".golden.json"), map[string]any{"response": resp, "delivered": delivered})
+		})
+	}
+}
+
+// TestBuiltAsMain: the template's settings are valid, and the handler main
+// builds from them answers as the one the tests build.
+func TestBuiltAsMain(t *testing.T) {
+	env := templateEnv(t)
+	fn := boot.NewFrom(config.FromMap(env), &bytes.Buffer{})
+	cfg := loadConfig(fn.Env)
+	require.NoError(t, fn.Err())
+	assert.Equal(t, "ddb-changes", cfg.DeliveryStream)
+	assert.Equal(t, Converter{NewImage: true, OldImage: true, KinesisNewline: true}, cfg.Convert)
+	assert.Empty(t, cfg.OverflowBucket, "no overflow bucket unless one is named")
+}
+
+// TestPartialFailure: Firehose throttles whole calls and rejects records
+// at random; some records it rejects every time. In the end every record
+// is either delivered, once, or listed in batchItemFailures, never both.
+func TestPartialFailure(t *testing.T) {
+	const n = 1300 // three PutRecordBatch requests
+	rng := rand.New(rand.NewPCG(1, 2))
+	poison := map[string]bool{}
+	for _, i := range []int{0, 17, 499, 500, 1299} {
+		poison[seq(i)] = true
+	}
+	fh := newFakeFirehose()
+	fh.throttle = func(call int) bool { return call%4 == 1 }
+	fh.reject = func(_ int, _ string, data []byte) string {
+		var line struct {
+			SequenceNumber string `json:"sequence_number"`
+		}
+		_ = json.Unmarshal(data, &line)
+		switch {
+		case poison[line.SequenceNumber]:
+			return "ServiceUnavailableException"
+		case rng.IntN(3) == 0:
+			return "InternalFailure"
+		}
+		return ""
+	}
+	cfg := Config{DeliveryStream: "lake", Convert: both, Retry: instant(8)}
+	var logs bytes.Buffer
+	h := testHandler(cfg, fh, nil, &logs)
+	resp, err := h.Handle(context.Background(), orders(t, "Orders", n))
+	require.NoError(t, err)
+
+	failed := failures(t, resp)
+	delivered := sequenceNumbers(t, fh.accepted["lake"])
+	assert.Positive(t, fh.throttled, "some calls were throttled")
+	assert.Greater(t, fh.rejected, len(poison)*8, "records were rejected, and retried")
+	for id := range poison {
+		assert.Contains(t, failed, id, "a record Firehose always rejects is reported")
+	}
+	for _, id := range failed {
+		assert.Zero(t, delivered[id], "record %s both delivered and reported failed", id)
+	}
+	for id, times := range delivered {
+		assert.Equal(t, 1, times, "record %s delivered %d times", id, times)
+	}
+	assert.Equal(t, n, len(delivered)+len(failed), "every record delivered or reported: %d delivered, %d failed", len(delivered), len(failed))
+	assert.Len(t, failed, len(poison), "what retries could deliver was delivered")
+	assert.Contains(t, logs.String(), fmt.Sprintf(`"records":%d,"delivered":%d,"skipped":0,"failed":%d`, n, n-len(poison), len(poison)))
+}
+
+// TestEveryRecordAccountedFor runs random failure patterns, including
+// records no retry can deliver, and counts: delivered + failed = in.
+func TestEveryRecordAccountedFor(t *testing.T) {
+	for seed := range uint64(20) {
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 7))
+			n := 1 + rng.IntN(1200)
+			fh := newFakeFirehose()
+			throttleRate, rejectRate := rng.IntN(4), 1+rng.IntN(5)
+			fh.throttle = func(int) bool { return throttleRate > 0 && rng.IntN(10) < throttleRate }
+			fh.reject = func(int, string, []byte) string {
+				if rng.IntN(10) < rejectRate {
+					return "ServiceUnavailableException"
+				}
+				return ""
+			}
+			h := testHandler(Config{DeliveryStream: "lake", Convert: both, Retry: instant(1 + rng.IntN(4))}, fh, nil, nil)
+			resp, err := h.Handle(context.Background(), orders(t, "Orders", n))
+			require.NoError(t, err)
+			failed := failures(t, resp)
+			delivered := sequenceNumbers(t, fh.accepted["lake"])
+			all := map[string]bool{}
+			for _, id := range failed {
+				assert.Zero(t, delivered[id], "record %s both delivered and failed", id)
+				all[id] = true
+			}
+			for id, times := range delivered {
+				assert.Equal(t, 1, times)
+				all[id] = true
+			}
+			assert.Len(t, all, n, "every record delivered or reported failed")
+		})
+	}
+}
+
+// TestRequestsWithinLimits: lines go out in PutRecordBatch requests of at
+// most 500 records and 4 MiB.
+func TestRequestsWithinLimits(t *testing.T) {
+	tests := map[string]struct {
+		records, noteBytes, minCalls int
+	}{
+		"many small records": {records: 1234, noteBytes: 10, minCalls: 3},
+		"fewer large ones":   {records: 450, noteBytes: 20 << 10, minCalls: 3},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			recs := make([]events.DynamoDBEventRecord, tc.records)
+			for i := range recs {
+				recs[i] = orderRecord("Orders", i, tc.noteBytes)
+			}
+			fh := newFakeFirehose()
+			resp, err := testHandler(Config{DeliveryStream: "lake", Convert: both, Retry: instant(2)}, fh, nil, nil).Handle(context.Background(), eventOf(t, recs...))
+			require.NoError(t, err)
+			assert.Empty(t, failures(t, resp))
+			assert.Len(t, fh.accepted["lake"], tc.records)
+			assert.GreaterOrEqual(t, fh.calls, tc.minCalls)
+			assert.LessOrEqual(t, fh.maxRecords, 500)
+			assert.LessOrEqual(t, fh.maxBytes, 4<<20)
+		})
+	}
+}
+
+func TestOversize(t *testing.T) {
+	// A line of about 1,100 KiB: over Firehose's 1,000 KiB record limit.
+	big := orderRecord("Orders", 1, 1100<<10)
+	small := orderRecord("Orders", 2, 10)
+	event := eventOf(t, small, big, orderRecord("Orders", 3, 10))
+
+	t.Run("failed without an overflow bucket, logged with its key", func(t *testing.T) {
+		fh := newFakeFirehose()
+		var logs bytes.Buffer
+		resp, err := testHandler(Config{DeliveryStream: "lake", Convert: both, Retry: instant(3)}, fh, nil, &logs).Handle(context.Background(), event)
+		require.NoError(t, err)
+		assert.Equal(t, []string{seq(1)}, failures(t, resp))
+		assert.Len(t, fh.accepted["lake"], 2, "the other records are delivered")
+		for _, l := range fh.accepted["lake"] {
+			assert.Less(t, len(l), 4096, "nothing cut from the big record was sent")
+		}
+		assert.Contains(t, logs.String(), `"key":"{\"customer_id\":\"c-00001\",\"order_id\":10000000000000000000000000000000000001}"`)
+		assert.Contains(t, logs.String(), "set OVERFLOW_BUCKET")
+	})
+	t.Run("written whole to the overflow bucket", func(t *testing.T) {
+		fh := newFakeFirehose()
+		store := &fakeS3{}
+		cfg := Config{DeliveryStream: "lake", Convert: both, Retry: instant(3), OverflowBucket: "lake-overflow", OverflowPrefix: "oversize/"}
+		h := testHandler(cfg, fh, store, nil)
+		res, err := h.Process(context.Background(), event)
+		require.NoError(t, err)
+		assert.Equal(t, batch.Counts{In: 3, Delivered: 3}, res.Outcomes.Counts())
+		assert.Equal(t, 1, res.Overflowed)
+		obj := store.objects["lake-overflow/oversize/Orders/"+seq(1)+".json"]
+		require.NotNil(t, obj, "objects: %v", slices.Collect(maps.Keys(store.objects)))
+		assert.Greater(t, len(obj), maxLineBytes)
+		want, _, err := both.Convert(nil, mustJSON(t, big))
+		require.NoError(t, err)
+		assert.Equal(t, string(want.Line), string(obj), "the object is the whole line")
+		assert.Len(t, fh.accepted["lake"], 2)
+	})
+	t.Run("failed when the overflow bucket refuses", func(t *testing.T) {
+		fh := newFakeFirehose()
+		store := &fakeS3{err: &smithy.GenericAPIError{Code: "AccessDenied", Fault: smithy.FaultClient}}
+		cfg := Config{DeliveryStream: "lake", Convert: both, Retry: instant(3), OverflowBucket: "lake-overflow"}
+		resp, err := testHandler(cfg, fh, store, nil).Handle(context.Background(), event)
+		require.NoError(t, err)
+		assert.Equal(t, []string{seq(1)}, failures(t, resp))
+	})
+}
+
+func TestRouting(t *testing.T) {
+	event := eventOf(t, orderRecord("Orders", 1, 1), orderRecord("Customers", 2, 1), orderRecord("Audit", 3, 1))
+	tests := map[string]struct {
+		cfg    Config
+		lines  map[string]int
+		failed []string
+	}{
+		"default only": {
+			cfg:   Config{DeliveryStream: "lake"},
+			lines: map[string]int{"lake": 3},
+		},
+		"routes and a default": {
+			cfg:   Config{DeliveryStream: "lake", Routes: map[string]string{"Customers": "crm", "Audit": "audit"}},
+			lines: map[string]int{"lake": 1, "crm": 1, "audit": 1},
+		},
+		"a table without a route and no default fails": {
+			cfg:    Config{Routes: map[string]string{"Orders": "orders", "Customers": "crm"}},
+			lines:  map[string]int{"orders": 1, "crm": 1},
+			failed: []string{seq(3)},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			tc.cfg.Convert, tc.cfg.Retry = both, instant(2)
+			fh := newFakeFirehose()
+			resp, err := testHandler(tc.cfg, fh, nil, nil).Handle(context.Background(), event)
+			require.NoError(t, err)
+			got := map[string]int{}
+			for s, l := range fh.accepted {
+				got[s] = len(l)
+			}
+			assert.Equal(t, tc.lines, got)
+			assert.Equal(t, append([]string{}, tc.failed...), failures(t, resp))
+		})
+	}
+}
+
+// TestMalformedRecordsFailAlone: the malformed records of an event are
+// reported by sequence number, the good ones delivered, and nothing
+// panics out of the handler; a failed record without a sequence number
+// fails the invocation, since no response could name it.
+func TestMalformedRecordsFailAlone(t *testing.T) {
+	recs := records(t, filepath.Join("testdata", "malformed.json"))
+	identified := recs[:14] // the last two have no sequence number
+	raw, err := json.Marshal(map[string]any{"Records": identified})
+	require.NoError(t, err)
+	fh := newFakeFirehose()
+	resp, err := testHandler(Config{DeliveryStream: "lake", Convert: both, Retry: instant(2)}, fh, nil, nil).Handle(context.Background(), raw)
+	require.NoError(t, err)
+	want := []string{}
+	for i := 400; i <= 413; i++ {
+		if i != 401 {
+			want = append(want, strconv.Itoa(i))
+		}
+	}
+	assert.Equal(t, want, failures(t, resp))
+	assert.Len(t, fh.accepted["lake"], 1, "the one good record")
+
+	raw, err = json.Marshal(map[string]any{"Records": recs})
+	require.NoError(t, err)
+	_, err = testHandler(Config{DeliveryStream: "lake", Convert: both, Retry: instant(2)}, newFakeFirehose(), nil, nil).Handle(context.Background(), raw)
+	require.ErrorIs(t, err, batch.ErrUnidentified)
+}
+
+func TestMalformedEvents(t *testing.T) {
+	tests := map[string]struct {
+		event   string
+		wantErr string
+		resp    string
+	}{
+		"not JSON":           {event: `{"Records":[`, wantErr: "not a stream event"},
+		"records not a list": {event: `{"Records":{}}`, wantErr: "not a stream event"},
+		"no records":         {event: `{}`, resp: `{"batchItemFailures":[]}`},
+		"empty records":      {event: `{"Records":[]}`, resp: `{"batchItemFailures":[]}`},
+		"a record is null":   {event: `{"Records":[null]}`, wantErr: batch.ErrUnidentified.Error()},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			h := testHandler(Config{DeliveryStream: "lake", Convert: both, Retry: instant(1)}, newFakeFirehose(), nil, nil)
+			resp, err := h.Handle(context.Background(), json.RawMessage(tc.event))
+			if tc.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			b, err := json.Marshal(resp)
+			require.NoError(t, err)
+			assert.JSONEq(t, tc.resp, string(b))
+		})
+	}
+}
+
+// TestDeadline: while Firehose throttles every call, retrying stops before
+// the invocation's deadline and the records are reported failed, rather
+// than the function timing out (which would retry the whole batch).
+func TestDeadline(t *testing.T) {
+	fh := newFakeFirehose()
+	fh.throttle = func(int) bool { return true }
+	cfg := Config{DeliveryStream: "lake", Convert: both, Retry: instant(1000)}
+	cfg.Retry.Sleep = nil // real waits
+	ctx, cancel := context.WithTimeout(context.Background(), deadlineReserve+500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	resp, err := testHandler(cfg, fh, nil, nil).Handle(ctx, orders(t, "Orders", 10))
+	require.NoError(t, err)
+	assert.Less(t, time.Since(start), deadlineReserve, "answered before the deadline")
+	assert.Len(t, failures(t, resp), 10)
+	assert.Greater(t, fh.calls, 1, "it retried while there was time")
+}
+
+// TestLogs: one summary line with counts, metrics as EMF, and no item data
+// in the logs, only keys.
+func TestLogs(t *testing.T) {
+	rec := orderRecord("Orders", 5, 0)
+	rec.Change.NewImage["secret"] = events.NewStringAttribute("4111-1111-1111-1111")
+	var out bytes.Buffer
+	fh := newFakeFirehose()
+	fh.reject = func(int, string, []byte) string { return "ServiceUnavailableException" }
+	_, err := testHandler(Config{DeliveryStream: "lake", Convert: both, Retry: instant(2)}, fh, nil, &out).Handle(context.Background(), eventOf(t, rec))
+	require.NoError(t, err)
+	assert.NotContains(t, out.String(), "4111-1111", "no item data in logs")
+	assert.Contains(t, out.String(), `"msg":"record failed"`)
+	assert.Contains(t, out.String(), `"sequence_number":"`+seq(5)+`"`)
+	assert.Contains(t, out.String(), `"msg":"forwarded","source":"aws:dynamodb","records":1,"delivered":0,"skipped":0,"failed":1`)
+	assert.Contains(t, out.String(), `"RecordsFailed":1`)
+}
+
+func mustJSON(t testing.TB, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return b
+}
+
+func eventsDir(t testing.TB) string {
+	root, err := lambdarun.RepoRoot(".")
+	require.NoError(t, err)
+	return filepath.Join(root, "events", "ddb-stream-forwarder")
+}
+
+// templateEnv is the function's environment as template.yaml sets it.
+func templateEnv(t testing.TB) map[string]string {
+	t.Helper()
+	root, err := lambdarun.RepoRoot(".")
+	require.NoError(t, err)
+	tmpl, err := lambdarun.LoadTemplate(filepath.Join(root, "template.yaml"))
+	require.NoError(t, err)
+	env, err := tmpl.Environment(lambdarun.LogicalID("ddb-stream-forwarder"))
+	require.NoError(t, err)
+	return env
+}

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"lakestream/shared/lambdarun"
+)
+
+// The forwarder writes to the template's DdbStreamForwarderDeliveryStream
+// (ddb-changes); here that stream delivers to s3://lake-cdc/cdc/.
+var ddbStreamForwarderStage = stage{
+	fn:    "ddb-stream-forwarder",
+	title: "DynamoDB stream (and Kinesis) records to plain JSON lines in Firehose",
+	run: func(ctx context.Context, d *demo) error {
+		const fn, bucket, prefix = "ddb-stream-forwarder", "lake-cdc", "cdc/"
+		env, err := d.tmpl.Environment(lambdarun.LogicalID(fn))
+		if err != nil {
+			return err
+		}
+		stream := env["DELIVERY_STREAM"]
+		if err := d.createLake(ctx, bucket, stream, prefix); err != nil {
+			return err
+		}
+		samples, err := filepath.Glob(filepath.Join(d.root, "events", fn, "*.json"))
+		if err != nil {
+			return err
+		}
+		sort.Strings(samples)
+		for _, path := range samples {
+			ev, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			var in struct{ Records []json.RawMessage }
+			if err := json.Unmarshal(ev, &in); err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			out, err := d.invoke(ctx, fn, ev, nil)
+			if err != nil {
+				return err
+			}
+			var resp struct {
+				BatchItemFailures []struct{ ItemIdentifier string } `json:"batchItemFailures"`
+			}
+			if err := json.Unmarshal(out, &resp); err != nil {
+				return fmt.Errorf("response: %w", err)
+			}
+			d.say("  in: events/%s/%s (%d record(s)); out: %d in batchItemFailures", fn, filepath.Base(path), len(in.Records), len(resp.BatchItemFailures))
+		}
+		keys, err := d.listObjects(ctx, bucket, prefix)
+		if err != nil {
+			return err
+		}
+		lines := 0
+		for _, k := range keys {
+			obj, err := d.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(k)},
+				func(o *s3.Options) { o.DisableLogOutputChecksumValidationSkipped = true }) // moto sends no checksums
+			if err != nil {
+				return fmt.Errorf("get s3://%s/%s: %w", bucket, k, err)
+			}
+			body, err := io.ReadAll(obj.Body)
+			obj.Body.Close()
+			if err != nil {
+				return err
+			}
+			for _, l := range bytes.SplitAfter(body, []byte("\n")) {
+				if len(l) == 0 {
+					continue
+				}
+				lines++
+				if bytes.Contains(l, []byte(`"n_38_digits"`)) {
+					d.say("  every attribute type: %s", firstLine(l, 240))
+					var line struct {
+						NewImage struct {
+							N json.Number `json:"n_38_digits"`
+						} `json:"new_image"`
+					}
+					dec := json.NewDecoder(bytes.NewReader(l))
+					dec.UseNumber()
+					if err := dec.Decode(&line); err != nil {
+						return fmt.Errorf("line in s3://%s/%s: %w", bucket, k, err)
+					}
+					d.say("  the 38-digit number arrived as %s", line.NewImage.N)
+				}
+			}
+		}
+		d.say("  %d JSON lines in s3://%s/%s: one per record, DynamoDB images as plain JSON, Kinesis data as it came", lines, bucket, prefix)
+		return nil
+	},
+}

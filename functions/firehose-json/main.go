@@ -8,6 +8,7 @@ import (
 	"lakestream/shared/boot"
 	"lakestream/shared/firehose"
 	"lakestream/shared/pipeline"
+	"lakestream/shared/transformer"
 )
 
 func main() {
@@ -16,14 +17,11 @@ func main() {
 }
 
 // newHandler builds the transformation from the function's settings; a
-// problem is recorded in fn and reported by Start as the init error.
+// problem is recorded in fn and reported by Start as the init error. A
+// Firehose record may hold several documents, pretty-printed or not.
 func newHandler(fn *boot.Function) *firehose.Handler {
-	opts := pipeline.Load(fn.Env)
-	opts.Split = pipeline.SplitJSON
-	p, err := pipeline.New(pipeline.ParseJSON, opts)
-	if err != nil {
-		fn.Check(err)
-		return nil
-	}
-	return firehose.NewHandler(p.Transform, firehose.WithLogger(fn.Log), firehose.WithMetrics(fn.Metrics))
+	return transformer.NewHandler(fn, transformer.Format{
+		Parse:    pipeline.ParseJSON,
+		Defaults: pipeline.Options{Split: pipeline.SplitJSON},
+	})
 }

@@ -141,6 +141,20 @@ func New(opts Options) *Parser { return &Parser{opts: opts} }
 
 var defaultParser = New(Options{})
 
+// Fields returns the names of every field p writes, in order, for a fixed
+// CSV or TSV column list.
+func (p *Parser) Fields() []string {
+	names := make([]string, 0, 1+len(fields)+3)
+	names = append(names, "timestamp")
+	for _, f := range fields {
+		names = append(names, f.name)
+	}
+	if p.opts.DeriveUserAgent {
+		names = append(names, "browser_family", "os_family", "is_bot")
+	}
+	return names
+}
+
 // Parse parses one line with the default options (no derived fields). It
 // has the signature of a pipeline Parser.
 func Parse(line []byte) (*record.Record, error) { return defaultParser.Parse(line) }

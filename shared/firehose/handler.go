@@ -21,9 +21,11 @@ const (
 	ResultProcessingFailed = events.KinesisFirehoseTransformedStateProcessingFailed
 )
 
-// DefaultBudget is how many bytes of base64 data (plus record ids) a
-// response may carry. Lambda caps a synchronous response at 6 MB; the AWS
-// blueprints budget 6,000,000 bytes and leave the rest for the JSON around it.
+// DefaultBudget is how many bytes an encoded response may take. Lambda caps
+// a synchronous response at 6 MB (6,291,456 bytes). The AWS blueprints
+// budget 6,000,000 bytes of data and record ids and trust the rest to
+// cover the JSON around them, which partition keys and thousands of small
+// records overrun; here the 6,000,000 bytes are the whole response.
 const DefaultBudget = 6_000_000
 
 // Handler turns one Transform into a Firehose data-transformation Lambda
@@ -34,6 +36,7 @@ type Handler struct {
 	budget    int
 	log       *slog.Logger
 	metrics   *metrics.Recorder
+	counts    func() []Count
 }
 
 // Option configures a Handler.
@@ -51,6 +54,24 @@ func WithLogger(l *slog.Logger) Option { return func(h *Handler) { h.log = l } }
 
 // WithMetrics sets where the per-invocation counts are emitted (EMF).
 func WithMetrics(m *metrics.Recorder) Option { return func(h *Handler) { h.metrics = m } }
+
+// Count is one of a transform's own per-invocation counts, such as the log
+// events it filtered out. Name is the metric name ("LogEventsFiltered");
+// the summary line carries it in snake case ("log_events_filtered").
+type Count struct {
+	Name string
+	N    int
+}
+
+// Key is the count's name in a summary line: "LogEventsIn" is
+// "log_events_in".
+func (c Count) Key() string { return snakeCase(c.Name) }
+
+// WithCounts adds a transform's own counts to each invocation's summary
+// line and metrics, so one line and one EMF document describe the whole
+// invocation. take is called once per invocation, after the last record,
+// and returns the counts since its previous call.
+func WithCounts(take func() []Count) Option { return func(h *Handler) { h.counts = take } }
 
 // NewHandler returns a Handler running t on every record.
 func NewHandler(t Transform, opts ...Option) *Handler {
@@ -103,7 +124,16 @@ func (h *Handler) Process(ctx context.Context, ev events.KinesisFirehoseEvent) (
 	stats := Stats{In: len(ev.Records)}
 	var reingest []Reingest
 	reingestedRecords := make([]int, 0)
-	used := 0
+	// The budget covers the whole response, not only the data: the JSON
+	// around each record, partition keys and Dropped entries add up to
+	// hundreds of KB over thousands of records. Every record's smallest
+	// entry is reserved up front, so those handled later always fit; a
+	// record with data then takes what it adds to that.
+	used := len(emptyResponse)
+	for _, in := range ev.Records {
+		used += reservedLen(in.RecordID)
+	}
+	base := used
 
 	for i, in := range ev.Records {
 		stats.BytesIn += len(in.Data)
@@ -133,26 +163,28 @@ func (h *Handler) Process(ctx context.Context, ev events.KinesisFirehoseEvent) (
 		}
 		// Failed records carry their data back too, so they count against
 		// the budget like Ok ones.
-		size := base64.StdEncoding.EncodedLen(len(out.Data)) + len(out.RecordID)
+		size := out.extraLen()
 		if used+size <= h.budget {
 			used += size
 			continue
 		}
-		if size > h.budget && out.Result == ResultOk {
+		if base+size > h.budget && out.Result == ResultOk {
 			// Re-ingested as it came, it would come back just as large,
 			// forever; only the transform can split it (Output.Reingest).
-			out.Result, out.Data, out.PartitionKeys = ResultProcessingFailed, nil, nil
+			out.Result, out.Data, out.PartitionKeys = ResultProcessingFailed, in.Data, nil
 			h.log.WarnContext(ctx, "record failed", "record_id", in.RecordID, "error",
-				fmt.Sprintf("output of %d base64 bytes exceeds the %d-byte response budget on its own", size, h.budget))
-			if size = base64.StdEncoding.EncodedLen(len(in.Data)) + len(in.RecordID); used+size <= h.budget {
-				out.Data, used = in.Data, used+size
+				fmt.Sprintf("output of %d base64 bytes exceeds the %d-byte response budget on its own", base64.StdEncoding.EncodedLen(len(o.Data)), h.budget))
+			if size = out.extraLen(); used+size <= h.budget {
+				used += size
+			} else {
+				out.Data = nil // Firehose accepts a failed record without data.
 			}
 			continue
 		}
 		if h.reingest == nil {
 			out.Result, out.Data, out.PartitionKeys = ResultProcessingFailed, in.Data, nil
 			h.log.WarnContext(ctx, "record failed", "record_id", in.RecordID, "error", "response budget exceeded and no re-ingestion configured")
-			if size = base64.StdEncoding.EncodedLen(len(in.Data)) + len(in.RecordID); used+size <= h.budget {
+			if size = out.extraLen(); used+size <= h.budget {
 				used += size
 			} else {
 				out.Data = nil // Firehose accepts a failed record without data.
@@ -218,6 +250,13 @@ func (h *Handler) report(ctx context.Context, ev events.KinesisFirehoseEvent, s 
 		"failed", s.Failed, "reingested", s.Reingested, "reingested_payloads", s.ReingestedPayloads,
 		"bytes_in", s.BytesIn, "bytes_out", s.BytesOut,
 	}
+	var extra []Count
+	if h.counts != nil {
+		extra = h.counts()
+	}
+	for _, c := range extra {
+		attrs = append(attrs, c.Key(), c.N)
+	}
 	if err != nil {
 		h.log.ErrorContext(ctx, "invocation failed", append(attrs, "error", err.Error())...)
 	} else {
@@ -233,7 +272,26 @@ func (h *Handler) report(ctx context.Context, ev events.KinesisFirehoseEvent, s 
 	h.metrics.Count("RecordsReingested", s.Reingested)
 	h.metrics.Add("BytesIn", metrics.UnitBytes, float64(s.BytesIn))
 	h.metrics.Add("BytesOut", metrics.UnitBytes, float64(s.BytesOut))
+	for _, c := range extra {
+		h.metrics.Count(c.Name, c.N)
+	}
 	if err := h.metrics.Flush(); err != nil {
 		h.log.WarnContext(ctx, "metrics not written", "error", err.Error())
 	}
+}
+
+// snakeCase turns a metric name into a log key: "LogEventsIn" is
+// "log_events_in".
+func snakeCase(name string) string {
+	b := make([]byte, 0, len(name)+4)
+	for i, c := range []byte(name) {
+		if c >= 'A' && c <= 'Z' {
+			if i > 0 {
+				b = append(b, '_')
+			}
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return string(b)
 }

@@ -3,13 +3,16 @@ package firehose
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +20,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"lakestream/shared/metrics"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -94,12 +99,28 @@ func TestHandlePanicFailsOnlyItsRecord(t *testing.T) {
 	assert.Equal(t, ResultOk, resp.Records[2].Result)
 }
 
+// budgetFitting is the smallest budget whose response holds the records
+// of ev listed in ok as Ok with their data (upper-cased by the transform),
+// every other record taking the entry reserved for it.
+func budgetFitting(ev events.KinesisFirehoseEvent, ok ...int) int {
+	n := len(emptyResponse)
+	for i, in := range ev.Records {
+		n += reservedLen(in.RecordID)
+		if slices.Contains(ok, i) {
+			r := ResponseRecord{RecordID: in.RecordID, Result: ResultOk, Data: bytes.ToUpper(in.Data)}
+			n += r.extraLen()
+		}
+	}
+	return n
+}
+
 func TestHandleOverBudgetIsReingested(t *testing.T) {
-	// Each Ok record costs base64(5 bytes)=8 + len("rec-000")=7 = 15 bytes.
 	re := &fakeReingester{}
 	ev := event("aaaaa", "bbbbb", "ccccc", "ddddd")
 	ev.Records[3].KinesisFirehoseRecordMetadata.PartitionKey = "pk-3"
-	resp, stats, err := NewHandler(upper, WithBudget(30), WithReingester(re)).Process(context.Background(), ev)
+	budget := budgetFitting(ev, 0, 1)
+	require.Less(t, budget, budgetFitting(ev, 0, 1, 2), "a third Ok record would not fit")
+	resp, stats, err := NewHandler(upper, WithBudget(budget), WithReingester(re)).Process(context.Background(), ev)
 	require.NoError(t, err)
 	got := []string{}
 	for _, r := range resp.Records {
@@ -111,6 +132,84 @@ func TestHandleOverBudgetIsReingested(t *testing.T) {
 	assert.Equal(t, []Reingest{{Data: []byte("ccccc")}, {Data: []byte("ddddd"), PartitionKey: "pk-3"}}, re.payloads,
 		"re-ingested as they came, with their Kinesis partition keys")
 	assert.Equal(t, Stats{In: 4, Ok: 2, Reingested: 2, ReingestedPayloads: 2, BytesIn: 20, BytesOut: 10}, stats)
+	encoded, err := resp.MarshalJSON()
+	require.NoError(t, err)
+	assert.LessOrEqual(t, len(encoded), budget)
+
+	// One byte less and the second record no longer fits.
+	resp, _, err = NewHandler(upper, WithBudget(budget-1), WithReingester(&fakeReingester{})).Process(context.Background(), ev)
+	require.NoError(t, err)
+	assert.Equal(t, ResultDropped, resp.Records[1].Result)
+}
+
+// TestResponseWithinBudget: whatever the records and the budget, the
+// encoded response is never larger than the budget (the sum of data and
+// record ids used to be, with partition keys and many small records).
+func TestResponseWithinBudget(t *testing.T) {
+	keys := func(_ context.Context, r Record) (Output, error) {
+		switch len(r.Data) % 4 {
+		case 0:
+			return Output{Drop: true}, nil
+		case 1:
+			return Output{}, errors.New("bad")
+		}
+		return Output{Data: r.Data, PartitionKeys: map[string]string{"log_group": "aws_lambda_<orders>", "dt": "2024-05-01", "hour": "13"}}, nil
+	}
+	for seed := range 200 {
+		var data []string
+		for i := range 1 + seed%50 {
+			data = append(data, strings.Repeat("x\u2028\"<", (seed*7+i*13)%23))
+		}
+		ev := event(data...)
+		ev.Records[0].RecordID = "id-with-<html>&-\xff"
+		for _, budget := range []int{0, 100, 500, 1000, 5000} {
+			resp, stats, err := NewHandler(keys, WithBudget(budget), WithReingester(&fakeReingester{})).Process(context.Background(), ev)
+			require.NoError(t, err)
+			encoded, err := resp.MarshalJSON()
+			require.NoError(t, err)
+			if base := budgetFitting(ev); base <= budget {
+				assert.LessOrEqual(t, len(encoded), budget, "seed %d budget %d", seed, budget)
+			}
+			assert.Equal(t, stats.In, stats.Ok+stats.Dropped+stats.Failed+stats.Reingested)
+			for _, r := range resp.Records {
+				assert.Equal(t, r.encodedLen(), len(must(r.MarshalJSON())), "encodedLen of %s", r.RecordID)
+			}
+		}
+	}
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func TestJSONStringLen(t *testing.T) {
+	for _, s := range []string{"", "rec-001", "49590338271490256608559692538361571095921575989136588", `q"b\`, "\n\r\t\x00\x1f", "<>&", "é日😀", "\u2028\u2029", "\xff\xfe", "a\xe2\x82"} {
+		b, err := json.Marshal(s)
+		require.NoError(t, err)
+		assert.Equal(t, len(b), jsonStringLen(s), "%q", s)
+	}
+}
+
+// TestMaxDataLen: data of MaxDataLen bytes fits a response on its own,
+// one byte more does not.
+func TestMaxDataLen(t *testing.T) {
+	keys := map[string]string{"dt": "2024-05-01", "group": "a&b"}
+	for _, budget := range []int{200, 201, 202, 203, 1000} {
+		n := MaxDataLen(budget, "rec-000", keys)
+		for _, size := range []int{n, n + 1, n + 2, n + 3} {
+			h := NewHandler(func(context.Context, Record) (Output, error) {
+				return Output{Data: bytes.Repeat([]byte("x"), size), PartitionKeys: keys}, nil
+			}, WithBudget(budget), WithReingester(&fakeReingester{}))
+			resp, _, err := h.Process(context.Background(), event("in"))
+			require.NoError(t, err)
+			fits := base64.StdEncoding.EncodedLen(size) == base64.StdEncoding.EncodedLen(n)
+			assert.Equal(t, fits, resp.Records[0].Result == ResultOk, "budget %d, %d bytes (max %d)", budget, size, n)
+		}
+	}
+	assert.Zero(t, MaxDataLen(10, "rec-000", nil))
 }
 
 func TestHandleSplitRecordIsReingested(t *testing.T) {
@@ -127,14 +226,16 @@ func TestHandleSplitRecordIsReingested(t *testing.T) {
 
 func TestHandleReingestFailureFailsInvocation(t *testing.T) {
 	re := &fakeReingester{err: errors.New("throttled")}
-	resp, err := NewHandler(upper, WithBudget(15), WithReingester(re)).Handle(context.Background(), event("aaaaa", "bbbbb"))
+	ev := event("aaaaa", "bbbbb")
+	resp, err := NewHandler(upper, WithBudget(budgetFitting(ev, 0)), WithReingester(re)).Handle(context.Background(), ev)
 	require.Error(t, err)
 	assert.Nil(t, resp)
 	assert.Contains(t, err.Error(), "throttled")
 }
 
 func TestHandleOverBudgetWithoutReingesterFails(t *testing.T) {
-	resp, stats, err := NewHandler(upper, WithBudget(15)).Process(context.Background(), event("aaaaa", "bbbbb"))
+	ev := event("aaaaa", "bbbbb")
+	resp, stats, err := NewHandler(upper, WithBudget(budgetFitting(ev, 0))).Process(context.Background(), ev)
 	require.NoError(t, err)
 	assert.Equal(t, ResultOk, resp.Records[0].Result)
 	assert.Equal(t, ResultProcessingFailed, resp.Records[1].Result)
@@ -144,7 +245,10 @@ func TestHandleOverBudgetWithoutReingesterFails(t *testing.T) {
 func TestHandleRecordLargerThanBudgetFails(t *testing.T) {
 	// Re-ingesting a record whose output alone exceeds the budget would loop forever.
 	re := &fakeReingester{}
-	resp, _, err := NewHandler(upper, WithBudget(12), WithReingester(re)).Process(context.Background(), event("a", "0123456789"))
+	small := event("a", "0123456789")
+	budget := budgetFitting(small, 0)
+	require.Less(t, budget, budgetFitting(small, 1), "the long record does not fit even without the short one")
+	resp, _, err := NewHandler(upper, WithBudget(budget), WithReingester(re)).Process(context.Background(), small)
 	require.NoError(t, err)
 	assert.Equal(t, ResultOk, resp.Records[0].Result)
 	assert.Equal(t, ResultProcessingFailed, resp.Records[1].Result)
@@ -196,6 +300,48 @@ func TestResponseJSON(t *testing.T) {
 	var back Response
 	require.NoError(t, json.Unmarshal(got, &back))
 	assert.Equal(t, resp, &back, "UnmarshalJSON reads what MarshalJSON writes")
+}
+
+// TestWithCounts: a transform's own counts go into the one summary line
+// (in snake case) and the one EMF document, taken once per invocation.
+func TestWithCounts(t *testing.T) {
+	var logs, emf bytes.Buffer
+	taken := 0
+	h := NewHandler(upper,
+		WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))),
+		WithMetrics(metrics.New(&emf, "test")),
+		WithCounts(func() []Count {
+			taken++
+			return []Count{{Name: "LogEventsIn", N: 7 * taken}, {Name: "RecordsSplit", N: 0}}
+		}))
+	for range 2 {
+		_, err := h.Handle(context.Background(), event("a", "drop"))
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 2, taken, "taken once per invocation")
+
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	require.Len(t, lines, 2, "one summary line per invocation")
+	var summary map[string]any
+	require.NoError(t, json.Unmarshal([]byte(lines[1]), &summary))
+	assert.Equal(t, "invocation done", summary["msg"])
+	assert.EqualValues(t, 14, summary["log_events_in"])
+	assert.EqualValues(t, 0, summary["records_split"])
+	assert.EqualValues(t, 1, summary["dropped"])
+
+	docs := strings.Split(strings.TrimSpace(emf.String()), "\n")
+	require.Len(t, docs, 2, "one EMF document per invocation")
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal([]byte(docs[1]), &doc))
+	assert.EqualValues(t, 14, doc["LogEventsIn"])
+	assert.EqualValues(t, 0, doc["RecordsSplit"], "zero counts are written too")
+	assert.EqualValues(t, 2, doc["RecordsIn"])
+}
+
+func TestCountKey(t *testing.T) {
+	for in, want := range map[string]string{"LogEventsIn": "log_events_in", "Records": "records", "bytesOut": "bytes_out", "": ""} {
+		assert.Equal(t, want, Count{Name: in}.Key(), in)
+	}
 }
 
 func TestStreamName(t *testing.T) {

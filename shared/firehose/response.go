@@ -3,6 +3,7 @@ package firehose
 import (
 	"encoding/base64"
 	"encoding/json"
+	"unicode/utf8"
 )
 
 // Response is the data-transformation response. It is lakestream's own type,
@@ -99,4 +100,77 @@ func (r *ResponseRecord) UnmarshalJSON(b []byte) error {
 		r.PartitionKeys = w.Metadata.PartitionKeys
 	}
 	return nil
+}
+
+// emptyResponse is the response's JSON around its records.
+const emptyResponse = `{"records":[]}`
+
+// reservedLen is the most a record's entry takes without data: a failed
+// record's, plus the comma before the next.
+func reservedLen(recordID string) int {
+	return len(`{"recordId":,"result":"ProcessingFailed"}`) + jsonStringLen(recordID) + 1
+}
+
+// extraLen is what r's entry adds to its reserved length.
+func (r *ResponseRecord) extraLen() int {
+	return max(0, r.encodedLen()+1-reservedLen(r.RecordID))
+}
+
+// encodedLen is len(r.appendJSON(nil)), computed without encoding.
+func (r *ResponseRecord) encodedLen() int {
+	n := len(`{"recordId":,"result":""}`) + jsonStringLen(r.RecordID) + len(r.Result)
+	if r.Result == ResultOk || len(r.Data) > 0 {
+		n += len(`,"data":""`) + base64.StdEncoding.EncodedLen(len(r.Data))
+	}
+	if len(r.PartitionKeys) > 0 {
+		n += len(`,"metadata":{"partitionKeys":{}}`) + 2*len(r.PartitionKeys) - 1 // colons, commas
+		for k, v := range r.PartitionKeys {
+			n += jsonStringLen(k) + jsonStringLen(v)
+		}
+	}
+	return n
+}
+
+// MaxDataLen is the most data an Ok record with this id and partition
+// keys can carry in a response of budget bytes on its own. A transform
+// whose output is longer must split the record (Output.Reingest): the
+// handler fails an Ok record too large on its own rather than re-ingest it
+// unchanged forever.
+func MaxDataLen(budget int, recordID string, partitionKeys map[string]string) int {
+	r := ResponseRecord{RecordID: recordID, Result: ResultOk, PartitionKeys: partitionKeys}
+	room := budget - len(emptyResponse) - r.encodedLen() - 1
+	return max(0, room/4*3)
+}
+
+// jsonStringLen is len(json.Marshal(s)): encoding/json writes \", \\, \n,
+// \r and \t in two bytes, other control characters, <, >, &, U+2028,
+// U+2029 and each invalid UTF-8 byte (as \ufffd) in six.
+func jsonStringLen(s string) int {
+	n := 2
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t':
+				n += 2
+			case c < 0x20 || c == '<' || c == '>' || c == '&':
+				n += 6
+			default:
+				n++
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			n += 6
+		case r == '\u2028' || r == '\u2029':
+			n += 6
+		default:
+			n += size
+		}
+		i += size
+	}
+	return n
 }

@@ -14,6 +14,8 @@
 //
 //  1. Parse: each line (or, with SplitJSON, each JSON document) goes through
 //     the Parser. A Parser returning (nil, nil) skips the line on purpose.
+//     A ParserAt (NewAt) is also given the record's arrival time, which an
+//     RFC 3164 syslog line needs to date its year-less timestamp.
 //  2. Filter (DROP_IF): drops matching records. It runs on the parsed values,
 //     before masking, so conditions are written against the source data
 //     ("remote_host^=10.") and dropped lines cost no masking.
@@ -31,7 +33,9 @@
 //
 // # Environment variables
 //
-// All are optional. Field names below may be dotted paths ("user.id") into
+// All are optional. A transformer may set its own defaults with
+// LoadDefaults (the access-log transformer's TIME_FIELD is "time", say).
+// Field names below may be dotted paths ("user.id") into
 // nested objects, whether a *record.Record or JSON text; a name that exists
 // as a top-level field is always taken as that field, dots and all.
 //

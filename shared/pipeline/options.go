@@ -73,20 +73,52 @@ type Options struct {
 // Load reads Options from environment variables, recording every invalid
 // variable (including a spec that does not parse, naming the bad item) in
 // env. Check env.Err before calling New.
-func Load(env *config.Env) Options {
+func Load(env *config.Env) Options { return LoadDefaults(env, Options{}) }
+
+// LoadDefaults is Load with a transformer's own defaults: each variable
+// that is unset takes def's value (a zero value keeps the package default),
+// and Split is def.Split. A transformer knows its format's event-time field
+// (TIME_FIELD) and its full column list, so an operator sets neither. The
+// OUTPUT_COLUMNS default applies only when OUTPUT_FORMAT is csv or tsv, and
+// then ends with ARRIVAL_TIME_FIELD when that is set, so the enrichment is
+// not silently left out of the rows.
+func LoadDefaults(env *config.Env, def Options) Options {
+	or := func(v, fallback string) string {
+		if v != "" {
+			return v
+		}
+		return fallback
+	}
+	orInt := func(v, fallback int) int {
+		if v != 0 {
+			return v
+		}
+		return fallback
+	}
 	o := Options{
-		ArrivalTimeField:  env.String("ARRIVAL_TIME_FIELD", ""),
-		ArrivalTimeFormat: TimeFormat(env.OneOf("ARRIVAL_TIME_FORMAT", string(TimeRFC3339), string(TimeRFC3339), string(TimeEpochMillis))),
-		MaskFields:        env.String("MASK_FIELDS", ""),
-		HashSalt:          env.String("HASH_SALT", ""),
-		IPv4Prefix:        env.Int("MASK_IPV4_PREFIX", DefaultIPv4Prefix, 1, 32),
-		IPv6Prefix:        env.Int("MASK_IPV6_PREFIX", DefaultIPv6Prefix, 1, 128),
-		DropIf:            env.String("DROP_IF", ""),
-		Schema:            env.String("SCHEMA", ""),
-		TimeField:         env.String("TIME_FIELD", ""),
-		PartitionKeys:     env.String("PARTITION_KEYS", ""),
-		OutputFormat:      Format(env.OneOf("OUTPUT_FORMAT", string(FormatJSON), string(FormatJSON), string(FormatCSV), string(FormatTSV))),
+		ArrivalTimeField:  env.String("ARRIVAL_TIME_FIELD", def.ArrivalTimeField),
+		ArrivalTimeFormat: TimeFormat(env.OneOf("ARRIVAL_TIME_FORMAT", or(string(def.ArrivalTimeFormat), string(TimeRFC3339)), string(TimeRFC3339), string(TimeEpochMillis))),
+		MaskFields:        env.String("MASK_FIELDS", def.MaskFields),
+		HashSalt:          env.String("HASH_SALT", def.HashSalt),
+		IPv4Prefix:        env.Int("MASK_IPV4_PREFIX", orInt(def.IPv4Prefix, DefaultIPv4Prefix), 1, 32),
+		IPv6Prefix:        env.Int("MASK_IPV6_PREFIX", orInt(def.IPv6Prefix, DefaultIPv6Prefix), 1, 128),
+		DropIf:            env.String("DROP_IF", def.DropIf),
+		Schema:            env.String("SCHEMA", def.Schema),
+		TimeField:         env.String("TIME_FIELD", def.TimeField),
+		PartitionKeys:     env.String("PARTITION_KEYS", def.PartitionKeys),
+		OutputFormat:      Format(env.OneOf("OUTPUT_FORMAT", or(string(def.OutputFormat), string(FormatJSON)), string(FormatJSON), string(FormatCSV), string(FormatTSV))),
 		OutputColumns:     env.String("OUTPUT_COLUMNS", ""),
+		Split:             def.Split,
+	}
+	if o.OutputColumns == "" && o.OutputFormat != FormatJSON && def.OutputColumns != "" {
+		o.OutputColumns = def.OutputColumns
+		listed := o.ArrivalTimeField == ""
+		for c := range specItems(o.OutputColumns, ",") {
+			listed = listed || c == o.ArrivalTimeField
+		}
+		if !listed {
+			o.OutputColumns += "," + o.ArrivalTimeField
+		}
 	}
 	// Build the stages now, only to report every problem through env with
 	// the others; New builds them again from the returned Options.

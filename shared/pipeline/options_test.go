@@ -42,6 +42,77 @@ func TestLoad(t *testing.T) {
 	}, got)
 }
 
+// TestLoadDefaults checks that a transformer's defaults fill only the
+// variables left unset, and when the OUTPUT_COLUMNS default applies.
+func TestLoadDefaults(t *testing.T) {
+	def := Options{
+		TimeField:     "time",
+		PartitionKeys: "year,month",
+		IPv4Prefix:    16,
+		OutputColumns: "time,status",
+		Split:         SplitJSON,
+	}
+	tests := map[string]struct {
+		env  map[string]string
+		want Options
+	}{
+		"unset variables take the defaults": {
+			env: map[string]string{},
+			want: Options{TimeField: "time", PartitionKeys: "year,month", IPv4Prefix: 16, IPv6Prefix: DefaultIPv6Prefix,
+				ArrivalTimeFormat: TimeRFC3339, OutputFormat: FormatJSON, Split: SplitJSON},
+		},
+		"set variables win": {
+			env: map[string]string{"TIME_FIELD": "ts", "PARTITION_KEYS": "date", "MASK_IPV4_PREFIX": "24"},
+			want: Options{TimeField: "ts", PartitionKeys: "date", IPv4Prefix: 24, IPv6Prefix: DefaultIPv6Prefix,
+				ArrivalTimeFormat: TimeRFC3339, OutputFormat: FormatJSON, Split: SplitJSON},
+		},
+		"csv takes the default columns": {
+			env: map[string]string{"OUTPUT_FORMAT": "csv"},
+			want: Options{TimeField: "time", PartitionKeys: "year,month", IPv4Prefix: 16, IPv6Prefix: DefaultIPv6Prefix,
+				ArrivalTimeFormat: TimeRFC3339, OutputFormat: FormatCSV, OutputColumns: "time,status", Split: SplitJSON},
+		},
+		"default columns end with the arrival time": {
+			env: map[string]string{"OUTPUT_FORMAT": "tsv", "ARRIVAL_TIME_FIELD": "received_at"},
+			want: Options{ArrivalTimeField: "received_at", TimeField: "time", PartitionKeys: "year,month", IPv4Prefix: 16,
+				IPv6Prefix: DefaultIPv6Prefix, ArrivalTimeFormat: TimeRFC3339, OutputFormat: FormatTSV,
+				OutputColumns: "time,status,received_at", Split: SplitJSON},
+		},
+		"an arrival time already listed is not added": {
+			env: map[string]string{"OUTPUT_FORMAT": "csv", "ARRIVAL_TIME_FIELD": "status"},
+			want: Options{ArrivalTimeField: "status", TimeField: "time", PartitionKeys: "year,month", IPv4Prefix: 16,
+				IPv6Prefix: DefaultIPv6Prefix, ArrivalTimeFormat: TimeRFC3339, OutputFormat: FormatCSV,
+				OutputColumns: "time,status", Split: SplitJSON},
+		},
+		"set columns win": {
+			env: map[string]string{"OUTPUT_FORMAT": "csv", "OUTPUT_COLUMNS": "status", "ARRIVAL_TIME_FIELD": "received_at"},
+			want: Options{ArrivalTimeField: "received_at", TimeField: "time", PartitionKeys: "year,month", IPv4Prefix: 16,
+				IPv6Prefix: DefaultIPv6Prefix, ArrivalTimeFormat: TimeRFC3339, OutputFormat: FormatCSV,
+				OutputColumns: "status", Split: SplitJSON},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			env := config.New(config.FromMap(tc.env))
+			got := LoadDefaults(env, def)
+			require.NoError(t, env.Err())
+			assert.Equal(t, tc.want, got)
+			_, err := New(ParseJSON, got)
+			assert.NoError(t, err)
+		})
+	}
+}
+
+// TestLoadDefaultsStillValidates: a set variable is checked as with Load,
+// and json output refuses OUTPUT_COLUMNS set by the operator.
+func TestLoadDefaultsStillValidates(t *testing.T) {
+	env := config.New(config.FromMap(map[string]string{"OUTPUT_COLUMNS": "a", "TIME_FIELD": "a."}))
+	LoadDefaults(env, Options{OutputColumns: "time", TimeField: "time"})
+	err := env.Err()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `OUTPUT_COLUMNS="a" is invalid: nothing when OUTPUT_FORMAT is json`)
+	assert.Contains(t, err.Error(), `TIME_FIELD="a." is invalid`)
+}
+
 // TestLoadMalformed checks that every invalid variable is reported naming
 // the variable and, for specs, the bad item.
 func TestLoadMalformed(t *testing.T) {

@@ -20,6 +20,13 @@ import (
 // done with the record before the data changes.
 type Parser func(line []byte) (*record.Record, error)
 
+// ParserAt is a Parser that is also given the approximate arrival time of
+// the Firehose record the line came in, in UTC, for formats that need a
+// reference time: an RFC 3164 syslog timestamp has no year. Dating lines
+// against the arrival time rather than the clock makes a transformation
+// repeatable: a retried or re-driven record comes out the same.
+type ParserAt func(line []byte, arrival time.Time) (*record.Record, error)
+
 // ErrMixedPartitions is wrapped when the lines of one Firehose record map
 // to different partition keys: Firehose takes one set of keys per record,
 // so the producer must not mix, say, hours in one record.
@@ -61,7 +68,7 @@ type Stats struct {
 // Pipeline runs the stages configured by Options over Firehose records.
 // It is safe for concurrent use.
 type Pipeline struct {
-	parse  Parser
+	parse  ParserAt
 	stages *stages
 
 	mu    sync.Mutex
@@ -72,6 +79,14 @@ type Pipeline struct {
 // reported as a *config.Error naming the environment variable it comes
 // from, so nothing can fail for configuration reasons later.
 func New(parse Parser, opts Options) (*Pipeline, error) {
+	if parse == nil {
+		return nil, errors.New("pipeline: nil Parser")
+	}
+	return NewAt(func(line []byte, _ time.Time) (*record.Record, error) { return parse(line) }, opts)
+}
+
+// NewAt is New for a ParserAt.
+func NewAt(parse ParserAt, opts Options) (*Pipeline, error) {
 	if parse == nil {
 		return nil, errors.New("pipeline: nil Parser")
 	}
@@ -107,6 +122,7 @@ func (p *Pipeline) Transform(ctx context.Context, r firehose.Record) (firehose.O
 	s := p.stages
 	masks := masker{stages: s} // per call: it holds HMAC state
 	arrival := s.arrivalValue(r.ArrivalTime)
+	arrivalUTC := r.ArrivalTime.UTC()
 	// Output is usually about the input's size: JSON adds field names to
 	// text logs, masking shortens values.
 	out := make([]byte, 0, len(r.Data)+len(r.Data)/2)
@@ -117,7 +133,7 @@ func (p *Pipeline) Transform(ctx context.Context, r firehose.Record) (firehose.O
 		scratch, keysText []byte
 	)
 	for n, line := range s.split.pieces(r.Data) {
-		rec, err := p.parse(line)
+		rec, err := p.parse(line, arrivalUTC)
 		if err != nil {
 			return firehose.Output{}, &LineError{Line: n, Err: err}
 		}

@@ -9,11 +9,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"lakestream/shared/firehose"
+	"lakestream/shared/record"
 )
 
 // The Pipeline's method must fit the framework's per-record contract.
@@ -35,6 +37,28 @@ func TestTakeStats(t *testing.T) {
 
 	assert.Equal(t, Stats{Skipped: 2, Filtered: 2, Written: 2}, p.TakeStats())
 	assert.Equal(t, Stats{}, p.TakeStats(), "TakeStats resets")
+}
+
+// TestNewAtGivesArrivalTime: a ParserAt sees each record's arrival time,
+// in UTC, whatever location the framework's time carries.
+func TestNewAtGivesArrivalTime(t *testing.T) {
+	var seen []time.Time
+	p, err := NewAt(func(line []byte, arrival time.Time) (*record.Record, error) {
+		seen = append(seen, arrival)
+		return parseKV(line)
+	}, Options{})
+	require.NoError(t, err)
+	east := time.FixedZone("UTC+2", 2*3600)
+	for _, at := range []time.Time{arrival.In(east), arrival.Add(time.Hour)} {
+		_, err := p.Transform(context.Background(), firehose.Record{Data: []byte("a=1\nb=2\n"), ArrivalTime: at})
+		require.NoError(t, err)
+	}
+	require.Len(t, seen, 4, "once per line")
+	assert.Equal(t, []time.Time{arrival, arrival, arrival.Add(time.Hour), arrival.Add(time.Hour)}, seen)
+	assert.Equal(t, time.UTC, seen[0].Location())
+
+	_, err = NewAt(nil, Options{})
+	assert.Error(t, err)
 }
 
 func TestTransformErrors(t *testing.T) {

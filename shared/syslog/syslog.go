@@ -68,6 +68,15 @@ import (
 // ErrMalformed is wrapped by every error Parse and ParseAt return.
 var ErrMalformed = errors.New("syslog: malformed message")
 
+// Fields returns the names of every field Parse writes, in order, for a
+// fixed CSV or TSV column list.
+func Fields() []string {
+	return []string{
+		"priority", "facility", "facility_name", "severity", "severity_name", "version", "timestamp",
+		"hostname", "app_name", "procid", "msgid", "structured_data", "message",
+	}
+}
+
 // Facility and severity names, by number.
 var (
 	facilityNames = [24]any{

@@ -15,6 +15,14 @@ import (
 // that lands adds its stage here.
 var stages = []stage{
 	firehoseJSONStage,
+	firehoseAccesslogStage,
+	firehoseCloudfrontStage,
+	firehoseSyslogStage,
+	glueCatalogFixerStage,
+	glueJobTriggerStage,
+	s3RedistributorStage,
+	ddbStreamForwarderStage,
+	cwlogsDecompressorStage,
 }
 
 // stage is one function's part of the demo.

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"runtime/metrics"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/stretchr/testify/require"
+
+	"lakestream/shared/cwlogs"
+	"lakestream/shared/firehose"
+	metricsemf "lakestream/shared/metrics"
+)
+
+// benchEvents is the number of log events in a benchmark record: a busy
+// Lambda function's subscription batch, about 130 KB of JSON that gzips to
+// about 25 KB.
+const benchEvents = 500
+
+// benchPayload is one realistic subscription payload: application log
+// lines with request ids, paths, durations and a JSON line now and then,
+// varied enough to compress about as much as real logs (5 to 6 times).
+func benchPayload(t testing.TB, seq int) []byte {
+	d := events.CloudwatchLogsData{
+		MessageType: cwlogs.MessageTypeData, Owner: "123456789012",
+		LogGroup: "/aws/lambda/orders-api", LogStream: fmt.Sprintf("2024/05/01/[$LATEST]%032x", seq),
+		SubscriptionFilters: []string{"to-lake"},
+	}
+	for i := range benchEvents {
+		ts := int64(1714571100000 + seq*1000 + i)
+		var msg string
+		switch i % 10 {
+		case 0:
+			msg = fmt.Sprintf(`{"level":"INFO","msg":"order accepted","order_id":"o-%d","amount":%d.%02d,"customer":"%s"}`, seq*1000+i, i*7%500, i%100, randomText(seq*benchEvents+i, 12))
+		case 9:
+			msg = fmt.Sprintf("REPORT RequestId: %s\tDuration: %d.%02d ms\tBilled Duration: %d ms\tMemory Size: 256 MB\tMax Memory Used: %d MB\t\n", randomText(i, 36), i%900, i%100, i%900+1, 60+i%30)
+		default:
+			msg = fmt.Sprintf("2024-05-01T13:45:%02d.%03dZ\t%s\tINFO\tGET /api/v1/orders/%d?page=%d status=%d duration_ms=%d user=%s ua=%q\n",
+				i%60, i%1000, randomText(seq+i, 36), i*31, i%9, 200+i%3*100, i%700, randomText(i*3, 10), "Mozilla/5.0 (X11; Linux x86_64)")
+		}
+		d.LogEvents = append(d.LogEvents, events.CloudwatchLogsLogEvent{ID: fmt.Sprintf("%d%043d", ts, seq*benchEvents+i), Timestamp: ts, Message: msg})
+	}
+	p, err := cwlogs.Encode(d)
+	require.NoError(t, err)
+	return p
+}
+
+// benchBatch is a Firehose event whose records' base64 data add up to
+// about size bytes, as Firehose would invoke the function, JSON-encoded.
+func benchBatch(t testing.TB, size int) (raw []byte, records int) {
+	ev := events.KinesisFirehoseEvent{
+		InvocationID:      "bench",
+		DeliveryStreamArn: "arn:aws:firehose:us-east-1:123456789012:deliverystream/lakestream-cwlogs",
+		Region:            "us-east-1",
+	}
+	total := 0
+	for seq := 0; total < size; seq++ {
+		p := benchPayload(t, seq)
+		if total+(len(p)+2)/3*4 > size {
+			break
+		}
+		total += (len(p) + 2) / 3 * 4
+		ev.Records = append(ev.Records, events.KinesisFirehoseEventRecord{
+			RecordID:                    fmt.Sprintf("49590338271490256608559692538361571095921575989136588%06d", seq),
+			ApproximateArrivalTimestamp: events.MilliSecondsEpochTime{Time: time.UnixMilli(1714571102000)},
+			Data:                        p,
+		})
+	}
+	raw, err := json.Marshal(ev)
+	require.NoError(t, err)
+	return raw, len(ev.Records)
+}
+
+// nopReingester accepts what does not fit, as a stream with room would.
+type nopReingester struct{}
+
+func (nopReingester) Reingest(context.Context, events.KinesisFirehoseEvent, []firehose.Reingest) error {
+	return nil
+}
+
+func benchHandler(format string) *Handler {
+	cfg := baseConfig()
+	cfg.Format, cfg.Sourcetype = format, DefaultSourcetype
+	cfg.Partition = []PartitionKey{{"log_group", SourceLogGroup}, {"dt", SourceDate}, {"hour", SourceHour}}
+	return build(cfg, slog.New(slog.DiscardHandler), metricsemf.New(io.Discard, "bench"), nopReingester{}, nil)
+}
+
+// invoke does what the Lambda runtime and the handler do with one raw
+// event: decode it, handle it, read out the encoded response.
+func invoke(tb testing.TB, h *Handler, raw []byte) []byte {
+	var ev Event
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		tb.Fatal(err)
+	}
+	r, err := h.Handle(context.Background(), ev)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	response, err := io.ReadAll(r)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return response
+}
+
+// okBytes is how many bytes of transformed data a response carries.
+func okBytes(tb testing.TB, response []byte) int {
+	var resp firehose.Response
+	if err := json.Unmarshal(response, &resp); err != nil {
+		tb.Fatal(err)
+	}
+	out := 0
+	for _, rec := range resp.Records {
+		out += len(rec.Data) * btoi(rec.Result == firehose.ResultOk)
+	}
+	return out
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// BenchmarkTransform is the per-record work: decode, render, partition
+// keys. Bytes are output bytes.
+func BenchmarkTransform(b *testing.B) {
+	payload := benchPayload(b, 1)
+	for _, format := range []string{FormatLines, FormatJSON, FormatSplunk} {
+		b.Run(format, func(b *testing.B) {
+			h := benchHandler(format)
+			r := firehose.Record{ID: "r", Data: payload}
+			out, err := h.t.Transform(context.Background(), r)
+			require.NoError(b, err)
+			require.NotEmpty(b, out.Data)
+			b.SetBytes(int64(len(out.Data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := h.t.Transform(context.Background(), r); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(payload)), "gzip-B/record")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchEvents), "ns/event")
+		})
+	}
+}
+
+// BenchmarkHandle is a whole invocation on a 1 MB and a 6 MB batch (base64
+// data in the request): the event decoded, every record transformed, the
+// response encoded. Bytes are the transformed bytes in the response; what
+// does not fit is re-ingested (into a no-op here). Run with -cpu 1 for
+// figures per core.
+func BenchmarkHandle(b *testing.B) {
+	for _, size := range []int{1_000_000, 6_000_000} {
+		raw, records := benchBatch(b, size)
+		for _, format := range []string{FormatLines, FormatJSON} {
+			b.Run(fmt.Sprintf("%dMB/%s", size/1_000_000, format), func(b *testing.B) {
+				h := benchHandler(format)
+				b.SetBytes(int64(okBytes(b, invoke(b, h, raw))))
+				b.ReportAllocs()
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				for b.Loop() {
+					invoke(b, h, raw)
+				}
+				runtime.ReadMemStats(&after)
+				b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(b.N*records), "allocs/record")
+				b.ReportMetric(float64(len(raw))/1e6/b.Elapsed().Seconds()*float64(b.N), "request-MB/s")
+				b.ReportMetric(float64(records), "records")
+			})
+		}
+	}
+}
+
+// BenchmarkPeakHeap6MB reports the largest heap (live and not yet swept
+// objects, sampled every 50µs) while one 6 MB batch is decoded, handled
+// and answered, starting from a collected heap: the figure that decides
+// whether the function fits in 128 MB. TestFull6MBBatchFitsIn128MB checks
+// the real binary's resident memory.
+func BenchmarkPeakHeap6MB(b *testing.B) {
+	raw, _ := benchBatch(b, 6_000_000)
+	for _, format := range []string{FormatLines, FormatJSON} {
+		b.Run(format, func(b *testing.B) {
+			h := benchHandler(format)
+			var peak uint64
+			for b.Loop() {
+				peak = max(peak, peakHeap(func() { invoke(b, h, raw) }))
+			}
+			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+		})
+	}
+}
+
+// peakHeap runs fn after a collection and returns the most heap memory in
+// use (runtime/metrics /memory/classes/heap/objects:bytes) seen meanwhile.
+func peakHeap(fn func()) uint64 {
+	runtime.GC()
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	done, result := make(chan struct{}), make(chan uint64)
+	go func() {
+		var peak uint64
+		for {
+			metrics.Read(sample)
+			peak = max(peak, sample[0].Value.Uint64())
+			select {
+			case <-done:
+				result <- peak
+				return
+			case <-time.After(50 * time.Microsecond):
+			}
+		}
+	}()
+	fn()
+	close(done)
+	return <-result
+}

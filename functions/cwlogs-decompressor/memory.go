@@ -1,0 +1,26 @@
+package main
+
+import (
+	"runtime/debug"
+
+	"lakestream/shared/config"
+)
+
+// setMemoryLimit is debug.SetMemoryLimit, replaced in tests.
+var setMemoryLimit = debug.SetMemoryLimit
+
+// limitMemory gives the Go runtime a soft memory limit of three quarters
+// of the function's memory (AWS_LAMBDA_FUNCTION_MEMORY_SIZE, MiB), unless
+// GOMEMLIMIT sets one. Without it the collector lets the heap grow to twice
+// what is live, and a 6 MB batch of large payloads would pass 128 MB; with
+// it the collector works harder only when memory is short. It returns the
+// limit set, 0 for none.
+func limitMemory(env *config.Env) int64 {
+	mib := env.Int("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 0, 0, 1<<20)
+	if mib == 0 || env.Has("GOMEMLIMIT") {
+		return 0
+	}
+	limit := int64(mib) << 20 * 3 / 4
+	setMemoryLimit(limit)
+	return limit
+}

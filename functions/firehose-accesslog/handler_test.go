@@ -1,0 +1,99 @@
+package main
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"lakestream/shared/firehose"
+	"lakestream/shared/transformer/transformertest"
+)
+
+const function = "firehose-accesslog"
+
+// TestHandlerGolden runs the events/ samples through the handler as main
+// builds it, with the template's environment and with CSV and TSV output.
+func TestHandlerGolden(t *testing.T) {
+	transformertest.Golden(t, function, newHandler, map[string]transformertest.Case{
+		"combined":       {Event: "combined.json"},
+		"kinesis-source": {Event: "kinesis-source.json"},
+		"csv":            {Event: "kinesis-source.json", Env: map[string]string{"OUTPUT_FORMAT": "csv"}},
+		"tsv-hashed-user": {Event: "combined.json", Env: map[string]string{
+			"OUTPUT_FORMAT": "tsv", "OUTPUT_COLUMNS": "time,remote_host,user,method,path,query,status,bytes,user_agent",
+			"MASK_FIELDS": "remote_host=truncate-ip,user=hash", "HASH_SALT": "pepper",
+		}},
+	})
+}
+
+const okLine = `192.0.2.1 - - [05/Mar/2024:06:07:08 +0000] "GET / HTTP/1.1" 200 10 "-" "curl/8.5.0"`
+
+// TestHandlerMalformed: input that is not an access log fails its record
+// alone, with the line and the reason; empty input is dropped.
+func TestHandlerMalformed(t *testing.T) {
+	tests := map[string]struct {
+		data       string
+		wantResult string
+		wantError  string
+	}{
+		"empty record":       {data: "", wantResult: firehose.ResultDropped},
+		"blank lines":        {data: "\n \r\n\t\n", wantResult: firehose.ResultDropped},
+		"binary":             {data: "\x00\x01\xff\xfe", wantResult: firehose.ResultProcessingFailed, wantError: "line 1: accesslog: malformed line: no [time] field"},
+		"json line":          {data: `{"status":200}`, wantResult: firehose.ResultProcessingFailed, wantError: "line 1: accesslog: malformed line: no [time] field"},
+		"error log line":     {data: "[Tue Mar 05 06:07:08.123456 2024] [core:error] [pid 42] AH00037: Symbolic link not allowed", wantResult: firehose.ResultProcessingFailed, wantError: "line 1: accesslog: malformed line: more than 4 fields before the [time]"},
+		"truncated 3rd line": {data: okLine + "\n" + okLine + "\n" + okLine[:60], wantResult: firehose.ResultProcessingFailed, wantError: `line 3: accesslog: malformed line: line ends after the request`},
+		"missing fields":     {data: `192.0.2.1 - [05/Mar/2024:06:07:08 +0000] "GET / HTTP/1.1" 200 10`, wantResult: firehose.ResultProcessingFailed, wantError: "want 3 (host ident user)"},
+		"schema violation":   {data: `192.0.2.1 - - [05/Mar/2024:06:07:08 +0000] "GET / HTTP/1.1" 700 10`, wantResult: firehose.ResultProcessingFailed, wantError: `line 1: field "status": `},
+		"valid after errors": {data: okLine, wantResult: firehose.ResultOk},
+	}
+	env := transformertest.Env(t, function, nil)
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got := transformertest.Transform(t, newHandler, env, tc.data)[0]
+			assert.Equal(t, tc.wantResult, got.Result)
+			if tc.wantError != "" {
+				assert.Contains(t, got.Error, tc.wantError)
+				assert.Equal(t, tc.data, got.Data, "the original goes to the error prefix")
+			}
+		})
+	}
+}
+
+// benchLine is line i of a realistic access log: browsers and bots, IPv4
+// and IPv6, queries, 304s without a body, an escaped agent now and then,
+// every tenth line in the vhost format; all in one hour, as a batching
+// producer's record is.
+func benchLine(i int) []byte {
+	agents := []string{
+		`Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36`,
+		`Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1`,
+		`Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)`,
+		`curl/8.5.0`,
+		`Mozilla/5.0 \"quoted\" agent`,
+	}
+	paths := []string{"/", "/index.html", "/api/v1/items?id=42&sort=desc", "/static/app.3f9a1c.js", "/search?q=lake+stream"}
+	statuses := []string{"200 5120", "200 812", "304 -", "404 153", "301 0", "200 20480", "500 97"}
+	host := fmt.Sprintf("203.0.%d.%d", i%256, (i*7)%256)
+	if i%5 == 0 {
+		host = fmt.Sprintf("2001:db8:%x::%x", i%4096, i%65536)
+	}
+	line := fmt.Sprintf(`%s - - [05/Mar/2024:06:%02d:%02d +0000] "GET %s HTTP/1.1" %s "https://www.example.com/" "%s"`,
+		host, i/60%60, i%60, paths[i%len(paths)], statuses[i%len(statuses)], agents[i%len(agents)])
+	if i%10 == 0 {
+		line = "www.example.com:443 " + line
+	}
+	return []byte(line)
+}
+
+// BenchmarkHandler measures the function on a ~1 MB batch with the
+// template's settings (mask, filter, schema, partition keys, JSON out):
+// records of 100 lines, and one line per record.
+func BenchmarkHandler(b *testing.B) {
+	env := transformertest.Env(b, function, nil)
+	for _, perRecord := range []int{100, 1} {
+		b.Run(fmt.Sprintf("lines-per-record=%d", perRecord), func(b *testing.B) {
+			ev, lines := transformertest.Batch(benchLine, perRecord, 1<<20)
+			transformertest.Benchmark(b, newHandler, env, ev, lines)
+		})
+	}
+}

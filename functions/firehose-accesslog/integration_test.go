@@ -1,0 +1,32 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"lakestream/shared/firehose"
+	"lakestream/shared/transformer/transformertest"
+)
+
+// TestIntegration runs the real binary on the sample batch and plays
+// Firehose with dynamic partitioning against moto: the Ok lines land under
+// the partition of their request time, whatever zone the server logged in.
+func TestIntegration(t *testing.T) {
+	resp, landed := transformertest.Integration(t, function, "combined.json", newHandler)
+	results := map[string]int{}
+	for _, r := range resp.Records {
+		results[r.Result]++
+	}
+	assert.Equal(t, map[string]int{firehose.ResultOk: 4, firehose.ResultDropped: 1, firehose.ResultProcessingFailed: 3}, results)
+	assert.Len(t, landed[function+"/year=2024/month=05/day=01/hour=13/"], 13, "every written line landed in its hour")
+	assert.Len(t, landed, 1)
+}
+
+// TestInvalidSettingsFailInit: the real binary refuses to start with an
+// invalid setting and names the variable.
+func TestInvalidSettingsFailInit(t *testing.T) {
+	transformertest.InitFails(t, function, map[string]string{"OUTPUT_FORMAT": "parquet", "PARTITION_KEYS": "minute"},
+		`OUTPUT_FORMAT="parquet" is invalid: one of json, csv, tsv`,
+		`PARTITION_KEYS="minute" is invalid`)
+}

@@ -1,0 +1,36 @@
+// Command firehose-cloudfront is a Firehose data transformation for Amazon
+// CloudFront standard logs: each tab-separated line becomes a JSON object
+// (or CSV/TSV row) with the documented fields in their documented order,
+// URL-decoded, "#" header lines dropped (see shared/cloudfront), through
+// the shared pipeline (filter, enrich, mask, validate, partition keys from
+// the request time). DERIVE_USER_AGENT=true adds browser_family, os_family
+// and is_bot.
+package main
+
+import (
+	"strings"
+
+	"lakestream/shared/boot"
+	"lakestream/shared/cloudfront"
+	"lakestream/shared/firehose"
+	"lakestream/shared/pipeline"
+	"lakestream/shared/transformer"
+)
+
+func main() {
+	fn := boot.New()
+	fn.Start(newHandler(fn).HandleJSON)
+}
+
+// newHandler builds the transformation from the function's settings; a
+// problem is recorded in fn and reported by Start as the init error.
+func newHandler(fn *boot.Function) *firehose.Handler {
+	p := cloudfront.New(cloudfront.Options{DeriveUserAgent: fn.Env.Bool("DERIVE_USER_AGENT", false)})
+	return transformer.NewHandler(fn, transformer.Format{
+		Parse: p.Parse,
+		Defaults: pipeline.Options{
+			TimeField:     "timestamp",
+			OutputColumns: strings.Join(p.Fields(), ","),
+		},
+	})
+}

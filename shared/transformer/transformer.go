@@ -1,0 +1,78 @@
+// Package transformer builds the Lambda handler of a lakestream Firehose
+// record transformer (access logs, CloudFront logs, syslog, JSON) from its
+// parser. The four functions differ only in the Format they pass, so each
+// main.go is a few lines of wiring and they all behave alike:
+//
+//	fn := boot.New()
+//	h := transformer.NewHandler(fn, transformer.Format{
+//		Parse:    accesslog.Parse,
+//		Defaults: pipeline.Options{TimeField: "time"},
+//	})
+//	fn.Start(h.HandleJSON)
+//
+// The handler reads the shared pipeline's environment variables (see
+// shared/pipeline) with the format's defaults for those left unset, runs
+// the pipeline on every record through shared/firehose (one response per
+// record, ProcessingFailed with the reason logged for a bad line), and
+// reports the pipeline's line counts (LinesSkipped, LinesFiltered,
+// LinesWritten) in each invocation's summary line and EMF document beside
+// the framework's record counts.
+package transformer
+
+import (
+	"lakestream/shared/boot"
+	"lakestream/shared/firehose"
+	"lakestream/shared/pipeline"
+)
+
+// Format is what sets one transformer apart from the others.
+type Format struct {
+	// Parse turns one line (with Defaults.Split = SplitJSON, one JSON
+	// document) into a record. A format that needs a reference time sets
+	// ParseAt instead, which is given the record's arrival time.
+	Parse   pipeline.Parser
+	ParseAt pipeline.ParserAt
+	// Defaults holds the pipeline settings the format implies, taken for
+	// variables the environment leaves unset (pipeline.LoadDefaults): the
+	// event-time field (TIME_FIELD), the full column list for csv and tsv
+	// output (OUTPUT_COLUMNS), and the Split.
+	Defaults pipeline.Options
+}
+
+// NewHandler builds the Firehose handler of a transformer from fn's
+// settings. An invalid setting is recorded in fn, which Start reports as the
+// init error naming the variable; NewHandler then returns nil.
+func NewHandler(fn *boot.Function, f Format) *firehose.Handler {
+	opts := pipeline.LoadDefaults(fn.Env, f.Defaults)
+	if fn.Env.Err() != nil {
+		return nil // New would only report the same problems again
+	}
+	var p *pipeline.Pipeline
+	var err error
+	if f.ParseAt != nil {
+		p, err = pipeline.NewAt(f.ParseAt, opts)
+	} else {
+		p, err = pipeline.New(f.Parse, opts)
+	}
+	if err != nil {
+		fn.Check(err)
+		return nil
+	}
+	return firehose.NewHandler(p.Transform,
+		firehose.WithLogger(fn.Log),
+		firehose.WithMetrics(fn.Metrics),
+		firehose.WithCounts(lineCounts(p)))
+}
+
+// lineCounts reports what the pipeline did with the lines of one
+// invocation: the framework counts Firehose records, which hold many lines.
+func lineCounts(p *pipeline.Pipeline) func() []firehose.Count {
+	return func() []firehose.Count {
+		s := p.TakeStats()
+		return []firehose.Count{
+			{Name: "LinesSkipped", N: int(s.Skipped)},
+			{Name: "LinesFiltered", N: int(s.Filtered)},
+			{Name: "LinesWritten", N: int(s.Written)},
+		}
+	}
+}

@@ -156,23 +156,3 @@ func checkRendered(t *testing.T, cfg Config, kept []events.CloudwatchLogsLogEven
 		}
 	}
 }
-
-// FuzzAppendString checks that every string becomes one valid JSON string
-// that decodes to the same text (invalid UTF-8 bytes as U+FFFD each).
-func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"", "plain", "quote \" back \\ nl \n", "\x00\x1f\x7f", "é日😀", "\xff\xfe", "\u2028", "<&>"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		b := appendString([]byte("x"), s)
-		require.Equal(t, byte('x'), b[0])
-		var back string
-		require.NoError(t, json.Unmarshal(b[1:], &back), "%q -> %s", s, b[1:])
-		var want strings.Builder
-		for _, r := range s {
-			want.WriteRune(r)
-		}
-		assert.Equal(t, want.String(), back)
-		assert.NotContains(t, string(b), "\n")
-	})
-}

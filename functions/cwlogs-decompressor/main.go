@@ -16,7 +16,6 @@ import (
 
 func main() {
 	fn := boot.New()
-	limitMemory(fn.Env)
 	cfg := fn.AWS()
 	h := newHandler(fn, sdkfirehose.NewFromConfig(cfg), kinesis.NewFromConfig(cfg))
 	fn.Start(h.Handle)

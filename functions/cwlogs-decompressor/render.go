@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"lakestream/shared/jsonenc"
 )
 
 // renderer writes log events in the output format, one per line. JSON is
@@ -33,11 +34,11 @@ func (r renderer) frame(d *events.CloudwatchLogsData) frame {
 	switch r.format {
 	case FormatJSON:
 		f = append(f, `{"logGroup":`...)
-		f = appendString(f, d.LogGroup)
+		f = jsonenc.AppendString(f, d.LogGroup)
 		f = append(f, `,"logStream":`...)
-		f = appendString(f, d.LogStream)
+		f = jsonenc.AppendString(f, d.LogStream)
 		f = append(f, `,"owner":`...)
-		f = appendString(f, d.Owner)
+		f = jsonenc.AppendString(f, d.Owner)
 		f = append(f, `,"id":`...)
 	case FormatSplunk:
 		host := r.host
@@ -45,14 +46,14 @@ func (r renderer) frame(d *events.CloudwatchLogsData) frame {
 			host = d.LogStream
 		}
 		f = append(f, `,"host":`...)
-		f = appendString(f, host)
+		f = jsonenc.AppendString(f, host)
 		f = append(f, `,"source":`...)
-		f = appendString(f, d.LogGroup)
+		f = jsonenc.AppendString(f, d.LogGroup)
 		f = append(f, `,"sourcetype":`...)
-		f = appendString(f, r.sourcetype)
+		f = jsonenc.AppendString(f, r.sourcetype)
 		if r.index != "" {
 			f = append(f, `,"index":`...)
-			f = appendString(f, r.index)
+			f = jsonenc.AppendString(f, r.index)
 		}
 		f = append(f, `,"event":`...)
 	}
@@ -69,7 +70,7 @@ func (r renderer) size(f frame, evs []events.CloudwatchLogsLogEvent) (lower, cap
 		switch r.format {
 		case FormatJSON:
 			// <frame>"<id>","timestamp":<ts>,"message":"<message>"}\n
-			n := len(f) + stringLen(ev.ID) + len(`,"timestamp":`) + intLen(ev.Timestamp) + len(`,"message":`) + stringLen(ev.Message) + 2
+			n := len(f) + jsonenc.StringLen(ev.ID) + len(`,"timestamp":`) + intLen(ev.Timestamp) + len(`,"message":`) + jsonenc.StringLen(ev.Message) + 2
 			lower += n
 			if r.embedJSON && looksLikeObject(ev.Message) {
 				n += len(`,"messageJson":`) + len(ev.Message) // compacting only shrinks it
@@ -81,7 +82,7 @@ func (r renderer) size(f frame, evs []events.CloudwatchLogsLogEvent) (lower, cap
 			if ev.Timestamp < 0 && ev.Timestamp > -1000 {
 				fixed++ // "-0.001": the sign of a second that rounds to 0
 			}
-			msg := stringLen(ev.Message)
+			msg := jsonenc.StringLen(ev.Message)
 			capacity += fixed + msg // an embedded object is never longer than the string
 			if r.embedJSON && looksLikeObject(ev.Message) {
 				msg = 2 // "{}"
@@ -93,21 +94,6 @@ func (r renderer) size(f frame, evs []events.CloudwatchLogsLogEvent) (lower, cap
 		}
 	}
 	return lower, capacity
-}
-
-// stringLen is len(appendString(nil, s)) for valid UTF-8, the only kind a
-// decoded payload holds (an invalid byte, six bytes as \ufffd, counts one).
-func stringLen(s string) int {
-	n := len(s) + 2
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t':
-			n++
-		case c < 0x20:
-			n += 5
-		}
-	}
-	return n
 }
 
 func intLen(n int64) int {
@@ -129,11 +115,11 @@ func (r renderer) appendEvent(dst []byte, f frame, ev *events.CloudwatchLogsLogE
 	switch r.format {
 	case FormatJSON:
 		dst = append(dst, f...)
-		dst = appendString(dst, ev.ID)
+		dst = jsonenc.AppendString(dst, ev.ID)
 		dst = append(dst, `,"timestamp":`...)
 		dst = strconv.AppendInt(dst, ev.Timestamp, 10)
 		dst = append(dst, `,"message":`...)
-		dst = appendString(dst, ev.Message)
+		dst = jsonenc.AppendString(dst, ev.Message)
 		if r.embedJSON {
 			if obj, ok := appendObject(append(dst, `,"messageJson":`...), ev.Message); ok {
 				dst = obj
@@ -149,7 +135,7 @@ func (r renderer) appendEvent(dst []byte, f frame, ev *events.CloudwatchLogsLogE
 				return append(obj, "}\n"...)
 			}
 		}
-		dst = appendString(dst, ev.Message)
+		dst = jsonenc.AppendString(dst, ev.Message)
 		return append(dst, "}\n"...)
 	default:
 		// The blueprint's line: the message as it is, then a newline.
@@ -183,50 +169,4 @@ func appendSeconds(dst []byte, ms int64) []byte {
 	dst = strconv.AppendUint(dst, u/1000, 10)
 	frac := u % 1000
 	return append(dst, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string. Unlike encoding/json it leaves
-// <, > and & as they are (the output is data, not HTML); invalid UTF-8
-// becomes U+FFFD, so the output is always valid JSON.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r != utf8.RuneError || size != 1 {
-				i += size
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		i++
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

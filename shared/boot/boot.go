@@ -44,7 +44,13 @@ type Function struct {
 
 // New reads LOG_LEVEL and the Lambda function name from the process
 // environment; logs and metrics go to stdout, where Lambda collects them.
-func New() *Function { return NewFrom(os.Getenv, os.Stdout) }
+// It also sets the Go runtime's soft memory limit from the function's
+// memory size (see limitMemory).
+func New() *Function {
+	fn := NewFrom(os.Getenv, os.Stdout)
+	limitMemory(fn.Env)
+	return fn
+}
 
 // NewFrom is New with the environment and output given, so tests build a
 // function's handler exactly as its main does.

@@ -185,14 +185,6 @@ func must(b []byte, err error) []byte {
 	return b
 }
 
-func TestJSONStringLen(t *testing.T) {
-	for _, s := range []string{"", "rec-001", "49590338271490256608559692538361571095921575989136588", `q"b\`, "\n\r\t\x00\x1f", "<>&", "é日😀", "\u2028\u2029", "\xff\xfe", "a\xe2\x82"} {
-		b, err := json.Marshal(s)
-		require.NoError(t, err)
-		assert.Equal(t, len(b), jsonStringLen(s), "%q", s)
-	}
-}
-
 // TestMaxDataLen: data of MaxDataLen bytes fits a response on its own,
 // one byte more does not.
 func TestMaxDataLen(t *testing.T) {

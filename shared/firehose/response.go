@@ -3,7 +3,10 @@ package firehose
 import (
 	"encoding/base64"
 	"encoding/json"
-	"unicode/utf8"
+	"maps"
+	"slices"
+
+	"lakestream/shared/jsonenc"
 )
 
 // Response is the data-transformation response. It is lakestream's own type,
@@ -52,12 +55,8 @@ func (r ResponseRecord) MarshalJSON() ([]byte, error) {
 }
 
 func (r ResponseRecord) appendJSON(b []byte) ([]byte, error) {
-	id, err := json.Marshal(r.RecordID)
-	if err != nil {
-		return nil, err
-	}
 	b = append(b, `{"recordId":`...)
-	b = append(b, id...)
+	b = jsonenc.AppendString(b, r.RecordID)
 	b = append(b, `,"result":"`...)
 	b = append(b, r.Result...)
 	b = append(b, '"')
@@ -67,13 +66,16 @@ func (r ResponseRecord) appendJSON(b []byte) ([]byte, error) {
 		b = append(b, '"')
 	}
 	if len(r.PartitionKeys) > 0 {
-		keys, err := json.Marshal(r.PartitionKeys)
-		if err != nil {
-			return nil, err
+		b = append(b, `,"metadata":{"partitionKeys":{`...)
+		for i, k := range slices.Sorted(maps.Keys(r.PartitionKeys)) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = jsonenc.AppendString(b, k)
+			b = append(b, ':')
+			b = jsonenc.AppendString(b, r.PartitionKeys[k])
 		}
-		b = append(b, `,"metadata":{"partitionKeys":`...)
-		b = append(b, keys...)
-		b = append(b, '}')
+		b = append(b, "}}"...)
 	}
 	return append(b, '}'), nil
 }
@@ -108,7 +110,7 @@ const emptyResponse = `{"records":[]}`
 // reservedLen is the most a record's entry takes without data: a failed
 // record's, plus the comma before the next.
 func reservedLen(recordID string) int {
-	return len(`{"recordId":,"result":"ProcessingFailed"}`) + jsonStringLen(recordID) + 1
+	return len(`{"recordId":,"result":"ProcessingFailed"}`) + jsonenc.StringLen(recordID) + 1
 }
 
 // extraLen is what r's entry adds to its reserved length.
@@ -118,14 +120,14 @@ func (r *ResponseRecord) extraLen() int {
 
 // encodedLen is len(r.appendJSON(nil)), computed without encoding.
 func (r *ResponseRecord) encodedLen() int {
-	n := len(`{"recordId":,"result":""}`) + jsonStringLen(r.RecordID) + len(r.Result)
+	n := len(`{"recordId":,"result":""}`) + jsonenc.StringLen(r.RecordID) + len(r.Result)
 	if r.Result == ResultOk || len(r.Data) > 0 {
 		n += len(`,"data":""`) + base64.StdEncoding.EncodedLen(len(r.Data))
 	}
 	if len(r.PartitionKeys) > 0 {
 		n += len(`,"metadata":{"partitionKeys":{}}`) + 2*len(r.PartitionKeys) - 1 // colons, commas
 		for k, v := range r.PartitionKeys {
-			n += jsonStringLen(k) + jsonStringLen(v)
+			n += jsonenc.StringLen(k) + jsonenc.StringLen(v)
 		}
 	}
 	return n
@@ -140,37 +142,4 @@ func MaxDataLen(budget int, recordID string, partitionKeys map[string]string) in
 	r := ResponseRecord{RecordID: recordID, Result: ResultOk, PartitionKeys: partitionKeys}
 	room := budget - len(emptyResponse) - r.encodedLen() - 1
 	return max(0, room/4*3)
-}
-
-// jsonStringLen is len(json.Marshal(s)): encoding/json writes \", \\, \n,
-// \r and \t in two bytes, other control characters, <, >, &, U+2028,
-// U+2029 and each invalid UTF-8 byte (as \ufffd) in six.
-func jsonStringLen(s string) int {
-	n := 2
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t':
-				n += 2
-			case c < 0x20 || c == '<' || c == '>' || c == '&':
-				n += 6
-			default:
-				n++
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			n += 6
-		case r == '\u2028' || r == '\u2029':
-			n += 6
-		default:
-			n += size
-		}
-		i += size
-	}
-	return n
 }

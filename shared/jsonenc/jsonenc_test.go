@@ -32,6 +32,7 @@ func TestAppendString(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			assert.Equal(t, stdlib(t, s), string(AppendString(nil, s)))
+			assert.Equal(t, len(AppendString(nil, s)), StringLen(s))
 		})
 	}
 }
@@ -55,6 +56,7 @@ func FuzzAppendString(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		got := AppendString([]byte("prefix"), s)
 		assert.Equal(t, "prefix"+stdlib(t, s), string(got))
+		assert.Equal(t, len(got)-len("prefix"), StringLen(s))
 	})
 }
 

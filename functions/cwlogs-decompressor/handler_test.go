@@ -21,6 +21,7 @@ import (
 	"lakestream/shared/config"
 	"lakestream/shared/cwlogs"
 	"lakestream/shared/firehose"
+	"lakestream/shared/golden"
 	"lakestream/shared/lambdarun"
 	"lakestream/shared/metrics"
 	"lakestream/shared/streamput"
@@ -124,7 +125,7 @@ func TestSampleEvents(t *testing.T) {
 			got["reingested"] = describeReingested(t, re.payloads)
 			summary := summaryLine(t, logs.String())
 			got["summary"] = summary
-			compareGolden(t, filepath.Join("testdata", "events", name+".golden.json"), got)
+			golden.JSON(t, filepath.Join("testdata", "events", name+".golden.json"), got)
 		})
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -36,35 +35,13 @@ import (
 	"lakestream/shared/moto"
 )
 
-// srv is the moto_server the package's tests share.
-var srv *moto.Server
-
-func TestMain(m *testing.M) { moto.Main(m, &srv) }
-
-// binary builds the function's bootstrap once for the package, into the
-// git-ignored .build/test (overwritten by the next run).
-var binary = sync.OnceValues(func() (string, error) {
-	root, err := lambdarun.RepoRoot(".")
-	if err != nil {
-		return "", err
-	}
-	return lambdarun.Build(context.Background(), root, "cwlogs-decompressor", filepath.Join(root, ".build", "test"))
-})
+func TestMain(m *testing.M) { moto.Main(m) }
 
 // start runs the real binary with the template's environment, pointed at
 // moto, plus overrides.
 func start(t *testing.T, overrides map[string]string) *lambdarun.Function {
 	t.Helper()
-	bin, err := binary()
-	require.NoError(t, err)
-	env := templateEnv(t)
-	for k, v := range srv.Env() {
-		env[k] = v
-	}
-	for k, v := range overrides {
-		env[k] = v
-	}
-	f, err := lambdarun.Start(lambdarun.Options{Binary: bin, Env: env, Timeout: 2 * time.Minute})
+	f, err := lambdarun.StartRepoFunction("cwlogs-decompressor", lambdarun.Options{Timeout: 2 * time.Minute}, moto.Shared(t).Env(), overrides)
 	require.NoError(t, err)
 	t.Cleanup(f.Stop)
 	return f
@@ -73,6 +50,7 @@ func start(t *testing.T, overrides map[string]string) *lambdarun.Function {
 // awsClients resets moto and returns clients for it.
 func awsClients(t *testing.T) (*s3.Client, *sdkfirehose.Client, *kinesis.Client) {
 	t.Helper()
+	srv := moto.Shared(t)
 	require.NoError(t, srv.Reset())
 	cfg, err := srv.Config(t.Context())
 	require.NoError(t, err)
@@ -336,7 +314,7 @@ func TestDirectSubscriptionIntoMoto(t *testing.T) {
 func TestInvokeMatchesInProcess(t *testing.T) {
 	root, err := lambdarun.RepoRoot(".")
 	require.NoError(t, err)
-	bin, err := binary()
+	bin, err := lambdarun.BuildOnce("cwlogs-decompressor")
 	require.NoError(t, err)
 	f := start(t, nil)
 	for _, name := range []string{"mixed.json", "kinesis-source.json", "control-message.json"} {
@@ -417,7 +395,7 @@ func TestFull6MBBatchFitsIn128MB(t *testing.T) {
 	require.Greater(t, len(raw), 5_900_000)
 	require.LessOrEqual(t, len(raw), 6*1024*1024, "a Lambda request holds at most 6 MB")
 
-	bin, err := binary()
+	bin, err := lambdarun.BuildOnce("cwlogs-decompressor")
 	require.NoError(t, err)
 	f := start(t, map[string]string{"OUTPUT_FORMAT": "json", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128"})
 	out, err := f.Invoke(t.Context(), raw)

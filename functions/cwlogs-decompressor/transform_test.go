@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -22,9 +21,8 @@ import (
 
 	"lakestream/shared/cwlogs"
 	"lakestream/shared/firehose"
+	"lakestream/shared/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the testdata golden files from the current output")
 
 // baseConfig is the default configuration, as loadConfig gives it for an
 // empty environment.
@@ -83,7 +81,7 @@ func TestTransformGolden(t *testing.T) {
 			out, err := tr.Transform(context.Background(), firehose.Record{ID: "rec-0", Data: input(t, name)})
 			got := describe(t, out, err)
 			got["counts"] = nonZero(tr.counts.take())
-			compareGolden(t, filepath.Join("testdata", "transform", name+".golden.json"), got)
+			golden.JSON(t, filepath.Join("testdata", "transform", name+".golden.json"), got)
 		})
 	}
 }
@@ -172,24 +170,6 @@ func nonZero(counts []firehose.Count) map[string]int {
 		}
 	}
 	return m
-}
-
-// compareGolden compares got, as indented JSON, with the golden file (JSON
-// compared as JSON), rewriting it with -update.
-func compareGolden(t *testing.T, golden string, got any) {
-	t.Helper()
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	require.NoError(t, enc.Encode(got))
-	if *update {
-		require.NoError(t, os.MkdirAll(filepath.Dir(golden), 0o755))
-		require.NoError(t, os.WriteFile(golden, buf.Bytes(), 0o644))
-	}
-	want, err := os.ReadFile(golden)
-	require.NoError(t, err, "run go test -update to create %s", golden)
-	assert.JSONEq(t, string(want), buf.String())
 }
 
 // TestRenderedJSONIsValid: every json and splunk line of the golden inputs

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"lakestream/shared/ddbjson"
+	"lakestream/shared/golden"
 )
 
 var both = Converter{NewImage: true, OldImage: true, KinesisNewline: true}
@@ -70,7 +71,7 @@ func TestConvert(t *testing.T) {
 				}
 				got = append(got, c)
 			}
-			golden(t, filepath.Join("testdata", name+".golden.json"), got)
+			golden.Bytes(t, filepath.Join("testdata", name+".golden.json"), golden.Marshal(t, got))
 		})
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"lakestream/shared/batch"
 	"lakestream/shared/boot"
 	"lakestream/shared/config"
+	"lakestream/shared/golden"
 	"lakestream/shared/lambdarun"
 )
 
@@ -132,7 +133,7 @@ func TestSamples(t *testing.T) {
 					delivered[stream] = append(delivered[stream], showLine(l))
 				}
 			}
-			golden(t, filepath.Join("testdata", "events", name+".golden.json"), map[string]any{"response": resp, "delivered": delivered})
+			golden.Bytes(t, filepath.Join("testdata", "events", name+".golden.json"), golden.Marshal(t, map[string]any{"response": resp, "delivered": delivered}))
 		})
 	}
 }

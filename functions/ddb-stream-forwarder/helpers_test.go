@@ -3,35 +3,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
-	"path/filepath"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files from the current output")
-
-// golden compares got, encoded as indented JSON, with the golden file
-// byte for byte (numbers must keep every digit), or rewrites it with
-// -update.
-func golden(t *testing.T, path string, got any) {
-	t.Helper()
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	require.NoError(t, enc.Encode(got))
-	if *update {
-		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
-		require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "golden file missing: run go test -update")
-	assert.Equal(t, string(want), buf.String(), "output differs from %s (go test -update rewrites it)", path)
-}
 
 // lineJSON shows a line in a golden file: as JSON when it is a JSON object
 // and a newline, else as text.

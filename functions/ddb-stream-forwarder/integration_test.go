@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -14,7 +13,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -40,31 +38,7 @@ import (
 	"lakestream/shared/moto"
 )
 
-// srv is the moto_server the integration tests share, started by the
-// first one that needs it (see awsServer): the unit tests, and the fuzzing
-// workers that each run TestMain, do without.
-var (
-	srv     *moto.Server
-	srvErr  error
-	srvOnce sync.Once
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if srv != nil {
-		srv.Stop()
-	}
-	os.Exit(code)
-}
-
-// awsServer returns the shared moto_server, starting it on first use; a
-// missing moto_server fails the test, saying how to install it.
-func awsServer(t *testing.T) *moto.Server {
-	t.Helper()
-	srvOnce.Do(func() { srv, srvErr = moto.Start(context.Background()) })
-	require.NoError(t, srvErr)
-	return srv
-}
+func TestMain(m *testing.M) { moto.Main(m) }
 
 const (
 	lakeBucket = "lake"
@@ -141,7 +115,7 @@ func TestIntegrationDynamoDBStream(t *testing.T) {
 	recs := readTableStream(t, cfg, "Orders")
 	require.Len(t, recs, n+n/3+n/6+2, "one stream record per write")
 
-	proxy := newFaultyFirehose(t, srv.Endpoint)
+	proxy := newFaultyFirehose(t, moto.Shared(t).Endpoint)
 	proxy.throttleCalls = 2
 	proxy.rejectFirstTry = 4 // a quarter of the records, the first time they are sent
 	proxy.poison = `"poison"`
@@ -279,7 +253,7 @@ func TestIntegrationKinesis(t *testing.T) {
 	raw, err := json.Marshal(ev)
 	require.NoError(t, err)
 
-	f := startFunction(t, srv.Endpoint, map[string]string{"DELIVERY_STREAM": cdcStream, "ROUTES": "clicks=clicks-lake"})
+	f := startFunction(t, moto.Shared(t).Endpoint, map[string]string{"DELIVERY_STREAM": cdcStream, "ROUTES": "clicks=clicks-lake"})
 	out, err := f.Invoke(ctx, raw)
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"batchItemFailures":[]}`, string(out))
@@ -295,7 +269,7 @@ func TestIntegrationKinesis(t *testing.T) {
 // TestInvalidSettingsFailInit: the real binary with invalid settings stops
 // at start-up with an init error naming every bad variable.
 func TestInvalidSettingsFailInit(t *testing.T) {
-	f := startFunction(t, awsServer(t).Endpoint, map[string]string{"DELIVERY_STREAM": "", "IMAGES": "all", "REMOVES": "sometimes", "PUT_ATTEMPTS": "0", "OVERFLOW_BUCKET": "Not_A_Bucket"})
+	f := startFunction(t, moto.Shared(t).Endpoint, map[string]string{"DELIVERY_STREAM": "", "IMAGES": "all", "REMOVES": "sometimes", "PUT_ATTEMPTS": "0", "OVERFLOW_BUCKET": "Not_A_Bucket"})
 	_, err := f.Invoke(t.Context(), []byte(`{"Records":[]}`))
 	require.True(t, lambdarun.IsInit(err), "got %v", err)
 	for _, want := range []string{
@@ -312,7 +286,8 @@ func TestInvalidSettingsFailInit(t *testing.T) {
 // resetMoto empties moto and returns a config for checking it.
 func resetMoto(t *testing.T) aws.Config {
 	t.Helper()
-	require.NoError(t, awsServer(t).Reset())
+	srv := moto.Shared(t)
+	require.NoError(t, srv.Reset())
 	cfg, err := srv.Config(t.Context())
 	require.NoError(t, err)
 	return cfg
@@ -338,15 +313,8 @@ func createLake(t *testing.T, cfg aws.Config, s3c *s3.Client, stream, prefix str
 // environment, AWS at endpoint, and the overrides.
 func startFunction(t *testing.T, endpoint string, overrides map[string]string) *lambdarun.Function {
 	t.Helper()
-	root, err := lambdarun.RepoRoot(".")
-	require.NoError(t, err)
-	bin, err := lambdarun.Build(t.Context(), root, "ddb-stream-forwarder", t.TempDir())
-	require.NoError(t, err)
-	env := templateEnv(t)
-	maps.Copy(env, srv.Env())
-	env["AWS_ENDPOINT_URL"] = endpoint
-	maps.Copy(env, overrides)
-	f, err := lambdarun.Start(lambdarun.Options{Binary: bin, Env: env, Timeout: 60 * time.Second, Stderr: testWriter{t}})
+	f, err := lambdarun.StartRepoFunction("ddb-stream-forwarder", lambdarun.Options{Timeout: 60 * time.Second, Stderr: testWriter{t}},
+		moto.Shared(t).Env(), map[string]string{"AWS_ENDPOINT_URL": endpoint}, overrides)
 	require.NoError(t, err)
 	t.Cleanup(f.Stop)
 	return f
@@ -427,7 +395,7 @@ func streamsCall(t *testing.T, cfg aws.Config, action string, in, out any) {
 	t.Helper()
 	body, err := json.Marshal(in)
 	require.NoError(t, err)
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.Endpoint+"/", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, moto.Shared(t).Endpoint+"/", bytes.NewReader(body))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
 	req.Header.Set("X-Amz-Target", "DynamoDBStreams_20120810."+action)

@@ -6,8 +6,11 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"lakestream/shared/firehose"
+	"lakestream/shared/moto"
 	"lakestream/shared/transformer/transformertest"
 )
+
+func TestMain(m *testing.M) { moto.Main(m) }
 
 // TestIntegration runs the real binary on the sample log and plays
 // Firehose with dynamic partitioning against moto: the Ok lines land under

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -18,10 +17,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"lakestream/shared/config"
+	"lakestream/shared/golden"
 	"lakestream/shared/hivetype"
 )
-
-var update = flag.Bool("update", false, "rewrite the testdata golden files from the current output")
 
 // TestFixGolden fixes each testdata/tables/<case>.json (a table as GetTable
 // returns it) with the configuration in <case>.env, if any, and compares
@@ -113,21 +111,11 @@ func mustJSON(t testing.TB, v any) string {
 
 // compareGolden compares got, as JSON without its null fields, with the
 // golden file, rewriting the file under -update.
-func compareGolden(t *testing.T, golden string, got any) {
+func compareGolden(t *testing.T, path string, got any) {
 	t.Helper()
 	var tree any
 	require.NoError(t, json.Unmarshal([]byte(mustJSON(t, got)), &tree))
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // keep <> readable in the golden files
-	enc.SetIndent("", "  ")
-	require.NoError(t, enc.Encode(dropNulls(tree)))
-	if *update {
-		require.NoError(t, os.WriteFile(golden, buf.Bytes(), 0o644))
-	}
-	want, err := os.ReadFile(golden)
-	require.NoError(t, err, "run go test -update to create the golden file")
-	assert.JSONEq(t, string(want), buf.String())
+	golden.JSON(t, path, dropNulls(tree))
 }
 
 // dropNulls removes null members, which the SDK's many unset pointers

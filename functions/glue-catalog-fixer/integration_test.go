@@ -3,24 +3,18 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/glue"
 	"github.com/aws/aws-sdk-go-v2/service/glue/types"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.yaml.in/yaml/v3"
 
 	"lakestream/shared/lambdarun"
 	"lakestream/shared/moto"
@@ -28,26 +22,13 @@ import (
 
 const logicalID = "GlueCatalogFixerFunction"
 
-var srv *moto.Server
-
-func TestMain(m *testing.M) { moto.Main(m, &srv) }
+func TestMain(m *testing.M) { moto.Main(m) }
 
 // startFixer builds the real bootstrap and starts it with the template's
 // environment, pointed at moto.
 func startFixer(t *testing.T) *lambdarun.Function {
 	t.Helper()
-	root, err := lambdarun.RepoRoot(".")
-	require.NoError(t, err)
-	bin, err := lambdarun.Build(context.Background(), root, "glue-catalog-fixer", t.TempDir())
-	require.NoError(t, err)
-	tmpl, err := lambdarun.LoadTemplate(filepath.Join(root, "template.yaml"))
-	require.NoError(t, err)
-	env, err := tmpl.Environment(logicalID)
-	require.NoError(t, err)
-	for k, v := range srv.Env() {
-		env[k] = v
-	}
-	f, err := lambdarun.Start(lambdarun.Options{Binary: bin, Env: env, Stderr: os.Stderr, Timeout: time.Minute})
+	f, err := lambdarun.StartRepoFunction("glue-catalog-fixer", lambdarun.Options{Stderr: os.Stderr, Timeout: time.Minute}, moto.Shared(t).Env())
 	require.NoError(t, err)
 	t.Cleanup(f.Stop)
 	return f
@@ -55,18 +36,14 @@ func startFixer(t *testing.T) *lambdarun.Function {
 
 func invoke(t *testing.T, f *lambdarun.Function, eventFile string) Result {
 	t.Helper()
-	b, err := os.ReadFile(eventFile)
-	require.NoError(t, err)
-	out, err := f.Invoke(context.Background(), b)
-	require.NoError(t, err)
 	var res Result
-	require.NoError(t, json.Unmarshal(out, &res), string(out))
+	require.NoError(t, f.InvokeFile(context.Background(), eventFile, &res))
 	return res
 }
 
 func glueClient(t *testing.T) *glue.Client {
 	t.Helper()
-	cfg, err := srv.Config(context.Background())
+	cfg, err := moto.Shared(t).Config(context.Background())
 	require.NoError(t, err)
 	return glue.NewFromConfig(cfg)
 }
@@ -95,7 +72,7 @@ func columnTypes(t *testing.T, table *types.Table) []string {
 // event the fix fires makes no UpdateTable (the VersionId, UpdateTime and
 // the number of versions stay as they were).
 func TestIntegrationFixOnce(t *testing.T) {
-	require.NoError(t, srv.Reset())
+	require.NoError(t, moto.Shared(t).Reset())
 	ctx := context.Background()
 	g := glueClient(t)
 	_, err := g.CreateDatabase(ctx, &glue.CreateDatabaseInput{DatabaseInput: &types.DatabaseInput{Name: aws.String("lake")}})
@@ -140,7 +117,7 @@ func TestIntegrationFixOnce(t *testing.T) {
 // are still fixed; a table deleted before the fixer gets to it is reported
 // and the process goes on serving.
 func TestIntegrationCrawlerSweep(t *testing.T) {
-	require.NoError(t, srv.Reset())
+	require.NoError(t, moto.Shared(t).Reset())
 	ctx := context.Background()
 	g := glueClient(t)
 	_, err := g.CreateDatabase(ctx, &glue.CreateDatabaseInput{DatabaseInput: &types.DatabaseInput{Name: aws.String("lake")}})
@@ -200,7 +177,7 @@ func TestIntegrationCrawlerSweep(t *testing.T) {
 // invocation (so Lambda retries, then dead-letters it) without killing the
 // process.
 func TestIntegrationMalformedEvent(t *testing.T) {
-	require.NoError(t, srv.Reset())
+	require.NoError(t, moto.Shared(t).Reset())
 	f := startFixer(t)
 	_, err := f.Invoke(context.Background(), []byte(`{"detail-type":"Glue Data Catalog Table State Change","detail":{"typeOfChange":"UpdateTable"}}`))
 	var fe *lambdarun.FunctionError
@@ -226,159 +203,12 @@ func TestEventPatterns(t *testing.T) {
 		"testdata/events/crawler-failed.json":                    nil,
 		"testdata/events/other-crawler.json":                     nil,
 	}
-	samples, err := filepath.Glob("../../events/glue-catalog-fixer/*.json")
+	tmpl, err := lambdarun.LoadRepoTemplate()
 	require.NoError(t, err)
-	for _, s := range samples {
-		require.Contains(t, matches, s, "every sample event has an expectation")
-	}
-	require.NoError(t, srv.Reset())
-	rules := patternRules(t, logicalID)
+	rules, err := tmpl.EventPatterns(logicalID)
+	require.NoError(t, err)
 	require.ElementsMatch(t, []string{"TableChanged", "CrawlerSucceeded"}, slices.Collect(maps.Keys(rules)))
-	bus := newPatternBus(t, rules)
-
-	for file, want := range matches {
-		t.Run(filepath.Base(file), func(t *testing.T) {
-			assert.ElementsMatch(t, want, bus.match(t, readEvent(t, file)))
-		})
-	}
-}
-
-// patternBus is moto's default event bus with one rule per template
-// pattern, each delivering to its own queue.
-type patternBus struct {
-	eb     *eventbridge.Client
-	sqs    *sqs.Client
-	queues map[string]string // rule name to queue URL
-}
-
-func newPatternBus(t *testing.T, patterns map[string]string) *patternBus {
-	t.Helper()
-	ctx := context.Background()
-	cfg, err := srv.Config(ctx)
-	require.NoError(t, err)
-	b := &patternBus{eb: eventbridge.NewFromConfig(cfg), sqs: sqs.NewFromConfig(cfg), queues: map[string]string{}}
-	for name, pattern := range patterns {
-		q, err := b.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("pattern-" + name)})
-		require.NoError(t, err)
-		_, err = b.eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String(name), EventPattern: aws.String(pattern)})
-		require.NoError(t, err, pattern)
-		_, err = b.eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(name), Targets: []ebtypes.Target{{
-			Id: aws.String("queue"), Arn: aws.String(fmt.Sprintf("arn:aws:sqs:%s:123456789012:pattern-%s", moto.Region, name)),
-		}}})
-		require.NoError(t, err)
-		b.queues[name] = aws.ToString(q.QueueUrl)
-	}
-	return b
-}
-
-// match puts ev on the bus and returns the rules whose queue received it.
-func (b *patternBus) match(t *testing.T, ev events.CloudWatchEvent) []string {
-	t.Helper()
-	ctx := context.Background()
-	out, err := b.eb.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
-		Source: aws.String(ev.Source), DetailType: aws.String(ev.DetailType), Detail: aws.String(string(ev.Detail)),
-		Resources: ev.Resources, Time: aws.Time(ev.Time),
-	}}})
-	require.NoError(t, err)
-	require.Zero(t, out.FailedEntryCount)
-	var matched []string
-	for name, url := range b.queues {
-		msgs, err := b.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10})
-		require.NoError(t, err)
-		for _, m := range msgs.Messages {
-			var got events.CloudWatchEvent
-			require.NoError(t, json.Unmarshal([]byte(aws.ToString(m.Body)), &got))
-			require.JSONEq(t, string(ev.Detail), string(got.Detail), "rule %s delivered another event", name)
-			matched = append(matched, name)
-			_, err := b.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle})
-			require.NoError(t, err)
-		}
-	}
-	return matched
-}
-
-// patternRules reads the EventBridge patterns of a function's events from
-// template.yaml, with !Ref parameters replaced by their defaults, as JSON
-// by event name.
-func patternRules(t *testing.T, function string) map[string]string {
-	t.Helper()
-	root, err := lambdarun.RepoRoot(".")
-	require.NoError(t, err)
-	b, err := os.ReadFile(filepath.Join(root, "template.yaml"))
-	require.NoError(t, err)
-	var tmpl struct {
-		Parameters map[string]struct {
-			Default string `yaml:"Default"`
-		} `yaml:"Parameters"`
-		Resources map[string]struct {
-			Properties struct {
-				Events map[string]struct {
-					Type       string `yaml:"Type"`
-					Properties struct {
-						Pattern yaml.Node `yaml:"Pattern"`
-					} `yaml:"Properties"`
-				} `yaml:"Events"`
-			} `yaml:"Properties"`
-		} `yaml:"Resources"`
-	}
-	require.NoError(t, yaml.Unmarshal(b, &tmpl))
-	fn, ok := tmpl.Resources[function]
-	require.True(t, ok, "template.yaml has no %s", function)
-	out := map[string]string{}
-	for name, e := range fn.Properties.Events {
-		if e.Type != "EventBridgeRule" {
-			continue
-		}
-		v, err := resolveNode(&e.Properties.Pattern, func(ref string) (string, bool) {
-			p, ok := tmpl.Parameters[ref]
-			return p.Default, ok
-		})
-		require.NoError(t, err, "event %s", name)
-		j, err := json.Marshal(v)
-		require.NoError(t, err)
-		out[name] = string(j)
-	}
-	return out
-}
-
-// resolveNode turns a YAML node into plain values, replacing !Ref
-// parameter with the parameter's default.
-func resolveNode(n *yaml.Node, param func(string) (string, bool)) (any, error) {
-	switch {
-	case n.Tag == "!Ref":
-		v, ok := param(n.Value)
-		if !ok {
-			return nil, fmt.Errorf("!Ref %s is not a parameter", n.Value)
-		}
-		return v, nil
-	case n.Kind == yaml.MappingNode:
-		m := map[string]any{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			v, err := resolveNode(n.Content[i+1], param)
-			if err != nil {
-				return nil, err
-			}
-			m[n.Content[i].Value] = v
-		}
-		return m, nil
-	case n.Kind == yaml.SequenceNode:
-		var s []any
-		for _, c := range n.Content {
-			v, err := resolveNode(c, param)
-			if err != nil {
-				return nil, err
-			}
-			s = append(s, v)
-		}
-		return s, nil
-	case n.Kind == yaml.ScalarNode && (n.Tag == "" || n.Tag == "!!str"):
-		return n.Value, nil
-	case n.Kind == yaml.ScalarNode && n.Tag != "" && n.Tag[0] == '!' && n.Tag[1] != '!':
-		return nil, fmt.Errorf("%s is not supported in a pattern test", n.Tag)
-	case n.Kind == yaml.ScalarNode:
-		var v any
-		err := n.Decode(&v)
-		return v, err
-	}
-	return nil, fmt.Errorf("unexpected YAML node kind %d", n.Kind)
+	srv := moto.Shared(t)
+	require.NoError(t, srv.Reset())
+	moto.NewPatternBus(t, srv, rules).MatchFiles(t, "../../events/glue-catalog-fixer/*.json", matches)
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -21,10 +20,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"lakestream/shared/golden"
 	"lakestream/shared/metrics"
 )
-
-var update = flag.Bool("update", false, "rewrite the testdata golden files from the current output")
 
 // fakeJobs is one Glue job: its runs, newest first, as GetJobRuns lists them.
 type fakeJobs struct {
@@ -103,7 +101,7 @@ func TestHandleSamples(t *testing.T) {
 
 			res, err := h.Handle(context.Background(), ev)
 			require.NoError(t, err)
-			compareGolden(t, filepath.Join("testdata/handle", name+".golden.json"), res)
+			golden.JSON(t, filepath.Join("testdata/handle", name+".golden.json"), res)
 			require.Len(t, jobs.starts, 1)
 			assert.Equal(t, "lake-hourly-etl", aws.ToString(jobs.starts[0].JobName))
 			assert.Equal(t, res.Arguments, jobs.starts[0].Arguments)
@@ -118,21 +116,6 @@ func TestHandleSamples(t *testing.T) {
 			assert.Len(t, jobs.starts, 1, "a redelivered event starts nothing")
 		})
 	}
-}
-
-func compareGolden(t *testing.T, golden string, got any) {
-	t.Helper()
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	require.NoError(t, enc.Encode(got))
-	if *update {
-		require.NoError(t, os.WriteFile(golden, buf.Bytes(), 0o644))
-	}
-	want, err := os.ReadFile(golden)
-	require.NoError(t, err, "run go test -update to create the golden file")
-	assert.JSONEq(t, string(want), buf.String())
 }
 
 func logLine(t *testing.T, logs *bytes.Buffer, msg string) map[string]any {

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"lakestream/shared/config"
+	"lakestream/shared/golden"
 )
 
 // configView is what a golden config file shows of a Config.
@@ -50,7 +51,7 @@ func TestLoadConfig(t *testing.T) {
 			} else {
 				got["config"] = view(cfg)
 			}
-			compareGolden(t, strings.TrimSuffix(in, ".env")+".golden.json", got)
+			golden.JSON(t, strings.TrimSuffix(in, ".env")+".golden.json", got)
 		})
 	}
 }

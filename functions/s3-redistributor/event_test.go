@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"lakestream/shared/golden"
 )
 
 // invocationView is what a golden decode file shows of an invocation.
@@ -70,7 +72,7 @@ func TestDecodeInvocation(t *testing.T) {
 			for _, m := range inv.Messages {
 				require.NotEmpty(t, m.Entries, "every message is accounted for by at least one entry")
 			}
-			compareGolden(t, "testdata/decode/"+name+".golden.json", viewInvocation(inv))
+			golden.JSON(t, "testdata/decode/"+name+".golden.json", viewInvocation(inv))
 		})
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"lakestream/shared/golden"
 	"lakestream/shared/logging"
 	"lakestream/shared/metrics"
 )
@@ -82,7 +83,7 @@ func TestHandlerSamples(t *testing.T) {
 			if err != nil {
 				got["error"] = err.Error()
 			}
-			compareGolden(t, "testdata/handler/"+strings.TrimSuffix(name, ".json")+".golden.json", got)
+			golden.JSON(t, "testdata/handler/"+strings.TrimSuffix(name, ".json")+".golden.json", got)
 
 			copies, partitions := f.count("CopyObject"), g.partitionList()
 			again, err2 := invoke(t, h, raw)

@@ -2,41 +2,18 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"lakestream/shared/config"
 	"lakestream/shared/lambdarun"
 )
-
-var update = flag.Bool("update", false, "rewrite the testdata golden files from the current output")
-
-// compareGolden compares got, as JSON, with the golden file at path
-// (rewriting it first with -update).
-func compareGolden(t *testing.T, path string, got any) {
-	t.Helper()
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	require.NoError(t, enc.Encode(got))
-	if *update {
-		require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test -update to create the golden file")
-	assert.JSONEq(t, string(want), buf.String())
-}
 
 // inputs lists dir's files with extension ext, leaving out golden files.
 func inputs(t testing.TB, pattern string) []string {

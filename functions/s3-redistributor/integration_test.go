@@ -7,18 +7,14 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
 	"github.com/aws/aws-sdk-go-v2/service/glue"
@@ -28,36 +24,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.yaml.in/yaml/v3"
 
 	"lakestream/shared/lambdarun"
 	"lakestream/shared/moto"
 	"lakestream/shared/partition"
 )
 
-// The moto_server of the integration tests starts with the first of them,
-// not in TestMain, so that unit tests and fuzz workers (each a process
-// running TestMain) do not start one each. A missing moto_server fails
-// those tests; it never skips them.
-var (
-	motoOnce   sync.Once
-	motoServer *moto.Server
-	motoErr    error
-)
-
-func startMoto(t *testing.T) {
-	t.Helper()
-	motoOnce.Do(func() { motoServer, motoErr = moto.Start(context.Background()) })
-	require.NoError(t, motoErr)
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if motoServer != nil {
-		motoServer.Stop()
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { moto.Main(m) }
 
 const (
 	landing = "lakestream-landing"
@@ -65,30 +38,20 @@ const (
 	account = "123456789012"
 )
 
-// binary builds the function's bootstrap once for the package's tests.
-var binary = sync.OnceValues(func() (string, error) {
-	root, err := lambdarun.RepoRoot(".")
-	if err != nil {
-		return "", err
-	}
-	return lambdarun.Build(context.Background(), root, "s3-redistributor", filepath.Join(root, ".build", "test"))
-})
-
 // awsLake is moto with the template's buckets and Glue tables, and clients.
 type awsLake struct {
 	s3       *s3.Client
 	glue     *glue.Client
 	firehose *firehose.Client
 	sqs      *sqs.Client
-	events   *eventbridge.Client
 }
 
 func newLake(t *testing.T) *awsLake {
 	t.Helper()
-	startMoto(t)
-	require.NoError(t, motoServer.Reset())
+	srv := moto.Shared(t)
+	require.NoError(t, srv.Reset())
 	ctx := context.Background()
-	cfg, err := motoServer.Config(ctx)
+	cfg, err := srv.Config(ctx)
 	require.NoError(t, err)
 	l := &awsLake{
 		s3: s3.NewFromConfig(cfg, func(o *s3.Options) {
@@ -99,7 +62,6 @@ func newLake(t *testing.T) *awsLake {
 		glue:     glue.NewFromConfig(cfg),
 		firehose: firehose.NewFromConfig(cfg),
 		sqs:      sqs.NewFromConfig(cfg),
-		events:   eventbridge.NewFromConfig(cfg),
 	}
 	for _, b := range []string{landing, lake} {
 		_, err := l.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)})
@@ -204,23 +166,14 @@ func (l *awsLake) receive(t *testing.T, url string, n int) events.SQSEvent {
 // endpoint and overrides; it returns the response and the function's logs.
 func run(t *testing.T, event any, overrides map[string]string) ([]byte, error, string) {
 	t.Helper()
-	bin, err := binary()
-	require.NoError(t, err)
-	startMoto(t)
-	env := templateEnv(t)
-	for k, v := range motoServer.Env() {
-		env[k] = v
-	}
-	for k, v := range overrides {
-		env[k] = v
-	}
 	raw, ok := event.([]byte)
 	if !ok {
+		var err error
 		raw, err = json.Marshal(event)
 		require.NoError(t, err)
 	}
 	var logs bytes.Buffer
-	f, err := lambdarun.Start(lambdarun.Options{Binary: bin, Env: env, Stdout: &logs, Stderr: &logs, Timeout: 60 * time.Second})
+	f, err := lambdarun.StartRepoFunction("s3-redistributor", lambdarun.Options{Stdout: &logs, Stderr: &logs, Timeout: 60 * time.Second}, moto.Shared(t).Env(), overrides)
 	require.NoError(t, err)
 	resp, ierr := f.Invoke(context.Background(), raw)
 	f.Stop()
@@ -417,18 +370,27 @@ func TestIntegrationMultipartKMS(t *testing.T) {
 }
 
 // TestIntegrationEventBridgeRule proves the template's EventBridge rule: in
-// moto, with the rule's pattern resolved for an existing bucket and an SQS
-// target, S3's Object Created events for keys under the prefix arrive and
-// others do not; the arriving event, given to the real binary, is copied.
+// moto, with the template's patterns for an existing bucket on the bus and
+// the bucket's EventBridge notifications on, S3's Object Created events
+// for keys under the prefix arrive and others do not; the arriving event,
+// given to the real binary, is copied.
 func TestIntegrationEventBridgeRule(t *testing.T) {
 	l := newLake(t)
 	ctx := context.Background()
-	pattern := templateRulePattern(t, map[string]string{"S3RedistributorSourceBucket": landing, "S3RedistributorSourcePrefix": "incoming/"})
-	queueURL, queueARN := l.queue(t, "rule-target")
-	_, err := l.events.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("s3-redistributor"), EventPattern: aws.String(pattern)})
+	root, err := lambdarun.RepoRoot(".")
 	require.NoError(t, err)
-	_, err = l.events.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("s3-redistributor"), Targets: []ebtypes.Target{{Id: aws.String("q"), Arn: aws.String(queueARN)}}})
+	tmpl, err := lambdarun.LoadTemplate(filepath.Join(root, "template.yaml"))
 	require.NoError(t, err)
+	logicalID := lambdarun.LogicalID("s3-redistributor")
+	patterns, err := tmpl.EventPatterns(logicalID)
+	require.NoError(t, err)
+	assert.Empty(t, patterns, "by default the template creates the landing bucket, which notifies the function itself")
+	require.NoError(t, tmpl.Override(map[string]string{"S3RedistributorSourceBucket": landing, "S3RedistributorSourcePrefix": "incoming/"}))
+	patterns, err = tmpl.EventPatterns(logicalID)
+	require.NoError(t, err)
+	const rule = "S3RedistributorObjectCreatedRule"
+	require.Equal(t, []string{rule}, keys(patterns))
+	bus := moto.NewPatternBus(t, moto.Shared(t), patterns)
 	_, err = l.s3.PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{
 		Bucket:                    aws.String(landing),
 		NotificationConfiguration: &types.NotificationConfiguration{EventBridgeConfiguration: &types.EventBridgeConfiguration{}},
@@ -440,11 +402,9 @@ func TestIntegrationEventBridgeRule(t *testing.T) {
 		_, err := l.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(landing), Key: aws.String(k), Body: strings.NewReader("{}\n")})
 		require.NoError(t, err)
 	}
-	ev := l.receive(t, queueURL, 1)
-	more, err := l.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(queueURL), WaitTimeSeconds: 1})
-	require.NoError(t, err)
-	assert.Empty(t, more.Messages, "the object outside the prefix did not match")
-	body := ev.Records[0].Body
+	delivered := bus.Delivered(t, rule)
+	require.Len(t, delivered, 1, "the object outside the prefix did not match")
+	body := delivered[0]
 	assert.Contains(t, body, `"detail-type": "Object Created"`)
 	assert.Contains(t, body, key, "the object under the prefix matched")
 
@@ -480,57 +440,4 @@ func keys(m map[string]string) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-// templateRulePattern returns the EventPattern of the template's
-// S3RedistributorObjectCreatedRule (its with-prefix branch) as JSON, with
-// !Ref resolved from params.
-func templateRulePattern(t *testing.T, params map[string]string) string {
-	t.Helper()
-	root, err := lambdarun.RepoRoot(".")
-	require.NoError(t, err)
-	b, err := os.ReadFile(filepath.Join(root, "template.yaml"))
-	require.NoError(t, err)
-	var doc struct {
-		Resources map[string]struct {
-			Properties struct {
-				EventPattern yaml.Node `yaml:"EventPattern"`
-			} `yaml:"Properties"`
-		} `yaml:"Resources"`
-	}
-	require.NoError(t, yaml.Unmarshal(b, &doc))
-	node := doc.Resources["S3RedistributorObjectCreatedRule"].Properties.EventPattern
-	require.Equal(t, "!If", node.Tag)
-	require.Len(t, node.Content, 3)
-	require.Equal(t, "S3RedistributorHasSourcePrefix", node.Content[0].Value)
-	out, err := json.Marshal(resolve(t, node.Content[1], params))
-	require.NoError(t, err)
-	return string(out)
-}
-
-// resolve turns a YAML node into plain values, replacing !Ref with params.
-func resolve(t *testing.T, n *yaml.Node, params map[string]string) any {
-	t.Helper()
-	switch {
-	case n.Tag == "!Ref":
-		v, ok := params[n.Value]
-		require.True(t, ok, "no value for !Ref %s", n.Value)
-		return v
-	case n.Kind == yaml.MappingNode:
-		m := map[string]any{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			m[n.Content[i].Value] = resolve(t, n.Content[i+1], params)
-		}
-		return m
-	case n.Kind == yaml.SequenceNode:
-		var s []any
-		for _, c := range n.Content {
-			s = append(s, resolve(t, c, params))
-		}
-		return s
-	case n.Kind == yaml.ScalarNode && !strings.HasPrefix(n.Tag, "!") || strings.HasPrefix(n.Tag, "!!"):
-		return n.Value
-	}
-	t.Fatalf("unsupported node %s %v", n.Tag, n.Kind)
-	return nil
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"lakestream/shared/golden"
 )
 
 // layoutCase is the input of one testdata/layouts/<case>.json: the
@@ -47,7 +49,7 @@ func TestPlace(t *testing.T) {
 					assert.NotNil(t, cfg.ownOutput(Source{Bucket: target.Bucket, Key: target.Key}), "a copy is recognised as the function's own output")
 				}
 			}
-			compareGolden(t, strings.TrimSuffix(in, ".json")+".golden.json", got)
+			golden.JSON(t, strings.TrimSuffix(in, ".json")+".golden.json", got)
 		})
 	}
 }

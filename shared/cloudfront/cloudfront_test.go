@@ -3,7 +3,6 @@ package cloudfront
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,10 +14,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"lakestream/shared/golden"
 	"lakestream/shared/pipeline"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // TestParseGolden parses each testdata/<case>.log line by line and compares
 // the records with testdata/<case>.golden.json, a JSON array with one
@@ -41,14 +39,8 @@ func TestParseGolden(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join("testdata", tc.input)
 			got := parseFile(t, New(tc.opts), path)
-			golden := strings.TrimSuffix(path, ".log") + ".golden.json"
-			if *update {
-				require.NoError(t, os.WriteFile(golden, got, 0o644))
-			}
-			want, err := os.ReadFile(golden)
-			require.NoError(t, err, "run go test -update to create the golden file")
 			// Compared byte for byte: field order and number forms count.
-			assert.Equal(t, string(want), string(got))
+			golden.Bytes(t, strings.TrimSuffix(path, ".log")+".golden.json", got)
 		})
 	}
 }

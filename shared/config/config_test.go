@@ -2,9 +2,7 @@ package config_test
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,9 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"lakestream/shared/config"
+	"lakestream/shared/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the testdata golden files from the current output")
 
 // env returns an Env over vars, so each case states exactly what is set.
 func env(vars map[string]string) *config.Env { return config.New(config.FromMap(vars)) }
@@ -596,15 +593,7 @@ func TestGolden(t *testing.T) {
 			if err := e.Err(); err != nil {
 				result["error"] = strings.Split(err.Error(), "\n")
 			}
-			got, err := json.MarshalIndent(result, "", "  ")
-			require.NoError(t, err)
-			golden := strings.TrimSuffix(in, ".env") + ".golden.json"
-			if *update {
-				require.NoError(t, os.WriteFile(golden, append(got, '\n'), 0o644))
-			}
-			want, err := os.ReadFile(golden)
-			require.NoError(t, err, "run go test -update to create the golden file")
-			assert.JSONEq(t, string(want), string(got))
+			golden.JSON(t, strings.TrimSuffix(in, ".env")+".golden.json", result)
 		})
 	}
 }

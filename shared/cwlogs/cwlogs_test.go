@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -24,9 +23,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"lakestream/shared/cwlogs"
+	"lakestream/shared/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the testdata golden files from the current output")
 
 // limit is the decompressed-size cap the fixture tests decode with.
 const limit = 1 << 20
@@ -45,19 +43,7 @@ func TestDecodeGolden(t *testing.T) {
 			if err != nil {
 				result = map[string]any{"error": err.Error(), "class": classOf(err)}
 			}
-			var got bytes.Buffer
-			enc := json.NewEncoder(&got)
-			enc.SetEscapeHTML(false) // keep <, > and & readable in the golden files
-			enc.SetIndent("", "  ")
-			require.NoError(t, enc.Encode(result))
-
-			golden := filepath.Join("testdata", name+".golden.json")
-			if *update {
-				require.NoError(t, os.WriteFile(golden, got.Bytes(), 0o644))
-			}
-			want, err := os.ReadFile(golden)
-			require.NoError(t, err, "run go test -update to create the golden file")
-			assert.JSONEq(t, string(want), got.String())
+			golden.JSON(t, filepath.Join("testdata", name+".golden.json"), result)
 		})
 	}
 }

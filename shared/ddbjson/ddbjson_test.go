@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,9 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"lakestream/shared/ddbjson"
+	"lakestream/shared/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the testdata golden files from the current output")
 
 // assertCause checks that err has the cause tc describes.
 func assertCause(t *testing.T, tc valueCase, err error) {
@@ -171,13 +169,7 @@ func TestGolden(t *testing.T) {
 			require.NoError(t, err)
 			out = append(out, '\n')
 
-			golden := filepath.Join("testdata", name+".golden.json")
-			if *update {
-				require.NoError(t, os.WriteFile(golden, out, 0o644))
-			}
-			want, err := os.ReadFile(golden)
-			require.NoError(t, err, "run go test -update to create the golden file")
-			assert.Equal(t, string(want), string(out))
+			golden.Bytes(t, filepath.Join("testdata", name+".golden.json"), out)
 			assert.True(t, json.Valid(out))
 		})
 	}

@@ -6,11 +6,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -21,10 +19,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"lakestream/shared/golden"
 	"lakestream/shared/metrics"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // upper is a transform with every outcome, chosen by the record's data.
 func upper(_ context.Context, r Record) (Output, error) {
@@ -275,19 +272,13 @@ func TestResponseJSON(t *testing.T) {
 	assert.NotContains(t, string(got), "null")
 	assert.NotContains(t, string(got), "otfMetadata")
 	assert.NotContains(t, string(got), `"metadata": {}`)
-	golden := filepath.Join("testdata", "response.golden.json")
-	if *update {
-		require.NoError(t, os.WriteFile(golden, append(got, '\n'), 0o644))
-	}
-	want, err := os.ReadFile(golden)
-	require.NoError(t, err)
-	assert.JSONEq(t, string(want), string(got))
+	golden.JSON(t, filepath.Join("testdata", "response.golden.json"), json.RawMessage(got))
 
 	raw, err := NewHandler(upper).HandleJSON(context.Background(), event("hello", "drop", "fail", "empty", "key:eu"))
 	require.NoError(t, err)
 	rawBytes, err := io.ReadAll(raw)
 	require.NoError(t, err)
-	assert.JSONEq(t, string(want), string(rawBytes), "HandleJSON writes the same response")
+	assert.JSONEq(t, string(got), string(rawBytes), "HandleJSON writes the same response")
 
 	var back Response
 	require.NoError(t, json.Unmarshal(got, &back))

@@ -1,10 +1,7 @@
 package hivetype_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,10 +11,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"lakestream/shared/golden"
 	"lakestream/shared/hivetype"
 )
-
-var update = flag.Bool("update", false, "rewrite the testdata golden files from the current output")
 
 // goldenRules are the rules every golden case is fixed with.
 const goldenRules = "set=array,tinyint=smallint,float=double"
@@ -40,23 +36,12 @@ func TestGolden(t *testing.T) {
 			fixed, changed, err := hivetype.FixString(src, rules)
 			require.NoError(t, err)
 
-			var got bytes.Buffer
-			enc := json.NewEncoder(&got)
-			enc.SetEscapeHTML(false) // keep <> readable in the golden files
-			enc.SetIndent("", "  ")
-			require.NoError(t, enc.Encode(map[string]any{
+			golden.JSON(t, strings.TrimSuffix(in, ".hive")+".golden.json", map[string]any{
 				"canonical": typ.String(),
 				"fixed":     fixed,
 				"changed":   changed,
 				"ast":       tree(typ),
-			}))
-			golden := strings.TrimSuffix(in, ".hive") + ".golden.json"
-			if *update {
-				require.NoError(t, os.WriteFile(golden, got.Bytes(), 0o644))
-			}
-			want, err := os.ReadFile(golden)
-			require.NoError(t, err, "run go test -update to create the golden file")
-			assert.JSONEq(t, string(want), got.String())
+			})
 
 			// The fixer's loop guard: a fixed type needs no second fix.
 			again, changedAgain, err := hivetype.FixString(fixed, rules)

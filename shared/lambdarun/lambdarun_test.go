@@ -56,6 +56,16 @@ func TestInvokeRealBinary(t *testing.T) {
 	assert.Contains(t, logs.String(), `"request_id":"00000000-0000-4000-8000-000000000002"`, "the binary saw the request id header")
 }
 
+func TestInvokeFile(t *testing.T) {
+	f, _ := start(t, map[string]string{"ECHO_MODE": "upper"})
+	path := filepath.Join(t.TempDir(), "event.json")
+	require.NoError(t, os.WriteFile(path, []byte(`{"message":"file"}`), 0o644))
+	var out struct{ Message string }
+	require.NoError(t, f.InvokeFile(context.Background(), path, &out))
+	assert.Equal(t, "FILE", out.Message)
+	assert.ErrorContains(t, f.InvokeFile(context.Background(), filepath.Join(t.TempDir(), "none.json"), &out), "lambdarun: open")
+}
+
 func TestInvokeFunctionError(t *testing.T) {
 	f, _ := start(t, nil)
 	_, err := f.Invoke(context.Background(), []byte(`{"fail":true}`))
@@ -138,6 +148,32 @@ func TestTemplateEnvironment(t *testing.T) {
 	assert.ErrorContains(t, err, "no function Stream")
 }
 
+func TestTemplateEventPatterns(t *testing.T) {
+	tmpl, err := LoadTemplate("testdata/template.yaml")
+	require.NoError(t, err)
+	const changed = `{"detail":{"databaseName":["lake-stream"],"retry":[false],"version":[{"numeric":[">",1]}]},"source":["aws.glue"]}`
+	got, err := tmpl.EventPatterns("EchoFunction")
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"Changed": changed}, got, "the rule's condition is false with the defaults; the schedule has no pattern")
+
+	require.NoError(t, tmpl.Override(map[string]string{"SourceBucket": "landing"}))
+	got, err = tmpl.EventPatterns("EchoFunction")
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{
+		"Changed":           changed,
+		"ObjectCreatedRule": `{"detail":{"bucket":{"name":["landing"]},"object":{"key":[{"prefix":"incoming/"}]}},"source":["aws.s3"]}`,
+	}, got, "a rule resource targeting the function, by its logical id")
+
+	require.NoError(t, tmpl.Override(map[string]string{"SourcePrefix": ""}))
+	got, err = tmpl.EventPatterns("EchoFunction")
+	require.NoError(t, err)
+	assert.Equal(t, `{"detail":{"bucket":{"name":["landing"]}},"source":["aws.s3"]}`, got["ObjectCreatedRule"], "!If takes the false branch")
+
+	assert.ErrorContains(t, tmpl.Override(map[string]string{"Nope": "x"}), "no parameter Nope")
+	_, err = tmpl.EventPatterns("OtherRule")
+	assert.ErrorContains(t, err, "no function OtherRule")
+}
+
 func TestApplyEnvFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "env.json")
 	require.NoError(t, os.WriteFile(path, []byte(`{"Parameters":{"A":"all","B":"all"},"EchoFunction":{"B":"mine","N":3}}`), 0o644))
@@ -147,6 +183,21 @@ func TestApplyEnvFile(t *testing.T) {
 
 	require.NoError(t, os.WriteFile(path, []byte(`[1,2]`), 0o644))
 	assert.ErrorContains(t, ApplyEnvFile(env, path, "EchoFunction"), "not a SAM env-vars file")
+}
+
+func TestBuildOnce(t *testing.T) {
+	// A missing function keeps the test cheap; the build's outcome, error
+	// included, is shared by every caller, concurrent ones too.
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := BuildOnce("no-such-function")
+			errs <- err
+		}()
+	}
+	first, second := <-errs, <-errs
+	require.ErrorContains(t, first, "lambdarun: build no-such-function")
+	assert.True(t, first == second, "one build, one error value")
 }
 
 func TestLogicalID(t *testing.T) {

@@ -2,13 +2,16 @@ package lambdarun
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -59,6 +62,23 @@ func Start(opts Options) (*Function, error) {
 // *FunctionError.
 func (f *Function) Invoke(ctx context.Context, event []byte) ([]byte, error) {
 	return f.server.Invoke(ctx, event, f.Timeout)
+}
+
+// InvokeFile sends the event in a file (a sample under events/) and decodes
+// the function's response payload into out.
+func (f *Function) InvokeFile(ctx context.Context, path string, out any) error {
+	event, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("lambdarun: %w", err)
+	}
+	resp, err := f.Invoke(ctx, event)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(resp, out); err != nil {
+		return fmt.Errorf("lambdarun: response %s: %w", resp, err)
+	}
+	return nil
 }
 
 // Stop ends the process (as Lambda does when an environment is recycled)
@@ -116,6 +136,48 @@ func Build(ctx context.Context, repoRoot, name, outDir string) (string, error) {
 		return "", fmt.Errorf("lambdarun: build %s: %w\n%s", name, err, out)
 	}
 	return bin, nil
+}
+
+// builds holds BuildOnce's builds: a func() (string, error) by function name.
+var builds sync.Map
+
+// BuildOnce builds functions/<name> into <repo>/.build/test/<name>/bootstrap
+// (git-ignored) the first time a test process asks for it, finding the
+// repository from the working directory, and returns that build's path or
+// error to every later caller. It is safe for concurrent use.
+func BuildOnce(name string) (string, error) {
+	build, _ := builds.LoadOrStore(name, sync.OnceValues(func() (string, error) {
+		root, err := RepoRoot(".")
+		if err != nil {
+			return "", err
+		}
+		return Build(context.Background(), root, name, filepath.Join(root, ".build", "test"))
+	}))
+	return build.(func() (string, error))()
+}
+
+// StartRepoFunction runs functions/<name> of the repository holding the
+// working directory as a test deploys it: built once per process
+// (BuildOnce), with its template.yaml environment (parameter defaults)
+// overlaid by each of env in turn. opts gives the output and the timeout;
+// its Binary and Env are set here.
+func StartRepoFunction(name string, opts Options, env ...map[string]string) (*Function, error) {
+	bin, err := BuildOnce(name)
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := LoadRepoTemplate()
+	if err != nil {
+		return nil, err
+	}
+	opts.Binary = bin
+	if opts.Env, err = tmpl.Environment(LogicalID(name)); err != nil {
+		return nil, err
+	}
+	for _, vars := range env {
+		maps.Copy(opts.Env, vars)
+	}
+	return Start(opts)
 }
 
 // RepoRoot finds the module root (the folder holding go.mod) from dir upwards.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -19,17 +20,20 @@ var pseudoParams = map[string]string{
 	"AWS::URLSuffix": "amazonaws.com",
 }
 
-// Template is the part of a SAM template the local runner reads: parameter
-// defaults and each function's environment.
+// Template is the part of a SAM template the local runner and tests read:
+// parameter defaults, conditions, each function's environment and the
+// EventBridge patterns that invoke it.
 type Template struct {
 	Parameters map[string]struct {
 		Default any `yaml:"Default"`
 	} `yaml:"Parameters"`
-	Globals struct {
+	Conditions map[string]yaml.Node `yaml:"Conditions"`
+	Globals    struct {
 		Function resourceProps `yaml:"Function"`
 	} `yaml:"Globals"`
 	Resources map[string]struct {
 		Type       string        `yaml:"Type"`
+		Condition  string        `yaml:"Condition"`
 		Properties resourceProps `yaml:"Properties"`
 	} `yaml:"Resources"`
 }
@@ -56,6 +60,16 @@ func LoadTemplate(path string) (*Template, error) {
 		return nil, fmt.Errorf("lambdarun: parse %s: %w", path, err)
 	}
 	return &t, nil
+}
+
+// LoadRepoTemplate reads the template.yaml of the repository holding the
+// working directory.
+func LoadRepoTemplate() (*Template, error) {
+	root, err := RepoRoot(".")
+	if err != nil {
+		return nil, err
+	}
+	return LoadTemplate(filepath.Join(root, "template.yaml"))
 }
 
 // LogicalID is the template resource of a function folder:

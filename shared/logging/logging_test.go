@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"log/slog"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -17,10 +15,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"lakestream/shared/config"
+	"lakestream/shared/golden"
 	"lakestream/shared/logging"
 )
-
-var update = flag.Bool("update", false, "rewrite the testdata golden files from the current output")
 
 // lines decodes every JSON line the logger wrote.
 func lines(t *testing.T, buf *bytes.Buffer) []map[string]any {
@@ -140,16 +137,7 @@ func TestGolden(t *testing.T) {
 	line := only(t, &buf)
 	require.Contains(t, line, "time")
 	delete(line, "time")
-	got, err := json.MarshalIndent(line, "", "  ")
-	require.NoError(t, err)
-
-	const golden = "testdata/summary.golden.json"
-	if *update {
-		require.NoError(t, os.WriteFile(golden, append(got, '\n'), 0o644))
-	}
-	want, err := os.ReadFile(golden)
-	require.NoError(t, err, "run go test -update to create the golden file")
-	assert.JSONEq(t, string(want), string(got))
+	golden.JSON(t, "testdata/summary.golden.json", line)
 }
 
 func TestLevelFiltering(t *testing.T) {

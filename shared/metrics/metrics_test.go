@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,9 +13,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-)
 
-var update = flag.Bool("update", false, "rewrite the testdata golden files from the current output")
+	"lakestream/shared/golden"
+)
 
 // fixedTime is the clock every test Recorder reads: 2024-05-06T07:08:09.123Z.
 var fixedTime = time.Date(2024, 5, 6, 7, 8, 9, 123_000_000, time.UTC)
@@ -130,13 +128,7 @@ func TestFlushGolden(t *testing.T) {
 			got := buf.Bytes()
 			checkEMF(t, decodeLine(t, got))
 
-			golden := filepath.Join("testdata", name+".golden.json")
-			if *update {
-				require.NoError(t, os.WriteFile(golden, got, 0o644))
-			}
-			want, err := os.ReadFile(golden)
-			require.NoError(t, err, "run go test -update to create the golden file")
-			assert.JSONEq(t, string(want), string(got))
+			golden.JSON(t, filepath.Join("testdata", name+".golden.json"), json.RawMessage(got))
 		})
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -119,22 +120,65 @@ func (s *Server) Config(ctx context.Context) (aws.Config, error) {
 	)
 }
 
-// Main runs a test package's tests with one moto_server for all of them:
+// shared is the moto_server of a test process, started by the first test
+// that asks for it (see Shared) and stopped by Main.
+var shared lazyServer
+
+// Main runs a test package's tests, then stops the moto_server they shared
+// if one of them started it:
 //
-//	var aws *moto.Server
-//	func TestMain(m *testing.M) { moto.Main(m, &aws) }
+//	func TestMain(m *testing.M) { moto.Main(m) }
 //
-// It exits non-zero, saying why, when moto_server cannot start.
-func Main(m *testing.M, srv **Server) {
-	s, err := Start(context.Background())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL:", err)
-		os.Exit(2)
-	}
-	*srv = s
+// It starts nothing itself: every `go test -fuzz` worker is a process that
+// runs TestMain, and tests that do not call Shared need no server.
+func Main(m *testing.M) { os.Exit(shared.run(m)) }
+
+// Shared returns the test process's moto_server, starting it on first use,
+// for tests that call Reset before relying on its state. When it cannot
+// start (ErrNotInstalled says how to install it) the test fails; it never
+// skips. The package's TestMain must be Main, which stops the server.
+func Shared(t testing.TB) *Server {
+	t.Helper()
+	return shared.get(t)
+}
+
+// lazyServer is a moto_server started on first use.
+type lazyServer struct {
+	mu      sync.Mutex
+	running bool // inside run, which stops the server afterwards
+	srv     *Server
+	err     error // a failed start is not retried
+}
+
+func (l *lazyServer) run(m interface{ Run() int }) int {
+	l.mu.Lock()
+	l.running = true
+	l.mu.Unlock()
 	code := m.Run()
-	s.Stop()
-	os.Exit(code)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.running = false
+	if l.srv != nil {
+		l.srv.Stop()
+		l.srv = nil
+	}
+	return code
+}
+
+func (l *lazyServer) get(t testing.TB) *Server {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.running {
+		t.Fatal("moto: Shared needs the test package's TestMain to call moto.Main(m), which stops the server")
+	}
+	if l.srv == nil && l.err == nil {
+		l.srv, l.err = Start(context.Background())
+	}
+	if l.err != nil {
+		t.Fatal(l.err)
+	}
+	return l.srv
 }
 
 func freePort() (int, error) {

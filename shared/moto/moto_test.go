@@ -2,10 +2,17 @@ package moto
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"runtime"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -56,4 +63,99 @@ func TestMissingMotoServer(t *testing.T) {
 	_, err := Start(context.Background())
 	require.ErrorIs(t, err, ErrNotInstalled)
 	assert.Contains(t, err.Error(), `pip install "moto[server]>=5"`, "the error says what to install")
+}
+
+func TestMain(m *testing.M) { Main(m) }
+
+func TestSharedStartsOnce(t *testing.T) {
+	a := Shared(t)
+	b := Shared(t)
+	assert.Same(t, a, b, "every test of the process gets the same server")
+	require.NoError(t, a.Reset())
+}
+
+// fakeM plays testing.M for lazyServer.run.
+type fakeM func() int
+
+func (f fakeM) Run() int { return f() }
+
+func TestRunStopsServerAfterTests(t *testing.T) {
+	var l lazyServer
+	var srv *Server
+	code := l.run(fakeM(func() int {
+		srv = l.get(t)
+		return 3
+	}))
+	assert.Equal(t, 3, code, "the tests' exit code")
+	require.NotNil(t, srv)
+	_, err := http.Get(srv.Endpoint + "/moto-api/")
+	assert.Error(t, err, "the server is gone after the tests")
+
+	assert.Equal(t, 0, l.run(fakeM(func() int { return 0 })), "no test asked for a server: none starts, none stops")
+}
+
+// recorder is a testing.TB that records Fatal instead of failing t.
+type recorder struct {
+	testing.TB
+	fatal   string
+	skipped bool
+}
+
+func (r *recorder) Fatal(args ...any)    { r.fatal = fmt.Sprint(args...); runtime.Goexit() }
+func (r *recorder) SkipNow()             { r.skipped = true; runtime.Goexit() }
+func (r *recorder) Skip(args ...any)     { r.SkipNow() }
+func (r *recorder) Skipf(string, ...any) { r.SkipNow() }
+
+// fails runs f with a recorder in its own goroutine, as a test would run,
+// and returns what it recorded.
+func fails(t *testing.T, f func(testing.TB)) *recorder {
+	r := &recorder{TB: t}
+	done := make(chan struct{})
+	go func() { defer close(done); f(r) }()
+	<-done
+	return r
+}
+
+func TestSharedFailsWhenNotInstalled(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	l := lazyServer{running: true}
+	r := fails(t, func(tb testing.TB) { l.get(tb) })
+	assert.False(t, r.skipped, "a missing moto_server never skips")
+	assert.Equal(t, ErrNotInstalled.Error(), r.fatal)
+}
+
+func TestSharedNeedsMain(t *testing.T) {
+	var l lazyServer
+	r := fails(t, func(tb testing.TB) { l.get(tb) })
+	assert.Contains(t, r.fatal, "moto.Main(m)")
+	assert.Nil(t, l.srv, "nothing would stop it")
+}
+
+func TestPatternBus(t *testing.T) {
+	srv := Shared(t)
+	require.NoError(t, srv.Reset())
+	bus := NewPatternBus(t, srv, map[string]string{
+		"Orders":  `{"source":["shop"],"detail":{"kind":["order"]}}`,
+		"AllShop": `{"source":["shop"]}`,
+	})
+	order := events.CloudWatchEvent{Source: "shop", DetailType: "Change", Time: time.Now(), Detail: json.RawMessage(`{"kind":"order","id":1}`)}
+	assert.Equal(t, []string{"AllShop", "Orders"}, bus.Match(t, order))
+	refund := events.CloudWatchEvent{Source: "shop", DetailType: "Change", Detail: json.RawMessage(`{"kind":"refund"}`)}
+	assert.Equal(t, []string{"AllShop"}, bus.Match(t, refund))
+	other := events.CloudWatchEvent{Source: "bank", DetailType: "Change", Detail: json.RawMessage(`{"kind":"order"}`)}
+	assert.Empty(t, bus.Match(t, other), "a non-matching event reaches no rule")
+
+	// Events put by someone else are read back from the rule's queue.
+	cfg, err := srv.Config(t.Context())
+	require.NoError(t, err)
+	_, err = eventbridge.NewFromConfig(cfg).PutEvents(t.Context(), &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
+		Source: aws.String("shop"), DetailType: aws.String("Change"), Detail: aws.String(`{"kind":"order","id":2}`),
+	}}})
+	require.NoError(t, err)
+	got := bus.Delivered(t, "Orders")
+	require.Len(t, got, 1)
+	var ev events.CloudWatchEvent
+	require.NoError(t, json.Unmarshal([]byte(got[0]), &ev))
+	assert.JSONEq(t, `{"kind":"order","id":2}`, string(ev.Detail))
+	assert.Empty(t, bus.Delivered(t, "Orders"), "Delivered empties the queue")
 }

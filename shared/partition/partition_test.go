@@ -1,10 +1,8 @@
 package partition_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,10 +12,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"lakestream/shared/golden"
 	"lakestream/shared/partition"
 )
-
-var update = flag.Bool("update", false, "rewrite the testdata golden files from the current output")
 
 // patterns are the custom prefixes the golden key cases are parsed with.
 var patterns = []string{
@@ -52,7 +49,7 @@ func TestKeyTime(t *testing.T) {
 				assert.Equal(t, time.UTC, m.Time.Location())
 				assert.Equal(t, m.Time, m.Time.Truncate(m.Precision), "time finer than its precision")
 			}
-			compareGolden(t, strings.TrimSuffix(in, ".key")+".golden.json", got)
+			golden.JSON(t, strings.TrimSuffix(in, ".key")+".golden.json", got)
 
 			// A nil Parser finds the same, but for the configured patterns.
 			var none *partition.Parser
@@ -101,7 +98,7 @@ func TestTemplate(t *testing.T) {
 				got["location"] = location
 				assert.True(t, strings.HasPrefix("s3://"+bucket+"/"+key, location))
 			}
-			compareGolden(t, strings.TrimSuffix(in, ".json")+".golden.json", got)
+			golden.JSON(t, strings.TrimSuffix(in, ".json")+".golden.json", got)
 		})
 	}
 }
@@ -215,21 +212,6 @@ func readFile(t testing.TB, path string) string {
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	return strings.TrimSuffix(string(b), "\n")
-}
-
-func compareGolden(t *testing.T, path string, got any) {
-	t.Helper()
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	require.NoError(t, enc.Encode(got))
-	if *update {
-		require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test -update to create the golden file")
-	assert.JSONEq(t, string(want), buf.String())
 }
 
 // FuzzKeyTime checks that no key panics, that every time found is a real

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,10 +19,9 @@ import (
 
 	"lakestream/shared/config"
 	"lakestream/shared/firehose"
+	"lakestream/shared/golden"
 	"lakestream/shared/record"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // arrival is the approximate arrival time of every test record.
 var arrival = time.Date(2024, 3, 5, 6, 7, 8, 9_000_000, time.UTC)
@@ -51,9 +49,9 @@ func parseKV(line []byte) (*record.Record, error) {
 	return r, nil
 }
 
-// golden is what a case's <case>.golden.json holds besides the output data,
+// goldenMeta is what a case's <case>.golden.json holds besides the output data,
 // which sits in <case>.golden.<ndjson|csv|tsv> to be compared byte for byte.
-type golden struct {
+type goldenMeta struct {
 	Drop          bool              `json:"drop"`
 	PartitionKeys map[string]string `json:"partitionKeys"`
 	Error         string            `json:"error,omitempty"`
@@ -122,38 +120,29 @@ func TestTransformGolden(t *testing.T) {
 			require.NoError(t, err)
 
 			out, err := p.Transform(context.Background(), firehose.Record{ID: "r1", Data: data, ArrivalTime: arrival})
-			got := golden{Drop: out.Drop, PartitionKeys: out.PartitionKeys}
+			got := goldenMeta{Drop: out.Drop, PartitionKeys: out.PartitionKeys}
 			if err != nil {
 				got.Error = err.Error()
 			}
-			gotMeta, err := json.MarshalIndent(got, "", "  ")
-			require.NoError(t, err)
 			ext := map[string]string{"csv": ".csv", "tsv": ".tsv"}[env["OUTPUT_FORMAT"]]
 			if ext == "" {
 				ext = ".ndjson"
 			}
 			metaPath, dataPath := base+".golden.json", base+".golden"+ext
+			golden.JSON(t, metaPath, got)
 
-			if *update {
-				require.NoError(t, os.WriteFile(metaPath, append(gotMeta, '\n'), 0o644))
-				if out.Data != nil {
-					require.NoError(t, os.WriteFile(dataPath, out.Data, 0o644))
-				} else if err := os.Remove(dataPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+			if golden.Update() && out.Data == nil {
+				if err := os.Remove(dataPath); err != nil && !errors.Is(err, os.ErrNotExist) {
 					require.NoError(t, err)
 				}
 			}
-			wantMeta, err := os.ReadFile(metaPath)
-			require.NoError(t, err, "run go test -update to create the golden files")
-			assert.JSONEq(t, string(wantMeta), string(gotMeta))
-			wantData, err := os.ReadFile(dataPath)
-			if errors.Is(err, os.ErrNotExist) {
+			if _, err := os.Stat(dataPath); errors.Is(err, os.ErrNotExist) {
 				assert.Nil(t, out.Data)
 				return
 			}
-			require.NoError(t, err)
 			// Compared byte for byte, not as JSON: field order and number
 			// notation are what this package promises.
-			assert.Equal(t, string(wantData), string(out.Data))
+			golden.Bytes(t, dataPath, out.Data)
 			if env["OUTPUT_FORMAT"] == "" {
 				for line := range bytes.Lines(out.Data) {
 					assert.True(t, json.Valid(line), "output line %s", line)

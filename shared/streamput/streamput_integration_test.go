@@ -21,14 +21,12 @@ import (
 	"lakestream/shared/streamput"
 )
 
-// srv is the moto_server every test in this package shares.
-var srv *moto.Server
-
-func TestMain(m *testing.M) { moto.Main(m, &srv) }
+func TestMain(m *testing.M) { moto.Main(m) }
 
 // awsConfig resets moto and returns a config pointing at it.
 func awsConfig(t *testing.T) aws.Config {
 	t.Helper()
+	srv := moto.Shared(t)
 	require.NoError(t, srv.Reset())
 	cfg, err := srv.Config(t.Context())
 	require.NoError(t, err)

@@ -3,7 +3,6 @@ package syslog
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,11 +14,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"lakestream/shared/golden"
 	"lakestream/shared/pipeline"
 	"lakestream/shared/record"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // reference is the "now" the golden files are parsed against.
 var reference = time.Date(2024, time.March, 5, 12, 0, 0, 0, time.UTC)
@@ -42,14 +40,8 @@ func TestParseGolden(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join("testdata", tc.input)
 			got := parseFile(t, path)
-			golden := strings.TrimSuffix(path, ".log") + ".golden.json"
-			if *update {
-				require.NoError(t, os.WriteFile(golden, got, 0o644))
-			}
-			want, err := os.ReadFile(golden)
-			require.NoError(t, err, "run go test -update to create the golden file")
 			// Compared byte for byte: field order and number forms count.
-			assert.Equal(t, string(want), string(got))
+			golden.Bytes(t, strings.TrimSuffix(path, ".log")+".golden.json", got)
 		})
 	}
 }

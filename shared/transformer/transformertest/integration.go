@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -47,13 +46,13 @@ type Delivered map[string][]string
 // partition keys resolve Prefix to, each group is put into a Direct PUT
 // delivery stream writing under that prefix, and every line must land in
 // S3 under its partition, none elsewhere. It returns the decoded response
-// and what landed.
+// and what landed. moto is the test process's shared server (moto.Shared),
+// reset: the calling package's TestMain must be moto.Main.
 func Integration(t *testing.T, function, event string, newHandler NewHandler) (*firehose.Response, Delivered) {
 	t.Helper()
 	ctx := t.Context()
-	srv, err := moto.Start(ctx)
-	require.NoError(t, err)
-	t.Cleanup(srv.Stop)
+	srv := moto.Shared(t)
+	require.NoError(t, srv.Reset())
 	env := Env(t, function, srv.Env())
 	raw := Event(t, function, event)
 
@@ -85,11 +84,10 @@ func Integration(t *testing.T, function, event string, newHandler NewHandler) (*
 }
 
 // Binary builds the real bootstrap of functions/<function> into
-// .build/test/ (the build cache makes a second build cheap).
+// .build/test/, once per test process.
 func Binary(t testing.TB, function string) string {
 	t.Helper()
-	dir := root(t)
-	bin, err := lambdarun.Build(t.Context(), dir, function, filepath.Join(dir, ".build", "test"))
+	bin, err := lambdarun.BuildOnce(function)
 	require.NoError(t, err)
 	return bin
 }

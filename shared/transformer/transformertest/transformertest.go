@@ -16,7 +16,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -31,10 +30,9 @@ import (
 	"lakestream/shared/boot"
 	"lakestream/shared/config"
 	"lakestream/shared/firehose"
+	"lakestream/shared/golden"
 	"lakestream/shared/lambdarun"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // NewHandler builds a function's handler from its settings, as its main
 // does (each function's newHandler).
@@ -163,7 +161,7 @@ func Golden(t *testing.T, function string, newHandler NewHandler, cases map[stri
 	require.NoError(t, err)
 	for _, g := range goldens {
 		_, ok := cases[strings.TrimSuffix(filepath.Base(g), ".golden.json")]
-		assert.True(t, ok || *update, "%s belongs to no case", g)
+		assert.True(t, ok || golden.Update(), "%s belongs to no case", g)
 	}
 
 	for name, c := range cases {
@@ -175,20 +173,13 @@ func Golden(t *testing.T, function string, newHandler NewHandler, cases map[stri
 			require.NoError(t, err)
 			got := describe(t, ev, resp, logs.Bytes(), env["OUTPUT_FORMAT"])
 
-			path := filepath.Join("testdata", name+".golden.json")
-			if *update {
-				require.NoError(t, os.MkdirAll("testdata", 0o755))
-				require.NoError(t, os.WriteFile(path, got, 0o644))
-			}
-			want, err := os.ReadFile(path)
-			require.NoError(t, err, "run go test -update to create the golden file")
-			assert.Equal(t, string(want), string(got))
+			golden.Bytes(t, filepath.Join("testdata", name+".golden.json"), got)
 		})
 	}
 }
 
-// golden is the form of a golden file.
-type golden struct {
+// goldenDoc is the form of a golden file.
+type goldenDoc struct {
 	Summary summary        `json:"summary"`
 	Records []goldenRecord `json:"records"`
 }
@@ -220,7 +211,7 @@ type goldenRecord struct {
 func describe(t *testing.T, ev events.KinesisFirehoseEvent, resp *firehose.Response, logs []byte, format string) []byte {
 	t.Helper()
 	require.Len(t, resp.Records, len(ev.Records), "one response record per input record")
-	doc := golden{Records: make([]goldenRecord, len(resp.Records))}
+	doc := goldenDoc{Records: make([]goldenRecord, len(resp.Records))}
 	reasons := failures(logs)
 	for line := range bytes.Lines(logs) {
 		if bytes.Contains(line, []byte(`"msg":"invocation done"`)) {
@@ -255,12 +246,7 @@ func describe(t *testing.T, ev events.KinesisFirehoseEvent, resp *firehose.Respo
 	}
 	require.Equal(t, len(ev.Records), doc.Summary.RecordsIn, "the summary line was logged")
 	// Not HTML-escaped, so a golden shows a user agent's < and & as they are.
-	var out bytes.Buffer
-	enc := json.NewEncoder(&out)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	require.NoError(t, enc.Encode(doc))
-	return out.Bytes()
+	return golden.Marshal(t, doc)
 }
 
 // root is the repository root.

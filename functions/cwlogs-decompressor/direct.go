@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"lakestream/shared/cwlogs"
+	"lakestream/shared/metrics"
 	"lakestream/shared/streamput"
 )
 
@@ -122,14 +123,6 @@ func (h *Handler) reportDirect(ctx context.Context, res DirectResult, err error)
 	for _, c := range counts {
 		attrs = append(attrs, c.Key(), c.N)
 	}
-	if err != nil {
-		h.log.ErrorContext(ctx, "invocation failed", append(attrs, "error", err.Error())...)
-	} else {
-		h.log.InfoContext(ctx, "invocation done", attrs...)
-	}
-	if h.metrics == nil {
-		return
-	}
 	h.metrics.Count("DirectInvocations", 1)
 	h.metrics.Count("DirectRecordsPut", res.RecordsPut)
 	for _, c := range counts {
@@ -140,7 +133,5 @@ func (h *Handler) reportDirect(ctx context.Context, res DirectResult, err error)
 		failed = 1
 	}
 	h.metrics.Count("DirectInvocationsFailed", failed)
-	if ferr := h.metrics.Flush(); ferr != nil {
-		h.log.WarnContext(ctx, "metrics not written", "error", ferr.Error())
-	}
+	metrics.Report(ctx, h.log, h.metrics, err, attrs...)
 }

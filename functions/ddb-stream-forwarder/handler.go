@@ -290,17 +290,11 @@ func (h *Handler) report(ctx context.Context, res *Result, took time.Duration, e
 		"source", res.Kind, "records", c.In, "delivered", c.Delivered, "skipped", c.Skipped,
 		"failed", c.Failed, "overflowed", res.Overflowed, "bytes_out", res.BytesOut, "ms", took.Milliseconds(),
 	}
-	if err != nil {
-		attrs = append(attrs, "error", err.Error())
-	}
-	h.log.InfoContext(ctx, "forwarded", attrs...)
 	h.metrics.Count("RecordsIn", c.In)
 	h.metrics.Count("RecordsDelivered", c.Delivered)
 	h.metrics.Count("RecordsSkipped", c.Skipped)
 	h.metrics.Count("RecordsFailed", c.Failed)
 	h.metrics.Count("RecordsOverflowed", res.Overflowed)
 	h.metrics.Add("BytesOut", metrics.UnitBytes, float64(res.BytesOut))
-	if ferr := h.metrics.Flush(); ferr != nil {
-		h.log.WarnContext(ctx, "metrics not written", "error", ferr.Error())
-	}
+	metrics.Report(ctx, h.log, h.metrics, err, attrs...)
 }

@@ -431,7 +431,7 @@ func TestLogs(t *testing.T) {
 	assert.NotContains(t, out.String(), "4111-1111", "no item data in logs")
 	assert.Contains(t, out.String(), `"msg":"record failed"`)
 	assert.Contains(t, out.String(), `"sequence_number":"`+seq(5)+`"`)
-	assert.Contains(t, out.String(), `"msg":"forwarded","source":"aws:dynamodb","records":1,"delivered":0,"skipped":0,"failed":1`)
+	assert.Contains(t, out.String(), `"msg":"invocation done","source":"aws:dynamodb","records":1,"delivered":0,"skipped":0,"failed":1`)
 	assert.Contains(t, out.String(), `"RecordsFailed":1`)
 }
 

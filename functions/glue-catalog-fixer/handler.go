@@ -278,22 +278,11 @@ func (h *Handler) report(ctx context.Context, ev events.CloudWatchEvent, res *Re
 			attrs = append(attrs, a[0], a[1])
 		}
 	}
-	if err != nil {
-		attrs = append(attrs, "error", err.Error())
-		h.log.ErrorContext(ctx, "invocation failed", attrs...)
-	} else {
-		h.log.InfoContext(ctx, "invocation done", attrs...)
-	}
-	if h.metrics == nil {
-		return
-	}
 	h.metrics.Count("TablesChecked", len(res.Tables))
 	h.metrics.Count("TablesFixed", fixed)
 	h.metrics.Count("TablesUnchanged", unchanged)
 	h.metrics.Count("TablesFailed", failed)
 	h.metrics.Count("ColumnsFixed", columns)
 	h.metrics.Count("UpdateConflicts", conflicts)
-	if err := h.metrics.Flush(); err != nil {
-		h.log.WarnContext(ctx, "metrics not written", "error", err.Error())
-	}
+	metrics.Report(ctx, h.log, h.metrics, err, attrs...)
 }

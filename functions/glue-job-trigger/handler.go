@@ -204,24 +204,14 @@ func (h *Handler) report(ctx context.Context, ev events.CloudWatchEvent, res *Re
 	switch {
 	case err != nil:
 		failed = 1
-		attrs = append(attrs, "error", err.Error())
-		h.log.ErrorContext(ctx, "invocation failed", attrs...)
+	case res.Status == StatusStarted:
+		started = 1
 	default:
-		if res.Status == StatusStarted {
-			started = 1
-		} else {
-			skipped = 1
-		}
-		h.log.InfoContext(ctx, "invocation done", attrs...)
-	}
-	if h.metrics == nil {
-		return
+		skipped = 1
 	}
 	h.metrics.Count("JobRunsStarted", started)
 	h.metrics.Count("EventsSkipped", skipped)
 	h.metrics.Count("StartFailures", failed)
 	h.metrics.Count("ConcurrentRunRetries", max(res.Attempts-1, 0))
-	if err := h.metrics.Flush(); err != nil {
-		h.log.WarnContext(ctx, "metrics not written", "error", err.Error())
-	}
+	metrics.Report(ctx, h.log, h.metrics, err, attrs...)
 }

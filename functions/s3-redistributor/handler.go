@@ -406,14 +406,6 @@ func (h *Handler) report(ctx context.Context, res *Result, err error, took time.
 		"bytes_copied", c.bytes, "partitions_created", res.PartitionsCreated, "partitions_existing", res.PartitionsExisting,
 		"duration_ms", took.Milliseconds(),
 	}
-	if err != nil {
-		h.log.ErrorContext(ctx, "invocation failed", append(attrs, "error", err.Error())...)
-	} else {
-		h.log.InfoContext(ctx, "invocation done", attrs...)
-	}
-	if h.metrics == nil {
-		return
-	}
 	h.metrics.Count("ObjectsIn", c.objects)
 	h.metrics.Count("ObjectsCopied", c.copied)
 	h.metrics.Count("ObjectsMoved", c.moved)
@@ -425,7 +417,5 @@ func (h *Handler) report(ctx context.Context, res *Result, err error, took time.
 	h.metrics.Add("BytesCopied", metrics.UnitBytes, float64(c.bytes))
 	h.metrics.Count("PartitionsCreated", res.PartitionsCreated)
 	h.metrics.Count("PartitionsExisting", res.PartitionsExisting)
-	if err := h.metrics.Flush(); err != nil {
-		h.log.WarnContext(ctx, "metrics not written", "error", err.Error())
-	}
+	metrics.Report(ctx, h.log, h.metrics, err, attrs...)
 }

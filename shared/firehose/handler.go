@@ -257,14 +257,6 @@ func (h *Handler) report(ctx context.Context, ev events.KinesisFirehoseEvent, s 
 	for _, c := range extra {
 		attrs = append(attrs, c.Key(), c.N)
 	}
-	if err != nil {
-		h.log.ErrorContext(ctx, "invocation failed", append(attrs, "error", err.Error())...)
-	} else {
-		h.log.InfoContext(ctx, "invocation done", attrs...)
-	}
-	if h.metrics == nil {
-		return
-	}
 	h.metrics.Count("RecordsIn", s.In)
 	h.metrics.Count("RecordsOk", s.Ok)
 	h.metrics.Count("RecordsDropped", s.Dropped)
@@ -275,9 +267,7 @@ func (h *Handler) report(ctx context.Context, ev events.KinesisFirehoseEvent, s 
 	for _, c := range extra {
 		h.metrics.Count(c.Name, c.N)
 	}
-	if err := h.metrics.Flush(); err != nil {
-		h.log.WarnContext(ctx, "metrics not written", "error", err.Error())
-	}
+	metrics.Report(ctx, h.log, h.metrics, err, attrs...)
 }
 
 // snakeCase turns a metric name into a log key: "LogEventsIn" is

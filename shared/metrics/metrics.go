@@ -4,9 +4,11 @@
 package metrics
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -43,8 +45,13 @@ func New(w io.Writer, namespace string, dims ...string) *Recorder {
 	return r
 }
 
-// Add adds v to the named metric for the current invocation.
+// Add adds v to the named metric for the current invocation. A nil
+// Recorder records nothing, so handlers built without metrics (tests) need
+// no checks.
 func (r *Recorder) Add(name string, unit Unit, v float64) {
+	if r == nil {
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, seen := r.units[name]; !seen {
@@ -61,6 +68,9 @@ func (r *Recorder) Count(name string, n int) { r.Add(name, UnitCount, float64(n)
 // resets them. Metrics are written even when zero, so dashboards show a
 // quiet invocation as 0 rather than missing data.
 func (r *Recorder) Flush() error {
+	if r == nil {
+		return nil
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.names) == 0 {
@@ -96,4 +106,20 @@ func (r *Recorder) Flush() error {
 	}
 	_, err = r.w.Write(append(line, '\n'))
 	return err
+}
+
+// Report ends an invocation the same way in every function: one summary
+// log line ("invocation done" at info, or "invocation failed" at error with
+// err) carrying attrs, then the metrics added since the last report as one
+// EMF document. A metrics write that fails is logged, never returned: it
+// must not fail the invocation.
+func Report(ctx context.Context, log *slog.Logger, r *Recorder, err error, attrs ...any) {
+	if err != nil {
+		log.ErrorContext(ctx, "invocation failed", append(attrs, "error", err.Error())...)
+	} else {
+		log.InfoContext(ctx, "invocation done", attrs...)
+	}
+	if ferr := r.Flush(); ferr != nil {
+		log.WarnContext(ctx, "metrics not written", "error", ferr.Error())
+	}
 }

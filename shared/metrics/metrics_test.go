@@ -2,8 +2,10 @@ package metrics
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"math"
 	"path/filepath"
 	"strings"
@@ -298,4 +300,50 @@ func BenchmarkFlush(b *testing.B) {
 	for b.Loop() {
 		invocation()
 	}
+}
+
+func TestReport(t *testing.T) {
+	for name, tc := range map[string]struct {
+		err       error
+		level     string
+		msg       string
+		wantError string
+	}{
+		"done":   {level: "INFO", msg: "invocation done"},
+		"failed": {err: errors.New("stream gone"), level: "ERROR", msg: "invocation failed", wantError: "stream gone"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var out bytes.Buffer
+			log := slog.New(slog.NewJSONHandler(&out, nil))
+			r := New(&out, "ns", "FunctionName", "fn")
+			r.Count("RecordsIn", 3)
+			Report(context.Background(), log, r, tc.err, "records_in", 3)
+
+			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+			require.Len(t, lines, 2, "one summary line, one EMF document")
+			var summary map[string]any
+			require.NoError(t, json.Unmarshal([]byte(lines[0]), &summary))
+			assert.Equal(t, tc.level, summary["level"])
+			assert.Equal(t, tc.msg, summary["msg"])
+			assert.Equal(t, float64(3), summary["records_in"])
+			if tc.wantError != "" {
+				assert.Equal(t, tc.wantError, summary["error"])
+			} else {
+				assert.NotContains(t, summary, "error")
+			}
+			doc := decodeLine(t, []byte(lines[1]+"\n"))
+			assert.Equal(t, float64(3), doc.root["RecordsIn"])
+		})
+	}
+}
+
+// TestNilRecorder: handlers built without metrics count and report safely.
+func TestNilRecorder(t *testing.T) {
+	var r *Recorder
+	r.Count("RecordsIn", 1)
+	r.Add("BytesIn", UnitBytes, 10)
+	assert.NoError(t, r.Flush())
+	var out bytes.Buffer
+	Report(context.Background(), slog.New(slog.NewJSONHandler(&out, nil)), r, nil)
+	assert.Equal(t, 1, strings.Count(out.String(), "\n"), "the summary line alone")
 }

@@ -1,10 +1,8 @@
 package syslog
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -14,8 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"lakestream/shared/golden"
 	"lakestream/shared/pipeline"
+	"lakestream/shared/pipeline/pipelinetest"
 	"lakestream/shared/record"
 )
 
@@ -39,49 +37,13 @@ func TestParseGolden(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join("testdata", tc.input)
-			got := parseFile(t, path)
-			// Compared byte for byte: field order and number forms count.
-			golden.Bytes(t, strings.TrimSuffix(path, ".log")+".golden.json", got)
+			pipelinetest.Golden(t, path, func(line []byte) (*record.Record, error) { return ParseAt(line, reference) })
 		})
 	}
 }
 
 // TestGoldenCasesCovered keeps the table above and testdata/ in step.
-func TestGoldenCasesCovered(t *testing.T) {
-	inputs, err := filepath.Glob(filepath.Join("testdata", "*.log"))
-	require.NoError(t, err)
-	goldens, err := filepath.Glob(filepath.Join("testdata", "*.golden.json"))
-	require.NoError(t, err)
-	assert.Len(t, goldens, len(inputs), "every input has a golden file and no golden is left over")
-}
-
-func parseFile(t *testing.T, path string) []byte {
-	t.Helper()
-	var out bytes.Buffer
-	out.WriteByte('[')
-	for n, line := range lines(t, path) {
-		r, err := ParseAt(line, reference)
-		require.NoError(t, err, "%s:%d", path, n+1)
-		if n > 0 {
-			out.WriteByte(',')
-		}
-		b, err := pipeline.AppendJSON(nil, r)
-		require.NoError(t, err, "%s:%d", path, n+1)
-		out.Write(b)
-	}
-	out.WriteByte(']')
-	var indented bytes.Buffer
-	require.NoError(t, json.Indent(&indented, out.Bytes(), "", "  "))
-	indented.WriteByte('\n')
-	return indented.Bytes()
-}
-
-func lines(t testing.TB, path string) [][]byte {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	require.NoError(t, err)
-	return bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n"))
-}
+func TestGoldenCasesCovered(t *testing.T) { pipelinetest.CasesCovered(t, ".log") }
 
 // TestYearlessTimestamp checks the year picked for BSD timestamps around
 // the turn of the year, leap days and the day of slack.
@@ -205,7 +167,7 @@ func FuzzParse(f *testing.F) {
 	inputs, err := filepath.Glob(filepath.Join("testdata", "*.log"))
 	require.NoError(f, err)
 	for _, path := range inputs {
-		for _, line := range lines(f, path) {
+		for _, line := range pipelinetest.Lines(f, path) {
 			f.Add(line)
 		}
 	}

@@ -23,6 +23,7 @@ import (
 	"lakestream/shared/firehose"
 	"lakestream/shared/golden"
 	"lakestream/shared/lambdarun"
+	"lakestream/shared/logging/logtest"
 	"lakestream/shared/metrics"
 	"lakestream/shared/streamput"
 )
@@ -163,20 +164,12 @@ func describeReingested(t testing.TB, payloads []firehose.Reingest) []map[string
 }
 
 // summaryLine returns the invocation's one summary line, without the
-// fields that change between runs, and checks there is exactly one.
+// time, which changes between runs.
 func summaryLine(t testing.TB, logs string) map[string]any {
 	t.Helper()
-	var summaries []map[string]any
-	for line := range strings.SplitSeq(strings.TrimSpace(logs), "\n") {
-		var m map[string]any
-		require.NoError(t, json.Unmarshal([]byte(line), &m), "log line %q", line)
-		if m["msg"] == "invocation done" || m["msg"] == "invocation failed" {
-			delete(m, "time")
-			summaries = append(summaries, m)
-		}
-	}
-	require.Len(t, summaries, 1, "one summary line per invocation:\n%s", logs)
-	return summaries[0]
+	m := logtest.Summary(t, logs)
+	delete(m, "time")
+	return m
 }
 
 // TestFailedRecordsAreLoggedWithReason: each failed record's log line
@@ -191,9 +184,7 @@ func TestFailedRecordsAreLoggedWithReason(t *testing.T) {
 	require.NoError(t, err)
 
 	reasons := map[string]string{}
-	for line := range strings.SplitSeq(strings.TrimSpace(logs.String()), "\n") {
-		var m map[string]any
-		require.NoError(t, json.Unmarshal([]byte(line), &m))
+	for _, m := range logtest.Lines(t, logs.String()) {
 		if m["msg"] == "record failed" {
 			reasons[m["record_id"].(string)] = m["error"].(string)
 		}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -22,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"lakestream/shared/config"
+	"lakestream/shared/logging/logtest"
 	"lakestream/shared/metrics"
 )
 
@@ -189,7 +189,7 @@ func TestHandleSamples(t *testing.T) {
 			assert.Equal(t, "array<string>", aws.ToString(cat.tables["lake.orders"].StorageDescriptor.Columns[1].Type))
 			assert.Equal(t, "set<string>", aws.ToString(cat.tables["other.orders"].StorageDescriptor.Columns[0].Type), "another database is left alone")
 
-			summary := logLine(t, &logs, "invocation done")
+			summary := logtest.Line(t, logs.String(), "invocation done")
 			assert.Equal(t, float64(1), summary["fixed"])
 			assert.Equal(t, float64(5), summary["columns_fixed"])
 			assert.Contains(t, emf.String(), `"TablesFixed":1`)
@@ -203,21 +203,6 @@ func TestHandleSamples(t *testing.T) {
 			assert.Equal(t, "4", aws.ToString(cat.tables["lake.orders"].VersionId))
 		})
 	}
-}
-
-// logLine returns the one log line with msg.
-func logLine(t *testing.T, logs *bytes.Buffer, msg string) map[string]any {
-	t.Helper()
-	var found []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
-		var m map[string]any
-		require.NoError(t, json.Unmarshal([]byte(line), &m), line)
-		if m["msg"] == msg {
-			found = append(found, m)
-		}
-	}
-	require.Len(t, found, 1, "log lines %q in:\n%s", msg, logs.String())
-	return found[0]
 }
 
 // TestHandleConflict: another writer changes the table between the
@@ -311,7 +296,7 @@ func TestHandleTableFailuresAreIsolated(t *testing.T) {
 	}, got)
 	assert.Equal(t, 3, cat.calls["GetTables"], "six tables, two a page")
 	assert.Zero(t, cat.calls["GetTable"], "tables come from GetTables")
-	summary := logLine(t, &logs, "invocation done")
+	summary := logtest.Line(t, logs.String(), "invocation done")
 	assert.Equal(t, float64(4), summary["failed"])
 	assert.Equal(t, "lake-crawler", summary["crawler"])
 }
@@ -413,7 +398,7 @@ func TestHandleMalformedEvent(t *testing.T) {
 	require.ErrorIs(t, err, ErrMalformedEvent)
 	assert.Nil(t, res)
 	assert.Empty(t, cat.calls)
-	line := logLine(t, &logs, "invocation failed")
+	line := logtest.Line(t, logs.String(), "invocation failed")
 	assert.Contains(t, line["error"], "malformed event")
 }
 

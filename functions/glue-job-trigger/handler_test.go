@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -21,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"lakestream/shared/golden"
+	"lakestream/shared/logging/logtest"
 	"lakestream/shared/metrics"
 )
 
@@ -105,7 +105,7 @@ func TestHandleSamples(t *testing.T) {
 			require.Len(t, jobs.starts, 1)
 			assert.Equal(t, "lake-hourly-etl", aws.ToString(jobs.starts[0].JobName))
 			assert.Equal(t, res.Arguments, jobs.starts[0].Arguments)
-			line := logLine(t, &logs, "invocation done")
+			line := logtest.Line(t, logs.String(), "invocation done")
 			assert.Equal(t, StatusStarted, line["status"])
 			assert.Contains(t, emf.String(), `"JobRunsStarted":1`)
 
@@ -116,20 +116,6 @@ func TestHandleSamples(t *testing.T) {
 			assert.Len(t, jobs.starts, 1, "a redelivered event starts nothing")
 		})
 	}
-}
-
-func logLine(t *testing.T, logs *bytes.Buffer, msg string) map[string]any {
-	t.Helper()
-	var found []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
-		var m map[string]any
-		require.NoError(t, json.Unmarshal([]byte(line), &m), line)
-		if m["msg"] == msg {
-			found = append(found, m)
-		}
-	}
-	require.Len(t, found, 1, "log lines %q in:\n%s", msg, logs.String())
-	return found[0]
 }
 
 // TestHandleSameWindow: two different events for the same window (a second
@@ -228,7 +214,7 @@ func TestHandleConcurrentRunsBounded(t *testing.T) {
 		"retry: attempts exhausted after 4 attempts: job is at its maximum concurrent runs: "+
 		"ConcurrentRunsExceededException: Concurrent runs exceeded for lake-hourly-etl")
 	assert.Len(t, jobs.starts, 4)
-	line := logLine(t, &logs, "invocation failed")
+	line := logtest.Line(t, logs.String(), "invocation failed")
 	assert.Equal(t, float64(4), line["attempts"])
 }
 
@@ -292,7 +278,7 @@ func TestHandleMalformedEvent(t *testing.T) {
 	require.ErrorIs(t, err, ErrMalformedEvent)
 	assert.Zero(t, jobs.gets)
 	assert.Empty(t, jobs.starts)
-	assert.Contains(t, logLine(t, &logs, "invocation failed")["error"], "malformed event")
+	assert.Contains(t, logtest.Line(t, logs.String(), "invocation failed")["error"], "malformed event")
 }
 
 // BenchmarkHandleRedelivered is the cost of a redelivered schedule event

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-
 	"lakestream/shared/firehose"
 	"lakestream/shared/transformer/transformertest"
 )
@@ -31,32 +29,18 @@ const okLine = `192.0.2.1 - - [05/Mar/2024:06:07:08 +0000] "GET / HTTP/1.1" 200 
 // TestHandlerMalformed: input that is not an access log fails its record
 // alone, with the line and the reason; empty input is dropped.
 func TestHandlerMalformed(t *testing.T) {
-	tests := map[string]struct {
-		data       string
-		wantResult string
-		wantError  string
-	}{
-		"empty record":       {data: "", wantResult: firehose.ResultDropped},
-		"blank lines":        {data: "\n \r\n\t\n", wantResult: firehose.ResultDropped},
-		"binary":             {data: "\x00\x01\xff\xfe", wantResult: firehose.ResultProcessingFailed, wantError: "line 1: accesslog: malformed line: no [time] field"},
-		"json line":          {data: `{"status":200}`, wantResult: firehose.ResultProcessingFailed, wantError: "line 1: accesslog: malformed line: no [time] field"},
-		"error log line":     {data: "[Tue Mar 05 06:07:08.123456 2024] [core:error] [pid 42] AH00037: Symbolic link not allowed", wantResult: firehose.ResultProcessingFailed, wantError: "line 1: accesslog: malformed line: more than 4 fields before the [time]"},
-		"truncated 3rd line": {data: okLine + "\n" + okLine + "\n" + okLine[:60], wantResult: firehose.ResultProcessingFailed, wantError: `line 3: accesslog: malformed line: line ends after the request`},
-		"missing fields":     {data: `192.0.2.1 - [05/Mar/2024:06:07:08 +0000] "GET / HTTP/1.1" 200 10`, wantResult: firehose.ResultProcessingFailed, wantError: "want 3 (host ident user)"},
-		"schema violation":   {data: `192.0.2.1 - - [05/Mar/2024:06:07:08 +0000] "GET / HTTP/1.1" 700 10`, wantResult: firehose.ResultProcessingFailed, wantError: `line 1: field "status": `},
-		"valid after errors": {data: okLine, wantResult: firehose.ResultOk},
+	tests := map[string]transformertest.Malformed{
+		"empty record":       {Data: "", WantResult: firehose.ResultDropped},
+		"blank lines":        {Data: "\n \r\n\t\n", WantResult: firehose.ResultDropped},
+		"binary":             {Data: "\x00\x01\xff\xfe", WantResult: firehose.ResultProcessingFailed, WantError: "line 1: accesslog: malformed line: no [time] field"},
+		"json line":          {Data: `{"status":200}`, WantResult: firehose.ResultProcessingFailed, WantError: "line 1: accesslog: malformed line: no [time] field"},
+		"error log line":     {Data: "[Tue Mar 05 06:07:08.123456 2024] [core:error] [pid 42] AH00037: Symbolic link not allowed", WantResult: firehose.ResultProcessingFailed, WantError: "line 1: accesslog: malformed line: more than 4 fields before the [time]"},
+		"truncated 3rd line": {Data: okLine + "\n" + okLine + "\n" + okLine[:60], WantResult: firehose.ResultProcessingFailed, WantError: `line 3: accesslog: malformed line: line ends after the request`},
+		"missing fields":     {Data: `192.0.2.1 - [05/Mar/2024:06:07:08 +0000] "GET / HTTP/1.1" 200 10`, WantResult: firehose.ResultProcessingFailed, WantError: "want 3 (host ident user)"},
+		"schema violation":   {Data: `192.0.2.1 - - [05/Mar/2024:06:07:08 +0000] "GET / HTTP/1.1" 700 10`, WantResult: firehose.ResultProcessingFailed, WantError: `line 1: field "status": `},
+		"valid after errors": {Data: okLine, WantResult: firehose.ResultOk},
 	}
-	env := transformertest.Env(t, function, nil)
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			got := transformertest.Transform(t, newHandler, env, tc.data)[0]
-			assert.Equal(t, tc.wantResult, got.Result)
-			if tc.wantError != "" {
-				assert.Contains(t, got.Error, tc.wantError)
-				assert.Equal(t, tc.data, got.Data, "the original goes to the error prefix")
-			}
-		})
-	}
+	transformertest.CheckMalformed(t, function, newHandler, tests)
 }
 
 // benchLine is line i of a realistic access log: browsers and bots, IPv4

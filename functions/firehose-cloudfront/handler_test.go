@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-
 	"lakestream/shared/firehose"
 	"lakestream/shared/transformer/transformertest"
 )
@@ -36,31 +34,17 @@ func line(k int, v string) string {
 // TestHandlerMalformed: input that is not a CloudFront log fails its
 // record alone, with the line and the reason; headers alone are dropped.
 func TestHandlerMalformed(t *testing.T) {
-	tests := map[string]struct {
-		data       string
-		wantResult string
-		wantError  string
-	}{
-		"empty record":        {data: "", wantResult: firehose.ResultDropped},
-		"headers only":        {data: "#Version: 1.0\n#Fields: date time\n", wantResult: firehose.ResultDropped},
-		"access log line":     {data: `192.0.2.1 - - [05/Mar/2024:06:07:08 +0000] "GET / HTTP/1.1" 200 10`, wantResult: firehose.ResultProcessingFailed, wantError: "line 1: cloudfront: malformed line: 1 tab-separated fields, want at least 12"},
-		"gzip bytes":          {data: "\x1f\x8b\x08\x00\x00\x00\x00\x00", wantResult: firehose.ResultProcessingFailed, wantError: "line 1: cloudfront: malformed line: 1 tab-separated fields"},
-		"missing fields":      {data: strings.Join(strings.Split(line(-1, ""), "\t")[:11], "\t"), wantResult: firehose.ResultProcessingFailed, wantError: "11 tab-separated fields, want at least 12"},
-		"bad bytes on line 3": {data: line(-1, "") + "\n#Fields: x\n" + line(3, "1k"), wantResult: firehose.ResultProcessingFailed, wantError: `line 3: cloudfront: malformed line: sc-bytes "1k" is not a whole number`},
-		"schema violation":    {data: line(8, "700"), wantResult: firehose.ResultProcessingFailed, wantError: `line 1: field "sc_status": `},
-		"dashes everywhere":   {data: line(9, "-"), wantResult: firehose.ResultOk},
+	tests := map[string]transformertest.Malformed{
+		"empty record":        {Data: "", WantResult: firehose.ResultDropped},
+		"headers only":        {Data: "#Version: 1.0\n#Fields: date time\n", WantResult: firehose.ResultDropped},
+		"access log line":     {Data: `192.0.2.1 - - [05/Mar/2024:06:07:08 +0000] "GET / HTTP/1.1" 200 10`, WantResult: firehose.ResultProcessingFailed, WantError: "line 1: cloudfront: malformed line: 1 tab-separated fields, want at least 12"},
+		"gzip bytes":          {Data: "\x1f\x8b\x08\x00\x00\x00\x00\x00", WantResult: firehose.ResultProcessingFailed, WantError: "line 1: cloudfront: malformed line: 1 tab-separated fields"},
+		"missing fields":      {Data: strings.Join(strings.Split(line(-1, ""), "\t")[:11], "\t"), WantResult: firehose.ResultProcessingFailed, WantError: "11 tab-separated fields, want at least 12"},
+		"bad bytes on line 3": {Data: line(-1, "") + "\n#Fields: x\n" + line(3, "1k"), WantResult: firehose.ResultProcessingFailed, WantError: `line 3: cloudfront: malformed line: sc-bytes "1k" is not a whole number`},
+		"schema violation":    {Data: line(8, "700"), WantResult: firehose.ResultProcessingFailed, WantError: `line 1: field "sc_status": `},
+		"dashes everywhere":   {Data: line(9, "-"), WantResult: firehose.ResultOk},
 	}
-	env := transformertest.Env(t, function, nil)
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			got := transformertest.Transform(t, newHandler, env, tc.data)[0]
-			assert.Equal(t, tc.wantResult, got.Result)
-			if tc.wantError != "" {
-				assert.Contains(t, got.Error, tc.wantError)
-				assert.Equal(t, tc.data, got.Data, "the original goes to the error prefix")
-			}
-		})
-	}
+	transformertest.CheckMalformed(t, function, newHandler, tests)
 }
 
 // benchLine is line i of a realistic CloudFront log: browser and bot user

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-
 	"lakestream/shared/firehose"
 	"lakestream/shared/transformer/transformertest"
 )
@@ -25,32 +23,18 @@ func TestHandlerGolden(t *testing.T) {
 // alone, with the line and the reason; empty input is dropped.
 func TestHandlerMalformed(t *testing.T) {
 	const ok = `{"event":"login","user_id":"u-1","ts":"2024-05-01T13:00:00Z"}`
-	tests := map[string]struct {
-		data       string
-		wantResult string
-		wantError  string
-	}{
-		"empty record":        {data: "", wantResult: firehose.ResultDropped},
-		"whitespace":          {data: " \n\t\r\n", wantResult: firehose.ResultDropped},
-		"not json":            {data: "hello", wantResult: firehose.ResultProcessingFailed, wantError: "line 1: invalid JSON"},
-		"truncated object":    {data: ok + "\n" + `{"event":"x",`, wantResult: firehose.ResultProcessingFailed, wantError: "line 2: invalid JSON"},
-		"array":               {data: `[1,2]`, wantResult: firehose.ResultProcessingFailed, wantError: "line 1: not a JSON object: found an array"},
-		"missing required":    {data: `{"user_id":"u-1"}`, wantResult: firehose.ResultProcessingFailed, wantError: `line 1: field "event": `},
-		"time not a time":     {data: `{"event":"x","ts":"yesterday"}`, wantResult: firehose.ResultProcessingFailed, wantError: `field "ts": `},
-		"two hours in one":    {data: ok + `{"event":"y","ts":"2024-05-01T14:00:00Z"}`, wantResult: firehose.ResultProcessingFailed, wantError: "lines of one record map to different partitions"},
-		"invalid UTF-8 value": {data: "{\"event\":\"caf\xe9\",\"ts\":\"2024-05-01T13:00:00Z\"}", wantResult: firehose.ResultOk},
+	tests := map[string]transformertest.Malformed{
+		"empty record":        {Data: "", WantResult: firehose.ResultDropped},
+		"whitespace":          {Data: " \n\t\r\n", WantResult: firehose.ResultDropped},
+		"not json":            {Data: "hello", WantResult: firehose.ResultProcessingFailed, WantError: "line 1: invalid JSON"},
+		"truncated object":    {Data: ok + "\n" + `{"event":"x",`, WantResult: firehose.ResultProcessingFailed, WantError: "line 2: invalid JSON"},
+		"array":               {Data: `[1,2]`, WantResult: firehose.ResultProcessingFailed, WantError: "line 1: not a JSON object: found an array"},
+		"missing required":    {Data: `{"user_id":"u-1"}`, WantResult: firehose.ResultProcessingFailed, WantError: `line 1: field "event": `},
+		"time not a time":     {Data: `{"event":"x","ts":"yesterday"}`, WantResult: firehose.ResultProcessingFailed, WantError: `field "ts": `},
+		"two hours in one":    {Data: ok + `{"event":"y","ts":"2024-05-01T14:00:00Z"}`, WantResult: firehose.ResultProcessingFailed, WantError: "lines of one record map to different partitions"},
+		"invalid UTF-8 value": {Data: "{\"event\":\"caf\xe9\",\"ts\":\"2024-05-01T13:00:00Z\"}", WantResult: firehose.ResultOk},
 	}
-	env := transformertest.Env(t, function, nil)
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			got := transformertest.Transform(t, newHandler, env, tc.data)[0]
-			assert.Equal(t, tc.wantResult, got.Result)
-			if tc.wantError != "" {
-				assert.Contains(t, got.Error, tc.wantError)
-				assert.Equal(t, tc.data, got.Data, "the original goes to the error prefix")
-			}
-		})
-	}
+	transformertest.CheckMalformed(t, function, newHandler, tests)
 }
 
 // benchLine is line i of a realistic application event stream; all in one

@@ -48,32 +48,18 @@ func TestYearlessTimestampsFollowArrival(t *testing.T) {
 // TestHandlerMalformed: input that is not syslog fails its record alone,
 // with the line and the reason; empty input is dropped.
 func TestHandlerMalformed(t *testing.T) {
-	tests := map[string]struct {
-		data       string
-		wantResult string
-		wantError  string
-	}{
-		"empty record":          {data: "", wantResult: firehose.ResultDropped},
-		"blank lines":           {data: "\r\n\n", wantResult: firehose.ResultDropped},
-		"plain text":            {data: "disk full", wantResult: firehose.ResultProcessingFailed, wantError: `line 1: syslog: malformed message: no timestamp (Mmm dd hh:mm:ss or RFC 3339) at "disk full"`},
-		"json":                  {data: `{"msg":"x"}`, wantResult: firehose.ResultProcessingFailed, wantError: "line 1: syslog: malformed message: no timestamp"},
-		"priority out of range": {data: "<200>1 2024-05-01T13:00:00Z h a - - - m", wantResult: firehose.ResultProcessingFailed, wantError: `priority "<200>1" is not <0> to <191>`},
-		"5424 cut short":        {data: "<13>1 2024-05-01T13:00:00Z h a - - - ok\n<13>1 2024-05-01T13:00:01Z host", wantResult: firehose.ResultProcessingFailed, wantError: "line 2: syslog: malformed message: message ends after the hostname"},
-		"unclosed sd":           {data: `<13>1 2024-05-01T13:00:00Z h a - - [x@1 k="v" m`, wantResult: firehose.ResultProcessingFailed, wantError: `structured data element "x@1"`},
-		"schema violation":      {data: "<13>1 2024-05-01T13:00:00Z h a - ID-THAT-IS-LONGER-THAN-32-CHARACTERS - m", wantResult: firehose.ResultProcessingFailed, wantError: `line 1: field "msgid": `},
-		"nil values everywhere": {data: "<13>1 - - - - - -", wantResult: firehose.ResultProcessingFailed, wantError: `field "timestamp": `},
+	tests := map[string]transformertest.Malformed{
+		"empty record":          {Data: "", WantResult: firehose.ResultDropped},
+		"blank lines":           {Data: "\r\n\n", WantResult: firehose.ResultDropped},
+		"plain text":            {Data: "disk full", WantResult: firehose.ResultProcessingFailed, WantError: `line 1: syslog: malformed message: no timestamp (Mmm dd hh:mm:ss or RFC 3339) at "disk full"`},
+		"json":                  {Data: `{"msg":"x"}`, WantResult: firehose.ResultProcessingFailed, WantError: "line 1: syslog: malformed message: no timestamp"},
+		"priority out of range": {Data: "<200>1 2024-05-01T13:00:00Z h a - - - m", WantResult: firehose.ResultProcessingFailed, WantError: `priority "<200>1" is not <0> to <191>`},
+		"5424 cut short":        {Data: "<13>1 2024-05-01T13:00:00Z h a - - - ok\n<13>1 2024-05-01T13:00:01Z host", WantResult: firehose.ResultProcessingFailed, WantError: "line 2: syslog: malformed message: message ends after the hostname"},
+		"unclosed sd":           {Data: `<13>1 2024-05-01T13:00:00Z h a - - [x@1 k="v" m`, WantResult: firehose.ResultProcessingFailed, WantError: `structured data element "x@1"`},
+		"schema violation":      {Data: "<13>1 2024-05-01T13:00:00Z h a - ID-THAT-IS-LONGER-THAN-32-CHARACTERS - m", WantResult: firehose.ResultProcessingFailed, WantError: `line 1: field "msgid": `},
+		"nil values everywhere": {Data: "<13>1 - - - - - -", WantResult: firehose.ResultProcessingFailed, WantError: `field "timestamp": `},
 	}
-	env := transformertest.Env(t, function, nil)
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			got := transformertest.Transform(t, newHandler, env, tc.data)[0]
-			assert.Equal(t, tc.wantResult, got.Result)
-			if tc.wantError != "" {
-				assert.Contains(t, got.Error, tc.wantError)
-				assert.Equal(t, tc.data, got.Data, "the original goes to the error prefix")
-			}
-		})
-	}
+	transformertest.CheckMalformed(t, function, newHandler, tests)
 }
 
 // benchLine is line i of a realistic syslog stream: mostly BSD messages

@@ -115,6 +115,32 @@ func Transform(t testing.TB, newHandler NewHandler, env map[string]string, data 
 	return out
 }
 
+// Malformed is one bad (or borderline) record and what must become of it:
+// its result and, for a failure, a part of the logged reason.
+type Malformed struct {
+	Data       string
+	WantResult string
+	WantError  string
+}
+
+// CheckMalformed runs each case as a one-record batch with the template's
+// settings: the record gets the wanted result alone, a failure logs the
+// reason and carries its original data to the error prefix.
+func CheckMalformed(t *testing.T, function string, newHandler NewHandler, cases map[string]Malformed) {
+	t.Helper()
+	env := Env(t, function, nil)
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := Transform(t, newHandler, env, tc.Data)[0]
+			assert.Equal(t, tc.WantResult, got.Result)
+			if tc.WantError != "" {
+				assert.Contains(t, got.Error, tc.WantError)
+				assert.Equal(t, tc.Data, got.Data, "the original goes to the error prefix")
+			}
+		})
+	}
+}
+
 // failures maps record ids to the reasons their failures were logged with.
 func failures(logs []byte) map[string]string {
 	reasons := map[string]string{}

@@ -135,10 +135,36 @@ func (h *Handler) Process(ctx context.Context, ev events.KinesisFirehoseEvent) (
 	}
 	base := used
 
+	// full is set once a record had to be re-ingested for want of room:
+	// the records after it go back as they came, untransformed, as the
+	// blueprint does, rather than being transformed only to be thrown away.
+	full := false
+	requeue := func(i int, in events.KinesisFirehoseEventRecord) {
+		out := &resp.Records[i]
+		out.Result, out.Data, out.PartitionKeys = ResultDropped, nil, nil
+		reingest = append(reingest, Reingest{Data: in.Data, PartitionKey: partitionKey(in)})
+		reingestedRecords = append(reingestedRecords, i)
+	}
+	// fail turns a record that cannot be returned Ok into ProcessingFailed,
+	// with its original data when that still fits.
+	fail := func(out *ResponseRecord, in events.KinesisFirehoseEventRecord, reason string) {
+		out.Result, out.Data, out.PartitionKeys = ResultProcessingFailed, in.Data, nil
+		h.log.WarnContext(ctx, "record failed", "record_id", in.RecordID, "error", reason)
+		if size := out.extraLen(); used+size <= h.budget {
+			used += size
+		} else {
+			out.Data = nil // Firehose accepts a failed record without data.
+		}
+	}
+
 	for i, in := range ev.Records {
 		stats.BytesIn += len(in.Data)
 		out := &resp.Records[i]
 		out.RecordID = in.RecordID
+		if full {
+			requeue(i, in)
+			continue
+		}
 		o, err := h.run(ctx, in)
 		switch {
 		case err != nil:
@@ -168,34 +194,20 @@ func (h *Handler) Process(ctx context.Context, ev events.KinesisFirehoseEvent) (
 			used += size
 			continue
 		}
-		if base+size > h.budget && out.Result == ResultOk {
+		switch {
+		case base+size > h.budget && out.Result == ResultOk:
 			// Re-ingested as it came, it would come back just as large,
 			// forever; only the transform can split it (Output.Reingest).
-			out.Result, out.Data, out.PartitionKeys = ResultProcessingFailed, in.Data, nil
-			h.log.WarnContext(ctx, "record failed", "record_id", in.RecordID, "error",
-				fmt.Sprintf("output of %d base64 bytes exceeds the %d-byte response budget on its own", base64.StdEncoding.EncodedLen(len(o.Data)), h.budget))
-			if size = out.extraLen(); used+size <= h.budget {
-				used += size
-			} else {
-				out.Data = nil // Firehose accepts a failed record without data.
-			}
-			continue
+			fail(out, in, fmt.Sprintf("output of %d base64 bytes exceeds the %d-byte response budget on its own",
+				base64.StdEncoding.EncodedLen(len(o.Data)), h.budget))
+		case h.reingest == nil:
+			fail(out, in, "response budget exceeded and no re-ingestion configured")
+		default:
+			// Over budget: put the record back as it came; a later
+			// invocation transforms it again.
+			requeue(i, in)
+			full = true
 		}
-		if h.reingest == nil {
-			out.Result, out.Data, out.PartitionKeys = ResultProcessingFailed, in.Data, nil
-			h.log.WarnContext(ctx, "record failed", "record_id", in.RecordID, "error", "response budget exceeded and no re-ingestion configured")
-			if size = out.extraLen(); used+size <= h.budget {
-				used += size
-			} else {
-				out.Data = nil // Firehose accepts a failed record without data.
-			}
-			continue
-		}
-		// Over budget: put the record back as it came; it is transformed
-		// again by a later invocation.
-		out.Result, out.Data, out.PartitionKeys = ResultDropped, nil, nil
-		reingest = append(reingest, Reingest{Data: in.Data, PartitionKey: partitionKey(in)})
-		reingestedRecords = append(reingestedRecords, i)
 	}
 
 	for _, r := range resp.Records {

@@ -111,6 +111,28 @@ func budgetFitting(ev events.KinesisFirehoseEvent, ok ...int) int {
 	return n
 }
 
+// TestHandleFullResponseStopsTransforming: once a record had to go back
+// for want of room, the records after it go back as they came, even one
+// small enough to fit, and are not transformed only to be thrown away.
+func TestHandleFullResponseStopsTransforming(t *testing.T) {
+	re := &fakeReingester{}
+	ev := event("aaaaa", "bbbbb", "ccccc", "d")
+	budget := budgetFitting(ev, 0, 1)
+	require.Less(t, budget, budgetFitting(ev, 0, 1, 2), "a third Ok record would not fit")
+	require.GreaterOrEqual(t, budget, budgetFitting(ev, 0, 1, 3), "the small fourth one would")
+	var transformed []string
+	count := func(ctx context.Context, r Record) (Output, error) {
+		transformed = append(transformed, r.ID)
+		return upper(ctx, r)
+	}
+	resp, stats, err := NewHandler(count, WithBudget(budget), WithReingester(re)).Process(context.Background(), ev)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"rec-000", "rec-001", "rec-002"}, transformed)
+	assert.Equal(t, ResultDropped, resp.Records[3].Result)
+	assert.Equal(t, []Reingest{{Data: []byte("ccccc")}, {Data: []byte("d")}}, re.payloads)
+	assert.Equal(t, 2, stats.Reingested)
+}
+
 func TestHandleOverBudgetIsReingested(t *testing.T) {
 	re := &fakeReingester{}
 	ev := event("aaaaa", "bbbbb", "ccccc", "ddddd")

@@ -132,10 +132,11 @@ func bigPayload(t testing.TB, group string, n, msgLen int) (events.CloudwatchLog
 	return d, p
 }
 
-// overBudgetEvent is a Firehose event of five records: r0, r1 and r2
-// render to 2 MB of lines each, so only two fit in one 6,000,000-byte
-// response and the third is re-ingested as it came; r3 renders to 7 MB on
-// its own and is re-ingested as two halves; r4 is a control message.
+// overBudgetEvent is a Firehose event of five records, in this order: r3
+// renders to 7 MB on its own and is re-ingested as two halves; r0, r1 and
+// r2 render to 2 MB of lines each, so only two fit in one 6,000,000-byte
+// response and the third is re-ingested as it came; r4, a control message
+// after the response is full, goes back as it came too, untransformed.
 func overBudgetEvent(t *testing.T, deliveryStream, kinesisSource string) (events.KinesisFirehoseEvent, map[string]events.CloudwatchLogsData) {
 	ev := events.KinesisFirehoseEvent{
 		InvocationID:           "it-1",
@@ -151,15 +152,15 @@ func overBudgetEvent(t *testing.T, deliveryStream, kinesisSource string) (events
 		}
 		ev.Records = append(ev.Records, rec)
 	}
+	d, p := bigPayload(t, "/app/r3", 7000, 1000)
+	docs["r3"] = d
+	add("r3", p)
 	for i := range 3 {
 		id := fmt.Sprintf("r%d", i)
 		d, p := bigPayload(t, "/app/"+id, 2000, 1000)
 		docs[id] = d
 		add(id, p)
 	}
-	d, p := bigPayload(t, "/app/r3", 7000, 1000)
-	docs["r3"] = d
-	add("r3", p)
 	control, err := cwlogs.Encode(events.CloudwatchLogsData{MessageType: cwlogs.MessageTypeControl, Owner: "CloudwatchLogs",
 		LogEvents: []events.CloudwatchLogsLogEvent{{Timestamp: 1714571100000, Message: "CWL CONTROL MESSAGE"}}})
 	require.NoError(t, err)
@@ -199,8 +200,8 @@ func checkOverBudgetResponse(t *testing.T, raw []byte, resp firehose.Response, d
 }
 
 // TestReingestDirectPut: records that do not fit the response go back
-// into the Direct PUT delivery stream (moto), which writes them to S3: r2
-// as it came, r3 as two halves; nothing else, nothing twice.
+// into the Direct PUT delivery stream (moto), which writes them to S3: r3
+// as two halves, r2 and r4 as they came; nothing else, nothing twice.
 func TestReingestDirectPut(t *testing.T) {
 	s3c, fh, _ := awsClients(t)
 	createLake(t, s3c, fh, "cwlogs-lake", "lakestream-cwlogs")
@@ -211,12 +212,7 @@ func TestReingestDirectPut(t *testing.T) {
 	checkOverBudgetResponse(t, raw, resp, docs)
 
 	got := payloadsIn(t, bucketObjects(t, s3c, "cwlogs-lake"))
-	require.Len(t, got, 3, "r2 as it came, r3 in two halves")
-	assert.Equal(t, docs["r2"], got[0])
-	half := len(docs["r3"].LogEvents) / 2
-	assert.Equal(t, docs["r3"].LogEvents[:half], got[1].LogEvents)
-	assert.Equal(t, docs["r3"].LogEvents[half:], got[2].LogEvents)
-	assert.Equal(t, "/app/r3", got[2].LogGroup)
+	checkReingested(t, got, docs)
 }
 
 // TestReingestKinesisSource: with a Kinesis stream source the same records
@@ -250,7 +246,7 @@ func TestReingestKinesisSource(t *testing.T) {
 	require.NoError(t, err)
 	out, err := kc.GetRecords(ctx, &kinesis.GetRecordsInput{StreamARN: aws.String(arn), ShardIterator: it.ShardIterator})
 	require.NoError(t, err)
-	require.Len(t, out.Records, 3)
+	require.Len(t, out.Records, 4)
 	var keys []string
 	var got []events.CloudwatchLogsData
 	for _, r := range out.Records {
@@ -259,11 +255,21 @@ func TestReingestKinesisSource(t *testing.T) {
 		require.NoError(t, err)
 		got = append(got, d)
 	}
-	assert.Equal(t, []string{"pk-r2", "pk-r3", "pk-r3"}, keys, "the original partition keys")
-	assert.Equal(t, docs["r2"], got[0])
+	assert.Equal(t, []string{"pk-r3", "pk-r3", "pk-r2", "pk-r4"}, keys, "the original partition keys")
+	checkReingested(t, got, docs)
+}
+
+// checkReingested: r3 came back as its two halves, r2 and the control
+// message r4 as they came.
+func checkReingested(t *testing.T, got []events.CloudwatchLogsData, docs map[string]events.CloudwatchLogsData) {
+	t.Helper()
+	require.Len(t, got, 4, "r3 in two halves, r2 and r4 as they came")
 	half := len(docs["r3"].LogEvents) / 2
-	assert.Equal(t, docs["r3"].LogEvents[:half], got[1].LogEvents)
-	assert.Equal(t, docs["r3"].LogEvents[half:], got[2].LogEvents)
+	assert.Equal(t, docs["r3"].LogEvents[:half], got[0].LogEvents)
+	assert.Equal(t, docs["r3"].LogEvents[half:], got[1].LogEvents)
+	assert.Equal(t, "/app/r3", got[1].LogGroup)
+	assert.Equal(t, docs["r2"], got[2])
+	assert.Equal(t, cwlogs.MessageTypeControl, got[3].MessageType)
 }
 
 // TestReingestFailureFailsTheInvocation: when the stream to re-ingest into

@@ -11,12 +11,13 @@ import (
 	sdkfirehose "github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
+	"lakestream/shared/awsclient"
 	"lakestream/shared/boot"
 )
 
 func main() {
 	fn := boot.New()
-	cfg := fn.AWS()
+	cfg := awsclient.Config(fn)
 	h := newHandler(fn, sdkfirehose.NewFromConfig(cfg), kinesis.NewFromConfig(cfg))
 	fn.Start(h.Handle)
 }

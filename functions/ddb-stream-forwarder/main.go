@@ -20,7 +20,7 @@ import (
 func main() {
 	fn := boot.New()
 	cfg := loadConfig(fn.Env)
-	aws := fn.AWS()
+	aws := awsclient.Config(fn)
 	h := newHandler(cfg, firehose.NewFromConfig(aws), s3.NewFromConfig(aws, awsclient.S3PathStyle), fn.Log, fn.Metrics)
 	fn.Start(h.Handle)
 }

@@ -15,12 +15,13 @@ package main
 import (
 	"github.com/aws/aws-sdk-go-v2/service/glue"
 
+	"lakestream/shared/awsclient"
 	"lakestream/shared/boot"
 )
 
 func main() {
 	fn := boot.New()
 	cfg := loadConfig(fn.Env)
-	h := newHandler(cfg, glue.NewFromConfig(fn.AWS()), fn.Log, fn.Metrics)
+	h := newHandler(cfg, glue.NewFromConfig(awsclient.Config(fn)), fn.Log, fn.Metrics)
 	fn.Start(h.Handle)
 }

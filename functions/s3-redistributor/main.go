@@ -22,7 +22,7 @@ import (
 func main() {
 	fn := boot.New()
 	cfg := loadConfig(fn.Env)
-	aws := fn.AWS()
+	aws := awsclient.Config(fn)
 	h := newHandler(cfg, s3.NewFromConfig(aws, awsclient.S3PathStyle), glue.NewFromConfig(aws), fn.Log, fn.Metrics)
 	fn.Start(h.Handle)
 }

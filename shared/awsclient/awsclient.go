@@ -19,7 +19,18 @@ import (
 	"github.com/aws/aws-xray-sdk-go/instrumentation/awsv2"
 	"github.com/aws/aws-xray-sdk-go/xray"
 	"github.com/aws/aws-xray-sdk-go/xraylog"
+
+	"lakestream/shared/boot"
 )
+
+// Config is Load for a function's main: a failure is recorded in fn, which
+// Start reports as the init error. Call it once and build every client
+// from the result.
+func Config(fn *boot.Function) aws.Config {
+	cfg, err := Load(context.Background())
+	fn.Check(err)
+	return cfg
+}
 
 // Load returns an aws.Config instrumented for X-Ray. Call it once, in main,
 // and build every client from it: clients reuse connections across

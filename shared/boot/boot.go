@@ -5,13 +5,16 @@
 //
 //	fn := boot.New()
 //	cfg := loadConfig(fn.Env)
-//	h := newHandler(cfg, firehose.NewFromConfig(fn.AWS()))
-//	fn.Start(h.Handle)
+//	h := newHandler(cfg, firehose.NewFromConfig(awsclient.Config(fn)))
+//	fn.Start(h)
+//
+// boot itself links no AWS SDK: a function that makes no AWS call (the
+// Firehose transformers) starts as fast as a minimal Lambda function, and
+// only the functions that call AWS pay for the SDK and X-Ray (awsclient).
 package boot
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,9 +24,7 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"lakestream/shared/awsclient"
 	"lakestream/shared/config"
 	"lakestream/shared/logging"
 	"lakestream/shared/metrics"
@@ -39,7 +40,6 @@ type Function struct {
 	Log     *slog.Logger
 	Metrics *metrics.Recorder
 	errs    []error
-	aws     *aws.Config
 }
 
 // New reads LOG_LEVEL and the Lambda function name from the process
@@ -76,16 +76,6 @@ func (f *Function) Check(err error) {
 	if err != nil {
 		f.errs = append(f.errs, err)
 	}
-}
-
-// AWS returns the process's AWS config, loading it on first use.
-func (f *Function) AWS() aws.Config {
-	if f.aws == nil {
-		cfg, err := awsclient.Load(context.Background())
-		f.Check(err)
-		f.aws = &cfg
-	}
-	return *f.aws
 }
 
 // Start serves invocations with handler (any signature lambda.Start

@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -112,16 +113,31 @@ func (h *Handler) serve(ctx context.Context, payload []byte, encode bool) (resp 
 	resp, attrs = h.run(ctx, inv)
 	resp, err = h.answer(inv, resp)
 	if encode && err == nil {
-		if body, err = json.Marshal(resp); err != nil {
-			err = fmt.Errorf("batch: encode response: %w", err)
-		}
+		body, err = encodeJSON(resp)
 	}
 	return resp, body, err
+}
+
+// encodeJSON writes the response as aws-lambda-go does for a typed
+// handler: HTML characters (in object keys, say) are not escaped.
+func encodeJSON(resp any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(resp); err != nil {
+		return nil, fmt.Errorf("batch: encode response: %w", err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // run makes the invocation's Job and runs its stages; every item is decided
 // when it returns.
 func (h *Handler) run(ctx context.Context, inv *Invocation) (response any, attrs []any) {
+	for _, it := range inv.Items {
+		if it.err != nil {
+			it.outcome = Failed // unreadable: the function never sees it
+		}
+	}
 	job, err := h.startJob(ctx, inv)
 	if err != nil {
 		for _, it := range inv.Items {
@@ -135,8 +151,7 @@ func (h *Handler) run(ctx context.Context, inv *Invocation) (response any, attrs
 	var deferred []*Item
 	for _, it := range inv.Items {
 		switch {
-		case it.err != nil:
-			it.outcome = Failed // unreadable: the function never sees it
+		case it.outcome != Pending:
 		case work.Err() != nil:
 			it.fail(fmt.Errorf("not handled before the invocation's deadline: %w", context.Cause(work)))
 		default:

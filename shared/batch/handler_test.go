@@ -570,3 +570,17 @@ func FuzzHandle(f *testing.F) {
 		require.Equal(t, failed, listed)
 	})
 }
+
+// TestInvokeEncoding: Invoke answers the Job's response as aws-lambda-go
+// answers a typed handler's, HTML characters as they are.
+func TestInvokeEncoding(t *testing.T) {
+	h := New(func(*Invocation) Job {
+		return Job{
+			Item:   func(context.Context, *Item) error { return nil },
+			Finish: func(context.Context, []*Item) (any, []any) { return map[string]string{"key": "a&b<c>.json"}, nil },
+		}
+	})
+	body, err := h.Invoke(context.Background(), []byte(eventBridgeEvent(tagOK)))
+	require.NoError(t, err)
+	assert.Equal(t, `{"key":"a&b<c>.json"}`, string(body))
+}

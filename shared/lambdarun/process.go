@@ -9,9 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -122,38 +120,6 @@ func environ(vars map[string]string, api string) []string {
 		out = append(out, k+"="+v)
 	}
 	return out
-}
-
-// Build compiles functions/<name> into outDir/<name>/bootstrap as `sam
-// build` does for provided.al2023 (GOOS=linux, CGO_ENABLED=0, tag
-// lambda.norpc), for this machine's architecture so it can run here.
-func Build(ctx context.Context, repoRoot, name, outDir string) (string, error) {
-	bin := filepath.Join(outDir, name, "bootstrap")
-	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", bin, "./functions/"+name)
-	cmd.Dir = repoRoot
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+runtime.GOARCH, "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("lambdarun: build %s: %w\n%s", name, err, out)
-	}
-	return bin, nil
-}
-
-// builds holds BuildOnce's builds: a func() (string, error) by function name.
-var builds sync.Map
-
-// BuildOnce builds functions/<name> into <repo>/.build/test/<name>/bootstrap
-// (git-ignored) the first time a test process asks for it, finding the
-// repository from the working directory, and returns that build's path or
-// error to every later caller. It is safe for concurrent use.
-func BuildOnce(name string) (string, error) {
-	build, _ := builds.LoadOrStore(name, sync.OnceValues(func() (string, error) {
-		root, err := RepoRoot(".")
-		if err != nil {
-			return "", err
-		}
-		return Build(context.Background(), root, name, filepath.Join(root, ".build", "test"))
-	}))
-	return build.(func() (string, error))()
 }
 
 // StartRepoFunction runs functions/<name> of the repository holding the

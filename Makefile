@@ -8,6 +8,10 @@ BENCHTIME   ?= 1s
 PORT        ?= 5000
 GO          ?= go
 
+# How every bootstrap is built, here and by shared/lambdarun (BuildFlags):
+# no RPC server in aws-lambda-go, no local paths, no symbol or DWARF tables.
+GOBUILD     := CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w'
+
 # No X-Ray daemon or segment outside Lambda (see shared/awsclient).
 export AWS_XRAY_CONTEXT_MISSING ?= IGNORE_ERROR
 
@@ -19,8 +23,7 @@ all: build
 build:
 	@for fn in $(FUNCTIONS); do \
 		echo "build $$fn"; \
-		GOOS=linux GOARCH=$(DEPLOY_ARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath \
-			-o .build/$(DEPLOY_ARCH)/$$fn/bootstrap ./functions/$$fn || exit 1; \
+		GOOS=linux GOARCH=$(DEPLOY_ARCH) $(GOBUILD) -o .build/$(DEPLOY_ARCH)/$$fn/bootstrap ./functions/$$fn || exit 1; \
 	done
 
 ## tools: moto_server and cfn-lint must be installed (pip installs them only when missing)

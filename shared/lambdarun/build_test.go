@@ -145,10 +145,12 @@ func TestBuildLinksFromCache(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, inode(t, cached), inode(t, bin), "a hard link, not a copy")
 
-	// Built as Lambda runs it: static, with the SAM flags.
+	// Built as Lambda runs it: static, stripped, with the SAM flags.
 	f, err := elf.Open(bin)
 	require.NoError(t, err)
 	defer f.Close()
+	assert.Nil(t, f.Section(".symtab"), "symbols stripped (-s)")
+	assert.Nil(t, f.Section(".debug_info"), "DWARF stripped (-w)")
 	for _, p := range f.Progs {
 		assert.NotEqual(t, elf.PT_INTERP, p.Type, "statically linked")
 	}
@@ -160,6 +162,7 @@ func TestBuildLinksFromCache(t *testing.T) {
 	}
 	assert.Equal(t, "lambda.norpc", settings["-tags"])
 	assert.Equal(t, "true", settings["-trimpath"])
+	// (-trimpath keeps -ldflags out of the build info: the sections say it.)
 	assert.Equal(t, "0", settings["CGO_ENABLED"])
 	assert.Equal(t, "linux", settings["GOOS"])
 }

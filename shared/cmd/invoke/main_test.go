@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"lakestream/shared/lambdarun"
 )
 
 // TestInvokeCommand runs the command as `make invoke` does, on the local
@@ -17,7 +19,7 @@ import (
 func TestInvokeCommand(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "bootstrap")
-	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bin, "../../lambdarun/testdata/echo")
+	build := exec.Command("go", append(append([]string{"build"}, lambdarun.BuildFlags...), "-o", bin, "../../lambdarun/testdata/echo")...)
 	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, string(out))

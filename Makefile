@@ -46,10 +46,10 @@ lint: tools
 	cfn-lint template.yaml
 
 ## invoke: run one function's real bootstrap under the local Runtime API
-##   make invoke FN=firehose-json EVENT=events/firehose-json/ndjson.json [ENV=env.json]
+##   make invoke FN=firehose-json EVENT=events/firehose-json/mixed.json [ENV=env.json] [TIMEOUT=10]
 invoke:
-	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=<event.json> [ENV=env.json]"; exit 2; }
-	@$(GO) run ./shared/cmd/invoke -fn $(FN) -event $(EVENT) $(if $(ENV),-env-vars $(ENV))
+	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=<event.json> [ENV=env.json] [TIMEOUT=seconds]"; exit 2; }
+	@$(GO) run ./shared/cmd/invoke -fn $(FN) -event $(EVENT) $(if $(ENV),-env-vars $(ENV)) $(if $(TIMEOUT),-timeout $(TIMEOUT))
 
 ## demo: start moto, create the resources, run every function on sample data, print what happened
 demo: tools

@@ -39,10 +39,11 @@ tools:
 test: tools lint build
 	$(GO) test -count=1 ./...
 
-## lint: gofmt, go vet and cfn-lint, with zero findings
+## lint: gofmt, go vet, go mod tidy (go.mod and go.sum as tidy leaves them) and cfn-lint, with zero findings
 lint: tools
 	@out=$$(gofmt -l functions shared); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@$(GO) mod tidy -diff >/dev/null 2>&1 || { echo "go mod tidy would change go.mod or go.sum (run it and commit the result):"; $(GO) mod tidy -diff; exit 1; }
 	cfn-lint template.yaml
 
 ## invoke: run one function's real bootstrap under the local Runtime API

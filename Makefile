@@ -1,7 +1,11 @@
-# lakestream: build, test and run the Lambda functions locally.
-# Every target works from one list of functions: the folders under functions/.
+# lakestream: build, test and run the Lambda functions locally, and build
+# them for `sam build` (BuildMethod: makefile, a build-<LogicalId> target
+# per function). Every target works from one list of functions: the
+# folders under functions/.
 
-FUNCTIONS   := $(notdir $(wildcard functions/*))
+# The repository root: sam build runs this Makefile with -f from elsewhere.
+ROOT        := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))
+FUNCTIONS   := $(notdir $(wildcard $(ROOT)functions/*))
 DEPLOY_ARCH ?= arm64
 FUZZTIME    ?= 10s
 BENCHTIME   ?= 1s
@@ -15,16 +19,28 @@ GOBUILD     := CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='
 # No X-Ray daemon or segment outside Lambda (see shared/awsclient).
 export AWS_XRAY_CONTEXT_MISSING ?= IGNORE_ERROR
 
-.PHONY: all build test unit lint tools invoke demo bench fuzz aws-local clean
+# logical_id is a function folder's SAM logical id: cwlogs-decompressor is
+# CwlogsDecompressorFunction (shared/lambdarun.LogicalID).
+logical_id = $(shell echo '$(1)' | awk -F- '{ for (i = 1; i <= NF; i++) printf "%s%s", toupper(substr($$i, 1, 1)), substr($$i, 2) }')Function
+SAM_TARGETS := $(foreach fn,$(FUNCTIONS),build-$(call logical_id,$(fn)))
+
+.PHONY: all build test unit lint tools invoke demo bench fuzz aws-local clean $(SAM_TARGETS)
 
 all: build
 
 ## build: cross-compile every function's bootstrap as `sam build` does (linux/arm64, provided.al2023)
-build:
-	@for fn in $(FUNCTIONS); do \
-		echo "build $$fn"; \
-		GOOS=linux GOARCH=$(DEPLOY_ARCH) $(GOBUILD) -o .build/$(DEPLOY_ARCH)/$$fn/bootstrap ./functions/$$fn || exit 1; \
-	done
+##   into .build/arm64/<function>/bootstrap
+build: $(SAM_TARGETS)
+
+## build-<LogicalId>: what `sam build` runs for a function (BuildMethod: makefile): its bootstrap,
+##   for linux/$(DEPLOY_ARCH), into $$ARTIFACTS_DIR (default .build/$(DEPLOY_ARCH)/<function>)
+define sam_build
+build-$(call logical_id,$(1)): ARTIFACTS_DIR ?= $(ROOT).build/$(DEPLOY_ARCH)/$(1)
+build-$(call logical_id,$(1)):
+	@echo "build $(1) for linux/$(DEPLOY_ARCH) into $$(ARTIFACTS_DIR)/bootstrap"
+	@cd $(ROOT) && GOOS=linux GOARCH=$(DEPLOY_ARCH) $(GOBUILD) -o "$$(abspath $$(ARTIFACTS_DIR))/bootstrap" ./functions/$(1)
+endef
+$(foreach fn,$(FUNCTIONS),$(eval $(call sam_build,$(fn))))
 
 ## tools: moto_server and cfn-lint must be installed (pip installs them only when missing)
 tools:
@@ -35,14 +51,17 @@ tools:
 		{ echo 'cfn-lint is missing: install it with pip install cfn-lint'; exit 1; }
 	@command -v cfn-lint >/dev/null 2>&1 || { echo 'cfn-lint is missing: install it with pip install cfn-lint'; exit 1; }
 
-## test: lint, then every unit, golden, fuzz-seed and integration test (integration tests start moto_server themselves)
-test: tools lint build
-	$(GO) test -count=1 ./...
+## test: lint, then every unit, golden, fuzz-seed and integration test (integration tests start moto_server
+##   themselves; shared/lambdarun's SAM test runs every build-<LogicalId> target, so every function is
+##   proven to build for linux/$(DEPLOY_ARCH)). -trimpath keeps the build cache independent of the
+##   checkout's path, so clones and worktrees share it.
+test: tools lint
+	$(GO) test -trimpath -count=1 ./...
 
 ## lint: gofmt, go vet, go mod tidy (go.mod and go.sum as tidy leaves them) and cfn-lint, with zero findings
 lint: tools
 	@out=$$(gofmt -l functions shared); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
+	$(GO) vet -trimpath ./...
 	@$(GO) mod tidy -diff >/dev/null 2>&1 || { echo "go mod tidy would change go.mod or go.sum (run it and commit the result):"; $(GO) mod tidy -diff; exit 1; }
 	cfn-lint template.yaml
 

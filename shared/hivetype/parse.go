@@ -136,6 +136,22 @@ func (p *parser) typ(depth int) (*Type, error) {
 	if word == "" {
 		return nil, p.fail("expected a type, found %s", p.found())
 	}
+	t, err := p.typeAfter(depth, start, word)
+	if err != nil {
+		return nil, err
+	}
+	// A type ends in a letter, digit, '>' or ')', never in whitespace, but
+	// a primitive's reader may have looked past whitespace for a '(' that
+	// did not come.
+	t.start, t.end = start, p.pos
+	for isSpace(p.in[t.end-1]) {
+		t.end--
+	}
+	return t, nil
+}
+
+// typeAfter reads the rest of the type whose name, word, starts at start.
+func (p *parser) typeAfter(depth, start int, word string) (*Type, error) {
 	switch kw := strings.ToLower(word); kw {
 	case "array", "set":
 		kind := KindArray

@@ -168,7 +168,7 @@ func TestSyntaxErrorExcerpt(t *testing.T) {
 	var syntax *hivetype.SyntaxError
 	require.ErrorAs(t, err, &syntax)
 	assert.Equal(t, 307, syntax.Offset)
-	want := fmt.Sprintf(`hivetype: at offset 307 in …%q…: expected field name, found ','`, long[247:367])
+	want := fmt.Sprintf(`hivetype: at offset 307 in …%q…: expected field name, found ','`, long[267:347])
 	assert.Equal(t, want, err.Error())
 }
 

@@ -1,6 +1,7 @@
 package record
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -111,7 +112,8 @@ func (c Columns) Check(r *Record) error {
 
 // Conform builds a record of r's fields in column order, for a JSON format
 // whose fields come in any order. A column r lacks is left out. Each value
-// is converted to its column's type where that loses nothing: a number or
+// is converted to its column's type where that loses nothing: a number
+// (int64, float64 or a json.RawMessage number, digit for digit) or a
 // boolean to its text for a string column, an integer in a string ("42")
 // for a bigint one, "true" or "false" for a boolean one, an integer for a
 // double one; a value that does not convert is an error naming the field.
@@ -213,7 +215,10 @@ func fits(k kind, v any) bool {
 	case json.RawMessage:
 		switch k {
 		case stringKind:
-			return true
+			// An object or array is kept as JSON text; a number is not
+			// text yet (Conform turns it into its digits).
+			c := jsonStart(v)
+			return c == '{' || c == '['
 		case arrayKind:
 			return jsonStart(v) == '['
 		case objectKind:
@@ -240,6 +245,10 @@ func convert(k kind, v any) (any, error) {
 			return strconv.FormatFloat(v, 'g', -1, 64), nil
 		case bool:
 			return strconv.FormatBool(v), nil
+		case json.RawMessage:
+			if c := jsonStart(v); c == '-' || ('0' <= c && c <= '9') {
+				return string(bytes.TrimSpace(v)), nil
+			}
 		}
 	case bigintKind:
 		if s, ok := v.(string); ok {

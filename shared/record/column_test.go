@@ -49,7 +49,7 @@ func TestColumnsCheck(t *testing.T) {
 		"every column": {
 			{"name", "a"}, {"count", int64(1)}, {"ratio", 0.5}, {"ok", true},
 			{"tags", json.RawMessage(`["x"]`)}, {"request", json.RawMessage(` {"uri":"/"}`)},
-			{"headers", &Record{}}, {"rest", json.RawMessage(`{"a":1}`)},
+			{"headers", &Record{}}, {"rest", json.RawMessage(`[{"a":1}]`)},
 		},
 		"nulls fit anything":               {{"name", nil}, {"count", nil}, {"tags", nil}, {"request", nil}},
 		"columns left out":                 {{"count", int64(1)}, {"rest", "x"}},
@@ -100,6 +100,10 @@ func TestColumnsConform(t *testing.T) {
 		"boolean as text": {
 			in:   []Field{{"name", false}},
 			want: []Field{{"name", "false"}},
+		},
+		"big and fractional numbers become their digits in a string column": {
+			in:   []Field{{"name", json.RawMessage(`12345678901234567890.50`)}},
+			want: []Field{{"name", "12345678901234567890.50"}},
 		},
 		"objects stay JSON in a string column": {
 			in:   []Field{{"name", json.RawMessage(`{"a":1}`)}},

@@ -133,10 +133,10 @@ func (h *Handler) invoke(ctx context.Context, payload []byte) ([]byte, Stats, er
 		h.report(ctx, &inv.req, Stats{}, true, err)
 		return nil, Stats{}, err
 	}
-	stats, err := h.process(ctx, inv)
+	stats, size, err := h.process(ctx, inv)
 	var out []byte
 	if err == nil {
-		out = inv.resp.appendJSON(make([]byte, 0, inv.resp.encodedLen()))
+		out = inv.resp.appendJSON(make([]byte, 0, size))
 	}
 	h.report(ctx, &inv.req, stats, false, err)
 	return out, stats, err
@@ -183,19 +183,21 @@ func (inv *invocation) data(i int) ([]byte, error) {
 }
 
 // process runs the transform on every record of inv.req into inv.resp and
-// re-ingests what has to go back.
-func (h *Handler) process(ctx context.Context, inv *invocation) (Stats, error) {
+// re-ingests what has to go back. size is at least the encoded response's
+// length: what the budget accounting counted, every record's smallest
+// entry reserved (Dropped ones take less) plus what those with data add.
+func (h *Handler) process(ctx context.Context, inv *invocation) (stats Stats, size int, err error) {
 	req := &inv.req
 	n := len(req.Records)
 	resp := &inv.resp
 	resp.Records = slices.Grow(resp.Records[:0], n)[:n]
-	size := 0
+	dataLen := 0
 	for i := range req.Records {
-		size += req.Records[i].maxDataLen()
+		dataLen += req.Records[i].maxDataLen()
 	}
 	// One buffer for all the data, never moved while records point into it.
-	if cap(inv.arena) < size {
-		inv.arena = make([]byte, 0, size)
+	if cap(inv.arena) < dataLen {
+		inv.arena = make([]byte, 0, dataLen)
 	}
 	inv.arena = inv.arena[:0]
 
@@ -208,7 +210,7 @@ func (h *Handler) process(ctx context.Context, inv *invocation) (Stats, error) {
 		defer cancelWork()
 	}
 
-	stats := Stats{In: n}
+	stats = Stats{In: n}
 	reingested := 0
 	// The budget covers the whole response, not only the data: the JSON
 	// around each record, partition keys and Dropped entries add up to
@@ -338,16 +340,16 @@ func (h *Handler) process(ctx context.Context, inv *invocation) (Stats, error) {
 
 	if len(inv.reingest) > 0 {
 		if h.reingest == nil {
-			return stats, fmt.Errorf("firehose: %d records need re-ingestion but no re-ingester is configured", reingested)
+			return stats, 0, fmt.Errorf("firehose: %d records need re-ingestion but no re-ingester is configured", reingested)
 		}
 		// Under the reserved context: a re-ingestion still retrying at the
 		// margin fails the invocation, which Firehose retries, instead of
 		// running into Lambda's timeout.
 		if err := h.reingest.Reingest(answer, req.header(), inv.reingest); err != nil {
-			return stats, fmt.Errorf("firehose: re-ingest %d payloads: %w", len(inv.reingest), err)
+			return stats, 0, fmt.Errorf("firehose: re-ingest %d payloads: %w", len(inv.reingest), err)
 		}
 	}
-	return stats, nil
+	return stats, used, nil
 }
 
 // run calls the transform, turning a panic into that record's error.

@@ -3,7 +3,6 @@ package firehose
 import (
 	"encoding/base64"
 	"encoding/json"
-	"maps"
 	"slices"
 
 	"lakestream/shared/jsonenc"
@@ -79,7 +78,8 @@ func (r *ResponseRecord) appendJSON(b []byte) []byte {
 	}
 	if len(r.PartitionKeys) > 0 {
 		b = append(b, `,"metadata":{"partitionKeys":{`...)
-		for i, k := range slices.Sorted(maps.Keys(r.PartitionKeys)) {
+		var buf [8]string // room for the usual few keys without allocating
+		for i, k := range sortedKeys(buf[:0], r.PartitionKeys) {
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -90,6 +90,17 @@ func (r *ResponseRecord) appendJSON(b []byte) []byte {
 		b = append(b, "}}"...)
 	}
 	return append(b, '}')
+}
+
+// sortedKeys appends m's keys to keys, sorted: sorting the keys of every
+// record's partition map through maps.Keys and slices.Sorted allocated and
+// took a tenth of an access-log invocation.
+func sortedKeys(keys []string, m map[string]string) []string {
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // UnmarshalJSON reads what MarshalJSON writes (tests and the local runner

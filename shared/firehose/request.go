@@ -132,6 +132,9 @@ type requestDecoder struct {
 	rec  int // index of the record being read; -1 outside "records"
 	err  error
 	hint string // what the payload looks like instead, from its keys
+	// clash is the error for a top-level "Records" in a payload that turns
+	// out to have "records" as well.
+	clash string
 }
 
 // Keys of the objects in a request, in the order of the seen bits.
@@ -182,12 +185,18 @@ func (d *requestDecoder) request(r *Request) {
 			}
 		}
 	}
-	if d.s.End() == nil && seen&(1<<4) == 0 {
+	if d.s.End() != nil {
+		return
+	}
+	switch {
+	case seen&(1<<4) == 0:
 		msg := `it has no "records" array`
 		if d.hint != "" {
 			msg += " (" + d.hint + ")"
 		}
 		d.fail("", errors.New(msg))
+	case d.clash != "":
+		d.fail("", errors.New(d.clash))
 	}
 }
 
@@ -282,11 +291,12 @@ func (d *requestDecoder) once(seen *uint, keys []string, key []byte, prefix stri
 	}
 	if d.rec < 0 && prefix == "" {
 		if hint, ok := telltales[string(key)]; ok {
-			if string(key) == "Records" {
-				d.fail("", fmt.Errorf(`it has no "records" array (%s)`, hint))
-				return false
-			}
+			// Said once the whole payload is read: what it lacks is
+			// clearer than the one key that is off.
 			d.hint = hint
+			if bytes.EqualFold(key, []byte("records")) {
+				d.clash = `key "Records" is not "records" (keys are case-sensitive)`
+			}
 			return false
 		}
 	}

@@ -231,7 +231,9 @@ func TestMetricsCountEverything(t *testing.T) {
 }
 
 // TestHandleMalformedEvents: events the handler cannot serve fail the
-// invocation with a reason; a Firehose batch of bad records never does.
+// invocation with a reason, a payload that is neither event too (it used
+// to be answered with no records); a Firehose batch of bad records never
+// does.
 func TestHandleMalformedEvents(t *testing.T) {
 	tests := map[string]struct {
 		event   string
@@ -241,7 +243,7 @@ func TestHandleMalformedEvents(t *testing.T) {
 		"awslogs not base64":     {event: `{"awslogs":{"data":"%%%"}}`, wantErr: "awslogs.data is not base64"},
 		"awslogs not gzip":       {event: `{"awslogs":{"data":"eyJhIjoxfQ=="}}`, wantErr: "not gzip"},
 		"awslogs empty":          {event: `{"awslogs":{}}`, wantErr: "not gzip"},
-		"no records":             {event: `{}`},
+		"no records":             {event: `{}`, wantErr: `not a Firehose data-transformation request: it has no "records" array`},
 		"empty records":          {event: `{"invocationId":"i","records":[]}`},
 		"records of empty data":  {event: `{"deliveryStreamArn":"arn:aws:firehose:us-east-1:1:deliverystream/s","records":[{"recordId":"a","data":""},{"recordId":"b"}]}`},
 		"records of random data": {event: `{"deliveryStreamArn":"arn:aws:firehose:us-east-1:1:deliverystream/s","records":[{"recordId":"a","data":"H4sIAAAAAAAA/w=="},{"recordId":"b","data":"H4sI"}]}`},
@@ -251,7 +253,7 @@ func TestHandleMalformedEvents(t *testing.T) {
 			var ev Event
 			require.NoError(t, json.Unmarshal([]byte(tc.event), &ev))
 			h, re, w, _ := testHandler(t, templateEnv(t))
-			r, err := h.Handle(context.Background(), ev)
+			body, err := h.Invoke(context.Background(), []byte(tc.event))
 			assert.Empty(t, re.payloads)
 			assert.Empty(t, w.entries)
 			if tc.wantErr != "" {
@@ -259,8 +261,6 @@ func TestHandleMalformedEvents(t *testing.T) {
 				assert.Contains(t, err.Error(), tc.wantErr)
 				return
 			}
-			require.NoError(t, err)
-			body, err := io.ReadAll(r)
 			require.NoError(t, err)
 			var resp firehose.Response
 			require.NoError(t, json.Unmarshal(body, &resp))
@@ -283,8 +283,13 @@ func TestEveryTruncationFailsOnlyItsRecord(t *testing.T) {
 			events.KinesisFirehoseEventRecord{RecordID: "whole", Data: payload})
 	}
 	h, _, _, _ := testHandler(t, nil)
-	resp, _, err := h.firehose.Process(context.Background(), ev.KinesisFirehoseEvent)
+	r, err := h.Handle(context.Background(), ev)
 	require.NoError(t, err)
+	body, err := io.ReadAll(r)
+	require.NoError(t, err)
+	var resp firehose.Response
+	require.NoError(t, json.Unmarshal(body, &resp))
+	require.Len(t, resp.Records, len(ev.Records))
 	for i, r := range resp.Records {
 		want := firehose.ResultOk
 		if r.RecordID == "cut" {

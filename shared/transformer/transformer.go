@@ -8,7 +8,7 @@
 //		Parse:    accesslog.Parse,
 //		Defaults: pipeline.Options{TimeField: "time"},
 //	})
-//	fn.Start(h.HandleJSON)
+//	fn.Start(h) // a lambda.Handler: request bytes in, response bytes out
 //
 // The handler reads the shared pipeline's environment variables (see
 // shared/pipeline) with the format's defaults for those left unset, runs

@@ -2,7 +2,6 @@ package transformer
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"lakestream/shared/firehose"
 	"lakestream/shared/pipeline"
 	"lakestream/shared/record"
+	"lakestream/shared/transformer/transformertest"
 )
 
 // parseWords is a test parser: space-separated name=value words; "#"
@@ -97,8 +97,7 @@ func TestNewHandlerDefaults(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			h, _ := build(t, tc.env)
-			resp, err := h.Handle(context.Background(), event(line))
-			require.NoError(t, err)
+			resp := transformertest.InvokeEvent(t, h, event(line))
 			require.Len(t, resp.Records, 1)
 			assert.Equal(t, firehose.ResultOk, resp.Records[0].Result)
 			assert.Equal(t, tc.wantData, string(resp.Records[0].Data))
@@ -117,8 +116,7 @@ func TestNewHandlerParseAt(t *testing.T) {
 		return parseWords(line)
 	}})
 	require.NoError(t, fn.Err())
-	resp, err := h.Handle(context.Background(), event("what=x\n"))
-	require.NoError(t, err)
+	resp := transformertest.InvokeEvent(t, h, event("what=x\n"))
 	assert.Equal(t, firehose.ResultOk, resp.Records[0].Result)
 	assert.Equal(t, arrival, seen)
 }
@@ -128,12 +126,11 @@ func TestNewHandlerParseAt(t *testing.T) {
 func TestNewHandlerCounts(t *testing.T) {
 	h, out := build(t, map[string]string{"DROP_IF": "what=noise"})
 	for range 2 {
-		_, err := h.Handle(context.Background(), event(
+		transformertest.InvokeEvent(t, h, event(
 			"# header\nwhen=2024-03-05T06:00:00Z what=a\nwhen=2024-03-05T06:00:01Z what=noise\n",
 			"when=2024-03-05T06:00:02Z what=b\n",
 			"what=noise\n",
 		))
-		require.NoError(t, err)
 	}
 	var summaries, docs []map[string]any
 	for line := range bytes.Lines(out.Bytes()) {
@@ -163,8 +160,7 @@ func TestNewHandlerCounts(t *testing.T) {
 // with the line number and the reason logged.
 func TestNewHandlerBadLine(t *testing.T) {
 	h, out := build(t, nil)
-	resp, err := h.Handle(context.Background(), event("what=a\nbroken\n", "what=b\n"))
-	require.NoError(t, err)
+	resp := transformertest.InvokeEvent(t, h, event("what=a\nbroken\n", "what=b\n"))
 	assert.Equal(t, firehose.ResultProcessingFailed, resp.Records[0].Result)
 	assert.Equal(t, "what=a\nbroken\n", string(resp.Records[0].Data), "the original goes to the error prefix")
 	assert.Equal(t, firehose.ResultOk, resp.Records[1].Result)

@@ -59,10 +59,10 @@ func TestNewFormat(t *testing.T) {
 	assert.Equal(t, "${version} ${srcaddr} ${tcp-flags} ${reject-reason}", f.String())
 
 	for spec, want := range map[string]string{
-		"version srcaddr bogus":  `vpcflow: unknown field "bogus" (want one of version, account-id,`,
-		"${version} ${srcaddr":   `vpcflow: unknown field "${srcaddr"`,
+		"version srcaddr bogus":   `vpcflow: unknown field "bogus" (want one of version, account-id,`,
+		"${version} ${srcaddr":    `vpcflow: unknown field "${srcaddr"`,
 		"srcaddr dstaddr srcaddr": `vpcflow: field "srcaddr" given twice`,
-		"account_id":             `vpcflow: unknown field "account_id"`,
+		"account_id":              `vpcflow: unknown field "account_id"`,
 	} {
 		_, err := NewFormat(spec)
 		require.Error(t, err, spec)

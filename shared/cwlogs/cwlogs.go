@@ -50,7 +50,9 @@ var (
 	ErrUnknownMessageType = errors.New("unknown messageType")
 )
 
-// MissingFieldError reports a required field that is absent or empty.
+// MissingFieldError reports a required field that is absent, null or
+// empty (for logEvents: absent or null; an empty array is a payload
+// without events, which is well-formed).
 type MissingFieldError struct {
 	// Field is the JSON name of the field, with the event's index for a
 	// field of a log event: "logGroup", "logEvents[3].timestamp".
@@ -85,7 +87,8 @@ func validate(d *events.CloudwatchLogsData) error {
 		return &MissingFieldError{Field: "logGroup"}
 	case d.LogStream == "":
 		return &MissingFieldError{Field: "logStream"}
-	case len(d.LogEvents) == 0:
+	case d.LogEvents == nil:
+		// An empty array is well-formed: a payload with nothing to say.
 		return &MissingFieldError{Field: "logEvents"}
 	}
 	for i, ev := range d.LogEvents {

@@ -418,3 +418,17 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecoder is Decode without the copy out of the Decoder's
+// buffers: what the decompressor does with every record.
+func BenchmarkDecoder(b *testing.B) {
+	p, size := benchmarkPayload(b)
+	dec := new(cwlogs.Decoder)
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := dec.Decode(p, 10<<20); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -85,11 +85,13 @@ func (nopReingester) Reingest(context.Context, events.KinesisFirehoseEvent, []fi
 	return nil
 }
 
-func benchHandler(format string) *Handler {
-	cfg := baseConfig()
-	cfg.Format, cfg.Sourcetype = format, DefaultSourcetype
-	cfg.Partition = []PartitionKey{{"log_group", SourceLogGroup}, {"dt", SourceDate}, {"hour", SourceHour}}
-	return build(cfg, slog.New(slog.DiscardHandler), metricsemf.New(io.Discard, "bench"), nopReingester{}, nil)
+// benchHandler is the handler with the template's partition keys and the
+// given output format.
+func benchHandler(tb testing.TB, format string) *Handler {
+	cfg := testConfig(tb, map[string]string{"OUTPUT_FORMAT": format, "PARTITION_KEYS": "log_group,dt=date,hour"})
+	h, err := build(cfg, slog.New(slog.DiscardHandler), metricsemf.New(io.Discard, "bench"), nopReingester{}, nil)
+	require.NoError(tb, err)
+	return h
 }
 
 // invoke does what the Lambda runtime and the handler do with one raw
@@ -134,9 +136,9 @@ func btoi(b bool) int {
 // keys. Bytes are output bytes.
 func BenchmarkTransform(b *testing.B) {
 	payload := benchPayload(b, 1)
-	for _, format := range []string{FormatLines, FormatJSON, FormatSplunk} {
+	for _, format := range []string{"lines", "json", "splunk"} {
 		b.Run(format, func(b *testing.B) {
-			h := benchHandler(format)
+			h := benchHandler(b, format)
 			r := firehose.Record{ID: "r", Data: payload}
 			out, err := h.t.Transform(context.Background(), r)
 			require.NoError(b, err)
@@ -162,9 +164,9 @@ func BenchmarkTransform(b *testing.B) {
 func BenchmarkHandle(b *testing.B) {
 	for _, size := range []int{1_000_000, 6_000_000} {
 		raw, records := benchBatch(b, size)
-		for _, format := range []string{FormatLines, FormatJSON} {
+		for _, format := range []string{"lines", "json"} {
 			b.Run(fmt.Sprintf("%dMB/%s", size/1_000_000, format), func(b *testing.B) {
-				h := benchHandler(format)
+				h := benchHandler(b, format)
 				b.SetBytes(int64(okBytes(b, invoke(b, h, raw))))
 				b.ReportAllocs()
 				var before, after runtime.MemStats
@@ -188,9 +190,9 @@ func BenchmarkHandle(b *testing.B) {
 // the real binary's resident memory.
 func BenchmarkPeakHeap6MB(b *testing.B) {
 	raw, _ := benchBatch(b, 6_000_000)
-	for _, format := range []string{FormatLines, FormatJSON} {
+	for _, format := range []string{"lines", "json"} {
 		b.Run(format, func(b *testing.B) {
-			h := benchHandler(format)
+			h := benchHandler(b, format)
 			var peak uint64
 			for b.Loop() {
 				peak = max(peak, peakHeap(func() { invoke(b, h, raw) }))

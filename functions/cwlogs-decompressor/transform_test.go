@@ -103,7 +103,7 @@ func TestTransformGolden(t *testing.T) {
 			"PARTITION_KEYS": "action=field:action"}},
 		"parse-json":          {env: map[string]string{"PARSE_MESSAGE": "json", "OUTPUT_FORMAT": "json", "PARTITION_KEYS": "dt=date,hour"}},
 		"parse-json-not-json": {input: "lines", env: map[string]string{"PARSE_MESSAGE": "json", "OUTPUT_FORMAT": "json"}},
-		"tsv":        {input: "escapes", env: map[string]string{"OUTPUT_FORMAT": "tsv"}},
+		"tsv":                 {input: "escapes", env: map[string]string{"OUTPUT_FORMAT": "tsv"}},
 		"splunk-arrival-time": {input: "lines", env: map[string]string{"OUTPUT_FORMAT": "splunk", "TIME_FIELD": "nothing",
 			"SPLUNK_HOST": "field:owner", "SPLUNK_SOURCE": "app"}},
 	}

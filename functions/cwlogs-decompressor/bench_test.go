@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"slices"
+	"strings"
 	"runtime"
 	"runtime/metrics"
 	"testing"
@@ -224,4 +228,64 @@ func peakHeap(fn func()) uint64 {
 	fn()
 	close(done)
 	return <-result
+}
+
+// BenchmarkBatch is a whole invocation, request bytes in and response
+// bytes out, on the benchmark batch of VPC flow log payloads (or the
+// request in the file CWLOGS_BENCH_BATCH names, such as the reference
+// generator's cwlogs-1mb.json, to run beside the reference
+// implementations), with OUTPUT_FORMAT=lines and json and no partition
+// keys, as the AWS blueprint works. It reports the best and the median
+// invocation besides the mean.
+func BenchmarkBatch(b *testing.B) {
+	raw := vpcBatch(b, 1_000_000)
+	if path := os.Getenv("CWLOGS_BENCH_BATCH"); path != "" {
+		var err error
+		raw, err = os.ReadFile(path)
+		require.NoError(b, err)
+	}
+	for _, format := range []string{"lines", "json"} {
+		b.Run(format, func(b *testing.B) {
+			cfg := testConfig(b, map[string]string{"OUTPUT_FORMAT": format})
+			h, err := build(cfg, slog.New(slog.DiscardHandler), metricsemf.New(io.Discard, "bench"), nopReingester{}, nil)
+			require.NoError(b, err)
+			b.SetBytes(int64(okBytes(b, invoke(b, h, raw))))
+			b.ReportAllocs()
+			var times []time.Duration
+			for b.Loop() {
+				start := time.Now()
+				invoke(b, h, raw)
+				times = append(times, time.Since(start))
+			}
+			slices.Sort(times)
+			b.ReportMetric(float64(times[0].Microseconds())/1000, "best-ms")
+			b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "median-ms")
+		})
+	}
+}
+
+// vpcBatch is a Firehose request of about size bytes of base64 data, as
+// the reference generator writes it: subscription payloads of 400 VPC
+// flow log events each, JSON with ", " and ": " separators.
+func vpcBatch(tb testing.TB, size int) []byte {
+	var records []string
+	total := 0
+	for i := 0; total < size; i++ {
+		var doc strings.Builder
+		doc.WriteString(`{"messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": "/vpc/flowlogs", "logStream": "eni-0a1b2c3d-all", "subscriptionFilters": ["Destination"], "logEvents": [`)
+		for j := range 400 {
+			n := i*400 + j
+			if j > 0 {
+				doc.WriteString(", ")
+			}
+			fmt.Fprintf(&doc, `{"id": "%056d", "timestamp": %d, "message": "2 123456789012 eni-0a1b2c3d 10.0.%d.%d 172.31.%d.%d %d 443 6 %d %d 1620000000 1620000060 ACCEPT OK"}`,
+				n, 1620000000000+n, n%250, n*7%250, n*3%250, n*11%250, 1024+n%60000, 1+n%40, 40+n%9000)
+		}
+		doc.WriteString("]}")
+		data := base64.StdEncoding.EncodeToString(gz(tb, []byte(doc.String())))
+		records = append(records, fmt.Sprintf(`{"recordId": "r%05d", "approximateArrivalTimestamp": %d, "data": "%s"}`, i, 1620000000000+i, data))
+		total += len(data)
+	}
+	return []byte(`{"invocationId": "bench", "region": "us-east-1", "deliveryStreamArn": "arn:aws:firehose:us-east-1:123456789012:deliverystream/cwlogs", "records": [` +
+		strings.Join(records, ", ") + "]}")
 }

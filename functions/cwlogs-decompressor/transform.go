@@ -155,9 +155,11 @@ func (t *transformer) transform(ctx context.Context, r firehose.Record) (firehos
 }
 
 // eventsOf is the pipeline's view of a payload: its events and the fields
-// they share, in sharedFields' order.
+// they share, in sharedFields' order. Decoded JSON strings are valid UTF-8
+// (encoding/json, and the scanner where it decodes, replace invalid bytes
+// or leave the document to encoding/json).
 func eventsOf(d *events.CloudwatchLogsData) *pipeline.LogEvents {
-	return &pipeline.LogEvents{Shared: []string{d.LogGroup, d.LogStream, d.Owner}, Events: d.LogEvents}
+	return &pipeline.LogEvents{Shared: []string{d.LogGroup, d.LogStream, d.Owner}, Events: d.LogEvents, ValidUTF8: true}
 }
 
 // decode is the Decoder's Decode with the failure counted by kind and, for

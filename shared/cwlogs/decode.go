@@ -112,9 +112,11 @@ func (dec *Decoder) Decode(payload []byte, maxBytes int64) (*events.CloudwatchLo
 // encoding/json for a document outside the scanner's shape, which also
 // words the error of one that is not a payload.
 func (dec *Decoder) parse(doc []byte) error {
-	if cap(dec.text) < len(doc) {
-		// Unescaping only shortens, so the strings fit without regrowth.
-		dec.text = make([]byte, 0, len(doc))
+	if cap(dec.text) == 0 {
+		// Only strings with escapes are copied here; the buffer grows to
+		// what the payloads need. (A string already taken keeps the array
+		// it points into alive when append moves to a larger one.)
+		dec.text = make([]byte, 0, 64<<10)
 	}
 	var err error
 	dec.text, err = scanPayload(doc, &dec.data, dec.events, dec.filters, dec.text)

@@ -228,15 +228,13 @@ func (s *scanner) key() (string, bool) {
 	if s.i >= len(s.b) || s.b[s.i] != '"' {
 		return "", false
 	}
-	end := bytes.IndexByte(s.b[s.i+1:], '"')
-	if end < 0 {
+	start := s.i + 1
+	end := plainRun(s.b, start)
+	if end >= len(s.b) || s.b[end] != '"' {
 		return "", false
 	}
-	raw := s.b[s.i+1 : s.i+1+end]
-	if !plainASCII(raw) || bytes.IndexByte(raw, '\\') >= 0 {
-		return "", false
-	}
-	s.i += end + 2
+	raw := s.b[start:end]
+	s.i = end + 1
 	s.space()
 	if !s.consume(':') {
 		return "", false

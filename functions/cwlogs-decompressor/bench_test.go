@@ -8,10 +8,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"slices"
-	"strings"
 	"runtime"
 	"runtime/metrics"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 

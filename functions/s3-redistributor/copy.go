@@ -15,6 +15,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"lakestream/shared/batch"
 	"lakestream/shared/retry"
 )
 
@@ -26,6 +27,7 @@ type objectStore interface {
 	UploadPartCopy(ctx context.Context, in *s3.UploadPartCopyInput, optFns ...func(*s3.Options)) (*s3.UploadPartCopyOutput, error)
 	CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error)
 	AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.AbortMultipartUploadOutput, error)
+	ListMultipartUploads(ctx context.Context, in *s3.ListMultipartUploadsInput, optFns ...func(*s3.Options)) (*s3.ListMultipartUploadsOutput, error)
 	DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
 }
 
@@ -75,7 +77,7 @@ func (c *copier) head(ctx context.Context, bucket, key string) (*s3.HeadObjectOu
 
 // copyTo makes dst a copy of src, whose metadata is head, unless an equal
 // copy is already there; it returns what it did and the bytes it copied.
-func (c *copier) copyTo(ctx context.Context, src Source, head *s3.HeadObjectOutput, dst Target) (string, int64, error) {
+func (c *copier) copyTo(ctx context.Context, src batch.S3Object, head *s3.HeadObjectOutput, dst Target) (string, int64, error) {
 	if dst.Bucket == src.Bucket && dst.Key == src.Key {
 		return CopyInPlace, 0, nil
 	}
@@ -129,7 +131,7 @@ func upToDate(src, dst *s3.HeadObjectOutput) bool {
 // verifyMoved checks, for a source that is gone, that its copy dst is there
 // (with the size the event gave, when it gave one): then an earlier
 // invocation moved it and only its partitions may be left to register.
-func (c *copier) verifyMoved(ctx context.Context, src Source, dst Target) error {
+func (c *copier) verifyMoved(ctx context.Context, src batch.S3Object, dst Target) error {
 	if dst.Bucket == src.Bucket && dst.Key == src.Key {
 		return fmt.Errorf("%w: %s is its own destination", ErrNotMoved, src.URI())
 	}
@@ -147,7 +149,7 @@ func (c *copier) verifyMoved(ctx context.Context, src Source, dst Target) error 
 
 // remove deletes the source of a completed move. S3 answers a delete of a
 // missing key with success, so a repeated delete is no error.
-func (c *copier) remove(ctx context.Context, src Source) error {
+func (c *copier) remove(ctx context.Context, src batch.S3Object) error {
 	return c.cfg.Retry.Do(ctx, func(int) error {
 		_, err := c.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(src.Bucket), Key: aws.String(src.Key)})
 		if err != nil {
@@ -186,12 +188,14 @@ func planParts(size, partSize int64) ([]byteRange, error) {
 // are copied server-side with UploadPartCopy, Concurrency at a time, each
 // pinned to the source's ETag so that all come from the same object. The
 // metadata CopyObject would keep is set on the upload explicitly. A failed
-// copy is aborted, so no parts are left to be billed.
-func (c *copier) multipartCopy(ctx context.Context, src Source, head *s3.HeadObjectOutput, dst Target) (err error) {
+// copy is aborted, so no parts are left to be billed; what a killed copy
+// left, the next copy to the same key aborts.
+func (c *copier) multipartCopy(ctx context.Context, src batch.S3Object, head *s3.HeadObjectOutput, dst Target) (err error) {
 	parts, err := planParts(aws.ToInt64(head.ContentLength), c.cfg.PartSize)
 	if err != nil {
 		return fmt.Errorf("copy to %s: %w", dst.URI(), err)
 	}
+	c.abortStaleUploads(ctx, dst)
 	create := &s3.CreateMultipartUploadInput{
 		Bucket:             aws.String(dst.Bucket),
 		Key:                aws.String(dst.Key),
@@ -284,6 +288,34 @@ func (c *copier) multipartCopy(ctx context.Context, src Source, head *s3.HeadObj
 		return fmt.Errorf("complete multipart copy to %s: %w", dst.URI(), err)
 	}
 	return nil
+}
+
+// staleUploadAge is how long ago an incomplete upload must have started for
+// the redistributor to take it for a killed copy's: Lambda's longest
+// timeout, so that no running invocation can still be completing it.
+const staleUploadAge = 15 * time.Minute
+
+// abortStaleUploads aborts the incomplete multipart uploads to dst's exact
+// key that started over staleUploadAge ago: an invocation killed mid-copy
+// (timeout, crash) leaves its upload behind, and its parts are billed
+// until aborted. One page of ListMultipartUploads is looked at, for a key
+// will not have a thousand. It is best effort: an error here (a policy
+// without s3:ListBucketMultipartUploads, say) leaves the uploads to the
+// bucket's AbortIncompleteMultipartUpload lifecycle rule and does not fail
+// the copy, which does not depend on it.
+func (c *copier) abortStaleUploads(ctx context.Context, dst Target) {
+	out, err := c.s3.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(dst.Bucket), Prefix: aws.String(dst.Key)})
+	if err != nil {
+		return
+	}
+	cutoff := time.Now().Add(-staleUploadAge)
+	for _, u := range out.Uploads {
+		// The prefix also matches longer keys ("x.json" matches "x.json.gz").
+		if aws.ToString(u.Key) != dst.Key || u.Initiated == nil || !u.Initiated.Before(cutoff) {
+			continue
+		}
+		_, _ = c.s3.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(dst.Bucket), Key: u.Key, UploadId: u.UploadId})
+	}
 }
 
 // forEach calls fn(0..n-1), at most limit at a time, and stops starting

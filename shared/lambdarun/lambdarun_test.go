@@ -3,18 +3,20 @@ package lambdarun
 import (
 	"bytes"
 	"context"
-	"errors"
+	"encoding/json"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 )
 
 var echoBin string
@@ -25,7 +27,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	echoBin = filepath.Join(dir, "bootstrap")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", echoBin, "./testdata/echo")
+	cmd := exec.Command("go", append(append([]string{"build"}, BuildFlags...), "-o", echoBin, "./testdata/echo")...)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		os.Stderr.Write(out)
@@ -113,7 +115,75 @@ func TestInvokeTimesOut(t *testing.T) {
 	defer srv.Close()
 	_, err = srv.Invoke(context.Background(), []byte(`{}`), 100*time.Millisecond)
 	require.Error(t, err)
-	assert.True(t, errors.Is(err, context.DeadlineExceeded))
+	assert.ErrorIs(t, err, ErrTimedOut)
+}
+
+// TestTimedOutProcessIsKilled: a function that does not answer within its
+// timeout is reported and killed, as Lambda ends the sandbox; nothing of
+// it keeps running, and later invocations say why they fail.
+func TestTimedOutProcessIsKilled(t *testing.T) {
+	f, err := Start(Options{Binary: echoBin, Timeout: 500 * time.Millisecond})
+	require.NoError(t, err)
+	defer f.Stop()
+	pid := f.cmd.Process.Pid
+
+	began := time.Now()
+	_, err = f.Invoke(context.Background(), []byte(`{"sleep":"1h"}`))
+	require.ErrorIs(t, err, ErrTimedOut)
+	var fe *FunctionError
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, FunctionError{Type: "Sandbox.Timedout", Message: "task timed out after 0.50 seconds; the process was killed, as Lambda does", cause: ErrTimedOut}, *fe)
+	assert.Less(t, time.Since(began), 10*time.Second)
+	assert.ErrorIs(t, syscall.Kill(pid, 0), syscall.ESRCH, "the process is gone")
+
+	_, err = f.Invoke(context.Background(), []byte(`{}`))
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, "Runtime.ExitError", fe.Type)
+	assert.Equal(t, "killed after a task timed out", fe.Message)
+}
+
+// TestDeadlineIsTheTimeout: the deadline the function sees is its timeout
+// from when it took the event, not from process start.
+func TestDeadlineIsTheTimeout(t *testing.T) {
+	f, err := Start(Options{Binary: echoBin, Timeout: 7 * time.Second})
+	require.NoError(t, err)
+	defer f.Stop()
+	resp, err := f.Invoke(context.Background(), []byte(`{"deadline":true}`))
+	require.NoError(t, err)
+	var out struct {
+		LeftS float64 `json:"left_s"`
+	}
+	require.NoError(t, json.Unmarshal(resp, &out))
+	assert.InDelta(t, 7, out.LeftS, 1)
+}
+
+func TestTemplateTimeout(t *testing.T) {
+	tmpl, err := LoadTemplate("testdata/template.yaml")
+	require.NoError(t, err)
+	got, err := tmpl.Timeout("EchoFunction")
+	require.NoError(t, err)
+	assert.Equal(t, 7*time.Second, got, "its own, a parameter's default")
+	got, err = tmpl.Timeout("SmallFunction")
+	require.NoError(t, err)
+	assert.Equal(t, time.Minute, got, "Globals'")
+	require.NoError(t, tmpl.Override(map[string]string{"EchoTimeout": "12"}))
+	got, err = tmpl.Timeout("EchoFunction")
+	require.NoError(t, err)
+	assert.Equal(t, 12*time.Second, got)
+	require.NoError(t, tmpl.Override(map[string]string{"EchoTimeout": "soon"}))
+	_, err = tmpl.Timeout("EchoFunction")
+	assert.ErrorContains(t, err, `EchoFunction Timeout "soon" is not a whole number of seconds`)
+	_, err = tmpl.Timeout("Stream")
+	assert.ErrorContains(t, err, "no function Stream")
+
+	tmpl.Globals.Function.Timeout = yaml.Node{}
+	got, err = tmpl.Timeout("SmallFunction")
+	require.NoError(t, err)
+	assert.Equal(t, 3*time.Second, got, "SAM's default")
+
+	env, err := tmpl.Environment("SmallFunction")
+	require.NoError(t, err)
+	assert.Equal(t, "128", env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], "its own memory size, though smaller than Globals'")
 }
 
 func TestServerRejectsUnknownRequestID(t *testing.T) {

@@ -3,24 +3,29 @@ package lambdarun
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 )
 
+// DefaultTimeout is an invocation's timeout when neither the caller nor a
+// template sets one.
+const DefaultTimeout = 30 * time.Second
+
 // Function is a running bootstrap process with its Runtime API.
 type Function struct {
-	server  *Server
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	Timeout time.Duration
+	server   *Server
+	cmd      *exec.Cmd
+	exited   chan struct{}
+	timedOut atomic.Bool
+	Timeout  time.Duration
 }
 
 // Options say what to run and how.
@@ -30,7 +35,10 @@ type Options struct {
 	// Stdout and Stderr receive the function's own output (its logs);
 	// nil discards it.
 	Stdout, Stderr io.Writer
-	Timeout        time.Duration // per invocation; default 30s
+	// Timeout is each invocation's; zero is DefaultTimeout (StartRepoFunction
+	// takes the template's). A function that does not answer in time is
+	// killed, as Lambda ends its sandbox.
+	Timeout time.Duration
 }
 
 // Start launches the binary under a fresh Runtime API.
@@ -48,10 +56,13 @@ func Start(opts Options) (*Function, error) {
 	}
 	f := &Function{server: srv, cmd: cmd, exited: make(chan struct{}), Timeout: opts.Timeout}
 	if f.Timeout <= 0 {
-		f.Timeout = 30 * time.Second
+		f.Timeout = DefaultTimeout
 	}
 	go func() {
 		err := cmd.Wait()
+		if f.timedOut.Load() {
+			err = fmt.Errorf("killed after a task timed out")
+		}
 		srv.Exited(err)
 		close(f.exited)
 	}()
@@ -59,9 +70,26 @@ func Start(opts Options) (*Function, error) {
 }
 
 // Invoke sends one event and returns the function's response payload, or a
-// *FunctionError.
+// *FunctionError. When the function does not answer within its Timeout the
+// error wraps ErrTimedOut and the process has been killed (so later
+// invocations fail): nothing of it is left running.
 func (f *Function) Invoke(ctx context.Context, event []byte) ([]byte, error) {
-	return f.server.Invoke(ctx, event, f.Timeout)
+	resp, err := f.server.Invoke(ctx, event, f.Timeout)
+	var fe *FunctionError
+	if errors.As(err, &fe) && errors.Is(fe, ErrTimedOut) {
+		f.timedOut.Store(true)
+		f.kill()
+		fe.Message += "; the process was killed, as Lambda does"
+	}
+	return resp, err
+}
+
+// kill ends the process and waits until it has.
+func (f *Function) kill() {
+	if f.cmd.Process != nil {
+		f.cmd.Process.Kill() //nolint:errcheck // it may have exited already.
+	}
+	<-f.exited
 }
 
 // InvokeFile sends the event in a file (a sample under events/) and decodes
@@ -84,10 +112,7 @@ func (f *Function) InvokeFile(ctx context.Context, path string, out any) error {
 // Stop ends the process (as Lambda does when an environment is recycled)
 // and the Runtime API.
 func (f *Function) Stop() {
-	if f.cmd.Process != nil {
-		f.cmd.Process.Kill() //nolint:errcheck // it may have exited already.
-	}
-	<-f.exited
+	f.kill()
 	f.server.Close()
 }
 
@@ -124,43 +149,11 @@ func environ(vars map[string]string, api string) []string {
 	return out
 }
 
-// Build compiles functions/<name> into outDir/<name>/bootstrap as `sam
-// build` does for provided.al2023 (GOOS=linux, CGO_ENABLED=0, tag
-// lambda.norpc), for this machine's architecture so it can run here.
-func Build(ctx context.Context, repoRoot, name, outDir string) (string, error) {
-	bin := filepath.Join(outDir, name, "bootstrap")
-	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", bin, "./functions/"+name)
-	cmd.Dir = repoRoot
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+runtime.GOARCH, "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("lambdarun: build %s: %w\n%s", name, err, out)
-	}
-	return bin, nil
-}
-
-// builds holds BuildOnce's builds: a func() (string, error) by function name.
-var builds sync.Map
-
-// BuildOnce builds functions/<name> into <repo>/.build/test/<name>/bootstrap
-// (git-ignored) the first time a test process asks for it, finding the
-// repository from the working directory, and returns that build's path or
-// error to every later caller. It is safe for concurrent use.
-func BuildOnce(name string) (string, error) {
-	build, _ := builds.LoadOrStore(name, sync.OnceValues(func() (string, error) {
-		root, err := RepoRoot(".")
-		if err != nil {
-			return "", err
-		}
-		return Build(context.Background(), root, name, filepath.Join(root, ".build", "test"))
-	}))
-	return build.(func() (string, error))()
-}
-
 // StartRepoFunction runs functions/<name> of the repository holding the
 // working directory as a test deploys it: built once per process
 // (BuildOnce), with its template.yaml environment (parameter defaults)
-// overlaid by each of env in turn. opts gives the output and the timeout;
-// its Binary and Env are set here.
+// overlaid by each of env in turn, and the template's Timeout unless
+// opts sets one. opts gives the output; its Binary and Env are set here.
 func StartRepoFunction(name string, opts Options, env ...map[string]string) (*Function, error) {
 	bin, err := BuildOnce(name)
 	if err != nil {
@@ -173,6 +166,11 @@ func StartRepoFunction(name string, opts Options, env ...map[string]string) (*Fu
 	opts.Binary = bin
 	if opts.Env, err = tmpl.Environment(LogicalID(name)); err != nil {
 		return nil, err
+	}
+	if opts.Timeout == 0 {
+		if opts.Timeout, err = tmpl.Timeout(LogicalID(name)); err != nil {
+			return nil, err
+		}
 	}
 	for _, vars := range env {
 		maps.Copy(opts.Env, vars)

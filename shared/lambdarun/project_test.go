@@ -1,10 +1,11 @@
 package lambdarun
 
 import (
+	"cmp"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -12,10 +13,12 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// TestProjectLayout keeps the repository's three lists of functions in step:
-// every functions/<name> has a template resource and at least one sample
-// event under events/<name>/, and every function resource and events folder
-// has its functions/<name>.
+// TestProjectLayout keeps the repository's lists of functions in step:
+// every functions/<name> is a template function <Name>Function built by
+// the root Makefile's build-<Name>Function target (BuildMethod: makefile,
+// CodeUri the root) and has at least one sample event under
+// events/<name>/, and every function resource and events folder has its
+// functions/<name>.
 func TestProjectLayout(t *testing.T) {
 	root, err := RepoRoot(".")
 	require.NoError(t, err)
@@ -24,6 +27,11 @@ func TestProjectLayout(t *testing.T) {
 	require.NotEmpty(t, folders, "no functions yet")
 
 	var tmpl struct {
+		Globals struct {
+			Function struct {
+				CodeURI string `yaml:"CodeUri"`
+			} `yaml:"Function"`
+		} `yaml:"Globals"`
 		Resources map[string]struct {
 			Type     string `yaml:"Type"`
 			Metadata struct {
@@ -37,16 +45,25 @@ func TestProjectLayout(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(root, "template.yaml"))
 	require.NoError(t, err)
 	require.NoError(t, yaml.Unmarshal(b, &tmpl))
+	targets, err := exec.Command("make", "-C", root, "-pn", "build").Output()
+	require.NoError(t, err, "make -pn lists the Makefile's targets")
 
+	byID := map[string]string{}
+	for _, fn := range folders {
+		byID[LogicalID(fn)] = fn
+	}
 	var inTemplate []string
 	for id, r := range tmpl.Resources {
 		if r.Type != "AWS::Serverless::Function" {
 			continue
 		}
-		name := strings.TrimPrefix(strings.TrimSuffix(r.Properties.CodeURI, "/"), "functions/")
-		assert.Equal(t, LogicalID(name), id, "logical id of %s", r.Properties.CodeURI)
-		assert.Contains(t, []string{"go1.x", "makefile"}, r.Metadata.BuildMethod, "%s Metadata.BuildMethod", id)
-		inTemplate = append(inTemplate, name)
+		fn, ok := byID[id]
+		assert.True(t, ok, "template function %s has no functions/ folder", id)
+		inTemplate = append(inTemplate, fn)
+		assert.Equal(t, "makefile", r.Metadata.BuildMethod, "%s Metadata.BuildMethod", id)
+		codeURI := cmp.Or(r.Properties.CodeURI, tmpl.Globals.Function.CodeURI)
+		assert.Contains(t, []string{".", "./"}, codeURI, "%s CodeUri: the root, whose Makefile and go.mod sam build needs", id)
+		assert.Contains(t, string(targets), "\nbuild-"+id+":", "the Makefile has build-%s", id)
 	}
 	sort.Strings(inTemplate)
 	assert.Equal(t, folders, inTemplate, "functions/ folders and template.yaml functions differ")

@@ -27,7 +27,11 @@ type FunctionError struct {
 	Type    string `json:"errorType"`
 	Message string `json:"errorMessage"`
 	Init    bool   `json:"-"`
+	cause   error  // ErrTimedOut for a timeout
 }
+
+// Unwrap gives ErrTimedOut for a timeout.
+func (e *FunctionError) Unwrap() error { return e.cause }
 
 func (e *FunctionError) Error() string {
 	if e.Init {
@@ -43,6 +47,7 @@ type Invocation struct {
 	Deadline    time.Time
 	FunctionARN string
 	TraceID     string
+	timeout     time.Duration
 	done        chan result
 }
 
@@ -86,29 +91,44 @@ func (s *Server) Addr() string { return s.listener.Addr().String() }
 // Close stops serving.
 func (s *Server) Close() error { return s.http.Close() }
 
+// ErrTimedOut is the error of an invocation the function did not answer
+// within its timeout (or, for its first, did not ask for in that time): a
+// *FunctionError of type Sandbox.Timedout, as Lambda reports it, wraps it.
+var ErrTimedOut = errors.New("task timed out")
+
+func timedOut(format string, args ...any) *FunctionError {
+	return &FunctionError{Type: "Sandbox.Timedout", Message: fmt.Sprintf(format, args...), cause: ErrTimedOut}
+}
+
 // Invoke hands payload to the function and waits for its answer. A function
-// error (including an init error) is returned as *FunctionError.
+// error (including an init error) is returned as *FunctionError; no answer
+// within timeout, counted from when the function takes the event (as
+// Lambda counts it, init apart), wraps ErrTimedOut.
 func (s *Server) Invoke(ctx context.Context, payload []byte, timeout time.Duration) ([]byte, error) {
 	s.mu.Lock()
 	s.seq++
 	inv := &Invocation{
 		RequestID:   fmt.Sprintf("00000000-0000-4000-8000-%012d", s.seq),
 		Payload:     payload,
-		Deadline:    time.Now().Add(timeout),
 		FunctionARN: "arn:aws:lambda:us-east-1:123456789012:function:local",
 		TraceID:     fmt.Sprintf("Root=1-%08x-%024d;Parent=%016d;Sampled=0", time.Now().Unix(), s.seq, s.seq),
+		timeout:     timeout,
 		done:        make(chan result, 1),
 	}
 	s.mu.Unlock()
-	ctx, cancel := context.WithDeadline(ctx, inv.Deadline)
-	defer cancel()
+	waiting := time.NewTimer(timeout)
+	defer waiting.Stop()
 	select {
 	case s.queue <- inv:
 	case <-s.failed:
 		return nil, s.failure()
+	case <-waiting.C:
+		return nil, timedOut("the function never asked for the event within %.2f seconds", timeout.Seconds())
 	case <-ctx.Done():
 		return nil, fmt.Errorf("lambdarun: function never asked for the event: %w", ctx.Err())
 	}
+	running := time.NewTimer(timeout)
+	defer running.Stop()
 	select {
 	case r := <-inv.done:
 		if r.err != nil {
@@ -117,8 +137,10 @@ func (s *Server) Invoke(ctx context.Context, payload []byte, timeout time.Durati
 		return r.payload, nil
 	case <-s.failed:
 		return nil, s.failure()
+	case <-running.C:
+		return nil, timedOut("task timed out after %.2f seconds", timeout.Seconds())
 	case <-ctx.Done():
-		return nil, fmt.Errorf("lambdarun: task timed out after %s: %w", timeout, ctx.Err())
+		return nil, fmt.Errorf("lambdarun: invocation %s: %w", inv.RequestID, ctx.Err())
 	}
 }
 
@@ -159,6 +181,8 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
+	// The clock starts when the function takes the event.
+	inv.Deadline = time.Now().Add(inv.timeout)
 	s.inflight[inv.RequestID] = inv
 	s.mu.Unlock()
 	h := w.Header()

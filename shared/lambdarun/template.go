@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -39,9 +41,9 @@ type Template struct {
 }
 
 type resourceProps struct {
-	CodeURI     string `yaml:"CodeUri"`
-	MemorySize  int    `yaml:"MemorySize"`
-	Timeout     int    `yaml:"Timeout"`
+	CodeURI     string    `yaml:"CodeUri"`
+	MemorySize  yaml.Node `yaml:"MemorySize"`
+	Timeout     yaml.Node `yaml:"Timeout"`
 	Environment struct {
 		Variables map[string]yaml.Node `yaml:"Variables"`
 	} `yaml:"Environment"`
@@ -93,8 +95,12 @@ func (t *Template) Environment(logicalID string) (map[string]string, error) {
 		return nil, fmt.Errorf("lambdarun: template has no function %s", logicalID)
 	}
 	env := map[string]string{"AWS_LAMBDA_FUNCTION_NAME": logicalID}
-	if mem := max(res.Properties.MemorySize, t.Globals.Function.MemorySize); mem > 0 {
-		env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = fmt.Sprint(mem)
+	mem, err := t.property(logicalID, "MemorySize", &res.Properties.MemorySize, &t.Globals.Function.MemorySize)
+	if err != nil {
+		return nil, err
+	}
+	if mem != "" {
+		env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = mem
 	}
 	for _, vars := range []map[string]yaml.Node{t.Globals.Function.Environment.Variables, res.Properties.Environment.Variables} {
 		for name, node := range vars {
@@ -106,6 +112,45 @@ func (t *Template) Environment(logicalID string) (map[string]string, error) {
 		}
 	}
 	return env, nil
+}
+
+// defaultTimeout is SAM's Timeout when neither the function nor Globals
+// sets one.
+const defaultTimeout = 3 * time.Second
+
+// Timeout returns a function's Timeout: its own property, else Globals',
+// else SAM's default of 3 seconds, with !Ref resolved to a parameter's
+// default as in Environment.
+func (t *Template) Timeout(logicalID string) (time.Duration, error) {
+	res, ok := t.Resources[logicalID]
+	if !ok || res.Type != "AWS::Serverless::Function" {
+		return 0, fmt.Errorf("lambdarun: template has no function %s", logicalID)
+	}
+	v, err := t.property(logicalID, "Timeout", &res.Properties.Timeout, &t.Globals.Function.Timeout)
+	if err != nil || v == "" {
+		return defaultTimeout, err
+	}
+	seconds, err := strconv.Atoi(v)
+	if err != nil || seconds < 1 {
+		return 0, fmt.Errorf("lambdarun: %s Timeout %q is not a whole number of seconds", logicalID, v)
+	}
+	return time.Duration(seconds) * time.Second, nil
+}
+
+// property resolves a function property that Globals may set: the
+// function's own value, else the global one, else "".
+func (t *Template) property(logicalID, name string, own, global *yaml.Node) (string, error) {
+	for _, n := range []*yaml.Node{own, global} {
+		if n.Kind == 0 {
+			continue
+		}
+		v, err := t.resolve(n)
+		if err != nil {
+			return "", fmt.Errorf("lambdarun: %s %s: %w", logicalID, name, err)
+		}
+		return v, nil
+	}
+	return "", nil
 }
 
 var subVar = regexp.MustCompile(`\$\{([^}!]+)\}`)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"lakestream/shared/excerpt"
 	"lakestream/shared/jsonenc"
 	"lakestream/shared/record"
 )
@@ -51,11 +52,13 @@ type EventError struct {
 
 // Error returns "log event N (id ID): " and the cause.
 func (e *EventError) Error() string {
-	id := e.ID
-	if len(id) > 64 { // CloudWatch Logs ids are 56 digits; this one is not
-		id = id[:64] + "..."
+	// Not excerpt.Quote: a CloudWatch Logs id is 56 digits, all of which
+	// it takes to find the event, and no personal data.
+	id := strconv.Quote(e.ID)
+	if len(e.ID) > 64 {
+		id = excerpt.Quote(e.ID)
 	}
-	return "log event " + strconv.Itoa(e.Index) + " (id " + strconv.Quote(id) + "): " + e.Err.Error()
+	return "log event " + strconv.Itoa(e.Index) + " (id " + id + "): " + e.Err.Error()
 }
 
 // Unwrap returns the cause.

@@ -27,6 +27,7 @@ import (
 	"strconv"
 	"strings"
 
+	"lakestream/shared/excerpt"
 	"lakestream/shared/record"
 )
 
@@ -241,17 +242,7 @@ func (d *field) value(s string) (any, error) {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s %s is not an integer", ErrMalformed, d.name, quote(s))
+		return nil, fmt.Errorf("%w: %s %s is not an integer", ErrMalformed, d.name, excerpt.Quote(s))
 	}
 	return n, nil
-}
-
-// quote quotes a value for an error message, cut so that a long one does
-// not fill a log line.
-func quote(s string) string {
-	const max = 40
-	if len(s) > max {
-		return strconv.Quote(s[:max]) + "..."
-	}
-	return strconv.Quote(s)
 }

@@ -107,7 +107,7 @@ func TestParseMalformed(t *testing.T) {
 		"text for port": {strings.Replace(ok, " 443 ", " https ", 1), `srcport "https" is not an integer`},
 		"huge bytes":    {strings.Replace(ok, " 840 ", " 99999999999999999999 ", 1), `bytes "99999999999999999999" is not an integer`},
 		"long value cut": {strings.Replace(ok, " 443 ", " "+strings.Repeat("9x", 50)+" ", 1),
-			`srcport "` + strings.Repeat("9x", 20) + `"... is not an integer`},
+			`srcport "` + strings.Repeat("9x", 20) + `"… is not an integer`},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

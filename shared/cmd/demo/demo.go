@@ -89,7 +89,11 @@ func (d *demo) invoke(ctx context.Context, fn string, event []byte, overrides ma
 	for k, v := range overrides {
 		env[k] = v
 	}
-	opts := lambdarun.Options{Binary: bin, Env: env}
+	timeout, err := d.tmpl.Timeout(lambdarun.LogicalID(fn))
+	if err != nil {
+		return nil, err
+	}
+	opts := lambdarun.Options{Binary: bin, Env: env, Timeout: timeout}
 	if os.Getenv("DEMO_LOGS") != "" {
 		opts.Stdout, opts.Stderr = os.Stderr, os.Stderr
 	}

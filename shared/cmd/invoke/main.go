@@ -16,6 +16,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"time"
 
 	"lakestream/shared/lambdarun"
 )
@@ -26,8 +28,9 @@ func main() {
 	envVars := flag.String("env-vars", "", "SAM --env-vars JSON file overriding the template's environment")
 	bin := flag.String("bin", "", "bootstrap binary (default: build it into .build/local)")
 	template := flag.String("template", "template.yaml", "SAM template")
+	timeout := flag.String("timeout", "", "invocation timeout, seconds or a Go duration (default: the template's Timeout)")
 	flag.Parse()
-	if err := run(*fn, *event, *envVars, *bin, *template); err != nil {
+	if err := run(*fn, *event, *envVars, *bin, *template, *timeout); err != nil {
 		var fe *lambdarun.FunctionError
 		if errors.As(err, &fe) {
 			out, _ := json.Marshal(fe)
@@ -39,7 +42,7 @@ func main() {
 	}
 }
 
-func run(fn, eventPath, envVars, bin, templatePath string) error {
+func run(fn, eventPath, envVars, bin, templatePath, timeoutFlag string) error {
 	if fn == "" || eventPath == "" {
 		return errors.New("usage: invoke -fn <function> -event <file> [-env-vars env.json]")
 	}
@@ -61,6 +64,15 @@ func run(fn, eventPath, envVars, bin, templatePath string) error {
 			return err
 		}
 	}
+	timeout, err := tmpl.Timeout(id)
+	if err != nil {
+		return err
+	}
+	if timeoutFlag != "" {
+		if timeout, err = parseTimeout(timeoutFlag); err != nil {
+			return err
+		}
+	}
 	ctx := context.Background()
 	if bin == "" {
 		root, err := lambdarun.RepoRoot(filepath.Dir(templatePath))
@@ -71,7 +83,7 @@ func run(fn, eventPath, envVars, bin, templatePath string) error {
 			return err
 		}
 	}
-	f, err := lambdarun.Start(lambdarun.Options{Binary: bin, Env: env, Stdout: os.Stderr, Stderr: os.Stderr})
+	f, err := lambdarun.Start(lambdarun.Options{Binary: bin, Env: env, Stdout: os.Stderr, Stderr: os.Stderr, Timeout: timeout})
 	if err != nil {
 		return err
 	}
@@ -89,4 +101,17 @@ func readEvent(path string) ([]byte, error) {
 		return io.ReadAll(os.Stdin)
 	}
 	return os.ReadFile(path)
+}
+
+// parseTimeout reads TIMEOUT: whole seconds, as the template writes it, or
+// a Go duration such as 90s or 2m.
+func parseTimeout(s string) (time.Duration, error) {
+	if n, err := strconv.Atoi(s); err == nil && n > 0 {
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("timeout %q is neither whole seconds nor a duration such as 90s", s)
+	}
+	return d, nil
 }

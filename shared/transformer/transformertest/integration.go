@@ -83,8 +83,8 @@ func Integration(t *testing.T, function, event string, newHandler NewHandler) (*
 	return &resp, deliver(t, srv, function, &resp)
 }
 
-// Binary builds the real bootstrap of functions/<function> into
-// .build/test/, once per test process.
+// Binary returns the real bootstrap of functions/<function> from the
+// repository's build cache (lambdarun.BuildOnce), built once per source state.
 func Binary(t testing.TB, function string) string {
 	t.Helper()
 	bin, err := lambdarun.BuildOnce(function)

@@ -1,13 +1,18 @@
 // Command echo is a test function for the local runner: it echoes its event,
 // fails on {"fail":true}, panics on {"panic":true}, exits on {"exit":true},
-// and fails init when ECHO_MODE is not "plain" or "upper".
+// hangs for {"sleep":"<duration>"} (ignoring its deadline, as a stuck
+// function does), reports the time its deadline leaves on
+// {"deadline":true}, and fails init when ECHO_MODE is not "plain" or
+// "upper".
 package main
 
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"strings"
+	"time"
 
 	"lakestream/shared/boot"
 )
@@ -17,6 +22,10 @@ type event struct {
 	Fail    bool   `json:"fail"`
 	Panic   bool   `json:"panic"`
 	Exit    bool   `json:"exit"`
+	Sleep   string `json:"sleep,omitempty"`
+	// Deadline asks for LeftS: the seconds left before the deadline.
+	Deadline bool    `json:"deadline,omitempty"`
+	LeftS    float64 `json:"left_s,omitempty"`
 }
 
 func main() {
@@ -30,6 +39,15 @@ func main() {
 			panic("asked to panic")
 		case ev.Exit:
 			os.Exit(3)
+		case ev.Sleep != "":
+			d, err := time.ParseDuration(ev.Sleep)
+			if err != nil {
+				return event{}, err
+			}
+			time.Sleep(d)
+		case ev.Deadline:
+			deadline, _ := ctx.Deadline()
+			ev.LeftS = math.Round(time.Until(deadline).Seconds())
 		}
 		fn.Log.InfoContext(ctx, "echo", "mode", mode)
 		if mode == "upper" {

@@ -54,16 +54,24 @@ type Handler struct {
 // the shared policy (20 attempts, as the AWS blueprint re-ingests).
 func newHandler(fn *boot.Function, fh streamput.FirehoseAPI, ks streamput.KinesisAPI) *Handler {
 	cfg := loadConfig(fn.Env)
+	if fn.Err() != nil {
+		return nil // Start reports the settings' problems
+	}
 	var direct entryWriter
 	if cfg.DestinationStream != "" {
 		direct = streamput.NewFirehose(fh, cfg.DestinationStream, retry.Default())
 	}
-	return build(cfg, fn.Log, fn.Metrics, streamput.NewSourceReingester(fh, ks, retry.Default()), direct)
+	h, err := build(cfg, fn.Log, fn.Metrics, streamput.NewSourceReingester(fh, ks, retry.Default()), direct)
+	fn.Check(err)
+	return h
 }
 
 // build wires a Handler from plain values, for newHandler and tests.
-func build(cfg Config, log *slog.Logger, m *metrics.Recorder, re firehose.Reingester, direct entryWriter) *Handler {
-	t := newTransformer(cfg)
+func build(cfg Config, log *slog.Logger, m *metrics.Recorder, re firehose.Reingester, direct entryWriter) (*Handler, error) {
+	t, err := newTransformer(cfg)
+	if err != nil {
+		return nil, err
+	}
 	return &Handler{
 		firehose: firehose.NewHandler(t.Transform,
 			firehose.WithReingester(re),
@@ -76,7 +84,7 @@ func build(cfg Config, log *slog.Logger, m *metrics.Recorder, re firehose.Reinge
 		stream:  cfg.DestinationStream,
 		log:     log,
 		metrics: m,
-	}
+	}, nil
 }
 
 // Invoke is the Lambda entry point (fn.Start(h)), request bytes in and

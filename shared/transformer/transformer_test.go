@@ -72,6 +72,7 @@ func TestNewHandlerDefaults(t *testing.T) {
 	const line = "when=2024-03-05T06:07:08Z what=x other=2024-01-02T03:04:05Z\n"
 	tests := map[string]struct {
 		env      map[string]string
+		line     string // the const line when empty
 		wantData string
 		wantKeys map[string]string
 	}{
@@ -89,6 +90,11 @@ func TestNewHandlerDefaults(t *testing.T) {
 			env:      map[string]string{"OUTPUT_FORMAT": "csv", "ARRIVAL_TIME_FIELD": "arrived"},
 			wantData: "2024-03-05T06:07:08Z,x,2024-03-05T09:30:00.000Z\n",
 		},
+		"PARSE_MESSAGE parses the message field": {
+			env:      map[string]string{"PARSE_MESSAGE": "vpcflow", "VPCFLOW_FIELDS": "${action}", "DROP_IF": "action=REJECT"},
+			line:     "when=2024-03-05T06:07:08Z message=ACCEPT\n",
+			wantData: `{"when":"2024-03-05T06:07:08Z","message":"ACCEPT","action":"ACCEPT"}` + "\n",
+		},
 		"OUTPUT_COLUMNS set wins": {
 			env:      map[string]string{"OUTPUT_FORMAT": "tsv", "OUTPUT_COLUMNS": "what,other"},
 			wantData: "x\t2024-01-02T03:04:05Z\n",
@@ -97,7 +103,10 @@ func TestNewHandlerDefaults(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			h, _ := build(t, tc.env)
-			resp := transformertest.InvokeEvent(t, h, event(line))
+			if tc.line == "" {
+				tc.line = line
+			}
+			resp := transformertest.InvokeEvent(t, h, event(tc.line))
 			require.Len(t, resp.Records, 1)
 			assert.Equal(t, firehose.ResultOk, resp.Records[0].Result)
 			assert.Equal(t, tc.wantData, string(resp.Records[0].Data))

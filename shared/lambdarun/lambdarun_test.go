@@ -157,6 +157,65 @@ func TestDeadlineIsTheTimeout(t *testing.T) {
 	assert.InDelta(t, 7, out.LeftS, 1)
 }
 
+// TestRunnerPlaysTheXRayDaemon: each invocation carries a sampled trace
+// header, the function's subsegments reach the runner's daemon through
+// AWS_XRAY_DAEMON_ADDRESS, and each invocation gets its own.
+func TestRunnerPlaysTheXRayDaemon(t *testing.T) {
+	f, logs := start(t, nil)
+	first, err := f.InvokeResult(context.Background(), []byte(`{"trace":"fetch"}`))
+	require.NoError(t, err, logs.String())
+	require.Len(t, first.Subsegments, 1, logs.String())
+	s := first.Subsegments[0]
+	assert.Equal(t, "fetch", s.Name)
+	assert.Equal(t, first.TraceID, s.TraceID)
+	assert.Equal(t, "subsegment", s.Type)
+	assert.Regexp(t, `^1-[0-9a-f]{8}-[0-9a-f]{24}$`, first.TraceID)
+	assert.Empty(t, s.Failure())
+	assert.GreaterOrEqual(t, s.Duration(), time.Duration(0))
+
+	second, err := f.InvokeResult(context.Background(), []byte(`{"trace":"fail-store"}`))
+	require.NoError(t, err)
+	assert.NotEqual(t, first.TraceID, second.TraceID, "a trace per invocation")
+	require.Len(t, second.Subsegments, 1)
+	assert.Equal(t, "fail-store", second.Subsegments[0].Name)
+	assert.Equal(t, "asked to fail fail-store", second.Subsegments[0].Failure())
+
+	none, err := f.InvokeResult(context.Background(), []byte(`{"message":"x"}`))
+	require.NoError(t, err)
+	assert.Empty(t, none.Subsegments, "no call, no subsegment")
+}
+
+// TestEnvironmentKeepsTheShellsAWSOut: a developer's AWS settings reach
+// the function only when asked (real AWS), and the SDK never waits for EC2
+// instance metadata.
+func TestEnvironmentKeepsTheShellsAWSOut(t *testing.T) {
+	t.Setenv("AWS_PROFILE", "production")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAREAL")
+	event := []byte(`{"getenv":["AWS_PROFILE","AWS_ACCESS_KEY_ID","AWS_CONFIG_FILE","AWS_EC2_METADATA_DISABLED","AWS_XRAY_DAEMON_ADDRESS","OWN"]}`)
+	get := func(inherit bool) map[string]string {
+		f, err := Start(Options{Binary: echoBin, Env: map[string]string{"OWN": "mine"}, InheritAWS: inherit})
+		require.NoError(t, err)
+		defer f.Stop()
+		resp, err := f.Invoke(context.Background(), event)
+		require.NoError(t, err)
+		var out struct{ Env map[string]string }
+		require.NoError(t, json.Unmarshal(resp, &out))
+		return out.Env
+	}
+	isolated := get(false)
+	assert.Equal(t, "", isolated["AWS_PROFILE"])
+	assert.Equal(t, "", isolated["AWS_ACCESS_KEY_ID"])
+	assert.Equal(t, os.DevNull, isolated["AWS_CONFIG_FILE"], "not even ~/.aws")
+	assert.Equal(t, "true", isolated["AWS_EC2_METADATA_DISABLED"])
+	assert.Regexp(t, `^127\.0\.0\.1:\d+$`, isolated["AWS_XRAY_DAEMON_ADDRESS"])
+	assert.Equal(t, "mine", isolated["OWN"])
+
+	inherited := get(true)
+	assert.Equal(t, "production", inherited["AWS_PROFILE"])
+	assert.Equal(t, "AKIAREAL", inherited["AWS_ACCESS_KEY_ID"])
+	assert.Equal(t, "true", inherited["AWS_EC2_METADATA_DISABLED"])
+}
+
 func TestTemplateTimeout(t *testing.T) {
 	tmpl, err := LoadTemplate("testdata/template.yaml")
 	require.NoError(t, err)

@@ -329,6 +329,14 @@ func TestBuildOnce(t *testing.T) {
 	assert.True(t, first == second, "one build, one error value")
 }
 
+func TestCallsAWS(t *testing.T) {
+	tmpl, err := LoadRepoTemplate()
+	require.NoError(t, err)
+	assert.True(t, tmpl.CallsAWS("S3RedistributorFunction"))
+	assert.False(t, tmpl.CallsAWS("FirehoseJsonFunction"), "a pure transformation")
+	assert.False(t, tmpl.CallsAWS("NoSuchFunction"))
+}
+
 func TestLogicalID(t *testing.T) {
 	assert.Equal(t, "CwlogsDecompressorFunction", LogicalID("cwlogs-decompressor"))
 	assert.Equal(t, "FirehoseJsonFunction", LogicalID("firehose-json"))

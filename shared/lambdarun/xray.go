@@ -28,22 +28,27 @@ type Segment struct {
 	Fault       bool           `json:"fault"`
 	Throttle    bool           `json:"throttle"`
 	AWS         map[string]any `json:"aws"`
-	HTTP        segmentHTTP    `json:"http"`
-	Cause       *segmentCause  `json:"cause"`
+	HTTP        SegmentHTTP    `json:"http"`
+	Cause       *SegmentCause  `json:"cause"`
 	Subsegments []Segment      `json:"subsegments"`
 }
 
-type segmentHTTP struct {
+// SegmentHTTP is what a segment records of an HTTP call: its status.
+type SegmentHTTP struct {
 	Response struct {
 		Status int `json:"status"`
 	} `json:"response"`
 }
 
-type segmentCause struct {
-	Exceptions []struct {
-		Message string `json:"message"`
-		Type    string `json:"type"`
-	} `json:"exceptions"`
+// SegmentCause is why a segment failed.
+type SegmentCause struct {
+	Exceptions []SegmentException `json:"exceptions"`
+}
+
+// SegmentException is one error of a failed segment.
+type SegmentException struct {
+	Message string `json:"message"`
+	Type    string `json:"type"`
 }
 
 // Duration is how long the traced call took.

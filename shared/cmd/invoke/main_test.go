@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,18 +16,31 @@ import (
 	"lakestream/shared/lambdarun"
 )
 
-// TestInvokeCommand runs the command as `make invoke` does, on the local
-// runner's echo test function, and checks what it prints and its exit code.
-func TestInvokeCommand(t *testing.T) {
+// builds builds the local runner's echo test function and this command.
+func builds(t *testing.T) (echo, cli string) {
+	t.Helper()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "bootstrap")
-	build := exec.Command("go", append(append([]string{"build"}, lambdarun.BuildFlags...), "-o", bin, "../../lambdarun/testdata/echo")...)
+	echo = filepath.Join(dir, "bootstrap")
+	build := exec.Command("go", append(append([]string{"build"}, lambdarun.BuildFlags...), "-o", echo, "../../lambdarun/testdata/echo")...)
 	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, string(out))
-	cli := filepath.Join(dir, "invoke")
+	cli = filepath.Join(dir, "invoke")
 	out, err = exec.Command("go", "build", "-o", cli, ".").CombinedOutput()
 	require.NoError(t, err, string(out))
+	return echo, cli
+}
+
+// TestInvokeCommand runs the command as `make invoke` does, on the local
+// runner's echo test function, and checks what it prints and its exit code.
+func TestInvokeCommand(t *testing.T) {
+	echo, cli := builds(t)
+	t.Run("responses and errors", func(t *testing.T) { invokeEcho(t, echo, cli) })
+	t.Run("AWS=real without credentials", func(t *testing.T) { realWithoutCredentials(t, echo, cli) })
+}
+
+func invokeEcho(t *testing.T, bin, cli string) {
+	dir := t.TempDir()
 
 	write := func(name, content string) string {
 		p := filepath.Join(dir, name)
@@ -77,4 +91,82 @@ func TestParseTimeout(t *testing.T) {
 		_, err := parseTimeout(in)
 		assert.ErrorContains(t, err, "neither whole seconds nor a duration", in)
 	}
+}
+
+func TestChooseMode(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		return func(k string) string {
+			for i := 0; i+1 < len(kv); i += 2 {
+				if kv[i] == k {
+					return kv[i+1]
+				}
+			}
+			return ""
+		}
+	}
+	for name, tc := range map[string]struct {
+		aws  string
+		env  func(string) string
+		want string
+	}{
+		"nothing set":                    {"", env(), embedded},
+		"credentials alone do not count": {"", env("AWS_PROFILE", "prod", "AWS_ACCESS_KEY_ID", "AKIA"), embedded},
+		"AWS=real":                       {"real", env(), real},
+		"AWS=REAL":                       {"REAL", env(), real},
+		"AWS=local":                      {"local", env("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"), embedded},
+		"an endpoint":                    {"", env("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"), endpoint},
+	} {
+		t.Run(name, func(t *testing.T) {
+			got, err := chooseMode(tc.aws, tc.env)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+	_, err := chooseMode("prod", env())
+	assert.ErrorContains(t, err, "AWS=prod: use AWS=real")
+}
+
+// realWithoutCredentials: AWS=real (or an endpoint) with nothing to sign
+// with stops within seconds, saying what to set, before the function
+// starts; no EC2 instance metadata is waited for.
+func realWithoutCredentials(t *testing.T, echo, cli string) {
+	home := t.TempDir()
+	event := filepath.Join(home, "event.json")
+	require.NoError(t, os.WriteFile(event, []byte(`{"message":"hi"}`), 0o644))
+	for name, tc := range map[string]struct {
+		env  []string
+		want []string
+	}{
+		"no region":         {[]string{"AWS=real"}, []string{"no AWS region", "AWS_PROFILE", "AWS_REGION", "leave AWS unset"}},
+		"no credentials":    {[]string{"AWS=real", "AWS_REGION=eu-west-1"}, []string{"no AWS credentials", "AWS_ACCESS_KEY_ID", "leave AWS unset"}},
+		"no such profile":   {[]string{"AWS=real", "AWS_PROFILE=nowhere"}, []string{"nowhere", "aws sso login"}},
+		"endpoint, no keys": {[]string{"AWS_ENDPOINT_URL=http://127.0.0.1:9", "AWS_REGION=us-east-1"}, []string{"no AWS credentials", "make aws-local"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(cli, "-fn", "echo", "-event", event, "-bin", echo, "-template", "../../lambdarun/testdata/template.yaml", "-aws", awsFlag(tc.env))
+			cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + home}, tc.env...)
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			began := time.Now()
+			err := cmd.Run()
+			var exit *exec.ExitError
+			require.True(t, errors.As(err, &exit), "want exit 2, got %v", err)
+			assert.Equal(t, 2, exit.ExitCode())
+			assert.Less(t, time.Since(began), 8*time.Second, "fails fast")
+			assert.Empty(t, stdout.String(), "the function never ran")
+			for _, w := range tc.want {
+				assert.Contains(t, stderr.String(), w)
+			}
+		})
+	}
+}
+
+// awsFlag passes AWS=... on as make invoke does.
+func awsFlag(env []string) string {
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "AWS="); ok {
+			return v
+		}
+	}
+	return ""
 }

@@ -243,6 +243,10 @@ func (l *Lake) glueCatalogFixer(ctx context.Context, env map[string]string, _ []
 
 func (l *Lake) glueJobTrigger(ctx context.Context, env map[string]string, _ []byte) ([]string, error) {
 	job := env["JOB_NAME"]
+	// moto, unlike Glue, answers a repeated CreateJob with success.
+	if _, err := l.Glue.GetJob(ctx, &glue.GetJobInput{JobName: aws.String(job)}); err == nil {
+		return nil, nil
+	}
 	_, err := l.Glue.CreateJob(ctx, &glue.CreateJobInput{
 		Name:              aws.String(job),
 		Role:              aws.String("arn:aws:iam::123456789012:role/glue-etl"),

@@ -100,7 +100,7 @@ func (l *Lake) cwlogsDecompressor(ctx context.Context, env map[string]string, ev
 	if err != nil {
 		return nil, err
 	}
-	created, err := l.bucket(ctx, CwlogsBucket)
+	created, err := l.Bucket(ctx, CwlogsBucket)
 	if err != nil {
 		return created, err
 	}
@@ -132,7 +132,7 @@ func (l *Lake) cwlogsDecompressor(ctx context.Context, env map[string]string, ev
 		if name == "" {
 			continue
 		}
-		c, err := l.deliveryStream(ctx, name, CwlogsBucket, streams[name])
+		c, err := l.DeliveryStream(ctx, name, CwlogsBucket, streams[name])
 		created = append(created, c...)
 		if err != nil {
 			return created, err
@@ -142,7 +142,7 @@ func (l *Lake) cwlogsDecompressor(ctx context.Context, env map[string]string, ev
 }
 
 func (l *Lake) ddbStreamForwarder(ctx context.Context, env map[string]string, _ []byte) ([]string, error) {
-	created, err := l.bucket(ctx, CDCBucket)
+	created, err := l.Bucket(ctx, CDCBucket)
 	if err != nil {
 		return created, err
 	}
@@ -156,14 +156,14 @@ func (l *Lake) ddbStreamForwarder(ctx context.Context, env map[string]string, _ 
 		if name == "" {
 			continue
 		}
-		c, err := l.deliveryStream(ctx, name, CDCBucket, name+"/")
+		c, err := l.DeliveryStream(ctx, name, CDCBucket, name+"/")
 		created = append(created, c...)
 		if err != nil {
 			return created, err
 		}
 	}
 	if b := env["OVERFLOW_BUCKET"]; b != "" {
-		c, err := l.bucket(ctx, b)
+		c, err := l.Bucket(ctx, b)
 		created = append(created, c...)
 		if err != nil {
 			return created, err
@@ -269,11 +269,11 @@ func (l *Lake) s3Redistributor(ctx context.Context, env map[string]string, event
 	if err != nil {
 		return nil, err
 	}
-	created, err := l.bucket(ctx, landing)
+	created, err := l.Bucket(ctx, landing)
 	if err != nil {
 		return created, err
 	}
-	c, err := l.deliveryStream(ctx, LandingStream, landing, env["SOURCE_PREFIX"])
+	c, err := l.DeliveryStream(ctx, LandingStream, landing, env["SOURCE_PREFIX"])
 	created = append(created, c...)
 	if err != nil {
 		return created, err
@@ -285,7 +285,7 @@ func (l *Lake) s3Redistributor(ctx context.Context, env map[string]string, event
 		}
 	}
 	for _, b := range sortedKeys(lakes) {
-		c, err := l.bucket(ctx, b)
+		c, err := l.Bucket(ctx, b)
 		created = append(created, c...)
 		if err != nil {
 			return created, err
@@ -352,7 +352,7 @@ func (l *Lake) partitionedTable(ctx context.Context, db, table string, keys []st
 func (l *Lake) Seed(ctx context.Context, event []byte) ([]string, error) {
 	var created []string
 	for _, o := range namedObjects(event, 0) {
-		c, err := l.bucket(ctx, o.bucket)
+		c, err := l.Bucket(ctx, o.bucket)
 		created = append(created, c...)
 		if err != nil {
 			return created, err
@@ -436,7 +436,8 @@ func namedObjects(event []byte, depth int) []object {
 	return out
 }
 
-func (l *Lake) bucket(ctx context.Context, name string) ([]string, error) {
+// Bucket creates a bucket unless it exists; it returns what it created.
+func (l *Lake) Bucket(ctx context.Context, name string) ([]string, error) {
 	// moto, as S3 in us-east-1, answers a repeated CreateBucket with 200.
 	if _, err := l.S3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(name)}); err == nil {
 		return nil, nil
@@ -452,11 +453,12 @@ func (l *Lake) bucket(ctx context.Context, name string) ([]string, error) {
 	return []string{"bucket " + name}, nil
 }
 
-// deliveryStream creates a Direct PUT stream writing to bucket under
-// prefix. moto writes each PutRecordBatch at once, as one object named as
-// Firehose names its deliveries.
-func (l *Lake) deliveryStream(ctx context.Context, name, bucket, prefix string) ([]string, error) {
-	created, err := l.bucket(ctx, bucket)
+// DeliveryStream creates, unless it exists, a Direct PUT stream writing to
+// bucket (created too) under prefix; it returns what it created. moto
+// writes each PutRecordBatch at once, as one object named as Firehose
+// names its deliveries.
+func (l *Lake) DeliveryStream(ctx context.Context, name, bucket, prefix string) ([]string, error) {
+	created, err := l.Bucket(ctx, bucket)
 	if err != nil {
 		return created, err
 	}

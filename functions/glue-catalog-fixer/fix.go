@@ -40,7 +40,9 @@ func (e *ColumnError) Error() string {
 
 func (e *ColumnError) Unwrap() error { return e.Err }
 
-// Fix rewrites t's column and partition-key types with rules. It returns
+// Fix rewrites t's column and partition-key types with rules, changing
+// only the tokens a rule rewrites and keeping the rest of each type as the
+// crawler or the user wrote it (hivetype.FixString). It returns
 // the TableInput for UpdateTable and what changed, or a nil TableInput when
 // nothing needs fixing: the fixer's own update fires another change event,
 // which must end here without a call. t is not modified.

@@ -26,6 +26,7 @@ type objectStore interface {
 	UploadPartCopy(ctx context.Context, in *s3.UploadPartCopyInput, optFns ...func(*s3.Options)) (*s3.UploadPartCopyOutput, error)
 	CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error)
 	AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.AbortMultipartUploadOutput, error)
+	ListMultipartUploads(ctx context.Context, in *s3.ListMultipartUploadsInput, optFns ...func(*s3.Options)) (*s3.ListMultipartUploadsOutput, error)
 	DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
 }
 
@@ -186,12 +187,14 @@ func planParts(size, partSize int64) ([]byteRange, error) {
 // are copied server-side with UploadPartCopy, Concurrency at a time, each
 // pinned to the source's ETag so that all come from the same object. The
 // metadata CopyObject would keep is set on the upload explicitly. A failed
-// copy is aborted, so no parts are left to be billed.
+// copy is aborted, so no parts are left to be billed; what a killed copy
+// left, the next copy to the same key aborts.
 func (c *copier) multipartCopy(ctx context.Context, src Source, head *s3.HeadObjectOutput, dst Target) (err error) {
 	parts, err := planParts(aws.ToInt64(head.ContentLength), c.cfg.PartSize)
 	if err != nil {
 		return fmt.Errorf("copy to %s: %w", dst.URI(), err)
 	}
+	c.abortStaleUploads(ctx, dst)
 	create := &s3.CreateMultipartUploadInput{
 		Bucket:             aws.String(dst.Bucket),
 		Key:                aws.String(dst.Key),
@@ -284,6 +287,34 @@ func (c *copier) multipartCopy(ctx context.Context, src Source, head *s3.HeadObj
 		return fmt.Errorf("complete multipart copy to %s: %w", dst.URI(), err)
 	}
 	return nil
+}
+
+// staleUploadAge is how long ago an incomplete upload must have started for
+// the redistributor to take it for a killed copy's: Lambda's longest
+// timeout, so that no running invocation can still be completing it.
+const staleUploadAge = 15 * time.Minute
+
+// abortStaleUploads aborts the incomplete multipart uploads to dst's exact
+// key that started over staleUploadAge ago: an invocation killed mid-copy
+// (timeout, crash) leaves its upload behind, and its parts are billed
+// until aborted. One page of ListMultipartUploads is looked at, for a key
+// will not have a thousand. It is best effort: an error here (a policy
+// without s3:ListBucketMultipartUploads, say) leaves the uploads to the
+// bucket's AbortIncompleteMultipartUpload lifecycle rule and does not fail
+// the copy, which does not depend on it.
+func (c *copier) abortStaleUploads(ctx context.Context, dst Target) {
+	out, err := c.s3.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(dst.Bucket), Prefix: aws.String(dst.Key)})
+	if err != nil {
+		return
+	}
+	cutoff := time.Now().Add(-staleUploadAge)
+	for _, u := range out.Uploads {
+		// The prefix also matches longer keys ("x.json" matches "x.json.gz").
+		if aws.ToString(u.Key) != dst.Key || u.Initiated == nil || !u.Initiated.Before(cutoff) {
+			continue
+		}
+		_, _ = c.s3.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(dst.Bucket), Key: u.Key, UploadId: u.UploadId})
+	}
 }
 
 // forEach calls fn(0..n-1), at most limit at a time, and stops starting

@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -43,6 +44,8 @@ type fakeUpload struct {
 	bucket, key string
 	create      *s3.CreateMultipartUploadInput
 	parts       map[int32]fakePart
+	// initiated is wall-clock time, which the copier compares it with.
+	initiated time.Time
 }
 
 // fakeS3 is an in-memory S3 holding just what the redistributor calls.
@@ -198,7 +201,7 @@ func (f *fakeS3) CreateMultipartUpload(_ context.Context, in *s3.CreateMultipart
 	}
 	f.nextID++
 	id := "upload-" + strconv.Itoa(f.nextID)
-	f.uploads[id] = &fakeUpload{bucket: aws.ToString(in.Bucket), key: aws.ToString(in.Key), create: in, parts: map[int32]fakePart{}}
+	f.uploads[id] = &fakeUpload{bucket: aws.ToString(in.Bucket), key: aws.ToString(in.Key), create: in, parts: map[int32]fakePart{}, initiated: time.Now()}
 	return &s3.CreateMultipartUploadOutput{UploadId: aws.String(id)}, nil
 }
 
@@ -275,6 +278,22 @@ func (f *fakeS3) AbortMultipartUpload(_ context.Context, in *s3.AbortMultipartUp
 	}
 	delete(f.uploads, aws.ToString(in.UploadId))
 	return &s3.AbortMultipartUploadOutput{}, nil
+}
+
+func (f *fakeS3) ListMultipartUploads(_ context.Context, in *s3.ListMultipartUploadsInput, _ ...func(*s3.Options)) (*s3.ListMultipartUploadsOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("ListMultipartUploads", aws.ToString(in.Bucket), aws.ToString(in.Prefix)); err != nil {
+		return nil, err
+	}
+	out := &s3.ListMultipartUploadsOutput{Bucket: in.Bucket, Prefix: in.Prefix}
+	for _, id := range slices.Sorted(maps.Keys(f.uploads)) {
+		up := f.uploads[id]
+		if up.bucket == aws.ToString(in.Bucket) && strings.HasPrefix(up.key, aws.ToString(in.Prefix)) {
+			out.Uploads = append(out.Uploads, types.MultipartUpload{Key: aws.String(up.key), UploadId: aws.String(id), Initiated: aws.Time(up.initiated)})
+		}
+	}
+	return out, nil
 }
 
 func (f *fakeS3) DeleteObject(_ context.Context, in *s3.DeleteObjectInput, _ ...func(*s3.Options)) (*s3.DeleteObjectOutput, error) {

@@ -56,6 +56,7 @@ import (
 	"strings"
 	"time"
 
+	"lakestream/shared/excerpt"
 	"lakestream/shared/record"
 )
 
@@ -168,7 +169,7 @@ func Parse(line []byte) (*record.Record, error) {
 			return nil, err
 		}
 		if i = skipSpaces(s, i); i < len(s) {
-			return nil, errorf("unexpected text after the user agent: %q", excerpt(s[i:]))
+			return nil, errorf("unexpected text after the user agent: %s", excerpt.Quote(s[i:]))
 		}
 	}
 
@@ -322,7 +323,7 @@ func count(v, name string) (any, error) {
 	}
 	n, ok := digits(v)
 	if !ok {
-		return nil, errorf("%s %q is not a number", name, excerpt(v))
+		return nil, errorf("%s %s is not a number", name, excerpt.Quote(v))
 	}
 	return n, nil
 }
@@ -356,7 +357,7 @@ func optional(v string) any {
 // stray quote an old server did not escape stays inside the field.
 func quoted(s string, i int, name string) (string, int, error) {
 	if s[i] != '"' {
-		return "", i, errorf("%s %q is not in double quotes", name, excerpt(s[i:tokenEnd(s, i)]))
+		return "", i, errorf("%s %s is not in double quotes", name, excerpt.Quote(s[i:tokenEnd(s, i)]))
 	}
 	for j := i + 1; ; {
 		k := strings.IndexByte(s[j:], '"')
@@ -481,7 +482,7 @@ var months = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug",
 // and the fractional digits as written.
 func parseTime(v string) (time.Time, string, error) {
 	bad := func() (time.Time, string, error) {
-		return time.Time{}, "", errorf("time %q is not dd/Mon/yyyy:hh:mm:ss +zzzz", excerpt(v))
+		return time.Time{}, "", errorf("time %s is not dd/Mon/yyyy:hh:mm:ss +zzzz", excerpt.Quote(v))
 	}
 	// dd/Mon/yyyy:hh:mm:ss is 20 bytes, " +zzzz" 6 more.
 	if len(v) < 26 || v[2] != '/' || v[6] != '/' || v[11] != ':' || v[14] != ':' || v[17] != ':' {
@@ -522,7 +523,7 @@ func parseTime(v string) (time.Time, string, error) {
 		return bad()
 	}
 	if hour > 23 || minute > 59 || sec > 59 {
-		return time.Time{}, "", errorf("time %q has no such time of day", excerpt(v))
+		return time.Time{}, "", errorf("time %s has no such time of day", excerpt.Quote(v))
 	}
 	nsec := 0
 	for k := 0; k < 9; k++ {
@@ -533,7 +534,7 @@ func parseTime(v string) (time.Time, string, error) {
 	}
 	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
 	if t.Day() != day {
-		return time.Time{}, "", errorf("time %q has no such date", excerpt(v))
+		return time.Time{}, "", errorf("time %s has no such date", excerpt.Quote(v))
 	}
 	offset := time.Duration(zh)*time.Hour + time.Duration(zm)*time.Minute
 	if rest[1] == '+' {
@@ -541,7 +542,7 @@ func parseTime(v string) (time.Time, string, error) {
 	}
 	t = t.Add(offset)
 	if y := t.Year(); y < 0 || y > 9999 {
-		return time.Time{}, "", errorf("time %q is out of range in UTC", excerpt(v))
+		return time.Time{}, "", errorf("time %s is out of range in UTC", excerpt.Quote(v))
 	}
 	return t, frac, nil
 }
@@ -594,14 +595,4 @@ func appendInt(b []byte, n, width int) []byte {
 // errorf returns an error wrapping ErrMalformed.
 func errorf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
-}
-
-// excerpt bounds what of a bad value goes into an error message: errors are
-// logged, and a log line can be long and hold personal data.
-func excerpt(s string) string {
-	const max = 40
-	if len(s) <= max {
-		return s
-	}
-	return s[:max] + "..."
 }

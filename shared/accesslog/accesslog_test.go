@@ -83,7 +83,7 @@ func TestParseMalformed(t *testing.T) {
 		"no user agent":         {ok + ` "-"`, `line ends after the referrer`},
 		"open user agent":       {ok + ` "-" "Mozilla`, `user agent has no closing quote`},
 		"extra field":           {ok + ` "-" "-" "198.51.100.1, 10.0.0.1"`, `unexpected text after the user agent: "\"198.51.100.1, 10.0.0.1\""`},
-		"long value is cut":     {strings.Replace(ok, " 200 ", " "+strings.Repeat("x", 100)+" ", 1), `status "` + strings.Repeat("x", 40) + `..." is not a number`},
+		"long value is cut":     {strings.Replace(ok, " 200 ", " "+strings.Repeat("x", 100)+" ", 1), `status "` + strings.Repeat("x", 40) + `"… is not a number`},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -61,6 +61,7 @@ import (
 	"strings"
 	"time"
 
+	"lakestream/shared/excerpt"
 	"lakestream/shared/record"
 )
 
@@ -242,16 +243,16 @@ func convert(buf *strings.Builder, name string, k kind, v string) (any, error) {
 	case integer:
 		n, ok := digits(v)
 		if !ok {
-			return nil, errorf("%s %q is not a whole number", name, excerpt(v))
+			return nil, errorf("%s %s is not a whole number", name, excerpt.Quote(v))
 		}
 		return n, nil
 	case seconds:
 		if !isDecimal(v) {
-			return nil, errorf("%s %q is not a number of seconds", name, excerpt(v))
+			return nil, errorf("%s %s is not a number of seconds", name, excerpt.Quote(v))
 		}
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil { // hundreds of digits: beyond float64, and no JSON number
-			return nil, errorf("%s %q is out of range", name, excerpt(v))
+			return nil, errorf("%s %s is out of range", name, excerpt.Quote(v))
 		}
 		return f, nil
 	case enum:
@@ -341,25 +342,25 @@ func unhex(c byte) (byte, bool) {
 // them to buf as one RFC 3339 UTC timestamp.
 func joinTimestamp(buf *strings.Builder, date, clock string) (string, error) {
 	if len(date) != 10 || date[4] != '-' || date[7] != '-' {
-		return "", errorf("date %q is not YYYY-MM-DD", excerpt(date))
+		return "", errorf("date %s is not YYYY-MM-DD", excerpt.Quote(date))
 	}
 	year, ok1 := atoi(date[0:4])
 	month, ok2 := atoi(date[5:7])
 	day, ok3 := atoi(date[8:10])
 	if !ok1 || !ok2 || !ok3 {
-		return "", errorf("date %q is not YYYY-MM-DD", excerpt(date))
+		return "", errorf("date %s is not YYYY-MM-DD", excerpt.Quote(date))
 	}
 	if month < 1 || month > 12 || day < 1 || time.Date(year, time.Month(month), day, 0, 0, 0, 0, time.UTC).Day() != day {
 		return "", errorf("date %q has no such day", date)
 	}
 	if len(clock) != 8 || clock[2] != ':' || clock[5] != ':' {
-		return "", errorf("time %q is not hh:mm:ss", excerpt(clock))
+		return "", errorf("time %s is not hh:mm:ss", excerpt.Quote(clock))
 	}
 	hour, ok1 := atoi(clock[0:2])
 	minute, ok2 := atoi(clock[3:5])
 	sec, ok3 := atoi(clock[6:8])
 	if !ok1 || !ok2 || !ok3 {
-		return "", errorf("time %q is not hh:mm:ss", excerpt(clock))
+		return "", errorf("time %s is not hh:mm:ss", excerpt.Quote(clock))
 	}
 	if hour > 23 || minute > 59 || sec > 59 {
 		return "", errorf("time %q has no such time of day", clock)
@@ -427,14 +428,4 @@ func intern(s string) any {
 // errorf returns an error wrapping ErrMalformed.
 func errorf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
-}
-
-// excerpt bounds what of a bad value goes into an error message: errors are
-// logged, and a log line can be long and hold personal data.
-func excerpt(s string) string {
-	const max = 40
-	if len(s) <= max {
-		return s
-	}
-	return s[:max] + "..."
 }

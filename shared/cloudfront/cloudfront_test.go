@@ -79,7 +79,7 @@ func TestParseMalformed(t *testing.T) {
 		"exponent time-taken":  {withField(18, "1e3"), `time-taken "1e3" is not a number of seconds`},
 		"two dots":             {withField(27, "0.0.1"), `time-to-first-byte "0.0.1" is not a number of seconds`},
 		"lone dot":             {withField(27, "."), `time-to-first-byte "." is not a number of seconds`},
-		"beyond float64":       {withField(18, "1"+strings.Repeat("0", 400)), `time-taken "1000000000000000000000000000000000000000..." is out of range`},
+		"beyond float64":       {withField(18, "1"+strings.Repeat("0", 400)), `time-taken "1000000000000000000000000000000000000000"… is out of range`},
 		"bad c-port":           {withField(26, "http"), `c-port "http" is not a whole number`},
 		"bad sc-range-end":     {withField(32, "1-2"), `sc-range-end "1-2" is not a whole number`},
 		"bad older-layout end": {strings.Join(append(validLine()[:17], "12x"), "\t"), `cs-bytes "12x" is not a whole number`},

@@ -14,6 +14,8 @@ import (
 	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"lakestream/shared/excerpt"
 )
 
 // The two values of a payload's messageType.
@@ -72,7 +74,7 @@ func validate(d *events.CloudwatchLogsData) error {
 	case MessageTypeData, MessageTypeControl:
 	default:
 		return fmt.Errorf("cwlogs: %w %s, want %s or %s",
-			ErrUnknownMessageType, quote(d.MessageType), MessageTypeData, MessageTypeControl)
+			ErrUnknownMessageType, excerpt.Quote(d.MessageType), MessageTypeData, MessageTypeControl)
 	}
 	if d.Owner == "" {
 		return &MissingFieldError{Field: "owner"}
@@ -99,14 +101,4 @@ func validate(d *events.CloudwatchLogsData) error {
 		}
 	}
 	return nil
-}
-
-// quote quotes s for an error message, cut to a length fit for a log line:
-// the value comes from the payload and may be arbitrarily long.
-func quote(s string) string {
-	const max = 64
-	if len(s) <= max {
-		return strconv.Quote(s)
-	}
-	return strconv.Quote(s[:max]) + "..."
 }

@@ -205,7 +205,7 @@ func TestDecodeErrors(t *testing.T) {
 		},
 		"unknown message type, cut for the message": {
 			payload: gz(t, []byte(`{"messageType":"`+strings.Repeat("X", 100)+`","owner":"1"}`)), class: "ErrUnknownMessageType",
-			msg: `cwlogs: unknown messageType "` + strings.Repeat("X", 64) + `"..., want DATA_MESSAGE or CONTROL_MESSAGE`,
+			msg: `cwlogs: unknown messageType "` + strings.Repeat("X", 40) + `"…, want DATA_MESSAGE or CONTROL_MESSAGE`,
 		},
 		"control message without owner": {
 			payload: gz(t, []byte(`{"messageType":"CONTROL_MESSAGE"}`)), class: "MissingFieldError",

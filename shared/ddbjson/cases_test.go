@@ -1,12 +1,12 @@
 package ddbjson_test
 
 import (
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"lakestream/shared/ddbjson"
+	"lakestream/shared/excerpt"
 )
 
 // valueCase is one attribute value and what AppendValue makes of it.
@@ -36,15 +36,7 @@ type item = map[string]events.DynamoDBAttributeValue
 
 // numberCase is a bad number: the error AppendValue returns for it.
 func numberCase(value, reason string) valueCase {
-	return valueCase{in: n(value), badNumber: value, err: "ddbjson: invalid number " + quoteGo(value) + ": " + reason}
-}
-
-// quoteGo quotes v as error messages do, cut after 64 bytes.
-func quoteGo(v string) string {
-	if len(v) > 64 {
-		return strconv.Quote(v[:64]) + "..."
-	}
-	return strconv.Quote(v)
+	return valueCase{in: n(value), badNumber: value, err: "ddbjson: invalid number " + excerpt.Quote(value) + ": " + reason}
 }
 
 // cases is the one table of values that the tests of AppendValue,

@@ -36,6 +36,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"lakestream/shared/excerpt"
 )
 
 // Errors the writers wrap, for callers to branch on with errors.Is.
@@ -67,7 +69,7 @@ type NumberError struct {
 
 // Error implements error.
 func (e *NumberError) Error() string {
-	return fmt.Sprintf("invalid number %s: %s", quote(e.Value), e.Reason)
+	return fmt.Sprintf("invalid number %s: %s", excerpt.Quote(e.Value), e.Reason)
 }
 
 // AttributeError says where in an item a value could not be written. Err is
@@ -82,7 +84,7 @@ type AttributeError struct {
 
 // Error implements error.
 func (e *AttributeError) Error() string {
-	return fmt.Sprintf("ddbjson: attribute %s: %v", quote(e.Path), e.Err)
+	return fmt.Sprintf("ddbjson: attribute %s: %v", excerpt.Quote(e.Path), e.Err)
 }
 
 // Unwrap returns the cause, for errors.Is and errors.As.
@@ -106,13 +108,3 @@ func within(err error, seg string) error {
 
 // index is the path segment of element i of a list or set.
 func index(i int) string { return "[" + strconv.Itoa(i) + "]" }
-
-// quote quotes s for an error message, cut to a length fit for a log line:
-// a bad value may be arbitrarily long.
-func quote(s string) string {
-	const max = 64
-	if len(s) <= max {
-		return strconv.Quote(s)
-	}
-	return strconv.Quote(s[:max]) + "..."
-}

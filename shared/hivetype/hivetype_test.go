@@ -168,7 +168,7 @@ func TestSyntaxErrorExcerpt(t *testing.T) {
 	var syntax *hivetype.SyntaxError
 	require.ErrorAs(t, err, &syntax)
 	assert.Equal(t, 307, syntax.Offset)
-	want := fmt.Sprintf(`hivetype: at offset 307 in …%q…: expected field name, found ','`, long[247:367])
+	want := fmt.Sprintf(`hivetype: at offset 307 in …%q…: expected field name, found ','`, long[267:347])
 	assert.Equal(t, want, err.Error())
 }
 
@@ -189,8 +189,26 @@ func TestFixString(t *testing.T) {
 		"spacing and case alone is no change": {
 			spec: hivetype.DefaultSpec, in: "MAP< STRING , ARRAY<INT> >", want: "MAP< STRING , ARRAY<INT> >",
 		},
-		"a fix prints canonically": {
-			spec: hivetype.DefaultSpec, in: "MAP< STRING , SET<INT> >", want: "map<string,array<int>>", changed: true,
+		"a fix keeps the rest as written": {
+			spec: hivetype.DefaultSpec, in: "MAP< STRING , SET<INT> >", want: "MAP< STRING , array<INT> >", changed: true,
+		},
+		"backquotes kept around a name that needs none": {
+			spec:    hivetype.DefaultSpec,
+			in:      "map<string,set<struct<a:set<bigint>,`b c`:string>>>",
+			want:    "map<string,array<struct<a:array<bigint>,`b c`:string>>>",
+			changed: true,
+		},
+		"field named set, backquoted or bare": {
+			spec: hivetype.DefaultSpec, in: "struct<`set`:set<int>,set:set<int>>",
+			want: "struct<`set`:array<int>,set:array<int>>", changed: true,
+		},
+		"a replaced primitive loses its own spacing only": {
+			spec: "decimal=decimal(38,10)", in: "struct< a : DECIMAL ( 10 , 2 ) , b : decimal >",
+			want: "struct< a : decimal(38,10) , b : decimal(38,10) >", changed: true,
+		},
+		"mapping inside a struct": {
+			spec: "set=array,float=double", in: "struct<`x y`:FLOAT,z:struct<w:set< float >>>",
+			want: "struct<`x y`:double,z:struct<w:array< double >>>", changed: true,
 		},
 		"without the set rule set stays": {
 			spec: "float=double", in: "set<float>", want: "set<double>", changed: true,
@@ -333,6 +351,98 @@ func FuzzParse(f *testing.F) {
 		require.NoError(t, err)
 		require.False(t, changedAgain, "fix of %q is not final: %q", s, fixed)
 	})
+}
+
+// FuzzFixString checks the fixer's promise on any type Parse accepts:
+// without rules the text comes back byte for byte; with rules the result
+// is the tree Rewrite makes, written with only the rewritten tokens
+// replaced, and fixing it again changes nothing.
+func FuzzFixString(f *testing.F) {
+	inputs, err := filepath.Glob("testdata/types/*.hive")
+	require.NoError(f, err)
+	for _, in := range inputs {
+		f.Add(readInput(f, in))
+	}
+	rules, err := hivetype.ParseRules(goldenRules + ",decimal=decimal(38,10),geometry=string")
+	require.NoError(f, err)
+
+	f.Fuzz(func(t *testing.T, s string) {
+		typ, err := hivetype.Parse(s)
+		if err != nil {
+			return
+		}
+		same, changed, err := hivetype.FixString(s, hivetype.Rules{})
+		require.NoError(t, err)
+		require.False(t, changed)
+		require.Equal(t, s, same, "no rules must return the input byte for byte")
+
+		fixed, changed, err := hivetype.FixString(s, rules)
+		require.NoError(t, err)
+		want, wantChanged := hivetype.Rewrite(typ, rules)
+		require.Equal(t, wantChanged, changed, "FixString and Rewrite disagree on %q", s)
+		if !changed {
+			require.Equal(t, s, fixed)
+			return
+		}
+		got, err := hivetype.Parse(fixed)
+		require.NoError(t, err, "fix %q of %q does not parse", fixed, s)
+		require.Equal(t, want.String(), got.String(), "fix %q of %q is not the rewritten tree", fixed, s)
+
+		again, changedAgain, err := hivetype.FixString(fixed, rules)
+		require.NoError(t, err)
+		require.False(t, changedAgain, "fix of %q is not final: %q became %q", s, fixed, again)
+		require.Equal(t, fixed, again)
+
+		fixed, _, err = hivetype.FixString(s, tokenRules)
+		require.NoError(t, err)
+		require.True(t, onlyTokensChanged(s, fixed, tokenSwaps), "%q became %q: more than the rewritten tokens changed", s, fixed)
+	})
+}
+
+// tokenSwaps are the rewrites of goldenRules as text: each replacement
+// starts with another letter than what it replaces, so onlyTokensChanged
+// can line the two texts up without knowing where the types are.
+var tokenSwaps = [][2]string{{"set", "array"}, {"tinyint", "smallint"}, {"float", "double"}}
+
+var tokenRules = func() hivetype.Rules {
+	r, err := hivetype.ParseRules(goldenRules)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}()
+
+// onlyTokensChanged reports whether fixed is in, byte for byte, except
+// where a from of swaps (in any case) became its to. It walks both texts
+// together; since every to differs from its from in the first byte, the
+// first differing byte is where a swap must start.
+func onlyTokensChanged(in, fixed string, swaps [][2]string) bool {
+	i, j := 0, 0
+next:
+	for i < len(in) || j < len(fixed) {
+		if i < len(in) && j < len(fixed) && in[i] == fixed[j] {
+			i, j = i+1, j+1
+			continue
+		}
+		for _, sw := range swaps {
+			from, to := sw[0], sw[1]
+			if len(in)-i >= len(from) && strings.EqualFold(in[i:i+len(from)], from) && strings.HasPrefix(fixed[j:], to) {
+				i, j = i+len(from), j+len(to)
+				continue next
+			}
+		}
+		return false
+	}
+	return true
+}
+
+func TestOnlyTokensChanged(t *testing.T) {
+	assert.True(t, onlyTokensChanged("struct<`b c`:SET<Float>>", "struct<`b c`:array<double>>", tokenSwaps))
+	assert.True(t, onlyTokensChanged("int", "int", tokenSwaps))
+	assert.False(t, onlyTokensChanged("struct<`b c`:set<int>>", "struct<b c:array<int>>", tokenSwaps), "dropped backquotes")
+	assert.False(t, onlyTokensChanged("MAP<STRING,SET<INT>>", "map<string,array<int>>", tokenSwaps), "lowered case")
+	assert.False(t, onlyTokensChanged("set< int >", "array<int>", tokenSwaps), "dropped spaces")
+	assert.False(t, onlyTokensChanged("set<int>", "set<int>x", tokenSwaps), "added a byte")
 }
 
 // FuzzParseRules checks that any rule set ParseRules accepts settles in one

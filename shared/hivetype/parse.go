@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"lakestream/shared/excerpt"
 )
 
 // MaxDepth bounds how deeply types may nest (array<array<...>>), so a corrupt
@@ -21,26 +23,7 @@ type SyntaxError struct {
 }
 
 func (e *SyntaxError) Error() string {
-	return fmt.Sprintf("hivetype: at offset %d in %s: %s", e.Offset, excerpt(e.Input, e.Offset), e.Msg)
-}
-
-// excerpt quotes the input, or only the part around offset when the input is
-// long: a big struct type can run to tens of kilobytes, too much for a log
-// line.
-func excerpt(s string, offset int) string {
-	const width = 60
-	if len(s) <= 2*width {
-		return strconv.Quote(s)
-	}
-	lo, hi := max(offset-width, 0), min(offset+width, len(s))
-	out := strconv.Quote(s[lo:hi])
-	if lo > 0 {
-		out = "…" + out
-	}
-	if hi < len(s) {
-		out += "…"
-	}
-	return out
+	return fmt.Sprintf("hivetype: at offset %d in %s: %s", e.Offset, excerpt.Around(e.Input, e.Offset), e.Msg)
 }
 
 // Parse reads one Hive type string. Keywords are matched in any case and
@@ -136,6 +119,22 @@ func (p *parser) typ(depth int) (*Type, error) {
 	if word == "" {
 		return nil, p.fail("expected a type, found %s", p.found())
 	}
+	t, err := p.typeAfter(depth, start, word)
+	if err != nil {
+		return nil, err
+	}
+	// A type ends in a letter, digit, '>' or ')', never in whitespace, but
+	// a primitive's reader may have looked past whitespace for a '(' that
+	// did not come.
+	t.start, t.end = start, p.pos
+	for isSpace(p.in[t.end-1]) {
+		t.end--
+	}
+	return t, nil
+}
+
+// typeAfter reads the rest of the type whose name, word, starts at start.
+func (p *parser) typeAfter(depth, start int, word string) (*Type, error) {
 	switch kw := strings.ToLower(word); kw {
 	case "array", "set":
 		kind := KindArray

@@ -185,19 +185,72 @@ func Rewrite(t *Type, rules Rules) (*Type, bool) {
 	return t, false
 }
 
-// FixString parses s, applies rules and returns the canonical form of the
-// result when a rule changed something. When none did, it returns s itself
-// and false, even if s is not canonical ("ARRAY< STRING >"): changed means
-// the type itself is different, so the fixer calls UpdateTable only for a
-// real fix and its own update, which fires a new change event, finds
-// nothing more to do.
+// FixString parses s, applies rules and returns s with only the rewritten
+// tokens replaced: the keyword of each set<T> becomes array, and each
+// primitive a rule matches (parameters included) becomes the rule's target
+// in canonical form. Every other byte of s is kept as written: backquotes,
+// spacing, case, field names. Engines differ in which names they read bare
+// or backquoted and in what spacing they tolerate, so a fixer that
+// re-printed the whole type could break a column it had no reason to touch.
+//
+// changed reports whether a rule rewrote something; when none did, fixed is
+// s itself, even if s is not canonical ("ARRAY< STRING >"), so the fixer
+// calls UpdateTable only for a real fix and its own update, which fires a
+// new change event, finds nothing more to do.
 func FixString(s string, rules Rules) (fixed string, changed bool, err error) {
 	t, err := Parse(s)
 	if err != nil {
 		return "", false, err
 	}
-	if t, changed = Rewrite(t, rules); !changed {
+	edits := rules.edits(t, nil)
+	if len(edits) == 0 {
 		return s, false, nil
 	}
-	return t.String(), true, nil
+	var b strings.Builder
+	b.Grow(len(s) + 2*len(edits))
+	last := 0
+	for _, e := range edits {
+		b.WriteString(s[last:e.start])
+		b.WriteString(e.text)
+		last = e.end
+	}
+	b.WriteString(s[last:])
+	return b.String(), true, nil
+}
+
+// edit replaces the input's bytes [start, end) with text.
+type edit struct {
+	start, end int
+	text       string
+}
+
+// edits appends the replacements rules make in t, a Type Parse returned, in
+// input order: a pre-order walk visits types left to right, and a set's edit
+// covers only its keyword, before its element's.
+func (r Rules) edits(t *Type, out []edit) []edit {
+	switch t.Kind {
+	case KindPrimitive:
+		if to, ok := r.primitives[strings.ToLower(t.Name)]; ok && !samePrimitive(t, to) {
+			out = append(out, edit{start: t.start, end: t.end, text: to.String()})
+		}
+	case KindSet:
+		if r.setToArray {
+			// Parse matched the keyword in any case, so it is len("set") bytes.
+			out = append(out, edit{start: t.start, end: t.start + len("set"), text: KindArray.String()})
+		}
+		out = r.edits(t.Elem, out)
+	case KindArray:
+		out = r.edits(t.Elem, out)
+	case KindMap:
+		out = r.edits(t.Value, r.edits(t.Key, out))
+	case KindStruct:
+		for _, f := range t.Fields {
+			out = r.edits(f.Type, out)
+		}
+	case KindUnion:
+		for _, m := range t.Members {
+			out = r.edits(m, out)
+		}
+	}
+	return out
 }

@@ -7,9 +7,14 @@
 // Parsing is lenient where crawlers are: keywords in any case, whitespace
 // between tokens, struct field names that are reserved words or hold
 // characters such as '-', '$' or spaces (bare or in backquotes), and type
-// names this package does not know, which are kept as written. Printing is
-// canonical: lower-case keywords, no whitespace, and field names backquoted
-// only when Hive could not read them bare.
+// names this package does not know, which are kept as written.
+//
+// FixString, which the fixer uses, does not print the type again: it splices
+// each replacement into the text as written, so backquotes, spacing and case
+// outside the rewritten tokens stay byte for byte. Type.String prints a
+// canonical form instead (lower-case keywords, no whitespace, field names
+// backquoted only when Hive could not read them bare), for messages and
+// tests.
 package hivetype
 
 import (
@@ -70,6 +75,13 @@ type Type struct {
 	Fields []Field
 	// Members are a uniontype's alternatives, in order.
 	Members []*Type
+
+	// start and end are the byte offsets in the input Parse read of where
+	// this type was written, from its first letter to its closing '>' or
+	// ')' or its name's last letter. FixString splices replacements into
+	// the input at these offsets, so everything it does not rewrite keeps
+	// the bytes it was written in. A Type not made by Parse has none.
+	start, end int
 }
 
 // Field is one field of a struct. Name is the name itself, without the

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"lakestream/shared/excerpt"
 	"lakestream/shared/record"
 )
 
@@ -206,7 +207,7 @@ func parseTime(v any) (time.Time, error) {
 		if t, ok := parseEpoch(v); ok {
 			return t, nil
 		}
-		return time.Time{}, fmt.Errorf("%s is not an RFC 3339 timestamp or an epoch number", quoteShort(v))
+		return time.Time{}, fmt.Errorf("%s is not an RFC 3339 timestamp or an epoch number", excerpt.Quote(v))
 	case int64:
 		return epochInt(v), nil
 	case float64:

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"lakestream/shared/excerpt"
 	"lakestream/shared/record"
 )
 
@@ -197,7 +198,7 @@ func (r *fieldRule) check(v any) error {
 			return wrongType(v, r.typ)
 		}
 		if _, err := time.Parse(time.RFC3339, s); err != nil {
-			return fmt.Errorf("%s is not an RFC 3339 timestamp", quoteShort(s))
+			return fmt.Errorf("%s is not an RFC 3339 timestamp", excerpt.Quote(s))
 		}
 	}
 	return nil
@@ -259,18 +260,4 @@ func describe(v any) string {
 	default:
 		return fmt.Sprintf("a %T", v)
 	}
-}
-
-// quoteShort quotes a value for an error message, cut so a long field never
-// fills a log line.
-func quoteShort(s string) string {
-	const max = 40
-	if len(s) > max {
-		cut := max
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		return strconv.Quote(s[:cut]) + "..."
-	}
-	return strconv.Quote(s)
 }

@@ -176,7 +176,7 @@ func TestSchema(t *testing.T) {
 		"timestamp bad":        {spec: "f:timestamp", value: "2024-03-05 06:07:08", wantErr: `field "f": "2024-03-05 06:07:08" is not an RFC 3339 timestamp`},
 		"timestamp long value cut": {
 			spec: "f:timestamp", value: "this is a very long value that should not end up in full in a log line",
-			wantErr: `"this is a very long value that should no"... is not`,
+			wantErr: `"this is a very long value that should no"… is not`,
 		},
 		"timestamp rejects epoch": {spec: "f:timestamp", value: int64(1709618828), wantErr: "got an integer, want timestamp"},
 		"null passes":             {spec: "f:int:1..2", value: nil},

@@ -62,6 +62,7 @@ import (
 	"strings"
 	"time"
 
+	"lakestream/shared/excerpt"
 	"lakestream/shared/record"
 )
 
@@ -203,7 +204,7 @@ func (p *parser) priority() (int, error) {
 	end := strings.IndexByte(p.s[:min(len(p.s), 5)], '>')
 	n, ok := atoi(p.s[1:max(end, 1)])
 	if end < 2 || !ok || n > 191 {
-		return 0, errorf("priority %q is not <0> to <191>", excerpt(p.s[:tokenEnd(p.s, 0)]))
+		return 0, errorf("priority %s is not <0> to <191>", excerpt.Quote(p.s[:tokenEnd(p.s, 0)]))
 	}
 	p.i = end + 1
 	return n, nil
@@ -294,7 +295,7 @@ func (p *parser) structuredData() (any, error) {
 		return nil, nil
 	}
 	if s[p.i] != '[' {
-		return nil, errorf("structured data %q is neither - nor [...]", excerpt(s[p.i:tokenEnd(s, p.i)]))
+		return nil, errorf("structured data %s is neither - nor [...]", excerpt.Quote(s[p.i:tokenEnd(s, p.i)]))
 	}
 	sd := record.New(2)
 	for p.i < len(s) && s[p.i] == '[' {
@@ -314,7 +315,7 @@ func (p *parser) structuredData() (any, error) {
 			p.i++
 			name := p.sdName()
 			if name == "" || p.i == len(s) || s[p.i] != '=' {
-				return nil, errorf("structured data element %q has a parameter that is not name=\"value\"", excerpt(id))
+				return nil, errorf("structured data element %s has a parameter that is not name=\"value\"", excerpt.Quote(id))
 			}
 			p.i++
 			value, err := p.paramValue(id, name)
@@ -324,7 +325,7 @@ func (p *parser) structuredData() (any, error) {
 			addParam(elem, name, value)
 		}
 		if p.i == len(s) || s[p.i] != ']' {
-			return nil, errorf("structured data element %q is not closed with ]", excerpt(id))
+			return nil, errorf("structured data element %s is not closed with ]", excerpt.Quote(id))
 		}
 		p.i++
 	}
@@ -348,7 +349,7 @@ func (p *parser) sdName() string {
 func (p *parser) paramValue(id, name string) (string, error) {
 	s := p.s
 	if p.i == len(s) || s[p.i] != '"' {
-		return "", errorf("value of %s.%s is not in double quotes", excerpt(id), excerpt(name))
+		return "", errorf("value of %s is not in double quotes", excerpt.Quote(id+"."+name))
 	}
 	start := p.i + 1
 	escaped := false
@@ -365,7 +366,7 @@ func (p *parser) paramValue(id, name string) (string, error) {
 			return p.unescape(s[start:j]), nil
 		}
 	}
-	return "", errorf("value of %s.%s has no closing quote", excerpt(id), excerpt(name))
+	return "", errorf("value of %s has no closing quote", excerpt.Quote(id+"."+name))
 }
 
 // unescape undoes \", \\ and \] in v; other backslashes are kept (RFC 5424
@@ -417,7 +418,7 @@ func (p *parser) rfc3164() (header, error) {
 	case isBSDTime(rest):
 		t, rest, err = p.parseBSDTime(rest)
 	default:
-		return h, errorf("no timestamp (Mmm dd hh:mm:ss or RFC 3339) at %q", excerpt(rest))
+		return h, errorf("no timestamp (Mmm dd hh:mm:ss or RFC 3339) at %s", excerpt.Quote(rest))
 	}
 	if err != nil {
 		return h, err
@@ -530,7 +531,7 @@ func (p *parser) parseBSDTime(s string) (time.Time, string, error) {
 	minute, ok2 := atoi(clock[3:5])
 	sec, ok3 := atoi(clock[6:8])
 	if !ok1 || !ok2 || !ok3 {
-		return time.Time{}, "", errorf("timestamp %q is not Mmm dd hh:mm:ss", excerpt(s[:j+9]))
+		return time.Time{}, "", errorf("timestamp %s is not Mmm dd hh:mm:ss", excerpt.Quote(s[:j+9]))
 	}
 	if hour > 23 || minute > 59 || sec > 59 {
 		return time.Time{}, "", errorf("timestamp %q has no such time of day", s[:j+9])
@@ -563,7 +564,7 @@ func (p *parser) dateYear(month, day, hour, minute, sec int) (time.Time, bool) {
 // instant and the fractional digits as written.
 func parseRFC3339(v string) (time.Time, string, error) {
 	bad := func() (time.Time, string, error) {
-		return time.Time{}, "", errorf("timestamp %q is not RFC 3339", excerpt(v))
+		return time.Time{}, "", errorf("timestamp %s is not RFC 3339", excerpt.Quote(v))
 	}
 	// 2006-01-02T15:04:05 is 19 bytes, and a zone at least 1 more.
 	if len(v) < 20 || v[4] != '-' || v[7] != '-' || v[10] != 'T' || v[13] != ':' || v[16] != ':' {
@@ -607,7 +608,7 @@ func parseRFC3339(v string) (time.Time, string, error) {
 		return bad()
 	}
 	if month < 1 || month > 12 || hour > 23 || minute > 59 || sec > 59 {
-		return time.Time{}, "", errorf("timestamp %q has no such date or time", excerpt(v))
+		return time.Time{}, "", errorf("timestamp %s has no such date or time", excerpt.Quote(v))
 	}
 	nsec := 0
 	for k := 0; k < 9; k++ {
@@ -618,11 +619,11 @@ func parseRFC3339(v string) (time.Time, string, error) {
 	}
 	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
 	if day < 1 || t.Day() != day {
-		return time.Time{}, "", errorf("timestamp %q has no such date or time", excerpt(v))
+		return time.Time{}, "", errorf("timestamp %s has no such date or time", excerpt.Quote(v))
 	}
 	t = t.Add(offset)
 	if y := t.Year(); y < 0 || y > 9999 {
-		return time.Time{}, "", errorf("timestamp %q is out of range in UTC", excerpt(v))
+		return time.Time{}, "", errorf("timestamp %s is out of range in UTC", excerpt.Quote(v))
 	}
 	return t, frac, nil
 }
@@ -701,14 +702,4 @@ func optional(v string) any {
 // errorf returns an error wrapping ErrMalformed.
 func errorf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
-}
-
-// excerpt bounds what of a bad value goes into an error message: errors are
-// logged, and a message can be long and hold personal data.
-func excerpt(s string) string {
-	const max = 40
-	if len(s) <= max {
-		return s
-	}
-	return s[:max] + "..."
 }

@@ -117,9 +117,9 @@ func TestParseMalformed(t *testing.T) {
 		"sd ends in element":    {head + "[a@1", `structured data element "a@1" is not closed with ]`},
 		"sd junk after params":  {head + "[a@1 x=\"1\"junk] m", `structured data element "a@1" is not closed with ]`},
 		"sd param no value":     {head + "[a@1 x] m", `structured data element "a@1" has a parameter that is not name="value"`},
-		"sd unquoted value":     {head + "[a@1 x=1] m", `value of a@1.x is not in double quotes`},
-		"sd open value":         {head + "[a@1 x=\"1] m", `value of a@1.x has no closing quote`},
-		"sd escaped end":        {head + "[a@1 x=\"1\\\"] m", `value of a@1.x has no closing quote`},
+		"sd unquoted value":     {head + "[a@1 x=1] m", `value of "a@1.x" is not in double quotes`},
+		"sd open value":         {head + "[a@1 x=\"1] m", `value of "a@1.x" has no closing quote`},
+		"sd escaped end":        {head + "[a@1 x=\"1\\\"] m", `value of "a@1.x" has no closing quote`},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -1,0 +1,893 @@
+// Package jsonscan reads JSON text from a []byte without reflection: a pull
+// scanner that the caller walks through the document shape it expects,
+// reading each value as the kind it wants and skipping the rest. Hot paths
+// (the Firehose request, CloudWatch Logs payloads, DynamoDB stream events)
+// decode their fixed wire shapes with it instead of encoding/json, whose
+// reflection and per-field allocation cost more than the work they feed.
+//
+// What it reads, it reads exactly as encoding/json would: the same grammar
+// (it rejects what json.Valid rejects, nesting included), the same string
+// unescaping (\u escapes, surrogate pairs, each byte of invalid UTF-8 and
+// each lone surrogate becoming U+FFFD) and the same number syntax and
+// ranges for int64 and float64. It does not build a tree: strings without
+// escapes come back as slices of the input, others are unescaped into a
+// buffer the caller reuses.
+//
+//	s := jsonscan.New(data)
+//	for key := range s.Object() {
+//		switch string(key) {
+//		case "name":
+//			name, _ = s.String(&buf) // an error is also kept: see Err
+//		case "tags":
+//			for range s.Array() {
+//				tag, _ := s.String(buf)
+//				...
+//			}
+//		} // a member the body does not read is skipped (and validated)
+//	}
+//	if err := s.End(); err != nil { ... }
+//
+// Errors are sticky: after the first one every read returns it, iteration
+// stops and Err reports it, so a decoder checks once at the end. Every
+// error names what was expected and the byte offset where it was not found.
+package jsonscan
+
+import (
+	"encoding/binary"
+	"iter"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// MaxDepth is how deeply arrays and objects may nest: encoding/json's limit,
+// so that the scanner rejects exactly what json.Valid rejects, and no input
+// can make it use unbounded memory.
+const MaxDepth = 10000
+
+// Kind is the kind of a JSON value, told by its first byte.
+type Kind uint8
+
+// The kinds of JSON values. Invalid is returned where no value starts: at
+// the end of the input or at a byte no value begins with.
+const (
+	Invalid Kind = iota
+	Null
+	Bool
+	Number
+	String
+	Array
+	Object
+)
+
+// String names the kind as error messages do ("a string").
+func (k Kind) String() string {
+	switch k {
+	case Null:
+		return "null"
+	case Bool:
+		return "a boolean"
+	case Number:
+		return "a number"
+	case String:
+		return "a string"
+	case Array:
+		return "an array"
+	case Object:
+		return "an object"
+	}
+	return "no value"
+}
+
+// kindOf is the kind of value each byte starts.
+var kindOf = func() (t [256]Kind) {
+	t['n'] = Null
+	t['t'], t['f'] = Bool, Bool
+	t['-'] = Number
+	for c := '0'; c <= '9'; c++ {
+		t[c] = Number
+	}
+	t['"'] = String
+	t['['] = Array
+	t['{'] = Object
+	return t
+}()
+
+// Error is what the scanner reports: a syntax error, or a value of another
+// kind than the caller asked for.
+type Error struct {
+	// Offset is the byte offset in the input where Expected was not found.
+	Offset int
+	// Expected is what the grammar or the caller wanted there ("a string",
+	// "',' or '}' after an object member").
+	Expected string
+	// Found is what was there ("a number", "'x'", "end of input").
+	Found string
+}
+
+// Error implements error.
+func (e *Error) Error() string {
+	return "offset " + strconv.Itoa(e.Offset) + ": expected " + e.Expected + ", found " + e.Found
+}
+
+// Scanner reads one JSON text. The zero value scans an empty input; Reset
+// points it at another text and keeps its buffers, so one Scanner can serve
+// every invocation.
+type Scanner struct {
+	data  []byte
+	pos   int
+	depth int // arrays and objects open
+	err   error
+	key   []byte   // unescaped object keys that need it
+	stack []uint64 // Skip's open containers, one bit each: 1 for an object
+}
+
+// New returns a Scanner reading data.
+func New(data []byte) *Scanner {
+	s := &Scanner{}
+	s.Reset(data)
+	return s
+}
+
+// Reset makes s read data from its start, forgetting any error.
+func (s *Scanner) Reset(data []byte) {
+	s.data, s.pos, s.depth, s.err = data, 0, 0, nil
+}
+
+// Offset is the byte offset of the scanner in its input: just after the
+// last value read (or before the whitespace ahead, once Peek looked).
+func (s *Scanner) Offset() int { return s.pos }
+
+// Err is the first error met, if any.
+func (s *Scanner) Err() error { return s.err }
+
+// Fail records err as the scanner's error unless it has one already: a
+// decoder uses it for what the grammar allows but it does not (a missing
+// member, a value out of range), so that iteration stops and Err reports
+// the first problem.
+func (s *Scanner) Fail(err error) {
+	if s.err == nil && err != nil {
+		s.err = err
+	}
+}
+
+// syntax fails with a syntax error at offset i.
+func (s *Scanner) syntax(i int, expected string) error {
+	s.Fail(&Error{Offset: i, Expected: expected, Found: s.foundByte(i)})
+	return s.err
+}
+
+// foundByte describes the byte at offset i for a syntax error.
+func (s *Scanner) foundByte(i int) string {
+	if i >= len(s.data) {
+		return "end of input"
+	}
+	c := s.data[i]
+	if c >= 0x20 && c < 0x7f {
+		return strconv.QuoteRuneToASCII(rune(c))
+	}
+	return "byte 0x" + strconv.FormatUint(uint64(c), 16)
+}
+
+// foundValue describes the value at offset i for a kind mismatch.
+func (s *Scanner) foundValue(i int) string {
+	if i < len(s.data) {
+		if k := kindOf[s.data[i]]; k != Invalid {
+			return k.String()
+		}
+	}
+	return s.foundByte(i)
+}
+
+// skipWS moves past JSON whitespace.
+func (s *Scanner) skipWS() {
+	s.pos = skipWS(s.data, s.pos)
+}
+
+func skipWS(d []byte, i int) int {
+	for i < len(d) {
+		if c := d[i]; c > ' ' || (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+			return i
+		}
+		i++
+	}
+	return i
+}
+
+// Peek returns the kind of the next value without reading it; Invalid at
+// the end of the input, at a byte no value starts with, or after an error.
+func (s *Scanner) Peek() Kind {
+	if s.err != nil {
+		return Invalid
+	}
+	s.skipWS()
+	if s.pos >= len(s.data) {
+		return Invalid
+	}
+	return kindOf[s.data[s.pos]]
+}
+
+// at moves to the next value and reports whether it is of kind k; if not,
+// it fails saying that want was expected.
+func (s *Scanner) at(k Kind, want string) bool {
+	if s.err != nil {
+		return false
+	}
+	s.skipWS()
+	if s.pos < len(s.data) && kindOf[s.data[s.pos]] == k {
+		return true
+	}
+	s.Fail(&Error{Offset: s.pos, Expected: want, Found: s.foundValue(s.pos)})
+	return false
+}
+
+// Object iterates over the members of the object that comes next, yielding
+// each key (unescaped; valid until the next key is read, a nested
+// object's included). The loop body reads the
+// member's value; a value it leaves unread is skipped. It stops at the
+// object's end or at the first error (see Err). Breaking out of the loop
+// skips the rest of the object, so the scanner is after it either way.
+func (s *Scanner) Object() iter.Seq[[]byte] {
+	// A closure calling the method directly, not the method value: inlined
+	// into the range loop it lets the loop body stay on the stack.
+	return func(yield func([]byte) bool) { s.members(yield) }
+}
+
+func (s *Scanner) members(yield func(key []byte) bool) {
+	if !s.open(Object, "an object") {
+		return
+	}
+	d := s.data
+	s.skipWS()
+	if s.pos < len(d) && d[s.pos] == '}' {
+		s.close()
+		return
+	}
+	for {
+		key, ok := s.memberKey()
+		if !ok {
+			return
+		}
+		mark := s.pos
+		if !yield(key) {
+			s.skipRest(Object, mark)
+			return
+		}
+		if !s.nextMember(Object, mark) {
+			return
+		}
+	}
+}
+
+// Array iterates over the elements of the array that comes next, yielding
+// each one's index. The loop body reads the element; an element it leaves
+// unread is skipped. Errors and breaking out behave as for Object.
+func (s *Scanner) Array() iter.Seq[int] {
+	return func(yield func(int) bool) { s.elements(yield) }
+}
+
+func (s *Scanner) elements(yield func(i int) bool) {
+	if !s.open(Array, "an array") {
+		return
+	}
+	d := s.data
+	s.skipWS()
+	if s.pos < len(d) && d[s.pos] == ']' {
+		s.close()
+		return
+	}
+	for i := 0; ; i++ {
+		mark := s.pos
+		if !yield(i) {
+			s.skipRest(Array, mark)
+			return
+		}
+		if !s.nextMember(Array, mark) {
+			return
+		}
+	}
+}
+
+// open reads the '{' or '[' starting a container of kind k.
+func (s *Scanner) open(k Kind, want string) bool {
+	if !s.at(k, want) {
+		return false
+	}
+	if s.depth >= MaxDepth {
+		s.Fail(&Error{Offset: s.pos, Expected: "at most " + strconv.Itoa(MaxDepth) + " nested arrays and objects", Found: "deeper nesting"})
+		return false
+	}
+	s.depth++
+	s.pos++
+	return true
+}
+
+// close reads the '}' or ']' ending the innermost container.
+func (s *Scanner) close() {
+	s.pos++
+	s.depth--
+}
+
+// memberKey reads an object key and the colon after it, leaving the
+// scanner at the member's value.
+func (s *Scanner) memberKey() ([]byte, bool) {
+	d := s.data
+	if s.pos >= len(d) || d[s.pos] != '"' {
+		s.syntax(s.pos, "'\"' starting an object key")
+		return nil, false
+	}
+	key, copied, ok := s.readString(s.key)
+	if !ok {
+		return nil, false
+	}
+	if copied {
+		s.key = key[:0] // keep the grown buffer for the next key
+	}
+	s.skipWS()
+	if s.pos >= len(d) || d[s.pos] != ':' {
+		s.syntax(s.pos, "':' after an object key")
+		return nil, false
+	}
+	s.pos++
+	s.skipWS()
+	return key, true
+}
+
+// nextMember finishes a member or element whose value started at mark
+// (skipping the value if the loop body did not read it) and moves to the
+// next one, reporting whether there is one.
+func (s *Scanner) nextMember(k Kind, mark int) bool {
+	if s.err != nil {
+		return false
+	}
+	if s.pos == mark && s.Skip() != nil {
+		return false
+	}
+	s.skipWS()
+	d := s.data
+	end, want := byte(']'), "',' or ']' after an array element"
+	if k == Object {
+		end, want = '}', "',' or '}' after an object member"
+	}
+	if s.pos < len(d) {
+		switch d[s.pos] {
+		case ',':
+			s.pos++
+			s.skipWS()
+			return true
+		case end:
+			s.close()
+			return false
+		}
+	}
+	s.syntax(s.pos, want)
+	return false
+}
+
+// skipRest skips what is left of a container after the loop body broke out
+// at the value that started at mark.
+func (s *Scanner) skipRest(k Kind, mark int) {
+	for s.nextMember(k, mark) {
+		if k == Object {
+			if _, ok := s.memberKey(); !ok {
+				return
+			}
+		}
+		mark = s.pos
+	}
+}
+
+// String reads the string that comes next, unescaped. A string without
+// escapes or invalid UTF-8 is returned as a slice of the input, without
+// copying. Any other is unescaped into *buf, which is emptied first and
+// keeps what it grew to, so one buffer serves every call; with a nil buf
+// the value gets a new slice. Either way the result must not be written
+// to: it may be the input itself.
+func (s *Scanner) String(buf *[]byte) ([]byte, error) {
+	if !s.at(String, "a string") {
+		return nil, s.err
+	}
+	var scratch []byte
+	if buf == nil {
+		buf = &scratch
+	}
+	v, copied, _ := s.readString(*buf)
+	if copied {
+		*buf = v
+	}
+	return v, s.err
+}
+
+// readString reads the string at s.pos (which is '"'), reporting whether
+// it had to be unescaped into buf.
+func (s *Scanner) readString(buf []byte) (v []byte, copied, ok bool) {
+	start := s.pos + 1
+	end, flags, ok := s.scanString(start)
+	if !ok {
+		return nil, false, false
+	}
+	s.pos = end + 1
+	raw := s.data[start:end]
+	if flags == 0 || (flags == flagHigh && utf8.Valid(raw)) {
+		return raw, false, true
+	}
+	return Unescape(buf[:0], raw), true, true
+}
+
+// RawString reads the string that comes next and returns its text between
+// the quotes as it is in the input (a slice of it), escapes and all, and
+// whether it has any escape. A decoder that may never need the value (a
+// record's base64 data, say) keeps the raw text and calls Unescape later.
+func (s *Scanner) RawString() (raw []byte, escaped bool, err error) {
+	if !s.at(String, "a string") {
+		return nil, false, s.err
+	}
+	start := s.pos + 1
+	end, flags, ok := s.scanString(start)
+	if !ok {
+		return nil, false, s.err
+	}
+	s.pos = end + 1
+	return s.data[start:end], flags&flagEscape != 0, nil
+}
+
+// Flags scanString reports about a string's text.
+const (
+	flagEscape = 1 << iota // a backslash escape
+	flagHigh               // a byte of 0x80 or more
+)
+
+// SWAR constants: one byte value repeated in each byte of a uint64.
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// special reports whether any byte of the 8 in x may end the run of plain
+// string text: a quote, a backslash or a control character. (A false
+// positive only costs a byte-by-byte look; there are no false negatives:
+// the lowest such byte always sets its top bit. Bytes of 0x80 or more never
+// do, so UTF-8 text runs at the same speed as ASCII.)
+func special(x uint64) bool {
+	q := x ^ (lsb * '"')
+	b := x ^ (lsb * '\\')
+	return ((q-lsb)&^q|(b-lsb)&^b|(x-lsb*0x20)&^x)&msb != 0
+}
+
+// scanString checks the text of a string starting at offset i (after its
+// opening quote) and returns the offset of its closing quote.
+func (s *Scanner) scanString(i int) (end int, flags uint8, ok bool) {
+	d := s.data
+	var high uint64 // the top bits of every word the fast loop passed
+	for {
+		for i+8 <= len(d) {
+			x := binary.LittleEndian.Uint64(d[i:])
+			if special(x) {
+				break
+			}
+			high |= x
+			i += 8
+		}
+		if i >= len(d) {
+			s.syntax(i, "'\"' closing a string")
+			return 0, 0, false
+		}
+		switch c := d[i]; {
+		case c == '"':
+			if high&msb != 0 {
+				flags |= flagHigh
+			}
+			return i, flags, true
+		case c == '\\':
+			flags |= flagEscape
+			if i+1 >= len(d) {
+				s.syntax(i+1, "an escaped character")
+				return 0, 0, false
+			}
+			switch d[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				for j := i + 2; j < i+6; j++ {
+					if j >= len(d) || unhex(d[j]) < 0 {
+						s.syntax(j, "a hexadecimal digit in a \\u escape")
+						return 0, 0, false
+					}
+				}
+				i += 6
+			default:
+				s.syntax(i+1, `one of "\/bfnrtu after a backslash`)
+				return 0, 0, false
+			}
+		case c < 0x20:
+			s.syntax(i, "a character of a string (control characters must be escaped)")
+			return 0, 0, false
+		case c >= utf8.RuneSelf:
+			flags |= flagHigh
+			i++
+		default:
+			i++
+		}
+	}
+}
+
+func unhex(c byte) rune {
+	switch {
+	case '0' <= c && c <= '9':
+		return rune(c - '0')
+	case 'a' <= c && c <= 'f':
+		return rune(c - 'a' + 10)
+	case 'A' <= c && c <= 'F':
+		return rune(c - 'A' + 10)
+	}
+	return -1
+}
+
+// getu4 decodes \uXXXX at the start of s, or returns -1.
+func getu4(s []byte) rune {
+	if len(s) < 6 || s[0] != '\\' || s[1] != 'u' {
+		return -1
+	}
+	var r rune
+	for _, c := range s[2:6] {
+		h := unhex(c)
+		if h < 0 {
+			return -1
+		}
+		r = r<<4 | h
+	}
+	return r
+}
+
+// Unescape appends to dst the value of a string whose text between the
+// quotes is raw (as RawString returns it), exactly as encoding/json decodes
+// it: escapes resolved, a \u surrogate pair joined, a lone surrogate and
+// each byte of invalid UTF-8 replaced by U+FFFD. Text the scanner did not
+// check is unescaped as far as it makes sense, never with a panic.
+func Unescape(dst, raw []byte) []byte {
+	for i := 0; i < len(raw); {
+		// Copy the run of bytes that need no change in one append.
+		j := i
+		for j < len(raw) && raw[j] != '\\' && raw[j] < utf8.RuneSelf {
+			j++
+		}
+		dst = append(dst, raw[i:j]...)
+		if i = j; i >= len(raw) {
+			break
+		}
+		if c := raw[i]; c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRune(raw[i:])
+			if r == utf8.RuneError && size == 1 {
+				dst = utf8.AppendRune(dst, utf8.RuneError)
+			} else {
+				dst = append(dst, raw[i:i+size]...)
+			}
+			i += size
+			continue
+		}
+		if i+1 >= len(raw) {
+			dst = append(dst, '\\')
+			break
+		}
+		switch e := raw[i+1]; e {
+		case '"', '\\', '/', '\'':
+			dst = append(dst, e)
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r := getu4(raw[i:])
+			if r < 0 {
+				dst = append(dst, raw[i:i+2]...)
+				break
+			}
+			i += 6
+			if utf16.IsSurrogate(r) {
+				if dec := utf16.DecodeRune(r, getu4(raw[i:])); dec != utf8.RuneError {
+					dst = utf8.AppendRune(dst, dec)
+					i += 6
+					continue
+				}
+				r = utf8.RuneError
+			}
+			dst = utf8.AppendRune(dst, r)
+			continue
+		default:
+			dst = append(dst, raw[i:i+2]...)
+		}
+		i += 2
+	}
+	return dst
+}
+
+// Number reads the number that comes next and returns its text, checked
+// against the JSON grammar (a slice of the input).
+func (s *Scanner) Number() ([]byte, error) {
+	if !s.at(Number, "a number") {
+		return nil, s.err
+	}
+	start := s.pos
+	end, ok := s.scanNumber(start)
+	if !ok {
+		return nil, s.err
+	}
+	s.pos = end
+	return s.data[start:end], nil
+}
+
+// Int64 reads the number that comes next as an int64, as encoding/json
+// decodes into one: a fraction or an exponent, even "1.0" or "1e3", and a
+// value out of range are errors.
+func (s *Scanner) Int64() (int64, error) {
+	start := s.pos
+	lit, err := s.Number()
+	if err != nil {
+		return 0, err
+	}
+	n, perr := strconv.ParseInt(string(lit), 10, 64)
+	if perr != nil {
+		s.Fail(&Error{Offset: skipWS(s.data, start), Expected: "an integer in the int64 range", Found: string(lit)})
+		return 0, s.err
+	}
+	return n, nil
+}
+
+// Float64 reads the number that comes next as a float64, as encoding/json
+// decodes into one: the nearest value, and an error beyond its range.
+func (s *Scanner) Float64() (float64, error) {
+	start := s.pos
+	lit, err := s.Number()
+	if err != nil {
+		return 0, err
+	}
+	f, perr := strconv.ParseFloat(string(lit), 64)
+	if perr != nil {
+		s.Fail(&Error{Offset: skipWS(s.data, start), Expected: "a number in the float64 range", Found: string(lit)})
+		return 0, s.err
+	}
+	return f, nil
+}
+
+// scanNumber checks the number starting at offset i and returns its end.
+func (s *Scanner) scanNumber(i int) (int, bool) {
+	d := s.data
+	if d[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(d) && d[i] == '0':
+		i++
+	case i < len(d) && d[i] >= '1' && d[i] <= '9':
+		i = digits(d, i+1)
+	default:
+		s.syntax(i, "a digit")
+		return 0, false
+	}
+	if i < len(d) && d[i] == '.' {
+		if i++; i >= len(d) || d[i] < '0' || d[i] > '9' {
+			s.syntax(i, "a digit after the decimal point")
+			return 0, false
+		}
+		i = digits(d, i+1)
+	}
+	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
+		i++
+		if i < len(d) && (d[i] == '+' || d[i] == '-') {
+			i++
+		}
+		if i >= len(d) || d[i] < '0' || d[i] > '9' {
+			s.syntax(i, "a digit in the exponent")
+			return 0, false
+		}
+		i = digits(d, i+1)
+	}
+	return i, true
+}
+
+func digits(d []byte, i int) int {
+	for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// Bool reads true or false.
+func (s *Scanner) Bool() (bool, error) {
+	if !s.at(Bool, "true or false") {
+		return false, s.err
+	}
+	if s.data[s.pos] == 't' {
+		return true, s.literal("true")
+	}
+	return false, s.literal("false")
+}
+
+// Null reads a null if one comes next and reports whether it did; anything
+// else is left to be read.
+func (s *Scanner) Null() bool {
+	if s.Peek() != Null {
+		return false
+	}
+	if len(s.data)-s.pos < 4 || string(s.data[s.pos:s.pos+4]) != "null" {
+		return false
+	}
+	s.pos += 4
+	return true
+}
+
+// literal reads lit (true, false or null) at s.pos.
+func (s *Scanner) literal(lit string) error {
+	for i := 0; i < len(lit); i++ {
+		if s.pos+i >= len(s.data) || s.data[s.pos+i] != lit[i] {
+			return s.syntax(s.pos+i, "'"+lit+"'")
+		}
+	}
+	s.pos += len(lit)
+	return nil
+}
+
+// Raw reads the value that comes next, checking it, and returns its text
+// (a slice of the input).
+func (s *Scanner) Raw() ([]byte, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	s.skipWS()
+	start := s.pos
+	if err := s.Skip(); err != nil {
+		return nil, err
+	}
+	return s.data[start:s.pos], nil
+}
+
+// End checks that only whitespace is left after the last value read.
+func (s *Scanner) End() error {
+	if s.err != nil {
+		return s.err
+	}
+	s.skipWS()
+	if s.pos < len(s.data) {
+		return s.syntax(s.pos, "end of input")
+	}
+	return nil
+}
+
+// Skip reads the value that comes next, whatever it is, checking it
+// against the grammar. It keeps its own stack of open containers (one bit
+// each), so deep nesting costs no recursion.
+func (s *Scanner) Skip() error {
+	if s.err != nil {
+		return s.err
+	}
+	d := s.data
+	i := s.pos
+	open := 0 // containers this Skip opened
+	for {
+		// i is where a value is expected.
+		i = skipWS(d, i)
+		if i >= len(d) {
+			return s.syntax(i, "a value")
+		}
+		closed := true // the value at i is complete once read
+		switch c := d[i]; c {
+		case '{', '[':
+			if s.depth+open >= MaxDepth {
+				s.Fail(&Error{Offset: i, Expected: "at most " + strconv.Itoa(MaxDepth) + " nested arrays and objects", Found: "deeper nesting"})
+				return s.err
+			}
+			s.push(open, c == '{')
+			open++
+			i = skipWS(d, i+1)
+			switch {
+			case i < len(d) && d[i] == c+2: // '}' is '{'+2, ']' is '['+2
+				open--
+				i++
+			case c == '{':
+				var ok bool
+				if i, ok = s.skipKey(i); !ok {
+					return s.err
+				}
+				closed = false
+			default:
+				closed = false
+			}
+		case '"':
+			end, _, ok := s.scanString(i + 1)
+			if !ok {
+				return s.err
+			}
+			i = end + 1
+		case 't', 'f', 'n':
+			lit := "null"
+			if c == 't' {
+				lit = "true"
+			} else if c == 'f' {
+				lit = "false"
+			}
+			s.pos = i
+			if err := s.literal(lit); err != nil {
+				return err
+			}
+			i = s.pos
+		default:
+			if kindOf[c] != Number {
+				return s.syntax(i, "a value")
+			}
+			end, ok := s.scanNumber(i)
+			if !ok {
+				return s.err
+			}
+			i = end
+		}
+		// After a complete value: close containers or move to the next
+		// member or element.
+		for closed {
+			if open == 0 {
+				s.pos = i
+				return nil
+			}
+			i = skipWS(d, i)
+			inObject := s.stack[(open-1)/64]&(1<<((open-1)%64)) != 0
+			end, want := byte(']'), "',' or ']' after an array element"
+			if inObject {
+				end, want = '}', "',' or '}' after an object member"
+			}
+			switch {
+			case i < len(d) && d[i] == ',':
+				i++
+				if inObject {
+					var ok bool
+					if i, ok = s.skipKey(skipWS(d, i)); !ok {
+						return s.err
+					}
+				}
+				closed = false
+			case i < len(d) && d[i] == end:
+				open--
+				i++
+			default:
+				return s.syntax(i, want)
+			}
+		}
+	}
+}
+
+// push records whether the container opened n-th by Skip is an object.
+func (s *Scanner) push(n int, object bool) {
+	w := n / 64
+	for len(s.stack) <= w {
+		s.stack = append(s.stack, 0)
+	}
+	if object {
+		s.stack[w] |= 1 << (n % 64)
+	} else {
+		s.stack[w] &^= 1 << (n % 64)
+	}
+}
+
+// skipKey checks an object key and its colon at offset i, returning the
+// offset after the colon.
+func (s *Scanner) skipKey(i int) (int, bool) {
+	d := s.data
+	if i >= len(d) || d[i] != '"' {
+		s.syntax(i, "'\"' starting an object key")
+		return 0, false
+	}
+	end, _, ok := s.scanString(i + 1)
+	if !ok {
+		return 0, false
+	}
+	i = skipWS(d, end+1)
+	if i >= len(d) || d[i] != ':' {
+		s.syntax(i, "':' after an object key")
+		return 0, false
+	}
+	return i + 1, true
+}

@@ -1,0 +1,545 @@
+package jsonscan
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// valid checks a whole text the way json.Valid does: one value, then only
+// whitespace.
+func valid(data []byte) error {
+	s := New(data)
+	if err := s.Skip(); err != nil {
+		return err
+	}
+	return s.End()
+}
+
+func TestSkipGrammar(t *testing.T) {
+	tests := map[string]struct {
+		in      string
+		wantErr string // empty: valid
+	}{
+		"object":                {in: ` { "a" : [1, -2.5e+3, true, false, null, "x", {}], "b": {"c": []} } `},
+		"scalar at top":         {in: `"just a string"`},
+		"number forms":          {in: `[0, -0, 0.5, 1e9, 1E-9, 12.34e+56, -0.0e0]`},
+		"escapes":               {in: `"\" \\ \/ \b \f \n \r \t \u00e9 \uD83D\uDE00 \ud800"`},
+		"invalid UTF-8 allowed": {in: "\"\xff\xfe\""},
+		"DEL allowed":           {in: "\"\x7f\""},
+		"empty input":           {in: ``, wantErr: "offset 0: expected a value, found end of input"},
+		"only whitespace":       {in: " \n\t\r", wantErr: "offset 4: expected a value, found end of input"},
+		"trailing data":         {in: `{} x`, wantErr: "offset 3: expected end of input, found 'x'"},
+		"two values":            {in: `1 2`, wantErr: "offset 2: expected end of input, found '2'"},
+		"leading zero":          {in: `01`, wantErr: "offset 1: expected end of input, found '1'"},
+		"plus sign":             {in: `+1`, wantErr: "offset 0: expected a value, found '+'"},
+		"bare minus":            {in: `-`, wantErr: "offset 1: expected a digit, found end of input"},
+		"dot without digits":    {in: `1.`, wantErr: "offset 2: expected a digit after the decimal point, found end of input"},
+		"leading dot":           {in: `.5`, wantErr: "offset 0: expected a value, found '.'"},
+		"exponent no digits":    {in: `1e+`, wantErr: "offset 3: expected a digit in the exponent, found end of input"},
+		"trailing comma array":  {in: `[1,]`, wantErr: "offset 3: expected a value, found ']'"},
+		"trailing comma object": {in: `{"a":1,}`, wantErr: `offset 7: expected '"' starting an object key, found '}'`},
+		"missing colon":         {in: `{"a" 1}`, wantErr: "offset 5: expected ':' after an object key, found '1'"},
+		"missing comma":         {in: `{"a":1 "b":2}`, wantErr: `offset 7: expected ',' or '}' after an object member, found '"'`},
+		"unquoted key":          {in: `{a:1}`, wantErr: `offset 1: expected '"' starting an object key, found 'a'`},
+		"unclosed array":        {in: `[1, 2`, wantErr: "offset 5: expected ',' or ']' after an array element, found end of input"},
+		"unclosed string":       {in: `"abc`, wantErr: `offset 4: expected '"' closing a string, found end of input`},
+		"raw newline":           {in: "\"a\nb\"", wantErr: "offset 2: expected a character of a string (control characters must be escaped), found byte 0xa"},
+		"bad escape":            {in: `"\x"`, wantErr: `offset 2: expected one of "\/bfnrtu after a backslash, found 'x'`},
+		"single quote escape":   {in: `"\'"`, wantErr: `offset 2: expected one of "\/bfnrtu after a backslash, found '\''`},
+		"short unicode escape":  {in: `"\u12"`, wantErr: `offset 5: expected a hexadecimal digit in a \u escape, found '"'`},
+		"truncated literal":     {in: `tru`, wantErr: "offset 3: expected 'true', found end of input"},
+		"wrong literal":         {in: `nul1`, wantErr: "offset 3: expected 'null', found '1'"},
+		"capital literal":       {in: `True`, wantErr: "offset 0: expected a value, found 'T'"},
+		"NaN":                   {in: `NaN`, wantErr: "offset 0: expected a value, found 'N'"},
+		"BOM":                   {in: "\ufeff{}", wantErr: "offset 0: expected a value, found byte 0xef"},
+		"form feed is no space": {in: "\f1", wantErr: "offset 0: expected a value, found byte 0xc"},
+		"mismatched close":      {in: `[1}`, wantErr: "offset 2: expected ',' or ']' after an array element, found '}'"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			err := valid([]byte(tc.in))
+			if tc.wantErr == "" {
+				assert.NoError(t, err)
+			} else {
+				require.Error(t, err)
+				assert.Equal(t, tc.wantErr, err.Error())
+				var se *Error
+				assert.True(t, errors.As(err, &se))
+			}
+			assert.Equal(t, json.Valid([]byte(tc.in)), err == nil, "agrees with json.Valid")
+		})
+	}
+}
+
+// TestDepth: nesting to MaxDepth is valid, one more is not, through Skip
+// and through the iterators alike, as json.Valid decides.
+func TestDepth(t *testing.T) {
+	nest := func(n int) []byte {
+		return []byte(strings.Repeat(`[{"a":`, n/2) + strings.Repeat("[", n%2) + "1" + strings.Repeat("]", n%2) + strings.Repeat(`}]`, n/2))
+	}
+	ok, deep := nest(MaxDepth), nest(MaxDepth+1)
+	require.True(t, json.Valid(ok))
+	require.False(t, json.Valid(deep))
+	assert.NoError(t, valid(ok))
+	err := valid(deep)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "expected at most 10000 nested arrays and objects, found deeper nesting")
+
+	var walk func(s *Scanner)
+	walk = func(s *Scanner) {
+		switch s.Peek() {
+		case Array:
+			for range s.Array() {
+				walk(s)
+			}
+		case Object:
+			for range s.Object() {
+				walk(s)
+			}
+		default:
+			_ = s.Skip()
+		}
+	}
+	s := New(ok)
+	walk(s)
+	assert.NoError(t, s.End())
+	s = New(deep)
+	walk(s)
+	assert.ErrorContains(t, s.Err(), "deeper nesting")
+
+	// An iterator's depth counts for a Skip inside it.
+	s = New(ok[:0])
+	s.Reset(append([]byte("["), ok...))
+	for range s.Array() {
+		_ = s.Skip()
+	}
+	assert.ErrorContains(t, s.Err(), "deeper nesting")
+}
+
+func TestString(t *testing.T) {
+	tests := map[string]struct {
+		in   string
+		want string
+		copy bool // the value had to be unescaped into the buffer
+	}{
+		"plain":                     {in: `"hello, world"`, want: "hello, world"},
+		"empty":                     {in: `""`, want: ""},
+		"valid UTF-8":               {in: `"café ☕ 😀"`, want: "café ☕ 😀"},
+		"short escapes":             {in: `"a\"b\\c\/d\be\ff\ng\rh\ti"`, want: "a\"b\\c/d\be\ff\ng\rh\ti", copy: true},
+		"unicode escape":            {in: `"caf\u00e9 \u2028"`, want: "café \u2028", copy: true},
+		"surrogate pair":            {in: `"\ud83d\ude00"`, want: "😀", copy: true},
+		"upper-case hex":            {in: `"\uD83D\uDE00"`, want: "😀", copy: true},
+		"lone high surrogate":       {in: `"a\ud800b"`, want: "a\ufffdb", copy: true},
+		"lone low surrogate":        {in: `"\udc00"`, want: "\ufffd", copy: true},
+		"high then non-surrogate":   {in: `"\ud800\u0041"`, want: "\ufffdA", copy: true},
+		"high then high":            {in: `"\ud800\ud800\udc00"`, want: "\ufffd\U00010000", copy: true},
+		"invalid UTF-8 byte":        {in: "\"a\xffb\"", want: "a\ufffdb", copy: true},
+		"truncated UTF-8":           {in: "\"\xe2\x98\"", want: "\ufffd\ufffd", copy: true},
+		"UTF-8 encoded surrogate":   {in: "\"\xed\xa0\x80\"", want: "\ufffd\ufffd\ufffd", copy: true},
+		"literal replacement char":  {in: "\"\xef\xbf\xbd\"", want: "\ufffd"},
+		"escaped NUL":               {in: `"\u0000"`, want: "\x00", copy: true},
+		"long, escape at the end":   {in: `"` + strings.Repeat("abcdefgh", 9) + `\n"`, want: strings.Repeat("abcdefgh", 9) + "\n", copy: true},
+		"long, UTF-8 in the middle": {in: `"` + strings.Repeat("x", 13) + "é" + strings.Repeat("y", 20) + `"`, want: strings.Repeat("x", 13) + "é" + strings.Repeat("y", 20)},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var want string
+			require.NoError(t, json.Unmarshal([]byte(tc.in), &want))
+			require.Equal(t, want, tc.want, "the case agrees with encoding/json")
+
+			in := []byte(tc.in)
+			buf := make([]byte, 0, 4)
+			got, err := New(in).String(&buf)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, string(got))
+			inInput := len(got) > 0 && uintptr(unsafe.Pointer(&got[0])) >= uintptr(unsafe.Pointer(&in[0])) &&
+				uintptr(unsafe.Pointer(&got[0])) < uintptr(unsafe.Pointer(&in[0]))+uintptr(len(in))
+			if len(got) > 0 {
+				assert.Equal(t, !tc.copy, inInput, "zero-copy exactly when nothing needs unescaping")
+				if tc.copy {
+					assert.Equal(t, got, buf, "the grown buffer is kept")
+				}
+			}
+			assert.Equal(t, tc.in, string(in), "the input is never written to")
+
+			raw, escaped, err := New(in).RawString()
+			require.NoError(t, err)
+			assert.Equal(t, tc.in[1:len(tc.in)-1], string(raw))
+			assert.Equal(t, strings.Contains(tc.in, `\`), escaped)
+			assert.Equal(t, tc.want, string(Unescape([]byte("prefix:"), raw))[len("prefix:"):], "Unescape appends")
+		})
+	}
+}
+
+func TestNumbers(t *testing.T) {
+	tests := map[string]struct {
+		in       string
+		int64    int64
+		intErr   string
+		float64  float64
+		floatErr string
+	}{
+		"zero":          {in: "0"},
+		"negative zero": {in: "-0", float64: math.Copysign(0, -1)},
+		"integer":       {in: "1700000000123", int64: 1700000000123, float64: 1700000000123},
+		"min int64":     {in: "-9223372036854775808", int64: math.MinInt64, float64: -9223372036854775808},
+		"over int64":    {in: "9223372036854775808", intErr: "expected an integer in the int64 range, found 9223372036854775808", float64: 9223372036854775808},
+		"fraction":      {in: "1.0", intErr: "found 1.0", float64: 1},
+		"exponent":      {in: "1e3", intErr: "found 1e3", float64: 1000},
+		"tiny":          {in: "1e-400", intErr: "found 1e-400", float64: 0},
+		"huge":          {in: "1e400", intErr: "found 1e400", floatErr: "offset 0: expected a number in the float64 range, found 1e400"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			i, err := New([]byte(tc.in)).Int64()
+			var ji int64
+			jerr := json.Unmarshal([]byte(tc.in), &ji)
+			if tc.intErr != "" {
+				assert.ErrorContains(t, err, tc.intErr)
+				assert.Error(t, jerr, "encoding/json rejects it too")
+			} else {
+				require.NoError(t, err)
+				require.NoError(t, jerr)
+				assert.Equal(t, tc.int64, i)
+				assert.Equal(t, ji, i)
+			}
+			f, err := New([]byte(tc.in)).Float64()
+			var jf float64
+			jerr = json.Unmarshal([]byte(tc.in), &jf)
+			if tc.floatErr != "" {
+				assert.EqualError(t, err, tc.floatErr)
+				assert.Error(t, jerr, "encoding/json rejects it too")
+			} else {
+				require.NoError(t, err)
+				require.NoError(t, jerr)
+				assert.Equal(t, math.Float64bits(tc.float64), math.Float64bits(f))
+				assert.Equal(t, math.Float64bits(jf), math.Float64bits(f))
+			}
+			lit, err := New([]byte(" " + tc.in)).Number()
+			require.NoError(t, err)
+			assert.Equal(t, tc.in, string(lit))
+		})
+	}
+}
+
+// TestKindMismatch: reading a value as another kind names both.
+func TestKindMismatch(t *testing.T) {
+	tests := map[string]struct {
+		in   string
+		read func(s *Scanner) error
+		want string
+	}{
+		"string wanted":  {in: ` 12`, read: func(s *Scanner) error { _, err := s.String(nil); return err }, want: "offset 1: expected a string, found a number"},
+		"number wanted":  {in: `"12"`, read: func(s *Scanner) error { _, err := s.Int64(); return err }, want: "offset 0: expected a number, found a string"},
+		"bool wanted":    {in: `null`, read: func(s *Scanner) error { _, err := s.Bool(); return err }, want: "offset 0: expected true or false, found null"},
+		"object wanted":  {in: `[]`, read: func(s *Scanner) error { return iterate(s, s.Object()) }, want: "offset 0: expected an object, found an array"},
+		"array wanted":   {in: `{}`, read: func(s *Scanner) error { return iterate(s, s.Array()) }, want: "offset 0: expected an array, found an object"},
+		"nothing there":  {in: ``, read: func(s *Scanner) error { _, err := s.Float64(); return err }, want: "offset 0: expected a number, found end of input"},
+		"not a value":    {in: `}`, read: func(s *Scanner) error { _, _, err := s.RawString(); return err }, want: "offset 0: expected a string, found '}'"},
+		"raw of garbage": {in: `[1,,]`, read: func(s *Scanner) error { _, err := s.Raw(); return err }, want: "offset 3: expected a value, found ','"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			s := New([]byte(tc.in))
+			assert.EqualError(t, tc.read(s), tc.want)
+			assert.EqualError(t, s.Err(), tc.want, "the error sticks")
+			_, err := s.String(nil)
+			assert.EqualError(t, err, tc.want, "and every later read returns it")
+		})
+	}
+}
+
+func iterate[T any](s *Scanner, seq func(func(T) bool)) error {
+	for range seq {
+	}
+	return s.Err()
+}
+
+// TestObject walks a document with the iterators: keys unescaped, values
+// the body leaves unread skipped, break leaving the scanner after the
+// object, and errors stopping the walk.
+func TestObject(t *testing.T) {
+	doc := []byte(`{"a": 1, "skip\u006De": {"deep": [1, {"x": "y"}]}, "b" : ["p", "q"], "c": true, "n": null}  `)
+	s := New(doc)
+	var keys []string
+	var a int64
+	var b []string
+	for key := range s.Object() {
+		keys = append(keys, string(key))
+		switch string(key) {
+		case "a":
+			a, _ = s.Int64()
+		case "b":
+			for i := range s.Array() {
+				v, err := s.String(nil)
+				require.NoError(t, err)
+				b = append(b, string(v))
+				assert.Equal(t, len(b)-1, i)
+			}
+		case "n":
+			assert.True(t, s.Null())
+		}
+	}
+	require.NoError(t, s.End())
+	assert.Equal(t, []string{"a", "skipme", "b", "c", "n"}, keys)
+	assert.Equal(t, int64(1), a)
+	assert.Equal(t, []string{"p", "q"}, b)
+
+	// Breaking out skips the rest of the object (and still checks it).
+	s = New([]byte(`[{"first": 1, "rest": [1, 2, {"x": 3}]}, "after"]`))
+	var after string
+	for i := range s.Array() {
+		if i == 0 {
+			for range s.Object() {
+				break
+			}
+			continue
+		}
+		v, _ := s.String(nil)
+		after = string(v)
+	}
+	require.NoError(t, s.End())
+	assert.Equal(t, "after", after)
+
+	s = New([]byte(`{"first": 1, "rest": [1, 2,]}`))
+	for range s.Object() {
+		break
+	}
+	assert.EqualError(t, s.Err(), "offset 27: expected a value, found ']'", "what break skips is checked")
+
+	// A body's own error stops the walk and is what Err reports.
+	s = New([]byte(`{"a": 1, "b": 2, "c": 3}`))
+	seen := 0
+	mine := errors.New("no b allowed")
+	for key := range s.Object() {
+		seen++
+		if string(key) == "b" {
+			s.Fail(mine)
+		}
+	}
+	assert.Equal(t, 2, seen)
+	assert.ErrorIs(t, s.Err(), mine)
+	assert.ErrorIs(t, s.End(), mine)
+
+	// Empty containers and whitespace everywhere.
+	s = New([]byte(" { \"o\" : { } , \"a\" : [ ] } "))
+	n := 0
+	for key := range s.Object() {
+		if string(key) == "o" {
+			for range s.Object() {
+				n++
+			}
+			continue
+		}
+		for range s.Array() {
+			n++
+		}
+	}
+	assert.Zero(t, n)
+	assert.NoError(t, s.End())
+
+	// Reading a value as the wrong kind stops the walk.
+	s = New([]byte(`{"o": [], "p": 1}`))
+	n = 0
+	for range s.Object() {
+		n++
+		for range s.Object() {
+		}
+	}
+	assert.Equal(t, 1, n)
+	assert.EqualError(t, s.Err(), "offset 6: expected an object, found an array")
+}
+
+// TestKeyBuffer: an escaped key is unescaped into the scanner's buffer
+// and valid until the next key.
+func TestKeyBuffer(t *testing.T) {
+	s := New([]byte(`{"k\u00e9y": {"in\u006Eer": 1}, "plain": 2}`))
+	var keys []string
+	for key := range s.Object() {
+		keys = append(keys, string(key))
+		if s.Peek() == Object {
+			for inner := range s.Object() {
+				keys = append(keys, string(inner))
+			}
+		}
+	}
+	require.NoError(t, s.End())
+	assert.Equal(t, []string{"kéy", "inner", "plain"}, keys)
+}
+
+func TestPeekNullRawBool(t *testing.T) {
+	s := New([]byte(`[null, true, false, {"a":[1]}, "s", -1, nul]`))
+	var kinds []Kind
+	for range s.Array() {
+		k := s.Peek()
+		kinds = append(kinds, k)
+		switch k {
+		case Null:
+			if !s.Null() {
+				_, _ = s.Raw()
+			}
+		case Bool:
+			_, err := s.Bool()
+			require.NoError(t, err)
+		case Object:
+			raw, err := s.Raw()
+			require.NoError(t, err)
+			assert.Equal(t, `{"a":[1]}`, string(raw))
+		}
+	}
+	assert.Equal(t, []Kind{Null, Bool, Bool, Object, String, Number, Null}, kinds)
+	assert.EqualError(t, s.Err(), "offset 43: expected 'null', found ']'")
+	assert.Equal(t, "an object", Object.String())
+	assert.Equal(t, "no value", Invalid.String())
+	assert.False(t, New([]byte("1")).Null())
+}
+
+// TestZeroAllocs: walking a document and reading its strings without
+// escapes allocates nothing.
+func TestZeroAllocs(t *testing.T) {
+	doc := []byte(`{"records":[{"recordId":"1","data":"aGVsbG8=","n":12},{"recordId":"2","data":"d29ybGQ=","n":13}]}`)
+	s := New(nil)
+	allocs := testing.AllocsPerRun(100, func() {
+		s.Reset(doc)
+		for key := range s.Object() {
+			if string(key) != "records" {
+				continue
+			}
+			for range s.Array() {
+				for key := range s.Object() {
+					switch string(key) {
+					case "recordId":
+						_, _ = s.String(nil)
+					case "data":
+						_, _, _ = s.RawString()
+					case "n":
+						_, _ = s.Int64()
+					}
+				}
+			}
+		}
+		if err := s.End(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	assert.Zero(t, allocs)
+}
+
+// decodeAny decodes the next value as encoding/json decodes into any with
+// UseNumber, checking on the way that the other ways of reading each
+// string and number agree.
+func decodeAny(t *testing.T, s *Scanner) any {
+	switch s.Peek() {
+	case Object:
+		m := map[string]any{}
+		for key := range s.Object() {
+			k := string(key) // before the value's keys reuse the buffer
+			m[k] = decodeAny(t, s)
+		}
+		return m
+	case Array:
+		a := []any{}
+		for range s.Array() {
+			a = append(a, decodeAny(t, s))
+		}
+		return a
+	case String:
+		raw, err := s.Raw()
+		if err != nil {
+			return nil
+		}
+		v, err := New(raw).String(nil)
+		require.NoError(t, err)
+		body, _, err := New(raw).RawString()
+		require.NoError(t, err)
+		require.Equal(t, string(v), string(Unescape(nil, body)), "Unescape(RawString) is String")
+		return string(v)
+	case Number:
+		lit, err := s.Number()
+		if err != nil {
+			return nil
+		}
+		checkNumber(t, lit)
+		return json.Number(lit)
+	case Bool:
+		b, _ := s.Bool()
+		return b
+	case Null:
+		if s.Null() {
+			return nil
+		}
+	}
+	_ = s.Skip() // fails
+	return nil
+}
+
+// checkNumber: Int64 and Float64 agree with encoding/json on lit.
+func checkNumber(t *testing.T, lit []byte) {
+	var ji int64
+	jerr := json.Unmarshal(lit, &ji)
+	i, err := New(lit).Int64()
+	require.Equal(t, jerr == nil, err == nil, "int64 of %s: encoding/json %v, ours %v", lit, jerr, err)
+	require.Equal(t, ji, i, "int64 of %s", lit)
+	var jf float64
+	jerr = json.Unmarshal(lit, &jf)
+	f, err := New(lit).Float64()
+	require.Equal(t, jerr == nil, err == nil, "float64 of %s: encoding/json %v, ours %v", lit, jerr, err)
+	require.Equal(t, math.Float64bits(jf), math.Float64bits(f), "float64 of %s", lit)
+}
+
+var fuzzSeeds = []string{
+	`{"a":[1,-2.5e+3,true,false,null,"x",{}],"b":{"c":[]}}`,
+	`"\ud83d\ude00\ud800\u0041\udc00"`,
+	"\"a\xffb\xed\xa0\x80\"",
+	`[0,-0,1e400,9223372036854775808,-9223372036854775809,1.5,0.1e-1]`,
+	`{"a":1,"a":2,"A":3}`,
+	`{"k\u00e9y":{"x":"y"}}`,
+	`[1,]`, `{"a" 1}`, `tru`, `01`, ``, ` `, `"\u12"`, `[[[[[]]]]]`,
+	`{"invocationId":"i","records":[{"recordId":"1","data":"aGk=","approximateArrivalTimestamp":1}]}`,
+}
+
+// FuzzValid: the scanner accepts exactly what json.Valid accepts.
+func FuzzValid(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		err := valid(data)
+		if json.Valid(data) != (err == nil) {
+			t.Fatalf("json.Valid %v, scanner %v on %q", json.Valid(data), err, data)
+		}
+	})
+}
+
+// FuzzDecode: walking any valid text with the iterators and reading every
+// value gives what encoding/json decodes into any (strings, numbers as
+// text, keys with the last duplicate winning), and every number reads as
+// int64 and float64 as encoding/json reads it; an invalid text fails.
+func FuzzDecode(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s := New(data)
+		got := decodeAny(t, s)
+		err := s.End()
+		if !json.Valid(data) {
+			require.Error(t, err, "invalid input accepted: %q", data)
+			return
+		}
+		require.NoError(t, err, "%q", data)
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		var want any
+		require.NoError(t, dec.Decode(&want))
+		require.Equal(t, want, got)
+	})
+}

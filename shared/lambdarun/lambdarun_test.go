@@ -4,11 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,23 +18,20 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
+// echoBin is the test function testdata/echo, from the build cache (which
+// shared/cmd/invoke's tests share).
 var echoBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "lambdarun")
+	root, err := RepoRoot(".")
+	if err == nil {
+		echoBin, err = CachedMain(context.Background(), root, "shared/lambdarun/testdata/echo")
+	}
 	if err != nil {
-		panic(err)
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
-	echoBin = filepath.Join(dir, "bootstrap")
-	cmd := exec.Command("go", append(append([]string{"build"}, BuildFlags...), "-o", echoBin, "./testdata/echo")...)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		os.Stderr.Write(out)
-		panic(err)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(m.Run())
 }
 
 func start(t *testing.T, env map[string]string) (*Function, *bytes.Buffer) {

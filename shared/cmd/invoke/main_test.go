@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -16,18 +15,17 @@ import (
 	"lakestream/shared/lambdarun"
 )
 
-// builds builds the local runner's echo test function and this command.
+// builds returns the local runner's echo test function and this command,
+// from the repository's build cache (built once per state of their
+// sources, for every test process).
 func builds(t *testing.T) (echo, cli string) {
 	t.Helper()
-	dir := t.TempDir()
-	echo = filepath.Join(dir, "bootstrap")
-	build := exec.Command("go", append(append([]string{"build"}, lambdarun.BuildFlags...), "-o", echo, "../../lambdarun/testdata/echo")...)
-	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, string(out))
-	cli = filepath.Join(dir, "invoke")
-	out, err = exec.Command("go", "build", "-o", cli, ".").CombinedOutput()
-	require.NoError(t, err, string(out))
+	root, err := lambdarun.RepoRoot(".")
+	require.NoError(t, err)
+	echo, err = lambdarun.CachedMain(t.Context(), root, "shared/lambdarun/testdata/echo")
+	require.NoError(t, err)
+	cli, err = lambdarun.CachedMain(t.Context(), root, "shared/cmd/invoke")
+	require.NoError(t, err)
 	return echo, cli
 }
 

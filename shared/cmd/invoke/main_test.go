@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -35,6 +36,26 @@ func TestInvokeCommand(t *testing.T) {
 	echo, cli := builds(t)
 	t.Run("responses and errors", func(t *testing.T) { invokeEcho(t, echo, cli) })
 	t.Run("AWS=real without credentials", func(t *testing.T) { realWithoutCredentials(t, echo, cli) })
+	t.Run("AWS=real with a profile", func(t *testing.T) { realWithProfile(t, echo, cli) })
+}
+
+// realWithProfile: AWS=real hands the function the shell's AWS settings,
+// and the region even when only the profile names it (Lambda always sets
+// AWS_REGION).
+func realWithProfile(t *testing.T, echo, cli string) {
+	home := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(home, ".aws"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(home, ".aws", "config"), []byte("[profile lake]\nregion = eu-west-3\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(home, ".aws", "credentials"), []byte("[lake]\naws_access_key_id = AKIALAKE\naws_secret_access_key = secret\n"), 0o644))
+	event := filepath.Join(home, "event.json")
+	require.NoError(t, os.WriteFile(event, []byte(`{"getenv":["AWS_PROFILE","AWS_REGION","AWS_EC2_METADATA_DISABLED","AWS_ENDPOINT_URL"]}`), 0o644))
+	cmd := exec.Command(cli, "-fn", "echo", "-event", event, "-bin", echo, "-template", "../../lambdarun/testdata/template.yaml", "-aws", "real")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "AWS_PROFILE=lake"}
+	stdout, err := cmd.Output()
+	require.NoError(t, err)
+	var resp struct{ Env map[string]string }
+	require.NoError(t, json.Unmarshal(stdout, &resp))
+	assert.Equal(t, map[string]string{"AWS_PROFILE": "lake", "AWS_REGION": "eu-west-3", "AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL": ""}, resp.Env)
 }
 
 func invokeEcho(t *testing.T, bin, cli string) {

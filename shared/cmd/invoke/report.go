@@ -43,7 +43,7 @@ func report(o *outcome, decode bool, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr)
 	}
 	printTrace(stderr, o.result)
-	if o.awsEnv != nil {
+	if o.emulated {
 		if len(o.changes) == 0 {
 			fmt.Fprintln(stderr, "\n-- nothing changed in the emulator --")
 		} else {

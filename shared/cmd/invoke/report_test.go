@@ -42,9 +42,9 @@ func TestReport(t *testing.T) {
 				{Name: "Glue", StartTime: 10.01, EndTime: 10.0125, AWS: map[string]any{"operation": "StartJobRun"}, HTTP: status(400), Error: true,
 					Cause: &lambdarun.SegmentCause{Exceptions: []lambdarun.SegmentException{{Message: "ConcurrentRunsExceededException: too many runs"}}}},
 			}},
-		logs:    []byte(`{"level":"INFO","msg":"invocation done"}` + "\n"),
-		changes: []lake.Change{{Summary: "started a run", Detail: "started a run (jr_1)"}},
-		awsEnv:  map[string]string{"AWS_ENDPOINT_URL": "http://127.0.0.1:1"},
+		logs:     []byte(`{"level":"INFO","msg":"invocation done"}` + "\n"),
+		changes:  []lake.Change{{Summary: "started a run", Detail: "started a run (jr_1)"}},
+		emulated: true,
 	}
 	for name, decode := range map[string]bool{"raw": false, "decoded": true} {
 		t.Run(name, func(t *testing.T) {

@@ -77,10 +77,12 @@ func openSession(ctx context.Context, mode string, inv *invocation) (*session, e
 			close:    srv.Stop,
 		}, nil
 	}
-	if err := checkCredentials(ctx, mode); err != nil {
+	region, err := checkCredentials(ctx, mode)
+	if err != nil {
 		return nil, err
 	}
-	s := &session{inherit: true, close: func() {}}
+	// The region may come from a profile: Lambda always sets AWS_REGION.
+	s := &session{inherit: true, awsEnv: map[string]string{"AWS_REGION": region, "AWS_DEFAULT_REGION": region}, close: func() {}}
 	if mode == real {
 		s.describe = "your AWS account (AWS=real: the shell's credentials and region)"
 	} else {
@@ -90,9 +92,10 @@ func openSession(ctx context.Context, mode string, inv *invocation) (*session, e
 }
 
 // checkCredentials fails fast, saying what to set, when the shell has no
-// usable AWS credentials or region. The EC2 instance metadata lookup is
-// off: outside EC2 it only waits before failing.
-func checkCredentials(ctx context.Context, mode string) error {
+// usable AWS credentials or region, and returns the region. The EC2
+// instance metadata lookup is off: outside EC2 it only waits before
+// failing.
+func checkCredentials(ctx context.Context, mode string) (region string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	hint := "set AWS_PROFILE (after `aws sso login` or `aws configure`) or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), and AWS_REGION"
@@ -103,32 +106,32 @@ func checkCredentials(ctx context.Context, mode string) error {
 	}
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithEC2IMDSClientEnableState(imds.ClientDisabled))
 	if err != nil {
-		return fmt.Errorf("AWS configuration: %w: %s", err, hint)
+		return "", fmt.Errorf("AWS configuration: %w: %s", err, hint)
 	}
 	if cfg.Region == "" {
-		return fmt.Errorf("no AWS region: %s", hint)
+		return "", fmt.Errorf("no AWS region: %s", hint)
 	}
 	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
-		return fmt.Errorf("no AWS credentials (%v): %s", err, hint)
+		return "", fmt.Errorf("no AWS credentials (%v): %s", err, hint)
 	}
-	return nil
+	return cfg.Region, nil
 }
 
 // outcome is what an invocation did.
 type outcome struct {
-	fn      string
-	created []string          // what was set up in the emulator first
-	result  *lambdarun.Result // response, ids and X-Ray subsegments
-	err     error             // the function's error (a *lambdarun.FunctionError)
-	logs    []byte            // the function's stdout and stderr
-	changes []lake.Change     // what changed in the emulator
-	awsEnv  map[string]string // what the function was given to reach AWS
+	fn       string
+	created  []string          // what was set up in the emulator first
+	result   *lambdarun.Result // response, ids and X-Ray subsegments
+	err      error             // the function's error (a *lambdarun.FunctionError)
+	logs     []byte            // the function's stdout and stderr
+	changes  []lake.Change     // what changed in the emulator
+	emulated bool              // the embedded emulator was used: changes say what changed in it
 }
 
 // invoke sets up the emulator, runs the function on the event and reads
 // what changed. Its error is the runner's; the function's is outcome.err.
 func (s *session) invoke(ctx context.Context, inv *invocation) (*outcome, error) {
-	out := &outcome{fn: inv.fn, awsEnv: s.awsEnv}
+	out := &outcome{fn: inv.fn, emulated: s.lake != nil}
 	var before *lake.State
 	if s.lake != nil {
 		var err error

@@ -128,12 +128,12 @@ func TestChooseMode(t *testing.T) {
 		env  func(string) string
 		want string
 	}{
-		"nothing set":                    {"", env(), embedded},
-		"credentials alone do not count": {"", env("AWS_PROFILE", "prod", "AWS_ACCESS_KEY_ID", "AKIA"), embedded},
-		"AWS=real":                       {"real", env(), real},
-		"AWS=REAL":                       {"REAL", env(), real},
-		"AWS=local":                      {"local", env("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"), embedded},
-		"an endpoint":                    {"", env("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"), endpoint},
+		"nothing set":                    {"", env(), modeEmbedded},
+		"credentials alone do not count": {"", env("AWS_PROFILE", "prod", "AWS_ACCESS_KEY_ID", "AKIA"), modeEmbedded},
+		"AWS=real":                       {"real", env(), modeReal},
+		"AWS=REAL":                       {"REAL", env(), modeReal},
+		"AWS=local":                      {"local", env("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"), modeEmbedded},
+		"an endpoint":                    {"", env("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"), modeEndpoint},
 	} {
 		t.Run(name, func(t *testing.T) {
 			got, err := chooseMode(tc.aws, tc.env)

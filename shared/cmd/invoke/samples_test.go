@@ -147,7 +147,7 @@ func TestSampleEventsOutOfTheBox(t *testing.T) {
 
 	srv := moto.Shared(t)
 	proxy := newCountingProxy(t, srv.Endpoint)
-	embedded := testSession(t, srv, proxy.URL)
+	emulated := testSession(t, srv, proxy.URL)
 	tmpl, err := lambdarun.LoadRepoTemplate()
 	require.NoError(t, err)
 	callers := map[string]int{} // AWS calls seen, by function
@@ -159,7 +159,7 @@ func TestSampleEventsOutOfTheBox(t *testing.T) {
 			inv, err := prepare(t.Context(), request{fn: fn, eventPath: filepath.Join(root, "events", name), templatePath: filepath.Join(root, "template.yaml")})
 			require.NoError(t, err)
 			proxy.reset()
-			s := embedded
+			s := emulated
 			if !tmpl.CallsAWS(lambdarun.LogicalID(fn)) {
 				s = &session{close: func() {}} // as openSession: no emulator for a pure transformation
 			}

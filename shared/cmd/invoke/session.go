@@ -20,9 +20,9 @@ import (
 
 // Where a function's AWS calls go.
 const (
-	embedded = "embedded" // a moto_server started here, the template's resources created in it
-	endpoint = "endpoint" // AWS_ENDPOINT_URL as set, e.g. by make aws-local
-	real     = "real"     // the account of the shell's credentials
+	modeEmbedded = "embedded" // a moto_server started here, the template's resources created in it
+	modeEndpoint = "endpoint" // AWS_ENDPOINT_URL as set, e.g. by make aws-local
+	modeReal     = "real"     // the account of the shell's credentials
 )
 
 // chooseMode picks where AWS calls go. Real AWS is only ever an explicit
@@ -31,14 +31,14 @@ const (
 func chooseMode(aws string, getenv func(string) string) (string, error) {
 	switch strings.ToLower(aws) {
 	case "real":
-		return real, nil
+		return modeReal, nil
 	case "local", "embedded":
-		return embedded, nil
+		return modeEmbedded, nil
 	case "":
 		if getenv("AWS_ENDPOINT_URL") != "" {
-			return endpoint, nil
+			return modeEndpoint, nil
 		}
-		return embedded, nil
+		return modeEmbedded, nil
 	}
 	return "", fmt.Errorf("AWS=%s: use AWS=real for your AWS account, or leave it unset (or AWS=local) for the embedded emulator", aws)
 }
@@ -58,9 +58,9 @@ type session struct {
 func openSession(ctx context.Context, mode string, inv *invocation) (*session, error) {
 	id := lambdarun.LogicalID(inv.fn)
 	switch {
-	case mode == embedded && !inv.tmpl.CallsAWS(id):
+	case mode == modeEmbedded && !inv.tmpl.CallsAWS(id):
 		return &session{describe: "not needed (the template grants the function no AWS actions)", close: func() {}}, nil
-	case mode == embedded:
+	case mode == modeEmbedded:
 		srv, err := moto.Start(ctx)
 		if err != nil {
 			return nil, err
@@ -83,7 +83,7 @@ func openSession(ctx context.Context, mode string, inv *invocation) (*session, e
 	}
 	// The region may come from a profile: Lambda always sets AWS_REGION.
 	s := &session{inherit: true, awsEnv: map[string]string{"AWS_REGION": region, "AWS_DEFAULT_REGION": region}, close: func() {}}
-	if mode == real {
+	if mode == modeReal {
 		s.describe = "your AWS account (AWS=real: the shell's credentials and region)"
 	} else {
 		s.describe = "the endpoint AWS_ENDPOINT_URL names, with the shell's credentials"
@@ -99,7 +99,7 @@ func checkCredentials(ctx context.Context, mode string) (region string, err erro
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	hint := "set AWS_PROFILE (after `aws sso login` or `aws configure`) or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), and AWS_REGION"
-	if mode == real {
+	if mode == modeReal {
 		hint += "; or leave AWS unset to use the embedded emulator"
 	} else {
 		hint = "AWS_ENDPOINT_URL is set: " + hint + " (make aws-local prints them), or unset AWS_ENDPOINT_URL to use the embedded emulator"

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 
+	"lakestream/shared/batch"
 	"lakestream/shared/metrics"
 	"lakestream/shared/retry"
 )
@@ -104,7 +105,7 @@ func instant(attempts int) retry.Policy {
 }
 
 // testHandler builds a handler on fakes, with its logs and metrics in out.
-func testHandler(cfg Config, fh *fakeFirehose, s3c *fakeS3, out *bytes.Buffer) *Handler {
+func testHandler(cfg Config, fh *fakeFirehose, s3c *fakeS3, out *bytes.Buffer) *batch.Handler {
 	if out == nil {
 		out = &bytes.Buffer{}
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"maps"
 	"math/rand/v2"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/smithy-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -23,8 +25,11 @@ import (
 	"lakestream/shared/batch"
 	"lakestream/shared/boot"
 	"lakestream/shared/config"
+	"lakestream/shared/deadline"
 	"lakestream/shared/golden"
 	"lakestream/shared/lambdarun"
+	"lakestream/shared/logging/logtest"
+	"lakestream/shared/metrics"
 )
 
 const tableARN = "arn:aws:dynamodb:us-east-1:123456789012:table/%s/stream/2024-05-01T00:00:00.000"
@@ -284,11 +289,13 @@ func TestOversize(t *testing.T) {
 		fh := newFakeFirehose()
 		store := &fakeS3{}
 		cfg := Config{DeliveryStream: "lake", Convert: both, Retry: instant(3), OverflowBucket: "lake-overflow", OverflowPrefix: "oversize/"}
-		h := testHandler(cfg, fh, store, nil)
-		res, err := h.Process(context.Background(), event)
+		var logs bytes.Buffer
+		resp, err := testHandler(cfg, fh, store, &logs).Handle(context.Background(), event)
 		require.NoError(t, err)
-		assert.Equal(t, batch.Counts{In: 3, Delivered: 3}, res.Outcomes.Counts())
-		assert.Equal(t, 1, res.Overflowed)
+		assert.Empty(t, failures(t, resp))
+		summary := logtest.Summary(t, logs.String())
+		assert.Equal(t, float64(3), summary["delivered"])
+		assert.Equal(t, float64(1), summary["overflowed"])
 		obj := store.objects["lake-overflow/oversize/Orders/"+seq(1)+".json"]
 		require.NotNil(t, obj, "objects: %v", slices.Collect(maps.Keys(store.objects)))
 		assert.Greater(t, len(obj), maxLineBytes)
@@ -371,33 +378,67 @@ func TestMalformedRecordsFailAlone(t *testing.T) {
 	require.ErrorIs(t, err, batch.ErrUnidentified)
 }
 
+// TestMalformedEvents: an event that is not a stream event fails the
+// invocation, and like every invocation it writes one summary line and the
+// metrics (it used to write neither).
 func TestMalformedEvents(t *testing.T) {
 	tests := map[string]struct {
 		event   string
-		wantErr string
+		wantErr error
 		resp    string
 	}{
-		"not JSON":           {event: `{"Records":[`, wantErr: "not a stream event"},
-		"records not a list": {event: `{"Records":{}}`, wantErr: "not a stream event"},
-		"no records":         {event: `{}`, resp: `{"batchItemFailures":[]}`},
-		"empty records":      {event: `{"Records":[]}`, resp: `{"batchItemFailures":[]}`},
-		"a record is null":   {event: `{"Records":[null]}`, wantErr: batch.ErrUnidentified.Error()},
+		"not JSON":                   {event: `{"Records":[`, wantErr: batch.ErrUnknownEvent},
+		"records not a list":         {event: `{"Records":{}}`, wantErr: batch.ErrUnknownEvent},
+		"no records":                 {event: `{}`, wantErr: batch.ErrUnknownEvent},
+		"empty records":              {event: `{"Records":[]}`, resp: `{"batchItemFailures":[]}`},
+		"a record is null":           {event: `{"Records":[null]}`, wantErr: batch.ErrUnknownEvent},
+		"a later record is null":     {event: `{"Records":[{"eventSource":"aws:dynamodb"},null]}`, wantErr: batch.ErrUnidentified},
+		"an SQS event, by messageId": {event: `{"Records":[{"eventSource":"aws:sqs","messageId":"m1","body":"{}"}]}`, resp: `{"batchItemFailures":[{"itemIdentifier":"m1"}]}`},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			h := testHandler(Config{DeliveryStream: "lake", Convert: both, Retry: instant(1)}, newFakeFirehose(), nil, nil)
+			var out bytes.Buffer
+			h := testHandler(Config{DeliveryStream: "lake", Convert: both, Retry: instant(1)}, newFakeFirehose(), nil, &out)
 			resp, err := h.Handle(context.Background(), json.RawMessage(tc.event))
-			if tc.wantErr != "" {
-				require.Error(t, err)
-				assert.Contains(t, err.Error(), tc.wantErr)
+			summary := logtest.Summary(t, out.String())
+			assert.Contains(t, out.String(), `"RecordsIn":`, "EMF metrics written")
+			if tc.wantErr != nil {
+				require.ErrorIs(t, err, tc.wantErr)
+				assert.Equal(t, "invocation failed", summary["msg"])
 				return
 			}
 			require.NoError(t, err)
+			assert.Equal(t, "invocation done", summary["msg"])
 			b, err := json.Marshal(resp)
 			require.NoError(t, err)
 			assert.JSONEq(t, tc.resp, string(b))
 		})
 	}
+}
+
+// panicking is a Firehose that panics, as a bug in a client might.
+type panicking struct{}
+
+func (panicking) PutRecordBatch(context.Context, *firehose.PutRecordBatchInput, ...func(*firehose.Options)) (*firehose.PutRecordBatchOutput, error) {
+	panic("boom")
+}
+
+// TestPanic: a panic while writing fails the records being written, not
+// the process; they are reported by sequence number, with one summary
+// line and the metrics (it used to fail the invocation with neither).
+func TestPanic(t *testing.T) {
+	var out bytes.Buffer
+	h := newHandler(Config{DeliveryStream: "lake", Convert: both, Retry: instant(1)}, panicking{}, nil,
+		slog.New(slog.NewJSONHandler(&out, nil)), metrics.New(&out, "test"))
+	var resp any
+	var err error
+	require.NotPanics(t, func() { resp, err = h.Handle(context.Background(), orders(t, "Orders", 3)) })
+	require.NoError(t, err)
+	assert.Equal(t, []string{seq(0), seq(1), seq(2)}, failures(t, resp))
+	summary := logtest.Summary(t, out.String())
+	assert.Equal(t, float64(3), summary["failed"])
+	assert.Contains(t, out.String(), `"msg":"flush panicked"`)
+	assert.Contains(t, out.String(), `"RecordsFailed":3`)
 }
 
 // TestDeadline: while Firehose throttles every call, retrying stops before
@@ -408,12 +449,12 @@ func TestDeadline(t *testing.T) {
 	fh.throttle = func(int) bool { return true }
 	cfg := Config{DeliveryStream: "lake", Convert: both, Retry: instant(1000)}
 	cfg.Retry.Sleep = nil // real waits
-	ctx, cancel := context.WithTimeout(context.Background(), deadlineReserve+500*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), deadline.Margin+500*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	resp, err := testHandler(cfg, fh, nil, nil).Handle(ctx, orders(t, "Orders", 10))
 	require.NoError(t, err)
-	assert.Less(t, time.Since(start), deadlineReserve, "answered before the deadline")
+	assert.Less(t, time.Since(start), deadline.Margin, "answered before the deadline")
 	assert.Len(t, failures(t, resp), 10)
 	assert.Greater(t, fh.calls, 1, "it retried while there was time")
 }

@@ -22,5 +22,5 @@ func main() {
 	cfg := loadConfig(fn.Env)
 	aws := awsclient.Config(fn)
 	h := newHandler(cfg, firehose.NewFromConfig(aws), s3.NewFromConfig(aws, awsclient.S3PathStyle), fn.Log, fn.Metrics)
-	fn.Start(h.Handle)
+	fn.Start(h)
 }

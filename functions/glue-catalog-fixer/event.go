@@ -8,48 +8,9 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"lakestream/shared/eventbridge"
 )
-
-// EventBridge detail types the fixer reacts to, as AWS Glue sends them. A
-// crawler that creates a table reports it as a database change (typeOfChange
-// CreateTable, the names in changedTables); an UpdateTable call, the
-// fixer's own included, as a table change.
-const (
-	DetailTypeTableChange    = "Glue Data Catalog Table State Change"
-	DetailTypeDatabaseChange = "Glue Data Catalog Database State Change"
-	DetailTypeCrawlerChange  = "Glue Crawler State Change"
-)
-
-// Catalog changes and crawler states the fixer acts on; others are ignored.
-const (
-	ChangeCreateTable     = "CreateTable"
-	ChangeUpdateTable     = "UpdateTable"
-	CrawlerStateSucceeded = "Succeeded"
-)
-
-// CatalogChangeDetail is the detail of a "Glue Data Catalog Table State
-// Change" or "Glue Data Catalog Database State Change" event.
-type CatalogChangeDetail struct {
-	DatabaseName      string   `json:"databaseName"`
-	TableName         string   `json:"tableName,omitempty"`
-	TypeOfChange      string   `json:"typeOfChange"`
-	ChangedTables     []string `json:"changedTables,omitempty"`
-	ChangedPartitions []string `json:"changedPartitions,omitempty"`
-}
-
-// CrawlerStateChangeDetail is the detail of a "Glue Crawler State Change"
-// event. Glue sends its counts as strings ("tablesCreated": "0").
-type CrawlerStateChangeDetail struct {
-	CrawlerName    string `json:"crawlerName"`
-	State          string `json:"state"`
-	Message        string `json:"message,omitempty"`
-	AccountID      string `json:"accountId,omitempty"`
-	TablesCreated  string `json:"tablesCreated,omitempty"`
-	TablesUpdated  string `json:"tablesUpdated,omitempty"`
-	TablesDeleted  string `json:"tablesDeleted,omitempty"`
-	CompletionDate string `json:"completionDate,omitempty"`
-	ErrorMessage   string `json:"errorMessage,omitempty"`
-}
 
 // ErrMalformedEvent is wrapped by every error decodeEvent returns: the event
 // is not one the fixer can act on, and retrying it will not help.
@@ -65,47 +26,62 @@ type work struct {
 	ignore   string
 }
 
-// decodeEvent reads the detail of an EventBridge event from AWS Glue.
+// decodeEvent reads the detail of an EventBridge event from AWS Glue. A
+// crawler that creates a table reports it as a database change
+// (typeOfChange CreateTable, the names in changedTables); an UpdateTable
+// call, the fixer's own included, as a table change.
 func decodeEvent(ev events.CloudWatchEvent) (work, error) {
 	switch ev.DetailType {
-	case DetailTypeTableChange, DetailTypeDatabaseChange:
-		var d CatalogChangeDetail
+	case eventbridge.DetailTypeGlueTableStateChange:
+		var d eventbridge.GlueTableStateChangeDetail
 		if err := decodeDetail(ev, &d); err != nil {
 			return work{}, err
 		}
-		if d.TypeOfChange != ChangeCreateTable && d.TypeOfChange != ChangeUpdateTable {
-			return work{ignore: fmt.Sprintf("typeOfChange %q changes no table schema", d.TypeOfChange)}, nil
+		return catalogChange(ev.DetailType, d.DatabaseName, d.TypeOfChange, []string{d.TableName})
+	case eventbridge.DetailTypeGlueDatabaseStateChange:
+		var d eventbridge.GlueDatabaseStateChangeDetail
+		if err := decodeDetail(ev, &d); err != nil {
+			return work{}, err
 		}
-		if d.DatabaseName == "" {
-			return work{}, fmt.Errorf("%w: %s has no detail.databaseName", ErrMalformedEvent, ev.DetailType)
-		}
-		w := work{database: d.DatabaseName}
-		seen := map[string]bool{}
-		for _, t := range append([]string{d.TableName}, d.ChangedTables...) {
-			if t != "" && !seen[t] {
-				seen[t] = true
-				w.tables = append(w.tables, t)
-			}
-		}
-		if len(w.tables) == 0 {
-			return work{}, fmt.Errorf("%w: %s %s names no table (detail.tableName or detail.changedTables)", ErrMalformedEvent, ev.DetailType, d.TypeOfChange)
-		}
-		return w, nil
-	case DetailTypeCrawlerChange:
-		var d CrawlerStateChangeDetail
+		return catalogChange(ev.DetailType, d.DatabaseName, d.TypeOfChange, d.ChangedTables)
+	case eventbridge.DetailTypeGlueCrawlerStateChange:
+		var d eventbridge.GlueCrawlerStateChangeDetail
 		if err := decodeDetail(ev, &d); err != nil {
 			return work{}, err
 		}
 		if d.CrawlerName == "" {
 			return work{}, fmt.Errorf("%w: %s has no detail.crawlerName", ErrMalformedEvent, ev.DetailType)
 		}
-		if !strings.EqualFold(d.State, CrawlerStateSucceeded) {
-			return work{ignore: fmt.Sprintf("crawler %s state is %q, not %s", d.CrawlerName, d.State, CrawlerStateSucceeded)}, nil
+		if !strings.EqualFold(string(d.State), string(eventbridge.GlueCrawlerStateSucceeded)) {
+			return work{ignore: fmt.Sprintf("crawler %s state is %q, not %s", d.CrawlerName, d.State, eventbridge.GlueCrawlerStateSucceeded)}, nil
 		}
 		return work{crawler: d.CrawlerName}, nil
 	}
-	return work{}, fmt.Errorf("%w: detail-type %q is not one of %q, %q, %q", ErrMalformedEvent,
-		ev.DetailType, DetailTypeTableChange, DetailTypeDatabaseChange, DetailTypeCrawlerChange)
+	return work{}, fmt.Errorf("%w: detail-type %q is not one of %q, %q, %q", ErrMalformedEvent, ev.DetailType,
+		eventbridge.DetailTypeGlueTableStateChange, eventbridge.DetailTypeGlueDatabaseStateChange, eventbridge.DetailTypeGlueCrawlerStateChange)
+}
+
+// catalogChange is the work of a table or database change: the named
+// tables, once each, when the change creates or updates a table schema.
+func catalogChange(detailType, database string, change eventbridge.GlueTypeOfChange, tables []string) (work, error) {
+	if change != eventbridge.GlueTypeOfChangeCreateTable && change != eventbridge.GlueTypeOfChangeUpdateTable {
+		return work{ignore: fmt.Sprintf("typeOfChange %q changes no table schema", change)}, nil
+	}
+	if database == "" {
+		return work{}, fmt.Errorf("%w: %s has no detail.databaseName", ErrMalformedEvent, detailType)
+	}
+	w := work{database: database}
+	seen := map[string]bool{}
+	for _, t := range tables {
+		if t != "" && !seen[t] {
+			seen[t] = true
+			w.tables = append(w.tables, t)
+		}
+	}
+	if len(w.tables) == 0 {
+		return work{}, fmt.Errorf("%w: %s %s names no table (detail.tableName or detail.changedTables)", ErrMalformedEvent, detailType, change)
+	}
+	return w, nil
 }
 
 func decodeDetail(ev events.CloudWatchEvent, v any) error {

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"lakestream/shared/eventbridge"
 )
 
 func readEvent(t testing.TB, path string) events.CloudWatchEvent {
@@ -43,27 +45,27 @@ func TestDecodeEvent(t *testing.T) {
 			want: work{crawler: "lake-crawler"},
 		},
 		"create table as a table change": {
-			ev:   event(DetailTypeTableChange, `{"databaseName":"lake","typeOfChange":"CreateTable","tableName":"a"}`),
+			ev:   event(eventbridge.DetailTypeGlueTableStateChange, `{"databaseName":"lake","typeOfChange":"CreateTable","tableName":"a"}`),
 			want: work{database: "lake", tables: []string{"a"}},
 		},
 		"several tables, repeats once": {
-			ev:   event(DetailTypeDatabaseChange, `{"databaseName":"lake","typeOfChange":"CreateTable","changedTables":["a","b","a"]}`),
+			ev:   event(eventbridge.DetailTypeGlueDatabaseStateChange, `{"databaseName":"lake","typeOfChange":"CreateTable","changedTables":["a","b","a"]}`),
 			want: work{database: "lake", tables: []string{"a", "b"}},
 		},
 		"partition change ignored": {
-			ev:   event(DetailTypeTableChange, `{"databaseName":"lake","typeOfChange":"BatchCreatePartition","tableName":"a","changedPartitions":["[2024, 05]"]}`),
+			ev:   event(eventbridge.DetailTypeGlueTableStateChange, `{"databaseName":"lake","typeOfChange":"BatchCreatePartition","tableName":"a","changedPartitions":["[2024, 05]"]}`),
 			want: work{ignore: `typeOfChange "BatchCreatePartition" changes no table schema`},
 		},
 		"table deletion ignored": {
-			ev:   event(DetailTypeDatabaseChange, `{"databaseName":"lake","typeOfChange":"DeleteTable","changedTables":["a"]}`),
+			ev:   event(eventbridge.DetailTypeGlueDatabaseStateChange, `{"databaseName":"lake","typeOfChange":"DeleteTable","changedTables":["a"]}`),
 			want: work{ignore: `typeOfChange "DeleteTable" changes no table schema`},
 		},
 		"failed crawl ignored": {
-			ev:   event(DetailTypeCrawlerChange, `{"crawlerName":"c","state":"Failed","errorMessage":"Internal Service Exception"}`),
+			ev:   event(eventbridge.DetailTypeGlueCrawlerStateChange, `{"crawlerName":"c","state":"Failed","errorMessage":"Internal Service Exception"}`),
 			want: work{ignore: `crawler c state is "Failed", not Succeeded`},
 		},
 		"unknown fields ignored": {
-			ev:   event(DetailTypeCrawlerChange, `{"crawlerName":"c","state":"Succeeded","newField":{"x":1}}`),
+			ev:   event(eventbridge.DetailTypeGlueCrawlerStateChange, `{"crawlerName":"c","state":"Succeeded","newField":{"x":1}}`),
 			want: work{crawler: "c"},
 		},
 	}
@@ -86,27 +88,27 @@ func TestDecodeEventMalformed(t *testing.T) {
 			err: `malformed event: detail-type "Object Created" is not one of "Glue Data Catalog Table State Change", "Glue Data Catalog Database State Change", "Glue Crawler State Change"`,
 		},
 		"no detail": {
-			ev:  event(DetailTypeTableChange, ``),
+			ev:  event(eventbridge.DetailTypeGlueTableStateChange, ``),
 			err: "malformed event: Glue Data Catalog Table State Change has no detail",
 		},
 		"detail not an object": {
-			ev:  event(DetailTypeTableChange, `"UpdateTable"`),
-			err: "malformed event: Glue Data Catalog Table State Change detail: json: cannot unmarshal string into Go value of type main.CatalogChangeDetail",
+			ev:  event(eventbridge.DetailTypeGlueTableStateChange, `"UpdateTable"`),
+			err: "malformed event: Glue Data Catalog Table State Change detail: json: cannot unmarshal string into Go value of type eventbridge.GlueTableStateChangeDetail",
 		},
 		"table name not a string": {
-			ev:  event(DetailTypeTableChange, `{"databaseName":"lake","typeOfChange":"UpdateTable","tableName":7}`),
-			err: "malformed event: Glue Data Catalog Table State Change detail: json: cannot unmarshal number into Go struct field CatalogChangeDetail.tableName of type string",
+			ev:  event(eventbridge.DetailTypeGlueTableStateChange, `{"databaseName":"lake","typeOfChange":"UpdateTable","tableName":7}`),
+			err: "malformed event: Glue Data Catalog Table State Change detail: json: cannot unmarshal number into Go struct field GlueTableStateChangeDetail.tableName of type string",
 		},
 		"no database": {
-			ev:  event(DetailTypeTableChange, `{"typeOfChange":"UpdateTable","tableName":"a"}`),
+			ev:  event(eventbridge.DetailTypeGlueTableStateChange, `{"typeOfChange":"UpdateTable","tableName":"a"}`),
 			err: "malformed event: Glue Data Catalog Table State Change has no detail.databaseName",
 		},
 		"no table": {
-			ev:  event(DetailTypeDatabaseChange, `{"databaseName":"lake","typeOfChange":"CreateTable","changedTables":[]}`),
+			ev:  event(eventbridge.DetailTypeGlueDatabaseStateChange, `{"databaseName":"lake","typeOfChange":"CreateTable","changedTables":[]}`),
 			err: "malformed event: Glue Data Catalog Database State Change CreateTable names no table (detail.tableName or detail.changedTables)",
 		},
 		"no crawler": {
-			ev:  event(DetailTypeCrawlerChange, `{"state":"Succeeded"}`),
+			ev:  event(eventbridge.DetailTypeGlueCrawlerStateChange, `{"state":"Succeeded"}`),
 			err: "malformed event: Glue Crawler State Change has no detail.crawlerName",
 		},
 	}
@@ -129,8 +131,8 @@ func FuzzDecodeEvent(f *testing.F) {
 		ev := readEvent(f, s)
 		f.Add(ev.DetailType, string(ev.Detail))
 	}
-	f.Add(DetailTypeTableChange, `{"databaseName":"","typeOfChange":"UpdateTable","changedTables":["",""]}`)
-	f.Add(DetailTypeCrawlerChange, `{"crawlerName":"c","state":"succeeded"}`)
+	f.Add(eventbridge.DetailTypeGlueTableStateChange, `{"databaseName":"","typeOfChange":"UpdateTable","changedTables":["",""]}`)
+	f.Add(eventbridge.DetailTypeGlueCrawlerStateChange, `{"crawlerName":"c","state":"succeeded"}`)
 	f.Add("", `null`)
 
 	f.Fuzz(func(t *testing.T, detailType, detail string) {

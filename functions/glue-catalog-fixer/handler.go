@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/glue/types"
 	"github.com/aws/smithy-go"
 
+	"lakestream/shared/batch"
 	"lakestream/shared/metrics"
 	"lakestream/shared/retry"
 )
@@ -68,61 +69,85 @@ func (r *Result) count(status string) int {
 	return n
 }
 
-// Handler fixes the Glue tables the events it is given point at.
-type Handler struct {
+// fixer fixes the Glue tables the events it is given point at.
+type fixer struct {
 	cfg     Config
 	glue    catalog
 	log     *slog.Logger
 	metrics *metrics.Recorder
 }
 
-// newHandler returns a Handler; log and m may be nil.
-func newHandler(cfg Config, c catalog, log *slog.Logger, m *metrics.Recorder) *Handler {
+// newHandler returns the Lambda handler; log and m may be nil. A table
+// that cannot be fixed for good (deleted, access denied, a type that does
+// not parse) is reported in the result and the log and the other tables go
+// on; the invocation fails only when the event itself is malformed or a
+// failure may pass on a retry, so that Lambda retries it and finally
+// dead-letters it. The response is the event's Result.
+func newHandler(cfg Config, c catalog, log *slog.Logger, m *metrics.Recorder) *batch.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{cfg: cfg, glue: c, log: log, metrics: m}
+	f := &fixer{cfg: cfg, glue: c, log: log, metrics: m}
+	return batch.New(f.start, batch.WithNoun("events"), batch.WithLogger(log), batch.WithMetrics(m))
 }
 
-// Handle is the Lambda entry point. A table that cannot be fixed for good
-// (deleted, access denied, a type that does not parse) is reported in the
-// result and the log and the other tables go on; the invocation fails only
-// when the event itself is malformed or a failure may pass on a retry, so
-// that Lambda retries it and finally dead-letters it.
-func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (res *Result, err error) {
-	res = &Result{Tables: []TableResult{}}
-	defer func() {
-		if p := recover(); p != nil {
-			h.log.ErrorContext(ctx, "fixer panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			err = fmt.Errorf("glue-catalog-fixer panicked: %v", p)
-		}
-		h.report(ctx, ev, res, err)
-	}()
+// start is one invocation: EventBridge delivers one event; any other source
+// gets each of its events handled the same way.
+func (f *fixer) start(inv *batch.Invocation) batch.Job {
+	results := make([]*Result, len(inv.Items))
+	return batch.Job{
+		Item: func(ctx context.Context, it *batch.Item) error {
+			if it.Event == nil {
+				return fmt.Errorf("%w: not an EventBridge event", ErrMalformedEvent)
+			}
+			res, err := f.fix(ctx, *it.Event)
+			results[it.Index] = res
+			switch {
+			case err != nil:
+				return err
+			case res.Ignored != "":
+				return batch.Skip(res.Ignored)
+			}
+			if failed := res.count(StatusFailed); failed > 0 {
+				// Reported, and not retried: a retry would fail the same way.
+				return batch.Permanent(fmt.Errorf("%d of %d tables not fixed", failed, len(res.Tables)))
+			}
+			return nil
+		},
+		Finish: func(_ context.Context, items []*batch.Item) (any, []any) {
+			return f.finish(items, results)
+		},
+	}
+}
 
+// fix does what one event asks. The result is nil only for a malformed
+// event; with an error it holds the tables done so far.
+func (f *fixer) fix(ctx context.Context, ev events.CloudWatchEvent) (*Result, error) {
 	w, err := decodeEvent(ev)
 	if err != nil {
 		return nil, err
 	}
+	res := &Result{Tables: []TableResult{}}
 	switch {
 	case w.ignore != "":
 		res.Ignored = w.ignore
 	case w.crawler != "":
 		res.Crawler = w.crawler
-		if !h.cfg.sweepsCrawler(w.crawler) {
+		if !f.cfg.sweepsCrawler(w.crawler) {
 			res.Ignored = fmt.Sprintf("crawler %s is not in CRAWLERS", w.crawler)
 			break
 		}
-		if err := h.sweep(ctx, w.crawler, res); err != nil {
+		if err := f.sweep(ctx, w.crawler, res); err != nil {
 			return res, err // the tables done so far go into the summary
 		}
 	default:
 		res.Database = w.database
-		if !h.cfg.fixesDatabase(w.database) {
+		if !f.cfg.fixesDatabase(w.database) {
 			res.Ignored = fmt.Sprintf("database %s is not in DATABASES", w.database)
 			break
 		}
 		for _, name := range w.tables {
-			res.Tables = append(res.Tables, h.fixOne(ctx, w.database, name, nil))
+			res.Tables = append(res.Tables, f.fixOne(ctx, w.database, name, nil))
 		}
 	}
 
@@ -140,8 +165,8 @@ func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (res *R
 }
 
 // sweep fixes every table in the database a crawler writes to.
-func (h *Handler) sweep(ctx context.Context, crawler string, res *Result) error {
-	out, err := h.glue.GetCrawler(ctx, &glue.GetCrawlerInput{Name: aws.String(crawler)})
+func (f *fixer) sweep(ctx context.Context, crawler string, res *Result) error {
+	out, err := f.glue.GetCrawler(ctx, &glue.GetCrawlerInput{Name: aws.String(crawler)})
 	if err != nil {
 		return fmt.Errorf("get crawler %s: %w", crawler, err)
 	}
@@ -150,7 +175,7 @@ func (h *Handler) sweep(ctx context.Context, crawler string, res *Result) error 
 	}
 	db := aws.ToString(out.Crawler.DatabaseName)
 	res.Database = db
-	pages := glue.NewGetTablesPaginator(h.glue, &glue.GetTablesInput{DatabaseName: aws.String(db)})
+	pages := glue.NewGetTablesPaginator(f.glue, &glue.GetTablesInput{DatabaseName: aws.String(db)})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
@@ -158,7 +183,7 @@ func (h *Handler) sweep(ctx context.Context, crawler string, res *Result) error 
 		}
 		for i := range page.TableList {
 			t := &page.TableList[i]
-			res.Tables = append(res.Tables, h.fixOne(ctx, db, aws.ToString(t.Name), t))
+			res.Tables = append(res.Tables, f.fixOne(ctx, db, aws.ToString(t.Name), t))
 		}
 	}
 	return nil
@@ -166,32 +191,32 @@ func (h *Handler) sweep(ctx context.Context, crawler string, res *Result) error 
 
 // fixOne fixes one table, reading it first unless t is given, and turns
 // any failure (a panic included) into that table's result.
-func (h *Handler) fixOne(ctx context.Context, db, name string, t *types.Table) (r TableResult) {
+func (f *fixer) fixOne(ctx context.Context, db, name string, t *types.Table) (r TableResult) {
 	r = TableResult{Database: db, Table: name}
 	defer func() {
 		if p := recover(); p != nil {
-			h.log.ErrorContext(ctx, "table fix panicked", "database", db, "table", name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			f.log.ErrorContext(ctx, "table fix panicked", "database", db, "table", name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			r.Status, r.Error, r.Changes = StatusFailed, fmt.Sprintf("panic: %v", p), nil
 		}
 		switch r.Status {
 		case StatusFixed:
-			h.log.InfoContext(ctx, "table fixed", "database", db, "table", name, "changes", r.Changes, "conflicts", r.Conflicts)
+			f.log.InfoContext(ctx, "table fixed", "database", db, "table", name, "changes", r.Changes, "conflicts", r.Conflicts)
 		case StatusFailed:
-			h.log.WarnContext(ctx, "table not fixed", "database", db, "table", name, "error", r.Error, "conflicts", r.Conflicts)
+			f.log.WarnContext(ctx, "table not fixed", "database", db, "table", name, "error", r.Error, "conflicts", r.Conflicts)
 		}
 	}()
 
 	// Only update conflicts are retried (after a fresh read); every other
 	// error is marked Permanent and ends the loop.
-	err := h.cfg.Retry.Do(ctx, func(attempt int) error {
+	err := f.cfg.Retry.Do(ctx, func(attempt int) error {
 		if t == nil || attempt > 1 {
-			out, err := h.glue.GetTable(ctx, &glue.GetTableInput{DatabaseName: aws.String(db), Name: aws.String(name)})
+			out, err := f.glue.GetTable(ctx, &glue.GetTableInput{DatabaseName: aws.String(db), Name: aws.String(name)})
 			if err != nil {
 				return retry.Permanent(fmt.Errorf("get table: %w", describe(err)))
 			}
 			t = out.Table
 		}
-		in, changes, err := Fix(t, h.cfg.Rules)
+		in, changes, err := Fix(t, f.cfg.Rules)
 		if err != nil {
 			return retry.Permanent(err)
 		}
@@ -199,14 +224,14 @@ func (h *Handler) fixOne(ctx context.Context, db, name string, t *types.Table) (
 			r.Status, r.Changes = StatusUnchanged, nil
 			return nil
 		}
-		_, err = h.glue.UpdateTable(ctx, &glue.UpdateTableInput{
+		_, err = f.glue.UpdateTable(ctx, &glue.UpdateTableInput{
 			DatabaseName: aws.String(db),
 			TableInput:   in,
 			// Optimistic locking: Glue refuses the update if the table
 			// changed since it was read, and the fix is made again on
 			// what is there now.
 			VersionId:   t.VersionId,
-			SkipArchive: aws.Bool(h.cfg.SkipArchive),
+			SkipArchive: aws.Bool(f.cfg.SkipArchive),
 		})
 		if isCode(err, "ConcurrentModificationException") {
 			r.Conflicts++
@@ -257,32 +282,45 @@ func isCode(err error, code string) bool {
 	return errors.As(err, &api) && api.ErrorCode() == code
 }
 
-// report writes the invocation's summary log line and metrics.
-func (h *Handler) report(ctx context.Context, ev events.CloudWatchEvent, res *Result, err error) {
+// finish counts the tables checked, fixed, unchanged and failed and the
+// columns fixed, and says what the event did: its Result is the response
+// and the summary line's attributes (several events, from a source other
+// than EventBridge, are counted only).
+func (f *fixer) finish(items []*batch.Item, results []*Result) (any, []any) {
+	var tables, fixed, unchanged, failed, columns, conflicts int
+	for _, res := range results {
+		if res == nil {
+			continue // malformed, or failed before it was handled
+		}
+		tables += len(res.Tables)
+		fixed, unchanged, failed = fixed+res.count(StatusFixed), unchanged+res.count(StatusUnchanged), failed+res.count(StatusFailed)
+		for _, t := range res.Tables {
+			columns += len(t.Changes)
+			conflicts += t.Conflicts
+		}
+	}
+	f.metrics.Count("TablesChecked", tables)
+	f.metrics.Count("TablesFixed", fixed)
+	f.metrics.Count("TablesUnchanged", unchanged)
+	f.metrics.Count("TablesFailed", failed)
+	f.metrics.Count("ColumnsFixed", columns)
+	f.metrics.Count("UpdateConflicts", conflicts)
+	// "failed" is the adapter's count of events; tables have their own.
+	attrs := []any{"tables", tables, "fixed", fixed, "unchanged", unchanged, "tables_failed", failed, "columns_fixed", columns, "conflicts", conflicts}
+	if len(items) != 1 {
+		return results, attrs
+	}
+	if ev := items[0].Event; ev != nil {
+		attrs = append([]any{"event_id", ev.ID, "detail_type", ev.DetailType}, attrs...)
+	}
+	res := results[0]
 	if res == nil {
-		res = &Result{}
-	}
-	fixed, unchanged, failed := res.count(StatusFixed), res.count(StatusUnchanged), res.count(StatusFailed)
-	columns, conflicts := 0, 0
-	for _, t := range res.Tables {
-		columns += len(t.Changes)
-		conflicts += t.Conflicts
-	}
-	attrs := []any{
-		"event_id", ev.ID, "detail_type", ev.DetailType,
-		"tables", len(res.Tables), "fixed", fixed, "unchanged", unchanged, "failed", failed,
-		"columns_fixed", columns, "conflicts", conflicts,
+		return nil, attrs
 	}
 	for _, a := range [][2]string{{"database", res.Database}, {"crawler", res.Crawler}, {"ignored", res.Ignored}} {
 		if a[1] != "" {
 			attrs = append(attrs, a[0], a[1])
 		}
 	}
-	h.metrics.Count("TablesChecked", len(res.Tables))
-	h.metrics.Count("TablesFixed", fixed)
-	h.metrics.Count("TablesUnchanged", unchanged)
-	h.metrics.Count("TablesFailed", failed)
-	h.metrics.Count("ColumnsFixed", columns)
-	h.metrics.Count("UpdateConflicts", conflicts)
-	metrics.Report(ctx, h.log, h.metrics, err, attrs...)
+	return res, attrs
 }

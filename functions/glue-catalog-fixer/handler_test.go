@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/glue"
 	"github.com/aws/aws-sdk-go-v2/service/glue/types"
@@ -20,7 +22,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"lakestream/shared/batch"
 	"lakestream/shared/config"
+	"lakestream/shared/eventbridge"
 	"lakestream/shared/logging/logtest"
 	"lakestream/shared/metrics"
 )
@@ -139,6 +143,18 @@ func (f *fakeCatalog) GetCrawler(_ context.Context, in *glue.GetCrawlerInput, _ 
 	return &glue.GetCrawlerOutput{Crawler: &types.Crawler{Name: in.Name, DatabaseName: aws.String(db)}}, nil
 }
 
+// handle invokes h with ev as EventBridge sends it and returns its Result
+// (nil for a malformed event), which the Handler returns even when the
+// invocation fails.
+func handle(t testing.TB, h *batch.Handler, ev events.CloudWatchEvent) (*Result, error) {
+	t.Helper()
+	raw, err := json.Marshal(ev)
+	require.NoError(t, err)
+	resp, err := h.Handle(context.Background(), raw)
+	res, _ := resp.(*Result)
+	return res, err
+}
+
 func columns(kv ...string) *types.StorageDescriptor {
 	sd := &types.StorageDescriptor{Location: aws.String("s3://lake-raw/t/")}
 	for i := 0; i+1 < len(kv); i += 2 {
@@ -177,7 +193,7 @@ func TestHandleSamples(t *testing.T) {
 			var logs, emf bytes.Buffer
 			h := newHandler(testConfig(t, defaultVars), cat, slog.New(slog.NewJSONHandler(&logs, nil)), metrics.New(&emf, "lakestream"))
 
-			res, err := h.Handle(context.Background(), readEvent(t, sample))
+			res, err := handle(t, h, readEvent(t, sample))
 			require.NoError(t, err)
 			compareGolden(t, filepath.Join("testdata/handle", name+".golden.json"), res)
 
@@ -195,7 +211,7 @@ func TestHandleSamples(t *testing.T) {
 			assert.Contains(t, emf.String(), `"TablesFixed":1`)
 
 			// The fixer's own UpdateTable fires this event.
-			again, err := h.Handle(context.Background(), readEvent(t, "../../events/glue-catalog-fixer/table-updated.json"))
+			again, err := handle(t, h, readEvent(t, "../../events/glue-catalog-fixer/table-updated.json"))
 			require.NoError(t, err)
 			require.Len(t, again.Tables, 1)
 			assert.Equal(t, StatusUnchanged, again.Tables[0].Status)
@@ -221,7 +237,7 @@ func TestHandleConflict(t *testing.T) {
 	}
 	h := newHandler(testConfig(t, defaultVars), cat, nil, nil)
 
-	res, err := h.Handle(context.Background(), event(DetailTypeTableChange, `{"databaseName":"lake","typeOfChange":"UpdateTable","tableName":"orders"}`))
+	res, err := handle(t, h, event(eventbridge.DetailTypeGlueTableStateChange, `{"databaseName":"lake","typeOfChange":"UpdateTable","tableName":"orders"}`))
 	require.NoError(t, err)
 	require.Len(t, res.Tables, 1)
 	assert.Equal(t, StatusFixed, res.Tables[0].Status)
@@ -247,7 +263,7 @@ func TestHandleConflictBounded(t *testing.T) {
 	}
 	h := newHandler(testConfig(t, map[string]string{"DATABASES": "lake", "UPDATE_ATTEMPTS": "3"}), cat, nil, nil)
 
-	res, err := h.Handle(context.Background(), event(DetailTypeTableChange, `{"databaseName":"lake","typeOfChange":"UpdateTable","tableName":"orders"}`))
+	res, err := handle(t, h, event(eventbridge.DetailTypeGlueTableStateChange, `{"databaseName":"lake","typeOfChange":"UpdateTable","tableName":"orders"}`))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "1 of 1 tables failed and may succeed on a retry: lake.orders: retry: attempts exhausted after 3 attempts: update table:")
 	assert.Contains(t, err.Error(), "ConcurrentModificationException")
@@ -279,7 +295,7 @@ func TestHandleTableFailuresAreIsolated(t *testing.T) {
 	var logs bytes.Buffer
 	h := newHandler(testConfig(t, defaultVars), cat, slog.New(slog.NewJSONHandler(&logs, nil)), nil)
 
-	res, err := h.Handle(context.Background(), readEvent(t, "../../events/glue-catalog-fixer/crawler-succeeded.json"))
+	res, err := handle(t, h, readEvent(t, "../../events/glue-catalog-fixer/crawler-succeeded.json"))
 	require.NoError(t, err)
 	assert.Equal(t, "lake", res.Database)
 	got := map[string]string{}
@@ -297,7 +313,8 @@ func TestHandleTableFailuresAreIsolated(t *testing.T) {
 	assert.Equal(t, 3, cat.calls["GetTables"], "six tables, two a page")
 	assert.Zero(t, cat.calls["GetTable"], "tables come from GetTables")
 	summary := logtest.Line(t, logs.String(), "invocation done")
-	assert.Equal(t, float64(4), summary["failed"])
+	assert.Equal(t, float64(4), summary["tables_failed"])
+	assert.Equal(t, float64(1), summary["failed"], "the event, failed for good: reported, not retried")
 	assert.Equal(t, "lake-crawler", summary["crawler"])
 }
 
@@ -306,7 +323,7 @@ func TestHandleTableFailuresAreIsolated(t *testing.T) {
 func TestHandleMissingTable(t *testing.T) {
 	cat := newFakeCatalog()
 	h := newHandler(testConfig(t, defaultVars), cat, nil, nil)
-	res, err := h.Handle(context.Background(), readEvent(t, "../../events/glue-catalog-fixer/table-created.json"))
+	res, err := handle(t, h, readEvent(t, "../../events/glue-catalog-fixer/table-created.json"))
 	require.NoError(t, err)
 	require.Len(t, res.Tables, 1)
 	assert.Equal(t, StatusFailed, res.Tables[0].Status)
@@ -324,7 +341,7 @@ func TestHandleTransientFailure(t *testing.T) {
 	cat.updateErr["lake.a"] = &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"}
 	h := newHandler(testConfig(t, defaultVars), cat, nil, nil)
 
-	res, err := h.Handle(context.Background(), event(DetailTypeDatabaseChange, `{"databaseName":"lake","typeOfChange":"CreateTable","changedTables":["a","b"]}`))
+	res, err := handle(t, h, event(eventbridge.DetailTypeGlueDatabaseStateChange, `{"databaseName":"lake","typeOfChange":"CreateTable","changedTables":["a","b"]}`))
 	assert.EqualError(t, err, "1 of 2 tables failed and may succeed on a retry: lake.a: update table: api error ThrottlingException: Rate exceeded")
 	require.Len(t, res.Tables, 2)
 	assert.Equal(t, StatusFailed, res.Tables[0].Status)
@@ -336,7 +353,7 @@ func TestHandleSkipArchive(t *testing.T) {
 	cat := newFakeCatalog()
 	cat.put("lake", &types.Table{Name: aws.String("orders"), StorageDescriptor: columns("tags", "set<string>")})
 	h := newHandler(testConfig(t, map[string]string{"DATABASES": "LAKE", "SKIP_ARCHIVE": "true"}), cat, nil, nil)
-	_, err := h.Handle(context.Background(), readEvent(t, "../../events/glue-catalog-fixer/table-updated.json"))
+	_, err := handle(t, h, readEvent(t, "../../events/glue-catalog-fixer/table-updated.json"))
 	require.NoError(t, err)
 	require.Len(t, cat.updates, 1)
 	assert.True(t, aws.ToBool(cat.updates[0].SkipArchive))
@@ -352,27 +369,27 @@ func TestHandleIgnores(t *testing.T) {
 		want   string
 	}{
 		"database not configured": {
-			vars: map[string]string{"DATABASES": "other"}, ev: DetailTypeTableChange,
+			vars: map[string]string{"DATABASES": "other"}, ev: eventbridge.DetailTypeGlueTableStateChange,
 			detail: `{"databaseName":"lake","typeOfChange":"UpdateTable","tableName":"orders"}`,
 			want:   "database lake is not in DATABASES",
 		},
 		"only crawlers configured": {
-			vars: map[string]string{"CRAWLERS": "lake-crawler"}, ev: DetailTypeTableChange,
+			vars: map[string]string{"CRAWLERS": "lake-crawler"}, ev: eventbridge.DetailTypeGlueTableStateChange,
 			detail: `{"databaseName":"lake","typeOfChange":"UpdateTable","tableName":"orders"}`,
 			want:   "database lake is not in DATABASES",
 		},
 		"crawler not configured": {
-			vars: map[string]string{"DATABASES": "lake"}, ev: DetailTypeCrawlerChange,
+			vars: map[string]string{"DATABASES": "lake"}, ev: eventbridge.DetailTypeGlueCrawlerStateChange,
 			detail: `{"crawlerName":"lake-crawler","state":"Succeeded"}`,
 			want:   "crawler lake-crawler is not in CRAWLERS",
 		},
 		"failed crawl": {
-			vars: defaultVars, ev: DetailTypeCrawlerChange,
+			vars: defaultVars, ev: eventbridge.DetailTypeGlueCrawlerStateChange,
 			detail: `{"crawlerName":"lake-crawler","state":"Failed"}`,
 			want:   `crawler lake-crawler state is "Failed", not Succeeded`,
 		},
 		"partition change": {
-			vars: defaultVars, ev: DetailTypeTableChange,
+			vars: defaultVars, ev: eventbridge.DetailTypeGlueTableStateChange,
 			detail: `{"databaseName":"lake","typeOfChange":"CreatePartition","tableName":"orders","changedPartitions":["[2024]"]}`,
 			want:   `typeOfChange "CreatePartition" changes no table schema`,
 		},
@@ -381,7 +398,7 @@ func TestHandleIgnores(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			cat := newFakeCatalog()
 			h := newHandler(testConfig(t, tc.vars), cat, nil, nil)
-			res, err := h.Handle(context.Background(), event(tc.ev, tc.detail))
+			res, err := handle(t, h, event(tc.ev, tc.detail))
 			require.NoError(t, err)
 			assert.Equal(t, tc.want, res.Ignored)
 			assert.Empty(t, res.Tables)
@@ -394,7 +411,7 @@ func TestHandleMalformedEvent(t *testing.T) {
 	cat := newFakeCatalog()
 	var logs bytes.Buffer
 	h := newHandler(testConfig(t, defaultVars), cat, slog.New(slog.NewJSONHandler(&logs, nil)), nil)
-	res, err := h.Handle(context.Background(), event(DetailTypeTableChange, `{"databaseName":`))
+	res, err := handle(t, h, event(eventbridge.DetailTypeGlueTableStateChange, `{"databaseName":7}`))
 	require.ErrorIs(t, err, ErrMalformedEvent)
 	assert.Nil(t, res)
 	assert.Empty(t, cat.calls)
@@ -405,7 +422,7 @@ func TestHandleMalformedEvent(t *testing.T) {
 func TestHandleCrawlerErrors(t *testing.T) {
 	cat := newFakeCatalog()
 	h := newHandler(testConfig(t, defaultVars), cat, nil, nil)
-	_, err := h.Handle(context.Background(), readEvent(t, "../../events/glue-catalog-fixer/crawler-succeeded.json"))
+	_, err := handle(t, h, readEvent(t, "../../events/glue-catalog-fixer/crawler-succeeded.json"))
 	assert.EqualError(t, err, "get crawler lake-crawler: EntityNotFoundException: Crawler entry with name lake-crawler does not exist")
 }
 
@@ -471,7 +488,9 @@ func BenchmarkHandleUnchanged(b *testing.B) {
 	cat.put("lake", table)
 	env := config.New(config.FromMap(defaultVars))
 	h := newHandler(loadConfig(env), cat, nil, nil)
-	ev := event(DetailTypeTableChange, `{"databaseName":"lake","typeOfChange":"UpdateTable","tableName":"orders"}`)
+	raw, err := json.Marshal(event(eventbridge.DetailTypeGlueTableStateChange, `{"databaseName":"lake","typeOfChange":"UpdateTable","tableName":"orders"}`))
+	require.NoError(b, err)
+	ctx := context.Background()
 	size := 0
 	for _, c := range table.StorageDescriptor.Columns {
 		size += len(aws.ToString(c.Type))
@@ -479,9 +498,9 @@ func BenchmarkHandleUnchanged(b *testing.B) {
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
 	for b.Loop() {
-		res, err := h.Handle(context.Background(), ev)
-		if err != nil || res.Tables[0].Status != StatusUnchanged {
-			b.Fatal(fmt.Sprint(res, err))
+		resp, err := h.Handle(ctx, raw)
+		if res, _ := resp.(*Result); err != nil || res.Tables[0].Status != StatusUnchanged {
+			b.Fatal(fmt.Sprint(resp, err))
 		}
 	}
 }

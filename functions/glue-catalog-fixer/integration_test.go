@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"lakestream/shared/eventbridge"
 	"lakestream/shared/lambdarun"
 	"lakestream/shared/moto"
 )
@@ -157,7 +158,7 @@ func TestIntegrationCrawlerSweep(t *testing.T) {
 	_, err = g.DeleteTable(ctx, &glue.DeleteTableInput{DatabaseName: aws.String("lake"), Name: aws.String("already-fixed")})
 	require.NoError(t, err)
 	b, err := json.Marshal(events.CloudWatchEvent{
-		ID: "1", DetailType: DetailTypeTableChange, Source: "aws.glue", Time: time.Now(),
+		ID: "1", DetailType: eventbridge.DetailTypeGlueTableStateChange, Source: eventbridge.SourceGlue, Time: time.Now(),
 		Detail: json.RawMessage(`{"databaseName":"lake","typeOfChange":"UpdateTable","tableName":"already-fixed"}`),
 	})
 	require.NoError(t, err)

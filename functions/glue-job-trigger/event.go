@@ -9,18 +9,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-)
 
-// EventBridge detail types the trigger starts a job for.
-const (
-	DetailTypeScheduled     = "Scheduled Event"
-	DetailTypeObjectCreated = "Object Created"
-	DetailTypeCrawlerChange = "Glue Crawler State Change"
+	"lakestream/shared/eventbridge"
 )
-
-// CrawlerStateSucceeded is the crawler state that starts a run; a failed or
-// cancelled crawl does not.
-const CrawlerStateSucceeded = "Succeeded"
 
 // Trigger is what kind of event started a run; each has its own arguments.
 type Trigger string
@@ -31,35 +22,6 @@ const (
 	TriggerObject   Trigger = "object"
 	TriggerCrawler  Trigger = "crawler"
 )
-
-// S3ObjectCreatedDetail is the detail of an S3 "Object Created" event
-// delivered through EventBridge. Unlike in S3 notifications, the key is not
-// URL-encoded.
-type S3ObjectCreatedDetail struct {
-	Version string `json:"version"`
-	Bucket  struct {
-		Name string `json:"name"`
-	} `json:"bucket"`
-	Object struct {
-		Key       string `json:"key"`
-		Size      int64  `json:"size"`
-		ETag      string `json:"etag"`
-		VersionID string `json:"version-id,omitempty"`
-		Sequencer string `json:"sequencer"`
-	} `json:"object"`
-	RequestID string `json:"request-id,omitempty"`
-	Requester string `json:"requester,omitempty"`
-	Reason    string `json:"reason,omitempty"`
-}
-
-// CrawlerStateChangeDetail is the detail of a "Glue Crawler State Change" event.
-type CrawlerStateChangeDetail struct {
-	CrawlerName    string `json:"crawlerName"`
-	State          string `json:"state"`
-	Message        string `json:"message,omitempty"`
-	CompletionDate string `json:"completionDate,omitempty"`
-	ErrorMessage   string `json:"errorMessage,omitempty"`
-}
 
 // Event is what every trigger's arguments can use: the event's id and time
 // (RFC 3339, UTC) and the window before that time.
@@ -117,14 +79,14 @@ func decodeEvent(ev events.CloudWatchEvent, p Period, loc *time.Location) (trigg
 	}
 	base := Event{EventID: ev.ID, Time: ev.Time.UTC().Format(time.RFC3339), Window: previous(ev.Time, p, loc)}
 	switch ev.DetailType {
-	case DetailTypeScheduled:
+	case eventbridge.DetailTypeScheduled:
 		d := ScheduleData{Event: base}
 		if len(ev.Resources) > 0 {
 			d.Rule = ev.Resources[0]
 		}
 		return trigger{kind: TriggerSchedule, data: d}, nil
-	case DetailTypeObjectCreated:
-		var s S3ObjectCreatedDetail
+	case eventbridge.DetailTypeS3ObjectCreated:
+		var s eventbridge.S3ObjectCreatedDetail
 		if err := decodeDetail(ev, &s); err != nil {
 			return trigger{}, err
 		}
@@ -147,21 +109,22 @@ func decodeEvent(ev events.CloudWatchEvent, p Period, loc *time.Location) (trigg
 			}
 		}
 		return trigger{kind: TriggerObject, data: d}, nil
-	case DetailTypeCrawlerChange:
-		var c CrawlerStateChangeDetail
+	case eventbridge.DetailTypeGlueCrawlerStateChange:
+		var c eventbridge.GlueCrawlerStateChangeDetail
 		if err := decodeDetail(ev, &c); err != nil {
 			return trigger{}, err
 		}
 		if c.CrawlerName == "" {
 			return trigger{}, fmt.Errorf("%w: %s has no detail.crawlerName", ErrMalformedEvent, ev.DetailType)
 		}
-		if !strings.EqualFold(c.State, CrawlerStateSucceeded) {
-			return trigger{kind: TriggerCrawler, ignore: fmt.Sprintf("crawler %s state is %q, not %s", c.CrawlerName, c.State, CrawlerStateSucceeded)}, nil
+		if !strings.EqualFold(string(c.State), string(eventbridge.GlueCrawlerStateSucceeded)) {
+			// A failed or cancelled crawl starts nothing.
+			return trigger{kind: TriggerCrawler, ignore: fmt.Sprintf("crawler %s state is %q, not %s", c.CrawlerName, c.State, eventbridge.GlueCrawlerStateSucceeded)}, nil
 		}
 		return trigger{kind: TriggerCrawler, data: CrawlerData{Event: base, Crawler: c.CrawlerName}}, nil
 	}
 	return trigger{}, fmt.Errorf("%w: detail-type %q is not one of %q, %q, %q", ErrMalformedEvent,
-		ev.DetailType, DetailTypeScheduled, DetailTypeObjectCreated, DetailTypeCrawlerChange)
+		ev.DetailType, eventbridge.DetailTypeScheduled, eventbridge.DetailTypeS3ObjectCreated, eventbridge.DetailTypeGlueCrawlerStateChange)
 }
 
 func decodeDetail(ev events.CloudWatchEvent, v any) error {

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"lakestream/shared/eventbridge"
 )
 
 func readEvent(t testing.TB, path string) events.CloudWatchEvent {
@@ -62,14 +64,14 @@ func TestDecodeEvent(t *testing.T) {
 			want: trigger{kind: TriggerCrawler, data: CrawlerData{Event: base("c1a4e5f2-9b0d-4e63-8f17-6d2a0b4c7e90", "2024-05-01T12:05:00Z"), Crawler: "lake-crawler"}},
 		},
 		"object at the bucket root, key with spaces not decoded": {
-			ev: event(DetailTypeObjectCreated, `{"bucket":{"name":"b"},"object":{"key":"a b+c.json"}}`),
+			ev: event(eventbridge.DetailTypeS3ObjectCreated, `{"bucket":{"name":"b"},"object":{"key":"a b+c.json"}}`),
 			want: trigger{kind: TriggerObject, data: ObjectData{
 				Event: base("e1", "2024-05-01T13:05:00Z"), Bucket: "b", Key: "a b+c.json",
 				Path: "s3://b/a b+c.json", Folder: "s3://b/", Partition: map[string]string{},
 			}},
 		},
 		"failed crawl": {
-			ev:   event(DetailTypeCrawlerChange, `{"crawlerName":"c","state":"Failed"}`),
+			ev:   event(eventbridge.DetailTypeGlueCrawlerStateChange, `{"crawlerName":"c","state":"Failed"}`),
 			want: trigger{kind: TriggerCrawler, ignore: `crawler c state is "Failed", not Succeeded`},
 		},
 	}
@@ -83,7 +85,7 @@ func TestDecodeEvent(t *testing.T) {
 }
 
 func TestDecodeEventMalformed(t *testing.T) {
-	noTime := event(DetailTypeScheduled, `{}`)
+	noTime := event(eventbridge.DetailTypeScheduled, `{}`)
 	noTime.Time = time.Time{}
 	tests := map[string]struct {
 		ev  events.CloudWatchEvent
@@ -95,21 +97,21 @@ func TestDecodeEventMalformed(t *testing.T) {
 		},
 		"no time": {ev: noTime, err: `malformed event: "Scheduled Event" event has no time`},
 		"object without detail": {
-			ev: event(DetailTypeObjectCreated, ``), err: "malformed event: Object Created has no detail",
+			ev: event(eventbridge.DetailTypeS3ObjectCreated, ``), err: "malformed event: Object Created has no detail",
 		},
 		"object without key": {
-			ev:  event(DetailTypeObjectCreated, `{"bucket":{"name":"b"},"object":{}}`),
+			ev:  event(eventbridge.DetailTypeS3ObjectCreated, `{"bucket":{"name":"b"},"object":{}}`),
 			err: "malformed event: Object Created has no detail.bucket.name or detail.object.key",
 		},
 		"object detail not an object": {
-			ev:  event(DetailTypeObjectCreated, `[1]`),
-			err: "malformed event: Object Created detail: json: cannot unmarshal array into Go value of type main.S3ObjectCreatedDetail",
+			ev:  event(eventbridge.DetailTypeS3ObjectCreated, `[1]`),
+			err: "malformed event: Object Created detail: json: cannot unmarshal array into Go value of type eventbridge.S3ObjectCreatedDetail",
 		},
 		"crawler without name": {
-			ev: event(DetailTypeCrawlerChange, `{"state":"Succeeded"}`), err: "malformed event: Glue Crawler State Change has no detail.crawlerName",
+			ev: event(eventbridge.DetailTypeGlueCrawlerStateChange, `{"state":"Succeeded"}`), err: "malformed event: Glue Crawler State Change has no detail.crawlerName",
 		},
 		"crawler detail truncated": {
-			ev:  event(DetailTypeCrawlerChange, `{"crawlerName":`),
+			ev:  event(eventbridge.DetailTypeGlueCrawlerStateChange, `{"crawlerName":`),
 			err: "malformed event: Glue Crawler State Change detail: unexpected end of JSON input",
 		},
 	}
@@ -132,8 +134,8 @@ func FuzzDecodeEvent(f *testing.F) {
 		ev := readEvent(f, s)
 		f.Add(ev.DetailType, string(ev.Detail), ev.Time.Unix())
 	}
-	f.Add(DetailTypeObjectCreated, `{"bucket":{"name":"b"},"object":{"key":"/=/x=/=y/"}}`, int64(0))
-	f.Add(DetailTypeCrawlerChange, `{"crawlerName":"c","state":"SUCCEEDED"}`, int64(-1))
+	f.Add(eventbridge.DetailTypeS3ObjectCreated, `{"bucket":{"name":"b"},"object":{"key":"/=/x=/=y/"}}`, int64(0))
+	f.Add(eventbridge.DetailTypeGlueCrawlerStateChange, `{"crawlerName":"c","state":"SUCCEEDED"}`, int64(-1))
 	cfg := loadConfig(testEnv(map[string]string{"JOB_NAME": "j"}))
 
 	f.Fuzz(func(t *testing.T, detailType, detail string, unix int64) {

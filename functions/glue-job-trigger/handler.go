@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime/debug"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/glue/types"
 	"github.com/aws/smithy-go"
 
+	"lakestream/shared/batch"
 	"lakestream/shared/metrics"
 	"lakestream/shared/retry"
 )
@@ -46,70 +46,86 @@ type Result struct {
 	Ignored  string `json:"ignored,omitempty"`
 }
 
-// ErrConcurrentRuns is wrapped by the error Handle returns when the job
+// ErrConcurrentRuns is wrapped by the invocation's error when the job
 // stayed at its maximum concurrent runs for every attempt.
 var ErrConcurrentRuns = errors.New("job is at its maximum concurrent runs")
 
-// Handler starts the Glue job for each event it is given, at most once per
+// starter starts the Glue job for each event it is given, at most once per
 // set of arguments.
-type Handler struct {
+type starter struct {
 	cfg     Config
 	glue    jobs
-	log     *slog.Logger
 	metrics *metrics.Recorder
 }
 
-// newHandler returns a Handler; log and m may be nil.
-func newHandler(cfg Config, g jobs, log *slog.Logger, m *metrics.Recorder) *Handler {
+// newHandler returns the Lambda handler; log and m may be nil. The
+// invocation fails, so that Lambda retries it and finally dead-letters it,
+// when the event is malformed, its arguments cannot be rendered, or the
+// run could not be started; a redelivered event then finds its run and
+// starts nothing. The response is the event's Result.
+func newHandler(cfg Config, g jobs, log *slog.Logger, m *metrics.Recorder) *batch.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{cfg: cfg, glue: g, log: log, metrics: m}
+	s := &starter{cfg: cfg, glue: g, metrics: m}
+	return batch.New(s.start, batch.WithNoun("events"), batch.WithLogger(log), batch.WithMetrics(m))
 }
 
-// Handle is the Lambda entry point. It returns an error, failing the
-// invocation so that Lambda retries it and finally dead-letters it, when
-// the event is malformed, its arguments cannot be rendered, or the run could
-// not be started; a redelivered event then finds its run and starts nothing.
-func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (res *Result, err error) {
-	res = &Result{JobName: h.cfg.JobName}
-	defer func() {
-		if p := recover(); p != nil {
-			h.log.ErrorContext(ctx, "trigger panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			err = fmt.Errorf("glue-job-trigger panicked: %v", p)
-		}
-		h.report(ctx, ev, res, err)
-	}()
+// start is one invocation: EventBridge delivers one event; any other source
+// gets each of its events handled the same way.
+func (s *starter) start(inv *batch.Invocation) batch.Job {
+	results := make([]*Result, len(inv.Items))
+	return batch.Job{
+		Item: func(ctx context.Context, it *batch.Item) error {
+			res := &Result{JobName: s.cfg.JobName}
+			results[it.Index] = res
+			if it.Event == nil {
+				return fmt.Errorf("%w: not an EventBridge event", ErrMalformedEvent)
+			}
+			if err := s.run(ctx, *it.Event, res); err != nil {
+				return err
+			}
+			if res.Status != StatusStarted {
+				return batch.Skip(res.Status)
+			}
+			return nil
+		},
+		Finish: func(_ context.Context, items []*batch.Item) (any, []any) {
+			return s.finish(items, results)
+		},
+	}
+}
 
-	// On error the result still goes back, for the summary log line;
-	// Lambda discards it.
-	trig, err := decodeEvent(ev, h.cfg.Period, h.cfg.Location)
+// run starts the job for one event, filling res with what it did; on error
+// res still holds what was done, for the summary line.
+func (s *starter) run(ctx context.Context, ev events.EventBridgeEvent, res *Result) error {
+	trig, err := decodeEvent(ev, s.cfg.Period, s.cfg.Location)
 	if err != nil {
-		return res, err
+		return err
 	}
 	res.Trigger = trig.kind
 	if trig.ignore != "" {
 		res.Status, res.Ignored = StatusIgnored, trig.ignore
-		return res, nil
+		return nil
 	}
-	args, err := h.cfg.Arguments[trig.kind].render(trig.data)
+	args, err := s.cfg.Arguments[trig.kind].render(trig.data)
 	if err != nil {
-		return res, fmt.Errorf("%s arguments: %w", trig.kind, err)
+		return fmt.Errorf("%s arguments: %w", trig.kind, err)
 	}
 	res.Arguments = args
 
-	earlier, err := h.earlierRun(ctx, args)
+	earlier, err := s.earlierRun(ctx, args)
 	if err != nil {
-		return res, err
+		return err
 	}
 	if earlier != nil {
 		res.Status, res.JobRunID = StatusAlreadyStarted, aws.ToString(earlier.Id)
-		return res, nil
+		return nil
 	}
 
-	err = h.cfg.Retry.Do(ctx, func(attempt int) error {
+	err = s.cfg.Retry.Do(ctx, func(attempt int) error {
 		res.Attempts = attempt
-		out, err := h.glue.StartJobRun(ctx, &glue.StartJobRunInput{JobName: aws.String(h.cfg.JobName), Arguments: args})
+		out, err := s.glue.StartJobRun(ctx, &glue.StartJobRunInput{JobName: aws.String(s.cfg.JobName), Arguments: args})
 		switch {
 		case err == nil:
 			res.JobRunID = aws.ToString(out.JobRunId)
@@ -121,29 +137,29 @@ func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (res *R
 		return retry.Permanent(err)
 	})
 	if err != nil {
-		return res, fmt.Errorf("start glue job %s with %v: %w", h.cfg.JobName, args, describe(err))
+		return fmt.Errorf("start glue job %s with %v: %w", s.cfg.JobName, args, describe(err))
 	}
 	res.Status = StatusStarted
-	return res, nil
+	return nil
 }
 
 // earlierRun returns the most recent of the job's last RecentRuns runs
 // whose arguments include every one of args with the same value, in any
 // state: a redelivered event, or a second event for the same window, must
 // not start the job again. (To re-run a window, start the job by hand.)
-func (h *Handler) earlierRun(ctx context.Context, args map[string]string) (*types.JobRun, error) {
-	pages := glue.NewGetJobRunsPaginator(h.glue, &glue.GetJobRunsInput{
-		JobName:    aws.String(h.cfg.JobName),
-		MaxResults: aws.Int32(int32(min(h.cfg.RecentRuns, 200))), // GetJobRuns returns at most 200 a page
+func (s *starter) earlierRun(ctx context.Context, args map[string]string) (*types.JobRun, error) {
+	pages := glue.NewGetJobRunsPaginator(s.glue, &glue.GetJobRunsInput{
+		JobName:    aws.String(s.cfg.JobName),
+		MaxResults: aws.Int32(int32(min(s.cfg.RecentRuns, 200))), // GetJobRuns returns at most 200 a page
 	})
 	seen := 0
-	for pages.HasMorePages() && seen < h.cfg.RecentRuns {
+	for pages.HasMorePages() && seen < s.cfg.RecentRuns {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("list recent runs of glue job %s: %w", h.cfg.JobName, describe(err))
+			return nil, fmt.Errorf("list recent runs of glue job %s: %w", s.cfg.JobName, describe(err))
 		}
 		for i := range page.JobRuns {
-			if seen++; seen > h.cfg.RecentRuns {
+			if seen++; seen > s.cfg.RecentRuns {
 				break
 			}
 			if run := &page.JobRuns[i]; sameArguments(run.Arguments, args) {
@@ -184,13 +200,35 @@ func isCode(err error, code string) bool {
 	return errors.As(err, &api) && api.ErrorCode() == code
 }
 
-// report writes the invocation's summary log line and metrics.
-func (h *Handler) report(ctx context.Context, ev events.CloudWatchEvent, res *Result, err error) {
-	if res == nil {
-		res = &Result{JobName: h.cfg.JobName}
+// finish counts the runs started and the retries they took, and says what
+// the event did: its Result is the response and the summary line's
+// attributes (several events, from a source other than EventBridge, are
+// counted only).
+func (s *starter) finish(items []*batch.Item, results []*Result) (any, []any) {
+	started, retries := 0, 0
+	for _, res := range results {
+		if res == nil {
+			continue // failed before it was handled
+		}
+		if res.Status == StatusStarted {
+			started++
+		}
+		retries += max(res.Attempts-1, 0)
 	}
-	attrs := []any{"event_id", ev.ID, "detail_type", ev.DetailType, "job", res.JobName,
-		"trigger", string(res.Trigger), "status", res.Status, "attempts", res.Attempts}
+	s.metrics.Count("JobRunsStarted", started)
+	s.metrics.Count("ConcurrentRunRetries", retries)
+	if len(items) != 1 {
+		return results, nil
+	}
+	res := results[0]
+	if res == nil {
+		res = &Result{JobName: s.cfg.JobName}
+	}
+	var attrs []any
+	if ev := items[0].Event; ev != nil {
+		attrs = append(attrs, "event_id", ev.ID, "detail_type", ev.DetailType)
+	}
+	attrs = append(attrs, "job", res.JobName, "trigger", string(res.Trigger), "status", res.Status, "attempts", res.Attempts)
 	if res.JobRunID != "" {
 		attrs = append(attrs, "job_run_id", res.JobRunID)
 	}
@@ -200,18 +238,5 @@ func (h *Handler) report(ctx context.Context, ev events.CloudWatchEvent, res *Re
 	if res.Ignored != "" {
 		attrs = append(attrs, "ignored", res.Ignored)
 	}
-	started, skipped, failed := 0, 0, 0
-	switch {
-	case err != nil:
-		failed = 1
-	case res.Status == StatusStarted:
-		started = 1
-	default:
-		skipped = 1
-	}
-	h.metrics.Count("JobRunsStarted", started)
-	h.metrics.Count("EventsSkipped", skipped)
-	h.metrics.Count("StartFailures", failed)
-	h.metrics.Count("ConcurrentRunRetries", max(res.Attempts-1, 0))
-	metrics.Report(ctx, h.log, h.metrics, err, attrs...)
+	return res, attrs
 }

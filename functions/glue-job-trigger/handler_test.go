@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/glue"
 	"github.com/aws/aws-sdk-go-v2/service/glue/types"
@@ -19,6 +21,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"lakestream/shared/batch"
+	"lakestream/shared/eventbridge"
 	"lakestream/shared/golden"
 	"lakestream/shared/logging/logtest"
 	"lakestream/shared/metrics"
@@ -66,6 +70,18 @@ func (f *fakeJobs) StartJobRun(_ context.Context, in *glue.StartJobRunInput, _ .
 	return &glue.StartJobRunOutput{JobRunId: aws.String(id)}, nil
 }
 
+// handle invokes h with ev as EventBridge sends it and returns its Result,
+// which the Handler returns even when the invocation fails.
+func handle(t testing.TB, h *batch.Handler, ev events.CloudWatchEvent) (*Result, error) {
+	t.Helper()
+	raw, err := json.Marshal(ev)
+	require.NoError(t, err)
+	resp, err := h.Handle(context.Background(), raw)
+	res, ok := resp.(*Result)
+	require.True(t, ok, "response %T", resp)
+	return res, err
+}
+
 func concurrentRuns() error {
 	return &types.ConcurrentRunsExceededException{Message: aws.String("Concurrent runs exceeded for lake-hourly-etl")}
 }
@@ -99,7 +115,7 @@ func TestHandleSamples(t *testing.T) {
 			h := newHandler(testConfig(t, nil), jobs, slog.New(slog.NewJSONHandler(&logs, nil)), metrics.New(&emf, "lakestream"))
 			ev := readEvent(t, sample)
 
-			res, err := h.Handle(context.Background(), ev)
+			res, err := handle(t, h, ev)
 			require.NoError(t, err)
 			golden.JSON(t, filepath.Join("testdata/handle", name+".golden.json"), res)
 			require.Len(t, jobs.starts, 1)
@@ -109,7 +125,7 @@ func TestHandleSamples(t *testing.T) {
 			assert.Equal(t, StatusStarted, line["status"])
 			assert.Contains(t, emf.String(), `"JobRunsStarted":1`)
 
-			again, err := h.Handle(context.Background(), ev)
+			again, err := handle(t, h, ev)
 			require.NoError(t, err)
 			assert.Equal(t, StatusAlreadyStarted, again.Status)
 			assert.Equal(t, res.JobRunID, again.JobRunID, "names the run that was started")
@@ -125,13 +141,12 @@ func TestHandleSameWindow(t *testing.T) {
 	jobs := newFakeJobs()
 	jobs.runs = []types.JobRun{{Id: aws.String("jr_manual"), Arguments: map[string]string{"--date": "2024-05-01", "--hour": "11", "--extra": "x"}}}
 	h := newHandler(testConfig(t, nil), jobs, nil, nil)
-	ctx := context.Background()
 
 	for i, at := range []string{"2024-05-01T12:00:03Z", "2024-05-01T12:59:59Z", "2024-05-01T13:00:00Z"} {
-		ev := event(DetailTypeScheduled, `{}`)
+		ev := event(eventbridge.DetailTypeScheduled, `{}`)
 		ev.ID = fmt.Sprint("event-", i)
 		ev.Time, _ = time.Parse(time.RFC3339, at)
-		res, err := h.Handle(ctx, ev)
+		res, err := handle(t, h, ev)
 		require.NoError(t, err)
 		switch i {
 		case 0, 1:
@@ -157,7 +172,7 @@ func TestHandleRecentRunsBound(t *testing.T) {
 	ev := readEvent(t, "../../events/glue-job-trigger/scheduled.json")
 
 	h := newHandler(testConfig(t, map[string]string{"RECENT_RUNS": "11"}), jobs, nil, nil)
-	res, err := h.Handle(context.Background(), ev)
+	res, err := handle(t, h, ev)
 	require.NoError(t, err)
 	assert.Equal(t, StatusAlreadyStarted, res.Status, "found on the fourth page")
 	assert.Equal(t, "oldest", res.JobRunID)
@@ -165,7 +180,7 @@ func TestHandleRecentRunsBound(t *testing.T) {
 
 	jobs.gets = 0
 	h = newHandler(testConfig(t, map[string]string{"RECENT_RUNS": "10"}), jobs, nil, nil)
-	res, err = h.Handle(context.Background(), ev)
+	res, err = handle(t, h, ev)
 	require.NoError(t, err)
 	assert.Equal(t, StatusStarted, res.Status, "the 11th run is beyond RECENT_RUNS")
 	assert.Equal(t, 4, jobs.gets, "stops reading once RECENT_RUNS runs were seen")
@@ -188,7 +203,7 @@ func TestHandleConcurrentRuns(t *testing.T) {
 	var emf bytes.Buffer
 	h := newHandler(cfg, jobs, nil, metrics.New(&emf, "lakestream"))
 
-	res, err := h.Handle(context.Background(), readEvent(t, "../../events/glue-job-trigger/scheduled.json"))
+	res, err := handle(t, h, readEvent(t, "../../events/glue-job-trigger/scheduled.json"))
 	require.NoError(t, err)
 	assert.Equal(t, StatusStarted, res.Status)
 	assert.Equal(t, 3, res.Attempts)
@@ -207,7 +222,7 @@ func TestHandleConcurrentRunsBounded(t *testing.T) {
 	var logs bytes.Buffer
 	h := newHandler(testConfig(t, map[string]string{"START_ATTEMPTS": "4"}), jobs, slog.New(slog.NewJSONHandler(&logs, nil)), nil)
 
-	_, err := h.Handle(context.Background(), readEvent(t, "../../events/glue-job-trigger/scheduled.json"))
+	_, err := handle(t, h, readEvent(t, "../../events/glue-job-trigger/scheduled.json"))
 	require.ErrorIs(t, err, ErrConcurrentRuns)
 	assert.EqualError(t, err, "start glue job lake-hourly-etl with map[--date:2024-05-01 --hour:12]: "+
 		"the job stayed at its maximum concurrent runs; the invocation fails so that it is retried later: "+
@@ -253,7 +268,7 @@ func TestHandleErrors(t *testing.T) {
 				jobs.startErr = func(int) error { return tc.startErr }
 			}
 			h := newHandler(testConfig(t, tc.vars), jobs, nil, nil)
-			_, err := h.Handle(context.Background(), readEvent(t, "../../events/glue-job-trigger/"+tc.ev))
+			_, err := handle(t, h, readEvent(t, "../../events/glue-job-trigger/"+tc.ev))
 			assert.EqualError(t, err, tc.err)
 			assert.Len(t, jobs.starts, tc.starts)
 		})
@@ -263,22 +278,31 @@ func TestHandleErrors(t *testing.T) {
 func TestHandleIgnoresFailedCrawl(t *testing.T) {
 	jobs := newFakeJobs()
 	h := newHandler(testConfig(t, nil), jobs, nil, nil)
-	res, err := h.Handle(context.Background(), event(DetailTypeCrawlerChange, `{"crawlerName":"lake-crawler","state":"Failed"}`))
+	res, err := handle(t, h, event(eventbridge.DetailTypeGlueCrawlerStateChange, `{"crawlerName":"lake-crawler","state":"Failed"}`))
 	require.NoError(t, err)
 	assert.Equal(t, StatusIgnored, res.Status)
 	assert.Zero(t, jobs.gets)
 	assert.Empty(t, jobs.starts)
 }
 
+// TestHandleMalformedEvent: the invocation fails, once, counted as a failed
+// event (EventsFailed, which replaces StartFailures).
 func TestHandleMalformedEvent(t *testing.T) {
 	jobs := newFakeJobs()
-	var logs bytes.Buffer
-	h := newHandler(testConfig(t, nil), jobs, slog.New(slog.NewJSONHandler(&logs, nil)), nil)
-	_, err := h.Handle(context.Background(), event(DetailTypeObjectCreated, `{"bucket":`))
+	var logs, emf bytes.Buffer
+	h := newHandler(testConfig(t, nil), jobs, slog.New(slog.NewJSONHandler(&logs, nil)), metrics.New(&emf, "lakestream"))
+	_, err := handle(t, h, event(eventbridge.DetailTypeS3ObjectCreated, `{"bucket":{"name":7}}`))
 	require.ErrorIs(t, err, ErrMalformedEvent)
 	assert.Zero(t, jobs.gets)
 	assert.Empty(t, jobs.starts)
-	assert.Contains(t, logtest.Line(t, logs.String(), "invocation failed")["error"], "malformed event")
+	line := logtest.Line(t, logs.String(), "invocation failed")
+	assert.Contains(t, line["error"], "malformed event")
+	assert.Equal(t, float64(1), line["failed"])
+	assert.Contains(t, emf.String(), `"EventsFailed":1`)
+
+	// Not an EventBridge event at all: the adapter cannot tell what it is.
+	_, err = h.Handle(context.Background(), []byte(`{"Records":[{"eventSource":"aws:kafka"}]}`))
+	require.ErrorIs(t, err, batch.ErrUnknownEvent)
 }
 
 // BenchmarkHandleRedelivered is the cost of a redelivered schedule event
@@ -293,13 +317,13 @@ func BenchmarkHandleRedelivered(b *testing.B) {
 	h := newHandler(loadConfig(env), jobs, nil, nil)
 	raw, err := os.ReadFile("../../events/glue-job-trigger/scheduled.json")
 	require.NoError(b, err)
-	ev := readEvent(b, "../../events/glue-job-trigger/scheduled.json")
+	ctx := context.Background()
 	b.SetBytes(int64(len(raw)))
 	b.ReportAllocs()
 	for b.Loop() {
-		res, err := h.Handle(context.Background(), ev)
-		if err != nil || res.Status != StatusAlreadyStarted {
-			b.Fatal(res, err)
+		resp, err := h.Handle(ctx, raw)
+		if res, _ := resp.(*Result); err != nil || res.Status != StatusAlreadyStarted {
+			b.Fatal(resp, err)
 		}
 	}
 }

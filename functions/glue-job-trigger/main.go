@@ -23,5 +23,5 @@ func main() {
 	fn := boot.New()
 	cfg := loadConfig(fn.Env)
 	h := newHandler(cfg, glue.NewFromConfig(awsclient.Config(fn)), fn.Log, fn.Metrics)
-	fn.Start(h.Handle)
+	fn.Start(h)
 }

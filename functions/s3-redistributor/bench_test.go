@@ -41,17 +41,6 @@ func (nullGlue) BatchCreatePartition(context.Context, *glue.BatchCreatePartition
 	return &glue.BatchCreatePartitionOutput{}, nil
 }
 
-func BenchmarkDecodeInvocation(b *testing.B) {
-	raw := sample(b, "sqs.json")
-	b.SetBytes(int64(len(raw)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := decodeInvocation(raw); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
 // BenchmarkHandleSQS runs a batch of 10 notifications through the handler
 // (decode, place, two copies each, partitions, response) with S3 and Glue
 // answering at once.

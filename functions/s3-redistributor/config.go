@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"lakestream/shared/batch"
 	"lakestream/shared/config"
 	"lakestream/shared/partition"
 	"lakestream/shared/retry"
@@ -201,7 +202,7 @@ func (c *Config) registers() bool {
 
 // ownOutput returns the destination layout whose copies src is, or nil: an
 // object a copy created fires an event too, and must not be copied again.
-func (c *Config) ownOutput(src Source) *Destination {
+func (c *Config) ownOutput(src batch.S3Object) *Destination {
 	for i := range c.Destinations {
 		d := &c.Destinations[i]
 		if (d.bucket == "" || d.bucket == src.Bucket) && strings.HasPrefix(src.Key, d.prefix) {

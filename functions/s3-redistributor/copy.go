@@ -15,6 +15,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"lakestream/shared/batch"
 	"lakestream/shared/retry"
 )
 
@@ -76,7 +77,7 @@ func (c *copier) head(ctx context.Context, bucket, key string) (*s3.HeadObjectOu
 
 // copyTo makes dst a copy of src, whose metadata is head, unless an equal
 // copy is already there; it returns what it did and the bytes it copied.
-func (c *copier) copyTo(ctx context.Context, src Source, head *s3.HeadObjectOutput, dst Target) (string, int64, error) {
+func (c *copier) copyTo(ctx context.Context, src batch.S3Object, head *s3.HeadObjectOutput, dst Target) (string, int64, error) {
 	if dst.Bucket == src.Bucket && dst.Key == src.Key {
 		return CopyInPlace, 0, nil
 	}
@@ -130,7 +131,7 @@ func upToDate(src, dst *s3.HeadObjectOutput) bool {
 // verifyMoved checks, for a source that is gone, that its copy dst is there
 // (with the size the event gave, when it gave one): then an earlier
 // invocation moved it and only its partitions may be left to register.
-func (c *copier) verifyMoved(ctx context.Context, src Source, dst Target) error {
+func (c *copier) verifyMoved(ctx context.Context, src batch.S3Object, dst Target) error {
 	if dst.Bucket == src.Bucket && dst.Key == src.Key {
 		return fmt.Errorf("%w: %s is its own destination", ErrNotMoved, src.URI())
 	}
@@ -148,7 +149,7 @@ func (c *copier) verifyMoved(ctx context.Context, src Source, dst Target) error 
 
 // remove deletes the source of a completed move. S3 answers a delete of a
 // missing key with success, so a repeated delete is no error.
-func (c *copier) remove(ctx context.Context, src Source) error {
+func (c *copier) remove(ctx context.Context, src batch.S3Object) error {
 	return c.cfg.Retry.Do(ctx, func(int) error {
 		_, err := c.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(src.Bucket), Key: aws.String(src.Key)})
 		if err != nil {
@@ -189,7 +190,7 @@ func planParts(size, partSize int64) ([]byteRange, error) {
 // metadata CopyObject would keep is set on the upload explicitly. A failed
 // copy is aborted, so no parts are left to be billed; what a killed copy
 // left, the next copy to the same key aborts.
-func (c *copier) multipartCopy(ctx context.Context, src Source, head *s3.HeadObjectOutput, dst Target) (err error) {
+func (c *copier) multipartCopy(ctx context.Context, src batch.S3Object, head *s3.HeadObjectOutput, dst Target) (err error) {
 	parts, err := planParts(aws.ToInt64(head.ContentLength), c.cfg.PartSize)
 	if err != nil {
 		return fmt.Errorf("copy to %s: %w", dst.URI(), err)

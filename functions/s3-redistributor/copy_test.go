@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"lakestream/shared/batch"
 	"lakestream/shared/retry"
 )
 
@@ -80,12 +81,12 @@ func newCopier(t *testing.T, f *fakeS3, vars map[string]string) *copier {
 }
 
 // bigObject stores a source of size bytes (without data) with metadata.
-func bigObject(f *fakeS3, size int64) (Source, *s3.HeadObjectOutput) {
+func bigObject(f *fakeS3, size int64) (batch.S3Object, *s3.HeadObjectOutput) {
 	o := f.put("landing", "incoming/big.json.gz", nil, "application/json")
 	o.size, o.etag = size, `"big-etag"`
 	o.contentEncoding = "gzip"
 	o.metadata = map[string]string{"origin": "firehose", "schema": "v2"}
-	src := Source{Bucket: "landing", Key: "incoming/big.json.gz"}
+	src := batch.S3Object{Bucket: "landing", Key: "incoming/big.json.gz"}
 	head, _ := f.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(src.Bucket), Key: aws.String(src.Key)})
 	return src, head
 }
@@ -150,7 +151,7 @@ func TestMultipartCopyData(t *testing.T) {
 		data[i] = byte(i * 7)
 	}
 	f.put("landing", "incoming/data.bin", data, "application/octet-stream")
-	src := Source{Bucket: "landing", Key: "incoming/data.bin"}
+	src := batch.S3Object{Bucket: "landing", Key: "incoming/data.bin"}
 	head, err := c.head(context.Background(), src.Bucket, src.Key)
 	require.NoError(t, err)
 
@@ -211,7 +212,7 @@ func TestCopyObjectInput(t *testing.T) {
 	c := newCopier(t, f, map[string]string{"KMS_KEY_ID": kmsKey})
 	o := f.put("landing", "incoming/a b+c/données #1.json", []byte(`{"a":1}`), "application/json")
 	o.contentEncoding, o.metadata = "identity", map[string]string{"k": "v"}
-	src := Source{Bucket: "landing", Key: "incoming/a b+c/données #1.json"}
+	src := batch.S3Object{Bucket: "landing", Key: "incoming/a b+c/données #1.json"}
 	head, err := c.head(context.Background(), src.Bucket, src.Key)
 	require.NoError(t, err)
 
@@ -240,7 +241,7 @@ func TestCopyWithoutKMS(t *testing.T) {
 	f := newFakeS3()
 	c := newCopier(t, f, nil)
 	f.put("landing", "incoming/a.json", []byte("x"), "")
-	src := Source{Bucket: "landing", Key: "incoming/a.json"}
+	src := batch.S3Object{Bucket: "landing", Key: "incoming/a.json"}
 	head, err := c.head(context.Background(), src.Bucket, src.Key)
 	require.NoError(t, err)
 	_, _, err = c.copyTo(context.Background(), src, head, Target{Bucket: "lake", Key: "a.json"})
@@ -254,7 +255,7 @@ func TestCopyInPlace(t *testing.T) {
 	f := newFakeS3()
 	c := newCopier(t, f, nil)
 	f.put("landing", "a.json", []byte("x"), "")
-	src := Source{Bucket: "landing", Key: "a.json"}
+	src := batch.S3Object{Bucket: "landing", Key: "a.json"}
 	head, err := c.head(context.Background(), src.Bucket, src.Key)
 	require.NoError(t, err)
 	status, _, err := c.copyTo(context.Background(), src, head, Target{Bucket: "landing", Key: "a.json"})
@@ -292,15 +293,15 @@ func TestVerifyMoved(t *testing.T) {
 	c := newCopier(t, f, nil)
 	f.put("lake", "copy.json", []byte("12345"), "")
 	tests := map[string]struct {
-		src Source
+		src batch.S3Object
 		dst Target
 		err string
 	}{
-		"copy there":          {src: Source{Bucket: "landing", Key: "a.json", Size: 5}, dst: Target{Bucket: "lake", Key: "copy.json"}},
-		"size not in event":   {src: Source{Bucket: "landing", Key: "a.json"}, dst: Target{Bucket: "lake", Key: "copy.json"}},
-		"copy missing":        {src: Source{Bucket: "landing", Key: "a.json", Size: 5}, dst: Target{Bucket: "lake", Key: "other.json"}, err: "source object is gone and not at its destinations: s3://lake/other.json is missing"},
-		"copy of other size":  {src: Source{Bucket: "landing", Key: "a.json", Size: 6}, dst: Target{Bucket: "lake", Key: "copy.json"}, err: "source object is gone and not at its destinations: s3://lake/copy.json has 5 bytes, the event reported 6"},
-		"its own destination": {src: Source{Bucket: "lake", Key: "copy.json"}, dst: Target{Bucket: "lake", Key: "copy.json"}, err: "source object is gone and not at its destinations: s3://lake/copy.json is its own destination"},
+		"copy there":          {src: batch.S3Object{Bucket: "landing", Key: "a.json", Size: 5}, dst: Target{Bucket: "lake", Key: "copy.json"}},
+		"size not in event":   {src: batch.S3Object{Bucket: "landing", Key: "a.json"}, dst: Target{Bucket: "lake", Key: "copy.json"}},
+		"copy missing":        {src: batch.S3Object{Bucket: "landing", Key: "a.json", Size: 5}, dst: Target{Bucket: "lake", Key: "other.json"}, err: "source object is gone and not at its destinations: s3://lake/other.json is missing"},
+		"copy of other size":  {src: batch.S3Object{Bucket: "landing", Key: "a.json", Size: 6}, dst: Target{Bucket: "lake", Key: "copy.json"}, err: "source object is gone and not at its destinations: s3://lake/copy.json has 5 bytes, the event reported 6"},
+		"its own destination": {src: batch.S3Object{Bucket: "lake", Key: "copy.json"}, dst: Target{Bucket: "lake", Key: "copy.json"}, err: "source object is gone and not at its destinations: s3://lake/copy.json is its own destination"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

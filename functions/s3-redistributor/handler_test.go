@@ -15,6 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"lakestream/shared/batch"
+	"lakestream/shared/deadline"
 	"lakestream/shared/golden"
 	"lakestream/shared/logging"
 	"lakestream/shared/metrics"
@@ -33,20 +35,18 @@ func lakeGlue() *fakeGlue {
 // the event says, so that the fake S3 holds what the event describes.
 func seed(t *testing.T, f *fakeS3, raw []byte) {
 	t.Helper()
-	inv, err := decodeInvocation(raw)
+	inv, err := batch.Decode(raw)
 	require.NoError(t, err)
-	for _, m := range inv.Messages {
-		for _, e := range m.Entries {
-			if e.Err == nil && e.Ignore == "" {
-				f.put(e.Source.Bucket, e.Source.Key, bytes.Repeat([]byte("x"), int(e.Source.Size)), "application/x-ndjson")
-			}
+	for _, it := range inv.Items {
+		if it.S3 != nil && it.Err() == nil && it.S3.Created() {
+			f.put(it.S3.Bucket, it.S3.Key, bytes.Repeat([]byte("x"), int(it.S3.Size)), "application/x-ndjson")
 		}
 	}
 }
 
 // handlerWith builds a Handler over fakes with the template's environment
 // plus overrides.
-func handlerWith(t *testing.T, f *fakeS3, g *fakeGlue, overrides map[string]string) *Handler {
+func handlerWith(t *testing.T, f *fakeS3, g *fakeGlue, overrides map[string]string) *batch.Handler {
 	t.Helper()
 	env := templateEnv(t)
 	for k, v := range overrides {
@@ -56,7 +56,7 @@ func handlerWith(t *testing.T, f *fakeS3, g *fakeGlue, overrides map[string]stri
 }
 
 // invoke calls Handle and returns its response as JSON and its error.
-func invoke(t *testing.T, h *Handler, raw []byte) (json.RawMessage, error) {
+func invoke(t *testing.T, h *batch.Handler, raw []byte) (json.RawMessage, error) {
 	t.Helper()
 	resp, err := h.Handle(context.Background(), raw)
 	b, merr := json.Marshal(resp)
@@ -337,13 +337,53 @@ func TestHandlerPanic(t *testing.T) {
 	assert.Equal(t, events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{{ItemIdentifier: "b9c4a5d2-1f0e-4c8b-9a7d-3e6f5c4b3a21"}}}, resp)
 }
 
-// TestHandlerMalformed: an event of no known shape fails the invocation.
+// TestHandlerIgnores: events that create no object, and objects that are
+// not the function's to copy, are ignored with the reason, and the
+// invocation succeeds; an SQS message that carries no S3 event fails.
+func TestHandlerIgnores(t *testing.T) {
+	removed := strings.Replace(notification("incoming/a.json", 3), "ObjectCreated:Put", "ObjectRemoved:Delete", 1)
+	glueCreated := `{"version":"0","id":"e","detail-type":"Object Created","source":"aws.glue","time":"2024-05-01T13:47:52Z","detail":{"bucket":{"name":"lakestream-landing"},"object":{"key":"incoming/a.json"}}}`
+	s3Deleted := `{"version":"0","id":"e","detail-type":"Object Deleted","source":"aws.s3","time":"2024-05-01T13:47:52Z","detail":{"bucket":{"name":"lakestream-landing"},"object":{"key":"incoming/a.json"}}}`
+	tests := map[string]struct {
+		event  string
+		reason string
+	}{
+		"object removed":                   {event: removed, reason: "event ObjectRemoved:Delete does not create an object"},
+		"Object Created of another source": {event: glueCreated, reason: `EventBridge aws.glue event "Object Created" does not create an object`},
+		"Object Deleted":                   {event: s3Deleted, reason: `EventBridge aws.s3 event "Object Deleted" does not create an object`},
+		"folder marker":                    {event: notification("incoming/2024/", 0), reason: "folder marker"},
+		"outside SOURCE_PREFIX":            {event: notification("elsewhere/a.json", 3), reason: "outside SOURCE_PREFIX incoming/"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			f := newFakeS3()
+			resp, err := invoke(t, handlerWith(t, f, lakeGlue(), nil), []byte(tc.event))
+			require.NoError(t, err)
+			var res Result
+			require.NoError(t, json.Unmarshal(resp, &res))
+			require.Len(t, res.Objects, 1)
+			assert.Equal(t, StatusIgnored, res.Objects[0].Status)
+			assert.Equal(t, tc.reason, res.Objects[0].Reason)
+			assert.Empty(t, f.sortedCalls(), "no S3 call")
+		})
+	}
+	resp, err := handlerWith(t, newFakeS3(), lakeGlue(), nil).Handle(context.Background(), sqsEvent(t, `{"hello":"world"}`))
+	require.NoError(t, err)
+	assert.Equal(t, events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{{ItemIdentifier: "m0"}}}, resp)
+}
+
+// TestHandlerMalformed: an event of no known shape fails the invocation; so
+// does an SQS message without a messageId, which no response could name.
 func TestHandlerMalformed(t *testing.T) {
 	h := handlerWith(t, newFakeS3(), lakeGlue(), nil)
-	for _, raw := range []string{`{}`, `[]`, `{"Records":[{"eventSource":"aws:sqs"}]}`, `not json`} {
-		resp, err := h.Handle(context.Background(), json.RawMessage(raw))
-		assert.ErrorIs(t, err, ErrUnknownEvent, raw)
-		assert.Nil(t, resp)
+	for raw, want := range map[string]error{
+		`{}`:       batch.ErrUnknownEvent,
+		`[]`:       batch.ErrUnknownEvent,
+		`not json`: batch.ErrUnknownEvent,
+		`{"Records":[{"eventSource":"aws:sqs"}]}`: batch.ErrUnidentified,
+	} {
+		_, err := h.Handle(context.Background(), json.RawMessage(raw))
+		assert.ErrorIs(t, err, want, raw)
 	}
 }
 
@@ -354,7 +394,7 @@ func TestHandlerDeadline(t *testing.T) {
 	f, g := newFakeS3(), lakeGlue()
 	seed(t, f, raw)
 	h := handlerWith(t, f, g, nil)
-	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(reportMargin/2))
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(deadline.Margin/2))
 	defer cancel()
 	resp, err := h.Handle(ctx, raw)
 	require.NoError(t, err)

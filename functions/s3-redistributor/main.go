@@ -24,5 +24,5 @@ func main() {
 	cfg := loadConfig(fn.Env)
 	aws := awsclient.Config(fn)
 	h := newHandler(cfg, s3.NewFromConfig(aws, awsclient.S3PathStyle), glue.NewFromConfig(aws), fn.Log, fn.Metrics)
-	fn.Start(h.Handle)
+	fn.Start(h)
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"lakestream/shared/batch"
 	"lakestream/shared/partition"
 )
 
@@ -46,7 +47,7 @@ type Target struct {
 func (t Target) URI() string { return "s3://" + t.Bucket + "/" + t.Key }
 
 // ignoreReason says why src is left alone, or "" when it is to be copied.
-func (c *Config) ignoreReason(src Source) string {
+func (c *Config) ignoreReason(src batch.S3Object) string {
 	switch {
 	case c.SourcePrefix != "" && !strings.HasPrefix(src.Key, c.SourcePrefix):
 		return "outside SOURCE_PREFIX " + c.SourcePrefix
@@ -60,7 +61,7 @@ func (c *Config) ignoreReason(src Source) string {
 }
 
 // place finds src's time and renders each destination for it.
-func (c *Config) place(src Source) (Placement, error) {
+func (c *Config) place(src batch.S3Object) (Placement, error) {
 	var p Placement
 	if m, ok := c.Parser.KeyTime(src.Key); ok {
 		p.Time, p.Layout, p.Stream = m.Time, string(m.Layout), m.Stream
@@ -68,11 +69,11 @@ func (c *Config) place(src Source) (Placement, error) {
 		if c.TimeFallback != fallbackEventTime {
 			return Placement{}, fmt.Errorf("%w: %q is not a Firehose object name, has no Hive year=/month=/day= or dt= folders and matches no KEY_PATTERNS; set KEY_PATTERNS for its layout, or TIME_FALLBACK=event-time to use the event's time", ErrNoTime, src.Key)
 		}
-		if src.EventTime.IsZero() {
+		if src.Time.IsZero() {
 			return Placement{}, fmt.Errorf("%w: %q holds no time and its event gives none either", ErrNoTime, src.Key)
 		}
 		// Whole seconds, the precision of a Firehose name.
-		p.Time, p.Layout = src.EventTime.UTC().Truncate(time.Second), layoutEventTime
+		p.Time, p.Layout = src.Time.UTC().Truncate(time.Second), layoutEventTime
 	}
 
 	obj := partition.Object{Bucket: src.Bucket, Key: src.Key, Stream: p.Stream}

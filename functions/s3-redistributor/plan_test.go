@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"lakestream/shared/batch"
 	"lakestream/shared/golden"
 )
 
@@ -17,7 +18,7 @@ import (
 // function's environment and an object an event reported.
 type layoutCase struct {
 	Env    map[string]string `json:"env"`
-	Source Source            `json:"source"`
+	Source batch.S3Object    `json:"source"`
 }
 
 // TestPlace reads each testdata/layouts/<case>.json and compares where the
@@ -46,7 +47,7 @@ func TestPlace(t *testing.T) {
 					if target.Location != "" {
 						assert.True(t, strings.HasPrefix(target.URI(), target.Location), "copy %s lies under its partition %s", target.URI(), target.Location)
 					}
-					assert.NotNil(t, cfg.ownOutput(Source{Bucket: target.Bucket, Key: target.Key}), "a copy is recognised as the function's own output")
+					assert.NotNil(t, cfg.ownOutput(batch.S3Object{Bucket: target.Bucket, Key: target.Key}), "a copy is recognised as the function's own output")
 				}
 			}
 			golden.JSON(t, strings.TrimSuffix(in, ".json")+".golden.json", got)

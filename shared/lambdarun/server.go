@@ -1,7 +1,11 @@
 // Package lambdarun runs a real Lambda `bootstrap` binary locally: it serves
 // the Lambda Runtime API (next, response, error, init error) on loopback,
-// starts the binary with the function's environment, hands it events and
-// returns what it answered, as `sam local invoke` does without Docker.
+// starts the binary with the function's environment (template.yaml's, with
+// its Timeout), hands it events with a sampled X-Ray trace header, plays
+// the X-Ray daemon to collect the subsegments of its AWS calls, and returns
+// what it answered, as `sam local invoke` does without Docker. Binaries
+// come from a build cache in .build/cache shared by every process of the
+// repository, keyed by the sources they are built from.
 package lambdarun
 
 import (

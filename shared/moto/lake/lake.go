@@ -95,6 +95,10 @@ func (l *Lake) Setup(ctx context.Context, fn string, env map[string]string, even
 	return created, nil
 }
 
+// cwlogsDecompressor creates the template's processing stream and the
+// direct path's DESTINATION_STREAM, both delivering to CwlogsBucket, and
+// the streams (or Kinesis source) the event came from, which re-ingestion
+// writes back to.
 func (l *Lake) cwlogsDecompressor(ctx context.Context, env map[string]string, event []byte) ([]string, error) {
 	processing, err := l.tmpl.Ref("CwlogsDecompressorDeliveryStream")
 	if err != nil {
@@ -108,8 +112,6 @@ func (l *Lake) cwlogsDecompressor(ctx context.Context, env map[string]string, ev
 		processing:                "cwlogs/",
 		env["DESTINATION_STREAM"]: "cwlogs-direct/",
 	}
-	// Re-ingestion goes back to the stream (or Kinesis source) the event
-	// came from.
 	var ev struct {
 		DeliveryStreamArn      string `json:"deliveryStreamArn"`
 		SourceKinesisStreamArn string `json:"sourceKinesisStreamArn"`
@@ -141,6 +143,8 @@ func (l *Lake) cwlogsDecompressor(ctx context.Context, env map[string]string, ev
 	return created, nil
 }
 
+// ddbStreamForwarder creates DELIVERY_STREAM and the streams ROUTES
+// names, delivering to CDCBucket, and the OVERFLOW_BUCKET when set.
 func (l *Lake) ddbStreamForwarder(ctx context.Context, env map[string]string, _ []byte) ([]string, error) {
 	created, err := l.Bucket(ctx, CDCBucket)
 	if err != nil {
@@ -241,6 +245,7 @@ func (l *Lake) glueCatalogFixer(ctx context.Context, env map[string]string, _ []
 	return created, nil
 }
 
+// glueJobTrigger creates JOB_NAME's job.
 func (l *Lake) glueJobTrigger(ctx context.Context, env map[string]string, _ []byte) ([]string, error) {
 	job := env["JOB_NAME"]
 	// moto, unlike Glue, answers a repeated CreateJob with success.

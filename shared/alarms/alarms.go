@@ -80,7 +80,7 @@ func Load(path string) (*Template, error) {
 		Parameters map[string]struct {
 			Default yaml.Node `yaml:"Default"`
 		} `yaml:"Parameters"`
-		Resources  map[string]struct {
+		Resources map[string]struct {
 			Type       string               `yaml:"Type"`
 			Condition  string               `yaml:"Condition"`
 			Properties map[string]yaml.Node `yaml:"Properties"`

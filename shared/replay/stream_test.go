@@ -107,7 +107,9 @@ func (d *ddbShard) GetShardIterator(_ context.Context, in *dynamodbstreams.GetSh
 	if aws.ToString(in.StreamArn) != d.arn || aws.ToString(in.ShardId) != d.shard || in.ShardIteratorType != ddbtypes.ShardIteratorTypeAtSequenceNumber {
 		return nil, fmt.Errorf("unexpected iterator request %+v", in)
 	}
-	i := slices.IndexFunc(d.records, func(r ddbtypes.Record) bool { return aws.ToString(r.Dynamodb.SequenceNumber) == aws.ToString(in.SequenceNumber) })
+	i := slices.IndexFunc(d.records, func(r ddbtypes.Record) bool {
+		return aws.ToString(r.Dynamodb.SequenceNumber) == aws.ToString(in.SequenceNumber)
+	})
 	if i < 0 {
 		return nil, errors.New("no such sequence number")
 	}

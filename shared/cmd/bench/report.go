@@ -256,8 +256,8 @@ func (r *report) costTable(w io.Writer) {
 		return
 	}
 	c0 := r.Costs[0]
-	fmt.Fprintf(w, "**Cost model**: CloudWatch Logs through the cwlogs-1mb batch (%d events, %.2f MB of messages, OUTPUT_FORMAT=lines) at %d MB on arm64: a core's time stretched by %d/%d (the share of a vCPU %d MB gets), billed per 1 ms, $%.10f per GB-second and $%.2f per million requests; %s events a day.\n\n",
-		c0.Events, float64(c0.MessageBytes)/1e6, memoryMB, fullCoreMB, memoryMB, memoryMB, pricePerGBSecond, pricePerRequest*1e6, groupDigits(eventsPerDay))
+	fmt.Fprintf(w, "**Cost model**: CloudWatch Logs through the cwlogs-1mb batch (%s events, %.2f MB of messages, OUTPUT_FORMAT=lines) at %d MB on arm64: a core's time stretched by %d/%d (the share of a vCPU %d MB gets), billed per 1 ms, $%.10f per GB-second and $%.2f per million requests; %s events a day.\n\n",
+		groupDigits(float64(c0.Events)), float64(c0.MessageBytes)/1e6, memoryMB, fullCoreMB, memoryMB, memoryMB, pricePerGBSecond, pricePerRequest*1e6, groupDigits(eventsPerDay))
 	fmt.Fprintln(w, "| implementation | ms per batch, one core | billed ms at 128 MB | GB-s per TB | $ per TB | invocations a day | GB-s a day | $ a day | $ a month (30 days) |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
 	for _, c := range r.Costs {

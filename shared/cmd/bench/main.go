@@ -463,7 +463,7 @@ func costs(r *report) ([]cost, string) {
 	lk := perBatch(s)
 	lk.Impl = "lakestream (" + how + ")"
 	out := []cost{lk}
-	if py := j.of(python); py != nil {
+	if py := j.python(); py != nil {
 		p := perBatch(py)
 		p.Impl = py.Impl
 		out = append(out, p)

@@ -134,6 +134,25 @@ func (j *job) of(k kind) *series {
 	return nil
 }
 
+// floor is the floor's faster series (of its two gzip packages, which
+// one wins depends on the machine): no decompressor can do less. Nil when
+// neither was measured.
+func (j *job) floor() *series {
+	k, s := j.of(floorKlauspost), j.of(floorStdlib)
+	switch {
+	case k == nil:
+		return s
+	case s == nil:
+		return k
+	case s.rate(j.Total) > k.rate(j.Total):
+		return s
+	}
+	return k
+}
+
+// python is the Python reference's series, or nil.
+func (j *job) python() *series { return j.of(python) }
+
 // speedup is how many times more work per second s does than the
 // reference ref (median against median): above 1, s is faster. NaN when
 // either was not measured.

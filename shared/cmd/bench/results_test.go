@@ -111,6 +111,22 @@ func TestSpeedup(t *testing.T) {
 	assert.True(t, math.IsNaN(j.speedup(fast, &series{})))
 }
 
+func TestFloorIsTheFasterPackage(t *testing.T) {
+	j := &job{Total: 100}
+	assert.Nil(t, j.floor())
+	k := j.find("klauspost", floorKlauspost, "")
+	k.Figures = millis(20)
+	assert.Same(t, k, j.floor())
+	s := j.find("stdlib", floorStdlib, "")
+	s.Figures = millis(30)
+	assert.Same(t, k, j.floor())
+	s.Figures = millis(10)
+	assert.Same(t, s, j.floor())
+	k.Err = assert.AnError
+	s.Figures = millis(40)
+	assert.Same(t, s, j.floor())
+}
+
 func TestJobSeries(t *testing.T) {
 	j := &job{}
 	a := j.find("a", python, "")

@@ -90,11 +90,13 @@ bench:
 
 ## bench-compare: bench, and the reference implementations in BENCH_REF beside it on the same batches
 ##   (on our machines the folder is /work/shared/bench: the AWS blueprints' steps in Python and Node.js,
-##   the Go floor), interleaved; the report adds the ratios, the issue's targets and the cost model
+##   the Go floor), interleaved; the report adds the ratios, the issue's targets and the cost model.
+##   BENCH_README=README.md also puts the report into the README's Performance section.
 bench-compare:
 	@test -n "$(BENCH_REF)" || { echo "usage: make bench-compare BENCH_REF=<folder of the reference implementations> [ROUNDS=5]"; exit 2; }
 	@$(MAKE) --no-print-directory build DEPLOY_ARCH=arm64
-	@$(GO) run ./shared/cmd/bench -ref $(BENCH_REF) -rounds $(ROUNDS) -arm64 $(ROOT).build/arm64 -out $(ROOT).build/bench
+	@$(GO) run ./shared/cmd/bench -ref $(BENCH_REF) -rounds $(ROUNDS) -arm64 $(ROOT).build/arm64 -out $(ROOT).build/bench \
+		$(if $(BENCH_README),-readme $(BENCH_README))
 
 ## bench-go: every Go benchmark, with allocations
 bench-go:

@@ -23,6 +23,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -46,9 +47,9 @@ import (
 
 // options are the command's flags.
 type options struct {
-	rounds, runs, initRounds, cpu int
-	ref, cases, arm64, out        string
-	python, node                  string
+	rounds, runs, initRounds, cpu  int
+	ref, cases, arm64, out, readme string
+	python, node                   string
 }
 
 func main() {
@@ -61,6 +62,7 @@ func main() {
 	flag.StringVar(&o.cases, "cases", "", "regular expression choosing the cases by name (default all)")
 	flag.StringVar(&o.arm64, "arm64", ".build/arm64", "where make build wrote the linux/arm64 bootstraps, <dir>/<function>/bootstrap")
 	flag.StringVar(&o.out, "out", ".build/bench", "folder for the batches, the test binaries and results.md")
+	flag.StringVar(&o.readme, "readme", "", "also put the report into this Markdown file, between its "+beginMarker+" and "+endMarker+" lines")
 	flag.StringVar(&o.python, "python", "python3", "Python interpreter for the references")
 	flag.StringVar(&o.node, "node", "node", "Node.js for the reference")
 	flag.Parse()
@@ -209,8 +211,51 @@ func run(ctx context.Context, o options, stdout, progress io.Writer) error {
 		return err
 	}
 	defer f.Close()
-	rep.markdown(io.MultiWriter(stdout, f))
-	return f.Close()
+	var md bytes.Buffer
+	rep.markdown(io.MultiWriter(stdout, f, &md))
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if o.readme != "" {
+		return replaceInFile(o.readme, md.Bytes())
+	}
+	return nil
+}
+
+// The lines that delimit the report in a Markdown file (-readme).
+const (
+	beginMarker = "<!-- bench:begin -->"
+	endMarker   = "<!-- bench:end -->"
+)
+
+// replaceInFile puts report between the markers of the file at path.
+func replaceInFile(path string, report []byte) error {
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	out, err := replaceBetween(doc, report)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return os.WriteFile(path, out, 0o644)
+}
+
+// replaceBetween replaces what lies between the begin and end marker
+// lines of doc with report.
+func replaceBetween(doc, report []byte) ([]byte, error) {
+	begin := bytes.Index(doc, []byte(beginMarker+"\n"))
+	end := bytes.Index(doc, []byte(endMarker))
+	if begin < 0 || end < begin {
+		return nil, fmt.Errorf("no %s line followed by a %s line", beginMarker, endMarker)
+	}
+	begin += len(beginMarker) + 1
+	out := append([]byte{}, doc[:begin]...)
+	out = append(out, report...)
+	if !bytes.HasSuffix(report, []byte("\n")) {
+		out = append(out, '\n')
+	}
+	return append(out, doc[end:]...), nil
 }
 
 // chooseCases returns the standard cases whose names match pattern.

@@ -164,3 +164,18 @@ func TestGroupDigits(t *testing.T) {
 		assert.Equal(t, want, groupDigits(in), "%v", in)
 	}
 }
+
+func TestReplaceBetween(t *testing.T) {
+	doc := []byte("# Title\n\n" + beginMarker + "\nold table\nold lines\n" + endMarker + "\n\nafter\n")
+	out, err := replaceBetween(doc, []byte("| new |\n"))
+	require.NoError(t, err)
+	assert.Equal(t, "# Title\n\n"+beginMarker+"\n| new |\n"+endMarker+"\n\nafter\n", string(out))
+	again, err := replaceBetween(out, []byte("| newer |"))
+	require.NoError(t, err)
+	assert.Equal(t, "# Title\n\n"+beginMarker+"\n| newer |\n"+endMarker+"\n\nafter\n", string(again), "a newline is added")
+
+	for _, bad := range []string{"no markers\n", endMarker + "\n" + beginMarker + "\n", beginMarker + " trailing\n" + endMarker + "\n"} {
+		_, err := replaceBetween([]byte(bad), []byte("x"))
+		assert.ErrorContains(t, err, "no "+beginMarker, "%q", bad)
+	}
+}

@@ -80,13 +80,18 @@ func run(ctx context.Context, o options, stdout, progress io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Paths are the caller's, relative to where it runs.
+	for _, p := range []*string{&o.out, &o.ref, &o.arm64, &o.readme} {
+		if *p != "" {
+			if *p, err = filepath.Abs(*p); err != nil {
+				return err
+			}
+		}
+	}
 	if err := os.Chdir(root); err != nil { // lambdarun finds the template and the build cache from here
 		return err
 	}
-	out, err := filepath.Abs(o.out)
-	if err != nil {
-		return err
-	}
+	out := o.out
 	cases, err := chooseCases(o.cases)
 	if err != nil {
 		return err
@@ -385,10 +390,7 @@ func buildTestBinaries(ctx context.Context, root string, functions []string, dir
 // batches they read: the floor is built once into binDir; an interpreter
 // that is missing makes its rows say so.
 func referenceRunners(ctx context.Context, o options, jobs map[string]*job, batchDir, binDir string) ([]*runner, error) {
-	ref, err := filepath.Abs(o.ref)
-	if err != nil {
-		return nil, err
-	}
+	ref := o.ref
 	if _, err := os.Stat(filepath.Join(ref, "cwl_python_baseline.py")); err != nil {
 		return nil, fmt.Errorf("-ref %s is not the reference folder: %w", o.ref, err)
 	}

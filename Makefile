@@ -65,11 +65,15 @@ lint: tools
 	@$(GO) mod tidy -diff >/dev/null 2>&1 || { echo "go mod tidy would change go.mod or go.sum (run it and commit the result):"; $(GO) mod tidy -diff; exit 1; }
 	cfn-lint template.yaml
 
-## invoke: run one function's real bootstrap under the local Runtime API
-##   make invoke FN=firehose-json EVENT=events/firehose-json/mixed.json [ENV=env.json] [TIMEOUT=10]
+## invoke: run one function's real bootstrap on one event under the local Runtime API, as sam local invoke does
+##   make invoke FN=firehose-json EVENT=events/firehose-json/mixed.json [ENV=env.json] [TIMEOUT=10] [DECODE=0] [AWS=real]
+##   AWS calls go to an embedded moto_server holding what the template's defaults name (AWS=real: your account,
+##   with the shell's credentials); prints the response, the function's log, its X-Ray trace and what changed
+DECODE ?= 1
 invoke:
-	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=<event.json> [ENV=env.json] [TIMEOUT=seconds]"; exit 2; }
-	@$(GO) run ./shared/cmd/invoke -fn $(FN) -event $(EVENT) $(if $(ENV),-env-vars $(ENV)) $(if $(TIMEOUT),-timeout $(TIMEOUT))
+	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=<event.json> [ENV=env.json] [TIMEOUT=seconds] [DECODE=0] [AWS=real]"; exit 2; }
+	@$(GO) run ./shared/cmd/invoke -fn $(FN) -event $(EVENT) $(if $(ENV),-env-vars $(ENV)) $(if $(TIMEOUT),-timeout $(TIMEOUT)) \
+		-decode=$(if $(filter 1 true yes,$(DECODE)),true,false) $(if $(AWS),-aws $(AWS))
 
 ## demo: start moto, create the resources, run every function on sample data, print what happened
 demo: tools

@@ -2,21 +2,13 @@ package main
 
 import (
 	"regexp"
+	"slices"
+	"strings"
 
 	"lakestream/shared/config"
 	"lakestream/shared/firehose"
-)
-
-// Output formats (OUTPUT_FORMAT).
-const (
-	// FormatLines writes each log event's message and a newline, as the AWS
-	// blueprint does.
-	FormatLines = "lines"
-	// FormatJSON writes one JSON object per log event with its log group,
-	// stream, owner, id and timestamp.
-	FormatJSON = "json"
-	// FormatSplunk writes one Splunk HTTP Event Collector event per log event.
-	FormatSplunk = "splunk"
+	"lakestream/shared/logformat"
+	"lakestream/shared/pipeline"
 )
 
 // DefaultMaxDecompressed caps one record's decompressed payload. A record
@@ -30,21 +22,28 @@ const DefaultMaxDecompressed = 8 << 20
 // gives CloudWatch Logs events.
 const DefaultSourcetype = "aws:cloudwatchlogs"
 
+// The fields every log event of a payload shares, first in its record:
+// with the event's id, timestamp and message, the fields of the json
+// output.
+var sharedFields = []string{"logGroup", "logStream", "owner"}
+
+// partitionAliases keep the PARTITION_KEYS sources of the function's
+// first releases working: each names a field of the record.
+var partitionAliases = map[string]string{
+	"log_group":  "field:logGroup",
+	"log_stream": "field:logStream",
+	"owner":      "field:owner",
+}
+
 // Config is the function's settings, read once at start-up.
 type Config struct {
-	// Format is FormatLines, FormatJSON or FormatSplunk.
-	Format string
-	// EmbedJSON also writes a message that is a JSON object as an object
-	// (json: messageJson beside message; splunk: as the event).
-	EmbedJSON bool
-	// Sourcetype, Host and Index are the Splunk event fields; an empty Host
-	// means the log stream, an empty Index leaves the token's default.
-	Sourcetype, Host, Index string
+	// Pipeline is the shared pipeline's settings, with this function's
+	// defaults: lines out, the event's timestamp as the event time, Splunk
+	// events from the log stream and group.
+	Pipeline pipeline.Options
 	// Include keeps only messages it matches; Exclude then drops messages
-	// it matches. Either may be nil.
+	// it matches. Either may be nil. They run before the pipeline.
 	Include, Exclude *regexp.Regexp
-	// Partition lists the dynamic-partitioning keys, in order.
-	Partition []PartitionKey
 	// MaxDecompressed caps one payload's decompressed size in bytes.
 	MaxDecompressed int64
 	// Budget is the response budget the firehose handler enforces; a
@@ -56,38 +55,41 @@ type Config struct {
 	DestinationStream string
 }
 
+// defaults are the pipeline settings the function implies for variables
+// left unset, with PARSE_MESSAGE's parser.
+func defaults(parse logformat.Parser) pipeline.Options {
+	own := slices.Concat(sharedFields, []string{pipeline.FieldID, pipeline.FieldTimestamp, pipeline.FieldMessage})
+	columns := own
+	for _, c := range parse.Columns {
+		if slices.Contains(own, c) {
+			c = pipeline.ParsedPrefix(parse.Name) + c // as the pipeline names it
+		}
+		columns = append(columns, c)
+	}
+	return pipeline.Options{
+		OutputFormat:     pipeline.FormatLines,
+		OutputColumns:    strings.Join(columns, ","),
+		TimeField:        pipeline.FieldTimestamp,
+		SplunkSourcetype: DefaultSourcetype,
+		SplunkHost:       "field:logStream",
+		SplunkSource:     "field:logGroup",
+		ParseMessage:     parse.Parse,
+		ParseMessageName: parse.Name,
+		PartitionAliases: partitionAliases,
+	}
+}
+
 // loadConfig reads the settings from env; problems are recorded in env,
 // each naming its variable.
 func loadConfig(env *config.Env) Config {
-	c := Config{
-		Format:            env.OneOf("OUTPUT_FORMAT", FormatLines, FormatLines, FormatJSON, FormatSplunk),
-		EmbedJSON:         env.Bool("EMBED_JSON_MESSAGE", false),
+	return Config{
+		Pipeline:          pipeline.LoadDefaults(env, defaults(logformat.Load(env))),
 		Include:           regexpVar(env, "INCLUDE_PATTERN"),
 		Exclude:           regexpVar(env, "EXCLUDE_PATTERN"),
 		MaxDecompressed:   env.Bytes("MAX_DECOMPRESSED_BYTES", DefaultMaxDecompressed),
 		Budget:            firehose.DefaultBudget,
 		DestinationStream: env.String("DESTINATION_STREAM", ""),
 	}
-	if c.EmbedJSON && c.Format == FormatLines {
-		env.Fail("EMBED_JSON_MESSAGE", "true", "false when OUTPUT_FORMAT is lines (a line is the message as it is)")
-	}
-	for _, name := range []string{"SPLUNK_SOURCETYPE", "SPLUNK_HOST", "SPLUNK_INDEX"} {
-		if c.Format != FormatSplunk && env.Has(name) {
-			env.Fail(name, env.String(name, ""), "unset unless OUTPUT_FORMAT is splunk")
-		}
-	}
-	if c.Format == FormatSplunk {
-		c.Sourcetype = env.String("SPLUNK_SOURCETYPE", DefaultSourcetype)
-		c.Host = env.String("SPLUNK_HOST", "")
-		c.Index = env.String("SPLUNK_INDEX", "")
-	}
-	spec := env.String("PARTITION_KEYS", "")
-	keys, err := parsePartitionKeys(spec)
-	if err != nil {
-		env.Fail("PARTITION_KEYS", spec, err.Error())
-	}
-	c.Partition = keys
-	return c
 }
 
 // regexpVar reads an RE2 regular expression; unset is nil.

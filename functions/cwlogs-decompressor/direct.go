@@ -8,11 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"lakestream/shared/cwlogs"
 	"lakestream/shared/metrics"
+	"lakestream/shared/pipeline"
 	"lakestream/shared/streamput"
 )
 
@@ -62,59 +65,80 @@ func (h *Handler) deliver(ctx context.Context, raw *events.CloudwatchLogsRawData
 	if err != nil {
 		return fmt.Errorf("awslogs.data is not base64: %w", err)
 	}
-	d, err := h.t.decode(payload)
+	dec := decoders.Get().(*cwlogs.Decoder)
+	defer decoders.Put(dec)
+	d, err := h.t.decode(dec, payload)
 	if err != nil {
 		return err
 	}
-	res.MessageType, res.LogGroup = d.MessageType, d.LogGroup
-	if d.MessageType == cwlogs.MessageTypeControl {
+	// Copies: the data lives in dec, which goes back to the pool.
+	res.MessageType, res.LogGroup = strings.Clone(d.MessageType), strings.Clone(d.LogGroup)
+	switch {
+	case d.MessageType == cwlogs.MessageTypeControl:
 		h.t.counts.add(countControl, 1)
+		return nil
+	case len(d.LogEvents) == 0:
+		h.t.counts.add(countEmpty, 1)
 		return nil
 	}
 	res.LogEventsIn = len(d.LogEvents)
 	h.t.counts.add(countEventsIn, len(d.LogEvents))
 	d.LogEvents = h.t.filter(d.LogEvents)
-	res.LogEventsFiltered = res.LogEventsIn - len(d.LogEvents)
-	entries, err := h.t.records(&d, maxReingest)
-	if err != nil {
+	entries, stats, err := h.t.records(ctx, d, maxReingest)
+	var evErr *pipeline.EventError
+	switch {
+	case errors.Is(err, ErrEventTooLarge):
 		h.t.counts.add(countEventTooLarge, 1)
+	case errors.As(err, &evErr):
+		h.t.counts.add(countEventFailed, 1)
+	}
+	if err != nil {
 		return err
 	}
+	written := int(stats.Written)
+	res.LogEventsFiltered = res.LogEventsIn - written
 	if len(entries) > 0 {
 		if _, err := h.direct.Put(ctx, entries); err != nil {
 			return fmt.Errorf("put %d records into %s: %w", len(entries), h.stream, err)
 		}
 	}
-	h.t.counts.add(countEventsOut, len(d.LogEvents))
-	res.LogEventsOut, res.RecordsPut = len(d.LogEvents), len(entries)
+	h.t.counts.add(countEventsFiltered, int(stats.Filtered))
+	h.t.counts.add(countEventsSkipped, int(stats.Skipped))
+	h.t.counts.add(countEventsOut, written)
+	res.LogEventsOut, res.RecordsPut = written, len(entries)
 	return nil
 }
 
-// records renders d's events into Firehose records of at most limit bytes,
-// cut between lines, so that the records concatenated in the destination
-// are the same lines as the Firehose path writes.
-func (t *transformer) records(d *events.CloudwatchLogsData, limit int) ([]streamput.Entry, error) {
-	f := t.render.frame(d)
-	_, capacity := t.render.size(f, d.LogEvents)
-	buf := make([]byte, 0, capacity)
+// records runs d's events through the pipeline, without partition keys
+// (PutRecordBatch carries none), and packs the lines into Firehose records
+// of at most limit bytes, cut between lines, so that the records
+// concatenated in the destination are the same lines as the Firehose path
+// writes. The stats count what happened to the events.
+func (t *transformer) records(ctx context.Context, d *events.CloudwatchLogsData, limit int) ([]streamput.Entry, pipeline.Stats, error) {
+	if len(d.LogEvents) == 0 {
+		return nil, pipeline.Stats{}, nil
+	}
+	res, err := t.pipe.Run(ctx, eventsOf(d), time.Now(), pipeline.RunOptions{NoPartition: true, LineEnds: true})
+	if err != nil {
+		return nil, pipeline.Stats{}, err
+	}
 	var entries []streamput.Entry
-	start := 0 // where the current record starts in buf
-	for i := range d.LogEvents {
-		end := len(buf)
-		buf = t.render.appendEvent(buf, f, &d.LogEvents[i])
-		if n := len(buf) - end; n > limit {
-			return nil, fmt.Errorf("%w: event %s renders to %d bytes, more than the %d a Firehose record may hold",
-				ErrEventTooLarge, d.LogEvents[i].ID, n, limit)
+	start, prev := 0, 0 // where the current record and the current line start
+	for _, end := range res.LineEnds {
+		if n := end - prev; n > limit {
+			return nil, pipeline.Stats{}, fmt.Errorf("%w: a line of %d bytes, more than the %d a Firehose record may hold",
+				ErrEventTooLarge, n, limit)
 		}
-		if len(buf)-start > limit {
-			entries = append(entries, streamput.Entry{Data: buf[start:end:end]})
-			start = end
+		if end-start > limit {
+			entries = append(entries, streamput.Entry{Data: res.Data[start:prev:prev]})
+			start = prev
 		}
+		prev = end
 	}
-	if len(buf) > start {
-		entries = append(entries, streamput.Entry{Data: buf[start:]})
+	if prev > start {
+		entries = append(entries, streamput.Entry{Data: res.Data[start:prev]})
 	}
-	return entries, nil
+	return entries, res.Stats, nil
 }
 
 func (h *Handler) reportDirect(ctx context.Context, res DirectResult, err error) {

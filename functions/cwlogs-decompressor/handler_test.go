@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/assert"
@@ -25,6 +26,7 @@ import (
 	"lakestream/shared/lambdarun"
 	"lakestream/shared/logging/logtest"
 	"lakestream/shared/metrics"
+	"lakestream/shared/pipeline"
 	"lakestream/shared/streamput"
 )
 
@@ -84,7 +86,9 @@ func testHandler(t testing.TB, env map[string]string) (*Handler, *fakeReingester
 	cfg := loadConfig(fn.Env)
 	require.NoError(t, fn.Err())
 	re, w := &fakeReingester{}, &fakeWriter{}
-	return build(cfg, fn.Log, fn.Metrics, re, w), re, w, &out
+	h, err := build(cfg, fn.Log, fn.Metrics, re, w)
+	require.NoError(t, err)
+	return h, re, w, &out
 }
 
 // TestSampleEvents runs every events/cwlogs-decompressor sample through the
@@ -231,7 +235,9 @@ func TestMetricsCountEverything(t *testing.T) {
 }
 
 // TestHandleMalformedEvents: events the handler cannot serve fail the
-// invocation with a reason; a Firehose batch of bad records never does.
+// invocation with a reason, a payload that is neither event too (it used
+// to be answered with no records); a Firehose batch of bad records never
+// does.
 func TestHandleMalformedEvents(t *testing.T) {
 	tests := map[string]struct {
 		event   string
@@ -241,7 +247,7 @@ func TestHandleMalformedEvents(t *testing.T) {
 		"awslogs not base64":     {event: `{"awslogs":{"data":"%%%"}}`, wantErr: "awslogs.data is not base64"},
 		"awslogs not gzip":       {event: `{"awslogs":{"data":"eyJhIjoxfQ=="}}`, wantErr: "not gzip"},
 		"awslogs empty":          {event: `{"awslogs":{}}`, wantErr: "not gzip"},
-		"no records":             {event: `{}`},
+		"no records":             {event: `{}`, wantErr: `not a Firehose data-transformation request: it has no "records" array`},
 		"empty records":          {event: `{"invocationId":"i","records":[]}`},
 		"records of empty data":  {event: `{"deliveryStreamArn":"arn:aws:firehose:us-east-1:1:deliverystream/s","records":[{"recordId":"a","data":""},{"recordId":"b"}]}`},
 		"records of random data": {event: `{"deliveryStreamArn":"arn:aws:firehose:us-east-1:1:deliverystream/s","records":[{"recordId":"a","data":"H4sIAAAAAAAA/w=="},{"recordId":"b","data":"H4sI"}]}`},
@@ -251,7 +257,7 @@ func TestHandleMalformedEvents(t *testing.T) {
 			var ev Event
 			require.NoError(t, json.Unmarshal([]byte(tc.event), &ev))
 			h, re, w, _ := testHandler(t, templateEnv(t))
-			r, err := h.Handle(context.Background(), ev)
+			body, err := h.Invoke(context.Background(), []byte(tc.event))
 			assert.Empty(t, re.payloads)
 			assert.Empty(t, w.entries)
 			if tc.wantErr != "" {
@@ -259,8 +265,6 @@ func TestHandleMalformedEvents(t *testing.T) {
 				assert.Contains(t, err.Error(), tc.wantErr)
 				return
 			}
-			require.NoError(t, err)
-			body, err := io.ReadAll(r)
 			require.NoError(t, err)
 			var resp firehose.Response
 			require.NoError(t, json.Unmarshal(body, &resp))
@@ -283,8 +287,13 @@ func TestEveryTruncationFailsOnlyItsRecord(t *testing.T) {
 			events.KinesisFirehoseEventRecord{RecordID: "whole", Data: payload})
 	}
 	h, _, _, _ := testHandler(t, nil)
-	resp, _, err := h.firehose.Process(context.Background(), ev.KinesisFirehoseEvent)
+	r, err := h.Handle(context.Background(), ev)
 	require.NoError(t, err)
+	body, err := io.ReadAll(r)
+	require.NoError(t, err)
+	var resp firehose.Response
+	require.NoError(t, json.Unmarshal(body, &resp))
+	require.Len(t, resp.Records, len(ev.Records))
 	for i, r := range resp.Records {
 		want := firehose.ResultOk
 		if r.RecordID == "cut" {
@@ -327,20 +336,20 @@ func TestDirectPathFailures(t *testing.T) {
 }
 
 // TestDirectRecordsCutBetweenLines: the direct path packs lines into
-// records of at most the limit, never splitting a line.
+// records of at most the limit, never splitting a line, and they are the
+// lines the Firehose path writes.
 func TestDirectRecordsCutBetweenLines(t *testing.T) {
 	d := events.CloudwatchLogsData{MessageType: cwlogs.MessageTypeData, Owner: "1", LogGroup: "g", LogStream: "s"}
 	for i := range 500 {
 		d.LogEvents = append(d.LogEvents, events.CloudwatchLogsLogEvent{ID: "x", Timestamp: 1714571100000 + int64(i), Message: randomText(i, i%97)})
 	}
-	for _, format := range []string{FormatLines, FormatJSON, FormatSplunk} {
-		cfg := baseConfig()
-		cfg.Format, cfg.Sourcetype = format, DefaultSourcetype
-		tr := newTransformer(cfg)
-		entries, err := tr.records(&d, 1000)
+	for _, format := range []string{"lines", "json", "splunk"} {
+		tr := newTestTransformer(t, testConfig(t, map[string]string{"OUTPUT_FORMAT": format}))
+		entries, stats, err := tr.records(context.Background(), &d, 1000)
 		require.NoError(t, err)
-		whole, ok := tr.renderWithin(&d, 1<<30)
-		require.True(t, ok)
+		assert.Equal(t, int64(len(d.LogEvents)), stats.Written)
+		whole, err := tr.pipe.Run(context.Background(), eventsOf(&d), time.Now(), pipeline.RunOptions{})
+		require.NoError(t, err)
 		var joined []byte
 		for i, e := range entries {
 			assert.LessOrEqual(t, len(e.Data), 1000, "%s record %d", format, i)
@@ -350,22 +359,23 @@ func TestDirectRecordsCutBetweenLines(t *testing.T) {
 			}
 			joined = append(joined, e.Data...)
 		}
-		assert.Equal(t, string(whole), string(joined), format)
+		assert.Equal(t, string(whole.Data), string(joined), format)
 	}
 }
 
 // TestReingestFailureFailsInvocation: when re-ingestion finally fails the
 // invocation fails, so Firehose retries the batch and nothing is lost.
 func TestReingestFailureFailsInvocation(t *testing.T) {
-	cfg := baseConfig()
+	cfg := baseConfig(t)
 	cfg.Budget = 300
 	re := &fakeReingester{err: errors.New("PutRecordBatch: attempts exhausted")}
-	h := build(cfg, slog.New(slog.DiscardHandler), metrics.New(io.Discard, "test"), re, nil)
+	h, err := build(cfg, slog.New(slog.DiscardHandler), metrics.New(io.Discard, "test"), re, nil)
+	require.NoError(t, err)
 	ev := Event{KinesisFirehoseEvent: events.KinesisFirehoseEvent{
 		DeliveryStreamArn: "arn:aws:firehose:us-east-1:1:deliverystream/s",
 		Records:           []events.KinesisFirehoseEventRecord{{RecordID: "r", Data: input(t, "split")}},
 	}}
-	_, err := h.Handle(context.Background(), ev)
+	_, err = h.Handle(context.Background(), ev)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "attempts exhausted")
 	assert.Len(t, re.payloads, 2, "the two halves were offered for re-ingestion")

@@ -19,5 +19,5 @@ func main() {
 	fn := boot.New()
 	cfg := awsclient.Config(fn)
 	h := newHandler(fn, sdkfirehose.NewFromConfig(cfg), kinesis.NewFromConfig(cfg))
-	fn.Start(h.Handle)
+	fn.Start(h)
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"lakestream/shared/cwlogs"
 	"lakestream/shared/firehose"
+	"lakestream/shared/pipeline"
 	"lakestream/shared/streamput"
 )
 
@@ -22,43 +24,55 @@ var ErrEventTooLarge = errors.New("a single log event is too large")
 // per-record limit, the smaller of Firehose's and Kinesis's.
 var maxReingest = streamput.FirehoseLimits.RecordBytes
 
-// transformer turns one CloudWatch Logs subscription payload into log
-// lines. It is safe for concurrent use.
+// decoders hold the inflate state and buffers of payloads decoded before:
+// one per record in flight.
+var decoders = sync.Pool{New: func() any { return new(cwlogs.Decoder) }}
+
+// transformer is the source side of the pipeline for CloudWatch Logs: it
+// splits a subscription payload into its log events, filters them by
+// INCLUDE_PATTERN and EXCLUDE_PATTERN, has the shared pipeline turn them
+// into output, and handles what the pipeline cannot: a payload whose
+// output does not fit in a response, or whose events fall in different
+// partitions, goes back to the stream in pieces. It is safe for concurrent
+// use.
 type transformer struct {
 	maxDecompressed int64
 	budget          int
 	include         func(string) bool
 	exclude         func(string) bool
-	render          renderer
-	part            *partitioner
+	pipe            *pipeline.EventPipeline
 	counts          counters
 }
 
-func newTransformer(c Config) *transformer {
-	t := &transformer{
-		maxDecompressed: c.MaxDecompressed,
-		budget:          c.Budget,
-		render:          newRenderer(c),
-		part:            newPartitioner(c.Partition),
+func newTransformer(c Config) (*transformer, error) {
+	pipe, err := pipeline.NewEvents(sharedFields, c.Pipeline)
+	if err != nil {
+		return nil, err
 	}
+	t := &transformer{maxDecompressed: c.MaxDecompressed, budget: c.Budget, pipe: pipe}
 	if c.Include != nil {
 		t.include = c.Include.MatchString
 	}
 	if c.Exclude != nil {
 		t.exclude = c.Exclude.MatchString
 	}
-	return t
+	return t, nil
 }
 
-// Transform is the firehose.Transform: CONTROL_MESSAGE is dropped, a
-// DATA_MESSAGE becomes its (filtered) log events rendered one per line. A
-// payload whose output would not fit in a Lambda response on its own comes
-// back as two re-ingested payloads of half its events each, and one whose
-// events fall in different partitions as one payload per partition.
+// Transform is the firehose.Transform: CONTROL_MESSAGE and a DATA_MESSAGE
+// without events are dropped, a DATA_MESSAGE becomes its (filtered) log
+// events, one output line each. A payload whose output would not fit in a
+// Lambda response on its own comes back as two re-ingested payloads of half
+// its events each, and one whose events fall in different partitions as
+// one payload per partition.
 func (t *transformer) Transform(ctx context.Context, r firehose.Record) (firehose.Output, error) {
 	o, err := t.transform(ctx, r)
-	if errors.Is(err, ErrEventTooLarge) {
+	var evErr *pipeline.EventError
+	switch {
+	case errors.Is(err, ErrEventTooLarge):
 		t.counts.add(countEventTooLarge, 1)
+	case errors.As(err, &evErr):
+		t.counts.add(countEventFailed, 1)
 	}
 	return o, err
 }
@@ -67,12 +81,18 @@ func (t *transformer) transform(ctx context.Context, r firehose.Record) (firehos
 	if err := ctx.Err(); err != nil {
 		return firehose.Output{}, err
 	}
-	d, err := t.decode(r.Data)
+	dec := decoders.Get().(*cwlogs.Decoder)
+	defer decoders.Put(dec)
+	d, err := t.decode(dec, r.Data)
 	if err != nil {
 		return firehose.Output{}, err
 	}
-	if d.MessageType == cwlogs.MessageTypeControl {
+	switch {
+	case d.MessageType == cwlogs.MessageTypeControl:
 		t.counts.add(countControl, 1)
+		return firehose.Output{Drop: true}, nil
+	case len(d.LogEvents) == 0:
+		t.counts.add(countEmpty, 1)
 		return firehose.Output{Drop: true}, nil
 	}
 	t.counts.add(countEventsIn, len(d.LogEvents))
@@ -80,11 +100,23 @@ func (t *transformer) transform(ctx context.Context, r firehose.Record) (firehos
 		t.counts.add(countRecordsFiltered, 1)
 		return firehose.Output{Drop: true}, nil
 	}
-	if groups := t.part.groups(d.LogEvents); groups != nil {
+
+	// Partition keys make the response entry longer, so the limit
+	// without them bounds the output; the one with them is checked after.
+	limit := firehose.MaxDataLen(t.budget, r.ID, nil)
+	res, err := t.pipe.Run(ctx, eventsOf(d), r.ArrivalTime, pipeline.RunOptions{Limit: limit})
+	if err != nil {
+		return firehose.Output{}, err
+	}
+	switch {
+	case res.Groups != nil:
 		var payloads [][]byte
-		for _, g := range groups {
-			part := d
-			part.LogEvents = g
+		for _, g := range res.Groups {
+			part := *d
+			part.LogEvents = make([]events.CloudwatchLogsLogEvent, len(g))
+			for i, j := range g {
+				part.LogEvents[i] = d.LogEvents[j]
+			}
 			p, err := encodeBounded(part)
 			if err != nil {
 				return firehose.Output{}, err
@@ -93,18 +125,14 @@ func (t *transformer) transform(ctx context.Context, r firehose.Record) (firehos
 		}
 		t.counts.add(countRegrouped, 1)
 		return firehose.Output{Reingest: payloads}, nil
-	}
-
-	// The framework fails a record whose output does not fit in a
-	// response on its own; such a record must be split here.
-	keys := t.part.keysFor(&d)
-	out, ok := t.renderWithin(&d, firehose.MaxDataLen(t.budget, r.ID, keys))
-	if !ok {
+	case res.Over || len(res.Data) > firehose.MaxDataLen(t.budget, r.ID, res.PartitionKeys):
+		// The framework fails a record whose output does not fit in a
+		// response on its own; such a record must be split here.
 		if len(d.LogEvents) < 2 {
 			return firehose.Output{}, fmt.Errorf("%w: event %s renders to more than the %d-byte response budget",
 				ErrEventTooLarge, d.LogEvents[0].ID, t.budget)
 		}
-		a, b := cwlogs.Split(d)
+		a, b := cwlogs.Split(*d)
 		payloads, err := encodeBounded(a)
 		if err != nil {
 			return firehose.Output{}, err
@@ -116,14 +144,28 @@ func (t *transformer) transform(ctx context.Context, r firehose.Record) (firehos
 		t.counts.add(countSplit, 1)
 		return firehose.Output{Reingest: append(payloads, more...)}, nil
 	}
-	t.counts.add(countEventsOut, len(d.LogEvents))
-	return firehose.Output{Data: out, PartitionKeys: keys}, nil
+	t.counts.add(countEventsFiltered, int(res.Stats.Filtered))
+	t.counts.add(countEventsSkipped, int(res.Stats.Skipped))
+	if res.Data == nil {
+		t.counts.add(countRecordsFiltered, 1)
+		return firehose.Output{Drop: true}, nil
+	}
+	t.counts.add(countEventsOut, int(res.Stats.Written))
+	return firehose.Output{Data: res.Data, PartitionKeys: res.PartitionKeys}, nil
 }
 
-// decode is cwlogs.Decode with the failure counted by kind and, for data
-// that is not gzip, the likely cause named.
-func (t *transformer) decode(data []byte) (events.CloudwatchLogsData, error) {
-	d, err := cwlogs.Decode(data, t.maxDecompressed)
+// eventsOf is the pipeline's view of a payload: its events and the fields
+// they share, in sharedFields' order. Decoded JSON strings are valid UTF-8
+// (encoding/json, and the scanner where it decodes, replace invalid bytes
+// or leave the document to encoding/json).
+func eventsOf(d *events.CloudwatchLogsData) *pipeline.LogEvents {
+	return &pipeline.LogEvents{Shared: []string{d.LogGroup, d.LogStream, d.Owner}, Events: d.LogEvents, ValidUTF8: true}
+}
+
+// decode is the Decoder's Decode with the failure counted by kind and, for
+// data that is not gzip, the likely cause named. The data lives in dec.
+func (t *transformer) decode(dec *cwlogs.Decoder, data []byte) (*events.CloudwatchLogsData, error) {
+	d, err := dec.Decode(data, t.maxDecompressed)
 	switch {
 	case err == nil:
 	case errors.Is(err, cwlogs.ErrNotGzip):
@@ -156,24 +198,6 @@ func (t *transformer) filter(evs []events.CloudwatchLogsLogEvent) []events.Cloud
 	return kept
 }
 
-// renderWithin renders d's events, giving up (false) when the output is
-// bound to pass limit bytes or as soon as it does, so an oversized payload
-// costs no more memory than one that fits.
-func (t *transformer) renderWithin(d *events.CloudwatchLogsData, limit int) ([]byte, bool) {
-	f := t.render.frame(d)
-	lower, capacity := t.render.size(f, d.LogEvents)
-	if lower > limit {
-		return nil, false // no need to render what cannot fit
-	}
-	out := make([]byte, 0, min(capacity, limit+1))
-	for i := range d.LogEvents {
-		if out = t.render.appendEvent(out, f, &d.LogEvents[i]); len(out) > limit {
-			return nil, false
-		}
-	}
-	return out, true
-}
-
 // encodeBounded encodes d as a subscription payload to re-ingest, halving
 // it until every payload fits in one Firehose or Kinesis record.
 func encodeBounded(d events.CloudwatchLogsData) ([][]byte, error) {
@@ -203,9 +227,11 @@ func encodeBounded(d events.CloudwatchLogsData) ([][]byte, error) {
 // What the function counts beyond the framework's records, by metric name.
 const (
 	countEventsIn        = iota // log events decoded from DATA_MESSAGE payloads
-	countEventsFiltered         // removed by INCLUDE_PATTERN / EXCLUDE_PATTERN
-	countEventsOut              // rendered into Ok records (or put, on the direct path)
+	countEventsFiltered         // removed by INCLUDE_PATTERN / EXCLUDE_PATTERN / DROP_IF
+	countEventsSkipped          // skipped by PARSE_MESSAGE's parser (a header line)
+	countEventsOut              // written into Ok records (or put, on the direct path)
 	countControl                // CONTROL_MESSAGE payloads dropped
+	countEmpty                  // DATA_MESSAGE payloads without log events dropped
 	countRecordsFiltered        // payloads dropped because every event was filtered
 	countSplit                  // payloads too large for a response, re-ingested in halves
 	countRegrouped              // payloads spanning partitions, re-ingested per partition
@@ -214,13 +240,14 @@ const (
 	countTooLarge               // failed: over MAX_DECOMPRESSED_BYTES
 	countInvalid                // failed: bad JSON, missing field, unknown messageType
 	countEventTooLarge          // failed: one event too large for any record
+	countEventFailed            // failed: a log event failed a stage (PARSE_MESSAGE, SCHEMA, ...)
 	numCounts
 )
 
 var countNames = [numCounts]string{
-	"LogEventsIn", "LogEventsFiltered", "LogEventsOut", "ControlMessages", "RecordsAllFiltered",
-	"RecordsSplit", "RecordsRegrouped", "RecordsNotGzip", "RecordsCorrupt", "RecordsTooLarge", "RecordsInvalid",
-	"RecordsEventTooLarge",
+	"LogEventsIn", "LogEventsFiltered", "LogEventsSkipped", "LogEventsOut", "ControlMessages", "RecordsEmpty",
+	"RecordsAllFiltered", "RecordsSplit", "RecordsRegrouped", "RecordsNotGzip", "RecordsCorrupt", "RecordsTooLarge",
+	"RecordsInvalid", "RecordsEventTooLarge", "RecordsEventFailed",
 }
 
 // counters are the per-invocation counts, taken (and reset) once per

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -19,72 +18,115 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"lakestream/shared/config"
 	"lakestream/shared/cwlogs"
 	"lakestream/shared/firehose"
 	"lakestream/shared/golden"
+	"lakestream/shared/pipeline"
 )
+
+// testConfig is the configuration loadConfig reads from env, which must
+// be valid.
+func testConfig(t testing.TB, env map[string]string) Config {
+	t.Helper()
+	e := config.New(config.FromMap(env))
+	c := loadConfig(e)
+	require.NoError(t, e.Err())
+	return c
+}
 
 // baseConfig is the default configuration, as loadConfig gives it for an
 // empty environment.
-func baseConfig() Config {
-	return Config{Format: FormatLines, MaxDecompressed: DefaultMaxDecompressed, Budget: firehose.DefaultBudget}
-}
+func baseConfig(t testing.TB) Config { return testConfig(t, nil) }
 
-func keys(t testing.TB, spec string) []PartitionKey {
-	k, err := parsePartitionKeys(spec)
+func newTestTransformer(t testing.TB, c Config) *transformer {
+	t.Helper()
+	tr, err := newTransformer(c)
 	require.NoError(t, err)
-	return k
+	return tr
 }
 
-// TestTransformGolden runs each testdata/transform/<case> input (a .json
-// document gzipped here as CloudWatch Logs would send it, or a .bin payload
-// sent as it is) through the transform with the case's settings and
-// compares the outcome with <case>.golden.json.
+// TestTransformGolden runs each case's input, testdata/transform/<input>
+// (a .json document gzipped here as CloudWatch Logs would send it, or a
+// .bin payload sent as it is; the case's name by default), through the
+// transform with the case's settings and compares the outcome with
+// testdata/transform/<case>.golden.json.
 func TestTransformGolden(t *testing.T) {
+	const vpcFields = "${version} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${start} ${end} ${type} ${packets} ${bytes} " +
+		"${account-id} ${vpc-id} ${subnet-id} ${instance-id} ${interface-id} ${region} ${az-id} ${sublocation-type} ${sublocation-id} " +
+		"${action} ${tcp-flags} ${pkt-srcaddr} ${pkt-dstaddr} ${pkt-src-aws-service} ${pkt-dst-aws-service} ${traffic-path} ${flow-direction} ${log-status}"
 	tests := map[string]struct {
+		input     string // default: the case's name
+		env       map[string]string
 		configure func(*Config)
 	}{
 		"lines":      {},
-		"json":       {func(c *Config) { c.Format = FormatJSON }},
-		"json-embed": {func(c *Config) { c.Format, c.EmbedJSON = FormatJSON, true }},
-		"splunk":     {func(c *Config) { c.Format, c.Sourcetype = FormatSplunk, DefaultSourcetype }},
-		"splunk-embed": {func(c *Config) {
-			c.Format, c.EmbedJSON, c.Sourcetype, c.Host, c.Index = FormatSplunk, true, "aws:cloudwatchlogs:lambda", "orders-api", "lake"
-		}},
-		"escapes":      {func(c *Config) { c.Format = FormatJSON }},
-		"include":      {func(c *Config) { c.Include = regexp.MustCompile(`\b(ERROR|WARN)\b|"level":"INFO"`) }},
-		"exclude":      {func(c *Config) { c.Exclude = regexp.MustCompile(`^(START|END|REPORT) RequestId:`) }},
-		"all-filtered": {func(c *Config) { c.Include = regexp.MustCompile(`CRITICAL`) }},
-		"partition-keys": {func(c *Config) {
-			c.Format, c.Partition = FormatJSON, keys(t, "log_group,stream=log_stream,account=owner,year,month,day,hour,dt=date")
-		}},
-		"partition-straddle": {func(c *Config) { c.Partition = keys(t, "log_group,dt=date,hour") }},
-		"partition-same-day": {func(c *Config) { c.Partition = keys(t, "dt=date") }},
+		"json":       {env: map[string]string{"OUTPUT_FORMAT": "json"}},
+		"json-embed": {env: map[string]string{"OUTPUT_FORMAT": "json", "EMBED_JSON_MESSAGE": "true"}},
+		"splunk":     {env: map[string]string{"OUTPUT_FORMAT": "splunk"}},
+		"splunk-embed": {env: map[string]string{"OUTPUT_FORMAT": "splunk", "EMBED_JSON_MESSAGE": "true",
+			"SPLUNK_SOURCETYPE": "aws:cloudwatchlogs:lambda", "SPLUNK_HOST": "orders-api", "SPLUNK_INDEX": "lake"}},
+		"escapes":      {env: map[string]string{"OUTPUT_FORMAT": "json"}},
+		"include":      {env: map[string]string{"INCLUDE_PATTERN": `\b(ERROR|WARN)\b|"level":"INFO"`}},
+		"exclude":      {env: map[string]string{"EXCLUDE_PATTERN": `^(START|END|REPORT) RequestId:`}},
+		"all-filtered": {env: map[string]string{"INCLUDE_PATTERN": `CRITICAL`}},
+		"partition-keys": {env: map[string]string{"OUTPUT_FORMAT": "json",
+			"PARTITION_KEYS": "log_group,stream=log_stream,account=owner,year,month,day,hour,dt=date"}},
+		"partition-straddle": {env: map[string]string{"PARTITION_KEYS": "log_group,dt=date,hour"}},
+		"partition-same-day": {env: map[string]string{"PARTITION_KEYS": "dt=date"}},
 		"control":            {},
 		// Budgets counted in base64 bytes plus the record id ("rec-0").
-		"split":                {func(c *Config) { c.Budget = 300 }},
-		"event-too-large":      {func(c *Config) { c.Budget = 150 }},
-		"decompression-bomb":   {func(c *Config) { c.MaxDecompressed = 512 }},
+		"split":                {configure: func(c *Config) { c.Budget = 300 }},
+		"event-too-large":      {configure: func(c *Config) { c.Budget = 150 }},
+		"decompression-bomb":   {env: map[string]string{"MAX_DECOMPRESSED_BYTES": "512"}},
 		"not-gzip":             {},
 		"truncated":            {},
 		"invalid-json":         {},
 		"missing-log-stream":   {},
 		"unknown-message-type": {},
+		// Issue 12 item 7: a DATA_MESSAGE without events is well-formed.
+		"empty-log-events": {},
+
+		// The pipeline's stages on log events.
+		"vpcflow":        {env: map[string]string{"PARSE_MESSAGE": "vpcflow", "OUTPUT_FORMAT": "json"}},
+		"vpcflow-csv":    {input: "vpcflow", env: map[string]string{"PARSE_MESSAGE": "vpcflow", "OUTPUT_FORMAT": "csv"}},
+		"vpcflow-custom": {env: map[string]string{"PARSE_MESSAGE": "vpcflow", "OUTPUT_FORMAT": "json", "VPCFLOW_FIELDS": vpcFields}},
+		"vpcflow-bad":    {env: map[string]string{"PARSE_MESSAGE": "vpcflow", "OUTPUT_FORMAT": "json"}},
+		"vpcflow-drop-if": {input: "vpcflow", env: map[string]string{"PARSE_MESSAGE": "vpcflow",
+			"DROP_IF": "action=REJECT,log_status=NODATA", "PARTITION_KEYS": "log_group,dt=date"}},
+		"vpcflow-masked": {input: "vpcflow", env: map[string]string{"PARSE_MESSAGE": "vpcflow", "OUTPUT_FORMAT": "json",
+			"MASK_FIELDS": "srcaddr=truncate-ip,dstaddr=truncate-ip,message=drop,account_id=hash", "HASH_SALT": "pepper",
+			"SCHEMA": "srcport:int:0..65535,bytes:int:0..,action:string"}},
+		"vpcflow-schema-fails": {input: "vpcflow", env: map[string]string{"PARSE_MESSAGE": "vpcflow", "OUTPUT_FORMAT": "json",
+			"SCHEMA": "action:string:required"}},
+		"vpcflow-partition-action": {input: "vpcflow", env: map[string]string{"PARSE_MESSAGE": "vpcflow",
+			"PARTITION_KEYS": "action=field:action"}},
+		"parse-json":          {env: map[string]string{"PARSE_MESSAGE": "json", "OUTPUT_FORMAT": "json", "PARTITION_KEYS": "dt=date,hour"}},
+		"parse-json-not-json": {input: "lines", env: map[string]string{"PARSE_MESSAGE": "json", "OUTPUT_FORMAT": "json"}},
+		"tsv":                 {input: "escapes", env: map[string]string{"OUTPUT_FORMAT": "tsv"}},
+		"splunk-arrival-time": {input: "lines", env: map[string]string{"OUTPUT_FORMAT": "splunk", "TIME_FIELD": "nothing",
+			"SPLUNK_HOST": "field:owner", "SPLUNK_SOURCE": "app"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			cfg := baseConfig()
+			cfg := testConfig(t, tc.env)
 			if tc.configure != nil {
 				tc.configure(&cfg)
 			}
-			tr := newTransformer(cfg)
-			out, err := tr.Transform(context.Background(), firehose.Record{ID: "rec-0", Data: input(t, name)})
+			if tc.input == "" {
+				tc.input = name
+			}
+			tr := newTestTransformer(t, cfg)
+			out, err := tr.Transform(context.Background(), firehose.Record{ID: "rec-0", Data: input(t, tc.input), ArrivalTime: testArrival})
 			got := describe(t, out, err)
 			got["counts"] = nonZero(tr.counts.take())
 			golden.JSON(t, filepath.Join("testdata", "transform", name+".golden.json"), got)
 		})
 	}
 }
+
+// testArrival is the arrival time of the test records.
+var testArrival = time.Date(2024, 5, 1, 13, 50, 0, 0, time.UTC)
 
 // input reads testdata/transform/<name>.json, gzipped, or <name>.bin as is.
 func input(t testing.TB, name string) []byte {
@@ -156,8 +198,12 @@ func errorKind(err error) string {
 			return k.name
 		}
 	}
-	if errors.As(err, &missing) {
+	var evErr *pipeline.EventError
+	switch {
+	case errors.As(err, &missing):
 		return "MissingFieldError"
+	case errors.As(err, &evErr):
+		return "EventError"
 	}
 	return "other"
 }
@@ -175,12 +221,11 @@ func nonZero(counts []firehose.Count) map[string]int {
 // TestRenderedJSONIsValid: every json and splunk line of the golden inputs
 // is one valid JSON object, whatever the messages hold.
 func TestRenderedJSONIsValid(t *testing.T) {
-	for _, format := range []string{FormatJSON, FormatSplunk} {
-		for _, embed := range []bool{false, true} {
+	for _, format := range []string{"json", "splunk"} {
+		for _, embed := range []string{"false", "true"} {
 			for _, name := range []string{"lines", "escapes"} {
-				cfg := baseConfig()
-				cfg.Format, cfg.EmbedJSON, cfg.Sourcetype = format, embed, DefaultSourcetype
-				out, err := newTransformer(cfg).Transform(context.Background(), firehose.Record{ID: "r", Data: input(t, name)})
+				cfg := testConfig(t, map[string]string{"OUTPUT_FORMAT": format, "EMBED_JSON_MESSAGE": embed})
+				out, err := newTestTransformer(t, cfg).Transform(context.Background(), firehose.Record{ID: "r", Data: input(t, name)})
 				require.NoError(t, err)
 				lines := bytes.Split(bytes.TrimSuffix(out.Data, []byte("\n")), []byte("\n"))
 				for i, line := range lines {
@@ -205,9 +250,9 @@ func TestSplitReingestsEveryEventOnce(t *testing.T) {
 	}
 	payload, err := cwlogs.Encode(d)
 	require.NoError(t, err)
-	cfg := baseConfig()
+	cfg := baseConfig(t)
 	cfg.Budget = 4000
-	tr := newTransformer(cfg)
+	tr := newTestTransformer(t, cfg)
 
 	// Re-ingest until everything comes out Ok, as Firehose would.
 	pending := [][]byte{payload}
@@ -282,37 +327,6 @@ func TestTransformStopsWhenContextEnds(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Nanosecond)
 	defer cancel()
 	<-ctx.Done()
-	_, err := newTransformer(baseConfig()).Transform(ctx, firehose.Record{ID: "r", Data: input(t, "lines")})
+	_, err := newTestTransformer(t, baseConfig(t)).Transform(ctx, firehose.Record{ID: "r", Data: input(t, "lines")})
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
-}
-
-// TestSizeBoundsRendering: the size the transform allocates and decides
-// by is exact without embedding, and bounds the rendering with it, so no
-// record that would fit is split and no buffer regrows.
-func TestSizeBoundsRendering(t *testing.T) {
-	for _, name := range []string{"lines", "escapes", "split", "partition-straddle"} {
-		d, err := cwlogs.Decode(input(t, name), 1<<20)
-		require.NoError(t, err)
-		d.LogEvents = append(d.LogEvents,
-			events.CloudwatchLogsLogEvent{ID: "neg", Timestamp: -1, Message: " \n{\"pretty\": [1, 2]}\n"},
-			events.CloudwatchLogsLogEvent{ID: "neg2", Timestamp: -1714571100001, Message: "{not json"})
-		for _, format := range []string{FormatLines, FormatJSON, FormatSplunk} {
-			for _, embed := range []bool{false, true} {
-				r := renderer{format: format, embedJSON: embed && format != FormatLines, sourcetype: DefaultSourcetype}
-				f := r.frame(&d)
-				var out []byte
-				for i := range d.LogEvents {
-					out = r.appendEvent(out, f, &d.LogEvents[i])
-				}
-				lower, capacity := r.size(f, d.LogEvents)
-				if !r.embedJSON {
-					assert.Equal(t, len(out), lower, "%s %s exact", name, format)
-					assert.Equal(t, len(out), capacity, "%s %s exact", name, format)
-					continue
-				}
-				assert.LessOrEqual(t, lower, len(out), "%s %s embedded: lower bound", name, format)
-				assert.GreaterOrEqual(t, capacity, len(out), "%s %s embedded: enough capacity", name, format)
-			}
-		}
-	}
 }

@@ -77,8 +77,8 @@ func BenchmarkHandler(b *testing.B) {
 	env := transformertest.Env(b, function, nil)
 	for _, perRecord := range []int{100, 1} {
 		b.Run(fmt.Sprintf("lines-per-record=%d", perRecord), func(b *testing.B) {
-			ev, lines := transformertest.Batch(benchLine, perRecord, 1<<20)
-			transformertest.Benchmark(b, newHandler, env, ev, lines)
+			request, lines := transformertest.Batch(benchLine, perRecord, 1<<20)
+			transformertest.Benchmark(b, newHandler, env, request, lines)
 		})
 	}
 }

@@ -19,7 +19,7 @@ import (
 
 func main() {
 	fn := boot.New()
-	fn.Start(newHandler(fn).HandleJSON)
+	fn.Start(newHandler(fn))
 }
 
 // newHandler builds the transformation from the function's settings; a

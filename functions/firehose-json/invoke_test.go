@@ -3,13 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -35,11 +33,7 @@ func TestInvokeMatchesInProcess(t *testing.T) {
 	fn := boot.NewFrom(config.FromMap(env), &bytes.Buffer{})
 	h := newHandler(fn)
 	require.NoError(t, fn.Err())
-	var ev events.KinesisFirehoseEvent
-	require.NoError(t, json.Unmarshal(raw, &ev))
-	resp, err := h.Handle(context.Background(), ev)
-	require.NoError(t, err)
-	inProcess, err := json.Marshal(resp)
+	inProcess, err := h.Invoke(context.Background(), raw)
 	require.NoError(t, err)
 
 	bin, err := lambdarun.Build(context.Background(), root, "firehose-json", t.TempDir())

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"lakestream/shared/firehose"
 	"lakestream/shared/transformer/transformertest"
@@ -37,9 +35,7 @@ func TestYearlessTimestampsFollowArrival(t *testing.T) {
 		ApproximateArrivalTimestamp: events.MilliSecondsEpochTime{Time: time.Date(2025, 1, 1, 0, 0, 3, 0, time.UTC)},
 		Data:                        []byte("<13>Dec 31 23:59:58 host app: last message of the year\n"),
 	}}}
-	resp, err := h.Handle(context.Background(), ev)
-	require.NoError(t, err)
-	got := resp.Records[0]
+	got := transformertest.InvokeEvent(t, h, ev).Records[0]
 	assert.Equal(t, firehose.ResultOk, got.Result)
 	assert.Equal(t, map[string]string{"year": "2024", "month": "12", "day": "31", "hour": "23"}, got.PartitionKeys)
 	assert.Contains(t, string(got.Data), `"timestamp":"2024-12-31T23:59:58Z"`)
@@ -89,8 +85,8 @@ func BenchmarkHandler(b *testing.B) {
 	env := transformertest.Env(b, function, nil)
 	for _, perRecord := range []int{100, 1} {
 		b.Run(fmt.Sprintf("lines-per-record=%d", perRecord), func(b *testing.B) {
-			ev, lines := transformertest.Batch(benchLine, perRecord, 1<<20)
-			transformertest.Benchmark(b, newHandler, env, ev, lines)
+			request, lines := transformertest.Batch(benchLine, perRecord, 1<<20)
+			transformertest.Benchmark(b, newHandler, env, request, lines)
 		})
 	}
 }

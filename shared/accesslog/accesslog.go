@@ -66,12 +66,7 @@ var ErrMalformed = errors.New("accesslog: malformed line")
 // Fields returns the names of every field Parse writes, in order, for a
 // fixed CSV or TSV column list: the vhost formats' layout, which is the
 // other formats' one after vhost and port.
-func Fields() []string {
-	return []string{
-		"vhost", "port", "remote_host", "ident", "user", "time", "time_ms",
-		"method", "path", "query", "protocol", "request", "status", "bytes", "referrer", "user_agent",
-	}
-}
+func Fields() []string { return Columns().Names() }
 
 // maxTimeLen is the longest time Parse writes:
 // "2006-01-02T15:04:05.999999999Z".

@@ -144,17 +144,7 @@ var defaultParser = New(Options{})
 
 // Fields returns the names of every field p writes, in order, for a fixed
 // CSV or TSV column list.
-func (p *Parser) Fields() []string {
-	names := make([]string, 0, 1+len(fields)+3)
-	names = append(names, "timestamp")
-	for _, f := range fields {
-		names = append(names, f.name)
-	}
-	if p.opts.DeriveUserAgent {
-		names = append(names, "browser_family", "os_family", "is_bot")
-	}
-	return names
-}
+func (p *Parser) Fields() []string { return p.Columns().Names() }
 
 // Parse parses one line with the default options (no derived fields). It
 // has the signature of a pipeline Parser.

@@ -16,24 +16,27 @@ import (
 	"lakestream/shared/pipeline/pipelinetest"
 )
 
+// goldenCases are the golden tests: testdata/<input> parsed line by line
+// against testdata/<case>.golden.json.
+var goldenCases = map[string]struct {
+	input string
+	opts  Options
+}{
+	"current 33-field layout with headers":     {input: "standard.log"},
+	"dashes and empty fields are null":         {input: "dashes.log"},
+	"older layouts have fewer fields":          {input: "older.log"},
+	"values are URL-decoded once":              {input: "encoded.log"},
+	"IPv6 viewers":                             {input: "ipv6.log"},
+	"fields after the 33rd are ignored":        {input: "extra-fields.log"},
+	"header lines are skipped":                 {input: "headers.log"},
+	"user agent families with DeriveUserAgent": {input: "useragents.log", opts: Options{DeriveUserAgent: true}},
+}
+
 // TestParseGolden parses each testdata/<case>.log line by line and compares
 // the records with testdata/<case>.golden.json, a JSON array with one
 // element per line (null for a skipped header line).
 func TestParseGolden(t *testing.T) {
-	tests := map[string]struct {
-		input string
-		opts  Options
-	}{
-		"current 33-field layout with headers":     {input: "standard.log"},
-		"dashes and empty fields are null":         {input: "dashes.log"},
-		"older layouts have fewer fields":          {input: "older.log"},
-		"values are URL-decoded once":              {input: "encoded.log"},
-		"IPv6 viewers":                             {input: "ipv6.log"},
-		"fields after the 33rd are ignored":        {input: "extra-fields.log"},
-		"header lines are skipped":                 {input: "headers.log"},
-		"user agent families with DeriveUserAgent": {input: "useragents.log", opts: Options{DeriveUserAgent: true}},
-	}
-	for name, tc := range tests {
+	for name, tc := range goldenCases {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join("testdata", tc.input)
 			pipelinetest.Golden(t, path, New(tc.opts).Parse)
@@ -42,7 +45,13 @@ func TestParseGolden(t *testing.T) {
 }
 
 // TestGoldenCasesCovered keeps the table above and testdata/ in step.
-func TestGoldenCasesCovered(t *testing.T) { pipelinetest.CasesCovered(t, ".log") }
+func TestGoldenCasesCovered(t *testing.T) {
+	var inputs []string
+	for _, tc := range goldenCases {
+		inputs = append(inputs, tc.input)
+	}
+	pipelinetest.CasesCovered(t, ".log", inputs)
+}
 
 // validLine is a well-formed 33-field line; malformed cases change one field.
 func validLine() []string {

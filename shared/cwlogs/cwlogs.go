@@ -1,11 +1,18 @@
 // Package cwlogs reads and writes CloudWatch Logs subscription payloads: the
 // gzip-compressed JSON documents that a subscription filter delivers to
-// Firehose or Kinesis. The CloudWatch Logs decompressor uses Decode on every
-// record, Split and Encode to re-ingest a record too large for one Lambda
-// response as two smaller ones, and tests use Encode to build fixtures.
+// Firehose or Kinesis. The CloudWatch Logs decompressor decodes every record
+// with a Decoder, and uses Split and Encode to re-ingest a record too large
+// for one Lambda response as two smaller ones; tests use Decode and Encode
+// to build and read fixtures. It is the codec of a wire format, kept apart
+// from what the decompressor does with the events (as aws-lambda-go keeps
+// its event types apart from handlers): any consumer of a subscription
+// filter's Firehose or Kinesis stream reads the same payloads.
 //
 // Decoded payloads are aws-lambda-go's events.CloudwatchLogsData, so code
-// that already knows that type needs nothing new.
+// that already knows that type needs nothing new. The JSON is read without
+// reflection by a scanner made for the payload's shape; encoding/json
+// decides (and words the error of) any document outside it, and a
+// differential fuzz test (FuzzScanAgrees) proves the two agree.
 package cwlogs
 
 import (
@@ -52,7 +59,9 @@ var (
 	ErrUnknownMessageType = errors.New("unknown messageType")
 )
 
-// MissingFieldError reports a required field that is absent or empty.
+// MissingFieldError reports a required field that is absent, null or
+// empty (for logEvents: absent or null; an empty array is a payload
+// without events, which is well-formed).
 type MissingFieldError struct {
 	// Field is the JSON name of the field, with the event's index for a
 	// field of a log event: "logGroup", "logEvents[3].timestamp".
@@ -87,7 +96,8 @@ func validate(d *events.CloudwatchLogsData) error {
 		return &MissingFieldError{Field: "logGroup"}
 	case d.LogStream == "":
 		return &MissingFieldError{Field: "logStream"}
-	case len(d.LogEvents) == 0:
+	case d.LogEvents == nil:
+		// An empty array is well-formed: a payload with nothing to say.
 		return &MissingFieldError{Field: "logEvents"}
 	}
 	for i, ev := range d.LogEvents {

@@ -418,3 +418,40 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecoder is Decode without the copy out of the Decoder's
+// buffers: what the decompressor does with every record.
+func BenchmarkDecoder(b *testing.B) {
+	p, size := benchmarkPayload(b)
+	dec := new(cwlogs.Decoder)
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := dec.Decode(p, 10<<20); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecoderVPC decodes a payload of 400 VPC flow log events, as
+// the reference batches hold: messages without escapes.
+func BenchmarkDecoderVPC(b *testing.B) {
+	d := events.CloudwatchLogsData{MessageType: cwlogs.MessageTypeData, Owner: "123456789012", LogGroup: "/vpc/flowlogs",
+		LogStream: "eni-0a1b2c3d-all", SubscriptionFilters: []string{"Destination"}}
+	for n := range 400 {
+		d.LogEvents = append(d.LogEvents, events.CloudwatchLogsLogEvent{ID: fmt.Sprintf("%056d", n), Timestamp: 1620000000000 + int64(n),
+			Message: fmt.Sprintf("2 123456789012 eni-0a1b2c3d 10.0.%d.%d 172.31.%d.%d %d 443 6 %d %d 1620000000 1620000060 ACCEPT OK",
+				n%250, n*7%250, n*3%250, n*11%250, 1024+n%60000, 1+n%40, 40+n%9000)})
+	}
+	doc, err := json.Marshal(d)
+	require.NoError(b, err)
+	p := gz(b, doc)
+	dec := new(cwlogs.Decoder)
+	b.SetBytes(int64(len(doc)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := dec.Decode(p, 10<<20); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

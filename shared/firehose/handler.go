@@ -1,16 +1,19 @@
 package firehose
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
-	"io"
 	"log/slog"
 	"runtime/debug"
+	"slices"
+	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"lakestream/shared/deadline"
+	"lakestream/shared/jsonscan"
 	"lakestream/shared/metrics"
 )
 
@@ -29,14 +32,19 @@ const (
 const DefaultBudget = 6_000_000
 
 // Handler turns one Transform into a Firehose data-transformation Lambda
-// handler.
+// handler. It is aws-lambda-go's lambda.Handler: it takes the request's
+// bytes and answers the response's, decoding the request without
+// reflection (DecodeRequest) and encoding the response in one buffer.
 type Handler struct {
 	transform Transform
 	reingest  Reingester
 	budget    int
+	margin    time.Duration
 	log       *slog.Logger
 	metrics   *metrics.Recorder
 	counts    func() []Count
+	// spare is the last invocation's working memory, kept for the next.
+	spare atomic.Pointer[invocation]
 }
 
 // Option configures a Handler.
@@ -48,6 +56,10 @@ func WithReingester(r Reingester) Option { return func(h *Handler) { h.reingest 
 
 // WithBudget overrides DefaultBudget (tests use small budgets).
 func WithBudget(bytes int) Option { return func(h *Handler) { h.budget = bytes } }
+
+// WithMargin overrides deadline.Margin, the time kept back from the
+// invocation's deadline (tests use short deadlines).
+func WithMargin(d time.Duration) Option { return func(h *Handler) { h.margin = d } }
 
 // WithLogger sets the logger for the per-invocation summary and record failures.
 func WithLogger(l *slog.Logger) Option { return func(h *Handler) { h.log = l } }
@@ -75,7 +87,7 @@ func WithCounts(take func() []Count) Option { return func(h *Handler) { h.counts
 
 // NewHandler returns a Handler running t on every record.
 func NewHandler(t Transform, opts ...Option) *Handler {
-	h := &Handler{transform: t, budget: DefaultBudget, log: slog.New(slog.DiscardHandler)}
+	h := &Handler{transform: t, budget: DefaultBudget, margin: deadline.Margin, log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(h)
 	}
@@ -92,46 +104,122 @@ type Stats struct {
 	ReingestedPayloads int
 }
 
-// Handle is the Lambda entry point: lambda.Start(h.Handle). It returns an
-// error only when re-ingestion finally failed, so that Firehose retries the
-// whole batch and nothing is lost.
-func (h *Handler) Handle(ctx context.Context, ev events.KinesisFirehoseEvent) (*Response, error) {
-	resp, stats, err := h.Process(ctx, ev)
-	h.report(ctx, ev, stats, err)
-	return resp, err
+// Invoke is the Lambda entry point (fn.Start(h)): the request's bytes in,
+// the encoded response out. It returns an error, failing the invocation
+// so that Firehose retries the batch and nothing is lost, only when the
+// payload is not a Firehose request (ErrInvalidRequest) or re-ingestion
+// finally failed. Either way the summary line and metrics are written.
+//
+// It keeps deadline.Margin back from the invocation's deadline to answer
+// in: records not transformed by then go back to the source stream as
+// they came (with a re-ingester, whose own work stops at the margin) or
+// fail with their original data, so they reach the error output prefix.
+// With a re-ingester, transformation stops a second margin earlier, so
+// that putting the rest back has time too.
+func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	out, _, err := h.invoke(ctx, payload)
+	return out, err
 }
 
-// HandleJSON is Handle for lambda.Start(h.HandleJSON): it returns the
-// response already encoded. aws-lambda-go passes an io.Reader through as it
-// is, where it would re-scan a Marshaler's output, which for a 6 MB
-// response costs more than the transformation framework itself.
-func (h *Handler) HandleJSON(ctx context.Context, ev events.KinesisFirehoseEvent) (io.Reader, error) {
-	resp, err := h.Handle(ctx, ev)
+// invoke is Invoke, also returning what happened to the records.
+func (h *Handler) invoke(ctx context.Context, payload []byte) ([]byte, Stats, error) {
+	inv := h.spare.Swap(nil)
+	if inv == nil {
+		inv = &invocation{}
+	}
+	defer h.keep(inv)
+	if err := inv.req.decode(&inv.scan, payload); err != nil {
+		err = fmt.Errorf("firehose: %w", err)
+		h.report(ctx, &inv.req, Stats{}, true, err)
+		return nil, Stats{}, err
+	}
+	stats, size, err := h.process(ctx, inv)
+	var out []byte
+	if err == nil {
+		out = inv.resp.appendJSON(make([]byte, 0, size))
+	}
+	h.report(ctx, &inv.req, stats, false, err)
+	return out, stats, err
+}
+
+// invocation is the working memory of one invocation, kept for the next
+// so that a warm function allocates little: the scanner, the decoded
+// request, the buffer every record's data is decoded into, the response
+// records and the payloads to re-ingest.
+type invocation struct {
+	scan     jsonscan.Scanner
+	req      Request
+	arena    []byte
+	resp     Response
+	reingest []Reingest
+}
+
+// keep drops inv's references into this invocation's payload and outputs
+// and keeps it for the next invocation.
+func (h *Handler) keep(inv *invocation) {
+	clear(inv.req.Records)
+	inv.req.Records = inv.req.Records[:0]
+	clear(inv.resp.Records)
+	inv.resp.Records = inv.resp.Records[:0]
+	clear(inv.reingest)
+	inv.reingest = inv.reingest[:0]
+	inv.scan.Reset(nil)
+	h.spare.Store(inv)
+}
+
+// data decodes record i's data into the invocation's arena. Each record is
+// decoded at most once, when it is transformed, re-ingested or failed with
+// its data, never along with the request.
+func (inv *invocation) data(i int) ([]byte, error) {
+	start := len(inv.arena)
+	arena, err := inv.req.Records[i].AppendData(inv.arena)
 	if err != nil {
 		return nil, err
 	}
-	b, err := resp.MarshalJSON()
-	if err != nil {
-		return nil, fmt.Errorf("firehose: encode response: %w", err)
-	}
-	return bytes.NewReader(b), nil
+	inv.arena = arena
+	// Capped, so a transform appending to its input cannot write over the
+	// record decoded after it.
+	return arena[start:len(arena):len(arena)], nil
 }
 
-// Process is Handle without the logging and metrics: the response and what
-// happened to each record.
-func (h *Handler) Process(ctx context.Context, ev events.KinesisFirehoseEvent) (*Response, Stats, error) {
-	resp := &Response{Records: make([]ResponseRecord, len(ev.Records))}
-	stats := Stats{In: len(ev.Records)}
-	var reingest []Reingest
-	reingestedRecords := make([]int, 0)
+// process runs the transform on every record of inv.req into inv.resp and
+// re-ingests what has to go back. size is at least the encoded response's
+// length: what the budget accounting counted, every record's smallest
+// entry reserved (Dropped ones take less) plus what those with data add.
+func (h *Handler) process(ctx context.Context, inv *invocation) (stats Stats, size int, err error) {
+	req := &inv.req
+	n := len(req.Records)
+	resp := &inv.resp
+	resp.Records = slices.Grow(resp.Records[:0], n)[:n]
+	dataLen := 0
+	for i := range req.Records {
+		dataLen += req.Records[i].maxDataLen()
+	}
+	// One buffer for all the data, never moved while records point into it.
+	if cap(inv.arena) < dataLen {
+		inv.arena = make([]byte, 0, dataLen)
+	}
+	inv.arena = inv.arena[:0]
+
+	answer, cancel := deadline.Reserve(ctx, h.margin)
+	defer cancel()
+	work := answer
+	if h.reingest != nil {
+		var cancelWork context.CancelFunc
+		work, cancelWork = deadline.Reserve(answer, h.margin)
+		defer cancelWork()
+	}
+
+	stats = Stats{In: n}
+	reingested := 0
 	// The budget covers the whole response, not only the data: the JSON
 	// around each record, partition keys and Dropped entries add up to
 	// hundreds of KB over thousands of records. Every record's smallest
 	// entry is reserved up front, so those handled later always fit; a
 	// record with data then takes what it adds to that.
 	used := len(emptyResponse)
-	for _, in := range ev.Records {
-		used += reservedLen(in.RecordID)
+	for i := range req.Records {
+		used += reservedLen(req.Records[i].RecordID)
 	}
 	base := used
 
@@ -139,16 +227,15 @@ func (h *Handler) Process(ctx context.Context, ev events.KinesisFirehoseEvent) (
 	// the records after it go back as they came, untransformed, as the
 	// blueprint does, rather than being transformed only to be thrown away.
 	full := false
-	requeue := func(i int, in events.KinesisFirehoseEventRecord) {
-		out := &resp.Records[i]
+	requeue := func(out *ResponseRecord, in *RequestRecord, data []byte) {
 		out.Result, out.Data, out.PartitionKeys = ResultDropped, nil, nil
-		reingest = append(reingest, Reingest{Data: in.Data, PartitionKey: partitionKey(in)})
-		reingestedRecords = append(reingestedRecords, i)
+		inv.reingest = append(inv.reingest, Reingest{Data: data, PartitionKey: in.Kinesis.PartitionKey})
+		reingested++
 	}
 	// fail turns a record that cannot be returned Ok into ProcessingFailed,
 	// with its original data when that still fits.
-	fail := func(out *ResponseRecord, in events.KinesisFirehoseEventRecord, reason string) {
-		out.Result, out.Data, out.PartitionKeys = ResultProcessingFailed, in.Data, nil
+	fail := func(out *ResponseRecord, in *RequestRecord, data []byte, reason string) {
+		out.Result, out.Data, out.PartitionKeys = ResultProcessingFailed, data, nil
 		h.log.WarnContext(ctx, "record failed", "record_id", in.RecordID, "error", reason)
 		if size := out.extraLen(); used+size <= h.budget {
 			used += size
@@ -156,27 +243,53 @@ func (h *Handler) Process(ctx context.Context, ev events.KinesisFirehoseEvent) (
 			out.Data = nil // Firehose accepts a failed record without data.
 		}
 	}
+	// untransformed handles a record the deadline margin left no time to
+	// transform: back to the source stream as it came when there is a
+	// re-ingester, otherwise failed with its original data.
+	untransformed := func(out *ResponseRecord, in *RequestRecord, data []byte) {
+		if h.reingest != nil {
+			requeue(out, in, data)
+			return
+		}
+		fail(out, in, data, "not transformed: the invocation reached its deadline margin")
+	}
 
-	for i, in := range ev.Records {
-		stats.BytesIn += len(in.Data)
+	for i := range req.Records {
+		in := &req.Records[i]
 		out := &resp.Records[i]
 		out.RecordID = in.RecordID
-		if full {
-			requeue(i, in)
+		data, err := inv.data(i)
+		if err != nil {
+			// Nothing to transform, re-ingest or hand back: the record
+			// fails alone, without data, and the batch goes on.
+			fail(out, in, nil, err.Error())
 			continue
 		}
-		o, err := h.run(ctx, in)
+		stats.BytesIn += len(data)
+		if full {
+			requeue(out, in, data)
+			continue
+		}
+		if work.Err() != nil {
+			untransformed(out, in, data)
+			continue
+		}
+		o, err := h.run(work, in, data)
 		switch {
+		case err != nil && work.Err() != nil:
+			// Cut short by the deadline: not this record's fault.
+			untransformed(out, in, data)
+			continue
 		case err != nil:
 			out.Result = ResultProcessingFailed
-			out.Data = in.Data // Firehose writes failed records' data to the error prefix.
+			out.Data = data // Firehose writes failed records' data to the error prefix.
 			h.log.WarnContext(ctx, "record failed", "record_id", in.RecordID, "error", err.Error())
 		case len(o.Reingest) > 0:
 			out.Result = ResultDropped
 			for _, p := range o.Reingest {
-				reingest = append(reingest, Reingest{Data: p, PartitionKey: partitionKey(in)})
+				inv.reingest = append(inv.reingest, Reingest{Data: p, PartitionKey: in.Kinesis.PartitionKey})
 			}
-			reingestedRecords = append(reingestedRecords, i)
+			reingested++
 		case o.Drop:
 			out.Result = ResultDropped
 		default:
@@ -198,14 +311,14 @@ func (h *Handler) Process(ctx context.Context, ev events.KinesisFirehoseEvent) (
 		case base+size > h.budget && out.Result == ResultOk:
 			// Re-ingested as it came, it would come back just as large,
 			// forever; only the transform can split it (Output.Reingest).
-			fail(out, in, fmt.Sprintf("output of %d base64 bytes exceeds the %d-byte response budget on its own",
+			fail(out, in, data, fmt.Sprintf("output of %d base64 bytes exceeds the %d-byte response budget on its own",
 				base64.StdEncoding.EncodedLen(len(o.Data)), h.budget))
 		case h.reingest == nil:
-			fail(out, in, "response budget exceeded and no re-ingestion configured")
+			fail(out, in, data, "response budget exceeded and no re-ingestion configured")
 		default:
 			// Over budget: put the record back as it came; a later
 			// invocation transforms it again.
-			requeue(i, in)
+			requeue(out, in, data)
 			full = true
 		}
 	}
@@ -221,44 +334,42 @@ func (h *Handler) Process(ctx context.Context, ev events.KinesisFirehoseEvent) (
 			stats.Failed++
 		}
 	}
-	stats.Reingested = len(reingestedRecords)
+	stats.Reingested = reingested
 	stats.Dropped -= stats.Reingested
-	stats.ReingestedPayloads = len(reingest)
+	stats.ReingestedPayloads = len(inv.reingest)
 
-	if len(reingest) > 0 {
+	if len(inv.reingest) > 0 {
 		if h.reingest == nil {
-			return nil, stats, fmt.Errorf("firehose: %d records need re-ingestion but no re-ingester is configured", len(reingestedRecords))
+			return stats, 0, fmt.Errorf("firehose: %d records need re-ingestion but no re-ingester is configured", reingested)
 		}
-		if err := h.reingest.Reingest(ctx, ev, reingest); err != nil {
-			return nil, stats, fmt.Errorf("firehose: re-ingest %d payloads: %w", len(reingest), err)
+		// Under the reserved context: a re-ingestion still retrying at the
+		// margin fails the invocation, which Firehose retries, instead of
+		// running into Lambda's timeout.
+		if err := h.reingest.Reingest(answer, req.header(), inv.reingest); err != nil {
+			return stats, 0, fmt.Errorf("firehose: re-ingest %d payloads: %w", len(inv.reingest), err)
 		}
 	}
-	return resp, stats, nil
+	return stats, used, nil
 }
 
 // run calls the transform, turning a panic into that record's error.
-func (h *Handler) run(ctx context.Context, in events.KinesisFirehoseEventRecord) (o Output, err error) {
+func (h *Handler) run(ctx context.Context, in *RequestRecord, data []byte) (o Output, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			h.log.ErrorContext(ctx, "transform panicked", "record_id", in.RecordID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			err = fmt.Errorf("transform panicked: %v", p)
 		}
 	}()
-	r := Record{ID: in.RecordID, Data: in.Data, ArrivalTime: in.ApproximateArrivalTimestamp.Time}
-	if in.KinesisFirehoseRecordMetadata.PartitionKey != "" || in.KinesisFirehoseRecordMetadata.ShardID != "" {
-		md := in.KinesisFirehoseRecordMetadata
-		r.Kinesis = &md
+	r := Record{ID: in.RecordID, Data: data, ArrivalTime: in.ArrivalTime}
+	if in.Kinesis.PartitionKey != "" || in.Kinesis.ShardID != "" {
+		r.Kinesis = &in.Kinesis
 	}
 	return h.transform(ctx, r)
 }
 
-func partitionKey(in events.KinesisFirehoseEventRecord) string {
-	return in.KinesisFirehoseRecordMetadata.PartitionKey
-}
-
-func (h *Handler) report(ctx context.Context, ev events.KinesisFirehoseEvent, s Stats, err error) {
+func (h *Handler) report(ctx context.Context, req *Request, s Stats, rejected bool, err error) {
 	attrs := []any{
-		"invocation_id", ev.InvocationID, "records_in", s.In, "ok", s.Ok, "dropped", s.Dropped,
+		"invocation_id", req.InvocationID, "records_in", s.In, "ok", s.Ok, "dropped", s.Dropped,
 		"failed", s.Failed, "reingested", s.Reingested, "reingested_payloads", s.ReingestedPayloads,
 		"bytes_in", s.BytesIn, "bytes_out", s.BytesOut,
 	}
@@ -269,6 +380,11 @@ func (h *Handler) report(ctx context.Context, ev events.KinesisFirehoseEvent, s 
 	for _, c := range extra {
 		attrs = append(attrs, c.Key(), c.N)
 	}
+	rej := 0
+	if rejected {
+		rej = 1
+	}
+	h.metrics.Count("RequestsRejected", rej)
 	h.metrics.Count("RecordsIn", s.In)
 	h.metrics.Count("RecordsOk", s.Ok)
 	h.metrics.Count("RecordsDropped", s.Dropped)

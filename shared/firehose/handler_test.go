@@ -7,11 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -62,18 +62,52 @@ func event(data ...string) events.KinesisFirehoseEvent {
 type fakeReingester struct {
 	calls    int
 	payloads []Reingest
+	header   events.KinesisFirehoseEvent
 	err      error
 }
 
-func (f *fakeReingester) Reingest(_ context.Context, _ events.KinesisFirehoseEvent, p []Reingest) error {
+func (f *fakeReingester) Reingest(_ context.Context, ev events.KinesisFirehoseEvent, p []Reingest) error {
 	f.calls++
-	f.payloads = append(f.payloads, p...)
+	f.header = ev
+	for _, r := range p {
+		// The data is only valid during the call.
+		f.payloads = append(f.payloads, Reingest{Data: bytes.Clone(r.Data), PartitionKey: r.PartitionKey})
+	}
 	return f.err
+}
+
+// request encodes ev as Firehose sends it: encoding/json of aws-lambda-go's
+// type.
+func request(t testing.TB, ev events.KinesisFirehoseEvent) []byte {
+	t.Helper()
+	raw, err := json.Marshal(ev)
+	require.NoError(t, err)
+	return raw
+}
+
+// process runs ev through h's one code path, request bytes to response
+// bytes, and returns the response decoded and what happened to the
+// records.
+func process(t testing.TB, h *Handler, ev events.KinesisFirehoseEvent) (*Response, Stats, error) {
+	t.Helper()
+	return processCtx(t, context.Background(), h, ev)
+}
+
+func processCtx(t testing.TB, ctx context.Context, h *Handler, ev events.KinesisFirehoseEvent) (*Response, Stats, error) {
+	t.Helper()
+	out, stats, err := h.invoke(ctx, request(t, ev))
+	if err != nil {
+		assert.Nil(t, out, "no response with an error")
+		return nil, stats, err
+	}
+	var resp Response
+	require.NoError(t, json.Unmarshal(out, &resp))
+	return &resp, stats, nil
 }
 
 func TestHandleOneResponsePerRecord(t *testing.T) {
 	ev := event("hello", "drop", "fail", "panic", "empty", "key:eu", "world")
-	resp, stats, err := NewHandler(upper).Process(context.Background(), ev)
+	resp, stats, err := process(t, NewHandler(upper), ev)
 	require.NoError(t, err)
 	require.Len(t, resp.Records, len(ev.Records))
 	want := []string{ResultOk, ResultDropped, ResultProcessingFailed, ResultProcessingFailed, ResultOk, ResultOk, ResultOk}
@@ -89,7 +123,7 @@ func TestHandleOneResponsePerRecord(t *testing.T) {
 }
 
 func TestHandlePanicFailsOnlyItsRecord(t *testing.T) {
-	resp, err := NewHandler(upper).Handle(context.Background(), event("a", "panic", "b"))
+	resp, _, err := process(t, NewHandler(upper), event("a", "panic", "b"))
 	require.NoError(t, err)
 	assert.Equal(t, ResultOk, resp.Records[0].Result)
 	assert.Equal(t, ResultProcessingFailed, resp.Records[1].Result)
@@ -125,7 +159,7 @@ func TestHandleFullResponseStopsTransforming(t *testing.T) {
 		transformed = append(transformed, r.ID)
 		return upper(ctx, r)
 	}
-	resp, stats, err := NewHandler(count, WithBudget(budget), WithReingester(re)).Process(context.Background(), ev)
+	resp, stats, err := process(t, NewHandler(count, WithBudget(budget), WithReingester(re)), ev)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"rec-000", "rec-001", "rec-002"}, transformed)
 	assert.Equal(t, ResultDropped, resp.Records[3].Result)
@@ -139,7 +173,7 @@ func TestHandleOverBudgetIsReingested(t *testing.T) {
 	ev.Records[3].KinesisFirehoseRecordMetadata.PartitionKey = "pk-3"
 	budget := budgetFitting(ev, 0, 1)
 	require.Less(t, budget, budgetFitting(ev, 0, 1, 2), "a third Ok record would not fit")
-	resp, stats, err := NewHandler(upper, WithBudget(budget), WithReingester(re)).Process(context.Background(), ev)
+	resp, stats, err := process(t, NewHandler(upper, WithBudget(budget), WithReingester(re)), ev)
 	require.NoError(t, err)
 	got := []string{}
 	for _, r := range resp.Records {
@@ -156,14 +190,15 @@ func TestHandleOverBudgetIsReingested(t *testing.T) {
 	assert.LessOrEqual(t, len(encoded), budget)
 
 	// One byte less and the second record no longer fits.
-	resp, _, err = NewHandler(upper, WithBudget(budget-1), WithReingester(&fakeReingester{})).Process(context.Background(), ev)
+	resp, _, err = process(t, NewHandler(upper, WithBudget(budget-1), WithReingester(&fakeReingester{})), ev)
 	require.NoError(t, err)
 	assert.Equal(t, ResultDropped, resp.Records[1].Result)
 }
 
 // TestResponseWithinBudget: whatever the records and the budget, the
 // encoded response is never larger than the budget (the sum of data and
-// record ids used to be, with partition keys and many small records).
+// record ids used to be, with partition keys and many small records), nor
+// than the buffer Invoke encodes it into.
 func TestResponseWithinBudget(t *testing.T) {
 	keys := func(_ context.Context, r Record) (Output, error) {
 		switch len(r.Data) % 4 {
@@ -182,10 +217,15 @@ func TestResponseWithinBudget(t *testing.T) {
 		ev := event(data...)
 		ev.Records[0].RecordID = "id-with-<html>&-\xff"
 		for _, budget := range []int{0, 100, 500, 1000, 5000} {
-			resp, stats, err := NewHandler(keys, WithBudget(budget), WithReingester(&fakeReingester{})).Process(context.Background(), ev)
+			h := NewHandler(keys, WithBudget(budget), WithReingester(&fakeReingester{}))
+			inv := &invocation{}
+			require.NoError(t, inv.req.decode(&inv.scan, request(t, ev)))
+			stats, size, err := h.process(context.Background(), inv)
 			require.NoError(t, err)
-			encoded, err := resp.MarshalJSON()
-			require.NoError(t, err)
+			encoded := inv.resp.appendJSON(nil)
+			assert.LessOrEqual(t, len(encoded), size, "the buffer Invoke reserves holds the response")
+			var resp Response
+			require.NoError(t, json.Unmarshal(encoded, &resp))
 			if base := budgetFitting(ev); base <= budget {
 				assert.LessOrEqual(t, len(encoded), budget, "seed %d budget %d", seed, budget)
 			}
@@ -214,7 +254,7 @@ func TestMaxDataLen(t *testing.T) {
 			h := NewHandler(func(context.Context, Record) (Output, error) {
 				return Output{Data: bytes.Repeat([]byte("x"), size), PartitionKeys: keys}, nil
 			}, WithBudget(budget), WithReingester(&fakeReingester{}))
-			resp, _, err := h.Process(context.Background(), event("in"))
+			resp, _, err := process(t, h, event("in"))
 			require.NoError(t, err)
 			fits := base64.StdEncoding.EncodedLen(size) == base64.StdEncoding.EncodedLen(n)
 			assert.Equal(t, fits, resp.Records[0].Result == ResultOk, "budget %d, %d bytes (max %d)", budget, size, n)
@@ -225,7 +265,7 @@ func TestMaxDataLen(t *testing.T) {
 
 func TestHandleSplitRecordIsReingested(t *testing.T) {
 	re := &fakeReingester{}
-	resp, stats, err := NewHandler(upper, WithReingester(re)).Process(context.Background(), event("split:x", "y"))
+	resp, stats, err := process(t, NewHandler(upper, WithReingester(re)), event("split:x", "y"))
 	require.NoError(t, err)
 	assert.Equal(t, ResultDropped, resp.Records[0].Result)
 	assert.Equal(t, ResultOk, resp.Records[1].Result)
@@ -238,15 +278,17 @@ func TestHandleSplitRecordIsReingested(t *testing.T) {
 func TestHandleReingestFailureFailsInvocation(t *testing.T) {
 	re := &fakeReingester{err: errors.New("throttled")}
 	ev := event("aaaaa", "bbbbb")
-	resp, err := NewHandler(upper, WithBudget(budgetFitting(ev, 0)), WithReingester(re)).Handle(context.Background(), ev)
+	resp, _, err := process(t, NewHandler(upper, WithBudget(budgetFitting(ev, 0)), WithReingester(re)), ev)
 	require.Error(t, err)
 	assert.Nil(t, resp)
 	assert.Contains(t, err.Error(), "throttled")
+	assert.Equal(t, ev.DeliveryStreamArn, re.header.DeliveryStreamArn, "the re-ingester is told the source")
+	assert.Empty(t, re.header.Records)
 }
 
 func TestHandleOverBudgetWithoutReingesterFails(t *testing.T) {
 	ev := event("aaaaa", "bbbbb")
-	resp, stats, err := NewHandler(upper, WithBudget(budgetFitting(ev, 0))).Process(context.Background(), ev)
+	resp, stats, err := process(t, NewHandler(upper, WithBudget(budgetFitting(ev, 0))), ev)
 	require.NoError(t, err)
 	assert.Equal(t, ResultOk, resp.Records[0].Result)
 	assert.Equal(t, ResultProcessingFailed, resp.Records[1].Result)
@@ -259,7 +301,7 @@ func TestHandleRecordLargerThanBudgetFails(t *testing.T) {
 	small := event("a", "0123456789")
 	budget := budgetFitting(small, 0)
 	require.Less(t, budget, budgetFitting(small, 1), "the long record does not fit even without the short one")
-	resp, _, err := NewHandler(upper, WithBudget(budget), WithReingester(re)).Process(context.Background(), small)
+	resp, _, err := process(t, NewHandler(upper, WithBudget(budget), WithReingester(re)), small)
 	require.NoError(t, err)
 	assert.Equal(t, ResultOk, resp.Records[0].Result)
 	assert.Equal(t, ResultProcessingFailed, resp.Records[1].Result)
@@ -267,44 +309,58 @@ func TestHandleRecordLargerThanBudgetFails(t *testing.T) {
 }
 
 func TestHandlePassesKinesisMetadata(t *testing.T) {
-	var seen []Record
+	type seenRecord struct {
+		ID      string
+		Data    string
+		Arrival time.Time
+		Kinesis *events.KinesisFirehoseRecordMetadata
+	}
+	var seen []seenRecord
 	h := NewHandler(func(_ context.Context, r Record) (Output, error) {
-		seen = append(seen, r)
+		s := seenRecord{ID: r.ID, Data: string(r.Data), Arrival: r.ArrivalTime}
+		if r.Kinesis != nil {
+			md := *r.Kinesis // valid only during the call
+			s.Kinesis = &md
+		}
+		seen = append(seen, s)
 		return Output{Data: r.Data}, nil
 	})
 	ev := event("x", "y")
-	ev.Records[1].KinesisFirehoseRecordMetadata = events.KinesisFirehoseRecordMetadata{ShardID: "shardId-0", PartitionKey: "pk"}
-	_, err := h.Handle(context.Background(), ev)
+	ev.Records[1].KinesisFirehoseRecordMetadata = events.KinesisFirehoseRecordMetadata{
+		ShardID: "shardId-0", PartitionKey: "pk", SequenceNumber: "4959", SubsequenceNumber: 3,
+		ApproximateArrivalTimestamp: events.MilliSecondsEpochTime{Time: time.UnixMilli(1700000000002)},
+	}
+	_, _, err := process(t, h, ev)
 	require.NoError(t, err)
 	require.Len(t, seen, 2)
+	assert.Equal(t, "rec-000", seen[0].ID)
+	assert.Equal(t, "x", seen[0].Data)
 	assert.Nil(t, seen[0].Kinesis)
 	require.NotNil(t, seen[1].Kinesis)
 	assert.Equal(t, "pk", seen[1].Kinesis.PartitionKey)
-	assert.Equal(t, time.UnixMilli(1700000000001).UTC(), seen[1].ArrivalTime.UTC())
+	assert.Equal(t, "4959", seen[1].Kinesis.SequenceNumber)
+	assert.Equal(t, int64(3), seen[1].Kinesis.SubsequenceNumber)
+	assert.Equal(t, time.UnixMilli(1700000000002).UTC(), seen[1].Kinesis.ApproximateArrivalTimestamp.UTC())
+	assert.Equal(t, time.UnixMilli(1700000000001).UTC(), seen[1].Arrival.UTC())
 }
 
 // TestResponseJSON checks the wire form against a golden file: no null
 // data on Ok records (even empty ones), no data on Dropped ones, metadata
 // only with partition keys, never an empty metadata or otfMetadata object.
 func TestResponseJSON(t *testing.T) {
-	resp, err := NewHandler(upper).Handle(context.Background(), event("hello", "drop", "fail", "empty", "key:eu"))
+	got, err := NewHandler(upper).Invoke(context.Background(), request(t, event("hello", "drop", "fail", "empty", "key:eu")))
 	require.NoError(t, err)
-	got, err := json.MarshalIndent(resp, "", "  ")
-	require.NoError(t, err)
+	require.True(t, json.Valid(got))
 	assert.NotContains(t, string(got), "null")
 	assert.NotContains(t, string(got), "otfMetadata")
-	assert.NotContains(t, string(got), `"metadata": {}`)
+	assert.NotContains(t, string(got), `"metadata":{}`)
 	golden.JSON(t, filepath.Join("testdata", "response.golden.json"), json.RawMessage(got))
-
-	raw, err := NewHandler(upper).HandleJSON(context.Background(), event("hello", "drop", "fail", "empty", "key:eu"))
-	require.NoError(t, err)
-	rawBytes, err := io.ReadAll(raw)
-	require.NoError(t, err)
-	assert.JSONEq(t, string(got), string(rawBytes), "HandleJSON writes the same response")
 
 	var back Response
 	require.NoError(t, json.Unmarshal(got, &back))
-	assert.Equal(t, resp, &back, "UnmarshalJSON reads what MarshalJSON writes")
+	again, err := json.Marshal(&back)
+	require.NoError(t, err)
+	assert.Equal(t, string(got), string(again), "UnmarshalJSON reads what MarshalJSON writes")
 }
 
 // TestWithCounts: a transform's own counts go into the one summary line
@@ -320,7 +376,7 @@ func TestWithCounts(t *testing.T) {
 			return []Count{{Name: "LogEventsIn", N: 7 * taken}, {Name: "RecordsSplit", N: 0}}
 		}))
 	for range 2 {
-		_, err := h.Handle(context.Background(), event("a", "drop"))
+		_, _, err := process(t, h, event("a", "drop"))
 		require.NoError(t, err)
 	}
 	assert.Equal(t, 2, taken, "taken once per invocation")
@@ -341,6 +397,7 @@ func TestWithCounts(t *testing.T) {
 	assert.EqualValues(t, 14, doc["LogEventsIn"])
 	assert.EqualValues(t, 0, doc["RecordsSplit"], "zero counts are written too")
 	assert.EqualValues(t, 2, doc["RecordsIn"])
+	assert.EqualValues(t, 0, doc["RequestsRejected"])
 }
 
 func TestCountKey(t *testing.T) {
@@ -349,26 +406,256 @@ func TestCountKey(t *testing.T) {
 	}
 }
 
-func TestStreamName(t *testing.T) {
-	name, err := StreamName("arn:aws:firehose:eu-west-1:123456789012:deliverystream/my-stream")
-	require.NoError(t, err)
-	assert.Equal(t, "my-stream", name)
-	_, err = StreamName("arn:aws:kinesis:eu-west-1:123456789012:stream/x")
-	assert.Error(t, err)
-}
-
-func BenchmarkHandle(b *testing.B) {
+// BenchmarkInvoke measures the framework alone (a transform that returns
+// its input) on 1,000 records of 1 KB: request bytes in, response bytes
+// out.
+func BenchmarkInvoke(b *testing.B) {
 	line := bytes.Repeat([]byte("x"), 1023)
 	ev := event()
 	for i := range 1000 {
 		ev.Records = append(ev.Records, events.KinesisFirehoseEventRecord{RecordID: fmt.Sprint(i), Data: line})
 	}
+	payload := request(b, ev)
 	h := NewHandler(func(_ context.Context, r Record) (Output, error) { return Output{Data: r.Data}, nil })
 	b.SetBytes(int64(len(line) * len(ev.Records)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := h.HandleJSON(context.Background(), ev); err != nil {
+		if _, err := h.Invoke(context.Background(), payload); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// logged reads a handler's JSON log lines and EMF documents.
+func logged(t *testing.T, out *bytes.Buffer) (lines, docs []map[string]any) {
+	t.Helper()
+	for line := range bytes.Lines(out.Bytes()) {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(line, &m))
+		if m["_aws"] != nil {
+			docs = append(docs, m)
+		} else {
+			lines = append(lines, m)
+		}
+	}
+	return lines, docs
+}
+
+// TestInvokeRejectsOtherEvents: an event that is not a Firehose request
+// (an S3 notification wired to the function by mistake, a record without
+// an id) fails the invocation instead of being answered with empty
+// records, and the summary line and metrics say so.
+func TestInvokeRejectsOtherEvents(t *testing.T) {
+	tests := map[string]struct {
+		in   string
+		want string
+	}{
+		"S3 event":     {in: `{"Records":[{"eventSource":"aws:s3","s3":{"bucket":{"name":"b"},"object":{"key":"k"}}}]}`, want: `it has no "records" array (an S3 or DynamoDB event has "Records")`},
+		"no record id": {in: `{"invocationId":"inv-9","records":[{"data":"aGk="}]}`, want: `records[0]: it has no "recordId"`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var out bytes.Buffer
+			called := false
+			h := NewHandler(func(context.Context, Record) (Output, error) { called = true; return Output{}, nil },
+				WithLogger(slog.New(slog.NewJSONHandler(&out, nil))), WithMetrics(metrics.New(&out, "test")))
+			resp, err := h.Invoke(context.Background(), []byte(tc.in))
+			require.Error(t, err)
+			assert.Nil(t, resp)
+			assert.ErrorIs(t, err, ErrInvalidRequest)
+			assert.Equal(t, "firehose: not a Firehose data-transformation request: "+tc.want, err.Error())
+			assert.False(t, called)
+
+			lines, docs := logged(t, &out)
+			require.Len(t, lines, 1, "one summary line")
+			assert.Equal(t, "invocation failed", lines[0]["msg"])
+			assert.Equal(t, err.Error(), lines[0]["error"])
+			require.Len(t, docs, 1, "one EMF document")
+			assert.EqualValues(t, 1, docs[0]["RequestsRejected"])
+			assert.EqualValues(t, 0, docs[0]["RecordsIn"])
+		})
+	}
+}
+
+// TestInvokeBadBase64FailsOnlyItsRecord: a record whose data is not base64
+// fails alone, without data, with the reason logged; the batch goes on,
+// also when the record would have gone back for want of room.
+func TestInvokeBadBase64FailsOnlyItsRecord(t *testing.T) {
+	ev := event("aaaaa", "", "ccccc", "", "eeeee")
+	raw := string(request(t, ev))
+	raw = strings.Replace(raw, `"recordId":"rec-001","approximateArrivalTimestamp":1700000000001,"data":""`,
+		`"recordId":"rec-001","approximateArrivalTimestamp":1700000000001,"data":"!!not base64"`, 1)
+	raw = strings.Replace(raw, `"recordId":"rec-003","approximateArrivalTimestamp":1700000000003,"data":""`,
+		`"recordId":"rec-003","approximateArrivalTimestamp":1700000000003,"data":"aGk"`, 1)
+	require.Equal(t, 2, strings.Count(raw, "base64")+strings.Count(raw, `"aGk"`))
+
+	var logs bytes.Buffer
+	re := &fakeReingester{}
+	budget := budgetFitting(ev, 0, 2) // the fifth record goes back
+	h := NewHandler(upper, WithBudget(budget), WithReingester(re), WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+	out, stats, err := h.invoke(context.Background(), []byte(raw))
+	require.NoError(t, err)
+	var resp Response
+	require.NoError(t, json.Unmarshal(out, &resp))
+	var results []string
+	for _, r := range resp.Records {
+		results = append(results, r.Result)
+	}
+	assert.Equal(t, []string{ResultOk, ResultProcessingFailed, ResultOk, ResultProcessingFailed, ResultDropped}, results)
+	assert.Nil(t, resp.Records[1].Data, "no data to hand back")
+	assert.NotContains(t, string(out), "not base64", "the bad data is not echoed")
+	assert.Equal(t, []Reingest{{Data: []byte("eeeee")}}, re.payloads)
+	assert.Equal(t, Stats{In: 5, Ok: 2, Failed: 2, Reingested: 1, ReingestedPayloads: 1, BytesIn: 15, BytesOut: 10}, stats)
+	assert.Contains(t, logs.String(), `"record_id":"rec-001","error":"data is not valid base64: illegal base64 data at input byte 0"`)
+	assert.Contains(t, logs.String(), `"record_id":"rec-003","error":"data is not valid base64`)
+}
+
+// blockUntilDone is a transform that, on the record "wait", holds on until
+// its context ends, as a slow record does at the deadline.
+func blockUntilDone(ctx context.Context, r Record) (Output, error) {
+	if string(r.Data) == "wait" {
+		<-ctx.Done()
+		return Output{}, ctx.Err()
+	}
+	return upper(ctx, r)
+}
+
+// TestInvokeDeadlineMargin: once the reserved time is up, the records not
+// transformed go back as they came (with a re-ingester) or fail with their
+// original data, and the function answers before Lambda's deadline.
+func TestInvokeDeadlineMargin(t *testing.T) {
+	const margin = 40 * time.Millisecond
+	ev := event("a", "wait", "c", "d")
+
+	t.Run("without re-ingester", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*margin)
+		defer cancel()
+		var logs bytes.Buffer
+		h := NewHandler(blockUntilDone, WithMargin(margin), WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+		resp, stats, err := processCtx(t, ctx, h, ev)
+		require.NoError(t, err)
+		assert.NoError(t, ctx.Err(), "answered before the deadline")
+		assert.Equal(t, ResultOk, resp.Records[0].Result)
+		for i, data := range []string{"wait", "c", "d"} {
+			r := resp.Records[i+1]
+			assert.Equal(t, ResultProcessingFailed, r.Result)
+			assert.Equal(t, data, string(r.Data), "the original goes to the error prefix")
+		}
+		assert.Equal(t, Stats{In: 4, Ok: 1, Failed: 3, BytesIn: 7, BytesOut: 1}, stats)
+		assert.Equal(t, 3, strings.Count(logs.String(), "not transformed: the invocation reached its deadline margin"))
+	})
+
+	t.Run("with re-ingester", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*margin)
+		defer cancel()
+		lambdaDeadline, _ := ctx.Deadline()
+		re := &deadlineReingester{}
+		h := NewHandler(blockUntilDone, WithMargin(margin), WithReingester(re))
+		resp, stats, err := processCtx(t, ctx, h, ev)
+		require.NoError(t, err)
+		assert.NoError(t, ctx.Err(), "answered before the deadline")
+		assert.Equal(t, []string{"wait", "c", "d"}, re.data, "re-ingested as they came")
+		assert.Equal(t, lambdaDeadline.Add(-margin), re.deadline, "re-ingestion runs under the reserved context")
+		assert.Equal(t, ResultOk, resp.Records[0].Result)
+		for _, r := range resp.Records[1:] {
+			assert.Equal(t, ResultDropped, r.Result)
+		}
+		assert.Equal(t, 3, stats.Reingested)
+	})
+
+	t.Run("re-ingestion still running at the margin", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*margin)
+		defer cancel()
+		re := &deadlineReingester{block: true}
+		h := NewHandler(blockUntilDone, WithMargin(margin), WithReingester(re))
+		resp, _, err := processCtx(t, ctx, h, ev)
+		require.Error(t, err, "the invocation fails, so Firehose retries the batch")
+		assert.Nil(t, resp)
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.NoError(t, ctx.Err(), "and it fails before Lambda's deadline")
+	})
+
+	t.Run("deadline already within the margin", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), margin/2)
+		defer cancel()
+		calls := 0
+		h := NewHandler(func(context.Context, Record) (Output, error) { calls++; return Output{}, nil }, WithMargin(margin))
+		resp, stats, err := processCtx(t, ctx, h, ev)
+		require.NoError(t, err)
+		assert.Zero(t, calls, "nothing is transformed")
+		assert.Equal(t, 4, stats.Failed)
+		assert.Equal(t, "wait", string(resp.Records[1].Data))
+	})
+}
+
+// deadlineReingester records what it was given and the deadline of its
+// context; with block it holds on until the context ends, as a throttled
+// re-ingestion does.
+type deadlineReingester struct {
+	block    bool
+	data     []string
+	deadline time.Time
+}
+
+func (d *deadlineReingester) Reingest(ctx context.Context, _ events.KinesisFirehoseEvent, p []Reingest) error {
+	d.deadline, _ = ctx.Deadline()
+	for _, r := range p {
+		d.data = append(d.data, string(r.Data))
+	}
+	if d.block {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return nil
+}
+
+// TestInvokeReusesMemory: a warm handler decodes each request into the
+// memory the previous one used, and a response outlives the next
+// invocation unchanged.
+func TestInvokeReusesMemory(t *testing.T) {
+	h := NewHandler(upper)
+	first, err := h.Invoke(context.Background(), request(t, event("hello", "world")))
+	require.NoError(t, err)
+	want := string(first)
+	second, err := h.Invoke(context.Background(), request(t, event("other", "words")))
+	require.NoError(t, err)
+	assert.Equal(t, want, string(first), "the first response is untouched by the second invocation")
+	assert.NotEqual(t, string(first), string(second))
+
+	// Per record, the framework allocates only the record id's string.
+	same := NewHandler(func(_ context.Context, r Record) (Output, error) { return Output{Data: r.Data}, nil })
+	allocs := func(records int) float64 {
+		payload := request(t, event(strings.Split(strings.Repeat("some data,", records), ",")[:records]...))
+		return testing.AllocsPerRun(20, func() {
+			if _, err := same.Invoke(context.Background(), payload); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	few, many := allocs(300), allocs(600)
+	assert.LessOrEqual(t, (many-few)/300, 1.0, "allocations per record (%v for 300 records, %v for 600)", few, many)
+}
+
+// TestInvokeConcurrent: invocations running at once (tests, a caller
+// other than Lambda) each get their own working memory.
+func TestInvokeConcurrent(t *testing.T) {
+	h := NewHandler(upper)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 20 {
+				word := fmt.Sprintf("g%di%d", g, i)
+				out, err := h.Invoke(context.Background(), request(t, event(word, word+"x")))
+				if !assert.NoError(t, err) {
+					return
+				}
+				var resp Response
+				if assert.NoError(t, json.Unmarshal(out, &resp)) {
+					assert.Equal(t, strings.ToUpper(word), string(resp.Records[0].Data))
+					assert.Equal(t, strings.ToUpper(word+"x"), string(resp.Records[1].Data))
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -1,9 +1,12 @@
 // Package firehose is the data-transformation framework every Firehose
 // transformer in lakestream uses. A function supplies one plain per-record
-// Transform; this package owns the Firehose contract around it: exactly one
-// response record per input record with the same recordId, result statuses,
-// recovery from a failing or panicking record, the 6 MB response budget and
-// re-ingestion of what does not fit.
+// Transform; this package owns the Firehose contract around it: the
+// request decoded strictly and without reflection (DecodeRequest), exactly
+// one response record per input record with the same recordId, result
+// statuses, recovery from a failing or panicking record, the 6 MB response
+// budget, re-ingestion of what does not fit and the time kept back from the
+// deadline to answer in. It links no AWS SDK: the re-ingester that writes
+// to Firehose or Kinesis is streamput.SourceReingester.
 package firehose
 
 import (
@@ -14,7 +17,9 @@ import (
 )
 
 // Record is one input record as a Transform sees it: the bytes already
-// base64-decoded.
+// base64-decoded. Data and Kinesis point into memory the handler reuses
+// for the next invocation: a Transform may return Data (or part of it) as
+// its output, but must not keep either after the invocation.
 type Record struct {
 	ID          string
 	Data        []byte

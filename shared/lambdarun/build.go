@@ -12,6 +12,7 @@ import (
 	"maps"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -71,18 +72,46 @@ func Cached(ctx context.Context, repoRoot, name string) (string, error) {
 // again on the same cores), and each binary is renamed into place once
 // written, so no process ever runs a half-written one.
 func CachedAll(ctx context.Context, repoRoot string, names ...string) (map[string]string, error) {
+	dirs := make([]string, len(names))
+	for i, name := range names {
+		dirs[i] = "functions/" + name
+	}
+	byDir, err := cachedMains(ctx, repoRoot, dirs)
+	if err != nil {
+		return nil, err
+	}
+	bins := map[string]string{}
+	for i, name := range names {
+		bins[name] = byDir[dirs[i]]
+	}
+	return bins, nil
+}
+
+// CachedMain is Cached for any main package of the module, by its folder
+// relative to the root (such as a test's stand-in function under testdata/).
+func CachedMain(ctx context.Context, repoRoot, dir string) (string, error) {
+	bins, err := cachedMains(ctx, repoRoot, []string{filepath.ToSlash(dir)})
+	if err != nil {
+		return "", err
+	}
+	return bins[filepath.ToSlash(dir)], nil
+}
+
+// cachedMains returns the cached binaries of main packages by folder
+// (slash-separated, relative to the root), building the missing ones.
+func cachedMains(ctx context.Context, repoRoot string, dirs []string) (map[string]string, error) {
 	cacheDir := filepath.Join(repoRoot, ".build", "cache")
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return nil, fmt.Errorf("lambdarun: build cache: %w", err)
 	}
 	target := localTarget()
-	keys, err := sourceKeys(ctx, repoRoot, target, names)
+	keys, err := sourceKeys(ctx, repoRoot, target, dirs)
 	if err != nil {
 		return nil, err
 	}
 	bins := map[string]string{}
-	for _, name := range names {
-		bins[name] = filepath.Join(cacheDir, name+"-"+target.GOARCH+"-"+keys[name], "bootstrap")
+	for _, dir := range dirs {
+		bins[dir] = filepath.Join(cacheDir, path.Base(dir)+"-"+target.GOARCH+"-"+keys[dir], "bootstrap")
 	}
 	if missing(bins) == nil {
 		touch(bins)
@@ -106,15 +135,15 @@ func CachedAll(ctx context.Context, repoRoot string, names ...string) (map[strin
 	if err := goBuild(ctx, repoRoot, target, tmp, todo); err != nil {
 		return nil, err
 	}
-	for _, name := range todo {
-		if err := os.MkdirAll(filepath.Dir(bins[name]), 0o755); err != nil {
+	for _, dir := range todo {
+		if err := os.MkdirAll(filepath.Dir(bins[dir]), 0o755); err != nil {
 			return nil, fmt.Errorf("lambdarun: build cache: %w", err)
 		}
 		// go build -o dir/ names each binary after its package folder.
-		if err := os.Rename(filepath.Join(tmp, name), bins[name]); err != nil {
-			return nil, fmt.Errorf("lambdarun: build %s: %w", name, err)
+		if err := os.Rename(filepath.Join(tmp, path.Base(dir)), bins[dir]); err != nil {
+			return nil, fmt.Errorf("lambdarun: build %s: %w", path.Base(dir), err)
 		}
-		prune(cacheDir, name+"-"+target.GOARCH+"-", bins[name])
+		prune(cacheDir, path.Base(dir)+"-"+target.GOARCH+"-", bins[dir])
 	}
 	return bins, nil
 }
@@ -148,11 +177,13 @@ func (t target) env() []string {
 	return append(os.Environ(), "GOOS="+t.GOOS, "GOARCH="+t.GOARCH, "CGO_ENABLED=0")
 }
 
-func goBuild(ctx context.Context, repoRoot string, t target, outDir string, names []string) error {
+func goBuild(ctx context.Context, repoRoot string, t target, outDir string, dirs []string) error {
 	args := append([]string{"build"}, BuildFlags...)
 	args = append(args, "-o", outDir+string(filepath.Separator))
-	for _, name := range names {
-		args = append(args, "./functions/"+name)
+	names := make([]string, len(dirs))
+	for i, dir := range dirs {
+		args = append(args, "./"+dir)
+		names[i] = path.Base(dir)
 	}
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = repoRoot
@@ -182,11 +213,11 @@ type listedPackage struct {
 	Error                                          *struct{ Err string }
 }
 
-// sourceKeys hashes, for each function, what its binary is made of: the
+// sourceKeys hashes, for each main package folder, what its binary is made of: the
 // toolchain and target, BuildFlags, go.mod and go.sum, and the contents of
 // every file of its non-standard dependencies that are not a fixed module
 // version (the module's own packages, and modules replaced by a folder).
-func sourceKeys(ctx context.Context, repoRoot string, t target, names []string) (map[string]string, error) {
+func sourceKeys(ctx context.Context, repoRoot string, t target, dirs []string) (map[string]string, error) {
 	goenv := exec.CommandContext(ctx, "go", "env", "GOVERSION", "GOFLAGS", "GOEXPERIMENT", "GOARM64", "GOAMD64", "GOTOOLCHAIN")
 	goenv.Dir = repoRoot
 	goenv.Env = t.env()
@@ -204,8 +235,8 @@ func sourceKeys(ctx context.Context, repoRoot string, t target, names []string) 
 
 	args := []string{"list", "-e", "-deps", "-tags", "lambda.norpc",
 		"-json=ImportPath,Dir,Standard,Module,GoFiles,SFiles,HFiles,SysoFiles,EmbedFiles,Deps,Error"}
-	for _, name := range names {
-		args = append(args, "./functions/"+name)
+	for _, dir := range dirs {
+		args = append(args, "./"+dir)
 	}
 	list := exec.CommandContext(ctx, "go", args...)
 	list.Dir = repoRoot
@@ -214,7 +245,7 @@ func sourceKeys(ctx context.Context, repoRoot string, t target, names []string) 
 	list.Stderr = &stderr
 	out, err := list.Output()
 	if err != nil {
-		return nil, fmt.Errorf("lambdarun: build %s: go list: %w\n%s", strings.Join(names, ", "), err, stderr.Bytes())
+		return nil, fmt.Errorf("lambdarun: build %s: go list: %w\n%s", strings.Join(dirs, ", "), err, stderr.Bytes())
 	}
 	pkgs := map[string]*listedPackage{}
 	dec := json.NewDecoder(bytes.NewReader(out))
@@ -260,25 +291,26 @@ func sourceKeys(ctx context.Context, repoRoot string, t target, names []string) 
 	}
 
 	keys := map[string]string{}
-	for _, name := range names {
+	for _, dir := range dirs {
+		name := path.Base(dir)
 		var main *listedPackage
 		for _, p := range pkgs {
-			if p.Module != nil && p.Module.Main && strings.HasSuffix(p.ImportPath, "/functions/"+name) {
+			if p.Module != nil && p.Module.Main && strings.HasSuffix(p.ImportPath, "/"+dir) {
 				main = p
 			}
 		}
-		if p := pkgs["./functions/"+name]; main == nil && p != nil && p.Error != nil {
+		if p := pkgs["./"+dir]; main == nil && p != nil && p.Error != nil {
 			return nil, fmt.Errorf("lambdarun: build %s: %s", name, p.Error.Err)
 		}
 		if main == nil {
-			return nil, fmt.Errorf("lambdarun: build %s: go list gave no package functions/%s", name, name)
+			return nil, fmt.Errorf("lambdarun: build %s: go list gave no package %s", name, dir)
 		}
 		h := sha256.New()
 		h.Write(common.Sum(nil))
-		for _, path := range append([]string{main.ImportPath}, main.Deps...) {
-			p, ok := pkgs[path]
+		for _, imp := range append([]string{main.ImportPath}, main.Deps...) {
+			p, ok := pkgs[imp]
 			if !ok {
-				return nil, fmt.Errorf("lambdarun: build %s: go list gave no package %s", name, path)
+				return nil, fmt.Errorf("lambdarun: build %s: go list gave no package %s", name, imp)
 			}
 			if p.Standard {
 				continue // the toolchain version covers it
@@ -289,7 +321,7 @@ func sourceKeys(ctx context.Context, repoRoot string, t target, names []string) 
 			}
 			h.Write(sum)
 		}
-		keys[name] = hex.EncodeToString(h.Sum(nil))[:20]
+		keys[dir] = hex.EncodeToString(h.Sum(nil))[:20]
 	}
 	return keys, nil
 }
@@ -304,7 +336,7 @@ func hashFile(w io.Writer, path string) error {
 	return err
 }
 
-// missing lists, sorted, the names whose binary is not in the cache.
+// missing lists, sorted, the folders whose binary is not in the cache.
 func missing(bins map[string]string) []string {
 	var out []string
 	for _, name := range slices.Sorted(maps.Keys(bins)) {

@@ -30,6 +30,7 @@ func tinyRepo(t *testing.T) string {
 		"functions/other/main.go":    "package main\n\nfunc main() {}\n",
 		"functions/broken/main.go":   "package main\n\nfunc main() { undefined() }\n",
 		"functions/hello/README.txt": "not a source file\n",
+		"tools/say/main.go":          "package main\n\nimport \"tiny/shared/greet\"\n\nfunc main() { println(greet.Hello) }\n",
 	} {
 		p := filepath.Join(root, path)
 		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
@@ -132,6 +133,18 @@ func TestCachedAcrossProcesses(t *testing.T) {
 	assert.Equal(t, seen[0], seen[1], "one binary, one file")
 	bin, _, _ := strings.Cut(seen[0], " ")
 	assert.Equal(t, fmt.Sprintf("%s %d", bin, inode(t, bin)), seen[0], "never replaced")
+}
+
+func TestCachedMainBuildsAnyMainPackage(t *testing.T) {
+	root := tinyRepo(t)
+	bin, err := CachedMain(context.Background(), root, "tools/say")
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(bin, filepath.Join(root, ".build", "cache", "say-")), bin)
+	out, err := exec.Command(bin).CombinedOutput()
+	require.NoError(t, err)
+	assert.Equal(t, "hello\n", string(out))
+	_, err = CachedMain(context.Background(), root, "tools/none")
+	assert.ErrorContains(t, err, "lambdarun: build none")
 }
 
 func TestBuildLinksFromCache(t *testing.T) {

@@ -4,11 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,23 +18,20 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
+// echoBin is the test function testdata/echo, from the build cache (which
+// shared/cmd/invoke's tests share).
 var echoBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "lambdarun")
+	root, err := RepoRoot(".")
+	if err == nil {
+		echoBin, err = CachedMain(context.Background(), root, "shared/lambdarun/testdata/echo")
+	}
 	if err != nil {
-		panic(err)
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
-	echoBin = filepath.Join(dir, "bootstrap")
-	cmd := exec.Command("go", append(append([]string{"build"}, BuildFlags...), "-o", echoBin, "./testdata/echo")...)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		os.Stderr.Write(out)
-		panic(err)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(m.Run())
 }
 
 func start(t *testing.T, env map[string]string) (*Function, *bytes.Buffer) {
@@ -157,6 +153,65 @@ func TestDeadlineIsTheTimeout(t *testing.T) {
 	assert.InDelta(t, 7, out.LeftS, 1)
 }
 
+// TestRunnerPlaysTheXRayDaemon: each invocation carries a sampled trace
+// header, the function's subsegments reach the runner's daemon through
+// AWS_XRAY_DAEMON_ADDRESS, and each invocation gets its own.
+func TestRunnerPlaysTheXRayDaemon(t *testing.T) {
+	f, logs := start(t, nil)
+	first, err := f.InvokeResult(context.Background(), []byte(`{"trace":"fetch"}`))
+	require.NoError(t, err, logs.String())
+	require.Len(t, first.Subsegments, 1, logs.String())
+	s := first.Subsegments[0]
+	assert.Equal(t, "fetch", s.Name)
+	assert.Equal(t, first.TraceID, s.TraceID)
+	assert.Equal(t, "subsegment", s.Type)
+	assert.Regexp(t, `^1-[0-9a-f]{8}-[0-9a-f]{24}$`, first.TraceID)
+	assert.Empty(t, s.Failure())
+	assert.GreaterOrEqual(t, s.Duration(), time.Duration(0))
+
+	second, err := f.InvokeResult(context.Background(), []byte(`{"trace":"fail-store"}`))
+	require.NoError(t, err)
+	assert.NotEqual(t, first.TraceID, second.TraceID, "a trace per invocation")
+	require.Len(t, second.Subsegments, 1)
+	assert.Equal(t, "fail-store", second.Subsegments[0].Name)
+	assert.Equal(t, "asked to fail fail-store", second.Subsegments[0].Failure())
+
+	none, err := f.InvokeResult(context.Background(), []byte(`{"message":"x"}`))
+	require.NoError(t, err)
+	assert.Empty(t, none.Subsegments, "no call, no subsegment")
+}
+
+// TestEnvironmentKeepsTheShellsAWSOut: a developer's AWS settings reach
+// the function only when asked (real AWS), and the SDK never waits for EC2
+// instance metadata.
+func TestEnvironmentKeepsTheShellsAWSOut(t *testing.T) {
+	t.Setenv("AWS_PROFILE", "production")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAREAL")
+	event := []byte(`{"getenv":["AWS_PROFILE","AWS_ACCESS_KEY_ID","AWS_CONFIG_FILE","AWS_EC2_METADATA_DISABLED","AWS_XRAY_DAEMON_ADDRESS","OWN"]}`)
+	get := func(inherit bool) map[string]string {
+		f, err := Start(Options{Binary: echoBin, Env: map[string]string{"OWN": "mine"}, InheritAWS: inherit})
+		require.NoError(t, err)
+		defer f.Stop()
+		resp, err := f.Invoke(context.Background(), event)
+		require.NoError(t, err)
+		var out struct{ Env map[string]string }
+		require.NoError(t, json.Unmarshal(resp, &out))
+		return out.Env
+	}
+	isolated := get(false)
+	assert.Equal(t, "", isolated["AWS_PROFILE"])
+	assert.Equal(t, "", isolated["AWS_ACCESS_KEY_ID"])
+	assert.Equal(t, os.DevNull, isolated["AWS_CONFIG_FILE"], "not even ~/.aws")
+	assert.Equal(t, "true", isolated["AWS_EC2_METADATA_DISABLED"])
+	assert.Regexp(t, `^127\.0\.0\.1:\d+$`, isolated["AWS_XRAY_DAEMON_ADDRESS"])
+	assert.Equal(t, "mine", isolated["OWN"])
+
+	inherited := get(true)
+	assert.Equal(t, "production", inherited["AWS_PROFILE"])
+	assert.Equal(t, "AKIAREAL", inherited["AWS_ACCESS_KEY_ID"])
+	assert.Equal(t, "true", inherited["AWS_EC2_METADATA_DISABLED"])
+}
+
 func TestTemplateTimeout(t *testing.T) {
 	tmpl, err := LoadTemplate("testdata/template.yaml")
 	require.NoError(t, err)
@@ -268,6 +323,14 @@ func TestBuildOnce(t *testing.T) {
 	first, second := <-errs, <-errs
 	require.ErrorContains(t, first, "lambdarun: build no-such-function")
 	assert.True(t, first == second, "one build, one error value")
+}
+
+func TestCallsAWS(t *testing.T) {
+	tmpl, err := LoadRepoTemplate()
+	require.NoError(t, err)
+	assert.True(t, tmpl.CallsAWS("S3RedistributorFunction"))
+	assert.False(t, tmpl.CallsAWS("FirehoseJsonFunction"), "a pure transformation")
+	assert.False(t, tmpl.CallsAWS("NoSuchFunction"))
 }
 
 func TestLogicalID(t *testing.T) {

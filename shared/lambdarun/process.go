@@ -22,6 +22,7 @@ const DefaultTimeout = 30 * time.Second
 // Function is a running bootstrap process with its Runtime API.
 type Function struct {
 	server   *Server
+	xray     *daemon
 	cmd      *exec.Cmd
 	exited   chan struct{}
 	timedOut atomic.Bool
@@ -35,6 +36,12 @@ type Options struct {
 	// Stdout and Stderr receive the function's own output (its logs);
 	// nil discards it.
 	Stdout, Stderr io.Writer
+	// InheritAWS passes the caller's AWS_* variables (credentials,
+	// profile, region, endpoints) and ~/.aws files to the function, as
+	// `sam local invoke` does. Off, the function sees only Env and what
+	// Lambda sets, so tests and the embedded emulator never reach an
+	// account through a developer's shell.
+	InheritAWS bool
 	// Timeout is each invocation's; zero is DefaultTimeout (StartRepoFunction
 	// takes the template's). A function that does not answer in time is
 	// killed, as Lambda ends its sandbox.
@@ -47,14 +54,20 @@ func Start(opts Options) (*Function, error) {
 	if err != nil {
 		return nil, err
 	}
+	xray, err := newDaemon()
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
 	cmd := exec.Command(opts.Binary)
-	cmd.Env = environ(opts.Env, srv.Addr())
+	cmd.Env = environ(opts.Env, srv.Addr(), xray.Addr(), opts.InheritAWS)
 	cmd.Stdout, cmd.Stderr = opts.Stdout, opts.Stderr
 	if err := cmd.Start(); err != nil {
 		srv.Close()
+		xray.Close()
 		return nil, fmt.Errorf("lambdarun: start %s: %w", opts.Binary, err)
 	}
-	f := &Function{server: srv, cmd: cmd, exited: make(chan struct{}), Timeout: opts.Timeout}
+	f := &Function{server: srv, xray: xray, cmd: cmd, exited: make(chan struct{}), Timeout: opts.Timeout}
 	if f.Timeout <= 0 {
 		f.Timeout = DefaultTimeout
 	}
@@ -74,14 +87,34 @@ func Start(opts Options) (*Function, error) {
 // error wraps ErrTimedOut and the process has been killed (so later
 // invocations fail): nothing of it is left running.
 func (f *Function) Invoke(ctx context.Context, event []byte) ([]byte, error) {
-	resp, err := f.server.Invoke(ctx, event, f.Timeout)
+	r, err := f.InvokeResult(ctx, event)
+	return r.Payload, err
+}
+
+// Result is one invocation as the runner saw it.
+type Result struct {
+	RequestID string
+	TraceID   string // the X-Ray trace id (the trace header's Root)
+	Payload   []byte // the response; nil when the invocation failed
+	// Subsegments are what the function sent the X-Ray daemon for this
+	// invocation, in start order: one per AWS SDK call, with its
+	// operation, duration and error.
+	Subsegments []Segment
+}
+
+// InvokeResult is Invoke with the invocation's ids and X-Ray subsegments;
+// the Result is returned with the error too.
+func (f *Function) InvokeResult(ctx context.Context, event []byte) (*Result, error) {
+	inv := f.server.newInvocation(event, f.Timeout)
+	resp, err := f.server.invoke(ctx, inv)
 	var fe *FunctionError
 	if errors.As(err, &fe) && errors.Is(fe, ErrTimedOut) {
 		f.timedOut.Store(true)
 		f.kill()
 		fe.Message += "; the process was killed, as Lambda does"
 	}
-	return resp, err
+	f.xray.sync()
+	return &Result{RequestID: inv.RequestID, TraceID: inv.traceRoot, Payload: resp, Subsegments: f.xray.take(inv.traceRoot)}, err
 }
 
 // kill ends the process and waits until it has.
@@ -114,12 +147,13 @@ func (f *Function) InvokeFile(ctx context.Context, path string, out any) error {
 func (f *Function) Stop() {
 	f.kill()
 	f.server.Close()
+	f.xray.Close()
 }
 
 // environ is the process environment: the function's variables plus what
-// the Lambda service sets, and the caller's AWS credentials, region and
-// endpoint (as `sam local invoke` passes the shell's credentials through).
-func environ(vars map[string]string, api string) []string {
+// the Lambda service sets, and, when inheritAWS, the caller's AWS
+// settings.
+func environ(vars map[string]string, api, xrayDaemon string, inheritAWS bool) []string {
 	env := map[string]string{
 		"AWS_LAMBDA_FUNCTION_NAME":        "local",
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
@@ -128,13 +162,21 @@ func environ(vars map[string]string, api string) []string {
 		"AWS_DEFAULT_REGION":              "us-east-1",
 		"_HANDLER":                        "bootstrap",
 		"TZ":                              ":UTC",
-		// No X-Ray daemon or segment outside Lambda: traced SDK calls must
-		// not complain about a missing context.
+		// Calls made outside an invocation (at init) have no segment: they
+		// must not complain about it.
 		"AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
+		// No EC2 instance metadata here: without it a missing credential
+		// fails at once instead of after the SDK's IMDS timeouts.
+		"AWS_EC2_METADATA_DISABLED": "true",
+	}
+	if !inheritAWS {
+		// Not even the default profile of ~/.aws.
+		env["AWS_CONFIG_FILE"] = os.DevNull
+		env["AWS_SHARED_CREDENTIALS_FILE"] = os.DevNull
 	}
 	for _, kv := range os.Environ() {
 		k, v, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "AWS_") || k == "PATH" || k == "HOME" {
+		if inheritAWS && strings.HasPrefix(k, "AWS_") || k == "PATH" || k == "HOME" {
 			env[k] = v
 		}
 	}
@@ -142,6 +184,7 @@ func environ(vars map[string]string, api string) []string {
 		env[k] = v
 	}
 	env["AWS_LAMBDA_RUNTIME_API"] = api
+	env["AWS_XRAY_DAEMON_ADDRESS"] = xrayDaemon
 	out := make([]string, 0, len(env))
 	for k, v := range env {
 		out = append(out, k+"="+v)

@@ -1,7 +1,11 @@
 // Package lambdarun runs a real Lambda `bootstrap` binary locally: it serves
 // the Lambda Runtime API (next, response, error, init error) on loopback,
-// starts the binary with the function's environment, hands it events and
-// returns what it answered, as `sam local invoke` does without Docker.
+// starts the binary with the function's environment (template.yaml's, with
+// its Timeout), hands it events with a sampled X-Ray trace header, plays
+// the X-Ray daemon to collect the subsegments of its AWS calls, and returns
+// what it answered, as `sam local invoke` does without Docker. Binaries
+// come from a build cache in .build/cache shared by every process of the
+// repository, keyed by the sources they are built from.
 package lambdarun
 
 import (
@@ -46,7 +50,8 @@ type Invocation struct {
 	Payload     []byte
 	Deadline    time.Time
 	FunctionARN string
-	TraceID     string
+	TraceID     string // the Lambda-Runtime-Trace-Id header
+	traceRoot   string // its Root: the X-Ray trace id
 	timeout     time.Duration
 	done        chan result
 }
@@ -105,17 +110,30 @@ func timedOut(format string, args ...any) *FunctionError {
 // within timeout, counted from when the function takes the event (as
 // Lambda counts it, init apart), wraps ErrTimedOut.
 func (s *Server) Invoke(ctx context.Context, payload []byte, timeout time.Duration) ([]byte, error) {
+	return s.invoke(ctx, s.newInvocation(payload, timeout))
+}
+
+// newInvocation numbers an invocation and gives it a sampled X-Ray trace of
+// its own, as Lambda does with active tracing.
+func (s *Server) newInvocation(payload []byte, timeout time.Duration) *Invocation {
 	s.mu.Lock()
 	s.seq++
-	inv := &Invocation{
-		RequestID:   fmt.Sprintf("00000000-0000-4000-8000-%012d", s.seq),
+	seq := s.seq
+	s.mu.Unlock()
+	root := newTraceID()
+	return &Invocation{
+		RequestID:   fmt.Sprintf("00000000-0000-4000-8000-%012d", seq),
 		Payload:     payload,
 		FunctionARN: "arn:aws:lambda:us-east-1:123456789012:function:local",
-		TraceID:     fmt.Sprintf("Root=1-%08x-%024d;Parent=%016d;Sampled=0", time.Now().Unix(), s.seq, s.seq),
+		TraceID:     "Root=" + root + ";Parent=" + newID(8) + ";Sampled=1",
+		traceRoot:   root,
 		timeout:     timeout,
 		done:        make(chan result, 1),
 	}
-	s.mu.Unlock()
+}
+
+func (s *Server) invoke(ctx context.Context, inv *Invocation) ([]byte, error) {
+	timeout := inv.timeout
 	waiting := time.NewTimer(timeout)
 	defer waiting.Stop()
 	select {

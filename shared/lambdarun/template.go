@@ -114,6 +114,17 @@ func (t *Template) Environment(logicalID string) (map[string]string, error) {
 	return env, nil
 }
 
+// CallsAWS reports whether the template grants a function any AWS actions
+// (a Policies property): a function without is a pure transformation.
+func (t *Template) CallsAWS(logicalID string) bool {
+	res, ok := t.Resources[logicalID]
+	if !ok {
+		return false
+	}
+	_, ok = res.Properties.Names["Policies"]
+	return ok
+}
+
 // defaultTimeout is SAM's Timeout when neither the function nor Globals
 // sets one.
 const defaultTimeout = 3 * time.Second
@@ -199,8 +210,11 @@ func (t *Template) resolve(n *yaml.Node) (string, error) {
 	return "", fmt.Errorf("%s value is not supported locally; override it in env.json", n.Tag)
 }
 
-// ref resolves a !Ref: a parameter's default, a pseudo parameter, or a
-// resource's name (its name property when set, else its logical id).
+// Ref resolves a !Ref as Environment does: a parameter's default (or
+// override), a pseudo parameter's local stand-in, or a resource's name
+// (its name property when set, else its logical id).
+func (t *Template) Ref(name string) (string, error) { return t.ref(name) }
+
 func (t *Template) ref(name string) (string, error) {
 	if v, ok := pseudoParams[name]; ok {
 		return v, nil

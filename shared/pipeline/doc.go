@@ -1,21 +1,39 @@
-// Package pipeline is what every lakestream Firehose record transformer
-// (access logs, CloudFront logs, syslog, JSON) runs after its parser: it
-// splits a Firehose record into lines, parses each with the transformer's
-// Parser, filters, enriches, masks and validates the records, derives the
-// dynamic-partitioning keys and writes the survivors as newline-delimited
-// JSON, CSV or TSV. (*Pipeline).Transform is a firehose.Transform.
+// Package pipeline is what every lakestream Firehose function runs on its
+// records: the record transformers (access logs, CloudFront logs, syslog,
+// JSON) after their parser, and the CloudWatch Logs decompressor on the log
+// events of each subscription payload. It parses each record's message
+// when asked, filters, enriches, masks and validates the records, derives
+// the dynamic-partitioning keys and writes the survivors as
+// newline-delimited JSON, CSV, TSV, lines or Splunk HEC events, so that
+// every variable below means the same in every function.
+//
+// A line transformer splits a Firehose record into lines and parses each
+// with its Parser; (*Pipeline).Transform is a firehose.Transform:
 //
 //	env := config.New(os.Getenv)
 //	opts := pipeline.Load(env)
 //	if err := env.Err(); err != nil { ... }
 //	p, err := pipeline.New(accesslog.Parse, opts)
 //
+// A log-event source hands over a batch of events that share some fields
+// (LogEvents); (*EventPipeline).Run runs the stages over them. Each event
+// is the record {shared fields..., id, timestamp, message}. When no stage
+// reads more than the shared fields and the time, and the format is lines,
+// json or splunk, Run writes the events straight from the batch without
+// building a record for any (the record path writes the same bytes).
+//
+// Every record has a text besides its fields: the line it was parsed from
+// (a JSON document of several lines compacted onto one), or a log event's
+// message. lines and splunk write the text; json, csv and tsv the fields.
+//
 // # Stages, in the order they run
 //
 //  1. Parse: each line (or, with SplitJSON, each JSON document) goes through
 //     the Parser. A Parser returning (nil, nil) skips the line on purpose.
 //     A ParserAt (NewAt) is also given the record's arrival time, which an
-//     RFC 3164 syslog line needs to date its year-less timestamp.
+//     RFC 3164 syslog line needs to date its year-less timestamp. Then,
+//     with PARSE_MESSAGE, the record's message field goes through the
+//     parser it names, whose fields join the record.
 //  2. Filter (DROP_IF): drops matching records. It runs on the parsed values,
 //     before masking, so conditions are written against the source data
 //     ("remote_host^=10.") and dropped lines cost no masking.
@@ -27,9 +45,10 @@
 //  7. Write (OUTPUT_FORMAT): one output line per record.
 //
 // A line that fails to parse, validate or write fails the whole Firehose
-// record (ProcessingFailed) with an error naming the line number, so the
-// original goes to the processing-failed prefix intact. A record whose lines
-// were all skipped or filtered is dropped (Output.Drop).
+// record (ProcessingFailed) with an error naming the line number (a
+// *LineError; for log events an *EventError naming the event's position
+// and id), so the original goes to the processing-failed prefix intact. A
+// record whose lines were all skipped or filtered is dropped (Output.Drop).
 //
 // # Environment variables
 //
@@ -38,6 +57,19 @@
 // Field names below may be dotted paths ("user.id") into
 // nested objects, whether a *record.Record or JSON text; a name that exists
 // as a top-level field is always taken as that field, dots and all.
+//
+// PARSE_MESSAGE (read by shared/logformat, which holds the parsers) is
+// json, accesslog, syslog or vpcflow (VPCFLOW_FIELDS: the flow log's
+// custom format, "${version} ${srcaddr} ..."; unset is the default
+// format). The top-level message field's string is parsed and its fields
+// are added to the record, after the record's own; a parsed field whose
+// name the record already has is added as <parser>_<name> (json_timestamp,
+// syslog_message), so the record's own fields keep their values and a
+// column its type. A record without a message is left as it is; one whose
+// parser skips it (a flow log's header line) is skipped; a message that
+// does not parse fails the record like a line that does not parse. Later
+// stages see the parsed fields: DROP_IF="action=REJECT",
+// MASK_FIELDS="srcaddr=truncate-ip", PARTITION_KEYS="action=field:action".
 //
 // ARRIVAL_TIME_FIELD names a top-level field to set to the record's
 // approximate arrival time (replacing a field of that name, else added
@@ -97,8 +129,13 @@
 // field is absent or null, the arrival time is used, so a record always has
 // a partition; a value that is not a time fails the record.
 //
+// A transformer may add aliases for field sources: the CloudWatch Logs
+// decompressor's log_group, log_stream and owner are field:logGroup,
+// field:logStream and field:owner.
+//
 // Partition values are sanitised rather than rejected, because a bad value
-// in one log line must not fail delivery: every byte other than ASCII
+// in one log line must not fail delivery: leading slashes are removed
+// ("/aws/lambda/app" is "aws_lambda_app"), every other byte than ASCII
 // letters, digits, "-", "_" and a non-leading "." becomes "_" (so a value
 // can never add a "/" level to the S3 key), values are cut to 128 bytes, and
 // an absent, null or empty value becomes __HIVE_DEFAULT_PARTITION__, the
@@ -106,14 +143,35 @@
 // record must map to the same partition keys, since Firehose takes one set
 // per record; otherwise the record fails.
 //
-// OUTPUT_FORMAT is json (default), csv or tsv. JSON lines keep the record's
-// field order. For csv and tsv, OUTPUT_COLUMNS (required there, refused for
-// json) lists the columns in order; there is no header row, since Firehose
-// concatenates records into one object. Absent and null values are empty,
-// nested values are compact JSON. CSV quotes a value containing a comma,
-// quote, CR or LF as RFC 4180 says; TSV writes backslash, tab, LF and CR as
-// \\, \t, \n and \r, the escapes PostgreSQL's COPY text format and
-// MySQL's LOAD DATA read back.
+// OUTPUT_FORMAT is json (default; the CloudWatch Logs decompressor's is
+// lines), csv, tsv, lines or splunk. JSON lines keep the record's field
+// order. For csv and tsv, OUTPUT_COLUMNS (required there unless the
+// transformer sets a default, refused for the other formats) lists the
+// columns in order; there is no header row, since Firehose concatenates
+// records into one object. Absent and null values are empty, nested values
+// are compact JSON. CSV quotes a value containing a comma, quote, CR or LF
+// as RFC 4180 says; TSV writes backslash, tab, LF and CR as \\, \t, \n
+// and \r, the escapes PostgreSQL's COPY text format and MySQL's LOAD DATA
+// read back.
+//
+// lines writes each record's text as it came and a newline, as AWS's
+// CloudWatch Logs blueprint writes log events: filter, validate and
+// partition on the parsed fields, keep the original text. splunk writes
+// one Splunk HTTP Event Collector event per record:
+// {"time":<event time in seconds, three decimals>,"host":..,"source":..,
+// "sourcetype":..,"index":..,"event":<text>}. SPLUNK_HOST and
+// SPLUNK_SOURCE are a literal or field:<name> (left out when empty or the
+// field is absent), SPLUNK_SOURCETYPE and SPLUNK_INDEX literals (left out
+// when empty); all four are refused with another format. Since lines and
+// splunk write the text, not the fields, MASK_FIELDS and
+// ARRIVAL_TIME_FIELD are refused with them: a mask would silently not
+// apply.
+//
+// EMBED_JSON_MESSAGE=true (json and splunk only) also writes a JSON object
+// as an object: in json, a message field holding an object's text is
+// followed by messageJson, the object compacted; in splunk, a text that is
+// an object is the event itself.
+//
 // Lines end in LF. Invalid UTF-8 is written as U+FFFD in every format.
 //
 // # Counting

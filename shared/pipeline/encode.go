@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"unsafe"
 
 	"lakestream/shared/jsonenc"
 	"lakestream/shared/record"
@@ -27,10 +28,13 @@ const maxDepth = 1000
 // HTML-escaped: the output is data, not a web page. It does not
 // allocate beyond growing dst. On error dst may hold a partial object.
 func AppendJSON(dst []byte, r *record.Record) ([]byte, error) {
-	return appendRecord(dst, r, 0)
+	return appendRecord(dst, r, 0, false)
 }
 
-func appendRecord(dst []byte, r *record.Record, depth int) ([]byte, error) {
+// appendRecord writes r; with embed (EMBED_JSON_MESSAGE), a top-level
+// message field holding a JSON object's text is followed by messageJson,
+// the object itself.
+func appendRecord(dst []byte, r *record.Record, depth int, embed bool) ([]byte, error) {
 	if r == nil {
 		return append(dst, "null"...), nil
 	}
@@ -48,6 +52,13 @@ func appendRecord(dst []byte, r *record.Record, depth int) ([]byte, error) {
 		var err error
 		if dst, err = appendValue(dst, f.Value, depth); err != nil {
 			return dst, &FieldError{Field: f.Name, Err: err}
+		}
+		if embed && f.Name == FieldMessage {
+			if msg, ok := f.Value.(string); ok {
+				if obj, ok := appendObject(append(dst, `,"messageJson":`...), unsafe.Slice(unsafe.StringData(msg), len(msg))); ok {
+					dst = obj
+				}
+			}
 		}
 	}
 	return append(dst, '}'), nil
@@ -80,7 +91,7 @@ func appendValue(dst []byte, v any, depth int) ([]byte, error) {
 		}
 		return buf.Bytes(), nil
 	case *record.Record:
-		return appendRecord(dst, v, depth+1)
+		return appendRecord(dst, v, depth+1, false)
 	default:
 		return dst, fmt.Errorf("%w: unsupported type %T", ErrUnencodable, v)
 	}

@@ -11,12 +11,29 @@ import (
 // Format is an output format (OUTPUT_FORMAT).
 type Format string
 
-// Output formats.
+// Output formats. json, csv and tsv write a record's fields; lines and
+// splunk write its text, the source text it was made from (a log line, a
+// CloudWatch Logs event's message), so that a stage that changes fields
+// (MASK_FIELDS, ARRIVAL_TIME_FIELD) has no effect on them and is refused
+// with them.
 const (
 	FormatJSON Format = "json"
 	FormatCSV  Format = "csv"
 	FormatTSV  Format = "tsv"
+	// FormatLines writes each record's text and a newline, as the AWS
+	// CloudWatch Logs blueprint writes log events.
+	FormatLines Format = "lines"
+	// FormatSplunk writes one Splunk HTTP Event Collector event per
+	// record: its text as the event.
+	FormatSplunk Format = "splunk"
 )
+
+// formats lists every Format, for OUTPUT_FORMAT.
+var formats = []string{string(FormatJSON), string(FormatCSV), string(FormatTSV), string(FormatLines), string(FormatSplunk)}
+
+// writesFields reports whether f writes records' fields rather than
+// their text.
+func (f Format) writesFields() bool { return f == FormatJSON || f == FormatCSV || f == FormatTSV }
 
 // TimeFormat is how the arrival time is written (ARRIVAL_TIME_FORMAT).
 type TimeFormat string
@@ -65,9 +82,27 @@ type Options struct {
 	PartitionKeys     string     // PARTITION_KEYS
 	OutputFormat      Format     // OUTPUT_FORMAT; "" is FormatJSON
 	OutputColumns     string     // OUTPUT_COLUMNS
+	EmbedJSON         bool       // EMBED_JSON_MESSAGE
+	SplunkSourcetype  string     // SPLUNK_SOURCETYPE
+	SplunkHost        string     // SPLUNK_HOST
+	SplunkSource      string     // SPLUNK_SOURCE
+	SplunkIndex       string     // SPLUNK_INDEX
 	// Split is set by the transformer, not from the environment: it is a
 	// property of the input format.
 	Split Split
+	// ParseMessage, when set, parses each record's message field and
+	// merges what it returns into the record (PARSE_MESSAGE, which
+	// shared/logformat reads). It runs first, so every later stage sees the
+	// parsed fields. A parsed field whose name the record already has is
+	// added as <ParseMessageName>_<name> instead: the record's own fields
+	// keep their values, and a column its type.
+	ParseMessage     ParserAt
+	ParseMessageName string // "parsed" when empty
+	// PartitionAliases are source names a transformer adds to
+	// PARTITION_KEYS, each standing for a "field:<name>" source (the
+	// CloudWatch Logs decompressor's log_group is field:logGroup). Set by
+	// the transformer, not from the environment.
+	PartitionAliases map[string]string
 }
 
 // Load reads Options from environment variables, recording every invalid
@@ -106,11 +141,35 @@ func LoadDefaults(env *config.Env, def Options) Options {
 		Schema:            env.String("SCHEMA", def.Schema),
 		TimeField:         env.String("TIME_FIELD", def.TimeField),
 		PartitionKeys:     env.String("PARTITION_KEYS", def.PartitionKeys),
-		OutputFormat:      Format(env.OneOf("OUTPUT_FORMAT", or(string(def.OutputFormat), string(FormatJSON)), string(FormatJSON), string(FormatCSV), string(FormatTSV))),
+		OutputFormat:      Format(env.OneOf("OUTPUT_FORMAT", or(string(def.OutputFormat), string(FormatJSON)), formats...)),
 		OutputColumns:     env.String("OUTPUT_COLUMNS", ""),
+		EmbedJSON:         env.Bool("EMBED_JSON_MESSAGE", def.EmbedJSON),
 		Split:             def.Split,
+		ParseMessage:      def.ParseMessage,
+		ParseMessageName:  def.ParseMessageName,
+		PartitionAliases:  def.PartitionAliases,
 	}
-	if o.OutputColumns == "" && o.OutputFormat != FormatJSON && def.OutputColumns != "" {
+	// The Splunk settings are refused rather than ignored with another
+	// format, so a forgotten OUTPUT_FORMAT=splunk shows at start-up.
+	for _, v := range []struct {
+		name     string
+		dst      *string
+		fallback string
+	}{
+		{"SPLUNK_SOURCETYPE", &o.SplunkSourcetype, def.SplunkSourcetype},
+		{"SPLUNK_HOST", &o.SplunkHost, def.SplunkHost},
+		{"SPLUNK_SOURCE", &o.SplunkSource, def.SplunkSource},
+		{"SPLUNK_INDEX", &o.SplunkIndex, def.SplunkIndex},
+	} {
+		if o.OutputFormat != FormatSplunk {
+			if env.Has(v.name) {
+				env.Fail(v.name, env.String(v.name, ""), "unset unless OUTPUT_FORMAT is splunk")
+			}
+			continue
+		}
+		*v.dst = env.String(v.name, v.fallback)
+	}
+	if o.OutputColumns == "" && (o.OutputFormat == FormatCSV || o.OutputFormat == FormatTSV) && def.OutputColumns != "" {
 		o.OutputColumns = def.OutputColumns
 		listed := o.ArrivalTimeField == ""
 		for c := range specItems(o.OutputColumns, ",") {
@@ -136,6 +195,7 @@ const (
 	acceptsSchema    = "comma-separated field:type[:constraint]..., type one of string, int, float, bool, timestamp; constraints required, lo..hi (int, float), max=N (string)"
 	acceptsPartition = "comma-separated key=source or a bare time part, source one of year, month, day, hour, date, field:<name>; keys of letters, digits and _"
 	acceptsColumns   = "comma-separated field names"
+	acceptsSplunkRef = `a literal value, or field:<name> for a field's value`
 )
 
 // stages is a validated Options, ready to run.
@@ -153,6 +213,10 @@ type stages struct {
 	format        Format
 	columns       []fieldPath
 	split         Split
+	embedJSON     bool
+	splunk        splunkFields
+	parseMessage  ParserAt
+	parsedPrefix  string
 }
 
 // compile checks every option and builds the stages, returning one
@@ -173,6 +237,9 @@ func compile(o Options) (*stages, []*config.Error) {
 		ipv6Bits:      o.IPv6Prefix,
 		format:        o.OutputFormat,
 		split:         o.Split,
+		embedJSON:     o.EmbedJSON,
+		parseMessage:  o.ParseMessage,
+		parsedPrefix:  ParsedPrefix(o.ParseMessageName),
 	}
 	switch s.arrivalFormat {
 	case "":
@@ -223,20 +290,51 @@ func compile(o Options) (*stages, []*config.Error) {
 			s.timeField = &p
 		}
 	}
-	if s.partition, err = parsePartitionKeys(o.PartitionKeys); err != nil {
-		failSpec("PARTITION_KEYS", o.PartitionKeys, err, acceptsPartition)
+	if s.partition, err = parsePartitionKeys(o.PartitionKeys, o.PartitionAliases); err != nil {
+		failSpec("PARTITION_KEYS", o.PartitionKeys, err, acceptsPartition+aliasesText(o.PartitionAliases))
 	}
 
 	switch s.format {
 	case "":
 		s.format = FormatJSON
-	case FormatJSON, FormatCSV, FormatTSV:
+	case FormatJSON, FormatCSV, FormatTSV, FormatLines, FormatSplunk:
 	default:
-		fail("OUTPUT_FORMAT", string(o.OutputFormat), "one of json, csv, tsv")
+		fail("OUTPUT_FORMAT", string(o.OutputFormat), "one of "+strings.Join(formats, ", "))
+	}
+	if !s.format.writesFields() {
+		// lines and splunk write the text as it came: a stage that
+		// changes fields would silently not apply, and a masked value
+		// would reach the lake in the clear.
+		why := fmt.Sprintf("unset when OUTPUT_FORMAT is %s, which writes each record's text as it came, not its fields", s.format)
+		if o.MaskFields != "" {
+			fail("MASK_FIELDS", o.MaskFields, why+": use json, csv or tsv to mask")
+		}
+		if o.ArrivalTimeField != "" {
+			fail("ARRIVAL_TIME_FIELD", o.ArrivalTimeField, why)
+		}
+	}
+	if s.embedJSON && s.format != FormatJSON && s.format != FormatSplunk {
+		fail("EMBED_JSON_MESSAGE", "true", fmt.Sprintf("false unless OUTPUT_FORMAT is json or splunk (%s has no place for an object)", s.format))
+	}
+	if s.format == FormatSplunk {
+		for _, v := range []struct {
+			name, spec string
+			dst        *splunkRef
+		}{
+			{"SPLUNK_HOST", o.SplunkHost, &s.splunk.host},
+			{"SPLUNK_SOURCE", o.SplunkSource, &s.splunk.source},
+		} {
+			if *v.dst, err = parseSplunkRef(v.spec); err != nil {
+				failSpec(v.name, v.spec, err, acceptsSplunkRef)
+			}
+		}
+		s.splunk.sourcetype, s.splunk.index = o.SplunkSourcetype, o.SplunkIndex
 	}
 	switch {
 	case s.format == FormatJSON && o.OutputColumns != "":
 		fail("OUTPUT_COLUMNS", o.OutputColumns, "nothing when OUTPUT_FORMAT is json: JSON lines keep every field")
+	case !s.format.writesFields() && o.OutputColumns != "":
+		fail("OUTPUT_COLUMNS", o.OutputColumns, fmt.Sprintf("nothing when OUTPUT_FORMAT is %s: it writes each record's text", s.format))
 	case (s.format == FormatCSV || s.format == FormatTSV) && o.OutputColumns == "":
 		fail("OUTPUT_COLUMNS", "", acceptsColumns+", required when OUTPUT_FORMAT is csv or tsv")
 	case o.OutputColumns != "":
@@ -245,6 +343,15 @@ func compile(o Options) (*stages, []*config.Error) {
 		}
 	}
 	return s, problems
+}
+
+// ParsedPrefix is what the name of a parsed field the record already has
+// starts with: the parser's name and "_" ("syslog_message").
+func ParsedPrefix(parser string) string {
+	if parser == "" {
+		parser = "parsed"
+	}
+	return parser + "_"
 }
 
 // parseColumns parses OUTPUT_COLUMNS.

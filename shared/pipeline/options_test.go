@@ -124,6 +124,35 @@ func TestLoadMalformed(t *testing.T) {
 			env:  map[string]string{"MASK_FIELDS": "remote_host=truncate-ip, user=hashh"},
 			want: []string{`MASK_FIELDS="remote_host=truncate-ip, user=hashh" is invalid: item "user=hashh": unknown action "hashh"`},
 		},
+		"masking lines": {
+			env:  map[string]string{"OUTPUT_FORMAT": "lines", "MASK_FIELDS": "user=drop"},
+			want: []string{`MASK_FIELDS="user=drop" is invalid: unset when OUTPUT_FORMAT is lines, which writes each record's text as it came, not its fields: use json, csv or tsv to mask`},
+		},
+		"enriching splunk": {
+			env:  map[string]string{"OUTPUT_FORMAT": "splunk", "ARRIVAL_TIME_FIELD": "arrival"},
+			want: []string{`ARRIVAL_TIME_FIELD="arrival" is invalid: unset when OUTPUT_FORMAT is splunk`},
+		},
+		"columns for lines": {
+			env:  map[string]string{"OUTPUT_FORMAT": "lines", "OUTPUT_COLUMNS": "a"},
+			want: []string{`OUTPUT_COLUMNS="a" is invalid: nothing when OUTPUT_FORMAT is lines: it writes each record's text`},
+		},
+		"embedding into csv": {
+			env:  map[string]string{"OUTPUT_FORMAT": "csv", "OUTPUT_COLUMNS": "a", "EMBED_JSON_MESSAGE": "true"},
+			want: []string{`EMBED_JSON_MESSAGE="true" is invalid: false unless OUTPUT_FORMAT is json or splunk (csv has no place for an object)`},
+		},
+		"splunk settings without splunk": {
+			env: map[string]string{"SPLUNK_HOST": "h", "SPLUNK_SOURCE": "s", "SPLUNK_SOURCETYPE": "t", "SPLUNK_INDEX": "i"},
+			want: []string{`SPLUNK_HOST="h" is invalid: unset unless OUTPUT_FORMAT is splunk`, `SPLUNK_SOURCE="s" is invalid`,
+				`SPLUNK_SOURCETYPE="t" is invalid`, `SPLUNK_INDEX="i" is invalid`},
+		},
+		"splunk host field without a name": {
+			env:  map[string]string{"OUTPUT_FORMAT": "splunk", "SPLUNK_HOST": "field:"},
+			want: []string{`SPLUNK_HOST="field:" is invalid: empty field name; accepts a literal value, or field:<name> for a field's value`},
+		},
+		"unknown format": {
+			env:  map[string]string{"OUTPUT_FORMAT": "xml"},
+			want: []string{`OUTPUT_FORMAT="xml" is invalid: one of json, csv, tsv, lines, splunk`},
+		},
 		"mask without action": {
 			env:  map[string]string{"MASK_FIELDS": "user"},
 			want: []string{`MASK_FIELDS="user" is invalid: item "user": want field=action`},
@@ -297,6 +326,23 @@ func TestNewRejects(t *testing.T) {
 			assert.Equal(t, tc.variable, cfgErr.Name)
 		})
 	}
+}
+
+// TestPartitionAliases: a transformer's alias names a field source, and
+// is listed in the error of a spec that names no source it knows.
+func TestPartitionAliases(t *testing.T) {
+	aliases := map[string]string{"log_group": "field:logGroup"}
+	keys, err := parsePartitionKeys("log_group, g=log_group, hour", aliases)
+	require.NoError(t, err)
+	require.Len(t, keys, 3)
+	assert.Equal(t, "log_group", keys[0].name)
+	assert.Equal(t, "logGroup", keys[0].field.name)
+	assert.Equal(t, "logGroup", keys[1].field.name)
+	assert.Equal(t, partHour, keys[2].part)
+
+	_, err = New(ParseJSON, Options{PartitionKeys: "log_stream", PartitionAliases: aliases})
+	assert.ErrorContains(t, err, `unknown source "log_stream"; accepts comma-separated key=source`)
+	assert.ErrorContains(t, err, `; aliases: log_group (field:logGroup)`)
 }
 
 func TestNewZeroOptions(t *testing.T) {

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,8 +47,10 @@ type partitionKey struct {
 	field fieldPath // when part is partField
 }
 
-// parsePartitionKeys parses PARTITION_KEYS: key=source or a bare time part.
-func parsePartitionKeys(spec string) ([]partitionKey, error) {
+// parsePartitionKeys parses PARTITION_KEYS: key=source or a bare time
+// part or alias. An alias (Options.PartitionAliases) stands for the source
+// it names.
+func parsePartitionKeys(spec string, aliases map[string]string) ([]partitionKey, error) {
 	var keys []partitionKey
 	seen := map[string]bool{}
 	for item := range specItems(spec, ",") {
@@ -63,6 +67,9 @@ func parsePartitionKeys(spec string) ([]partitionKey, error) {
 		}
 		seen[name] = true
 		k := partitionKey{name: name}
+		if target, isAlias := aliases[source]; isAlias {
+			source = target
+		}
 		if field, isField := strings.CutPrefix(source, "field:"); isField {
 			p, err := newFieldPath(strings.TrimSpace(field))
 			if err != nil {
@@ -75,6 +82,22 @@ func parsePartitionKeys(spec string) ([]partitionKey, error) {
 		keys = append(keys, k)
 	}
 	return keys, nil
+}
+
+// aliasesText lists the aliases for PARTITION_KEYS' error message.
+func aliasesText(aliases map[string]string) string {
+	if len(aliases) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("; aliases:")
+	for i, a := range slices.Sorted(maps.Keys(aliases)) {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(" " + a + " (" + aliases[a] + ")")
+	}
+	return b.String()
 }
 
 func validKeyName(s string) bool {
@@ -108,23 +131,28 @@ func (s *stages) appendPartition(dst []byte, r *record.Record, arrival time.Time
 			}
 			haveTime = true
 		}
-		switch k.part {
-		case partYear:
-			dst = appendPadded(dst, t.Year(), 4)
-		case partMonth:
-			dst = appendPadded(dst, int(t.Month()), 2)
-		case partDay:
-			dst = appendPadded(dst, t.Day(), 2)
-		case partHour:
-			dst = appendPadded(dst, t.Hour(), 2)
-		case partDate:
-			dst = append(appendPadded(dst, t.Year(), 4), '-')
-			dst = append(appendPadded(dst, int(t.Month()), 2), '-')
-			dst = appendPadded(dst, t.Day(), 2)
-		}
-		dst = append(dst, 0)
+		dst = append(appendTimePart(dst, k.part, t), 0)
 	}
 	return dst, nil
+}
+
+// appendTimePart appends one time part of t (UTC).
+func appendTimePart(dst []byte, part timePart, t time.Time) []byte {
+	switch part {
+	case partYear:
+		return appendPadded(dst, t.Year(), 4)
+	case partMonth:
+		return appendPadded(dst, int(t.Month()), 2)
+	case partDay:
+		return appendPadded(dst, t.Day(), 2)
+	case partHour:
+		return appendPadded(dst, t.Hour(), 2)
+	case partDate:
+		dst = append(appendPadded(dst, t.Year(), 4), '-')
+		dst = append(appendPadded(dst, int(t.Month()), 2), '-')
+		return appendPadded(dst, t.Day(), 2)
+	}
+	return dst
 }
 
 // partitionMap turns appendPartition's values into metadata.partitionKeys.
@@ -153,8 +181,11 @@ func (s *stages) describePartition(values []byte) string {
 }
 
 // appendPartitionValue appends text made safe for an S3 key and a Hive
-// partition directory (see the package doc).
+// partition directory (see the package doc). Leading slashes go first, so
+// that a path-like value such as a log group ("/aws/lambda/app") reads
+// "aws_lambda_app", not "_aws_lambda_app".
 func appendPartitionValue(dst, text []byte) []byte {
+	text = bytes.TrimLeft(text, "/")
 	if len(text) == 0 {
 		return append(dst, HiveDefaultPartition...)
 	}
@@ -190,6 +221,12 @@ func (s *stages) eventTime(r *record.Record, arrival time.Time) (time.Time, erro
 	if err != nil {
 		return time.Time{}, &FieldError{Field: s.timeField.name, Err: err}
 	}
+	return s.checkYear(t)
+}
+
+// checkYear keeps event times within the years a partition value and an
+// RFC 3339 timestamp can write.
+func (s *stages) checkYear(t time.Time) (time.Time, error) {
 	if y := t.Year(); y < 1 || y > 9999 {
 		return time.Time{}, &FieldError{Field: s.timeField.name, Err: fmt.Errorf("year %d is outside 0001 to 9999", y)}
 	}

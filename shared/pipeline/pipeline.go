@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -120,75 +121,192 @@ func (p *Pipeline) Transform(ctx context.Context, r firehose.Record) (firehose.O
 		return firehose.Output{}, err
 	}
 	s := p.stages
-	masks := masker{stages: s} // per call: it holds HMAC state
-	arrival := s.arrivalValue(r.ArrivalTime)
-	arrivalUTC := r.ArrivalTime.UTC()
 	// Output is usually about the input's size: JSON adds field names to
 	// text logs, masking shortens values.
-	out := make([]byte, 0, len(r.Data)+len(r.Data)/2)
+	ps := s.newPass(r.ArrivalTime, len(r.Data)+len(r.Data)/2, 0)
 	var (
-		stats             Stats
-		keys, first       []byte
-		firstLine         int
-		scratch, keysText []byte
+		first     []byte
+		firstLine int
+		compact   bytes.Buffer
 	)
 	for n, line := range s.split.pieces(r.Data) {
-		rec, err := p.parse(line, arrivalUTC)
+		rec, err := p.parse(line, ps.arrival)
 		if err != nil {
 			return firehose.Output{}, &LineError{Line: n, Err: err}
 		}
 		if rec == nil {
-			stats.Skipped++
+			ps.stats.Skipped++
 			continue
 		}
-		drop, err := s.filter.match(rec, &scratch)
+		kept, err := ps.prepare(rec)
 		if err != nil {
 			return firehose.Output{}, &LineError{Line: n, Err: err}
 		}
-		if drop {
-			stats.Filtered++
+		if !kept {
 			continue
 		}
-		if s.arrivalField != "" {
-			rec.Set(s.arrivalField, arrival)
-		}
-		if err := masks.apply(rec); err != nil {
-			return firehose.Output{}, &LineError{Line: n, Err: err}
-		}
-		if err := validate(s.schema, rec); err != nil {
-			return firehose.Output{}, &LineError{Line: n, Err: err}
-		}
 		if len(s.partition) > 0 {
-			if keys, err = s.appendPartition(keys[:0], rec, r.ArrivalTime, &keysText); err != nil {
-				return firehose.Output{}, &LineError{Line: n, Err: err}
-			}
 			if first == nil {
-				first, firstLine = bytes.Clone(keys), n
-			} else if !bytes.Equal(keys, first) {
+				first, firstLine = bytes.Clone(ps.keys), n
+			} else if !bytes.Equal(ps.keys, first) {
 				return firehose.Output{}, &LineError{Line: n, Err: fmt.Errorf("%w: line %d has %s, this line %s",
-					ErrMixedPartitions, firstLine, s.describePartition(first), s.describePartition(keys))}
+					ErrMixedPartitions, firstLine, s.describePartition(first), s.describePartition(ps.keys))}
 			}
 		}
-		if out, err = s.appendLine(out, rec, &scratch); err != nil {
+		text := line
+		if s.split == SplitJSON && !s.format.writesFields() && bytes.IndexByte(line, '\n') >= 0 {
+			// A pretty-printed document is written on one line: the same
+			// document, and still one line per record.
+			compact.Reset()
+			if json.Compact(&compact, line) == nil {
+				text = compact.Bytes()
+			}
+		}
+		if err := ps.write(rec, text); err != nil {
 			return firehose.Output{}, &LineError{Line: n, Err: err}
 		}
-		stats.Written++
 	}
+	p.addStats(ps.stats)
 
-	p.mu.Lock()
-	p.stats.Skipped += stats.Skipped
-	p.stats.Filtered += stats.Filtered
-	p.stats.Written += stats.Written
-	p.mu.Unlock()
-
-	if stats.Written == 0 {
+	if ps.stats.Written == 0 {
 		return firehose.Output{Drop: true}, nil
 	}
-	o := firehose.Output{Data: out}
+	o := firehose.Output{Data: ps.out}
 	if first != nil {
 		o.PartitionKeys = s.partitionMap(first)
 	}
 	return o, nil
+}
+
+func (p *Pipeline) addStats(s Stats) {
+	p.mu.Lock()
+	p.stats.Skipped += s.Skipped
+	p.stats.Filtered += s.Filtered
+	p.stats.Written += s.Written
+	p.mu.Unlock()
+}
+
+// pass is one Firehose record's way through the stages after parsing:
+// the output so far, the last record's partition values, the counts.
+type pass struct {
+	s        *stages
+	masks    masker // per pass: it holds HMAC state
+	arrival  time.Time
+	arrivalV any
+	out      []byte
+	// limit, when positive, stops writing once the output is longer:
+	// the record is then split, and writing the rest would only cost
+	// memory.
+	limit int
+	over  bool
+	keys  []byte // the partition values of the record prepare saw last
+	stats Stats
+
+	scratch, keysText []byte
+}
+
+func (s *stages) newPass(arrival time.Time, capacity, limit int) *pass {
+	if limit > 0 {
+		capacity = min(capacity, limit+1)
+	}
+	return &pass{
+		s:        s,
+		masks:    masker{stages: s},
+		arrival:  arrival.UTC(),
+		arrivalV: s.arrivalValue(arrival),
+		out:      make([]byte, 0, capacity),
+		limit:    limit,
+	}
+}
+
+// prepare runs the stages between parsing and writing on rec: parse its
+// message, filter, enrich, mask, validate, and derive the partition values
+// into p.keys. It reports false for a record PARSE_MESSAGE's parser skips
+// or DROP_IF drops.
+func (p *pass) prepare(rec *record.Record) (bool, error) {
+	s := p.s
+	if s.parseMessage != nil {
+		if msg, ok := messageOf(rec); ok {
+			parsed, err := s.parseMessage(stringBytes(msg), p.arrival)
+			if err != nil {
+				return false, fmt.Errorf("message does not parse: %w", err)
+			}
+			if parsed == nil {
+				p.stats.Skipped++
+				return false, nil
+			}
+			// The record's own fields keep their values: a column keeps
+			// one type, whatever the messages hold.
+			n := len(rec.Fields)
+			for _, f := range parsed.Fields {
+				name := f.Name
+				if fieldIndex(&record.Record{Fields: rec.Fields[:n]}, name) >= 0 {
+					name = s.parsedPrefix + name
+				}
+				rec.Set(name, f.Value)
+			}
+		}
+	}
+	drop, err := s.filter.match(rec, &p.scratch)
+	if err != nil {
+		return false, err
+	}
+	if drop {
+		p.stats.Filtered++
+		return false, nil
+	}
+	if s.arrivalField != "" {
+		rec.Set(s.arrivalField, p.arrivalV)
+	}
+	if err := p.masks.apply(rec); err != nil {
+		return false, err
+	}
+	if err := validate(s.schema, rec); err != nil {
+		return false, err
+	}
+	if len(s.partition) > 0 {
+		if p.keys, err = s.appendPartition(p.keys[:0], rec, p.arrival, &p.keysText); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// messageOf returns the top-level message field's string, which
+// PARSE_MESSAGE parses; a record without one is left as it is.
+func messageOf(rec *record.Record) (string, bool) {
+	v, _ := rec.Get(FieldMessage)
+	s, ok := v.(string)
+	return s, ok
+}
+
+// write appends rec (text is its source text) as one output line, unless
+// the output has passed its limit.
+func (p *pass) write(rec *record.Record, text []byte) error {
+	if p.over {
+		return nil
+	}
+	var t time.Time
+	if p.s.format == FormatSplunk {
+		var err error
+		if t, err = p.s.eventTime(rec, p.arrival); err != nil {
+			return err
+		}
+	}
+	var err error
+	if p.out, err = p.s.appendLine(p.out, rec, text, t, &p.scratch); err != nil {
+		return err
+	}
+	p.wrote()
+	return nil
+}
+
+// wrote counts a line just written and checks the limit.
+func (p *pass) wrote() {
+	p.stats.Written++
+	if p.limit > 0 && len(p.out) > p.limit {
+		p.over = true
+	}
 }
 
 // arrivalValue is the enrichment value, built once per Firehose record and

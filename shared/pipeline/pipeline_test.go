@@ -176,7 +176,7 @@ func FuzzParsePartitionKeys(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, spec string) {
-		keys, err := parsePartitionKeys(spec)
+		keys, err := parsePartitionKeys(spec, nil)
 		checkSpec(t, spec, len(keys), err)
 	})
 }

@@ -272,6 +272,8 @@ func TestAppendPartitionValue(t *testing.T) {
 		"spaces and equal": {in: "a b=c", want: "a_b_c"},
 		"utf-8 bytes":      {in: "é", want: "__"},
 		"empty":            {in: "", want: HiveDefaultPartition},
+		"leading slashes":  {in: "//aws/lambda/app", want: "aws_lambda_app"},
+		"only slashes":     {in: "/", want: HiveDefaultPartition},
 		"cut":              {in: string(long), want: string(long[:maxPartitionValue])},
 	}
 	for name, tc := range tests {

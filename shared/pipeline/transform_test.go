@@ -86,6 +86,10 @@ func newCasePipeline(t *testing.T, input string, env map[string]string) *Pipelin
 	e := config.New(config.FromMap(env))
 	opts := Load(e)
 	require.NoError(t, e.Err())
+	if env["PARSE_MESSAGE"] == "json" { // as shared/logformat sets it
+		opts.ParseMessage = func(line []byte, _ time.Time) (*record.Record, error) { return ParseJSON(line) }
+		opts.ParseMessageName = "json"
+	}
 	parse := parseKV
 	switch filepath.Ext(input) {
 	case ".ndjson":
@@ -124,7 +128,7 @@ func TestTransformGolden(t *testing.T) {
 			if err != nil {
 				got.Error = err.Error()
 			}
-			ext := map[string]string{"csv": ".csv", "tsv": ".tsv"}[env["OUTPUT_FORMAT"]]
+			ext := map[string]string{"csv": ".csv", "tsv": ".tsv", "lines": ".txt"}[env["OUTPUT_FORMAT"]]
 			if ext == "" {
 				ext = ".ndjson"
 			}
@@ -143,7 +147,7 @@ func TestTransformGolden(t *testing.T) {
 			// Compared byte for byte, not as JSON: field order and number
 			// notation are what this package promises.
 			golden.Bytes(t, dataPath, out.Data)
-			if env["OUTPUT_FORMAT"] == "" {
+			if f := env["OUTPUT_FORMAT"]; f == "" || f == "json" || f == "splunk" {
 				for line := range bytes.Lines(out.Data) {
 					assert.True(t, json.Valid(line), "output line %s", line)
 				}

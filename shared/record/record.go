@@ -5,6 +5,10 @@
 // Order matters: Athena, Redshift COPY and people reading the output expect
 // fields in the documented order of the source format (CloudFront's W3C
 // field list, say), which a Go map would lose.
+//
+// Columns describes the records a parser writes: every field's name and
+// Hive type, in order, for the Glue tables that read the output. Its
+// documentation holds the one mapping from record values to Hive types.
 package record
 
 // Field is one named value. Value is one of: nil (JSON null), string,

@@ -71,12 +71,7 @@ var ErrMalformed = errors.New("syslog: malformed message")
 
 // Fields returns the names of every field Parse writes, in order, for a
 // fixed CSV or TSV column list.
-func Fields() []string {
-	return []string{
-		"priority", "facility", "facility_name", "severity", "severity_name", "version", "timestamp",
-		"hostname", "app_name", "procid", "msgid", "structured_data", "message",
-	}
-}
+func Fields() []string { return Columns().Names() }
 
 // Facility and severity names, by number.
 var (

@@ -8,7 +8,7 @@
 //		Parse:    accesslog.Parse,
 //		Defaults: pipeline.Options{TimeField: "time"},
 //	})
-//	fn.Start(h.HandleJSON)
+//	fn.Start(h) // a lambda.Handler: request bytes in, response bytes out
 //
 // The handler reads the shared pipeline's environment variables (see
 // shared/pipeline) with the format's defaults for those left unset, runs
@@ -22,6 +22,7 @@ package transformer
 import (
 	"lakestream/shared/boot"
 	"lakestream/shared/firehose"
+	"lakestream/shared/logformat"
 	"lakestream/shared/pipeline"
 )
 
@@ -43,7 +44,9 @@ type Format struct {
 // settings. An invalid setting is recorded in fn, which Start reports as the
 // init error naming the variable; NewHandler then returns nil.
 func NewHandler(fn *boot.Function, f Format) *firehose.Handler {
-	opts := pipeline.LoadDefaults(fn.Env, f.Defaults)
+	def, parse := f.Defaults, logformat.Load(fn.Env) // PARSE_MESSAGE
+	def.ParseMessage, def.ParseMessageName = parse.Parse, parse.Name
+	opts := pipeline.LoadDefaults(fn.Env, def)
 	if fn.Env.Err() != nil {
 		return nil // New would only report the same problems again
 	}

@@ -2,7 +2,6 @@ package transformer
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"lakestream/shared/firehose"
 	"lakestream/shared/pipeline"
 	"lakestream/shared/record"
+	"lakestream/shared/transformer/transformertest"
 )
 
 // parseWords is a test parser: space-separated name=value words; "#"
@@ -72,6 +72,7 @@ func TestNewHandlerDefaults(t *testing.T) {
 	const line = "when=2024-03-05T06:07:08Z what=x other=2024-01-02T03:04:05Z\n"
 	tests := map[string]struct {
 		env      map[string]string
+		line     string // the const line when empty
 		wantData string
 		wantKeys map[string]string
 	}{
@@ -89,6 +90,11 @@ func TestNewHandlerDefaults(t *testing.T) {
 			env:      map[string]string{"OUTPUT_FORMAT": "csv", "ARRIVAL_TIME_FIELD": "arrived"},
 			wantData: "2024-03-05T06:07:08Z,x,2024-03-05T09:30:00.000Z\n",
 		},
+		"PARSE_MESSAGE parses the message field": {
+			env:      map[string]string{"PARSE_MESSAGE": "vpcflow", "VPCFLOW_FIELDS": "${action}", "DROP_IF": "action=REJECT"},
+			line:     "when=2024-03-05T06:07:08Z message=ACCEPT\n",
+			wantData: `{"when":"2024-03-05T06:07:08Z","message":"ACCEPT","action":"ACCEPT"}` + "\n",
+		},
 		"OUTPUT_COLUMNS set wins": {
 			env:      map[string]string{"OUTPUT_FORMAT": "tsv", "OUTPUT_COLUMNS": "what,other"},
 			wantData: "x\t2024-01-02T03:04:05Z\n",
@@ -97,8 +103,10 @@ func TestNewHandlerDefaults(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			h, _ := build(t, tc.env)
-			resp, err := h.Handle(context.Background(), event(line))
-			require.NoError(t, err)
+			if tc.line == "" {
+				tc.line = line
+			}
+			resp := transformertest.InvokeEvent(t, h, event(tc.line))
 			require.Len(t, resp.Records, 1)
 			assert.Equal(t, firehose.ResultOk, resp.Records[0].Result)
 			assert.Equal(t, tc.wantData, string(resp.Records[0].Data))
@@ -117,8 +125,7 @@ func TestNewHandlerParseAt(t *testing.T) {
 		return parseWords(line)
 	}})
 	require.NoError(t, fn.Err())
-	resp, err := h.Handle(context.Background(), event("what=x\n"))
-	require.NoError(t, err)
+	resp := transformertest.InvokeEvent(t, h, event("what=x\n"))
 	assert.Equal(t, firehose.ResultOk, resp.Records[0].Result)
 	assert.Equal(t, arrival, seen)
 }
@@ -128,12 +135,11 @@ func TestNewHandlerParseAt(t *testing.T) {
 func TestNewHandlerCounts(t *testing.T) {
 	h, out := build(t, map[string]string{"DROP_IF": "what=noise"})
 	for range 2 {
-		_, err := h.Handle(context.Background(), event(
+		transformertest.InvokeEvent(t, h, event(
 			"# header\nwhen=2024-03-05T06:00:00Z what=a\nwhen=2024-03-05T06:00:01Z what=noise\n",
 			"when=2024-03-05T06:00:02Z what=b\n",
 			"what=noise\n",
 		))
-		require.NoError(t, err)
 	}
 	var summaries, docs []map[string]any
 	for line := range bytes.Lines(out.Bytes()) {
@@ -163,8 +169,7 @@ func TestNewHandlerCounts(t *testing.T) {
 // with the line number and the reason logged.
 func TestNewHandlerBadLine(t *testing.T) {
 	h, out := build(t, nil)
-	resp, err := h.Handle(context.Background(), event("what=a\nbroken\n", "what=b\n"))
-	require.NoError(t, err)
+	resp := transformertest.InvokeEvent(t, h, event("what=a\nbroken\n", "what=b\n"))
 	assert.Equal(t, firehose.ResultProcessingFailed, resp.Records[0].Result)
 	assert.Equal(t, "what=a\nbroken\n", string(resp.Records[0].Data), "the original goes to the error prefix")
 	assert.Equal(t, firehose.ResultOk, resp.Records[1].Result)

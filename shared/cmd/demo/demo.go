@@ -11,22 +11,23 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
-	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	lfirehose "lakestream/shared/firehose"
 	"lakestream/shared/lambdarun"
 	"lakestream/shared/moto"
+	"lakestream/shared/moto/lake"
 	"lakestream/shared/retry"
 	"lakestream/shared/streamput"
 )
 
-// demo holds what every stage uses: the emulator, clients for checking
-// results, and the built binaries.
+// demo holds what every stage uses: the emulator, the lake in it (the
+// resources `make invoke` sets up too, and clients for checking results),
+// and the built binaries.
 type demo struct {
 	root     string
 	moto     *moto.Server
-	aws      aws.Config
+	lake     *lake.Lake
 	s3       *s3.Client
 	firehose *firehose.Client
 	tmpl     *lambdarun.Template
@@ -42,6 +43,16 @@ func newDemo(ctx context.Context) (*demo, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Every function's binary at once: one go command links them in
+	// parallel, and the build cache keeps them while the sources stay.
+	fns := make([]string, len(stages))
+	for i, s := range stages {
+		fns[i] = s.fn
+	}
+	bins, err := lambdarun.CachedAll(ctx, root, fns...)
+	if err != nil {
+		return nil, err
+	}
 	srv, err := moto.Start(ctx)
 	if err != nil {
 		return nil, err
@@ -51,11 +62,8 @@ func newDemo(ctx context.Context) (*demo, error) {
 		srv.Stop()
 		return nil, err
 	}
-	return &demo{
-		root: root, moto: srv, aws: cfg, tmpl: tmpl, bins: map[string]string{},
-		s3:       s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }),
-		firehose: firehose.NewFromConfig(cfg),
-	}, nil
+	l := lake.New(cfg, tmpl)
+	return &demo{root: root, moto: srv, tmpl: tmpl, bins: bins, lake: l, s3: l.S3, firehose: l.Firehose}, nil
 }
 
 func (d *demo) close() { d.moto.Stop() }
@@ -71,14 +79,6 @@ func (d *demo) event(fn, name string) ([]byte, error) {
 // the emulator's endpoint and the given overrides. Function logs are kept
 // out of the summary; set DEMO_LOGS=1 to see them.
 func (d *demo) invoke(ctx context.Context, fn string, event []byte, overrides map[string]string) ([]byte, error) {
-	bin, ok := d.bins[fn]
-	if !ok {
-		var err error
-		if bin, err = lambdarun.Build(ctx, d.root, fn, filepath.Join(d.root, ".build", "local")); err != nil {
-			return nil, err
-		}
-		d.bins[fn] = bin
-	}
 	env, err := d.tmpl.Environment(lambdarun.LogicalID(fn))
 	if err != nil {
 		return nil, err
@@ -93,7 +93,7 @@ func (d *demo) invoke(ctx context.Context, fn string, event []byte, overrides ma
 	if err != nil {
 		return nil, err
 	}
-	opts := lambdarun.Options{Binary: bin, Env: env, Timeout: timeout}
+	opts := lambdarun.Options{Binary: d.bins[fn], Env: env, Timeout: timeout}
 	if os.Getenv("DEMO_LOGS") != "" {
 		opts.Stdout, opts.Stderr = os.Stderr, os.Stderr
 	}
@@ -105,25 +105,25 @@ func (d *demo) invoke(ctx context.Context, fn string, event []byte, overrides ma
 	return f.Invoke(ctx, event)
 }
 
-// createLake makes a bucket and a Direct PUT delivery stream writing to it
-// under prefix, as a deployed stack would have.
-func (d *demo) createLake(ctx context.Context, bucket, stream, prefix string) error {
-	if _, err := d.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		return fmt.Errorf("create bucket %s: %w", bucket, err)
-	}
-	_, err := d.firehose.CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{
-		DeliveryStreamName: aws.String(stream),
-		DeliveryStreamType: fhtypes.DeliveryStreamTypeDirectPut,
-		ExtendedS3DestinationConfiguration: &fhtypes.ExtendedS3DestinationConfiguration{
-			BucketARN: aws.String("arn:aws:s3:::" + bucket),
-			RoleARN:   aws.String("arn:aws:iam::123456789012:role/firehose-delivery"),
-			Prefix:    aws.String(prefix),
-		},
-	})
+// setup creates, as `make invoke` does, what fn's environment (the
+// template's defaults) and event name, and says what it made.
+func (d *demo) setup(ctx context.Context, fn string, event []byte) error {
+	env, err := d.tmpl.Environment(lambdarun.LogicalID(fn))
 	if err != nil {
-		return fmt.Errorf("create delivery stream %s: %w", stream, err)
+		return err
 	}
-	return nil
+	created, err := d.lake.Setup(ctx, fn, env, event)
+	for _, c := range created {
+		d.say("  set up %s", c)
+	}
+	return err
+}
+
+// createLake makes a bucket and a Direct PUT delivery stream writing to it
+// under prefix: the destination a deployment gives a transformer's stream.
+func (d *demo) createLake(ctx context.Context, bucket, stream, prefix string) error {
+	_, err := d.lake.DeliveryStream(ctx, stream, bucket, prefix)
+	return err
 }
 
 // transformAndDeliver plays Firehose (moto never calls a transformation

@@ -6,42 +6,25 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/firehose"
-	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
 
 	lfirehose "lakestream/shared/firehose"
-	"lakestream/shared/lambdarun"
+	"lakestream/shared/moto/lake"
 )
 
 // The decompressor is the Lambda processor of the template's
 // CwlogsDecompressorDeliveryStream; moto never calls processors, so the
-// stage plays Firehose. Everything lands in s3://lake-cwlogs/.
+// stage plays Firehose. Everything lands in s3://lakestream-cwlogs/.
 var cwlogsDecompressorStage = stage{
 	fn:    "cwlogs-decompressor",
 	title: "CloudWatch Logs subscription payloads decompressed into JSON lines",
 	run: func(ctx context.Context, d *demo) error {
-		const fn, bucket = "cwlogs-decompressor", "lake-cwlogs"
-		stream := fmt.Sprint(d.tmpl.Parameters["CwlogsDecompressorStreamName"].Default)
-		env, err := d.tmpl.Environment(lambdarun.LogicalID(fn))
+		const fn = "cwlogs-decompressor"
+		stream, err := d.tmpl.Ref("CwlogsDecompressorDeliveryStream")
 		if err != nil {
 			return err
 		}
-		direct := env["DESTINATION_STREAM"]
-		if err := d.createLake(ctx, bucket, stream, "cwlogs/"); err != nil {
+		if err := d.setup(ctx, fn, nil); err != nil {
 			return err
-		}
-		_, err = d.firehose.CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{
-			DeliveryStreamName: aws.String(direct),
-			DeliveryStreamType: fhtypes.DeliveryStreamTypeDirectPut,
-			ExtendedS3DestinationConfiguration: &fhtypes.ExtendedS3DestinationConfiguration{
-				BucketARN: aws.String("arn:aws:s3:::" + bucket),
-				RoleARN:   aws.String("arn:aws:iam::123456789012:role/firehose-delivery"),
-				Prefix:    aws.String("cwlogs-direct/"),
-			},
-		})
-		if err != nil {
-			return fmt.Errorf("create delivery stream %s: %w", direct, err)
 		}
 
 		d.say("  -- a Direct PUT batch: data, control and broken payloads")
@@ -66,7 +49,7 @@ var cwlogsDecompressorStage = stage{
 			return err
 		}
 		d.say("  answer: %s", out)
-		_, err = d.listObjects(ctx, bucket, "")
+		_, err = d.listObjects(ctx, lake.CwlogsBucket, "")
 		return err
 	},
 }

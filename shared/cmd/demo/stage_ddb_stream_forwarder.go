@@ -14,21 +14,22 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"lakestream/shared/lambdarun"
+	"lakestream/shared/moto/lake"
 )
 
 // The forwarder writes to the template's DdbStreamForwarderDeliveryStream
-// (ddb-changes); here that stream delivers to s3://lake-cdc/cdc/.
+// (ddb-changes); here that stream delivers to s3://lakestream-cdc/ddb-changes/.
 var ddbStreamForwarderStage = stage{
 	fn:    "ddb-stream-forwarder",
 	title: "DynamoDB stream (and Kinesis) records to plain JSON lines in Firehose",
 	run: func(ctx context.Context, d *demo) error {
-		const fn, bucket, prefix = "ddb-stream-forwarder", "lake-cdc", "cdc/"
+		const fn, bucket = "ddb-stream-forwarder", lake.CDCBucket
 		env, err := d.tmpl.Environment(lambdarun.LogicalID(fn))
 		if err != nil {
 			return err
 		}
-		stream := env["DELIVERY_STREAM"]
-		if err := d.createLake(ctx, bucket, stream, prefix); err != nil {
+		prefix := env["DELIVERY_STREAM"] + "/"
+		if err := d.setup(ctx, fn, nil); err != nil {
 			return err
 		}
 		samples, err := filepath.Glob(filepath.Join(d.root, "events", fn, "*.json"))

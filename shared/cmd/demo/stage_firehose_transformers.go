@@ -7,11 +7,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/firehose"
-	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
 	lfirehose "lakestream/shared/firehose"
 	"lakestream/shared/retry"
 	"lakestream/shared/streamput"
@@ -70,9 +65,6 @@ func (d *demo) transformAndPartition(ctx context.Context, fn, eventFile, bucket,
 		}
 	}
 
-	if _, err := d.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		return fmt.Errorf("create bucket %s: %w", bucket, err)
-	}
 	prefixes := make([]string, 0, len(partitions))
 	for p := range partitions {
 		prefixes = append(prefixes, p)
@@ -80,17 +72,8 @@ func (d *demo) transformAndPartition(ctx context.Context, fn, eventFile, bucket,
 	sort.Strings(prefixes)
 	for i, prefix := range prefixes {
 		stream := fmt.Sprintf("%s-%d", fn, i)
-		_, err := d.firehose.CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{
-			DeliveryStreamName: aws.String(stream),
-			DeliveryStreamType: fhtypes.DeliveryStreamTypeDirectPut,
-			ExtendedS3DestinationConfiguration: &fhtypes.ExtendedS3DestinationConfiguration{
-				BucketARN: aws.String("arn:aws:s3:::" + bucket),
-				RoleARN:   aws.String("arn:aws:iam::123456789012:role/firehose-delivery"),
-				Prefix:    aws.String(prefix),
-			},
-		})
-		if err != nil {
-			return fmt.Errorf("create delivery stream %s: %w", stream, err)
+		if err := d.createLake(ctx, bucket, stream, prefix); err != nil {
+			return err
 		}
 		if _, err := streamput.NewFirehose(d.firehose, stream, retry.Default()).Put(ctx, partitions[prefix]); err != nil {
 			return err

@@ -3,13 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/glue"
-	gluetypes "github.com/aws/aws-sdk-go-v2/service/glue/types"
 )
 
 // The fixer's sample events name database lake (the template's
@@ -18,27 +16,11 @@ var glueCatalogFixerStage = stage{
 	fn:    "glue-catalog-fixer",
 	title: "Glue-catalog fixer: set<> column types a crawler wrote become array<>",
 	run: func(ctx context.Context, d *demo) error {
-		g := glue.NewFromConfig(d.aws)
-		if err := ensureGlueDatabase(ctx, g, "lake"); err != nil {
+		g := d.lake.Glue
+		// The database, the crawler, and the tables orders and clicks as a
+		// crawler wrote them for a DynamoDB export with sets.
+		if err := d.setup(ctx, "glue-catalog-fixer", nil); err != nil {
 			return err
-		}
-		// What a crawler writes for a DynamoDB export with string and number sets.
-		orders := &gluetypes.TableInput{
-			Name:      aws.String("orders"),
-			TableType: aws.String("EXTERNAL_TABLE"),
-			StorageDescriptor: &gluetypes.StorageDescriptor{
-				Location: aws.String("s3://lake-raw/orders/"),
-				Columns: []gluetypes.Column{
-					{Name: aws.String("id"), Type: aws.String("string")},
-					{Name: aws.String("tags"), Type: aws.String("set<string>")},
-					{Name: aws.String("profile"), Type: aws.String("struct<emails:set<string>,address:struct<zip:string>>")},
-					{Name: aws.String("history"), Type: aws.String("array<struct<at:string,items:set<bigint>>>")},
-				},
-			},
-			PartitionKeys: []gluetypes.Column{{Name: aws.String("dt"), Type: aws.String("string")}},
-		}
-		if _, err := g.CreateTable(ctx, &glue.CreateTableInput{DatabaseName: aws.String("lake"), TableInput: orders}); err != nil {
-			return fmt.Errorf("create table lake.orders: %w", err)
 		}
 		d.say("  table lake.orders as the crawler wrote it:")
 		if err := d.showColumns(ctx, g, "lake", "orders"); err != nil {
@@ -55,27 +37,8 @@ var glueCatalogFixerStage = stage{
 		if err := d.showColumns(ctx, g, "lake", "orders"); err != nil {
 			return err
 		}
-
-		// A crawler run that added a table: its success sweeps the database.
-		_, err := g.CreateCrawler(ctx, &glue.CreateCrawlerInput{
-			Name: aws.String("lake-crawler"), Role: aws.String("arn:aws:iam::123456789012:role/glue-crawler"),
-			DatabaseName: aws.String("lake"),
-			Targets:      &gluetypes.CrawlerTargets{S3Targets: []gluetypes.S3Target{{Path: aws.String("s3://lake-raw/")}}},
-		})
-		var exists *gluetypes.AlreadyExistsException
-		if err != nil && !errors.As(err, &exists) {
-			return fmt.Errorf("create crawler lake-crawler: %w", err)
-		}
-		clicks := &gluetypes.TableInput{
-			Name: aws.String("clicks"),
-			StorageDescriptor: &gluetypes.StorageDescriptor{Location: aws.String("s3://lake-raw/clicks/"), Columns: []gluetypes.Column{
-				{Name: aws.String("page"), Type: aws.String("string")},
-				{Name: aws.String("labels"), Type: aws.String("map<string,set<string>>")},
-			}},
-		}
-		if _, err := g.CreateTable(ctx, &glue.CreateTableInput{DatabaseName: aws.String("lake"), TableInput: clicks}); err != nil {
-			return fmt.Errorf("create table lake.clicks: %w", err)
-		}
+		// A crawler run that added a table (clicks): its success sweeps
+		// the database.
 		return d.fixerInvoke(ctx, "crawler-succeeded.json")
 	},
 }
@@ -118,16 +81,6 @@ func (d *demo) showColumns(ctx context.Context, g *glue.Client, db, table string
 	d.say("    VersionId %s", aws.ToString(out.Table.VersionId))
 	for _, c := range out.Table.StorageDescriptor.Columns {
 		d.say("    %-8s %s", aws.ToString(c.Name), aws.ToString(c.Type))
-	}
-	return nil
-}
-
-// ensureGlueDatabase creates a database unless another stage already did.
-func ensureGlueDatabase(ctx context.Context, g *glue.Client, name string) error {
-	_, err := g.CreateDatabase(ctx, &glue.CreateDatabaseInput{DatabaseInput: &gluetypes.DatabaseInput{Name: aws.String(name)}})
-	var exists *gluetypes.AlreadyExistsException
-	if err != nil && !errors.As(err, &exists) {
-		return fmt.Errorf("create database %s: %w", name, err)
 	}
 	return nil
 }

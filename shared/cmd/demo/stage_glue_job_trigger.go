@@ -3,14 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/glue"
-	gluetypes "github.com/aws/aws-sdk-go-v2/service/glue/types"
+
+	"lakestream/shared/lambdarun"
 )
 
 // The trigger starts the template's GlueJobTriggerJobName (lake-hourly-etl).
@@ -18,17 +18,14 @@ var glueJobTriggerStage = stage{
 	fn:    "glue-job-trigger",
 	title: "Glue job trigger: the hourly schedule, a new S3 object and a crawl start the Glue job",
 	run: func(ctx context.Context, d *demo) error {
-		const job = "lake-hourly-etl"
-		g := glue.NewFromConfig(d.aws)
-		_, err := g.CreateJob(ctx, &glue.CreateJobInput{
-			Name:              aws.String(job),
-			Role:              aws.String("arn:aws:iam::123456789012:role/glue-etl"),
-			Command:           &gluetypes.JobCommand{Name: aws.String("glueetl"), ScriptLocation: aws.String("s3://lake-scripts/hourly.py")},
-			ExecutionProperty: &gluetypes.ExecutionProperty{MaxConcurrentRuns: 3},
-		})
-		var exists *gluetypes.AlreadyExistsException
-		if err != nil && !errors.As(err, &exists) {
-			return fmt.Errorf("create job %s: %w", job, err)
+		const fn = "glue-job-trigger"
+		env, err := d.tmpl.Environment(lambdarun.LogicalID(fn))
+		if err != nil {
+			return err
+		}
+		job := env["JOB_NAME"]
+		if err := d.setup(ctx, fn, nil); err != nil {
+			return err
 		}
 		// The schedule twice: EventBridge delivers at least once.
 		for _, sample := range []string{"scheduled.json", "scheduled.json", "object-created.json", "crawler-succeeded.json"} {
@@ -50,7 +47,7 @@ var glueJobTriggerStage = stage{
 			d.say("  in:  events/glue-job-trigger/%s", sample)
 			d.say("  out: %s %s %s", res.Status, shortRunID(res.JobRunID), formatArgs(res.Arguments))
 		}
-		runs, err := g.GetJobRuns(ctx, &glue.GetJobRunsInput{JobName: aws.String(job)})
+		runs, err := d.lake.Glue.GetJobRuns(ctx, &glue.GetJobRunsInput{JobName: aws.String(job)})
 		if err != nil {
 			return fmt.Errorf("get job runs of %s: %w", job, err)
 		}

@@ -1,11 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,18 +16,50 @@ import (
 	"lakestream/shared/lambdarun"
 )
 
+// builds returns the local runner's echo test function and this command,
+// from the repository's build cache (built once per state of their
+// sources, for every test process).
+func builds(t *testing.T) (echo, cli string) {
+	t.Helper()
+	root, err := lambdarun.RepoRoot(".")
+	require.NoError(t, err)
+	echo, err = lambdarun.CachedMain(t.Context(), root, "shared/lambdarun/testdata/echo")
+	require.NoError(t, err)
+	cli, err = lambdarun.CachedMain(t.Context(), root, "shared/cmd/invoke")
+	require.NoError(t, err)
+	return echo, cli
+}
+
 // TestInvokeCommand runs the command as `make invoke` does, on the local
 // runner's echo test function, and checks what it prints and its exit code.
 func TestInvokeCommand(t *testing.T) {
+	echo, cli := builds(t)
+	t.Run("responses and errors", func(t *testing.T) { invokeEcho(t, echo, cli) })
+	t.Run("AWS=real without credentials", func(t *testing.T) { realWithoutCredentials(t, echo, cli) })
+	t.Run("AWS=real with a profile", func(t *testing.T) { realWithProfile(t, echo, cli) })
+}
+
+// realWithProfile: AWS=real hands the function the shell's AWS settings,
+// and the region even when only the profile names it (Lambda always sets
+// AWS_REGION).
+func realWithProfile(t *testing.T, echo, cli string) {
+	home := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(home, ".aws"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(home, ".aws", "config"), []byte("[profile lake]\nregion = eu-west-3\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(home, ".aws", "credentials"), []byte("[lake]\naws_access_key_id = AKIALAKE\naws_secret_access_key = secret\n"), 0o644))
+	event := filepath.Join(home, "event.json")
+	require.NoError(t, os.WriteFile(event, []byte(`{"getenv":["AWS_PROFILE","AWS_REGION","AWS_EC2_METADATA_DISABLED","AWS_ENDPOINT_URL"]}`), 0o644))
+	cmd := exec.Command(cli, "-fn", "echo", "-event", event, "-bin", echo, "-template", "../../lambdarun/testdata/template.yaml", "-aws", "real")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "AWS_PROFILE=lake"}
+	stdout, err := cmd.Output()
+	require.NoError(t, err)
+	var resp struct{ Env map[string]string }
+	require.NoError(t, json.Unmarshal(stdout, &resp))
+	assert.Equal(t, map[string]string{"AWS_PROFILE": "lake", "AWS_REGION": "eu-west-3", "AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL": ""}, resp.Env)
+}
+
+func invokeEcho(t *testing.T, bin, cli string) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "bootstrap")
-	build := exec.Command("go", append(append([]string{"build"}, lambdarun.BuildFlags...), "-o", bin, "../../lambdarun/testdata/echo")...)
-	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, string(out))
-	cli := filepath.Join(dir, "invoke")
-	out, err = exec.Command("go", "build", "-o", cli, ".").CombinedOutput()
-	require.NoError(t, err, string(out))
 
 	write := func(name, content string) string {
 		p := filepath.Join(dir, name)
@@ -77,4 +110,82 @@ func TestParseTimeout(t *testing.T) {
 		_, err := parseTimeout(in)
 		assert.ErrorContains(t, err, "neither whole seconds nor a duration", in)
 	}
+}
+
+func TestChooseMode(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		return func(k string) string {
+			for i := 0; i+1 < len(kv); i += 2 {
+				if kv[i] == k {
+					return kv[i+1]
+				}
+			}
+			return ""
+		}
+	}
+	for name, tc := range map[string]struct {
+		aws  string
+		env  func(string) string
+		want string
+	}{
+		"nothing set":                    {"", env(), modeEmbedded},
+		"credentials alone do not count": {"", env("AWS_PROFILE", "prod", "AWS_ACCESS_KEY_ID", "AKIA"), modeEmbedded},
+		"AWS=real":                       {"real", env(), modeReal},
+		"AWS=REAL":                       {"REAL", env(), modeReal},
+		"AWS=local":                      {"local", env("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"), modeEmbedded},
+		"an endpoint":                    {"", env("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"), modeEndpoint},
+	} {
+		t.Run(name, func(t *testing.T) {
+			got, err := chooseMode(tc.aws, tc.env)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+	_, err := chooseMode("prod", env())
+	assert.ErrorContains(t, err, "AWS=prod: use AWS=real")
+}
+
+// realWithoutCredentials: AWS=real (or an endpoint) with nothing to sign
+// with stops within seconds, saying what to set, before the function
+// starts; no EC2 instance metadata is waited for.
+func realWithoutCredentials(t *testing.T, echo, cli string) {
+	home := t.TempDir()
+	event := filepath.Join(home, "event.json")
+	require.NoError(t, os.WriteFile(event, []byte(`{"message":"hi"}`), 0o644))
+	for name, tc := range map[string]struct {
+		env  []string
+		want []string
+	}{
+		"no region":         {[]string{"AWS=real"}, []string{"no AWS region", "AWS_PROFILE", "AWS_REGION", "leave AWS unset"}},
+		"no credentials":    {[]string{"AWS=real", "AWS_REGION=eu-west-1"}, []string{"no AWS credentials", "AWS_ACCESS_KEY_ID", "leave AWS unset"}},
+		"no such profile":   {[]string{"AWS=real", "AWS_PROFILE=nowhere"}, []string{"nowhere", "aws sso login"}},
+		"endpoint, no keys": {[]string{"AWS_ENDPOINT_URL=http://127.0.0.1:9", "AWS_REGION=us-east-1"}, []string{"no AWS credentials", "make aws-local"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(cli, "-fn", "echo", "-event", event, "-bin", echo, "-template", "../../lambdarun/testdata/template.yaml", "-aws", awsFlag(tc.env))
+			cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + home}, tc.env...)
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			began := time.Now()
+			err := cmd.Run()
+			var exit *exec.ExitError
+			require.True(t, errors.As(err, &exit), "want exit 2, got %v", err)
+			assert.Equal(t, 2, exit.ExitCode())
+			assert.Less(t, time.Since(began), 8*time.Second, "fails fast")
+			assert.Empty(t, stdout.String(), "the function never ran")
+			for _, w := range tc.want {
+				assert.Contains(t, stderr.String(), w)
+			}
+		})
+	}
+}
+
+// awsFlag passes AWS=... on as make invoke does.
+func awsFlag(env []string) string {
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "AWS="); ok {
+			return v
+		}
+	}
+	return ""
 }

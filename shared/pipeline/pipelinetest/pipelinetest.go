@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -59,13 +60,27 @@ func Lines(t testing.TB, path string) [][]byte {
 	return bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n"))
 }
 
-// CasesCovered keeps a golden table and testdata/ in step: every
-// testdata/*<ext> input has a golden file and no golden is left over.
-func CasesCovered(t testing.TB, ext string) {
+// CasesCovered keeps a golden table and testdata/ in step: the inputs the
+// table names (file names in testdata/) are exactly the testdata/*<ext>
+// files, every one has its golden file and no golden file is left over. A
+// case missing from the table, a table entry naming no file and a stale
+// golden each fail by name.
+func CasesCovered(t testing.TB, ext string, inputs []string) {
 	t.Helper()
-	inputs, err := filepath.Glob(filepath.Join("testdata", "*"+ext))
+	files, err := filepath.Glob(filepath.Join("testdata", "*"+ext))
 	require.NoError(t, err)
+	var onDisk []string
+	for _, f := range files {
+		onDisk = append(onDisk, filepath.Base(f))
+	}
+	slices.Sort(inputs)
+	assert.Equal(t, onDisk, slices.Compact(inputs), "the table's inputs are the testdata/*%s files", ext)
+
 	goldens, err := filepath.Glob(filepath.Join("testdata", "*.golden.json"))
 	require.NoError(t, err)
-	assert.Len(t, goldens, len(inputs), "every input has a golden file and no golden is left over")
+	var want []string
+	for _, in := range onDisk {
+		want = append(want, filepath.Join("testdata", strings.TrimSuffix(in, ext)+".golden.json"))
+	}
+	assert.Equal(t, want, goldens, "one golden file per input, none left over")
 }

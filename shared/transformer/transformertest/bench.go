@@ -2,6 +2,7 @@ package transformertest
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/require"
 
 	"lakestream/shared/boot"
@@ -20,16 +20,12 @@ import (
 // benchArrival is the arrival time of every benchmark record.
 var benchArrival = time.Date(2024, 3, 5, 7, 0, 0, 0, time.UTC)
 
-// Batch builds a Firehose event with at least size bytes of record data
-// from the lines line(0), line(1), ..., perRecord lines to a record, as a
-// batching producer (Kinesis Agent, Fluent Bit) sends them. It returns the
-// event and its number of lines.
-func Batch(line func(i int) []byte, perRecord, size int) (events.KinesisFirehoseEvent, int) {
-	ev := events.KinesisFirehoseEvent{
-		InvocationID:      "bench",
-		DeliveryStreamArn: "arn:aws:firehose:us-east-1:123456789012:deliverystream/bench",
-		Region:            "us-east-1",
-	}
+// Batch builds a Firehose request with at least size bytes of record
+// data from the lines line(0), line(1), ..., perRecord lines to a record,
+// as a batching producer (Kinesis Agent, Fluent Bit) sends them. It
+// returns the request's bytes and its number of lines.
+func Batch(line func(i int) []byte, perRecord, size int) ([]byte, int) {
+	var records [][]byte
 	n := 0
 	for total := 0; total < size; {
 		var data []byte
@@ -38,73 +34,78 @@ func Batch(line func(i int) []byte, perRecord, size int) (events.KinesisFirehose
 			n++
 		}
 		total += len(data)
-		ev.Records = append(ev.Records, events.KinesisFirehoseEventRecord{
-			RecordID:                    fmt.Sprintf("%08d", len(ev.Records)),
-			ApproximateArrivalTimestamp: events.MilliSecondsEpochTime{Time: benchArrival},
-			Data:                        data,
-		})
+		records = append(records, data)
 	}
-	return ev, n
+	return Request("bench", benchArrival, records), n
 }
 
-// Benchmark measures the handler newHandler builds from env on ev, whose
-// records must all come out Ok, two ways: "transform" calls Handle on the
-// decoded event (lakestream's own code: split, parse, stages, write, the
-// response), "invocation" also decodes the event JSON and encodes the
-// response, as the Lambda runtime does around it. Both report MB/s of
-// record data per core (b.SetBytes), ns/line, allocs/line and out/in, the
-// ratio of output to input bytes that decides how large a Firehose buffer
-// still fits the 6 MB response.
-func Benchmark(b *testing.B, newHandler NewHandler, env map[string]string, ev events.KinesisFirehoseEvent, lines int) {
+// Request encodes records as a Firehose transformation request from a
+// Direct PUT delivery stream of that name, record i arriving i ms after
+// arrival, laid out byte for byte as the reference batch generator
+// (Python's json.dump, ../shared/bench/gen_batches.py) lays out its
+// batches, so a benchmark here reads what the reference implementations
+// read.
+func Request(stream string, arrival time.Time, records [][]byte) []byte {
+	size := 200
+	for _, r := range records {
+		size += base64.StdEncoding.EncodedLen(len(r)) + 80
+	}
+	b := make([]byte, 0, size)
+	b = append(b, `{"invocationId": "bench", "region": "us-east-1", "deliveryStreamArn": "arn:aws:firehose:us-east-1:123456789012:deliverystream/`...)
+	b = append(b, stream...)
+	b = append(b, `", "records": [`...)
+	for i, r := range records {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = fmt.Appendf(b, `{"recordId": "r%06d", "approximateArrivalTimestamp": %d, "data": "`, i, arrival.UnixMilli()+int64(i))
+		b = base64.StdEncoding.AppendEncode(b, r)
+		b = append(b, `"}`...)
+	}
+	return append(b, "]}"...)
+}
+
+// Benchmark measures a whole invocation of the handler newHandler builds
+// from env, as Lambda runs it: the request's bytes in (every record must
+// come out Ok), the response's bytes out. It reports MB/s of record data
+// per core (b.SetBytes), ns/line, allocs/line, out/in (the ratio of output
+// to input bytes that decides how large a Firehose buffer still fits the
+// 6 MB response) and cpu-ns/op, the process's CPU time per invocation,
+// which on a shared, busy machine varies far less than the wall time.
+func Benchmark(b *testing.B, newHandler NewHandler, env map[string]string, request []byte, lines int) {
 	fn := boot.NewFrom(config.FromMap(env), io.Discard)
 	h := newHandler(fn)
 	require.NoError(b, fn.Err())
 	ctx := context.Background()
 
-	resp, err := h.Handle(ctx, ev)
+	req, err := firehose.DecodeRequest(request)
 	require.NoError(b, err)
+	ev, err := req.Event()
+	require.NoError(b, err)
+	raw, err := h.Invoke(ctx, request)
+	require.NoError(b, err)
+	var resp firehose.Response
+	require.NoError(b, json.Unmarshal(raw, &resp))
 	in, out := 0, 0
 	for i, r := range resp.Records {
 		require.Equal(b, firehose.ResultOk, r.Result, "benchmark record %d", i)
 		in += len(ev.Records[i].Data)
 		out += len(r.Data)
 	}
-	raw, err := json.Marshal(ev)
-	require.NoError(b, err)
 
-	b.Run("transform", func(b *testing.B) {
-		measure(b, in, out, lines, func() error {
-			_, err := h.Handle(ctx, ev)
-			return err
-		})
-	})
-	b.Run("invocation", func(b *testing.B) {
-		measure(b, in, out, lines, func() error {
-			var e events.KinesisFirehoseEvent
-			if err := json.Unmarshal(raw, &e); err != nil {
-				return err
-			}
-			r, err := h.HandleJSON(ctx, e)
-			if err != nil {
-				return err
-			}
-			_, err = io.Copy(io.Discard, r)
-			return err
-		})
-	})
-}
-
-func measure(b *testing.B, in, out, lines int, run func() error) {
 	b.SetBytes(int64(in))
 	b.ReportAllocs()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
+	cpu := cpuTime()
 	for b.Loop() {
-		if err := run(); err != nil {
+		if _, err := h.Invoke(ctx, request); err != nil {
 			b.Fatal(err)
 		}
 	}
+	cpu = cpuTime() - cpu
 	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	done := float64(b.N) * float64(lines)
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/done, "ns/line")
 	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/done, "allocs/line")

@@ -65,11 +65,9 @@ func Integration(t *testing.T, function, event string, newHandler NewHandler) (*
 	require.NoError(t, err, "function output:\n%s", logs.String())
 
 	h, _ := Build(t, newHandler, env)
-	r, err := h.HandleJSON(ctx, Decode(t, raw))
+	want, err := h.Invoke(ctx, raw)
 	require.NoError(t, err)
-	want, err := io.ReadAll(r)
-	require.NoError(t, err)
-	assert.JSONEq(t, string(want), string(got), "the real binary answers as the handler in-process")
+	assert.Equal(t, string(want), string(got), "the real binary answers as the handler in-process, byte for byte")
 	assert.Equal(t, 1, strings.Count(logs.String(), `"msg":"invocation done"`), "one summary line:\n%s", logs.String())
 	assert.Contains(t, logs.String(), `"LinesWritten":`, "line counts are emitted as EMF")
 

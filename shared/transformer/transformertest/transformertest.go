@@ -6,7 +6,8 @@
 //   - Golden runs the events/<function>/ samples through the handler built
 //     as main builds it and compares the decoded response (result, partition
 //     keys, output lines, failure reasons, counts) with golden files.
-//   - Batch and Benchmark measure the handler on a realistic ~1 MB batch.
+//   - Batch, Request and Benchmark measure a whole invocation (request
+//     bytes in, response bytes out) on a realistic ~1 MB batch.
 //   - Integration runs the real bootstrap binary under the local Runtime
 //     API and then plays Firehose against moto: dynamic partitioning of the
 //     Ok records and delivery to S3, where the test finds them.
@@ -72,13 +73,34 @@ func Event(t testing.TB, function, name string) []byte {
 	return raw
 }
 
-// Decode decodes a Firehose transformation event.
+// Decode decodes a Firehose transformation event with encoding/json, the
+// reference for what the handler must have read.
 func Decode(t testing.TB, raw []byte) events.KinesisFirehoseEvent {
 	t.Helper()
 	var ev events.KinesisFirehoseEvent
 	require.NoError(t, json.Unmarshal(raw, &ev))
 	require.NotEmpty(t, ev.Records)
 	return ev
+}
+
+// Invoke runs the request raw through h as Lambda does, bytes in and bytes
+// out, and returns the response decoded.
+func Invoke(t testing.TB, h *firehose.Handler, raw []byte) *firehose.Response {
+	t.Helper()
+	out, err := h.Invoke(context.Background(), raw)
+	require.NoError(t, err)
+	var resp firehose.Response
+	require.NoError(t, json.Unmarshal(out, &resp))
+	return &resp
+}
+
+// InvokeEvent is Invoke for an event built in a test: it is encoded as
+// Firehose would send it.
+func InvokeEvent(t testing.TB, h *firehose.Handler, ev events.KinesisFirehoseEvent) *firehose.Response {
+	t.Helper()
+	raw, err := json.Marshal(ev)
+	require.NoError(t, err)
+	return Invoke(t, h, raw)
 }
 
 // Result is what became of one record: its result, its output, its
@@ -104,8 +126,7 @@ func Transform(t testing.TB, newHandler NewHandler, env map[string]string, data 
 			Data:                        []byte(d),
 		})
 	}
-	resp, err := h.Handle(context.Background(), ev)
-	require.NoError(t, err)
+	resp := InvokeEvent(t, h, ev)
 	require.Len(t, resp.Records, len(data))
 	reasons := failures(logs.Bytes())
 	out := make([]Result, len(data))
@@ -194,10 +215,9 @@ func Golden(t *testing.T, function string, newHandler NewHandler, cases map[stri
 		t.Run(name, func(t *testing.T) {
 			env := Env(t, function, c.Env)
 			h, logs := Build(t, newHandler, env)
-			ev := Decode(t, Event(t, function, c.Event))
-			resp, err := h.Handle(context.Background(), ev)
-			require.NoError(t, err)
-			got := describe(t, ev, resp, logs.Bytes(), env["OUTPUT_FORMAT"])
+			raw := Event(t, function, c.Event)
+			resp := Invoke(t, h, raw)
+			got := describe(t, Decode(t, raw), resp, logs.Bytes(), env["OUTPUT_FORMAT"])
 
 			golden.Bytes(t, filepath.Join("testdata", name+".golden.json"), got)
 		})

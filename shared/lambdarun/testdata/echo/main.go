@@ -2,8 +2,10 @@
 // fails on {"fail":true}, panics on {"panic":true}, exits on {"exit":true},
 // hangs for {"sleep":"<duration>"} (ignoring its deadline, as a stuck
 // function does), reports the time its deadline leaves on
-// {"deadline":true}, and fails init when ECHO_MODE is not "plain" or
-// "upper".
+// {"deadline":true}, traces a call named by {"trace":"<name>"} (one that
+// fails when the name starts with "fail") as AWS SDK calls are traced,
+// reports the variables {"getenv":[...]} names, and
+// fails init when ECHO_MODE is not "plain" or "upper".
 package main
 
 import (
@@ -13,6 +15,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-xray-sdk-go/xray"
 
 	"lakestream/shared/boot"
 )
@@ -26,6 +30,10 @@ type event struct {
 	// Deadline asks for LeftS: the seconds left before the deadline.
 	Deadline bool    `json:"deadline,omitempty"`
 	LeftS    float64 `json:"left_s,omitempty"`
+	Trace    string  `json:"trace,omitempty"`
+	// Getenv asks for the values of these variables, in Env.
+	Getenv []string          `json:"getenv,omitempty"`
+	Env    map[string]string `json:"env,omitempty"`
 }
 
 func main() {
@@ -45,6 +53,18 @@ func main() {
 				return event{}, err
 			}
 			time.Sleep(d)
+		case ev.Trace != "":
+			xray.Capture(ctx, ev.Trace, func(context.Context) error { //nolint:errcheck // traced, not handled.
+				if strings.HasPrefix(ev.Trace, "fail") {
+					return errors.New("asked to fail " + ev.Trace)
+				}
+				return nil
+			})
+		case len(ev.Getenv) > 0:
+			ev.Env = map[string]string{}
+			for _, name := range ev.Getenv {
+				ev.Env[name] = os.Getenv(name)
+			}
 		case ev.Deadline:
 			deadline, _ := ctx.Deadline()
 			ev.LeftS = math.Round(time.Until(deadline).Seconds())

@@ -1,0 +1,519 @@
+// Package alb parses Application Load Balancer access log lines into
+// records, for the S3 log forwarder and the Firehose transformers.
+//
+// An access log entry is space-separated fields in the order AWS documents
+// them ("Access log entries" in the User Guide for Application Load
+// Balancers), 33 of them today; some are enclosed in double quotes because
+// they can hold spaces:
+//
+//	type time elb client:port target:port request_processing_time
+//	target_processing_time response_processing_time elb_status_code
+//	target_status_code received_bytes sent_bytes "request" "user_agent"
+//	ssl_cipher ssl_protocol target_group_arn "trace_id" "domain_name"
+//	"chosen_cert_arn" matched_rule_priority request_creation_time
+//	"actions_executed" "redirect_url" "error_reason" "target:port_list"
+//	"target_status_code_list" "classification" "classification_reason"
+//	conn_trace_id "transformed_host" "transformed_uri"
+//	"request_transform_status"
+//
+// # Fields
+//
+// Records have the columns of the table AWS's Athena documentation creates
+// for ALB access logs, in this order (Columns lists them with their types):
+// the log's fields, except that client:port and target:port are split into
+// client_ip, client_port, target_ip and target_port, the request line into
+// request_verb, request_url and request_proto (at its first and last space,
+// so a URL holding spaces stays whole), and error_reason is named
+// lambda_error_reason. The trailing fields after conn_trace_id are named as
+// the log documents them.
+//
+//   - Quotes are removed; \" and \\ inside quotes are undone.
+//   - "-", quoted or not, is null: AWS writes it for "no value" in every
+//     field. An empty quoted value stays an empty string.
+//   - Ports, status codes, byte counts and matched_rule_priority are int64;
+//     the three processing times are float64 seconds.
+//   - A processing time of -1 stays -1, as AWS writes it when the load
+//     balancer could not dispatch the request or the target did not answer:
+//     it is the documented value, queries over AWS's own table filter on it,
+//     and a null would hide which of the three steps failed. Filter on >= 0
+//     before averaging. matched_rule_priority keeps its -1 (an error while
+//     evaluating rules) for the same reason.
+//   - time and request_creation_time are kept as written, ISO 8601 in UTC
+//     with microseconds ("2018-07-02T22:23:00.186641Z"), after checking that
+//     they are such a time.
+//
+// # Older and newer layouts
+//
+// AWS adds fields at the end of the entry and asks parsers to ignore fields
+// they do not expect. A line needs at least the first 13 fields (through the
+// request); missing later fields are null, so logs written before a field
+// existed parse. Fields after the 33rd are ignored.
+package alb
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"lakestream/shared/excerpt"
+	"lakestream/shared/record"
+)
+
+// ErrMalformed is wrapped by every error Parse returns.
+var ErrMalformed = errors.New("alb: malformed line")
+
+// MinFields is the fewest fields a line may have: through the request.
+const MinFields = 13
+
+type kind uint8
+
+const (
+	text      kind = iota // a string
+	enum                  // a string with few distinct values, most of them interned
+	timestamp             // an ISO 8601 time in UTC, kept as written
+	seconds               // a float64, -1 allowed
+	count                 // a non-negative int64
+	signed                // an int64, -1 allowed
+	hostPort              // "ip:port", split into <name>_ip and <name>_port
+	request               // "METHOD URL PROTOCOL", split into request_verb, request_url, request_proto
+)
+
+// logFields is the documented field list, in order: the name AWS documents
+// (used in error messages) and the record name.
+var logFields = [...]struct {
+	field, name string
+	kind        kind
+}{
+	{"type", "type", enum},
+	{"time", "time", timestamp},
+	{"elb", "elb", text},
+	{"client:port", "client", hostPort},
+	{"target:port", "target", hostPort},
+	{"request_processing_time", "request_processing_time", seconds},
+	{"target_processing_time", "target_processing_time", seconds},
+	{"response_processing_time", "response_processing_time", seconds},
+	{"elb_status_code", "elb_status_code", count},
+	{"target_status_code", "target_status_code", count},
+	{"received_bytes", "received_bytes", count},
+	{"sent_bytes", "sent_bytes", count},
+	{"request", "request", request},
+	{"user_agent", "user_agent", text},
+	{"ssl_cipher", "ssl_cipher", enum},
+	{"ssl_protocol", "ssl_protocol", enum},
+	{"target_group_arn", "target_group_arn", text},
+	{"trace_id", "trace_id", text},
+	{"domain_name", "domain_name", text},
+	{"chosen_cert_arn", "chosen_cert_arn", text},
+	{"matched_rule_priority", "matched_rule_priority", signed},
+	{"request_creation_time", "request_creation_time", timestamp},
+	{"actions_executed", "actions_executed", enum},
+	{"redirect_url", "redirect_url", text},
+	{"error_reason", "lambda_error_reason", enum},
+	{"target:port_list", "target_port_list", text},
+	{"target_status_code_list", "target_status_code_list", text},
+	{"classification", "classification", enum},
+	{"classification_reason", "classification_reason", enum},
+	{"conn_trace_id", "conn_trace_id", text},
+	{"transformed_host", "transformed_host", text},
+	{"transformed_uri", "transformed_uri", text},
+	{"request_transform_status", "request_transform_status", enum},
+}
+
+// numColumns is how many fields a record has: the log's fields, with the
+// two host:port fields and the request split.
+const numColumns = len(logFields) + 2 + 2
+
+// Columns returns the columns of every record Parse returns, in order, with
+// their Hive types.
+func Columns() record.Columns {
+	cols := make(record.Columns, 0, numColumns)
+	for _, f := range logFields {
+		switch f.kind {
+		case hostPort:
+			cols = append(cols, record.Column{Name: f.name + "_ip", Type: record.String},
+				record.Column{Name: f.name + "_port", Type: record.Bigint})
+		case request:
+			cols = append(cols, record.Column{Name: "request_verb", Type: record.String},
+				record.Column{Name: "request_url", Type: record.String},
+				record.Column{Name: "request_proto", Type: record.String})
+		case seconds:
+			cols = append(cols, record.Column{Name: f.name, Type: record.Double})
+		case count, signed:
+			cols = append(cols, record.Column{Name: f.name, Type: record.Bigint})
+		default:
+			cols = append(cols, record.Column{Name: f.name, Type: record.String})
+		}
+	}
+	return cols
+}
+
+// value is one field of the line as written, without its quotes.
+type value struct {
+	s      string
+	quoted bool
+}
+
+// Parse parses one access log entry (without its line terminator). It has
+// the signature of a pipeline Parser and never returns (nil, nil).
+func Parse(line []byte) (*record.Record, error) {
+	// Every string of the record is a slice of one buffer holding the line
+	// followed by the text Parse derives, so a line costs one copy.
+	// Unescaped values are shorter than their escaped form, so room for a
+	// second copy of the line is enough for them all.
+	size := len(line)
+	if bytes.IndexByte(line, '\\') >= 0 {
+		size += len(line)
+	}
+	var buf strings.Builder
+	buf.Grow(size)
+	buf.Write(line)
+	s := buf.String()
+
+	var values [len(logFields)]value
+	n := 0
+	for i := skipSpaces(s, 0); i < len(s) && n < len(values); i = skipSpaces(s, i) {
+		v, next, err := field(s, i, n)
+		if err != nil {
+			return nil, err
+		}
+		values[n] = v
+		n++
+		i = next
+	}
+	if n < MinFields {
+		return nil, errorf("%d fields, want at least %d (through the request)", n, MinFields)
+	}
+
+	r := newRecord()
+	for k, f := range logFields {
+		var v value
+		present := k < n
+		if present {
+			v = values[k]
+		}
+		if err := add(r, &buf, f.field, f.name, f.kind, v, present); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// recordBuf lets a record and room for its fields come from one allocation.
+// Two spare fields leave room for what the pipeline adds (an arrival time).
+type recordBuf struct {
+	r      record.Record
+	fields [numColumns + 2]record.Field
+}
+
+func newRecord() *record.Record {
+	b := new(recordBuf)
+	b.r.Fields = b.fields[:0]
+	return &b.r
+}
+
+// add appends the record fields one log field makes: null ones for a field
+// the line does not have.
+func add(r *record.Record, buf *strings.Builder, field, name string, k kind, v value, present bool) error {
+	null := !present || v.s == "-"
+	if v.quoted && strings.IndexByte(v.s, '\\') >= 0 {
+		v.s = unescape(buf, v.s)
+	}
+	switch k {
+	case hostPort:
+		var ip, port any
+		if !null {
+			host, p, err := splitHostPort(field, v.s)
+			if err != nil {
+				return err
+			}
+			ip, port = host, p
+		}
+		r.Fields = append(r.Fields,
+			record.Field{Name: name + "_ip", Value: ip},
+			record.Field{Name: name + "_port", Value: port})
+		return nil
+	case request:
+		var verb, url, proto any
+		if !null {
+			verb, url, proto = splitRequest(v.s)
+		}
+		r.Fields = append(r.Fields,
+			record.Field{Name: "request_verb", Value: verb},
+			record.Field{Name: "request_url", Value: url},
+			record.Field{Name: "request_proto", Value: proto})
+		return nil
+	}
+	var out any
+	if !null {
+		var err error
+		if out, err = convert(field, k, v.s); err != nil {
+			return err
+		}
+	}
+	r.Fields = append(r.Fields, record.Field{Name: name, Value: out})
+	return nil
+}
+
+// convert turns one scalar field's text into its record value.
+func convert(field string, k kind, v string) (any, error) {
+	switch k {
+	case count, signed:
+		n, ok := integer(v, k == signed)
+		if !ok {
+			return nil, errorf("%s %s is not a whole number", field, excerpt.Quote(v))
+		}
+		return n, nil
+	case seconds:
+		if !isDecimal(v) {
+			return nil, errorf("%s %s is not a number of seconds", field, excerpt.Quote(v))
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil { // hundreds of digits: beyond float64
+			return nil, errorf("%s %s is out of range", field, excerpt.Quote(v))
+		}
+		return f, nil
+	case timestamp:
+		if !isTime(v) {
+			return nil, errorf("%s %s is not an ISO 8601 time in UTC", field, excerpt.Quote(v))
+		}
+		return v, nil
+	case enum:
+		return intern(v), nil
+	}
+	return v, nil
+}
+
+// field reads the field starting at s[i]: up to the next space, or a
+// double-quoted value. The closing quote is the first unescaped one followed
+// by a space or the end of the line, so that a stray quote inside a value
+// (a user agent holding one) stays in it.
+func field(s string, i, n int) (value, int, error) {
+	if s[i] != '"' {
+		end := strings.IndexByte(s[i:], ' ')
+		if end < 0 {
+			return value{s: s[i:]}, len(s), nil
+		}
+		return value{s: s[i : i+end]}, i + end, nil
+	}
+	for j := i + 1; ; {
+		k := strings.IndexByte(s[j:], '"')
+		if k < 0 {
+			return value{}, i, errorf("%s has no closing quote", fieldName(n))
+		}
+		q := j + k
+		j = q + 1
+		// A quote after an odd number of backslashes is escaped.
+		escaped := false
+		for p := q - 1; p > i && s[p] == '\\'; p-- {
+			escaped = !escaped
+		}
+		if !escaped && (j == len(s) || s[j] == ' ') {
+			return value{s: s[i+1 : q], quoted: true}, j, nil
+		}
+	}
+}
+
+// fieldName names the n-th field for an error message.
+func fieldName(n int) string {
+	if n < len(logFields) {
+		return logFields[n].field
+	}
+	return "field " + strconv.Itoa(n+1)
+}
+
+// unescape undoes \" and \\ in a quoted value, appending the result to buf,
+// the record's string buffer. Other backslashes are kept.
+func unescape(buf *strings.Builder, v string) string {
+	start := buf.Len()
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c == '\\' && i+1 < len(v) && (v[i+1] == '"' || v[i+1] == '\\') {
+			i++
+			c = v[i]
+		}
+		buf.WriteByte(c)
+	}
+	return buf.String()[start:]
+}
+
+// splitHostPort splits "ip:port" at its last colon; an IPv6 address may be
+// in brackets ("[2001:db8::1]:443"), which are removed.
+func splitHostPort(field, v string) (string, int64, error) {
+	c := strings.LastIndexByte(v, ':')
+	if c <= 0 {
+		return "", 0, errorf("%s %s is not ip:port", field, excerpt.Quote(v))
+	}
+	port, ok := integer(v[c+1:], false)
+	if !ok || port > 65535 {
+		return "", 0, errorf("%s %s has no port number", field, excerpt.Quote(v))
+	}
+	host := v[:c]
+	if len(host) > 2 && host[0] == '[' && host[len(host)-1] == ']' {
+		host = host[1 : len(host)-1]
+	}
+	return host, port, nil
+}
+
+// splitRequest splits "METHOD URL PROTOCOL" at its first and last space.
+// A part that is "-" is null; a request line with fewer parts fills the
+// verb, then the URL.
+func splitRequest(req string) (verb, url, proto any) {
+	req = strings.TrimRight(req, " ")
+	first := strings.IndexByte(req, ' ')
+	if first < 0 {
+		return optional(intern(req)), nil, nil
+	}
+	verb = optional(intern(req[:first]))
+	rest := strings.TrimLeft(req[first+1:], " ")
+	last := strings.LastIndexByte(rest, ' ')
+	if last < 0 {
+		return verb, optional(rest), nil
+	}
+	return verb, optional(strings.TrimRight(rest[:last], " ")), optional(intern(rest[last+1:]))
+}
+
+// optional is v, or null for "-" and "".
+func optional(v any) any {
+	if s, ok := v.(string); ok && (s == "-" || s == "") {
+		return nil
+	}
+	return v
+}
+
+// integer parses a non-empty run of ASCII digits that fits an int64, with a
+// leading "-" when signed.
+func integer(v string, signed bool) (int64, bool) {
+	neg := false
+	if signed && strings.HasPrefix(v, "-") {
+		neg, v = true, v[1:]
+	}
+	if v == "" || len(v) > 18 { // 18 digits always fit an int64
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
+
+// isDecimal reports whether v is an optional "-", digits and at most one
+// ".", with at least one digit: what the load balancer writes, and none of
+// the NaN, Inf, hex or exponent forms strconv.ParseFloat would also take.
+func isDecimal(v string) bool {
+	v = strings.TrimPrefix(v, "-")
+	dot, digit := false, false
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c >= '0' && c <= '9':
+			digit = true
+		case c == '.' && !dot:
+			dot = true
+		default:
+			return false
+		}
+	}
+	return digit
+}
+
+// isTime reports whether v is "YYYY-MM-DDThh:mm:ss[.fraction]Z" naming a
+// real date and time of day.
+func isTime(v string) bool {
+	if len(v) < 20 || v[4] != '-' || v[7] != '-' || v[10] != 'T' || v[13] != ':' || v[16] != ':' || v[len(v)-1] != 'Z' {
+		return false
+	}
+	year, ok1 := atoi(v[0:4])
+	month, ok2 := atoi(v[5:7])
+	day, ok3 := atoi(v[8:10])
+	hour, ok4 := atoi(v[11:13])
+	minute, ok5 := atoi(v[14:16])
+	sec, ok6 := atoi(v[17:19])
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 {
+		return false
+	}
+	if frac := v[19 : len(v)-1]; frac != "" {
+		if len(frac) < 2 || len(frac) > 10 || frac[0] != '.' {
+			return false
+		}
+		if _, ok := atoi(frac[1:]); !ok {
+			return false
+		}
+	}
+	return month >= 1 && month <= 12 && day >= 1 && day <= daysIn(month, year) &&
+		hour <= 23 && minute <= 59 && sec <= 59
+}
+
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// atoi parses a fixed-width run of digits.
+func atoi(v string) (int, bool) {
+	n := 0
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int(v[i]-'0')
+	}
+	return n, true
+}
+
+func skipSpaces(s string, i int) int {
+	for i < len(s) && s[i] == ' ' {
+		i++
+	}
+	return i
+}
+
+// interned holds, already boxed, the values that fill most of an entry
+// (types, methods, protocols, TLS versions and ciphers, actions,
+// classifications), so that storing them in a record costs no allocation.
+var interned = func() map[string]any {
+	m := make(map[string]any)
+	for _, s := range []string{
+		"http", "https", "h2", "grpcs", "ws", "wss",
+		"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE",
+		"HTTP/1.0", "HTTP/1.1", "HTTP/2.0",
+		"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3",
+		"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
+		"ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-AES128-GCM-SHA256",
+		"ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES128-SHA256", "ECDHE-RSA-AES128-SHA",
+		"forward", "redirect", "fixed-response", "authenticate", "waf", "waf-failed", "waf,forward",
+		"authenticate,forward",
+		"Acceptable", "Ambiguous", "Severe",
+	} {
+		m[s] = s
+	}
+	return m
+}()
+
+func intern(s string) any {
+	if v, ok := interned[s]; ok {
+		return v
+	}
+	return s
+}
+
+// errorf returns an error wrapping ErrMalformed.
+func errorf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
+}

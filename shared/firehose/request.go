@@ -1,0 +1,390 @@
+package firehose
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"lakestream/shared/jsonscan"
+)
+
+// ErrInvalidRequest is wrapped by every error DecodeRequest returns: the
+// payload is not a Firehose data-transformation request, or not one
+// Firehose could have sent.
+var ErrInvalidRequest = errors.New("not a Firehose data-transformation request")
+
+// Request is a Firehose data-transformation request as DecodeRequest reads
+// it: the fields of aws-lambda-go's events.KinesisFirehoseEvent, with each
+// record's data left as the base64 text it came as until it is needed.
+type Request struct {
+	InvocationID           string
+	DeliveryStreamArn      string
+	SourceKinesisStreamArn string
+	Region                 string
+	Records                []RequestRecord
+}
+
+// RequestRecord is one record of a Request.
+type RequestRecord struct {
+	RecordID string
+	// ArrivalTime is approximateArrivalTimestamp (Unix milliseconds) as
+	// aws-lambda-go reads it; the zero Time when absent.
+	ArrivalTime time.Time
+	// Kinesis is kinesisRecordMetadata, set when the delivery stream reads
+	// from a Kinesis stream.
+	Kinesis events.KinesisFirehoseRecordMetadata
+	// data is the text of the "data" string in the request: base64, with
+	// JSON escapes when escaped is set. hasData is false when "data" was
+	// absent or null.
+	data    []byte
+	escaped bool
+	hasData bool
+}
+
+// AppendData appends the record's data, base64-decoded, to dst. Invalid
+// base64 is an error for this record alone (dst comes back as it was).
+// Like encoding/json, it skips line breaks in the base64 text.
+func (r *RequestRecord) AppendData(dst []byte) ([]byte, error) {
+	text := r.data
+	if r.escaped {
+		text = jsonscan.Unescape(nil, text) // Firehose never escapes base64; only odd input pays
+	}
+	out, err := base64.StdEncoding.AppendDecode(dst, text)
+	if err != nil {
+		return dst, fmt.Errorf("data is not valid base64: %w", err)
+	}
+	return out, nil
+}
+
+// maxDataLen is the most bytes the record's data can decode to.
+func (r *RequestRecord) maxDataLen() int { return base64.StdEncoding.DecodedLen(len(r.data)) }
+
+// Event returns the request as encoding/json decodes it into aws-lambda-go's
+// type, every record's data decoded; the first record whose data is not
+// valid base64 is an error, as it is for encoding/json.
+func (r *Request) Event() (events.KinesisFirehoseEvent, error) {
+	ev := r.header()
+	ev.Records = make([]events.KinesisFirehoseEventRecord, len(r.Records))
+	for i := range r.Records {
+		in := &r.Records[i]
+		out := &ev.Records[i]
+		out.RecordID = in.RecordID
+		out.ApproximateArrivalTimestamp = events.MilliSecondsEpochTime{Time: in.ArrivalTime}
+		out.KinesisFirehoseRecordMetadata = in.Kinesis
+		if in.hasData {
+			data, err := in.AppendData([]byte{})
+			if err != nil {
+				return ev, fmt.Errorf("records[%d]: %w", i, err)
+			}
+			out.Data = data
+		}
+	}
+	return ev, nil
+}
+
+// header is the request without its records: what a Reingester is given.
+func (r *Request) header() events.KinesisFirehoseEvent {
+	return events.KinesisFirehoseEvent{
+		InvocationID:           r.InvocationID,
+		DeliveryStreamArn:      r.DeliveryStreamArn,
+		SourceKinesisStreamArn: r.SourceKinesisStreamArn,
+		Region:                 r.Region,
+	}
+}
+
+// DecodeRequest reads a Firehose data-transformation request without
+// reflection. What it accepts, encoding/json accepts into
+// events.KinesisFirehoseEvent with the same values, but it is strict where
+// encoding/json is lax, so that a payload Firehose did not send is
+// rejected rather than answered: keys must match exactly (an S3 or
+// DynamoDB event's "Records" is not "records"), a known key may appear
+// once, "records" must be an array, and every record must have a non-empty
+// string "recordId" (Firehose rejects an answer without one). Unknown keys
+// are skipped. Records' data stays base64 until AppendData: a record whose
+// data is not valid base64 fails alone, where encoding/json fails the
+// whole request. The error wraps ErrInvalidRequest and says what the
+// payload looks like instead where that is cheap to tell.
+func DecodeRequest(payload []byte) (*Request, error) {
+	r := &Request{}
+	return r, r.decode(&jsonscan.Scanner{}, payload)
+}
+
+// decode is DecodeRequest into r, reusing its records and the scanner.
+func (r *Request) decode(s *jsonscan.Scanner, payload []byte) error {
+	s.Reset(payload)
+	clear(r.Records)
+	*r = Request{Records: r.Records[:0]}
+	d := requestDecoder{s: s, rec: -1}
+	d.request(r)
+	return d.result()
+}
+
+// requestDecoder holds what decoding one request needs besides the
+// scanner: a buffer for strings that need unescaping, which record it is
+// in (for error messages) and the first error with where it happened.
+type requestDecoder struct {
+	s    *jsonscan.Scanner
+	buf  []byte
+	rec  int // index of the record being read; -1 outside "records"
+	err  error
+	hint string // what the payload looks like instead, from its keys
+	// clash is the error for a top-level "Records" in a payload that turns
+	// out to have "records" as well.
+	clash string
+}
+
+// Keys of the objects in a request, in the order of the seen bits.
+var (
+	requestKeys = []string{"invocationId", "deliveryStreamArn", "sourceKinesisStreamArn", "region", "records"}
+	recordKeys  = []string{"recordId", "approximateArrivalTimestamp", "data", "kinesisRecordMetadata"}
+	kinesisKeys = []string{"shardId", "partitionKey", "approximateArrivalTimestamp", "sequenceNumber", "subsequenceNumber"}
+)
+
+// telltales are top-level keys of other events a function may be sent by
+// mistake, and what they are.
+var telltales = map[string]string{
+	"Records":     `an S3 or DynamoDB event has "Records"`,
+	"awslogs":     `a CloudWatch Logs subscription event has "awslogs"`,
+	"detail-type": `an EventBridge event has "detail-type"`,
+}
+
+func (d *requestDecoder) request(r *Request) {
+	s := d.s
+	if !d.is(jsonscan.Object, "") {
+		return
+	}
+	var seen uint
+	for key := range s.Object() {
+		if !d.once(&seen, requestKeys, key, "") {
+			continue
+		}
+		switch string(key) {
+		case "invocationId":
+			r.InvocationID = d.string("invocationId")
+		case "deliveryStreamArn":
+			r.DeliveryStreamArn = d.string("deliveryStreamArn")
+		case "sourceKinesisStreamArn":
+			r.SourceKinesisStreamArn = d.string("sourceKinesisStreamArn")
+		case "region":
+			r.Region = d.string("region")
+		case "records":
+			if !d.is(jsonscan.Array, "records") {
+				break
+			}
+			for i := range s.Array() {
+				d.rec = i
+				r.Records = append(r.Records, RequestRecord{})
+				d.record(&r.Records[i])
+			}
+			if s.Err() == nil {
+				d.rec = -1 // an error in the array is said of its record
+			}
+		}
+	}
+	if d.s.End() != nil {
+		return
+	}
+	switch {
+	case seen&(1<<4) == 0:
+		msg := `it has no "records" array`
+		if d.hint != "" {
+			msg += " (" + d.hint + ")"
+		}
+		d.fail("", errors.New(msg))
+	case d.clash != "":
+		d.fail("", errors.New(d.clash))
+	}
+}
+
+func (d *requestDecoder) record(r *RequestRecord) {
+	s := d.s
+	if !d.is(jsonscan.Object, "") {
+		return
+	}
+	var seen uint
+	for key := range s.Object() {
+		if !d.once(&seen, recordKeys, key, "") {
+			continue
+		}
+		switch string(key) {
+		case "recordId":
+			if s.Peek() == jsonscan.Null {
+				d.fail("recordId", errors.New("it is null, not a string"))
+				break
+			}
+			r.RecordID = d.string("recordId")
+		case "approximateArrivalTimestamp":
+			r.ArrivalTime = d.millis("approximateArrivalTimestamp")
+		case "data":
+			if s.Null() {
+				break
+			}
+			text, escaped, err := s.RawString()
+			if err != nil {
+				d.fail("data", err)
+				break
+			}
+			r.data, r.escaped, r.hasData = text, escaped, true
+		case "kinesisRecordMetadata":
+			d.kinesis(&r.Kinesis)
+		}
+	}
+	switch {
+	case s.Err() != nil:
+	case seen&1 == 0:
+		d.fail("", errors.New(`it has no "recordId"`))
+	case r.RecordID == "":
+		d.fail("recordId", errors.New("it is empty"))
+	}
+}
+
+func (d *requestDecoder) kinesis(md *events.KinesisFirehoseRecordMetadata) {
+	s := d.s
+	if s.Null() {
+		return
+	}
+	if !d.is(jsonscan.Object, "kinesisRecordMetadata") {
+		return
+	}
+	var seen uint
+	for key := range s.Object() {
+		if !d.once(&seen, kinesisKeys, key, "kinesisRecordMetadata.") {
+			continue
+		}
+		switch string(key) {
+		case "shardId":
+			md.ShardID = d.string("kinesisRecordMetadata.shardId")
+		case "partitionKey":
+			md.PartitionKey = d.string("kinesisRecordMetadata.partitionKey")
+		case "approximateArrivalTimestamp":
+			md.ApproximateArrivalTimestamp.Time = d.millis("kinesisRecordMetadata.approximateArrivalTimestamp")
+		case "sequenceNumber":
+			md.SequenceNumber = d.string("kinesisRecordMetadata.sequenceNumber")
+		case "subsequenceNumber":
+			if !s.Null() {
+				n, err := s.Int64()
+				d.fail("kinesisRecordMetadata.subsequenceNumber", err)
+				md.SubsequenceNumber = n
+			}
+		}
+	}
+}
+
+// once reports whether key is one of keys seen for the first time, marking
+// it seen. A repeated key, or one that differs from a known key only in
+// case (which encoding/json would take for it), fails the request; an
+// unknown key is skipped, noting it when it tells another event.
+func (d *requestDecoder) once(seen *uint, keys []string, key []byte, prefix string) bool {
+	for i, k := range keys {
+		if string(key) == k {
+			if *seen&(1<<i) != 0 {
+				d.fail("", fmt.Errorf("key %q appears twice", prefix+k))
+				return false
+			}
+			*seen |= 1 << i
+			return true
+		}
+	}
+	if d.rec < 0 && prefix == "" {
+		if hint, ok := telltales[string(key)]; ok {
+			// Said once the whole payload is read: what it lacks is
+			// clearer than the one key that is off.
+			d.hint = hint
+			if bytes.EqualFold(key, []byte("records")) {
+				d.clash = `key "Records" is not "records" (keys are case-sensitive)`
+			}
+			return false
+		}
+	}
+	for _, k := range keys {
+		if bytes.EqualFold(key, []byte(k)) {
+			d.fail("", fmt.Errorf("key %q is not %q (keys are case-sensitive)", key, prefix+k))
+			return false
+		}
+	}
+	return false
+}
+
+// string reads a string or null (""), as encoding/json reads into a string.
+func (d *requestDecoder) string(field string) string {
+	if d.s.Null() {
+		return ""
+	}
+	v, err := d.s.String(&d.buf)
+	if err != nil {
+		d.fail(field, err)
+		return ""
+	}
+	return string(v)
+}
+
+// millis reads Unix milliseconds as aws-lambda-go's MilliSecondsEpochTime
+// does: an integer (no fraction or exponent) in the int64 range, or null,
+// which it reads as 0.
+func (d *requestDecoder) millis(field string) time.Time {
+	var ms int64
+	if !d.s.Null() {
+		var err error
+		if ms, err = d.s.Int64(); err != nil {
+			d.fail(field, err)
+			return time.Time{}
+		}
+	}
+	return time.Unix(ms/1000, (ms%1000)*1000000)
+}
+
+// is reports whether the next value is of kind want. If it is of another
+// kind, that fails the request, said of field; if it is not JSON, the
+// syntax error does.
+func (d *requestDecoder) is(want jsonscan.Kind, field string) bool {
+	k := d.s.Peek()
+	switch k {
+	case want:
+		return true
+	case jsonscan.Invalid:
+		_ = d.s.Skip() // fails, with the offset and what was there
+	default:
+		d.fail(field, fmt.Errorf("it is %s, not %s", k, want))
+	}
+	return false
+}
+
+// fail records err, said of field (of the current record, if any), as
+// the first error and stops the scanner.
+func (d *requestDecoder) fail(field string, err error) {
+	if err == nil || d.err != nil {
+		return
+	}
+	where := field
+	if d.rec >= 0 {
+		where = fmt.Sprintf("records[%d]", d.rec)
+		if field != "" {
+			where += "." + field
+		}
+	}
+	if where != "" {
+		err = fmt.Errorf("%s: %w", where, err)
+	}
+	d.err = err
+	d.s.Fail(err)
+}
+
+// result is the error to return: the first one recorded, or the
+// scanner's own (a syntax error), placed in the request.
+func (d *requestDecoder) result() error {
+	err := d.err
+	if err == nil {
+		if err = d.s.Err(); err == nil {
+			return nil
+		}
+		err = fmt.Errorf("invalid JSON: %w", err)
+		if d.rec >= 0 {
+			err = fmt.Errorf("records[%d]: %w", d.rec, err)
+		}
+	}
+	return fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+}

@@ -75,7 +75,8 @@ func New(policy retry.Policy) *Lazy {
 // (AWS_REGION, else AWS_DEFAULT_REGION), the execution role's credentials
 // (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) and
 // AWS_ENDPOINT_URL, so that the same binary runs against an emulator. The
-// service-specific AWS_ENDPOINT_URL_<SERVICE> variables are New's.
+// service-specific AWS_ENDPOINT_URL_<SERVICE> variables are New's. The
+// SDK's retryer is off, as in shared/awsclient.
 func Config(getenv func(string) string) (aws.Config, error) {
 	region := getenv("AWS_REGION")
 	if region == "" {
@@ -98,6 +99,9 @@ func Config(getenv func(string) string) (aws.Config, error) {
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return creds, nil
 		}),
+		// One retry layer, as shared/awsclient's clients: each call is made
+		// once, and streamput retries through package retry.
+		Retryer: func() aws.Retryer { return aws.NopRetryer{} },
 	}
 	if ep := getenv("AWS_ENDPOINT_URL"); ep != "" {
 		cfg.BaseEndpoint = aws.String(ep)

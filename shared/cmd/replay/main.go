@@ -136,11 +136,15 @@ func firehoseJob(ctx context.Context, args []string, stderr io.Writer) (func(con
 		return nil, fmt.Errorf("AWS config: %w", err)
 	}
 	f.S3 = s3.NewFromConfig(cfg, awsclient.S3PathStyle, quietChecksums)
+	// The writes retry through package retry (streamput) and only there,
+	// as the functions' do; the reads keep the SDK's own retries.
+	wcfg := cfg.Copy()
+	awsclient.NoRetries(&wcfg)
 	if *stream != "" {
-		f.Writer = streamput.NewFirehose(sdkfirehose.NewFromConfig(cfg), *stream, retry.Default())
+		f.Writer = streamput.NewFirehose(sdkfirehose.NewFromConfig(wcfg), *stream, retry.Default())
 		f.Target = "delivery stream " + *stream
 	} else {
-		f.Writer = streamput.NewKinesis(kinesis.NewFromConfig(cfg), *kinesisARN, retry.Default())
+		f.Writer = streamput.NewKinesis(kinesis.NewFromConfig(wcfg), *kinesisARN, retry.Default())
 		f.Target = "Kinesis stream " + *kinesisARN
 	}
 	return f.Run, nil

@@ -21,7 +21,8 @@ import (
 // initialisation alone quadrupled the transformers' start-up), nor
 // aws-sdk-go-v2/config with the STS, SSO and sign-in clients it links (a
 // further 1.1 ms), nor any other service's client. The SDK comes in
-// through shared/reingest (and the shared/streamput writers it uses) only.
+// through shared/reingest only, and the packages it uses: the
+// shared/streamput writers and shared/retry, which classifies SDK errors.
 // The packages are listed as Lambda builds them (linux, arm64,
 // lambda.norpc); a failure names the package that imports the forbidden one.
 func TestTransformersLinkOnlyTheReingestClients(t *testing.T) {
@@ -38,7 +39,7 @@ func TestTransformersLinkOnlyTheReingestClients(t *testing.T) {
 	sdk := []string{"github.com/aws/aws-sdk-go-v2", "github.com/aws/smithy-go"}
 	services := []string{"github.com/aws/aws-sdk-go-v2/service/firehose", "github.com/aws/aws-sdk-go-v2/service/kinesis"}
 	// The only lakestream packages that may import the SDK.
-	sdkUsers := []string{"lakestream/shared/reingest", "lakestream/shared/streamput"}
+	sdkUsers := []string{"lakestream/shared/reingest", "lakestream/shared/streamput", "lakestream/shared/retry"}
 	for _, fn := range []string{"firehose-json", "firehose-accesslog", "firehose-cloudfront", "firehose-syslog"} {
 		t.Run(fn, func(t *testing.T) {
 			cmd := exec.Command("go", "list", "-deps", "-tags", "lambda.norpc", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "./functions/"+fn)

@@ -213,7 +213,9 @@ func (s Stream) replay(ctx context.Context, m sqstypes.Message, sum *Summary, p 
 		}
 	}
 	if err != nil {
-		p.source("%s: %d records sent to %s, %d failed (%s); the message is kept whole (a re-run sends them all again): %v", what, replayed, s.Function, len(failed), why, err)
+		// Without a replacement, the original stays: a re-run sends all of
+		// it again. With one but the original not deleted, both stay.
+		p.source("%s: %d records sent to %s, %d failed (%s), but the message could not be replaced by one naming those (a re-run sends the sent ones again): %v", what, replayed, s.Function, len(failed), why, err)
 		return false, sent, fmt.Errorf("replace with the failed records: %w", err)
 	}
 	sum.Done++

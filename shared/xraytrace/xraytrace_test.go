@@ -500,3 +500,31 @@ func TestMain(m *testing.M) {
 	os.Unsetenv("AWS_XRAY_DAEMON_ADDRESS")
 	os.Exit(m.Run())
 }
+
+// BenchmarkSend is what tracing adds to each call of a sampled invocation
+// besides the middleware's bookkeeping: writing its document and sending
+// it to the daemon.
+func BenchmarkSend(b *testing.B) {
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(b, err)
+	defer conn.Close()
+	go func() {
+		buf := make([]byte, 64<<10)
+		for {
+			if _, err := conn.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	b.Setenv("AWS_XRAY_DAEMON_ADDRESS", conn.LocalAddr().String())
+	tr, err := New()
+	require.NoError(b, err)
+	d := document{
+		TraceID: traceID, ID: "70de5b6f19ff9a0b", ParentID: parentID, Name: "Firehose", Start: 1478293361.271, End: 1478293361.449,
+		Status: 200, ContentLength: 1843, Operation: "PutRecordBatch", Region: "eu-west-1", RequestID: "e5b2c0a1-6f3d-4b8e-9a7c-2d1f0e3b4a5c",
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		tr.send(&d)
+	}
+}

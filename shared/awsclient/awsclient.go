@@ -1,7 +1,9 @@
 // Package awsclient builds the one aws.Config a function process uses for
 // all of its SDK v2 clients: credentials and region from the Lambda
-// environment, every call traced by X-Ray, and AWS_ENDPOINT_URL honoured so
-// the same binary runs against a local emulator (moto_server) unchanged.
+// environment, every call traced by X-Ray (package xraytrace: one
+// subsegment per call, without linking the X-Ray SDK's core), and
+// AWS_ENDPOINT_URL honoured so the same binary runs against a local
+// emulator (moto_server) unchanged.
 //
 // # Retries: one layer, lakestream's
 //
@@ -17,9 +19,9 @@
 // have started before it calls again, which a retry hidden in the SDK
 // cannot. AWS_MAX_ATTEMPTS and AWS_RETRY_MODE are therefore ignored.
 //
-// Where there is no X-Ray segment (local runs, tests), set
-// AWS_XRAY_CONTEXT_MISSING=IGNORE_ERROR or AWS_XRAY_SDK_DISABLED=true in the
-// environment; the local runner and the Makefile do.
+// Where there is no X-Ray trace header in a call's context (local runs,
+// tests) the call is simply not traced; AWS_XRAY_SDK_DISABLED=true turns
+// tracing off altogether.
 package awsclient
 
 import (
@@ -30,11 +32,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-xray-sdk-go/instrumentation/awsv2"
-	"github.com/aws/aws-xray-sdk-go/xray"
-	"github.com/aws/aws-xray-sdk-go/xraylog"
 
 	"lakestream/shared/boot"
+	"lakestream/shared/xraytrace"
 )
 
 // Config is Load for a function's main: a failure is recorded in fn, which
@@ -54,10 +54,12 @@ func Load(ctx context.Context) (aws.Config, error) {
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load AWS config: %w", err)
 	}
-	// The X-Ray SDK logs at info level to stdout by default; keep stdout for
-	// our JSON logs and EMF metrics and let X-Ray speak only of problems.
-	xray.SetLogger(xraylog.NewDefaultLogger(os.Stderr, xraylog.LogLevelWarn))
-	awsv2.AWSV2Instrumentor(&cfg.APIOptions)
+	tracer, err := xraytrace.New()
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("set up X-Ray tracing: %w", err)
+	}
+	tracer.Resources = s3Resources
+	tracer.Instrument(&cfg.APIOptions)
 	NoRetries(&cfg)
 	return cfg, nil
 }
@@ -78,4 +80,42 @@ func S3PathStyle(o *s3.Options) {
 	if os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv("AWS_ENDPOINT_URL_S3") != "" {
 		o.UsePathStyle = true
 	}
+}
+
+// s3Resources names the bucket and key of an S3 object call in its X-Ray
+// subsegment ("bucket_name", "key"), as the X-Ray SDK's parameter whitelist
+// does for GetObject, PutObject and DeleteObject, and for the other object
+// calls lakestream makes (the whitelist predates them). The other services
+// lakestream calls (Glue, Firehose, Kinesis) have no whitelist entry.
+func s3Resources(params any, dst []xraytrace.Field) []xraytrace.Field {
+	var bucket, key *string
+	switch in := params.(type) {
+	case *s3.GetObjectInput:
+		bucket, key = in.Bucket, in.Key
+	case *s3.PutObjectInput:
+		bucket, key = in.Bucket, in.Key
+	case *s3.DeleteObjectInput:
+		bucket, key = in.Bucket, in.Key
+	case *s3.HeadObjectInput:
+		bucket, key = in.Bucket, in.Key
+	case *s3.CopyObjectInput:
+		bucket, key = in.Bucket, in.Key
+	case *s3.CreateMultipartUploadInput:
+		bucket, key = in.Bucket, in.Key
+	case *s3.UploadPartCopyInput:
+		bucket, key = in.Bucket, in.Key
+	case *s3.CompleteMultipartUploadInput:
+		bucket, key = in.Bucket, in.Key
+	case *s3.AbortMultipartUploadInput:
+		bucket, key = in.Bucket, in.Key
+	default:
+		return dst
+	}
+	if bucket != nil {
+		dst = append(dst, xraytrace.Field{Key: "bucket_name", Value: *bucket})
+	}
+	if key != nil {
+		dst = append(dst, xraytrace.Field{Key: "key", Value: *key})
+	}
+	return dst
 }

@@ -2,9 +2,12 @@ package awsclient
 
 import (
 	"context"
+	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,7 +23,8 @@ import (
 )
 
 // TestLoadTalksToEndpointWithoutSegment: the traced config reaches the
-// emulator named by AWS_ENDPOINT_URL, with no X-Ray segment in the context.
+// emulator named by AWS_ENDPOINT_URL, with no X-Ray trace header in the
+// context (the call is not traced, and not failed).
 func TestLoadTalksToEndpointWithoutSegment(t *testing.T) {
 	ctx := context.Background()
 	srv, err := moto.Start(ctx)
@@ -29,7 +33,6 @@ func TestLoadTalksToEndpointWithoutSegment(t *testing.T) {
 	for k, v := range srv.Env() {
 		t.Setenv(k, v)
 	}
-	t.Setenv("AWS_XRAY_CONTEXT_MISSING", "IGNORE_ERROR")
 
 	cfg, err := Load(ctx)
 	require.NoError(t, err)
@@ -100,4 +103,73 @@ func TestOneRetryLayer(t *testing.T) {
 	out, err := client.StartJobRun(context.Background(), &glue.StartJobRunInput{JobName: aws.String("job")})
 	require.NoError(t, err, "no client-side quota left the client unable to call")
 	assert.Equal(t, "jr_1", aws.ToString(out.JobRunId))
+}
+
+// TestLoadTracesS3Calls: a call made in a sampled invocation's context is
+// one subsegment sent to the daemon AWS_XRAY_DAEMON_ADDRESS names, with the
+// bucket and key of an S3 object call and S3's two request ids; a call of
+// another S3 operation names no resource.
+func TestLoadTracesS3Calls(t *testing.T) {
+	daemon, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(t, err)
+	defer daemon.Close()
+	s3api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Amz-Request-Id", "C3D13FE58DE4C810")
+		w.Header().Set("X-Amz-Id-2", "FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD")
+		if r.Method == http.MethodGet {
+			io.WriteString(w, `<ListAllMyBucketsResult><Buckets></Buckets></ListAllMyBucketsResult>`) //nolint:errcheck
+		}
+	}))
+	defer s3api.Close()
+	t.Setenv("AWS_XRAY_DAEMON_ADDRESS", daemon.LocalAddr().String())
+	t.Setenv("AWS_XRAY_SDK_DISABLED", "")
+	t.Setenv("AWS_ENDPOINT_URL", s3api.URL)
+	t.Setenv("AWS_REGION", "eu-west-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
+
+	cfg, err := Load(context.Background())
+	require.NoError(t, err)
+	client := s3.NewFromConfig(cfg, S3PathStyle)
+	//nolint:staticcheck // aws-lambda-go's own key for the invocation's trace header
+	ctx := context.WithValue(context.Background(), "x-amzn-trace-id", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1")
+	_, err = client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("lake"), Key: aws.String("events/données été #1.json"), Body: strings.NewReader("{}")})
+	require.NoError(t, err)
+	_, err = client.ListBuckets(ctx, &s3.ListBucketsInput{})
+	require.NoError(t, err)
+
+	read := func() map[string]any {
+		require.NoError(t, daemon.SetReadDeadline(time.Now().Add(5*time.Second)))
+		buf := make([]byte, 64<<10)
+		n, err := daemon.Read(buf)
+		require.NoError(t, err)
+		_, body, ok := strings.Cut(string(buf[:n]), "\n")
+		require.True(t, ok, "the daemon header, then the document: %s", buf[:n])
+		var doc map[string]any
+		require.NoError(t, json.Unmarshal([]byte(body), &doc))
+		return doc
+	}
+	put := read()
+	assert.Equal(t, "S3", put["name"])
+	assert.Equal(t, "subsegment", put["type"])
+	assert.Equal(t, "1-5759e988-bd862e3fe1be46a994272793", put["trace_id"])
+	assert.Equal(t, "53995c3f42cd8ad8", put["parent_id"])
+	assert.Equal(t, map[string]any{
+		"operation": "PutObject", "region": "eu-west-1", "retries": 0.0,
+		"request_id": "C3D13FE58DE4C810", "id_2": "FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD",
+		"bucket_name": "lake", "key": "events/données été #1.json",
+	}, put["aws"])
+	list := read()
+	assert.Equal(t, "ListBuckets", list["aws"].(map[string]any)["operation"])
+	assert.NotContains(t, list["aws"], "bucket_name")
+}
+
+// TestLoadRejectsBadDaemonAddress: an AWS_XRAY_DAEMON_ADDRESS the X-Ray SDK
+// would reject fails init, naming the variable.
+func TestLoadRejectsBadDaemonAddress(t *testing.T) {
+	t.Setenv("AWS_XRAY_SDK_DISABLED", "")
+	t.Setenv("AWS_XRAY_DAEMON_ADDRESS", "127.0.0.1")
+	t.Setenv("AWS_REGION", "eu-west-1")
+	_, err := Load(context.Background())
+	require.ErrorContains(t, err, "AWS_XRAY_DAEMON_ADDRESS")
 }

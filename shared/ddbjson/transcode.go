@@ -3,6 +3,7 @@ package ddbjson
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -53,12 +54,14 @@ var ErrMalformed = errors.New("malformed attribute value")
 // A Transcoder keeps its buffers from one record to the next; it is not
 // safe for concurrent use.
 type Transcoder struct {
-	buf   []byte   // the values of the items read, written as plain JSON
-	keys  []byte   // the names of the attributes read, decoded
-	stack []member // the members of the M values being read
-	tmp   []byte   // an M value's members while they are put in order
-	str   []byte   // unescaped strings
-	bin   []byte   // decoded binary values
+	buf     []byte    // the values of the items read, written as plain JSON
+	keys    []byte    // the names of the attributes read, decoded
+	stack   []member  // the members of the M values being read
+	tmp     []byte    // an M value's members while they are put in order
+	perm    []int32   // the order of an item's or M value's members
+	sorting []sortKey // what order sorts
+	str     []byte    // unescaped strings
+	bin     []byte    // decoded binary values
 }
 
 // Item is an item a Transcoder has read and not yet written. It stands for
@@ -72,10 +75,68 @@ type Item struct {
 
 // member is one attribute of an item or of an M value.
 type member struct {
-	key, keyEnd int   // the name, decoded, in Transcoder.keys
-	val, valEnd int   // the value as plain JSON (in an M value, with its key)
-	werr        error // why the value cannot be written, with the path below the item
-	rerr        error // why it cannot be read (members of M values only)
+	// prefix is the name's first eight bytes, big-endian (zeros after a
+	// shorter name): most names differ in them, so most comparisons of
+	// the sort need no more.
+	prefix      uint64
+	key, keyEnd int32 // the name, decoded, in Transcoder.keys
+	val, valEnd int32 // the value as plain JSON (in an M value, with its key)
+	errs        *memberErrors
+}
+
+// memberErrors are a member's errors, when it has any.
+type memberErrors struct {
+	write error // why the value cannot be written, with the path below the item
+	read  error // why it cannot be read (members of M values only)
+}
+
+func (m *member) werr() error {
+	if m.errs == nil {
+		return nil
+	}
+	return m.errs.write
+}
+
+func (m *member) rerr() error {
+	if m.errs == nil {
+		return nil
+	}
+	return m.errs.read
+}
+
+// newMember starts the member named by the key just appended to t.keys
+// from keyStart; its value starts at val.
+func (t *Transcoder) newMember(keyStart, val int) member {
+	name := t.keys[keyStart:]
+	var b [8]byte
+	copy(b[:], name)
+	return member{prefix: binary.BigEndian.Uint64(b[:]), key: int32(keyStart), keyEnd: int32(len(t.keys)), val: int32(val)}
+}
+
+// setErrors records a member's errors, the path from its name prepended.
+func (t *Transcoder) setErrors(m *member, werr, rerr error) {
+	if werr == nil && rerr == nil {
+		return
+	}
+	name := string(t.keys[m.key:m.keyEnd])
+	m.errs = &memberErrors{}
+	if werr != nil {
+		m.errs.write = within(werr, name)
+	}
+	if rerr != nil {
+		m.errs.read = within(rerr, name)
+	}
+}
+
+// compare orders members by name, bytewise.
+func (t *Transcoder) compare(a, b *member) int {
+	switch {
+	case a.prefix < b.prefix:
+		return -1
+	case a.prefix > b.prefix:
+		return 1
+	}
+	return bytes.Compare(t.keys[a.key:a.keyEnd], t.keys[b.key:b.keyEnd])
 }
 
 // IsNil reports whether the item is absent or null, the nil map that
@@ -112,13 +173,12 @@ func (t *Transcoder) ReadItem(s *jsonscan.Scanner, it *Item) error {
 	}
 	it.set = true
 	for key := range s.Object() {
-		m := member{key: len(t.keys)}
+		k := len(t.keys)
 		t.keys = append(t.keys, key...)
-		m.keyEnd, m.val = len(t.keys), len(t.buf)
+		m := t.newMember(k, len(t.buf))
 		var werr, rerr error
 		t.buf, werr, rerr = t.value(s, t.buf, 1)
-		m.valEnd = len(t.buf)
-		name := t.keys[m.key:m.keyEnd]
+		m.valEnd = int32(len(t.buf))
 		switch {
 		case s.Err() != nil:
 			return s.Err() // a syntax error, or a number out of range
@@ -126,11 +186,9 @@ func (t *Transcoder) ReadItem(s *jsonscan.Scanner, it *Item) error {
 			// encoding/json stops at the first attribute aws-lambda-go
 			// refuses, even one a later attribute of the same name would
 			// replace.
-			return within(rerr, string(name))
+			return within(rerr, string(t.keys[m.key:m.keyEnd]))
 		}
-		if werr != nil {
-			m.werr = within(werr, string(name))
-		}
+		t.setErrors(&m, werr, nil)
 		it.members = append(it.members, m)
 	}
 	return s.Err()
@@ -142,17 +200,19 @@ func (t *Transcoder) ReadItem(s *jsonscan.Scanner, it *Item) error {
 // error it returns dst as given and the *AttributeError that AppendItem
 // returns.
 func (t *Transcoder) AppendItem(dst []byte, it *Item) ([]byte, error) {
-	it.members = t.order(it.members)
-	for _, m := range it.members {
-		if m.werr != nil {
-			return dst, m.werr
+	ms := it.members
+	perm := t.order(ms)
+	for _, i := range perm {
+		if err := ms[i].werr(); err != nil {
+			return dst, err
 		}
 	}
 	dst = append(dst, '{')
-	for i, m := range it.members {
-		if i > 0 {
+	for n, i := range perm {
+		if n > 0 {
 			dst = append(dst, ',')
 		}
+		m := &ms[i]
 		dst = jsonenc.AppendBytes(dst, t.keys[m.key:m.keyEnd])
 		dst = append(dst, ':')
 		dst = append(dst, t.buf[m.val:m.valEnd]...)
@@ -160,27 +220,55 @@ func (t *Transcoder) AppendItem(dst []byte, it *Item) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
-// order sorts members by name, keeping only the last of each name, in
-// place, and returns them.
-func (t *Transcoder) order(ms []member) []member {
+// order returns the indices of ms in order of name, only the last of each
+// name kept (a later member replaces an earlier one of the same name), in
+// t.perm: valid until the next call.
+func (t *Transcoder) order(ms []member) []int32 {
+	keys := t.sorting[:0]
 	sorted := true
-	for i := 1; i < len(ms) && sorted; i++ {
-		sorted = bytes.Compare(t.keys[ms[i-1].key:ms[i-1].keyEnd], t.keys[ms[i].key:ms[i].keyEnd]) < 0
-	}
-	if sorted {
-		return ms
-	}
-	slices.SortStableFunc(ms, func(a, b member) int {
-		return bytes.Compare(t.keys[a.key:a.keyEnd], t.keys[b.key:b.keyEnd])
-	})
-	out := ms[:0]
-	for i, m := range ms {
-		if i+1 < len(ms) && bytes.Equal(t.keys[m.key:m.keyEnd], t.keys[ms[i+1].key:ms[i+1].keyEnd]) {
-			continue // a later member of the same name replaces it
+	for i := range ms {
+		keys = append(keys, sortKey{ms[i].prefix, int32(i)})
+		if i > 0 && sorted {
+			sorted = t.compare(&ms[i-1], &ms[i]) < 0
 		}
-		out = append(out, m)
 	}
-	return out
+	t.sorting = keys
+	if !sorted {
+		// A stable sort, so that of equal names the last stays last.
+		less := func(a, b sortKey) bool {
+			return a.prefix < b.prefix || a.prefix == b.prefix && t.compare(&ms[a.i], &ms[b.i]) < 0
+		}
+		if len(keys) <= 24 {
+			for i := 1; i < len(keys); i++ {
+				for j := i; j > 0 && less(keys[j], keys[j-1]); j-- {
+					keys[j], keys[j-1] = keys[j-1], keys[j]
+				}
+			}
+		} else {
+			slices.SortStableFunc(keys, func(a, b sortKey) int {
+				if less(a, b) {
+					return -1
+				}
+				return t.compare(&ms[a.i], &ms[b.i]) // 0 or 1
+			})
+		}
+	}
+	perm := t.perm[:0]
+	for n, k := range keys {
+		if !sorted && n+1 < len(keys) && k.prefix == keys[n+1].prefix && t.compare(&ms[k.i], &ms[keys[n+1].i]) == 0 {
+			continue
+		}
+		perm = append(perm, k.i)
+	}
+	t.perm = perm
+	return perm
+}
+
+// sortKey is a member in order: the first eight bytes of its name, and
+// its index.
+type sortKey struct {
+	prefix uint64
+	i      int32
 }
 
 // value reads one attribute value, an object holding one type, and writes
@@ -230,17 +318,27 @@ func (t *Transcoder) value(s *jsonscan.Scanner, out []byte, depth int) (_ []byte
 func (t *Transcoder) typed(s *jsonscan.Scanner, out []byte, label []byte, depth int) (_ []byte, werr, rerr error) {
 	switch string(label) {
 	case "S":
-		v, k := t.string(s)
-		if k != jsonscan.String {
+		raw, ascii, k := t.rawString(s)
+		switch {
+		case k != jsonscan.String:
 			return out, nil, wrongKind("S", k, jsonscan.String)
+		case ascii:
+			// Neither escaped nor beyond ASCII, the text is its own
+			// JSON: no quote, backslash or control character.
+			out = append(out, '"')
+			out = append(out, raw...)
+			return append(out, '"'), nil, nil
 		}
-		return jsonenc.AppendBytes(out, v), nil, nil
+		return jsonenc.AppendBytes(out, t.unescape(raw)), nil, nil
 	case "N":
-		v, k := t.string(s)
+		raw, ascii, k := t.rawString(s)
 		if k != jsonscan.String {
 			return out, nil, wrongKind("N", k, jsonscan.String)
 		}
-		out, werr = appendNumber(out, v)
+		if !ascii {
+			raw = t.unescape(raw)
+		}
+		out, werr = appendNumber(out, raw)
 		return out, werr, nil
 	case "B":
 		v, k := t.string(s)
@@ -341,50 +439,52 @@ func (t *Transcoder) object(s *jsonscan.Scanner, out []byte, depth int) (_ []byt
 	ordered := true
 	out = append(out, '{')
 	for key := range s.Object() {
-		m := member{key: len(t.keys)}
+		k := len(t.keys)
 		t.keys = append(t.keys, key...)
-		m.keyEnd = len(t.keys)
-		name := t.keys[m.key:m.keyEnd]
 		if n := len(t.stack); n > base {
 			out = append(out, ',')
-			prev := &t.stack[n-1]
-			ordered = ordered && bytes.Compare(t.keys[prev.key:prev.keyEnd], name) < 0
 		}
-		m.val = len(out)
-		out = jsonenc.AppendBytes(out, name)
+		m := t.newMember(k, len(out))
+		if n := len(t.stack); n > base {
+			ordered = ordered && t.compare(&t.stack[n-1], &m) < 0
+		}
+		out = jsonenc.AppendBytes(out, t.keys[m.key:m.keyEnd])
 		out = append(out, ':')
 		var ew, er error
 		out, ew, er = t.value(s, out, depth+1)
-		m.valEnd = len(out)
-		if ew != nil {
-			m.werr = within(ew, string(t.keys[m.key:m.keyEnd]))
-		}
-		if er != nil {
-			m.rerr = within(er, string(t.keys[m.key:m.keyEnd]))
-		}
+		m.valEnd = int32(len(out))
+		t.setErrors(&m, ew, er)
 		t.stack = append(t.stack, m)
 	}
 	members := t.stack[base:]
 	if !ordered {
-		members = t.order(members)
+		perm := t.order(members)
 		t.tmp = append(t.tmp[:0], out[start:]...)
 		out = append(out[:start], '{')
-		for i, m := range members {
-			if i > 0 {
+		for n, i := range perm {
+			if n > 0 {
 				out = append(out, ',')
 			}
-			out = append(out, t.tmp[m.val-start:m.valEnd-start]...)
+			m := &members[i]
+			out = append(out, t.tmp[int(m.val)-start:int(m.valEnd)-start]...)
+			if rerr == nil {
+				rerr = m.rerr()
+			}
+			if werr == nil {
+				werr = m.werr()
+			}
+		}
+	} else {
+		for i := range members {
+			if rerr == nil {
+				rerr = members[i].rerr()
+			}
+			if werr == nil {
+				werr = members[i].werr()
+			}
 		}
 	}
 	out = append(out, '}')
-	for _, m := range members {
-		if rerr == nil {
-			rerr = m.rerr
-		}
-		if werr == nil {
-			werr = m.werr
-		}
-	}
 	clear(t.stack[base:]) // drop the errors held
 	t.stack, t.keys = t.stack[:base], t.keys[:keysBase]
 	return out, werr, rerr
@@ -400,6 +500,40 @@ func (t *Transcoder) string(s *jsonscan.Scanner) ([]byte, jsonscan.Kind) {
 	}
 	v, _ := s.String(&t.str)
 	return v, k
+}
+
+// rawString reads a string value and returns its text as it is between
+// the quotes, and whether that is plain ASCII without escapes (the text is
+// then the value); it skips a value of another kind, which it returns for
+// the caller's error.
+func (t *Transcoder) rawString(s *jsonscan.Scanner) (raw []byte, ascii bool, k jsonscan.Kind) {
+	k = s.Peek()
+	if k != jsonscan.String {
+		t.skip(s)
+		return nil, false, k
+	}
+	raw, escaped, _ := s.RawString()
+	return raw, !escaped && isASCII(raw), k
+}
+
+// unescape is the value of a string whose text is raw, in t.str: as
+// jsonscan and encoding/json decode it.
+func (t *Transcoder) unescape(raw []byte) []byte {
+	t.str = jsonscan.Unescape(t.str[:0], raw)
+	return t.str
+}
+
+// isASCII reports whether b has no byte of 0x80 or more, eight at a time.
+func isASCII(b []byte) bool {
+	var or uint64
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		or |= binary.LittleEndian.Uint64(b[i:])
+	}
+	for ; i < len(b); i++ {
+		or |= uint64(b[i])
+	}
+	return or&0x8080808080808080 == 0
 }
 
 // appendBinary writes a B value, given as base64 text, as

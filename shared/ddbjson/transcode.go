@@ -36,8 +36,8 @@ var ErrMalformed = errors.New("malformed attribute value")
 //     type itself) counts once, the last one; the earlier values are not
 //     read as DynamoDB JSON, but any number in them, as in any part of the
 //     value, must be within float64's range.
-//   - NULL may hold any JSON value; reading it as a boolean is the caller's
-//     business, not aws-lambda-go's.
+//   - NULL may hold any JSON value, which aws-lambda-go ignores:
+//     {"NULL":false} is null too.
 //   - an attribute repeated at the top of an item replaces the earlier one,
 //     which must still be valid; ReadItem called again for the same Item
 //     adds to it, as encoding/json decodes into a map it already holds, and

@@ -3,6 +3,7 @@ package ddbjson_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -258,4 +259,19 @@ func BenchmarkTranscode(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestTranscodeManyAttributes: items and M values with more attributes
+// than the insertion sort takes, names in reverse order, some repeated,
+// some sharing their first eight bytes.
+func TestTranscodeManyAttributes(t *testing.T) {
+	var b strings.Builder
+	for i := 60; i >= 0; i-- {
+		fmt.Fprintf(&b, `"attribute-%02d":{"N":"%d"},`, i%45, i)
+		fmt.Fprintf(&b, `"k%d":{"S":"%d"},`, i%7, i)
+	}
+	members := strings.TrimSuffix(b.String(), ",")
+	got := agree(t, []byte(`{`+members+`,"m":{"M":{`+members+`}}}`))
+	assert.Contains(t, string(got), `"attribute-14":14,"attribute-15":15,"attribute-16":16`, "the last of a repeated name (60, then 15), in order")
+	assert.Contains(t, string(got), `"k0":"0","k1":"1"`)
 }

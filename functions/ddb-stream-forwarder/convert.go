@@ -58,7 +58,8 @@ type Record struct {
 	Line []byte
 
 	// raw is the record's JSON, read again by Key (for logs only) rather
-	// than kept decoded for every record; read says it reads.
+	// than every record keeping its keys decoded; read says raw was read
+	// as a DynamoDB or Kinesis record, so Key has something to name.
 	raw  []byte
 	read bool
 }

@@ -1,15 +1,16 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"lakestream/shared/batch"
 	"lakestream/shared/ddbjson"
 	"lakestream/shared/jsonenc"
 )
@@ -56,20 +57,31 @@ type Record struct {
 	// DynamoDB record, the data for a Kinesis record.
 	Line []byte
 
-	keys         map[string]events.DynamoDBAttributeValue
-	partitionKey string
+	// raw is the record's JSON, read again by Key (for logs only) rather
+	// than every record keeping its keys decoded; read says raw was read
+	// as a DynamoDB or Kinesis record, so Key has something to name.
+	raw  []byte
+	read bool
 }
 
 // Key names the record's item for logs, never its data: a DynamoDB item's
 // primary key as JSON, or a Kinesis record's partition key.
 func (r *Record) Key() string {
-	if r.Kind == sourceKinesis {
-		return r.partitionKey
-	}
-	if r.keys == nil {
+	if !r.read {
 		return ""
 	}
-	b, err := ddbjson.Marshal(r.keys)
+	rd := readers.Get().(*reader)
+	defer func() { rd.release(); readers.Put(rd) }()
+	if rd.read(r.raw) != nil {
+		return "" // it read when the record was converted
+	}
+	if r.Kind == sourceKinesis {
+		return string(rd.partitionKey)
+	}
+	if rd.keys.IsNil() {
+		return ""
+	}
+	b, err := rd.t.AppendItem(nil, &rd.keys)
 	if err != nil {
 		return "(keys not writable: " + err.Error() + ")"
 	}
@@ -79,128 +91,72 @@ func (r *Record) Key() string {
 // ErrMalformed wraps every reason a record cannot be read.
 var ErrMalformed = errors.New("malformed record")
 
-// streamRecord is one record of either source: aws-lambda-go's DynamoDB
-// record with the Kinesis record's own part beside it, so that one decode
-// reads both kinds (they share eventSource, eventSourceARN and eventID).
-type streamRecord struct {
-	events.DynamoDBEventRecord
-	Kinesis *events.KinesisRecord `json:"kinesis"`
-}
+var readers = sync.Pool{New: func() any { return new(reader) }}
 
-// eventRecord is one record of an event, decoded on its own so that a
-// malformed record fails alone: err says why it could not be read, and
-// head what identifies it all the same.
-type eventRecord struct {
-	rec  streamRecord
-	err  error
-	head Record
-}
-
-// UnmarshalJSON decodes one record. It never fails, so the event's other
-// records are decoded too; aws-lambda-go's attribute value decoder panics
-// on some malformed input (a BS element that is not a string), so a panic
-// is that record's error, never the process's.
-func (r *eventRecord) UnmarshalJSON(b []byte) error {
-	func() {
-		defer func() {
-			if p := recover(); p != nil {
-				r.err = fmt.Errorf("%w: %v", ErrMalformed, p)
-			}
-		}()
-		if err := json.Unmarshal(b, &r.rec); err != nil {
-			r.err = fmt.Errorf("%w: %w", ErrMalformed, err)
-		}
-	}()
-	if r.err != nil {
-		r.head = identify(b)
-	}
-	return nil
-}
-
-// Convert reads one record of a Lambda event and appends its line to arena;
-// see convert.
+// Convert reads one record of a Lambda event, its JSON as it came, and
+// appends its line to arena. It returns the record, with Line a slice of
+// the returned arena, or an error that wraps ErrMalformed or a ddbjson
+// error; on error the record still holds what identifies it (Kind, ID,
+// Source when readable), so the caller reports it failed by its sequence
+// number, and arena is returned as given.
+//
+// It reads the record without reflection (reader, ddbjson.Transcoder) and
+// gives, for any input, the result that decoding it with encoding/json
+// into aws-lambda-go's types and writing those with ddbjson gave before:
+// the same line, byte for byte, or a failure where that failed (the
+// differential fuzz test FuzzConvertAsEncodingJSON holds it to that).
 func (c *Converter) Convert(arena []byte, raw []byte) (Record, []byte, error) {
-	var r eventRecord
-	_ = r.UnmarshalJSON(raw)
-	return c.convert(arena, &r)
-}
-
-// convert appends the line of a decoded record to arena. It returns the
-// record, with Line a slice of the returned arena, or an error that wraps
-// ErrMalformed or a ddbjson error; on error the record still holds what
-// identifies it (Kind, ID, Source when readable), so the caller reports it
-// failed by its sequence number, and arena is returned as given.
-func (c *Converter) convert(arena []byte, r *eventRecord) (Record, []byte, error) {
-	if r.err != nil {
-		return r.head, arena, r.err
+	rd := readers.Get().(*reader)
+	defer func() { rd.release(); readers.Put(rd) }()
+	if err := rd.read(raw); err != nil {
+		return identify(raw), arena, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	switch r.rec.EventSource {
+	switch string(rd.eventSource) {
 	case sourceDynamoDB:
-		ddb := &r.rec.DynamoDBEventRecord
-		rec := Record{Kind: sourceDynamoDB, ID: ddb.Change.SequenceNumber, keys: ddb.Change.Keys}
+		rec := Record{Kind: sourceDynamoDB, ID: string(rd.sequenceNumber), raw: raw, read: true}
 		var err error
-		if rec.Source, err = sourceName(ddb.EventSourceArn, "table/"); err != nil {
+		if rec.Source, err = rd.source("table/"); err != nil {
 			return rec, arena, err
 		}
-		if ddb.EventName == string(events.DynamoDBOperationTypeRemove) && (c.SkipRemoves || c.SkipTTLRemoves && isTTL(ddb)) {
+		if string(rd.eventName) == string(events.DynamoDBOperationTypeRemove) && (c.SkipRemoves || c.SkipTTLRemoves && rd.isTTL()) {
 			rec.Skip = true
 			return rec, arena, nil
 		}
 		start := len(arena)
-		out, err := c.appendDynamoDB(arena, ddb, rec.Source)
+		out, err := c.appendDynamoDB(arena, rd, rec.Source)
 		if err != nil {
 			return rec, arena, err
 		}
 		rec.Line = out[start:len(out):len(out)]
 		return rec, out, nil
 	case sourceKinesis:
-		kin := r.rec.Kinesis
-		if kin == nil {
-			kin = &events.KinesisRecord{}
-		}
-		rec := Record{Kind: sourceKinesis, ID: kin.SequenceNumber, partitionKey: kin.PartitionKey}
+		rec := Record{Kind: sourceKinesis, ID: string(rd.kinesisSeq), raw: raw, read: true}
 		var err error
-		if rec.Source, err = sourceName(r.rec.EventSourceArn, "stream/"); err != nil {
+		if rec.Source, err = rd.source("stream/"); err != nil {
 			return rec, arena, err
 		}
+		data := rd.data[:rd.dataLen]
 		start := len(arena)
-		arena = append(arena, kin.Data...)
-		if c.KinesisNewline && (len(kin.Data) == 0 || kin.Data[len(kin.Data)-1] != '\n') {
+		arena = append(arena, data...)
+		if c.KinesisNewline && (len(data) == 0 || data[len(data)-1] != '\n') {
 			arena = append(arena, '\n')
 		}
 		rec.Line = arena[start:len(arena):len(arena)]
 		return rec, arena, nil
 	}
-	rec := Record{Kind: r.rec.EventSource, ID: r.rec.Change.SequenceNumber}
-	if r.rec.Kinesis != nil && rec.ID == "" {
-		rec.ID = r.rec.Kinesis.SequenceNumber
+	rec := Record{Kind: string(rd.eventSource), ID: string(rd.sequenceNumber)}
+	if rd.kinesis && rec.ID == "" {
+		rec.ID = string(rd.kinesisSeq)
 	}
-	return rec, arena, fmt.Errorf("%w: eventSource %s is neither %s nor %s", ErrMalformed, strconv.Quote(r.rec.EventSource), sourceDynamoDB, sourceKinesis)
+	return rec, arena, fmt.Errorf("%w: eventSource %s is neither %s nor %s", ErrMalformed, strconv.Quote(string(rd.eventSource)), sourceDynamoDB, sourceKinesis)
 }
 
-// recordHead is what identifies a record, read alone when the whole record
-// cannot be: plain strings, which decode whatever the images hold.
-type recordHead struct {
-	EventSource    string `json:"eventSource"`
-	EventSourceARN string `json:"eventSourceARN"`
-	DynamoDB       struct {
-		SequenceNumber string `json:"SequenceNumber"`
-	} `json:"dynamodb"`
-	Kinesis struct {
-		SequenceNumber string `json:"sequenceNumber"`
-	} `json:"kinesis"`
-}
-
-// identify reads what it can of a record that does not decode. A field of
-// the wrong type leaves the others readable (encoding/json goes on past
-// it), so the error is not needed: what is missing stays empty.
+// identify is what names a record that cannot be read: what the adapter
+// reads of it (a value of the wrong kind leaves the rest readable), and
+// the table or stream its ARN names.
 func identify(raw []byte) Record {
-	var h recordHead
-	_ = json.Unmarshal(raw, &h)
-	rec := Record{Kind: h.EventSource, ID: h.DynamoDB.SequenceNumber}
-	if h.EventSource == sourceKinesis || rec.ID == "" {
-		rec.ID = h.Kinesis.SequenceNumber
-	}
+	h := batch.StreamRecordOf(raw)
+	rec := Record{Kind: h.EventSource, ID: h.SequenceNumber}
 	if strings.Contains(h.EventSourceARN, ":kinesis:") {
 		rec.Source, _ = sourceName(h.EventSourceARN, "stream/")
 	} else {
@@ -222,10 +178,6 @@ func sourceName(arn, marker string) (string, error) {
 	return name, nil
 }
 
-func isTTL(r *events.DynamoDBEventRecord) bool {
-	return r.UserIdentity != nil && r.UserIdentity.Type == ttlIdentityType && r.UserIdentity.PrincipalID == ttlIdentityPrincipal
-}
-
 // timeLayout is RFC 3339 in UTC with milliseconds when there are any:
 // DynamoDB gives whole seconds; emulators and Kinesis give fractions.
 const timeLayout = "2006-01-02T15:04:05.999Z07:00"
@@ -238,16 +190,16 @@ const timeLayout = "2006-01-02T15:04:05.999Z07:00"
 //
 // in that order, the images as chosen and present, followed by a newline.
 // On error it returns dst as given.
-func (c *Converter) appendDynamoDB(dst []byte, r *events.DynamoDBEventRecord, table string) ([]byte, error) {
+func (c *Converter) appendDynamoDB(dst []byte, rd *reader, table string) ([]byte, error) {
 	out := append(dst, `{"table":`...)
 	out = jsonenc.AppendString(out, table)
 	out = append(out, `,"event_name":`...)
-	out = jsonenc.AppendString(out, r.EventName)
+	out = jsonenc.AppendBytes(out, rd.eventName)
 	out = append(out, `,"event_id":`...)
-	out = jsonenc.AppendString(out, r.EventID)
+	out = jsonenc.AppendBytes(out, rd.eventID)
 	out = append(out, `,"sequence_number":`...)
-	out = jsonenc.AppendString(out, r.Change.SequenceNumber)
-	if t := r.Change.ApproximateCreationDateTime.Time; !t.IsZero() {
+	out = jsonenc.AppendBytes(out, rd.sequenceNumber)
+	if t := rd.created; !t.IsZero() {
 		t = t.Round(time.Millisecond).UTC()
 		out = append(out, `,"approximate_creation_time":"`...)
 		out = t.AppendFormat(out, timeLayout)
@@ -255,29 +207,29 @@ func (c *Converter) appendDynamoDB(dst []byte, r *events.DynamoDBEventRecord, ta
 		out = strconv.AppendInt(out, t.Unix(), 10)
 	}
 	out = append(out, `,"ttl_delete":`...)
-	out = strconv.AppendBool(out, r.EventName == string(events.DynamoDBOperationTypeRemove) && isTTL(r))
+	out = strconv.AppendBool(out, string(rd.eventName) == string(events.DynamoDBOperationTypeRemove) && rd.isTTL())
 	var err error
 	out = append(out, `,"keys":`...)
-	if out, err = appendImage(out, r.Change.Keys, "keys"); err != nil {
+	if out, err = appendImage(out, rd, &rd.keys, "keys"); err != nil {
 		return dst, err
 	}
-	if c.NewImage && r.Change.NewImage != nil {
+	if c.NewImage && !rd.newImage.IsNil() {
 		out = append(out, `,"new_image":`...)
-		if out, err = appendImage(out, r.Change.NewImage, "NewImage"); err != nil {
+		if out, err = appendImage(out, rd, &rd.newImage, "NewImage"); err != nil {
 			return dst, err
 		}
 	}
-	if c.OldImage && r.Change.OldImage != nil {
+	if c.OldImage && !rd.oldImage.IsNil() {
 		out = append(out, `,"old_image":`...)
-		if out, err = appendImage(out, r.Change.OldImage, "OldImage"); err != nil {
+		if out, err = appendImage(out, rd, &rd.oldImage, "OldImage"); err != nil {
 			return dst, err
 		}
 	}
 	return append(out, '}', '\n'), nil
 }
 
-func appendImage(dst []byte, item map[string]events.DynamoDBAttributeValue, name string) ([]byte, error) {
-	out, err := ddbjson.AppendItem(dst, item)
+func appendImage(dst []byte, rd *reader, item *ddbjson.Item, name string) ([]byte, error) {
+	out, err := rd.t.AppendItem(dst, item)
 	if err != nil {
 		return dst, fmt.Errorf("%s: %w", name, err)
 	}

@@ -120,8 +120,8 @@ func TestConvert38Digits(t *testing.T) {
 }
 
 // TestConvertMalformed: a record that cannot be read fails alone, with the
-// sequence number that names it in the partial batch response; the
-// aws-lambda-go decoder's panic on a bad BS element is among them.
+// sequence number that names it in the partial batch response; a bad BS
+// element (on which aws-lambda-go's decoder panics) is among them.
 func TestConvertMalformed(t *testing.T) {
 	recs := records(t, filepath.Join("testdata", "malformed.json"))
 	tests := map[string]struct {
@@ -130,21 +130,21 @@ func TestConvertMalformed(t *testing.T) {
 		is    error
 		msg   string
 	}{
-		"BS element not a string (decoder panics)": {index: 0, id: "400", is: ErrMalformed, msg: "interface conversion"},
-		"number with letters":                      {index: 2, id: "402", msg: `attribute "n": invalid number "12abc"`},
-		"NaN key":                                  {index: 3, id: "403", msg: `keys: ddbjson: attribute "sk": invalid number "NaN"`},
-		"bad number in a list of the old image":    {index: 4, id: "404", msg: `OldImage: ddbjson: attribute "l[1]"`},
-		"two types in one value":                   {index: 5, id: "405", is: ErrMalformed},
-		"unknown type":                             {index: 6, id: "406", is: ErrMalformed},
-		"binary not base64":                        {index: 7, id: "407", is: ErrMalformed},
-		"image not an object":                      {index: 8, id: "408", is: ErrMalformed},
-		"no event source ARN":                      {index: 9, id: "409", is: ErrMalformed, msg: "names no table"},
-		"ARN without a table":                      {index: 10, id: "410", is: ErrMalformed, msg: "names no table"},
-		"creation time not a number":               {index: 11, id: "411", is: ErrMalformed},
-		"unknown event source":                     {index: 12, id: "412", is: ErrMalformed, msg: `eventSource "aws:sqs"`},
-		"Kinesis data not base64":                  {index: 13, id: "413", is: ErrMalformed},
-		"not an object":                            {index: 14, id: "", is: ErrMalformed},
-		"no sequence number":                       {index: 15, id: "", is: ErrMalformed},
+		"BS element not a string":               {index: 0, id: "400", is: ErrMalformed, msg: `NewImage: ddbjson: attribute "bs[1]": malformed attribute value: BS element is a number`},
+		"number with letters":                   {index: 2, id: "402", msg: `attribute "n": invalid number "12abc"`},
+		"NaN key":                               {index: 3, id: "403", msg: `keys: ddbjson: attribute "sk": invalid number "NaN"`},
+		"bad number in a list of the old image": {index: 4, id: "404", msg: `OldImage: ddbjson: attribute "l[1]"`},
+		"two types in one value":                {index: 5, id: "405", is: ErrMalformed},
+		"unknown type":                          {index: 6, id: "406", is: ErrMalformed},
+		"binary not base64":                     {index: 7, id: "407", is: ErrMalformed},
+		"image not an object":                   {index: 8, id: "408", is: ErrMalformed},
+		"no event source ARN":                   {index: 9, id: "409", is: ErrMalformed, msg: "names no table"},
+		"ARN without a table":                   {index: 10, id: "410", is: ErrMalformed, msg: "names no table"},
+		"creation time not a number":            {index: 11, id: "411", is: ErrMalformed},
+		"unknown event source":                  {index: 12, id: "412", is: ErrMalformed, msg: `eventSource "aws:sqs"`},
+		"Kinesis data not base64":               {index: 13, id: "413", is: ErrMalformed},
+		"not an object":                         {index: 14, id: "", is: ErrMalformed},
+		"no sequence number":                    {index: 15, id: "", is: ErrMalformed},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

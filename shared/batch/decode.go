@@ -1,7 +1,6 @@
 package batch
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -23,53 +22,46 @@ const (
 	snsNotification = "Notification"
 )
 
-// probe is just enough of a request or message body to tell its shape;
-// its records stay raw, to be decoded once their source is known.
-type probe struct {
-	Records    []json.RawMessage `json:"Records"`
-	DetailType string            `json:"detail-type"`
-	// Event is an S3 test event's "s3:TestEvent".
-	Event string `json:"Event"`
-	// Type and Message are an SNS envelope's.
-	Type    string `json:"Type"`
-	Message string `json:"Message"`
-}
-
 // Decode reads a request into its items. It is the one place the wire
 // shapes are told apart: records by the first one's eventSource (streams,
 // SQS, SNS, S3 notifications), an EventBridge event by its detail-type, an
 // s3:TestEvent by its Event. A record or body that cannot be read is an
 // item with Err; the error is ErrUnknownEvent only when the request as a
 // whole is none of these.
+//
+// The request is read once, without reflection (probe): a stream event,
+// the hot path, is sliced into its records and each one's identifiers are
+// read on the way; the other shapes' records are then decoded with
+// encoding/json, each on its own.
 func Decode(payload []byte) (*Invocation, error) {
 	var p probe
-	if err := json.Unmarshal(payload, &p); err != nil {
+	if err := p.read(payload, true); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnknownEvent, err)
 	}
 	inv := &Invocation{Size: len(payload)}
 	switch {
-	case p.Records != nil:
-		if len(p.Records) == 0 {
+	case p.records != nil:
+		if len(p.records) == 0 {
 			return inv, nil
 		}
-		inv.Source = Source(eventSource(p.Records[0]))
+		inv.Source = Source(p.firstSource())
 		switch inv.Source {
 		case SourceDynamoDB, SourceKinesis:
-			inv.Items = decodeStream(payload, p.Records)
+			inv.Items = decodeStream(p.records, p.heads)
 		case SourceSQS:
-			inv.Items = decodeSQS(p.Records)
+			inv.Items = decodeSQS(p.records)
 		case SourceSNS:
-			inv.Items = decodeSNS(p.Records)
+			inv.Items = decodeSNS(p.records)
 		case SourceS3:
-			inv.Items = decodeS3(p.Records)
+			inv.Items = decodeS3(p.records)
 		default:
 			return nil, fmt.Errorf("%w: records of eventSource %q", ErrUnknownEvent, string(inv.Source))
 		}
-	case p.Event == s3TestEvent:
+	case string(p.event) == s3TestEvent:
 		// Sent once when a bucket's notifications are configured; it
 		// reports no object.
 		inv.Source = SourceS3
-	case p.DetailType != "":
+	case len(p.detailType) > 0:
 		inv.Source = SourceEventBridge
 		inv.Items = []*Item{decodeEventBridge(payload)}
 	default:
@@ -81,16 +73,6 @@ func Decode(payload []byte) (*Invocation, error) {
 	return inv, nil
 }
 
-// eventSource reads a record's eventSource. encoding/json matches names
-// case-insensitively, so this also reads SNS's EventSource.
-func eventSource(record json.RawMessage) string {
-	var r struct {
-		EventSource string `json:"eventSource"`
-	}
-	_ = json.Unmarshal(record, &r) // a record without one is no known source
-	return r.EventSource
-}
-
 // unwrap reads a message body (an SQS body, an SNS message) into the items
 // it carries: the objects of an S3 notification, an EventBridge event,
 // nothing for an s3:TestEvent, and, when sns is set, what an SNS envelope
@@ -98,18 +80,18 @@ func eventSource(record json.RawMessage) string {
 // they nest). Any other body is a Message for the function.
 func unwrap(body []byte, sns bool) []*Item {
 	var p probe
-	if json.Unmarshal(body, &p) != nil {
+	if p.read(body, false) != nil {
 		return []*Item{{Message: &Message{Body: body}}}
 	}
 	switch {
-	case p.Event == s3TestEvent:
+	case string(p.event) == s3TestEvent:
 		return nil
-	case p.DetailType != "":
+	case len(p.detailType) > 0:
 		return []*Item{decodeEventBridge(body)}
-	case sns && p.Type == snsNotification && p.Message != "":
-		return unwrap([]byte(p.Message), false)
-	case p.Records != nil:
-		return decodeS3(p.Records)
+	case sns && string(p.typ) == snsNotification && len(p.message) > 0:
+		return unwrap(p.message, false)
+	case p.records != nil:
+		return decodeS3(p.records)
 	}
 	return []*Item{{Message: &Message{Body: body}}}
 }

@@ -145,13 +145,16 @@ func TestDecodeMalformed(t *testing.T) {
 		raw string
 		err string
 	}{
-		"not JSON":            {raw: `{"Records":[`, err: "unexpected end of JSON input"},
-		"empty":               {raw: ``, err: "unexpected end of JSON input"},
-		"array":               {raw: `[1,2]`, err: "cannot unmarshal array"},
-		"string":              {raw: `"s3://b/k"`, err: "cannot unmarshal string"},
+		"not JSON":            {raw: `{"Records":[`, err: "offset 12: expected a value, found end of input"},
+		"empty":               {raw: ``, err: "offset 0: expected a value, found end of input"},
+		"array":               {raw: `[1,2]`, err: "the request is an array, not an object"},
+		"string":              {raw: `"s3://b/k"`, err: "the request is a string, not an object"},
+		"null":                {raw: ` null `, err: ErrUnknownEvent.Error()},
 		"empty object":        {raw: `{}`, err: ErrUnknownEvent.Error()},
 		"null records":        {raw: `{"Records":null}`, err: ErrUnknownEvent.Error()},
-		"records not a list":  {raw: `{"Records":{}}`, err: "cannot unmarshal object"},
+		"records not a list":  {raw: `{"Records":{}}`, err: "Records is an object, not an array"},
+		"type not a string":   {raw: `{"Records":[{"eventSource":"aws:sqs"}],"type":1}`, err: "Type is a number, not a string"},
+		"trailing data":       {raw: `{"Records":[]} {}`, err: "expected end of input"},
 		"unknown source":      {raw: `{"Records":[{"eventSource":"aws:kafka"}]}`, err: `records of eventSource "aws:kafka"`},
 		"first record null":   {raw: `{"Records":[null,{"eventSource":"aws:dynamodb"}]}`, err: `records of eventSource ""`},
 		"records not objects": {raw: `{"Records":[1]}`, err: `records of eventSource ""`},

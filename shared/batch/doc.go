@@ -73,5 +73,8 @@
 // s3.go, eventbridge.go, dispatched by Decode), so a faster decoder can
 // replace one of them without the functions noticing: a stream record
 // reaches the function as its raw JSON and the few fields the adapter reads
-// itself.
+// itself. The request is read once without reflection (probe.go, with
+// shared/jsonscan): its shape told and its records sliced out, a stream
+// record's identifiers read in the same pass; records of the other shapes
+// are then decoded with encoding/json, which is not their cost.
 package batch

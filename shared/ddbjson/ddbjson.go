@@ -1,7 +1,9 @@
 // Package ddbjson writes DynamoDB items as plain JSON: the images of a
-// DynamoDB stream record (aws-lambda-go's events.DynamoDBAttributeValue) as
-// the JSON objects the data lake stores, for the DynamoDB-stream forwarder
-// and the JSON transformer.
+// DynamoDB stream record as the JSON objects the data lake stores, for the
+// DynamoDB-stream forwarder. It writes them from aws-lambda-go's
+// events.DynamoDBAttributeValue (Marshal, AppendItem, AppendValue) or,
+// on the hot path, straight from the DynamoDB JSON of the record
+// (Transcoder, Transcode), with the same output for the same item.
 //
 // The mapping, one DynamoDB type at a time:
 //

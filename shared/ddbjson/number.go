@@ -2,16 +2,19 @@ package ddbjson
 
 import (
 	"fmt"
-	"strings"
 	"unicode/utf8"
 )
+
+// text is the text of a number: a string from aws-lambda-go's types, or
+// bytes a Transcoder read.
+type text interface{ ~string | ~[]byte }
 
 // appendNumber appends the DynamoDB number s as a JSON number: verbatim
 // when it already is one (always, for numbers DynamoDB sends), else in the
 // normalised form the package doc lists.
-func appendNumber(dst []byte, s string) ([]byte, error) {
-	if s == "" {
-		return dst, &NumberError{Value: s, Reason: "empty"}
+func appendNumber[T text](dst []byte, s T) ([]byte, error) {
+	if len(s) == 0 {
+		return dst, &NumberError{Value: "", Reason: "empty"}
 	}
 	i := 0
 	if s[0] == '+' || s[0] == '-' {
@@ -31,7 +34,7 @@ func appendNumber(dst []byte, s string) ([]byte, error) {
 		if i < len(s) {
 			return dst, unexpected(s, i)
 		}
-		return dst, &NumberError{Value: s, Reason: "no digits"}
+		return dst, &NumberError{Value: string(s), Reason: "no digits"}
 	}
 	expStart := i
 	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
@@ -44,7 +47,7 @@ func appendNumber(dst []byte, s string) ([]byte, error) {
 			if i < len(s) {
 				return dst, unexpected(s, i)
 			}
-			return dst, &NumberError{Value: s, Reason: "no digits in the exponent"}
+			return dst, &NumberError{Value: string(s), Reason: "no digits in the exponent"}
 		}
 	}
 	if i < len(s) {
@@ -53,7 +56,7 @@ func appendNumber(dst []byte, s string) ([]byte, error) {
 
 	intPart := s[intStart:intEnd]
 	isJSON := s[0] != '+' &&
-		intPart != "" && (intPart[0] != '0' || len(intPart) == 1) &&
+		len(intPart) > 0 && (intPart[0] != '0' || len(intPart) == 1) &&
 		(!point || fracEnd > fracStart)
 	if isJSON {
 		return append(dst, s...), nil
@@ -61,8 +64,11 @@ func appendNumber(dst []byte, s string) ([]byte, error) {
 	if s[0] == '-' {
 		dst = append(dst, '-')
 	}
-	if intPart = strings.TrimLeft(intPart, "0"); intPart == "" {
-		intPart = "0"
+	for len(intPart) > 0 && intPart[0] == '0' {
+		intPart = intPart[1:]
+	}
+	if len(intPart) == 0 {
+		dst = append(dst, '0')
 	}
 	dst = append(dst, intPart...)
 	if fracEnd > fracStart {
@@ -72,14 +78,14 @@ func appendNumber(dst []byte, s string) ([]byte, error) {
 	return append(dst, s[expStart:]...), nil
 }
 
-func skipDigits(s string, i int) int {
+func skipDigits[T text](s T, i int) int {
 	for i < len(s) && '0' <= s[i] && s[i] <= '9' {
 		i++
 	}
 	return i
 }
 
-func unexpected(s string, i int) *NumberError {
-	r, _ := utf8.DecodeRuneInString(s[i:])
-	return &NumberError{Value: s, Reason: fmt.Sprintf("unexpected %q at byte %d", r, i)}
+func unexpected[T text](s T, i int) *NumberError {
+	r, _ := utf8.DecodeRuneInString(string(s[i:]))
+	return &NumberError{Value: string(s), Reason: fmt.Sprintf("unexpected %q at byte %d", r, i)}
 }

@@ -7,11 +7,13 @@
 package jsonenc
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // ErrNotFinite is returned for NaN and infinities, which JSON cannot hold.
@@ -123,4 +125,48 @@ func StringLen(s string) int {
 		i += size
 	}
 	return n
+}
+
+// AppendBytes is AppendString for text held in a []byte: decoders that
+// unescape into reused buffers write their strings with it without first
+// copying them into a string. Text that needs no escaping (printable
+// ASCII without quote or backslash, the common case) is copied eight bytes
+// at a time.
+func AppendBytes(dst, b []byte) []byte {
+	if plain(b) {
+		dst = append(dst, '"')
+		dst = append(dst, b...)
+		return append(dst, '"')
+	}
+	// AppendString only reads s while it runs, so viewing b as a string
+	// without a copy is safe.
+	return AppendString(dst, unsafe.String(unsafe.SliceData(b), len(b)))
+}
+
+// SWAR constants: one byte value repeated in each byte of a uint64.
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// plain reports whether every byte of b is printable ASCII other than '"'
+// and '\\', which AppendString writes as they are.
+func plain(b []byte) bool {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		q := x ^ (lsb * '"')
+		s := x ^ (lsb * '\\')
+		// A byte below 0x20, equal to '"' or '\\', or of 0x80 or more
+		// sets its top bit here (the lowest such byte always does).
+		if ((q-lsb)&^q|(s-lsb)&^s|(x-lsb*0x20)&^x|x)&msb != 0 {
+			return false
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }

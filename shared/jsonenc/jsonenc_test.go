@@ -29,9 +29,14 @@ func TestAppendString(t *testing.T) {
 		"separators":   "line\u2028para\u2029",
 		"invalid utf8": "bad\xff\xfe byte",
 		"empty":        "",
+		"long plain":   "0123456789abcdefghijklmnopqrstuvwxyz ~!@#$%^&*()",
+		"late quote":   "0123456789abcdef\"",
+		"late control": "0123456789abcdef\x7f\x1f",
+		"late high":    "0123456789abcdefé",
 	} {
 		t.Run(name, func(t *testing.T) {
 			assert.Equal(t, stdlib(t, s), string(AppendString(nil, s)))
+			assert.Equal(t, stdlib(t, s), string(AppendBytes(nil, []byte(s))))
 			assert.Equal(t, len(AppendString(nil, s)), StringLen(s))
 		})
 	}
@@ -56,6 +61,7 @@ func FuzzAppendString(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		got := AppendString([]byte("prefix"), s)
 		assert.Equal(t, "prefix"+stdlib(t, s), string(got))
+		assert.Equal(t, string(got), string(AppendBytes([]byte("prefix"), []byte(s))))
 		assert.Equal(t, len(got)-len("prefix"), StringLen(s))
 	})
 }

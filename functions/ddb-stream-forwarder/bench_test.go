@@ -1,15 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"lakestream/shared/benchdata"
 	"lakestream/shared/metrics"
 )
 
@@ -86,73 +83,11 @@ type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
-// referenceEvent is the DynamoDB stream event of the reference benchmarks
-// (../shared/bench/gen_batches.py, ddb-1000.json) built again in Go, so
-// that the tests do not read outside the repository: n INSERT and MODIFY
-// records of an order item with every attribute type, a third of them with
-// an old image, written as Python's json.dump writes (", " and ": "
-// separators, non-ASCII as \u escapes). Its random draws are Go's, not
-// Python's, over the same ranges: for n = 1,000 it is the same size
-// (about 1.08 MB) and mix.
-func referenceEvent(n int) []byte {
-	rnd := rand.New(rand.NewPCG(11, 11))
-	between := func(lo, hi int) int { return lo + rnd.IntN(hi-lo+1) }
-	const arn = "arn:aws:dynamodb:us-east-1:123456789012:table/orders-prod/stream/2024-01-01T00:00:00.000"
-	// ann, bob, čeněk and 李, as json.dump escapes them.
-	customers := []string{"ann", "bob", `\u010den\u011bk`, `\u674e`}
-	item := func(i int) string {
-		var b strings.Builder
-		fmt.Fprintf(&b, `{"pk": {"S": "order#%06d"}, "sk": {"N": "%d"}, "customer": {"S": "%s"}, `, i, i, customers[rnd.IntN(len(customers))])
-		fmt.Fprintf(&b, `"total": {"N": "%d.%02d"}, `, between(1, 9999), between(0, 99))
-		b.WriteString(`"tags": {"SS": [`)
-		for j, tag := range []string{"a", "b", "c"}[:between(1, 3)] {
-			if j > 0 {
-				b.WriteString(", ")
-			}
-			fmt.Fprintf(&b, "%q", tag)
-		}
-		fmt.Fprintf(&b, `]}, "qty": {"NS": ["%d", "%d"]}, "paid": {"BOOL": %t}, "note": {"NULL": true}, "lines": {"L": [`, between(1, 9), between(1, 9), rnd.Float64() > 0.5)
-		for j := range between(1, 4) {
-			if j > 0 {
-				b.WriteString(", ")
-			}
-			fmt.Fprintf(&b, `{"M": {"sku": {"S": "sku-%d"}, "n": {"N": "%d"}}}`, j, j)
-		}
-		blob := make([]byte, 16)
-		for j := range blob {
-			blob[j] = byte(rnd.IntN(256))
-		}
-		fmt.Fprintf(&b, `]}, "addr": {"M": {"city": {"S": "Brno"}, "zip": {"S": "60200"}}}, "blob": {"B": "%s"}}`, base64.StdEncoding.EncodeToString(blob))
-		return b.String()
-	}
-	var out bytes.Buffer
-	out.WriteString(`{"Records": [`)
-	for i := range n {
-		if i > 0 {
-			out.WriteString(", ")
-		}
-		name := "MODIFY"
-		if i%3 != 0 {
-			name = "INSERT"
-		}
-		img := item(i)
-		keys := img[:strings.Index(img, `, "customer"`)] + "}"
-		fmt.Fprintf(&out, `{"eventID": "e%05d", "eventName": "%s", "eventVersion": "1.1", "eventSource": "aws:dynamodb", "awsRegion": "us-east-1", "eventSourceARN": "%s", `, i, name, arn)
-		fmt.Fprintf(&out, `"dynamodb": {"ApproximateCreationDateTime": %d, "Keys": %s, "NewImage": %s, "SequenceNumber": "1%020d", "SizeBytes": %d, "StreamViewType": "NEW_AND_OLD_IMAGES"`,
-			1700000000+i, keys, img, i, 100+i)
-		if i%3 == 0 {
-			fmt.Fprintf(&out, `, "OldImage": %s`, item(i))
-		}
-		out.WriteString("}}")
-	}
-	out.WriteString("]}")
-	return out.Bytes()
-}
-
-// TestReferenceEvent: the event is what BenchmarkInvoke says it is, and
-// what the forwarder turns into one line per record.
+// TestReferenceEvent: the standard benchmark event (benchdata.DynamoDB,
+// what make bench and BenchmarkInvoke run) is what it says it is, and the
+// forwarder turns each record into the line the old conversion wrote.
 func TestReferenceEvent(t *testing.T) {
-	raw := referenceEvent(1000)
+	raw := benchdata.DynamoDB(1000)
 	assert.InDelta(t, 1.08e6, float64(len(raw)), 0.02e6, "the size of the reference ddb-1000.json")
 	var ev events.DynamoDBEvent
 	require.NoError(t, json.Unmarshal(raw, &ev))
@@ -176,34 +111,13 @@ func TestReferenceEvent(t *testing.T) {
 	}
 }
 
-// BenchmarkInvoke is the whole invocation on the reference event (1,000
-// records, 1.08 MB): request bytes in, response bytes out, through the
-// adapter to a Firehose that accepts everything. MB/s is of event JSON;
-// compare its records/s with ../shared/bench/ddb_python_baseline.py's.
-func BenchmarkInvoke(b *testing.B) {
-	const n = 1000
-	raw := referenceEvent(n)
-	h := newHandler(Config{DeliveryStream: "lake", Convert: both, Retry: instant(3)}, acceptAll{}, nil,
-		slog.New(slog.DiscardHandler), metrics.New(discard{}, "bench"))
-	want := `{"batchItemFailures":[]}`
-	b.SetBytes(int64(len(raw)))
-	b.ReportAllocs()
-	for b.Loop() {
-		resp, err := h.Invoke(context.Background(), raw)
-		if err != nil || string(resp) != want {
-			b.Fatalf("invoke: %v %s", err, resp)
-		}
-	}
-	b.ReportMetric(float64(b.N)*n/b.Elapsed().Seconds(), "records/s")
-}
-
 // BenchmarkConvert is the conversion alone on the reference event's
 // records (both images): record JSON in, line out, what boto3's
 // TypeDeserializer and json.dumps do in the Python baseline, without the
 // request's decoding or the Firehose writes. "encoding-json" is the
 // conversion Convert replaced (oracleConvert).
 func BenchmarkConvert(b *testing.B) {
-	raw := referenceEvent(1000)
+	raw := benchdata.DynamoDB(1000)
 	var ev struct{ Records []json.RawMessage }
 	require.NoError(b, json.Unmarshal(raw, &ev))
 	b.Run("jsonscan", func(b *testing.B) {

@@ -33,8 +33,10 @@
 package jsonscan
 
 import (
+	"bytes"
 	"encoding/binary"
 	"iter"
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -316,13 +318,11 @@ func (s *Scanner) memberKey() ([]byte, bool) {
 		s.syntax(s.pos, "'\"' starting an object key")
 		return nil, false
 	}
-	key, copied, ok := s.readString(s.key)
+	key, grown, ok := s.readString(s.key[:0])
 	if !ok {
 		return nil, false
 	}
-	if copied {
-		s.key = key[:0] // keep the grown buffer for the next key
-	}
+	s.key = grown[:0] // keep the grown buffer for the next key
 	s.skipWS()
 	if s.pos >= len(d) || d[s.pos] != ':' {
 		s.syntax(s.pos, "':' after an object key")
@@ -391,27 +391,41 @@ func (s *Scanner) String(buf *[]byte) ([]byte, error) {
 	if buf == nil {
 		buf = &scratch
 	}
-	v, copied, _ := s.readString(*buf)
-	if copied {
-		*buf = v
-	}
+	v, grown, _ := s.readString((*buf)[:0])
+	*buf = grown
 	return v, s.err
 }
 
-// readString reads the string at s.pos (which is '"'), reporting whether
-// it had to be unescaped into buf.
-func (s *Scanner) readString(buf []byte) (v []byte, copied, ok bool) {
+// AppendString is String for a decoder that keeps many values at once: a
+// string that must be unescaped is appended to *buf, after what it holds,
+// instead of replacing it. Every value read so stays valid until the
+// caller empties the buffer (a value written before *buf had to grow
+// keeps the array it was written to).
+func (s *Scanner) AppendString(buf *[]byte) ([]byte, error) {
+	if !s.at(String, "a string") {
+		return nil, s.err
+	}
+	v, grown, _ := s.readString(*buf)
+	*buf = grown
+	return v, s.err
+}
+
+// readString reads the string at s.pos (which is '"'). A string that
+// needs unescaping is appended to buf, which comes back grown; any other
+// is a slice of the input.
+func (s *Scanner) readString(buf []byte) (v, grown []byte, ok bool) {
 	start := s.pos + 1
 	end, flags, ok := s.scanString(start)
 	if !ok {
-		return nil, false, false
+		return nil, buf, false
 	}
 	s.pos = end + 1
 	raw := s.data[start:end]
 	if flags == 0 || (flags == flagHigh && utf8.Valid(raw)) {
-		return raw, false, true
+		return raw, buf, true
 	}
-	return Unescape(buf[:0], raw), true, true
+	grown = Unescape(buf, raw)
+	return grown[len(buf):], grown, true
 }
 
 // RawString reads the string that comes next and returns its text between
@@ -443,72 +457,170 @@ const (
 	msb = 0x8080808080808080
 )
 
-// special reports whether any byte of the 8 in x may end the run of plain
-// string text: a quote, a backslash or a control character. (A false
-// positive only costs a byte-by-byte look; there are no false negatives:
-// the lowest such byte always sets its top bit. Bytes of 0x80 or more never
-// do, so UTF-8 text runs at the same speed as ASCII.)
-func special(x uint64) bool {
+// special returns a mask of the bytes of the 8 in x that may end a run of
+// plain string text: a quote, a backslash or a control character. The
+// lowest byte marked is always one of them (above it there may be false
+// marks), so the mask's trailing zeros tell where the run ends. Bytes of
+// 0x80 or more are never marked.
+func special(x uint64) uint64 {
 	q := x ^ (lsb * '"')
 	b := x ^ (lsb * '\\')
-	return ((q-lsb)&^q|(b-lsb)&^b|(x-lsb*0x20)&^x)&msb != 0
+	return ((q-lsb)&^q | (b-lsb)&^b | (x-lsb*0x20)&^x) & msb
 }
 
 // scanString checks the text of a string starting at offset i (after its
 // opening quote) and returns the offset of its closing quote.
+//
+// Short strings (keys, ids) and the short runs between escapes end within
+// a word or two, which are looked at eight bytes at a time. Longer runs,
+// such as log text, are searched: the closing quote with the vectorised
+// bytes.IndexByte, then the run before it for a backslash (vectorised
+// again) and for control bytes (controlOrHigh); a byte or word loop over
+// long text takes several times as long. Bytes of 0x80 and more are only
+// noted (flagHigh): the caller decides whether the text needs a UTF-8
+// check.
 func (s *Scanner) scanString(i int) (end int, flags uint8, ok bool) {
 	d := s.data
-	var high uint64 // the top bits of every word the fast loop passed
+	q := -1 // offset of the first quote at or after i, once searched for
 	for {
-		for i+8 <= len(d) {
-			x := binary.LittleEndian.Uint64(d[i:])
-			if special(x) {
+		found := false // whether i is at a quote, a backslash or a control byte
+		for range 2 {
+			if i+8 > len(d) {
 				break
 			}
-			high |= x
+			x := binary.LittleEndian.Uint64(d[i:])
+			if m := special(x); m != 0 {
+				k := bits.TrailingZeros64(m) / 8
+				if x&(1<<(8*k)-1)&msb != 0 {
+					flags |= flagHigh
+				}
+				i += k
+				found = true
+				break
+			}
+			if x&msb != 0 {
+				flags |= flagHigh
+			}
 			i += 8
+		}
+		if !found {
+			if q < i {
+				if k := bytes.IndexByte(d[i:], '"'); k >= 0 {
+					q = i + k
+				} else {
+					q = len(d) // no closing quote: a bad byte before the end is still the first error
+				}
+			}
+			run := d[i:q]
+			if k := bytes.IndexByte(run, '\\'); k >= 0 {
+				run = run[:k]
+			}
+			j, high := controlOrHigh(run)
+			if high {
+				flags |= flagHigh
+			}
+			i += j
 		}
 		if i >= len(d) {
 			s.syntax(i, "'\"' closing a string")
 			return 0, 0, false
 		}
-		switch c := d[i]; {
-		case c == '"':
-			if high&msb != 0 {
-				flags |= flagHigh
-			}
+		switch d[i] {
+		case '"':
 			return i, flags, true
-		case c == '\\':
-			flags |= flagEscape
-			if i+1 >= len(d) {
-				s.syntax(i+1, "an escaped character")
-				return 0, 0, false
-			}
-			switch d[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				for j := i + 2; j < i+6; j++ {
-					if j >= len(d) || unhex(d[j]) < 0 {
-						s.syntax(j, "a hexadecimal digit in a \\u escape")
-						return 0, 0, false
-					}
-				}
-				i += 6
-			default:
-				s.syntax(i+1, `one of "\/bfnrtu after a backslash`)
-				return 0, 0, false
-			}
-		case c < 0x20:
+		case '\\':
+		default: // a control byte
 			s.syntax(i, "a character of a string (control characters must be escaped)")
 			return 0, 0, false
-		case c >= utf8.RuneSelf:
-			flags |= flagHigh
-			i++
+		}
+		flags |= flagEscape
+		if i+1 >= len(d) {
+			s.syntax(i+1, "an escaped character")
+			return 0, 0, false
+		}
+		switch d[i+1] {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			i += 2
+		case 'u':
+			for j := i + 2; j < i+6; j++ {
+				if j >= len(d) || unhex(d[j]) < 0 {
+					s.syntax(j, "a hexadecimal digit in a \\u escape")
+					return 0, 0, false
+				}
+			}
+			i += 6
 		default:
-			i++
+			s.syntax(i+1, `one of "\/bfnrtu after a backslash`)
+			return 0, 0, false
 		}
 	}
+}
+
+// controlOrHigh returns the index of the first control byte (below 0x20)
+// in b, or len(b), and whether b has a byte of 0x80 or more (before that
+// control byte, or after it: a control byte is an error, so the flag no
+// longer matters then).
+func controlOrHigh(b []byte) (int, bool) {
+	// One pass for the common case, printable ASCII, 32 bytes a round: a
+	// byte below 0x20 borrows into its top bit when 0x20 is taken from it,
+	// and a byte of 0x80 or more has that bit already.
+	var acc uint64
+	if len(b) >= 8 {
+		r := b
+		for len(r) >= 32 {
+			x0 := binary.LittleEndian.Uint64(r)
+			x1 := binary.LittleEndian.Uint64(r[8:])
+			x2 := binary.LittleEndian.Uint64(r[16:])
+			x3 := binary.LittleEndian.Uint64(r[24:])
+			acc |= (x0 - lsb*0x20) | x0 | (x1 - lsb*0x20) | x1 | (x2 - lsb*0x20) | x2 | (x3 - lsb*0x20) | x3
+			r = r[32:]
+		}
+		for len(r) >= 8 {
+			x := binary.LittleEndian.Uint64(r)
+			acc |= (x - lsb*0x20) | x
+			r = r[8:]
+		}
+		x := binary.LittleEndian.Uint64(b[len(b)-8:]) // the last bytes, overlapping
+		acc |= (x - lsb*0x20) | x
+	} else {
+		for _, c := range b {
+			acc |= (uint64(c) - 0x20) | uint64(c)
+		}
+	}
+	if acc&msb == 0 {
+		return len(b), false
+	}
+	return controlOrHighSlow(b)
+}
+
+// controlOrHighSlow is controlOrHigh for text that is not all printable
+// ASCII: UTF-8 text, which it tells from text with a control byte.
+func controlOrHighSlow(b []byte) (int, bool) {
+	var ctl, high uint64
+	r := b
+	for len(r) >= 8 {
+		x := binary.LittleEndian.Uint64(r)
+		// Exact for whether a word has a byte below 0x20: without one
+		// nothing borrows, and the lowest one borrows into its own top bit,
+		// which is clear in x.
+		ctl |= (x - lsb*0x20) &^ x
+		high |= x
+		r = r[8:]
+	}
+	for _, c := range r {
+		if c < 0x20 {
+			ctl |= msb
+		}
+		high |= uint64(c)
+	}
+	if ctl&msb != 0 {
+		for i, c := range b {
+			if c < 0x20 {
+				return i, true
+			}
+		}
+	}
+	return len(b), high&msb != 0
 }
 
 func unhex(c byte) rune {
@@ -546,24 +658,29 @@ func getu4(s []byte) rune {
 // check is unescaped as far as it makes sense, never with a panic.
 func Unescape(dst, raw []byte) []byte {
 	for i := 0; i < len(raw); {
-		// Copy the run of bytes that need no change in one append.
+		// The run up to the next backslash needs no change when it is
+		// valid UTF-8, as log text is: one search and one append.
+		// Runs between escapes are often short (\"key\":\"value\"), so
+		// the first bytes are looked at one by one before searching.
 		j := i
-		for j < len(raw) && raw[j] != '\\' && raw[j] < utf8.RuneSelf {
-			j++
+		for lim := min(i+16, len(raw)); j < lim && raw[j] != '\\' && raw[j] < utf8.RuneSelf; j++ {
 		}
-		dst = append(dst, raw[i:j]...)
+		if j < len(raw) && raw[j] == '\\' {
+			dst = append(dst, raw[i:j]...)
+		} else {
+			if k := bytes.IndexByte(raw[j:], '\\'); k >= 0 {
+				j += k
+			} else {
+				j = len(raw)
+			}
+			if run := raw[i:j]; utf8.Valid(run) {
+				dst = append(dst, run...)
+			} else {
+				dst = appendValidUTF8(dst, run)
+			}
+		}
 		if i = j; i >= len(raw) {
 			break
-		}
-		if c := raw[i]; c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRune(raw[i:])
-			if r == utf8.RuneError && size == 1 {
-				dst = utf8.AppendRune(dst, utf8.RuneError)
-			} else {
-				dst = append(dst, raw[i:i+size]...)
-			}
-			i += size
-			continue
 		}
 		if i+1 >= len(raw) {
 			dst = append(dst, '\\')
@@ -603,6 +720,26 @@ func Unescape(dst, raw []byte) []byte {
 			dst = append(dst, raw[i:i+2]...)
 		}
 		i += 2
+	}
+	return dst
+}
+
+// appendValidUTF8 appends b with each byte of invalid UTF-8 replaced by
+// U+FFFD, as encoding/json replaces them.
+func appendValidUTF8(dst, b []byte) []byte {
+	for i := 0; i < len(b); {
+		if b[i] < utf8.RuneSelf {
+			dst = append(dst, b[i])
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = utf8.AppendRune(dst, utf8.RuneError)
+		} else {
+			dst = append(dst, b[i:i+size]...)
+		}
+		i += size
 	}
 	return dst
 }

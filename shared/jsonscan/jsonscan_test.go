@@ -543,3 +543,46 @@ func FuzzDecode(f *testing.F) {
 		require.Equal(t, want, got)
 	})
 }
+
+// TestControlOrHigh checks the word-at-a-time text check against a byte
+// loop, for every length around the word and round sizes and every place
+// of a control byte and of a high byte, alone and together (either first).
+func TestControlOrHigh(t *testing.T) {
+	naive := func(b []byte) (int, bool) {
+		high := false
+		for i, c := range b {
+			if c < 0x20 {
+				return i, true
+			}
+			high = high || c >= 0x80
+		}
+		return len(b), high
+	}
+	for n := 0; n <= 80; n++ {
+		base := bytes.Repeat([]byte("a"), n)
+		check := func(b []byte) {
+			wantI, wantHigh := naive(b)
+			i, high := controlOrHigh(b)
+			require.Equal(t, wantI, i, "index in %q", b)
+			if wantI == len(b) { // after a control byte the flag is not defined
+				require.Equal(t, wantHigh, high, "high in %q", b)
+			}
+		}
+		check(base)
+		for p := range n {
+			for _, c := range []byte{0x00, 0x1f, 0x20, 0x7f, 0x80, 0xff} {
+				b := bytes.Clone(base)
+				b[p] = c
+				check(b)
+				if c < 0x80 {
+					continue
+				}
+				for q := range n {
+					b2 := bytes.Clone(b)
+					b2[q] = 0x01
+					check(b2)
+				}
+			}
+		}
+	}
+}

@@ -210,14 +210,27 @@ func (s *Scanner) Peek() Kind {
 }
 
 // at moves to the next value and reports whether it is of kind k; if not,
-// it fails saying that want was expected.
-func (s *Scanner) at(k Kind, want string) bool {
+// it fails saying that a value of kind k was expected.
+func (s *Scanner) at(k Kind) bool {
+	// Inlined where it is called: the scanner is nearly always right at
+	// the value (the whitespace before it skipped), and of the kind wanted.
+	if i := s.pos; i < len(s.data) && kindOf[s.data[i]] == k && s.err == nil {
+		return true
+	}
+	return s.atSlow(k)
+}
+
+func (s *Scanner) atSlow(k Kind) bool {
 	if s.err != nil {
 		return false
 	}
 	s.skipWS()
 	if s.pos < len(s.data) && kindOf[s.data[s.pos]] == k {
 		return true
+	}
+	want := k.String()
+	if k == Bool {
+		want = "true or false"
 	}
 	s.Fail(&Error{Offset: s.pos, Expected: want, Found: s.foundValue(s.pos)})
 	return false
@@ -236,7 +249,7 @@ func (s *Scanner) Object() iter.Seq[[]byte] {
 }
 
 func (s *Scanner) members(yield func(key []byte) bool) {
-	if !s.open(Object, "an object") {
+	if !s.open(Object) {
 		return
 	}
 	d := s.data
@@ -269,7 +282,7 @@ func (s *Scanner) Array() iter.Seq[int] {
 }
 
 func (s *Scanner) elements(yield func(i int) bool) {
-	if !s.open(Array, "an array") {
+	if !s.open(Array) {
 		return
 	}
 	d := s.data
@@ -291,8 +304,8 @@ func (s *Scanner) elements(yield func(i int) bool) {
 }
 
 // open reads the '{' or '[' starting a container of kind k.
-func (s *Scanner) open(k Kind, want string) bool {
-	if !s.at(k, want) {
+func (s *Scanner) open(k Kind) bool {
+	if !s.at(k) {
 		return false
 	}
 	if s.depth >= MaxDepth {
@@ -318,19 +331,57 @@ func (s *Scanner) memberKey() ([]byte, bool) {
 		s.syntax(s.pos, "'\"' starting an object key")
 		return nil, false
 	}
-	key, grown, ok := s.readString(s.key[:0])
+	key, ok := s.shortKey()
 	if !ok {
-		return nil, false
+		var grown []byte
+		if key, grown, ok = s.readString(s.key[:0]); !ok {
+			return nil, false
+		}
+		s.key = grown[:0] // keep the grown buffer for the next key
 	}
-	s.key = grown[:0] // keep the grown buffer for the next key
-	s.skipWS()
-	if s.pos >= len(d) || d[s.pos] != ':' {
-		s.syntax(s.pos, "':' after an object key")
-		return nil, false
+	if s.pos < len(d) && d[s.pos] == ':' {
+		s.pos++
+	} else {
+		s.skipWS()
+		if s.pos >= len(d) || d[s.pos] != ':' {
+			s.syntax(s.pos, "':' after an object key")
+			return nil, false
+		}
+		s.pos++
 	}
-	s.pos++
 	s.skipWS()
 	return key, true
+}
+
+// shortKey reads the key at s.pos (which is '"') if it is printable ASCII
+// of at most 15 bytes, as nearly every key is, and reports whether it was:
+// two words looked at, and none of readString's cases.
+func (s *Scanner) shortKey() ([]byte, bool) {
+	d := s.data
+	i := s.pos + 1
+	if i+16 > len(d) {
+		return nil, false
+	}
+	x := binary.LittleEndian.Uint64(d[i:])
+	m := special(x)
+	k := 0
+	if m == 0 {
+		if x&msb != 0 {
+			return nil, false
+		}
+		x = binary.LittleEndian.Uint64(d[i+8:])
+		if m = special(x); m == 0 {
+			return nil, false
+		}
+		k = 8
+	}
+	n := bits.TrailingZeros64(m) / 8
+	if d[i+k+n] != '"' || x&(1<<(8*n)-1)&msb != 0 {
+		return nil, false // an escape, a control byte or UTF-8: readString's
+	}
+	end := i + k + n
+	s.pos = end + 1
+	return d[i:end], true
 }
 
 // nextMember finishes a member or element whose value started at mark
@@ -384,7 +435,7 @@ func (s *Scanner) skipRest(k Kind, mark int) {
 // the value gets a new slice. Either way the result must not be written
 // to: it may be the input itself.
 func (s *Scanner) String(buf *[]byte) ([]byte, error) {
-	if !s.at(String, "a string") {
+	if !s.at(String) {
 		return nil, s.err
 	}
 	var scratch []byte
@@ -402,7 +453,7 @@ func (s *Scanner) String(buf *[]byte) ([]byte, error) {
 // caller empties the buffer (a value written before *buf had to grow
 // keeps the array it was written to).
 func (s *Scanner) AppendString(buf *[]byte) ([]byte, error) {
-	if !s.at(String, "a string") {
+	if !s.at(String) {
 		return nil, s.err
 	}
 	v, grown, _ := s.readString(*buf)
@@ -415,16 +466,30 @@ func (s *Scanner) AppendString(buf *[]byte) ([]byte, error) {
 // is a slice of the input.
 func (s *Scanner) readString(buf []byte) (v, grown []byte, ok bool) {
 	start := s.pos + 1
-	end, flags, ok := s.scanString(start)
+	end, flags, out, ok := s.scanString(start, buf, true)
 	if !ok {
 		return nil, buf, false
 	}
 	s.pos = end + 1
 	raw := s.data[start:end]
-	if flags == 0 || (flags == flagHigh && utf8.Valid(raw)) {
+	switch {
+	case flags == 0:
 		return raw, buf, true
+	case flags == flagHigh:
+		if utf8.Valid(raw) {
+			return raw, buf, true
+		}
+		grown = Unescape(buf, raw)
+	case flags&flagHigh == 0:
+		grown = out
+	default:
+		// The runs between escapes were copied as they are: the value is
+		// right only if they are valid UTF-8, which they are exactly when
+		// it is (an escape writes whole characters).
+		if grown = out; !utf8.Valid(out[len(buf):]) {
+			grown = Unescape(buf, raw)
+		}
 	}
-	grown = Unescape(buf, raw)
 	return grown[len(buf):], grown, true
 }
 
@@ -433,11 +498,11 @@ func (s *Scanner) readString(buf []byte) (v, grown []byte, ok bool) {
 // whether it has any escape. A decoder that may never need the value (a
 // record's base64 data, say) keeps the raw text and calls Unescape later.
 func (s *Scanner) RawString() (raw []byte, escaped bool, err error) {
-	if !s.at(String, "a string") {
+	if !s.at(String) {
 		return nil, false, s.err
 	}
 	start := s.pos + 1
-	end, flags, ok := s.scanString(start)
+	end, flags, _, ok := s.scanString(start, nil, false)
 	if !ok {
 		return nil, false, s.err
 	}
@@ -469,7 +534,10 @@ func special(x uint64) uint64 {
 }
 
 // scanString checks the text of a string starting at offset i (after its
-// opening quote) and returns the offset of its closing quote.
+// opening quote) and returns the offset of its closing quote. With
+// unescape set it also appends the string's value to dst once it meets an
+// escape (flagEscape), copying the runs between escapes as they are: one
+// pass over text that has to be unescaped.
 //
 // Short strings (keys, ids) and the short runs between escapes end within
 // a word or two, which are looked at eight bytes at a time. Longer runs,
@@ -479,9 +547,10 @@ func special(x uint64) uint64 {
 // long text takes several times as long. Bytes of 0x80 and more are only
 // noted (flagHigh): the caller decides whether the text needs a UTF-8
 // check.
-func (s *Scanner) scanString(i int) (end int, flags uint8, ok bool) {
+func (s *Scanner) scanString(i int, dst []byte, unescape bool) (end int, flags uint8, out []byte, ok bool) {
 	d := s.data
-	q := -1 // offset of the first quote at or after i, once searched for
+	q := -1  // offset of the first quote at or after i, once searched for
+	run := i // start of the text not yet appended to dst
 	for {
 		found := false // whether i is at a quote, a backslash or a control byte
 		for range 2 {
@@ -511,11 +580,11 @@ func (s *Scanner) scanString(i int) (end int, flags uint8, ok bool) {
 					q = len(d) // no closing quote: a bad byte before the end is still the first error
 				}
 			}
-			run := d[i:q]
-			if k := bytes.IndexByte(run, '\\'); k >= 0 {
-				run = run[:k]
+			text := d[i:q]
+			if k := bytes.IndexByte(text, '\\'); k >= 0 {
+				text = text[:k]
 			}
-			j, high := controlOrHigh(run)
+			j, high := controlOrHigh(text)
 			if high {
 				flags |= flagHigh
 			}
@@ -523,38 +592,68 @@ func (s *Scanner) scanString(i int) (end int, flags uint8, ok bool) {
 		}
 		if i >= len(d) {
 			s.syntax(i, "'\"' closing a string")
-			return 0, 0, false
+			return 0, 0, dst, false
 		}
 		switch d[i] {
 		case '"':
-			return i, flags, true
+			if unescape && flags&flagEscape != 0 {
+				dst = append(dst, d[run:i]...)
+			}
+			return i, flags, dst, true
 		case '\\':
 		default: // a control byte
 			s.syntax(i, "a character of a string (control characters must be escaped)")
-			return 0, 0, false
+			return 0, 0, dst, false
 		}
 		flags |= flagEscape
+		if unescape {
+			dst = append(dst, d[run:i]...)
+		}
 		if i+1 >= len(d) {
 			s.syntax(i+1, "an escaped character")
-			return 0, 0, false
+			return 0, 0, dst, false
 		}
-		switch d[i+1] {
+		switch e := d[i+1]; e {
 		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			if unescape {
+				dst = append(dst, unescaped[e])
+			}
 			i += 2
 		case 'u':
 			for j := i + 2; j < i+6; j++ {
 				if j >= len(d) || unhex(d[j]) < 0 {
 					s.syntax(j, "a hexadecimal digit in a \\u escape")
-					return 0, 0, false
+					return 0, 0, dst, false
 				}
 			}
+			if !unescape {
+				i += 6
+				break
+			}
+			r := getu4(d[i:])
 			i += 6
+			if utf16.IsSurrogate(r) {
+				// Joined with a \u escape of the other half that follows,
+				// or U+FFFD alone; a malformed escape after it is the next
+				// round's error.
+				if dec := utf16.DecodeRune(r, getu4(d[i:])); dec != utf8.RuneError {
+					r = dec
+					i += 6
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			dst = utf8.AppendRune(dst, r)
 		default:
 			s.syntax(i+1, `one of "\/bfnrtu after a backslash`)
-			return 0, 0, false
+			return 0, 0, dst, false
 		}
+		run = i
 	}
 }
+
+// unescaped is the byte each one-character escape stands for.
+var unescaped = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
 
 // controlOrHigh returns the index of the first control byte (below 0x20)
 // in b, or len(b), and whether b has a byte of 0x80 or more (before that
@@ -747,7 +846,7 @@ func appendValidUTF8(dst, b []byte) []byte {
 // Number reads the number that comes next and returns its text, checked
 // against the JSON grammar (a slice of the input).
 func (s *Scanner) Number() ([]byte, error) {
-	if !s.at(Number, "a number") {
+	if !s.at(Number) {
 		return nil, s.err
 	}
 	start := s.pos
@@ -763,6 +862,9 @@ func (s *Scanner) Number() ([]byte, error) {
 // decodes into one: a fraction or an exponent, even "1.0" or "1e3", and a
 // value out of range are errors.
 func (s *Scanner) Int64() (int64, error) {
+	if n, ok := s.smallInt(); ok {
+		return n, nil
+	}
 	start := s.pos
 	lit, err := s.Number()
 	if err != nil {
@@ -774,6 +876,75 @@ func (s *Scanner) Int64() (int64, error) {
 		return 0, s.err
 	}
 	return n, nil
+}
+
+// smallInt reads an integer of at most 16 digits (a millisecond
+// timestamp, a count) without strconv, eight digits at a time, reporting
+// whether there was one; anything else is left to Int64's general path,
+// which also words the errors.
+func (s *Scanner) smallInt() (int64, bool) {
+	if s.err != nil {
+		return 0, false
+	}
+	s.skipWS()
+	d, i := s.data, s.pos
+	neg := i < len(d) && d[i] == '-'
+	if neg {
+		i++
+	}
+	if i+16 > len(d) {
+		return 0, false // near the end of the input: the general path
+	}
+	x := binary.LittleEndian.Uint64(d[i:])
+	digits := leadingDigits(x)
+	n := eightDigits(x, digits)
+	if digits == 8 {
+		y := binary.LittleEndian.Uint64(d[i+8:])
+		more := leadingDigits(y)
+		n = n*pow10[more] + eightDigits(y, more)
+		digits += more
+	}
+	if digits == 0 || digits > 1 && d[i] == '0' {
+		return 0, false // no number, or a leading zero: the grammar's to word
+	}
+	i += digits
+	if i < len(d) {
+		if c := d[i]; c >= '0' && c <= '9' || c == '.' || c == 'e' || c == 'E' {
+			return 0, false // more digits, a fraction or an exponent
+		}
+	}
+	s.pos = i
+	if neg {
+		return -int64(n), true
+	}
+	return int64(n), true
+}
+
+// pow10 holds the powers of ten eightDigits needs.
+var pow10 = [9]uint64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000}
+
+// leadingDigits is how many of the eight bytes of x, first byte lowest,
+// are ASCII digits before the first byte that is not.
+func leadingDigits(x uint64) int {
+	// A byte below '0' borrows into its top bit when '0' is taken away; one
+	// above '9' (and below 0x80) carries into it when 0x46 is added; one of
+	// 0x80 or more has it already. Bytes above the first such byte may be
+	// marked wrongly, which does not matter.
+	m := ((x - lsb*'0') | (x + lsb*(0x80-'9'-1)) | x) & msb
+	return bits.TrailingZeros64(m) / 8 // 64/8 when all eight are digits
+}
+
+// eightDigits is the value of the first n (at most 8) bytes of x, which
+// are ASCII digits, the first byte the most significant.
+func eightDigits(x uint64, n int) uint64 {
+	// Digit values, moved up so that the bytes after them fall off the top
+	// and zero bytes, leading zeros, come in at the bottom.
+	v := (x - lsb*'0') << (8 * (8 - n))
+	// Pairs, then fours, then all eight, in lanes (after Lemire, "Fast
+	// integer parsing").
+	v = v*10 + v>>8
+	v = ((v&0x000000ff000000ff)*(100+1000000<<32) + (v>>16&0x000000ff000000ff)*(1+10000<<32)) >> 32
+	return v
 }
 
 // Float64 reads the number that comes next as a float64, as encoding/json
@@ -837,7 +1008,7 @@ func digits(d []byte, i int) int {
 
 // Bool reads true or false.
 func (s *Scanner) Bool() (bool, error) {
-	if !s.at(Bool, "true or false") {
+	if !s.at(Bool) {
 		return false, s.err
 	}
 	if s.data[s.pos] == 't' {
@@ -849,6 +1020,15 @@ func (s *Scanner) Bool() (bool, error) {
 // Null reads a null if one comes next and reports whether it did; anything
 // else is left to be read.
 func (s *Scanner) Null() bool {
+	// Inlined where it is called: no null comes next, nearly always, and
+	// a byte that starts another value tells so.
+	if s.pos < len(s.data) && kindOf[s.data[s.pos]] > Null {
+		return false
+	}
+	return s.null()
+}
+
+func (s *Scanner) null() bool {
 	if s.Peek() != Null {
 		return false
 	}
@@ -936,7 +1116,7 @@ func (s *Scanner) Skip() error {
 				closed = false
 			}
 		case '"':
-			end, _, ok := s.scanString(i + 1)
+			end, _, _, ok := s.scanString(i+1, nil, false)
 			if !ok {
 				return s.err
 			}
@@ -1017,7 +1197,7 @@ func (s *Scanner) skipKey(i int) (int, bool) {
 		s.syntax(i, "'\"' starting an object key")
 		return 0, false
 	}
-	end, _, ok := s.scanString(i + 1)
+	end, _, _, ok := s.scanString(i+1, nil, false)
 	if !ok {
 		return 0, false
 	}

@@ -190,6 +190,8 @@ func TestNumbers(t *testing.T) {
 		"zero":          {in: "0"},
 		"negative zero": {in: "-0", float64: math.Copysign(0, -1)},
 		"integer":       {in: "1700000000123", int64: 1700000000123, float64: 1700000000123},
+		"18 digits":     {in: "-999999999999999999", int64: -999999999999999999, float64: -999999999999999999},
+		"19 digits":     {in: "1000000000000000000", int64: 1000000000000000000, float64: 1e18},
 		"min int64":     {in: "-9223372036854775808", int64: math.MinInt64, float64: -9223372036854775808},
 		"over int64":    {in: "9223372036854775808", intErr: "expected an integer in the int64 range, found 9223372036854775808", float64: 9223372036854775808},
 		"fraction":      {in: "1.0", intErr: "found 1.0", float64: 1},
@@ -200,6 +202,9 @@ func TestNumbers(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			i, err := New([]byte(tc.in)).Int64()
+			padded, perr := New([]byte(tc.in + "]                ")).Int64()
+			assert.Equal(t, i, padded, "inside a document")
+			assert.Equal(t, err == nil, perr == nil, "inside a document")
 			var ji int64
 			jerr := json.Unmarshal([]byte(tc.in), &ji)
 			if tc.intErr != "" {
@@ -227,6 +232,38 @@ func TestNumbers(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tc.in, string(lit))
 		})
+	}
+}
+
+// TestInt64Digits reads integers of every length around the eight-digit
+// words, with each kind of byte after them, inside a document, as
+// encoding/json reads the number's text into an int64.
+func TestInt64Digits(t *testing.T) {
+	for n := 1; n <= 21; n++ {
+		for _, first := range []string{"1", "9", "0"} {
+			for _, sign := range []string{"", "-"} {
+				for _, after := range []string{",", "}", " ", ".5", "e3", "E3", "x", "\xff"} {
+					digits := first + strings.Repeat("7", n-1)
+					in := sign + digits + after + strings.Repeat(" ", 20)
+					got, err := New([]byte(in)).Int64()
+					if first == "0" && n > 1 {
+						// The number is 0; the digits after it are the
+						// document's error, not the number's.
+						assert.NoError(t, err, "%q", in)
+						assert.Zero(t, got, "%q", in)
+						continue
+					}
+					number := sign + digits
+					if after == ".5" || after == "e3" || after == "E3" {
+						number += after
+					}
+					var want int64
+					wantErr := json.Unmarshal([]byte(number), &want)
+					assert.Equal(t, wantErr == nil, err == nil, "%q: encoding/json %v, ours %v", in, wantErr, err)
+					assert.Equal(t, want, got, "%q", in)
+				}
+			}
+		}
 	}
 }
 
@@ -485,9 +522,13 @@ func decodeAny(t *testing.T, s *Scanner) any {
 func checkNumber(t *testing.T, lit []byte) {
 	var ji int64
 	jerr := json.Unmarshal(lit, &ji)
-	i, err := New(lit).Int64()
-	require.Equal(t, jerr == nil, err == nil, "int64 of %s: encoding/json %v, ours %v", lit, jerr, err)
-	require.Equal(t, ji, i, "int64 of %s", lit)
+	// Alone, and followed by more text as inside a document, where Int64
+	// reads eight digits at a time.
+	for _, in := range [][]byte{lit, append(bytes.Clone(lit), ",                 "...)} {
+		i, err := New(in).Int64()
+		require.Equal(t, jerr == nil, err == nil, "int64 of %s: encoding/json %v, ours %v", lit, jerr, err)
+		require.Equal(t, ji, i, "int64 of %s", lit)
+	}
 	var jf float64
 	jerr = json.Unmarshal(lit, &jf)
 	f, err := New(lit).Float64()

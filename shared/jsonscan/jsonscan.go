@@ -466,9 +466,16 @@ func (s *Scanner) AppendString(buf *[]byte) ([]byte, error) {
 // is a slice of the input.
 func (s *Scanner) readString(buf []byte) (v, grown []byte, ok bool) {
 	start := s.pos + 1
-	end, flags, out, ok := s.scanString(start, buf, true)
-	if !ok {
-		return nil, buf, false
+	end, high, plain := plainEnd(s.data, start)
+	var flags uint8
+	if high {
+		flags = flagHigh
+	}
+	out := buf
+	if !plain {
+		if end, flags, out, ok = s.scanString(start, end, flags, buf, true); !ok {
+			return nil, buf, false
+		}
 	}
 	s.pos = end + 1
 	raw := s.data[start:end]
@@ -493,6 +500,18 @@ func (s *Scanner) readString(buf []byte) (v, grown []byte, ok bool) {
 	return grown[len(buf):], grown, true
 }
 
+// stringEnd checks the text of the string starting at offset start (after
+// its opening quote) and returns the offset of its closing quote and
+// whether the text has an escape.
+func (s *Scanner) stringEnd(start int) (end int, escaped, ok bool) {
+	end, _, plain := plainEnd(s.data, start)
+	if plain {
+		return end, false, true
+	}
+	end, flags, _, ok := s.scanString(start, end, 0, nil, false)
+	return end, flags&flagEscape != 0, ok
+}
+
 // RawString reads the string that comes next and returns its text between
 // the quotes as it is in the input (a slice of it), escapes and all, and
 // whether it has any escape. A decoder that may never need the value (a
@@ -502,12 +521,12 @@ func (s *Scanner) RawString() (raw []byte, escaped bool, err error) {
 		return nil, false, s.err
 	}
 	start := s.pos + 1
-	end, flags, _, ok := s.scanString(start, nil, false)
+	end, escaped, ok := s.stringEnd(start)
 	if !ok {
 		return nil, false, s.err
 	}
 	s.pos = end + 1
-	return s.data[start:end], flags&flagEscape != 0, nil
+	return s.data[start:end], escaped, nil
 }
 
 // Flags scanString reports about a string's text.
@@ -533,24 +552,57 @@ func special(x uint64) uint64 {
 	return ((q-lsb)&^q | (b-lsb)&^b | (x-lsb*0x20)&^x) & msb
 }
 
-// scanString checks the text of a string starting at offset i (after its
-// opening quote) and returns the offset of its closing quote. With
-// unescape set it also appends the string's value to dst once it meets an
-// escape (flagEscape), copying the runs between escapes as they are: one
-// pass over text that has to be unescaped.
+// plainEnd finds the end of a string without escapes or control bytes,
+// as nearly every string is, starting at offset i of d (after its opening
+// quote): the offset of its closing quote, and whether a byte of its text
+// is 0x80 or more. Where a backslash, a control byte or the end of d comes
+// first, ok is false and end is where: scanString goes on from there.
 //
-// Short strings (keys, ids) and the short runs between escapes end within
-// a word or two, which are looked at eight bytes at a time. Longer runs,
-// such as log text, are searched: the closing quote with the vectorised
-// bytes.IndexByte, then the run before it for a backslash (vectorised
-// again) and for control bytes (controlOrHigh); a byte or word loop over
-// long text takes several times as long. Bytes of 0x80 and more are only
-// noted (flagHigh): the caller decides whether the text needs a UTF-8
-// check.
-func (s *Scanner) scanString(i int, dst []byte, unescape bool) (end int, flags uint8, out []byte, ok bool) {
+// Short strings end within a word or two, which are looked at eight bytes
+// at a time. Longer ones, such as log text, are searched: the closing
+// quote with the vectorised bytes.IndexByte, then the text before it for
+// a backslash (vectorised again) and for control bytes (controlOrHigh); a
+// byte or word loop over long text takes several times as long. It is
+// apart from scanString, and small, so that it keeps its few values in
+// registers.
+func plainEnd(d []byte, i int) (end int, high, ok bool) {
+	var h uint64
+	for range 2 {
+		if i+8 > len(d) {
+			break
+		}
+		x := binary.LittleEndian.Uint64(d[i:])
+		if m := special(x); m != 0 {
+			k := bits.TrailingZeros64(m) / 8
+			h |= x & (1<<(8*k) - 1)
+			return i + k, h&msb != 0, d[i+k] == '"'
+		}
+		h |= x
+		i += 8
+	}
+	k := bytes.IndexByte(d[i:], '"')
+	if k < 0 {
+		return i, h&msb != 0, false
+	}
+	text := d[i : i+k]
+	if b := bytes.IndexByte(text, '\\'); b >= 0 {
+		text = text[:b]
+	}
+	j, th := controlOrHigh(text)
+	return i + j, h&msb != 0 || th, j == k
+}
+
+// scanString checks the text of a string starting at offset start (after
+// its opening quote), from offset i on (where plainEnd stopped, flags
+// saying what it saw before), and returns the offset of its closing
+// quote. With unescape set it also appends the string's value to dst once
+// it meets an escape (flagEscape), copying the runs between escapes as
+// they are: one pass over text that has to be unescaped. It looks at text
+// as plainEnd does.
+func (s *Scanner) scanString(start, i int, flags uint8, dst []byte, unescape bool) (end int, _ uint8, out []byte, ok bool) {
 	d := s.data
-	q := -1  // offset of the first quote at or after i, once searched for
-	run := i // start of the text not yet appended to dst
+	q := -1      // offset of the first quote at or after i, once searched for
+	run := start // start of the text not yet appended to dst
 	for {
 		found := false // whether i is at a quote, a backslash or a control byte
 		for range 2 {
@@ -1116,7 +1168,7 @@ func (s *Scanner) Skip() error {
 				closed = false
 			}
 		case '"':
-			end, _, _, ok := s.scanString(i+1, nil, false)
+			end, _, ok := s.stringEnd(i + 1)
 			if !ok {
 				return s.err
 			}
@@ -1197,7 +1249,7 @@ func (s *Scanner) skipKey(i int) (int, bool) {
 		s.syntax(i, "'\"' starting an object key")
 		return 0, false
 	}
-	end, _, _, ok := s.scanString(i+1, nil, false)
+	end, _, ok := s.stringEnd(i + 1)
 	if !ok {
 		return 0, false
 	}

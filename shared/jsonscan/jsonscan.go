@@ -212,8 +212,8 @@ func (s *Scanner) Peek() Kind {
 // at moves to the next value and reports whether it is of kind k; if not,
 // it fails saying that a value of kind k was expected.
 func (s *Scanner) at(k Kind) bool {
-	// Inlined where it is called: the scanner is nearly always right at
-	// the value (the whitespace before it skipped), and of the kind wanted.
+	// The scanner is nearly always right at the value (the whitespace
+	// before it skipped), and of the kind wanted: one test, then.
 	if i := s.pos; i < len(s.data) && kindOf[s.data[i]] == k && s.err == nil {
 		return true
 	}

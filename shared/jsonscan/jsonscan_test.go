@@ -627,3 +627,48 @@ func TestControlOrHigh(t *testing.T) {
 		}
 	}
 }
+
+// TestStringEveryPlace puts each kind of text a string can hold (escapes,
+// UTF-8, invalid UTF-8, a control byte, a bare backslash) at every place
+// of strings of every length around the word and search boundaries, one
+// or two at once, and reads them as encoding/json does: same value, or
+// both reject it; inside a document, so the word-at-a-time reads see
+// text after the string.
+func TestStringEveryPlace(t *testing.T) {
+	pieces := []string{`\n`, `\"`, `\\`, `\u00e9`, `\ud83d\ude00`, `\ud800`, "é", "\xff", "\xe2\x98", "\x01", `\`, `\x`}
+	check := func(text string) {
+		doc := []byte(`["` + text + `", "after the string, long enough to be read past"]`)
+		var want []string
+		wantErr := json.Unmarshal(doc, &want)
+		s := New(doc)
+		var got []string
+		var buf []byte
+		for range s.Array() {
+			v, err := s.AppendString(&buf)
+			if err != nil {
+				break
+			}
+			got = append(got, string(v))
+		}
+		err := s.End()
+		require.Equal(t, wantErr == nil, err == nil, "%q: encoding/json %v, ours %v", text, wantErr, err)
+		if err == nil {
+			require.Equal(t, want, got, "%q", text)
+		}
+		require.Equal(t, wantErr == nil, valid(doc) == nil, "Skip on %q", text)
+	}
+	for n := 0; n <= 72; n++ { // past two words and a 32-byte round
+		base := strings.Repeat("a", n)
+		check(base)
+		for p := 0; p <= n; p++ {
+			for _, a := range pieces {
+				check(base[:p] + a + base[p:])
+				if p%13 == 0 {
+					for _, b := range pieces[:6] {
+						check(base[:p] + a + base[p:] + b)
+					}
+				}
+			}
+		}
+	}
+}

@@ -325,13 +325,30 @@ func (s *Scanner) close() {
 
 // memberKey reads an object key and the colon after it, leaving the
 // scanner at the member's value.
-func (s *Scanner) memberKey() ([]byte, bool) {
+func (s *Scanner) memberKey() (key []byte, ok bool) {
 	d := s.data
-	if s.pos >= len(d) || d[s.pos] != '"' {
-		s.syntax(s.pos, "'\"' starting an object key")
+	i := s.pos
+	if i >= len(d) || d[i] != '"' {
+		s.syntax(i, "'\"' starting an object key")
 		return nil, false
 	}
-	key, ok := s.shortKey()
+	// Nearly every key is printable ASCII of at most 15 bytes: two words
+	// looked at, and none of readString's cases.
+	if i+17 <= len(d) {
+		x := binary.LittleEndian.Uint64(d[i+1:])
+		m, k := special(x), i+1
+		if m == 0 && x&msb == 0 {
+			x = binary.LittleEndian.Uint64(d[i+9:])
+			m, k = special(x), i+9
+		}
+		if m != 0 {
+			n := bits.TrailingZeros64(m) / 8
+			if end := k + n; d[end] == '"' && x&(1<<(8*n)-1)&msb == 0 {
+				key, ok = d[i+1:end], true
+				s.pos = end + 1
+			}
+		}
+	}
 	if !ok {
 		var grown []byte
 		if key, grown, ok = s.readString(s.key[:0]); !ok {
@@ -353,37 +370,6 @@ func (s *Scanner) memberKey() ([]byte, bool) {
 	return key, true
 }
 
-// shortKey reads the key at s.pos (which is '"') if it is printable ASCII
-// of at most 15 bytes, as nearly every key is, and reports whether it was:
-// two words looked at, and none of readString's cases.
-func (s *Scanner) shortKey() ([]byte, bool) {
-	d := s.data
-	i := s.pos + 1
-	if i+16 > len(d) {
-		return nil, false
-	}
-	x := binary.LittleEndian.Uint64(d[i:])
-	m := special(x)
-	k := 0
-	if m == 0 {
-		if x&msb != 0 {
-			return nil, false
-		}
-		x = binary.LittleEndian.Uint64(d[i+8:])
-		if m = special(x); m == 0 {
-			return nil, false
-		}
-		k = 8
-	}
-	n := bits.TrailingZeros64(m) / 8
-	if d[i+k+n] != '"' || x&(1<<(8*n)-1)&msb != 0 {
-		return nil, false // an escape, a control byte or UTF-8: readString's
-	}
-	end := i + k + n
-	s.pos = end + 1
-	return d[i:end], true
-}
-
 // nextMember finishes a member or element whose value started at mark
 // (skipping the value if the loop body did not read it) and moves to the
 // next one, reporting whether there is one.
@@ -394,24 +380,25 @@ func (s *Scanner) nextMember(k Kind, mark int) bool {
 	if s.pos == mark && s.Skip() != nil {
 		return false
 	}
-	s.skipWS()
 	d := s.data
-	end, want := byte(']'), "',' or ']' after an array element"
-	if k == Object {
-		end, want = '}', "',' or '}' after an object member"
-	}
-	if s.pos < len(d) {
-		switch d[s.pos] {
-		case ',':
-			s.pos++
-			s.skipWS()
+	i := skipWS(d, s.pos)
+	if i < len(d) {
+		switch c := d[i]; {
+		case c == ',':
+			s.pos = skipWS(d, i+1)
 			return true
-		case end:
+		case c == ']' && k == Array, c == '}' && k == Object:
+			s.pos = i
 			s.close()
 			return false
 		}
 	}
-	s.syntax(s.pos, want)
+	s.pos = i
+	if k == Object {
+		s.syntax(i, "',' or '}' after an object member")
+	} else {
+		s.syntax(i, "',' or ']' after an array element")
+	}
 	return false
 }
 

@@ -203,6 +203,8 @@ type pass struct {
 	stats Stats
 
 	scratch, keysText []byte
+	// selected is the record FIELDS writes (fields.go), reused.
+	selected record.Record
 }
 
 func (s *stages) newPass(arrival time.Time, capacity, limit int) *pass {
@@ -292,6 +294,10 @@ func (p *pass) write(rec *record.Record, text []byte) error {
 		if t, err = p.s.eventTime(rec, p.arrival); err != nil {
 			return err
 		}
+	}
+	if p.s.fields != nil {
+		p.s.fields.apply(&p.selected, rec)
+		rec = &p.selected
 	}
 	var err error
 	if p.out, err = p.s.appendLine(p.out, rec, text, t, &p.scratch); err != nil {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -130,4 +132,40 @@ func TestFieldsLogEvents(t *testing.T) {
 	require.NoError(t, err)
 	first, _, _ := bytes.Cut(res.Data, []byte("\n"))
 	assert.JSONEq(t, `{"group":"/aws/lambda/app","message":"{\"level\":\"INFO\",\"n\":[1, 2]}"}`, string(first))
+}
+
+// FuzzParseFieldSelect: a spec that parses has one item per spec item, and
+// what it writes of any record has unique names; one that does not names
+// its item, or says why the whole spec is wrong.
+func FuzzParseFieldSelect(f *testing.F) {
+	for _, s := range []string{"requestip=c_ip,time,*", "a.b", "x=a.b.c,*,y", "*,*", "=a", "a,a", " , ", "a=b=c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, spec string) {
+		sel, err := parseFieldSelect(spec)
+		if err != nil {
+			msg := err.Error()
+			if msg != "* given twice" && msg != "no fields" {
+				named := false
+				for item := range specItems(spec, ",") {
+					named = named || strings.Contains(msg, fmt.Sprintf("item %q", item))
+				}
+				assert.True(t, named, "error %q names no item of %q", err, spec)
+			}
+			return
+		}
+		if sel == nil {
+			assert.Zero(t, specItemCount(spec))
+			return
+		}
+		assert.Len(t, sel.items, specItemCount(spec))
+		src := rec("a", "1", "b", json.RawMessage(`{"c":{"d":2}}`), "x", nil, "a.b", "dotted")
+		got := record.New(0)
+		sel.apply(got, src)
+		seen := map[string]bool{}
+		for _, fl := range got.Fields {
+			assert.False(t, seen[fl.Name], "%q written twice by %q", fl.Name, spec)
+			seen[fl.Name] = true
+		}
+	})
 }

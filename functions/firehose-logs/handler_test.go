@@ -74,8 +74,8 @@ func TestFormats(t *testing.T) {
 // TestInitFails: settings the function refuses, naming the variable.
 func TestInitFails(t *testing.T) {
 	for env, want := range map[string]map[string]string{
-		`FORMAT is required`:                                       {"FORMAT": ""},
-		`FORMAT="elb" is invalid`:                                  {"FORMAT": "elb"},
+		`FORMAT is required`:      {"FORMAT": ""},
+		`FORMAT="elb" is invalid`: {"FORMAT": "elb"},
 		`DERIVE_USER_AGENT="true" is invalid: unset unless FORMAT`: {"FORMAT": "waf", "DERIVE_USER_AGENT": "true"},
 		`FIELDS="a,a" is invalid`:                                  {"FIELDS": "a,a"},
 	} {

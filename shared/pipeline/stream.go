@@ -89,3 +89,16 @@ func (s *LineStream) Output() []byte { return s.ps.out }
 
 // Reset empties Output, keeping its memory for the lines to come.
 func (s *LineStream) Reset() { s.ps.out = s.ps.out[:0] }
+
+// Truncate drops the output after its first n bytes: a caller that cannot
+// use the line just written (too large to send, say) takes it back.
+func (s *LineStream) Truncate(n int) { s.ps.out = s.ps.out[:n] }
+
+// Take returns the lines written since the last Reset or Take and goes on
+// writing into buf's memory (buf[:0]): the output can then be sent while
+// the next lines are written, without a copy.
+func (s *LineStream) Take(buf []byte) []byte {
+	out := s.ps.out
+	s.ps.out = buf[:0]
+	return out
+}

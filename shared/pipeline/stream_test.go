@@ -81,9 +81,20 @@ func TestLineStream(t *testing.T) {
 	}
 	assert.Equal(t, want.String(), string(s.Output()))
 
+	taken := s.Take(make([]byte, 0, 16))
+	assert.Equal(t, want.String(), string(taken))
+	assert.Empty(t, s.Output())
+	_, err := s.Line([]byte("remote_host=192.0.2.2 status=202"))
+	require.NoError(t, err)
+	assert.Equal(t, want.String(), string(taken), "what was taken is not written over")
+	n := len(s.Output())
+	_, err = s.Line([]byte("remote_host=192.0.2.3 status=203"))
+	require.NoError(t, err)
+	s.Truncate(n)
+	assert.Len(t, s.Output(), n, "the line taken back")
 	s.Reset()
 	assert.Empty(t, s.Output())
-	_, err := s.Line([]byte("remote_host=192.0.2.1 status=201"))
+	_, err = s.Line([]byte("remote_host=192.0.2.1 status=201"))
 	require.NoError(t, err)
 	assert.Equal(t, `{"ip":"192.0.2.0","status":201,"arrival_time":"2024-03-05T06:07:08.009Z"}`+"\n", string(s.Output()))
 }

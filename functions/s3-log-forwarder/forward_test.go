@@ -54,9 +54,9 @@ var forwardCases = map[string]forwardCase{
 	"cloudfront-fields": {input: cloudfrontSample, key: "logs/renamed.log", env: map[string]string{
 		"FIELDS": "date,time,location=x_edge_location,bytes=sc_bytes,requestip=c_ip,method=cs_method,host=cs_host,uri=cs_uri_stem," +
 			"status=sc_status,referrer=cs_referer,useragent=cs_user_agent,querystring=cs_uri_query,distributionid=distribution_id,file=file_name"}},
-	"alb":       {input: albSample, key: "AWSLogs/123456789012/elasticloadbalancing/us-east-1/2024/05/01/app.log.gz", gz: true, env: map[string]string{"FORMAT": "alb"}},
-	"s3access":  {input: "s3access.log", key: "s3-access/2019-02-06-00-00-38-5D8A0DB4EXAMPLE", env: map[string]string{"FORMAT": "s3access"}},
-	"waf":       {input: "waf.log", key: "AWSLogs/123456789012/WAFLogs/us-east-1/acl/2024/05/01/13/05/123456789012_waflogs_us-east-1_acl_20240501T1305Z_abc.log.gz", gz: true, env: map[string]string{"FORMAT": "waf"}},
+	"alb":      {input: albSample, key: "AWSLogs/123456789012/elasticloadbalancing/us-east-1/2024/05/01/app.log.gz", gz: true, env: map[string]string{"FORMAT": "alb"}},
+	"s3access": {input: "s3access.log", key: "s3-access/2019-02-06-00-00-38-5D8A0DB4EXAMPLE", env: map[string]string{"FORMAT": "s3access"}},
+	"waf":      {input: "waf.log", key: "AWSLogs/123456789012/WAFLogs/us-east-1/acl/2024/05/01/13/05/123456789012_waflogs_us-east-1_acl_20240501T1305Z_abc.log.gz", gz: true, env: map[string]string{"FORMAT": "waf"}},
 	"cloudtrail": {input: "cloudtrail.json", key: "AWSLogs/123456789012/CloudTrail/us-east-1/2024/05/01/123456789012_CloudTrail_us-east-1_20240501T1305Z_abc.json.gz", gz: true,
 		env: map[string]string{"FORMAT": "cloudtrail", "FIELDS": "eventTime,eventSource,eventName,arn=userIdentity.arn,sourceIPAddress"}},
 	// The header line of a flow log object names its custom format.

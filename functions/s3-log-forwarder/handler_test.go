@@ -59,9 +59,9 @@ func loadSampleObjects(t testing.TB, s *fakeS3) {
 // sampleCases are the events/ samples: each with the template's settings,
 // the ALB one (for another deployment) with FORMAT=alb.
 var sampleCases = map[string]map[string]string{
-	"cloudfront.json":     nil,
-	"eventbridge.json":    nil,
-	"sqs.json":            nil,
+	"cloudfront.json":  nil,
+	"eventbridge.json": nil,
+	"sqs.json":         nil,
 	"alb/eventbridge.json": {"FORMAT": "alb", "DERIVE_USER_AGENT": "", "MASK_FIELDS": "client_ip=truncate-ip",
 		"DROP_IF": "", "SCHEMA": "elb_status_code:int:100..599"},
 }
@@ -148,7 +148,7 @@ func TestSkips(t *testing.T) {
 	}{
 		"deleted": {event: `{"Records":[{"eventSource":"aws:s3","eventName":"ObjectRemoved:Delete","s3":{"bucket":{"name":"logs"},"object":{"key":"a.log"}}}]}`,
 			reason: "event ObjectRemoved:Delete does not create an object"},
-		"folder marker":  {event: string(notification("logs", "AWSLogs/")), reason: "folder marker"},
+		"folder marker":   {event: string(notification("logs", "AWSLogs/")), reason: "folder marker"},
 		"an error object": {event: string(notification("logs", "errors/logs/a.log.errors-0001.ndjson")), reason: "an error object of this function"},
 		"a digest file": {event: string(notification("logs", "AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2024/05/01/x.json.gz")),
 			reason: "a CloudTrail digest file"},

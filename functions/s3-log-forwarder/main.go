@@ -26,6 +26,11 @@ func main() {
 	cfg, err := loadConfig(fn.Env)
 	fn.Check(err)
 	aws := awsclient.Config(fn)
-	h := newHandler(cfg, s3.NewFromConfig(aws, awsclient.S3PathStyle), firehose.NewFromConfig(aws), fn.Log, fn.Metrics)
+	h := newHandler(cfg, s3.NewFromConfig(aws, awsclient.S3PathStyle, quietChecksums), firehose.NewFromConfig(aws), fn.Log, fn.Metrics)
 	fn.Start(h)
 }
+
+// quietChecksums keeps the SDK from logging, for every log file, that S3
+// returned no checksum to validate: CloudFront, ELB and most writers store
+// none, and gzip's own CRC checks the data.
+func quietChecksums(o *s3.Options) { o.DisableLogOutputChecksumValidationSkipped = true }

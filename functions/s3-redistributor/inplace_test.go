@@ -33,7 +33,7 @@ func TestRegisterInPlace(t *testing.T) {
 		{"logs", "cloudfront/2024/05/01/13/" + firehoseName},
 		{"logs", "app/year=2024/month=5/day=1/hour=0/part-0.json"},
 		{"logs", "app/year=2024/month=05/day=01/hour=00/part-1.json"}, // padded: not the layout
-		{"other", "cloudfront/2024/05/01/14/x.gz"}, // {source_bucket}: any bucket
+		{"other", "cloudfront/2024/05/01/14/x.gz"},                    // {source_bucket}: any bucket
 	}
 	for _, o := range objects {
 		f.put(o[0], o[1], []byte("0123456789"), "application/json")

@@ -9,6 +9,7 @@ FUNCTIONS   := $(notdir $(wildcard $(ROOT)functions/*))
 DEPLOY_ARCH ?= arm64
 FUZZTIME    ?= 10s
 BENCHTIME   ?= 1s
+ROUNDS      ?= 5
 PORT        ?= 5000
 GO          ?= go
 
@@ -24,7 +25,7 @@ export AWS_XRAY_CONTEXT_MISSING ?= IGNORE_ERROR
 logical_id = $(shell echo '$(1)' | awk -F- '{ for (i = 1; i <= NF; i++) printf "%s%s", toupper(substr($$i, 1, 1)), substr($$i, 2) }')Function
 SAM_TARGETS := $(foreach fn,$(FUNCTIONS),build-$(call logical_id,$(fn)))
 
-.PHONY: all build test unit lint tools invoke demo bench fuzz aws-local clean $(SAM_TARGETS)
+.PHONY: all build test unit lint tools invoke demo bench bench-compare bench-go fuzz aws-local clean $(SAM_TARGETS)
 
 all: build
 
@@ -79,8 +80,26 @@ invoke:
 demo: tools
 	@$(GO) run ./shared/cmd/demo
 
-## bench: every benchmark, with allocations
+## bench: whole-invocation benchmarks on the standard batches (shared/benchdata), in-process and through the
+##   local Runtime API against the real bootstraps, one core, ROUNDS rounds; every function's init beside a
+##   minimal aws-lambda-go function's and its linux/arm64 bootstrap's size (make build); Markdown on stdout
+##   and in .build/bench/results.md. The cases that call AWS start a moto_server.
 bench:
+	@$(MAKE) --no-print-directory build DEPLOY_ARCH=arm64
+	@$(GO) run ./shared/cmd/bench -rounds $(ROUNDS) -arm64 $(ROOT).build/arm64 -out $(ROOT).build/bench
+
+## bench-compare: bench, and the reference implementations in BENCH_REF beside it on the same batches
+##   (on our machines the folder is /work/shared/bench: the AWS blueprints' steps in Python and Node.js,
+##   the Go floor), interleaved; the report adds the ratios, the issue's targets and the cost model.
+##   BENCH_README=README.md also puts the report into the README's Performance section.
+bench-compare:
+	@test -n "$(BENCH_REF)" || { echo "usage: make bench-compare BENCH_REF=<folder of the reference implementations> [ROUNDS=5]"; exit 2; }
+	@$(MAKE) --no-print-directory build DEPLOY_ARCH=arm64
+	@$(GO) run ./shared/cmd/bench -ref $(BENCH_REF) -rounds $(ROUNDS) -arm64 $(ROOT).build/arm64 -out $(ROOT).build/bench \
+		$(if $(BENCH_README),-readme $(BENCH_README))
+
+## bench-go: every Go benchmark, with allocations
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
 ## fuzz: every fuzz target for FUZZTIME each, all of them even after a failure, a summary at the end;

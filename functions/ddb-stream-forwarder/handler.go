@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go"
 
 	"lakestream/shared/batch"
 	"lakestream/shared/metrics"
@@ -210,12 +208,7 @@ func (f *forwarder) overflow(ctx context.Context, rec *Record) error {
 			Body:          bytes.NewReader(rec.Line),
 			ContentLength: aws.Int64(int64(len(rec.Line))),
 		})
-		var apiErr smithy.APIError
-		if errors.As(err, &apiErr) && apiErr.ErrorFault() == smithy.FaultClient {
-			// Access denied, no such bucket: waiting does not help.
-			return retry.Permanent(err)
-		}
-		return err
+		return err // the policy's classifier stops at access denied, no such bucket
 	})
 	if err != nil {
 		return fmt.Errorf("overflow to s3://%s/%s: %w", f.bucket, key, err)

@@ -120,7 +120,9 @@ func TestIntegrationDynamoDBStream(t *testing.T) {
 	proxy.rejectFirstTry = 4 // a quarter of the records, the first time they are sent
 	proxy.poison = `"poison"`
 	f := startFunction(t, proxy.URL, map[string]string{
-		"DELIVERY_STREAM": cdcStream, "OVERFLOW_BUCKET": lakeBucket, "OVERFLOW_PREFIX": "oversize/", "PUT_ATTEMPTS": "3",
+		// Five attempts in all: the SDK no longer retries, so the two
+		// throttled calls take two of them.
+		"DELIVERY_STREAM": cdcStream, "OVERFLOW_BUCKET": lakeBucket, "OVERFLOW_PREFIX": "oversize/", "PUT_ATTEMPTS": "5",
 	})
 
 	// Lambda hands the function batches of up to BatchSize records of one shard.
@@ -160,8 +162,9 @@ func TestIntegrationDynamoDBStream(t *testing.T) {
 		}
 	}
 	require.Positive(t, poisoned)
-	// PUT_ATTEMPTS=3 sends a poisoned record 3 times; more rejections
-	// were of records that a retry then delivered.
+	// PUT_ATTEMPTS=5 sends a poisoned record at least 3 times (5 after
+	// the throttled first batch); more rejections were of records that a
+	// retry then delivered.
 	assert.Greater(t, proxy.stats().rejected, 3*poisoned, "records were rejected once and retried")
 	assert.Len(t, failed, poisoned, "what retrying could deliver was delivered")
 	oversize := objectsUnder(t, s3c, "oversize/")

@@ -40,7 +40,7 @@ func TestHandlerMalformed(t *testing.T) {
 		"access log line":     {Data: `192.0.2.1 - - [05/Mar/2024:06:07:08 +0000] "GET / HTTP/1.1" 200 10`, WantResult: firehose.ResultProcessingFailed, WantError: "line 1: cloudfront: malformed line: 1 tab-separated fields, want at least 12"},
 		"gzip bytes":          {Data: "\x1f\x8b\x08\x00\x00\x00\x00\x00", WantResult: firehose.ResultProcessingFailed, WantError: "line 1: cloudfront: malformed line: 1 tab-separated fields"},
 		"missing fields":      {Data: strings.Join(strings.Split(line(-1, ""), "\t")[:11], "\t"), WantResult: firehose.ResultProcessingFailed, WantError: "11 tab-separated fields, want at least 12"},
-		"bad bytes on line 3": {Data: line(-1, "") + "\n#Fields: x\n" + line(3, "1k"), WantResult: firehose.ResultProcessingFailed, WantError: `line 3: cloudfront: malformed line: sc-bytes "1k" is not a whole number`},
+		"bad bytes on line 3": {Data: line(-1, "") + "\n#Fields: x\n" + line(3, "1k"), WantResult: firehose.ResultProcessingFailed, WantError: `line 3: cloudfront: malformed line: sc-bytes (value withheld: MASK_FIELDS) is not a whole number`}, // the template masks c_ip: a parse error quotes no value
 		"schema violation":    {Data: line(8, "700"), WantResult: firehose.ResultProcessingFailed, WantError: `line 1: field "sc_status": `},
 		"dashes everywhere":   {Data: line(9, "-"), WantResult: firehose.ResultOk},
 	}

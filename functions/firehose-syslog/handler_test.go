@@ -47,11 +47,11 @@ func TestHandlerMalformed(t *testing.T) {
 	tests := map[string]transformertest.Malformed{
 		"empty record":          {Data: "", WantResult: firehose.ResultDropped},
 		"blank lines":           {Data: "\r\n\n", WantResult: firehose.ResultDropped},
-		"plain text":            {Data: "disk full", WantResult: firehose.ResultProcessingFailed, WantError: `line 1: syslog: malformed message: no timestamp (Mmm dd hh:mm:ss or RFC 3339) at "disk full"`},
+		"plain text":            {Data: "disk full", WantResult: firehose.ResultProcessingFailed, WantError: `line 1: syslog: malformed message: no timestamp (Mmm dd hh:mm:ss or RFC 3339) at (value withheld: MASK_FIELDS)`}, // the template masks an IP: parse errors quote no value
 		"json":                  {Data: `{"msg":"x"}`, WantResult: firehose.ResultProcessingFailed, WantError: "line 1: syslog: malformed message: no timestamp"},
-		"priority out of range": {Data: "<200>1 2024-05-01T13:00:00Z h a - - - m", WantResult: firehose.ResultProcessingFailed, WantError: `priority "<200>1" is not <0> to <191>`},
+		"priority out of range": {Data: "<200>1 2024-05-01T13:00:00Z h a - - - m", WantResult: firehose.ResultProcessingFailed, WantError: `priority (value withheld: MASK_FIELDS) is not <0> to <191>`},
 		"5424 cut short":        {Data: "<13>1 2024-05-01T13:00:00Z h a - - - ok\n<13>1 2024-05-01T13:00:01Z host", WantResult: firehose.ResultProcessingFailed, WantError: "line 2: syslog: malformed message: message ends after the hostname"},
-		"unclosed sd":           {Data: `<13>1 2024-05-01T13:00:00Z h a - - [x@1 k="v" m`, WantResult: firehose.ResultProcessingFailed, WantError: `structured data element "x@1"`},
+		"unclosed sd":           {Data: `<13>1 2024-05-01T13:00:00Z h a - - [x@1 k="v" m`, WantResult: firehose.ResultProcessingFailed, WantError: `structured data element (value withheld: MASK_FIELDS) has a parameter that is not name="value"`},
 		"schema violation":      {Data: "<13>1 2024-05-01T13:00:00Z h a - ID-THAT-IS-LONGER-THAN-32-CHARACTERS - m", WantResult: firehose.ResultProcessingFailed, WantError: `line 1: field "msgid": `},
 		"nil values everywhere": {Data: "<13>1 - - - - - -", WantResult: firehose.ResultProcessingFailed, WantError: `field "timestamp": `},
 	}

@@ -166,7 +166,12 @@ func (f *fixer) fix(ctx context.Context, ev events.CloudWatchEvent) (*Result, er
 
 // sweep fixes every table in the database a crawler writes to.
 func (f *fixer) sweep(ctx context.Context, crawler string, res *Result) error {
-	out, err := f.glue.GetCrawler(ctx, &glue.GetCrawlerInput{Name: aws.String(crawler)})
+	var out *glue.GetCrawlerOutput
+	err := f.cfg.Retry.Do(ctx, func(int) error {
+		var err error
+		out, err = f.glue.GetCrawler(ctx, &glue.GetCrawlerInput{Name: aws.String(crawler)})
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("get crawler %s: %w", crawler, err)
 	}
@@ -177,7 +182,12 @@ func (f *fixer) sweep(ctx context.Context, crawler string, res *Result) error {
 	res.Database = db
 	pages := glue.NewGetTablesPaginator(f.glue, &glue.GetTablesInput{DatabaseName: aws.String(db)})
 	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
+		var page *glue.GetTablesOutput
+		err := f.cfg.Retry.Do(ctx, func(int) error {
+			var err error
+			page, err = pages.NextPage(ctx)
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("list tables of %s (crawler %s): %w", db, crawler, err)
 		}
@@ -206,13 +216,16 @@ func (f *fixer) fixOne(ctx context.Context, db, name string, t *types.Table) (r 
 		}
 	}()
 
-	// Only update conflicts are retried (after a fresh read); every other
-	// error is marked Permanent and ends the loop.
+	// Every attempt after the first reads the table again: an update
+	// conflict must be fixed again on what is there now, and an update whose
+	// answer was lost may have been made. What the shared classifier calls
+	// passing (throttling, server faults) is retried too; a type that does
+	// not parse ends the loop.
 	err := f.cfg.Retry.Do(ctx, func(attempt int) error {
 		if t == nil || attempt > 1 {
 			out, err := f.glue.GetTable(ctx, &glue.GetTableInput{DatabaseName: aws.String(db), Name: aws.String(name)})
 			if err != nil {
-				return retry.Permanent(fmt.Errorf("get table: %w", describe(err)))
+				return fmt.Errorf("get table: %w", describe(err))
 			}
 			t = out.Table
 		}
@@ -234,18 +247,19 @@ func (f *fixer) fixOne(ctx context.Context, db, name string, t *types.Table) (r 
 			SkipArchive: aws.Bool(f.cfg.SkipArchive),
 		})
 		if isCode(err, "ConcurrentModificationException") {
+			// The fixer's own case: re-read (the next attempt does) and fix again.
 			r.Conflicts++
-			return fmt.Errorf("update table: %w", err)
+			return retry.Retryable(fmt.Errorf("update table: %w", err))
 		}
 		if err != nil {
-			return retry.Permanent(fmt.Errorf("update table: %w", describe(err)))
+			return fmt.Errorf("update table: %w", describe(err))
 		}
 		r.Status, r.Changes = StatusFixed, changes
 		return nil
 	})
 	if err != nil {
 		r.Status, r.Changes, r.Error = StatusFailed, nil, err.Error()
-		r.transient = !isFinal(err)
+		r.transient = !isFinal(ctx, err)
 	}
 	return r
 }
@@ -262,19 +276,15 @@ func describe(err error) error {
 }
 
 // isFinal reports whether a retry of the invocation would fail again in the
-// same way: the table is gone, access is denied, the input is invalid or a
-// type does not parse.
-func isFinal(err error) bool {
+// same way: a type does not parse, or the shared classifier calls the error
+// permanent (the table is gone, access is denied, the input is invalid).
+// The invocation's own deadline is not final: a retry has a new one.
+func isFinal(ctx context.Context, err error) bool {
 	var col *ColumnError
 	if errors.As(err, &col) {
 		return true
 	}
-	for _, code := range []string{"EntityNotFoundException", "AccessDeniedException", "InvalidInputException", "ValidationException"} {
-		if isCode(err, code) {
-			return true
-		}
-	}
-	return false
+	return ctx.Err() == nil && retry.Classify(err) == retry.ClassPermanent
 }
 
 func isCode(err error, code string) bool {

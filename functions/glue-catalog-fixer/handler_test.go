@@ -331,9 +331,9 @@ func TestHandleMissingTable(t *testing.T) {
 	assert.Zero(t, cat.calls["UpdateTable"])
 }
 
-// TestHandleTransientFailure: an error that may pass (throttling after the
-// SDK's own retries) fails the invocation, naming the table, after the
-// other tables are fixed.
+// TestHandleTransientFailure: an error that may pass (throttling) is
+// retried UPDATE_ATTEMPTS times, re-reading the table each time, and then
+// fails the invocation, naming the table, after the other tables are fixed.
 func TestHandleTransientFailure(t *testing.T) {
 	cat := newFakeCatalog()
 	cat.put("lake", &types.Table{Name: aws.String("a"), StorageDescriptor: columns("tags", "set<string>")})
@@ -342,11 +342,11 @@ func TestHandleTransientFailure(t *testing.T) {
 	h := newHandler(testConfig(t, defaultVars), cat, nil, nil)
 
 	res, err := handle(t, h, event(eventbridge.DetailTypeGlueDatabaseStateChange, `{"databaseName":"lake","typeOfChange":"CreateTable","changedTables":["a","b"]}`))
-	assert.EqualError(t, err, "1 of 2 tables failed and may succeed on a retry: lake.a: update table: api error ThrottlingException: Rate exceeded")
+	assert.EqualError(t, err, "1 of 2 tables failed and may succeed on a retry: lake.a: retry: attempts exhausted after 5 attempts: update table: api error ThrottlingException: Rate exceeded")
 	require.Len(t, res.Tables, 2)
 	assert.Equal(t, StatusFailed, res.Tables[0].Status)
 	assert.Equal(t, StatusFixed, res.Tables[1].Status)
-	assert.Equal(t, 2, cat.calls["UpdateTable"], "a is tried once: only conflicts are retried in the loop")
+	assert.Equal(t, 6, cat.calls["UpdateTable"], "a is tried UPDATE_ATTEMPTS times (the SDK's own retries are off), b once")
 }
 
 func TestHandleSkipArchive(t *testing.T) {

@@ -33,8 +33,10 @@ type Config struct {
 	// RecentRuns is how many of the job's latest runs are searched for a
 	// run with the same arguments before starting one (RECENT_RUNS).
 	RecentRuns int
-	// Retry bounds the attempts while the job is at its maximum concurrent
-	// runs (START_ATTEMPTS, backing off from START_BACKOFF).
+	// Retry bounds the attempts to start the run, each one looking for it
+	// first, while the job is at its maximum concurrent runs or a call
+	// fails for a passing reason (START_ATTEMPTS, backing off from
+	// START_BACKOFF).
 	Retry retry.Policy
 }
 

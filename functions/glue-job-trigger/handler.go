@@ -41,9 +41,13 @@ type Result struct {
 	// arguments that made this one unnecessary.
 	JobRunID string `json:"jobRunId,omitempty"`
 	// Attempts counts the StartJobRun calls; more than one means the job
-	// was at its maximum concurrent runs.
+	// was at its maximum concurrent runs, or a call failed (throttled, or
+	// its answer lost and no run found for it).
 	Attempts int    `json:"attempts,omitempty"`
 	Ignored  string `json:"ignored,omitempty"`
+	// busy counts the StartJobRun calls refused with
+	// ConcurrentRunsExceededException.
+	busy int
 }
 
 // ErrConcurrentRuns is wrapped by the invocation's error when the job
@@ -114,32 +118,49 @@ func (s *starter) run(ctx context.Context, ev events.EventBridgeEvent, res *Resu
 	}
 	res.Arguments = args
 
-	earlier, err := s.earlierRun(ctx, args)
-	if err != nil {
-		return err
-	}
-	if earlier != nil {
-		res.Status, res.JobRunID = StatusAlreadyStarted, aws.ToString(earlier.Id)
-		return nil
-	}
+	return s.startOnce(ctx, args, res)
+}
 
-	err = s.cfg.Retry.Do(ctx, func(attempt int) error {
-		res.Attempts = attempt
+// startOnce starts the job with args unless a recent run has them. Glue's
+// StartJobRun takes no idempotency token, and a call whose answer is lost
+// (a dropped connection, an HTTP 500) may have started a run all the same:
+// so every attempt, the retries included, first looks for a run with the
+// same arguments, and StartJobRun is called again only when there is none.
+// (The SDK's own retries are off, see awsclient: a retry inside the SDK
+// would call StartJobRun again without looking.) A run found after a
+// StartJobRun call was sent is that call's: res says started.
+func (s *starter) startOnce(ctx context.Context, args map[string]string, res *Result) error {
+	sent := false
+	err := s.cfg.Retry.Do(ctx, func(int) error {
+		earlier, err := s.earlierRun(ctx, args)
+		if err != nil {
+			return err
+		}
+		if earlier != nil {
+			res.Status, res.JobRunID = StatusAlreadyStarted, aws.ToString(earlier.Id)
+			if sent {
+				res.Status = StatusStarted
+			}
+			return nil
+		}
+		res.Attempts++
+		sent = true
 		out, err := s.glue.StartJobRun(ctx, &glue.StartJobRunInput{JobName: aws.String(s.cfg.JobName), Arguments: args})
 		switch {
 		case err == nil:
-			res.JobRunID = aws.ToString(out.JobRunId)
+			res.Status, res.JobRunID = StatusStarted, aws.ToString(out.JobRunId)
 			return nil
 		case isCode(err, "ConcurrentRunsExceededException"):
-			// No run was started; one may finish while we back off.
-			return fmt.Errorf("%w: %w", ErrConcurrentRuns, err)
+			// A client fault that passes: no run was started, and one may
+			// finish while we back off.
+			res.busy++
+			return retry.Retryable(fmt.Errorf("%w: %w", ErrConcurrentRuns, err))
 		}
-		return retry.Permanent(err)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("start glue job %s with %v: %w", s.cfg.JobName, args, describe(err))
 	}
-	res.Status = StatusStarted
 	return nil
 }
 
@@ -156,7 +177,7 @@ func (s *starter) earlierRun(ctx context.Context, args map[string]string) (*type
 	for pages.HasMorePages() && seen < s.cfg.RecentRuns {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("list recent runs of glue job %s: %w", s.cfg.JobName, describe(err))
+			return nil, fmt.Errorf("list recent runs of glue job %s: %w", s.cfg.JobName, err)
 		}
 		for i := range page.JobRuns {
 			if seen++; seen > s.cfg.RecentRuns {
@@ -213,7 +234,7 @@ func (s *starter) finish(items []*batch.Item, results []*Result) (any, []any) {
 		if res.Status == StatusStarted {
 			started++
 		}
-		retries += max(res.Attempts-1, 0)
+		retries += res.busy
 	}
 	s.metrics.Count("JobRunsStarted", started)
 	s.metrics.Count("ConcurrentRunRetries", retries)

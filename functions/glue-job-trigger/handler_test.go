@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -233,6 +234,90 @@ func TestHandleConcurrentRunsBounded(t *testing.T) {
 	assert.Equal(t, float64(4), line["attempts"])
 }
 
+// lostAnswer is the error of a call whose answer never came: the
+// connection closed after Glue acted on it.
+var lostAnswer = errors.New(`operation error Glue: StartJobRun, https response error StatusCode: 0, request send failed, Post "http://127.0.0.1:4566/": read: connection reset by peer`)
+
+// TestHandleLostStartAnswer: a StartJobRun whose answer is lost may have
+// started the run. The retry looks for it first, finds it and starts
+// nothing more; where the lost call started nothing, the retry starts it.
+func TestHandleLostStartAnswer(t *testing.T) {
+	for name, tc := range map[string]struct {
+		tookEffect bool
+		starts     int
+	}{
+		"the run started": {tookEffect: true, starts: 1},
+		"nothing started": {tookEffect: false, starts: 2},
+	} {
+		t.Run(name, func(t *testing.T) {
+			jobs := &lostJobs{fakeJobs: newFakeJobs(), tookEffect: tc.tookEffect}
+			h := newHandler(testConfig(t, nil), jobs, nil, nil)
+			res, err := handle(t, h, readEvent(t, "../../events/glue-job-trigger/scheduled.json"))
+			require.NoError(t, err)
+			assert.Equal(t, StatusStarted, res.Status)
+			require.Len(t, jobs.runs, 1, "one run for the window")
+			assert.Equal(t, aws.ToString(jobs.runs[0].Id), res.JobRunID)
+			assert.Len(t, jobs.starts, tc.starts)
+			assert.Equal(t, tc.starts, res.Attempts)
+			assert.Equal(t, 2, jobs.gets, "the runs are read before each StartJobRun call, and before the retry")
+		})
+	}
+}
+
+// lostJobs loses the answer of the first StartJobRun call; tookEffect says
+// whether Glue started the run all the same.
+type lostJobs struct {
+	*fakeJobs
+	tookEffect bool
+}
+
+func (l *lostJobs) StartJobRun(ctx context.Context, in *glue.StartJobRunInput, opts ...func(*glue.Options)) (*glue.StartJobRunOutput, error) {
+	if len(l.starts) > 0 {
+		return l.fakeJobs.StartJobRun(ctx, in, opts...)
+	}
+	if l.tookEffect {
+		if _, err := l.fakeJobs.StartJobRun(ctx, in, opts...); err != nil {
+			return nil, err
+		}
+	} else {
+		l.starts = append(l.starts, in)
+	}
+	return nil, lostAnswer
+}
+
+// TestHandleThrottled: throttled GetJobRuns and StartJobRun calls are
+// retried (the SDK's own retries are off), each retry looking for the run
+// first.
+func TestHandleThrottled(t *testing.T) {
+	jobs := &throttledJobs{fakeJobs: newFakeJobs(), getsLeft: 2}
+	jobs.startErr = func(n int) error {
+		if n == 1 {
+			return &types.ThrottlingException{Message: aws.String("Rate exceeded")}
+		}
+		return nil
+	}
+	h := newHandler(testConfig(t, nil), jobs, nil, nil)
+	res, err := handle(t, h, readEvent(t, "../../events/glue-job-trigger/scheduled.json"))
+	require.NoError(t, err)
+	assert.Equal(t, StatusStarted, res.Status)
+	assert.Len(t, jobs.runs, 1)
+	assert.Len(t, jobs.starts, 2, "the throttled call, then the one that started the run")
+}
+
+// throttledJobs throttles its first getsLeft GetJobRuns calls.
+type throttledJobs struct {
+	*fakeJobs
+	getsLeft int
+}
+
+func (j *throttledJobs) GetJobRuns(ctx context.Context, in *glue.GetJobRunsInput, opts ...func(*glue.Options)) (*glue.GetJobRunsOutput, error) {
+	if j.getsLeft > 0 {
+		j.getsLeft--
+		return nil, &types.ThrottlingException{Message: aws.String("Rate exceeded")}
+	}
+	return j.fakeJobs.GetJobRuns(ctx, in, opts...)
+}
+
 func TestHandleErrors(t *testing.T) {
 	tests := map[string]struct {
 		vars     map[string]string
@@ -243,7 +328,7 @@ func TestHandleErrors(t *testing.T) {
 	}{
 		"job missing": {
 			vars: map[string]string{"JOB_NAME": "nope"}, ev: "scheduled.json", starts: 0,
-			err: "list recent runs of glue job nope: the job does not exist (check JOB_NAME): EntityNotFoundException: Job nope not found",
+			err: "start glue job nope with map[--date:2024-05-01 --hour:12]: the job does not exist (check JOB_NAME): list recent runs of glue job nope: EntityNotFoundException: Job nope not found",
 		},
 		"access denied": {
 			startErr: &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized to perform: glue:StartJobRun"},

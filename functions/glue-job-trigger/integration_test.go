@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"lakestream/shared/faultproxy"
 	"lakestream/shared/lambdarun"
 	"lakestream/shared/moto"
 )
@@ -126,6 +127,36 @@ func TestIntegrationConcurrentRuns(t *testing.T) {
 	assert.Contains(t, fe.Message, "attempts exhausted after 3 attempts")
 	assert.Contains(t, fe.Message, "ConcurrentRunsExceededException")
 	assert.Len(t, jobRuns(t, g), 1)
+}
+
+// TestIntegrationLostStartAnswer is issue 12's duplicate run: every
+// StartJobRun answer is lost after Glue started the run (faultproxy drops
+// it). The binary must not start the window again: before a retry it looks
+// for the run its lost call may have started, finds it, and reports it;
+// the job has one run.
+func TestIntegrationLostStartAnswer(t *testing.T) {
+	require.NoError(t, moto.Shared(t).Reset())
+	g := createJob(t, 3)
+	proxy, err := faultproxy.Start(moto.Shared(t).Endpoint, 12)
+	require.NoError(t, err)
+	t.Cleanup(func() { proxy.Close() })
+	proxy.Only(func(op string) bool { return op == "AWSGlue.StartJobRun" })
+	proxy.SetRates(faultproxy.Rates{DropResponse: 1})
+	f := startTrigger(t, map[string]string{"AWS_ENDPOINT_URL": proxy.URL, "START_BACKOFF": "10ms"})
+
+	var res Result
+	require.NoError(t, f.InvokeFile(context.Background(), "../../events/glue-job-trigger/scheduled.json", &res))
+	runs := jobRuns(t, g)
+	require.Len(t, runs, 1, "one run for the window, however many answers were lost")
+	assert.Equal(t, StatusStarted, res.Status)
+	assert.Equal(t, aws.ToString(runs[0].Id), res.JobRunID, "the run the lost call started is reported")
+	starts := 0
+	for _, c := range proxy.Calls() {
+		if c.Operation == "AWSGlue.StartJobRun" {
+			starts++
+		}
+	}
+	assert.Equal(t, 1, starts, "StartJobRun is not called again once its run is found")
 }
 
 func motoTransition(t *testing.T, op, body string) {

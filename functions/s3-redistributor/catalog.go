@@ -138,7 +138,7 @@ func (r *registrar) table(ctx context.Context, name string) (*types.Table, error
 	err := r.policy.Do(ctx, func(int) error {
 		out, err := r.glue.GetTable(ctx, &glue.GetTableInput{DatabaseName: aws.String(r.db), Name: aws.String(name)})
 		if err != nil {
-			return classify(err)
+			return err
 		}
 		t = out.Table
 		return nil
@@ -195,7 +195,7 @@ func (r *registrar) createChunk(ctx context.Context, table string, chunk []*pend
 			DatabaseName: aws.String(r.db), TableName: aws.String(table), PartitionInputList: inputs,
 		})
 		if err != nil {
-			return classify(err)
+			return err
 		}
 		failed := map[string]types.PartitionError{}
 		for _, e := range out.Errors {
@@ -215,7 +215,7 @@ func (r *registrar) createChunk(ctx context.Context, table string, chunk []*pend
 				res.Existing++
 			default:
 				perr := fmt.Errorf("create partition %v of %s.%s: %s: %s", p.input.Values, r.db, table, code, msg)
-				if slices.Contains(transientCodes, code) || code == "" {
+				if retry.ClassifyCode(code).Retries() {
 					retryable = append(retryable, p)
 					lastErr[p] = perr
 				} else {

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
-	"slices"
+	"maps"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -51,6 +54,24 @@ const (
 // there: it was deleted by something else, so nothing can be moved.
 var ErrNotMoved = errors.New("source object is gone and not at its destinations")
 
+// ErrCollision means two source objects map to one destination key (the
+// template's layouts keep only the file name, and two folders held the same
+// one): the destination holds, or is being given, another object's copy.
+// The object fails rather than overwrite that copy or be taken for it, and
+// a move keeps its source.
+var ErrCollision = errors.New("destination collision")
+
+// The user metadata every copy carries, naming the object it is a copy of:
+// a destination is this source's copy only if it says so. HeadObject
+// returns it, so telling costs no extra call.
+const (
+	// metaSource is the source's bucket/key (as sourceID writes it).
+	metaSource = "lakestream-source"
+	// metaSourceETag is the source's ETag when it was copied: a source
+	// written again (a new ETag) is copied again over its own older copy.
+	metaSourceETag = "lakestream-source-etag"
+)
+
 // copier copies objects within S3.
 type copier struct {
 	s3  objectStore
@@ -67,7 +88,7 @@ func (c *copier) head(ctx context.Context, bucket, key string) (*s3.HeadObjectOu
 			out = nil
 			return nil
 		case err != nil:
-			return classify(fmt.Errorf("head s3://%s/%s: %w", bucket, key, err))
+			return fmt.Errorf("head s3://%s/%s: %w", bucket, key, err)
 		}
 		out = o
 		return nil
@@ -75,85 +96,210 @@ func (c *copier) head(ctx context.Context, bucket, key string) (*s3.HeadObjectOu
 	return out, err
 }
 
-// copyTo makes dst a copy of src, whose metadata is head, unless an equal
-// copy is already there; it returns what it did and the bytes it copied.
+// copyTo makes dst a copy of src, whose metadata is head, unless its copy
+// is already there; it returns what it did and the bytes it copied. A
+// destination that holds another object fails with ErrCollision.
+//
+// The copy is conditional on what HEAD found at the destination (nothing,
+// or this source's older copy), so that a copy never lands on an object
+// another writer put there meanwhile; when the condition fails, or a copy
+// whose answer was lost is retried into its own result, the destination
+// is read and judged again.
 func (c *copier) copyTo(ctx context.Context, src batch.S3Object, head *s3.HeadObjectOutput, dst Target) (string, int64, error) {
 	if dst.Bucket == src.Bucket && dst.Key == src.Key {
 		return CopyInPlace, 0, nil
 	}
-	existing, err := c.head(ctx, dst.Bucket, dst.Key)
-	if err != nil {
-		return "", 0, err
+	const rounds = 3
+	for round := 1; ; round++ {
+		existing, err := c.head(ctx, dst.Bucket, dst.Key)
+		if err != nil {
+			return "", 0, err
+		}
+		cond, err := judge(src, head, existing, dst)
+		if err != nil || cond == nil {
+			return CopyUpToDate, 0, err
+		}
+		status, size := CopyCopied, aws.ToInt64(head.ContentLength)
+		if size > c.cfg.MultipartThreshold {
+			status, err = CopyMultipart, c.multipartCopy(ctx, src, head, dst, *cond)
+		} else {
+			err = c.copyObject(ctx, src, head, dst, *cond)
+		}
+		if err == nil {
+			return status, size, nil
+		}
+		if !isCode(err, "PreconditionFailed") || round == rounds {
+			return "", 0, err
+		}
 	}
-	if upToDate(head, existing) {
-		return CopyUpToDate, 0, nil
-	}
-	size := aws.ToInt64(head.ContentLength)
-	if size > c.cfg.MultipartThreshold {
-		return CopyMultipart, size, c.multipartCopy(ctx, src, head, dst)
-	}
+}
+
+// copyObject copies an object of at most 5 GiB in one call.
+func (c *copier) copyObject(ctx context.Context, src batch.S3Object, head *s3.HeadObjectOutput, dst Target, cond condition) error {
+	h := headersOf(src, head)
 	in := &s3.CopyObjectInput{
 		Bucket:     aws.String(dst.Bucket),
 		Key:        aws.String(dst.Key),
 		CopySource: aws.String(copySource(src.Bucket, src.Key)),
-		// COPY keeps the source's Content-Type, Content-Encoding, other
-		// system metadata and user metadata (and its tags).
-		MetadataDirective: types.MetadataDirectiveCopy,
-		CopySourceIfMatch: head.ETag,
-		StorageClass:      types.StorageClass(head.StorageClass),
+		// REPLACE, to add the copy's own metadata; every header COPY would
+		// keep is set from the source's (tags are still copied).
+		MetadataDirective:       types.MetadataDirectiveReplace,
+		ContentType:             h.contentType,
+		ContentEncoding:         h.contentEncoding,
+		ContentDisposition:      h.contentDisposition,
+		ContentLanguage:         h.contentLanguage,
+		CacheControl:            h.cacheControl,
+		Expires:                 h.expires,
+		WebsiteRedirectLocation: h.websiteRedirect,
+		Metadata:                h.metadata,
+		CopySourceIfMatch:       head.ETag,
+		StorageClass:            types.StorageClass(head.StorageClass),
+		IfNoneMatch:             cond.ifNoneMatch,
+		IfMatch:                 cond.ifMatch,
 	}
 	if c.cfg.KMSKeyID != "" {
 		in.ServerSideEncryption, in.SSEKMSKeyId = types.ServerSideEncryptionAwsKms, aws.String(c.cfg.KMSKeyID)
 	}
-	err = c.cfg.Retry.Do(ctx, func(int) error {
+	err := c.cfg.Retry.Do(ctx, func(int) error {
 		_, err := c.s3.CopyObject(ctx, in)
-		return classify(err)
+		return err
 	})
 	if err != nil {
-		return "", 0, fmt.Errorf("copy to %s: %w", dst.URI(), err)
+		return fmt.Errorf("copy to %s: %w", dst.URI(), err)
 	}
-	return CopyCopied, size, nil
+	return nil
 }
 
-// upToDate reports whether dst is already a copy of src: same size, and the
-// same ETag or written no earlier than the source. (An SSE-KMS or multipart
-// copy has an ETag of its own, so the ETag alone cannot tell.)
-func upToDate(src, dst *s3.HeadObjectOutput) bool {
-	if dst == nil || aws.ToInt64(dst.ContentLength) != aws.ToInt64(src.ContentLength) {
-		return false
+// condition is the precondition a copy puts on its destination: that it
+// does not exist (IfNoneMatch "*"), or is still the ETag read (IfMatch).
+type condition struct{ ifNoneMatch, ifMatch *string }
+
+// judge decides, from what HEAD found at dst (existing, nil when nothing),
+// whether src must be copied there: nil when src's copy is already there,
+// the condition to copy under otherwise, or ErrCollision when dst holds an
+// object that is not src's copy.
+func judge(src batch.S3Object, head, existing *s3.HeadObjectOutput, dst Target) (*condition, error) {
+	if existing == nil {
+		return &condition{ifNoneMatch: aws.String("*")}, nil
 	}
-	if dst.ETag != nil && aws.ToString(dst.ETag) == aws.ToString(src.ETag) {
-		return true
+	id, copiedETag := existing.Metadata[metaSource], existing.Metadata[metaSourceETag]
+	switch {
+	case id == sourceID(src.Bucket, src.Key) && copiedETag == aws.ToString(head.ETag):
+		return nil, nil
+	case id == sourceID(src.Bucket, src.Key):
+		// The source was written again since its copy was made.
+		return &condition{ifMatch: existing.ETag}, nil
+	case id != "":
+		return nil, fmt.Errorf("%w: %s is the copy of s3://%s, not of %s; give the layouts a folder that tells the sources apart, or {key}",
+			ErrCollision, dst.URI(), describeID(id), src.URI())
+	case aws.ToInt64(existing.ContentLength) == aws.ToInt64(head.ContentLength) && existing.ETag != nil && aws.ToString(existing.ETag) == aws.ToString(head.ETag):
+		// No copy of ours, but the same bytes (a copy made before copies
+		// named their source): leaving it loses nothing.
+		return nil, nil
 	}
-	return dst.LastModified != nil && src.LastModified != nil && !dst.LastModified.Before(*src.LastModified)
+	return nil, fmt.Errorf("%w: %s holds another object (not a copy made by this function); %s is not copied over it", ErrCollision, dst.URI(), src.URI())
 }
 
-// verifyMoved checks, for a source that is gone, that its copy dst is there
-// (with the size the event gave, when it gave one): then an earlier
-// invocation moved it and only its partitions may be left to register.
+// sourceID names a source in its copies' metadata: bucket/key URL-encoded
+// as in x-amz-copy-source (metadata values must be ASCII), or, for a key
+// too long to keep within S3's 2 KB of user metadata, its SHA-256.
+func sourceID(bucket, key string) string {
+	id := copySource(bucket, key)
+	if len(id) <= maxSourceID {
+		return id
+	}
+	sum := sha256.Sum256([]byte(bucket + "/" + key))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// maxSourceID bounds the readable form of sourceID.
+const maxSourceID = 512
+
+// describeID turns a sourceID back into bucket/key for a message.
+func describeID(id string) string {
+	if s, err := url.PathUnescape(id); err == nil {
+		return s
+	}
+	return id
+}
+
+// headers are what a copy that replaces the metadata sets itself: the
+// source's system metadata and user metadata, and the copy's provenance.
+type headers struct {
+	contentType, contentEncoding, contentDisposition, contentLanguage, cacheControl, websiteRedirect *string
+	expires                                                                                          *time.Time
+	metadata                                                                                         map[string]string
+}
+
+func headersOf(src batch.S3Object, head *s3.HeadObjectOutput) headers {
+	h := headers{
+		contentType: head.ContentType, contentEncoding: head.ContentEncoding, contentDisposition: head.ContentDisposition,
+		contentLanguage: head.ContentLanguage, cacheControl: head.CacheControl, websiteRedirect: head.WebsiteRedirectLocation,
+		metadata: make(map[string]string, len(head.Metadata)+2),
+	}
+	if head.ExpiresString != nil {
+		if t, err := time.Parse(time.RFC1123, aws.ToString(head.ExpiresString)); err == nil {
+			h.expires = &t
+		}
+	}
+	maps.Copy(h.metadata, head.Metadata)
+	h.metadata[metaSource] = sourceID(src.Bucket, src.Key)
+	h.metadata[metaSourceETag] = aws.ToString(head.ETag)
+	return h
+}
+
+// verifyMoved checks, for a source that is gone, that its copy dst is there:
+// then an earlier invocation moved it and only its partitions may be left
+// to register. A copy names its source; one made before copies did is
+// checked by the size the event gave, when it gave one.
 func (c *copier) verifyMoved(ctx context.Context, src batch.S3Object, dst Target) error {
 	if dst.Bucket == src.Bucket && dst.Key == src.Key {
 		return fmt.Errorf("%w: %s is its own destination", ErrNotMoved, src.URI())
 	}
 	existing, err := c.head(ctx, dst.Bucket, dst.Key)
-	switch {
-	case err != nil:
+	if err != nil {
 		return err
-	case existing == nil:
+	}
+	if existing == nil {
 		return fmt.Errorf("%w: %s is missing", ErrNotMoved, dst.URI())
+	}
+	// The copy of the key is enough, of whichever version: a source written
+	// again after its move was moved again, over its own copy.
+	id := existing.Metadata[metaSource]
+	switch {
+	case id != "" && id != sourceID(src.Bucket, src.Key):
+		return fmt.Errorf("%w: %w: %s is the copy of s3://%s", ErrNotMoved, ErrCollision, dst.URI(), describeID(id))
+	case id != "":
 	case src.Size > 0 && aws.ToInt64(existing.ContentLength) != src.Size:
 		return fmt.Errorf("%w: %s has %d bytes, the event reported %d", ErrNotMoved, dst.URI(), aws.ToInt64(existing.ContentLength), src.Size)
 	}
 	return nil
 }
 
-// remove deletes the source of a completed move. S3 answers a delete of a
-// missing key with success, so a repeated delete is no error.
-func (c *copier) remove(ctx context.Context, src batch.S3Object) error {
+// remove deletes the source of a completed move, whose metadata was head,
+// after checking again that each of its destinations holds its copy: a
+// source is deleted only when every copy provably is its own. S3 answers a
+// delete of a missing key with success, so a repeated delete is no error.
+func (c *copier) remove(ctx context.Context, src batch.S3Object, etag string, targets []Target) error {
+	for _, dst := range targets {
+		existing, err := c.head(ctx, dst.Bucket, dst.Key)
+		if err != nil {
+			return fmt.Errorf("source kept: %w", err)
+		}
+		switch {
+		case existing == nil:
+			return fmt.Errorf("source kept: %s is missing", dst.URI())
+		case existing.Metadata[metaSource] == sourceID(src.Bucket, src.Key) && existing.Metadata[metaSourceETag] == etag:
+		case existing.Metadata[metaSource] == "" && aws.ToString(existing.ETag) == etag:
+			// The same bytes, copied before copies named their source.
+		default:
+			return fmt.Errorf("source kept: %w: %s is not (or no longer) the copy of %s", ErrCollision, dst.URI(), src.URI())
+		}
+	}
 	return c.cfg.Retry.Do(ctx, func(int) error {
 		_, err := c.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(src.Bucket), Key: aws.String(src.Key)})
 		if err != nil {
-			return classify(fmt.Errorf("delete %s: %w", src.URI(), err))
+			return fmt.Errorf("delete %s: %w", src.URI(), err)
 		}
 		return nil
 	})
@@ -187,30 +333,29 @@ func planParts(size, partSize int64) ([]byteRange, error) {
 // multipartCopy copies an object over CopyObject's 5 GiB limit: the parts
 // are copied server-side with UploadPartCopy, Concurrency at a time, each
 // pinned to the source's ETag so that all come from the same object. The
-// metadata CopyObject would keep is set on the upload explicitly. A failed
+// upload carries the source's headers and the copy's provenance, and
+// completes under cond, as copyObject copies. A failed
 // copy is aborted, so no parts are left to be billed; what a killed copy
 // left, the next copy to the same key aborts.
-func (c *copier) multipartCopy(ctx context.Context, src batch.S3Object, head *s3.HeadObjectOutput, dst Target) (err error) {
+func (c *copier) multipartCopy(ctx context.Context, src batch.S3Object, head *s3.HeadObjectOutput, dst Target, cond condition) (err error) {
 	parts, err := planParts(aws.ToInt64(head.ContentLength), c.cfg.PartSize)
 	if err != nil {
 		return fmt.Errorf("copy to %s: %w", dst.URI(), err)
 	}
 	c.abortStaleUploads(ctx, dst)
+	h := headersOf(src, head)
 	create := &s3.CreateMultipartUploadInput{
-		Bucket:             aws.String(dst.Bucket),
-		Key:                aws.String(dst.Key),
-		ContentType:        head.ContentType,
-		ContentEncoding:    head.ContentEncoding,
-		ContentDisposition: head.ContentDisposition,
-		ContentLanguage:    head.ContentLanguage,
-		CacheControl:       head.CacheControl,
-		Metadata:           head.Metadata,
-		StorageClass:       types.StorageClass(head.StorageClass),
-	}
-	if head.ExpiresString != nil {
-		if t, perr := time.Parse(time.RFC1123, aws.ToString(head.ExpiresString)); perr == nil {
-			create.Expires = &t
-		}
+		Bucket:                  aws.String(dst.Bucket),
+		Key:                     aws.String(dst.Key),
+		ContentType:             h.contentType,
+		ContentEncoding:         h.contentEncoding,
+		ContentDisposition:      h.contentDisposition,
+		ContentLanguage:         h.contentLanguage,
+		CacheControl:            h.cacheControl,
+		Expires:                 h.expires,
+		WebsiteRedirectLocation: h.websiteRedirect,
+		Metadata:                h.metadata,
+		StorageClass:            types.StorageClass(head.StorageClass),
 	}
 	if c.cfg.KMSKeyID != "" {
 		create.ServerSideEncryption, create.SSEKMSKeyId = types.ServerSideEncryptionAwsKms, aws.String(c.cfg.KMSKeyID)
@@ -219,7 +364,7 @@ func (c *copier) multipartCopy(ctx context.Context, src batch.S3Object, head *s3
 	err = c.cfg.Retry.Do(ctx, func(int) error {
 		out, err := c.s3.CreateMultipartUpload(ctx, create)
 		if err != nil {
-			return classify(err)
+			return err
 		}
 		uploadID = out.UploadId
 		return nil
@@ -232,7 +377,11 @@ func (c *copier) multipartCopy(ctx context.Context, src batch.S3Object, head *s3
 			// Abort even when ctx is done: the parts would be billed.
 			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			defer cancel()
-			if _, aerr := c.s3.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{Bucket: create.Bucket, Key: create.Key, UploadId: uploadID}); aerr != nil {
+			aerr := c.cfg.Retry.Do(actx, func(int) error {
+				_, err := c.s3.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{Bucket: create.Bucket, Key: create.Key, UploadId: uploadID})
+				return err
+			})
+			if aerr != nil {
 				err = fmt.Errorf("%w (and the upload was not aborted: %w)", err, aerr)
 			}
 		}
@@ -255,7 +404,7 @@ func (c *copier) multipartCopy(ctx context.Context, src batch.S3Object, head *s3
 		err := c.cfg.Retry.Do(ctx, func(int) error {
 			out, err := c.s3.UploadPartCopy(ctx, in)
 			if err != nil {
-				return classify(err)
+				return err
 			}
 			if out.CopyPartResult == nil || out.CopyPartResult.ETag == nil {
 				return retry.Permanent(errors.New("UploadPartCopy returned no ETag"))
@@ -281,8 +430,10 @@ func (c *copier) multipartCopy(ctx context.Context, src batch.S3Object, head *s3
 		_, err := c.s3.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
 			Bucket: create.Bucket, Key: create.Key, UploadId: uploadID,
 			MultipartUpload: &types.CompletedMultipartUpload{Parts: completed},
+			IfNoneMatch:     cond.ifNoneMatch,
+			IfMatch:         cond.ifMatch,
 		})
-		return classify(err)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("complete multipart copy to %s: %w", dst.URI(), err)
@@ -304,7 +455,12 @@ const staleUploadAge = 15 * time.Minute
 // bucket's AbortIncompleteMultipartUpload lifecycle rule and does not fail
 // the copy, which does not depend on it.
 func (c *copier) abortStaleUploads(ctx context.Context, dst Target) {
-	out, err := c.s3.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(dst.Bucket), Prefix: aws.String(dst.Key)})
+	var out *s3.ListMultipartUploadsOutput
+	err := c.cfg.Retry.Do(ctx, func(int) error {
+		var err error
+		out, err = c.s3.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(dst.Bucket), Prefix: aws.String(dst.Key)})
+		return err
+	})
 	if err != nil {
 		return
 	}
@@ -314,7 +470,10 @@ func (c *copier) abortStaleUploads(ctx context.Context, dst Target) {
 		if aws.ToString(u.Key) != dst.Key || u.Initiated == nil || !u.Initiated.Before(cutoff) {
 			continue
 		}
-		_, _ = c.s3.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(dst.Bucket), Key: u.Key, UploadId: u.UploadId})
+		_ = c.cfg.Retry.Do(ctx, func(int) error {
+			_, err := c.s3.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(dst.Bucket), Key: u.Key, UploadId: u.UploadId})
+			return err
+		})
 	}
 }
 
@@ -375,50 +534,6 @@ func isNotFound(err error) bool {
 	}
 	var re *smithyhttp.ResponseError
 	return errors.As(err, &re) && re.HTTPStatusCode() == 404 && !isCode(err, "NoSuchBucket")
-}
-
-// Error codes that a retry may cure although some come with a 4xx status.
-var transientCodes = []string{
-	"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException",
-	"RequestTimeout", "RequestTimeTooSkewed", "InternalError", "ServiceUnavailable", "OperationAborted",
-	"InternalServiceException", "OperationTimeoutException", "ConcurrentModificationException",
-}
-
-// Error codes that no retry cures.
-var permanentCodes = []string{
-	"AccessDenied", "AccessDeniedException", "NoSuchBucket", "NoSuchKey", "NotFound", "NoSuchUpload",
-	"InvalidRequest", "InvalidArgument", "InvalidObjectState", "PreconditionFailed", "EntityTooLarge",
-	"EntityNotFoundException", "InvalidInputException", "ValidationException",
-}
-
-// classify marks err Permanent when a retry cannot help: a context that
-// ended, a known permanent code (KMS.* included), or a 4xx status but for
-// throttling and timeouts.
-func classify(err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return retry.Permanent(err)
-	}
-	var api smithy.APIError
-	if !errors.As(err, &api) {
-		return err
-	}
-	code := api.ErrorCode()
-	if slices.Contains(transientCodes, code) {
-		return err
-	}
-	if slices.Contains(permanentCodes, code) || strings.HasPrefix(code, "KMS.") {
-		return retry.Permanent(err)
-	}
-	var re *smithyhttp.ResponseError
-	if errors.As(err, &re) {
-		if s := re.HTTPStatusCode(); s >= 400 && s < 500 && s != 408 && s != 429 {
-			return retry.Permanent(err)
-		}
-	}
-	return err
 }
 
 func isCode(err error, code string) bool {

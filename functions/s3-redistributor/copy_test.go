@@ -3,21 +3,18 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net/http"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"lakestream/shared/batch"
-	"lakestream/shared/retry"
 )
 
 const kmsKey = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -115,12 +112,13 @@ func TestMultipartCopyJustOver5GiB(t *testing.T) {
 	assert.Equal(t, int64(5<<30+1), dst.size)
 	assert.Equal(t, "application/json", dst.contentType)
 	assert.Equal(t, "gzip", dst.contentEncoding)
-	assert.Equal(t, map[string]string{"origin": "firehose", "schema": "v2"}, dst.metadata)
+	assert.Equal(t, map[string]string{"origin": "firehose", "schema": "v2",
+		metaSource: "landing/incoming/big.json.gz", metaSourceETag: `"big-etag"`}, dst.metadata, "user metadata kept, provenance added")
 	assert.Equal(t, types.ServerSideEncryptionAwsKms, dst.sse)
 	assert.Equal(t, kmsKey, dst.kmsKey)
 	assert.Empty(t, f.uploads, "no upload left open")
 
-	// A second copy finds it up to date: same size, written after the source.
+	// A second copy finds it up to date: it names its source and ETag.
 	status, n, err = c.copyTo(context.Background(), src, head, bigTarget)
 	require.NoError(t, err)
 	assert.Equal(t, CopyUpToDate, status)
@@ -204,9 +202,10 @@ func TestMultipartCopyRetriesPart(t *testing.T) {
 	assert.Equal(t, 1, f.count("CreateMultipartUpload"))
 }
 
-// TestCopyObjectInput checks the single-call copy: metadata kept by the
-// COPY directive, the source URL-encoded and pinned to its ETag, and the
-// KMS key applied.
+// TestCopyObjectInput checks the single-call copy: the source's headers and
+// user metadata set again with the REPLACE directive, beside the copy's
+// provenance; the source URL-encoded and pinned to its ETag; the
+// destination required absent; and the KMS key applied.
 func TestCopyObjectInput(t *testing.T) {
 	f := newFakeS3()
 	c := newCopier(t, f, map[string]string{"KMS_KEY_ID": kmsKey})
@@ -223,8 +222,12 @@ func TestCopyObjectInput(t *testing.T) {
 	require.Len(t, f.copies, 1)
 	in := f.copies[0]
 	assert.Equal(t, "landing/incoming/a%20b%2Bc/donn%C3%A9es%20%231.json", aws.ToString(in.CopySource))
-	assert.Equal(t, types.MetadataDirectiveCopy, in.MetadataDirective)
+	assert.Equal(t, types.MetadataDirectiveReplace, in.MetadataDirective)
+	assert.Equal(t, "application/json", aws.ToString(in.ContentType))
+	assert.Equal(t, "identity", aws.ToString(in.ContentEncoding))
 	assert.Equal(t, o.etag, aws.ToString(in.CopySourceIfMatch))
+	assert.Equal(t, "*", aws.ToString(in.IfNoneMatch), "a first copy lands only where nothing is")
+	assert.Nil(t, in.IfMatch)
 	assert.Equal(t, types.ServerSideEncryptionAwsKms, in.ServerSideEncryption)
 	assert.Equal(t, kmsKey, aws.ToString(in.SSEKMSKeyId))
 
@@ -233,7 +236,7 @@ func TestCopyObjectInput(t *testing.T) {
 	assert.Equal(t, []byte(`{"a":1}`), dst.data)
 	assert.Equal(t, "application/json", dst.contentType)
 	assert.Equal(t, "identity", dst.contentEncoding)
-	assert.Equal(t, map[string]string{"k": "v"}, dst.metadata)
+	assert.Equal(t, map[string]string{"k": "v", metaSource: "landing/incoming/a%20b%2Bc/donn%C3%A9es%20%231.json", metaSourceETag: o.etag}, dst.metadata)
 }
 
 // TestCopyWithoutKMS leaves encryption to the destination bucket.
@@ -264,44 +267,77 @@ func TestCopyInPlace(t *testing.T) {
 	assert.Zero(t, f.count("CopyObject"))
 }
 
-func TestUpToDate(t *testing.T) {
-	at := time.Date(2024, 5, 1, 13, 0, 0, 0, time.UTC)
-	head := func(size int64, etag string, modified time.Time) *s3.HeadObjectOutput {
-		return &s3.HeadObjectOutput{ContentLength: aws.Int64(size), ETag: aws.String(etag), LastModified: aws.Time(modified)}
+// TestJudge: a destination is taken for this source's copy only when its
+// metadata says so (or it holds the very same bytes); another source's copy
+// or a stranger's object is a collision, never "up to date", never
+// overwritten.
+func TestJudge(t *testing.T) {
+	src := batch.S3Object{Bucket: "landing", Key: "incoming/app1/part-00000.json"}
+	head := &s3.HeadObjectOutput{ContentLength: aws.Int64(10), ETag: aws.String(`"a"`)}
+	dst := Target{Bucket: "lake", Key: "events/part-00000.json"}
+	object := func(size int64, etag string, meta map[string]string) *s3.HeadObjectOutput {
+		return &s3.HeadObjectOutput{ContentLength: aws.Int64(size), ETag: aws.String(etag), Metadata: meta}
 	}
-	src := head(10, `"a"`, at)
+	ours := func(etag string) map[string]string {
+		return map[string]string{metaSource: "landing/incoming/app1/part-00000.json", metaSourceETag: etag}
+	}
 	tests := map[string]struct {
-		dst  *s3.HeadObjectOutput
-		want bool
+		existing *s3.HeadObjectOutput
+		want     *condition // nil: up to date
+		err      string
 	}{
-		"missing":                       {dst: nil, want: false},
-		"same ETag":                     {dst: head(10, `"a"`, at.Add(-time.Hour)), want: true},
-		"other ETag, newer":             {dst: head(10, `"kms"`, at.Add(time.Second)), want: true},
-		"other ETag, same second":       {dst: head(10, `"kms"`, at), want: true},
-		"other ETag, older (rewritten)": {dst: head(10, `"b"`, at.Add(-time.Second)), want: false},
-		"other size":                    {dst: head(11, `"a"`, at.Add(time.Hour)), want: false},
+		"missing":                    {existing: nil, want: &condition{ifNoneMatch: aws.String("*")}},
+		"its copy":                   {existing: object(10, `"kms"`, ours(`"a"`))},
+		"its copy, source rewritten": {existing: object(10, `"old"`, ours(`"b"`)), want: &condition{ifMatch: aws.String(`"old"`)}},
+		"another source's copy, same size": {
+			existing: object(10, `"c"`, map[string]string{metaSource: "landing/incoming/app2/part-00000.json", metaSourceETag: `"c"`}),
+			err:      "destination collision: s3://lake/events/part-00000.json is the copy of s3://landing/incoming/app2/part-00000.json, not of s3://landing/incoming/app1/part-00000.json",
+		},
+		"no provenance, same bytes": {existing: object(10, `"a"`, nil)},
+		"no provenance, same size":  {existing: object(10, `"b"`, nil), err: "destination collision: s3://lake/events/part-00000.json holds another object (not a copy made by this function)"},
+		"no provenance, other size": {existing: object(11, `"a"`, nil), err: "destination collision"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			assert.Equal(t, tc.want, upToDate(src, tc.dst))
+			cond, err := judge(src, head, tc.existing, dst)
+			if tc.err != "" {
+				assert.ErrorIs(t, err, ErrCollision)
+				assert.ErrorContains(t, err, tc.err)
+				assert.Nil(t, cond)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, cond)
 		})
 	}
+}
+
+func TestSourceID(t *testing.T) {
+	assert.Equal(t, "b/a%20b%2Bc", sourceID("b", "a b+c"))
+	long := sourceID("b", strings.Repeat("é", 300))
+	assert.Regexp(t, `^sha256:[0-9a-f]{64}$`, long, "a long key is named by its hash, within S3's 2 KB of metadata")
+	assert.NotEqual(t, long, sourceID("b", strings.Repeat("é", 301)))
 }
 
 func TestVerifyMoved(t *testing.T) {
 	f := newFakeS3()
 	c := newCopier(t, f, nil)
 	f.put("lake", "copy.json", []byte("12345"), "")
+	f.put("lake", "named.json", []byte("12345"), "").metadata = map[string]string{metaSource: "landing/a.json", metaSourceETag: `"e1"`}
 	tests := map[string]struct {
 		src batch.S3Object
 		dst Target
 		err string
 	}{
-		"copy there":          {src: batch.S3Object{Bucket: "landing", Key: "a.json", Size: 5}, dst: Target{Bucket: "lake", Key: "copy.json"}},
-		"size not in event":   {src: batch.S3Object{Bucket: "landing", Key: "a.json"}, dst: Target{Bucket: "lake", Key: "copy.json"}},
-		"copy missing":        {src: batch.S3Object{Bucket: "landing", Key: "a.json", Size: 5}, dst: Target{Bucket: "lake", Key: "other.json"}, err: "source object is gone and not at its destinations: s3://lake/other.json is missing"},
-		"copy of other size":  {src: batch.S3Object{Bucket: "landing", Key: "a.json", Size: 6}, dst: Target{Bucket: "lake", Key: "copy.json"}, err: "source object is gone and not at its destinations: s3://lake/copy.json has 5 bytes, the event reported 6"},
-		"its own destination": {src: batch.S3Object{Bucket: "lake", Key: "copy.json"}, dst: Target{Bucket: "lake", Key: "copy.json"}, err: "source object is gone and not at its destinations: s3://lake/copy.json is its own destination"},
+		"its named copy":                {src: batch.S3Object{Bucket: "landing", Key: "a.json", ETag: "e1", Size: 5}, dst: Target{Bucket: "lake", Key: "named.json"}},
+		"its named copy, no ETag given": {src: batch.S3Object{Bucket: "landing", Key: "a.json"}, dst: Target{Bucket: "lake", Key: "named.json"}},
+		"another version's copy":        {src: batch.S3Object{Bucket: "landing", Key: "a.json", ETag: "e2", Size: 9}, dst: Target{Bucket: "lake", Key: "named.json"}},
+		"another source's copy":         {src: batch.S3Object{Bucket: "landing", Key: "b.json", Size: 5}, dst: Target{Bucket: "lake", Key: "named.json"}, err: "source object is gone and not at its destinations: destination collision: s3://lake/named.json is the copy of s3://landing/a.json"},
+		"copy there":                    {src: batch.S3Object{Bucket: "landing", Key: "a.json", Size: 5}, dst: Target{Bucket: "lake", Key: "copy.json"}},
+		"size not in event":             {src: batch.S3Object{Bucket: "landing", Key: "a.json"}, dst: Target{Bucket: "lake", Key: "copy.json"}},
+		"copy missing":                  {src: batch.S3Object{Bucket: "landing", Key: "a.json", Size: 5}, dst: Target{Bucket: "lake", Key: "other.json"}, err: "source object is gone and not at its destinations: s3://lake/other.json is missing"},
+		"copy of other size":            {src: batch.S3Object{Bucket: "landing", Key: "a.json", Size: 6}, dst: Target{Bucket: "lake", Key: "copy.json"}, err: "source object is gone and not at its destinations: s3://lake/copy.json has 5 bytes, the event reported 6"},
+		"its own destination":           {src: batch.S3Object{Bucket: "lake", Key: "copy.json"}, dst: Target{Bucket: "lake", Key: "copy.json"}, err: "source object is gone and not at its destinations: s3://lake/copy.json is its own destination"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -331,42 +367,75 @@ func TestCopySource(t *testing.T) {
 	}
 }
 
-func TestClassify(t *testing.T) {
-	status := func(code int, err error) error {
-		return &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: &http.Response{StatusCode: code}}, Err: err}
+// lostAnswer is S3 whose first CopyObject answer is lost after the copy was
+// made, as faultproxy's dropped responses are.
+type lostAnswer struct {
+	*fakeS3
+	lost atomic.Bool
+}
+
+func (l *lostAnswer) CopyObject(ctx context.Context, in *s3.CopyObjectInput, opts ...func(*s3.Options)) (*s3.CopyObjectOutput, error) {
+	out, err := l.fakeS3.CopyObject(ctx, in, opts...)
+	if err == nil && l.lost.CompareAndSwap(false, true) {
+		return nil, errors.New("read tcp: connection reset by peer")
 	}
+	return out, err
+}
+
+// TestCopyLostAnswer: a copy whose answer was lost is retried; S3 refuses
+// the retry (the destination now exists), and the destination, read again,
+// is found to be this source's copy.
+func TestCopyLostAnswer(t *testing.T) {
+	f := newFakeS3()
+	store := &lostAnswer{fakeS3: f}
+	c := &copier{s3: store, cfg: mustConfig(t, map[string]string{"DESTINATIONS": "s3://lake/events/{yyyy}/{filename}"})}
+	f.put("landing", "incoming/a.json", []byte("x"), "")
+	src := batch.S3Object{Bucket: "landing", Key: "incoming/a.json"}
+	head, err := c.head(context.Background(), src.Bucket, src.Key)
+	require.NoError(t, err)
+	status, _, err := c.copyTo(context.Background(), src, head, Target{Bucket: "lake", Key: "a.json"})
+	require.NoError(t, err)
+	assert.Equal(t, CopyUpToDate, status)
+	assert.Equal(t, 2, f.count("CopyObject"), "the retry was refused by its condition")
+	assert.Equal(t, 2, slices.Index(f.sortedCalls(), "HeadObject landing/incoming/a.json")-slices.Index(f.sortedCalls(), "HeadObject lake/a.json"), "the destination read twice")
+	assert.Equal(t, "landing/incoming/a.json", f.object("lake", "a.json").metadata[metaSource])
+}
+
+// TestRemoveKeepsSource: a move deletes its source only if every
+// destination still holds that source's copy.
+func TestRemoveKeepsSource(t *testing.T) {
+	f := newFakeS3()
+	c := newCopier(t, f, nil)
+	src := batch.S3Object{Bucket: "landing", Key: "incoming/app2/a.json"}
+	o := f.put("landing", src.Key, []byte("app2"), "")
+	f.put("lake", "ours.json", []byte("app2"), "").metadata = map[string]string{metaSource: "landing/incoming/app2/a.json", metaSourceETag: o.etag}
+	f.put("lake", "theirs.json", []byte("app1"), "").metadata = map[string]string{metaSource: "landing/incoming/app1/a.json", metaSourceETag: `"x"`}
+	f.put("lake", "stale.json", []byte("app2"), "").metadata = map[string]string{metaSource: "landing/incoming/app2/a.json", metaSourceETag: `"older"`}
+	f.put("lake", "same-bytes.json", []byte("app2"), "")
 	tests := map[string]struct {
-		err       error
-		permanent bool
+		targets []string
+		err     string
 	}{
-		"access denied":     {err: apiError("AccessDenied"), permanent: true},
-		"no such bucket":    {err: apiError("NoSuchBucket"), permanent: true},
-		"KMS key disabled":  {err: apiError("KMS.DisabledException"), permanent: true},
-		"glue not found":    {err: apiError("EntityNotFoundException"), permanent: true},
-		"slow down":         {err: apiError("SlowDown"), permanent: false},
-		"glue throttled":    {err: apiError("ThrottlingException"), permanent: false},
-		"unknown code":      {err: apiError("Whatever"), permanent: false},
-		"403 status":        {err: status(403, apiError("Forbidden")), permanent: true},
-		"429 status":        {err: status(429, apiError("TooMany")), permanent: false},
-		"throttle with 400": {err: status(400, apiError("Throttling")), permanent: false},
-		"500 status":        {err: status(500, apiError("InternalError")), permanent: false},
-		"context canceled":  {err: fmt.Errorf("copy: %w", context.Canceled), permanent: true},
-		"network error":     {err: errors.New("connection reset"), permanent: false},
+		"another source's copy": {targets: []string{"ours.json", "theirs.json"}, err: "source kept: destination collision: s3://lake/theirs.json is not (or no longer) the copy of s3://landing/incoming/app2/a.json"},
+		"an older version's":    {targets: []string{"stale.json"}, err: "source kept: destination collision: s3://lake/stale.json"},
+		"missing":               {targets: []string{"gone.json"}, err: "source kept: s3://lake/gone.json is missing"},
+		"its copies":            {targets: []string{"ours.json", "same-bytes.json"}},
 	}
-	for name, tc := range tests {
+	for _, name := range []string{"another source's copy", "an older version's", "missing", "its copies"} {
+		tc := tests[name]
 		t.Run(name, func(t *testing.T) {
-			calls := 0
-			err := retry.Policy{MaxAttempts: 3}.Do(context.Background(), func(int) error {
-				calls++
-				return classify(tc.err)
-			})
-			require.Error(t, err)
-			if tc.permanent {
-				assert.Equal(t, 1, calls, "a permanent error is not retried")
-			} else {
-				assert.Equal(t, 3, calls, "a transient error is retried")
+			var targets []Target
+			for _, k := range tc.targets {
+				targets = append(targets, Target{Bucket: "lake", Key: k})
 			}
+			err := c.remove(context.Background(), src, o.etag, targets)
+			if tc.err != "" {
+				assert.ErrorContains(t, err, tc.err)
+				assert.NotNil(t, f.object("landing", src.Key), "source kept")
+				return
+			}
+			require.NoError(t, err)
+			assert.Nil(t, f.object("landing", src.Key), "source deleted")
 		})
 	}
-	assert.NoError(t, classify(nil))
 }

@@ -179,10 +179,12 @@ func (f *fakeS3) CopyObject(_ context.Context, in *s3.CopyObjectInput, _ ...func
 	if src.size > maxCopyObjectSize {
 		return nil, apiError("InvalidRequest")
 	}
+	if err := f.precondition(aws.ToString(in.Bucket), aws.ToString(in.Key), in.IfNoneMatch, in.IfMatch); err != nil {
+		return nil, err
+	}
 	dst := *src
-	dst.metadata = src.metadata
-	if in.MetadataDirective != types.MetadataDirectiveCopy {
-		dst.contentType, dst.contentEncoding, dst.metadata = "", "", nil
+	if in.MetadataDirective == types.MetadataDirectiveReplace {
+		dst.contentType, dst.contentEncoding, dst.metadata = aws.ToString(in.ContentType), aws.ToString(in.ContentEncoding), in.Metadata
 	}
 	dst.sse, dst.kmsKey = in.ServerSideEncryption, aws.ToString(in.SSEKMSKeyId)
 	if dst.sse == types.ServerSideEncryptionAwsKms {
@@ -191,6 +193,19 @@ func (f *fakeS3) CopyObject(_ context.Context, in *s3.CopyObjectInput, _ ...func
 	dst.modified = f.tick()
 	f.objects[aws.ToString(in.Bucket)+"/"+aws.ToString(in.Key)] = &dst
 	return &s3.CopyObjectOutput{CopyObjectResult: &types.CopyObjectResult{ETag: aws.String(dst.etag)}}, nil
+}
+
+// precondition is S3's check of a conditional write: IfNoneMatch "*"
+// fails when the key exists, IfMatch when it holds another ETag.
+func (f *fakeS3) precondition(bucket, key string, ifNoneMatch, ifMatch *string) error {
+	o, exists := f.objects[bucket+"/"+key]
+	switch {
+	case aws.ToString(ifNoneMatch) == "*" && exists:
+		return apiError("PreconditionFailed")
+	case ifMatch != nil && (!exists || o.etag != aws.ToString(ifMatch)):
+		return apiError("PreconditionFailed")
+	}
+	return nil
 }
 
 func (f *fakeS3) CreateMultipartUpload(_ context.Context, in *s3.CreateMultipartUploadInput, _ ...func(*s3.Options)) (*s3.CreateMultipartUploadOutput, error) {
@@ -258,6 +273,9 @@ func (f *fakeS3) CompleteMultipartUpload(_ context.Context, in *s3.CompleteMulti
 		if src := f.objects[part.src]; src.data != nil {
 			data = append(data, src.data[part.first:part.last+1]...)
 		}
+	}
+	if err := f.precondition(up.bucket, up.key, in.IfNoneMatch, in.IfMatch); err != nil {
+		return nil, err
 	}
 	c := up.create
 	o := &fakeObject{

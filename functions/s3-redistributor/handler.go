@@ -8,6 +8,8 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"lakestream/shared/batch"
 	"lakestream/shared/metrics"
 )
@@ -133,7 +135,10 @@ type work struct {
 	// gone: the source was not there, an earlier invocation moved it.
 	gone bool
 	// inPlace: a destination is the source itself, which is never deleted.
-	inPlace    bool
+	inPlace bool
+	// etag is the source's ETag when it was copied; a move deletes it only
+	// if every destination holds the copy of that ETag.
+	etag       string
 	copies     []CopyResult
 	partitions []PartitionRef
 	err        error
@@ -151,13 +156,17 @@ type redistribution struct {
 	source batch.Source
 	works  []work // by item index
 	first  map[string]int
+	// bound maps each destination of the invocation to the source first
+	// placed there: a second source for it fails (ErrCollision) rather than
+	// race the first to the same key.
+	bound map[string]string
 	// partitionsCreated and partitionsExisting count the distinct Glue
 	// partitions registered, and those that were there already.
 	partitionsCreated, partitionsExisting int
 }
 
 func (r *redistributor) start(inv *batch.Invocation) batch.Job {
-	x := &redistribution{redistributor: r, source: inv.Source, works: make([]work, len(inv.Items)), first: map[string]int{}}
+	x := &redistribution{redistributor: r, source: inv.Source, works: make([]work, len(inv.Items)), first: map[string]int{}, bound: map[string]string{}}
 	for i := range x.works {
 		x.works[i].dupOf = -1
 	}
@@ -189,6 +198,15 @@ func (x *redistribution) item(_ context.Context, it *batch.Item) error {
 			return batch.Skip(w.err.Error())
 		}
 		return w.err
+	}
+	for _, t := range w.place.Targets {
+		if other, taken := x.bound[t.URI()]; taken {
+			w.err = fmt.Errorf("%w: %s is also the destination of %s in this invocation; give the layouts a folder that tells the sources apart, or {key}", ErrCollision, t.URI(), other)
+			return w.err
+		}
+	}
+	for _, t := range w.place.Targets {
+		x.bound[t.URI()] = w.src.URI()
 	}
 	w.active = true
 	return batch.Defer
@@ -224,7 +242,7 @@ func (x *redistribution) flush(ctx context.Context, deferred []*batch.Item) {
 		}
 		forEach(ctx, len(moving), x.cfg.Concurrency, func(k int) {
 			w := &x.works[moving[k]]
-			w.err = x.copier.remove(ctx, w.src)
+			w.err = x.copier.remove(ctx, w.src, w.etag, w.place.Targets)
 		})
 	}
 
@@ -252,6 +270,9 @@ func (x *redistribution) copyOne(ctx context.Context, w *work) {
 	if err != nil {
 		w.err = err
 		return
+	}
+	if head != nil {
+		w.etag = aws.ToString(head.ETag)
 	}
 	if head == nil {
 		w.gone = true

@@ -274,7 +274,8 @@ func TestIntegrationFirehoseToLake(t *testing.T) {
 	assert.Equal(t, `{"event":"export","n":4}`+"\n", string(b))
 	assert.Equal(t, "application/x-ndjson", aws.ToString(out.ContentType), "content type kept")
 	assert.Equal(t, "identity", aws.ToString(out.ContentEncoding), "content encoding kept")
-	assert.Equal(t, map[string]string{"origin": "nightly-export"}, out.Metadata, "user metadata kept")
+	assert.Equal(t, "nightly-export", out.Metadata["origin"], "user metadata kept")
+	assert.Equal(t, copySource(landing, hiveKey), out.Metadata[metaSource], "the copy names its source")
 
 	wantHourly := []string{
 		"2024-05-01/15 -> s3://lakestream-lake/events/hourly/dt=2024-05-01/hour=15/",
@@ -360,7 +361,9 @@ func TestIntegrationMultipartKMS(t *testing.T) {
 		}
 		assert.Equal(t, "application/x-ndjson", aws.ToString(out.ContentType), key)
 		assert.Equal(t, "gzip", aws.ToString(out.ContentEncoding), key)
-		assert.Equal(t, map[string]string{"schema": "v2"}, out.Metadata, key)
+		assert.Equal(t, "v2", out.Metadata["schema"], key)
+		assert.NotEmpty(t, out.Metadata[metaSource], key)
+		assert.NotEmpty(t, out.Metadata[metaSourceETag], key)
 		assert.Equal(t, types.ServerSideEncryptionAwsKms, out.ServerSideEncryption, key)
 		assert.Equal(t, kmsKey, aws.ToString(out.SSEKMSKeyId), key)
 	}

@@ -25,19 +25,22 @@ import (
 // inputExt names the log files in testdata; each has a <case>.golden.json.
 const inputExt = ".trail.json"
 
+// goldenCases are the golden tests: testdata/<input> scanned and parsed
+// event by event against testdata/<case>.golden.json.
+var goldenCases = map[string]struct {
+	input string
+}{
+	"AWS's EC2 examples, pretty-printed":       {"ec2" + inputExt},
+	"AWS's IAM examples, null responses":       {"iam" + inputExt},
+	"AWS's error code and message example":     {"error" + inputExt},
+	"current events, undocumented fields kept": {"current" + inputExt},
+	"no events": {"empty" + inputExt},
+}
+
 // TestGolden scans each testdata/<case>.trail.json log file, parses every
 // event and compares the records with testdata/<case>.golden.json.
 func TestGolden(t *testing.T) {
-	tests := map[string]struct {
-		input string
-	}{
-		"AWS's EC2 examples, pretty-printed":       {"ec2" + inputExt},
-		"AWS's IAM examples, null responses":       {"iam" + inputExt},
-		"AWS's error code and message example":     {"error" + inputExt},
-		"current events, undocumented fields kept": {"current" + inputExt},
-		"no events": {"empty" + inputExt},
-	}
-	for name, tc := range tests {
+	for name, tc := range goldenCases {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join("testdata", tc.input)
 			golden.Bytes(t, strings.TrimSuffix(path, inputExt)+".golden.json", parseFile(t, path))
@@ -46,7 +49,13 @@ func TestGolden(t *testing.T) {
 }
 
 // TestGoldenCasesCovered keeps the table above and testdata/ in step.
-func TestGoldenCasesCovered(t *testing.T) { pipelinetest.CasesCovered(t, inputExt) }
+func TestGoldenCasesCovered(t *testing.T) {
+	var inputs []string
+	for _, tc := range goldenCases {
+		inputs = append(inputs, tc.input)
+	}
+	pipelinetest.CasesCovered(t, inputExt, inputs)
+}
 
 // parseFile scans a log file and parses its events, requiring both to
 // succeed, and returns the records as one indented JSON array.

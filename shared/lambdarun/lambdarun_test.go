@@ -94,6 +94,36 @@ func TestInitErrorNamesVariable(t *testing.T) {
 	assert.Contains(t, fe.Message, `ECHO_MODE="shout" is invalid: one of plain, upper`)
 }
 
+// TestInit: the init is measured from the process's start to its first
+// GET /next, before any event is sent, and is what the first invocation
+// waited for; a function that fails its init reports that error instead.
+func TestInit(t *testing.T) {
+	before := time.Now()
+	f, _ := start(t, nil)
+	d, err := f.Init(context.Background())
+	require.NoError(t, err)
+	assert.Positive(t, d)
+	assert.Less(t, d, time.Since(before), "counted from the process's start, not before")
+	again, err := f.Init(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, d, again, "the first /next, not a later one")
+	_, err = f.Invoke(context.Background(), []byte(`{"message":"ok"}`))
+	require.NoError(t, err)
+	after, err := f.Init(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, d, after, "invocations do not move it")
+
+	failing, _ := start(t, map[string]string{"ECHO_MODE": "shout"})
+	_, err = failing.Init(context.Background())
+	assert.True(t, IsInit(err), "an init error, not a duration: %v", err)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	stopped := &Server{asked: make(chan struct{}), failed: make(chan struct{})}
+	_, err = stopped.Ready(ctx)
+	assert.ErrorIs(t, err, context.Canceled)
+}
+
 func TestProcessExitFailsInvocation(t *testing.T) {
 	f, _ := start(t, nil)
 	_, err := f.Invoke(context.Background(), []byte(`{"exit":true}`))

@@ -26,6 +26,7 @@ type Function struct {
 	cmd      *exec.Cmd
 	exited   chan struct{}
 	timedOut atomic.Bool
+	started  time.Time
 	Timeout  time.Duration
 }
 
@@ -62,12 +63,13 @@ func Start(opts Options) (*Function, error) {
 	cmd := exec.Command(opts.Binary)
 	cmd.Env = environ(opts.Env, srv.Addr(), xray.Addr(), opts.InheritAWS)
 	cmd.Stdout, cmd.Stderr = opts.Stdout, opts.Stderr
+	started := time.Now()
 	if err := cmd.Start(); err != nil {
 		srv.Close()
 		xray.Close()
 		return nil, fmt.Errorf("lambdarun: start %s: %w", opts.Binary, err)
 	}
-	f := &Function{server: srv, xray: xray, cmd: cmd, exited: make(chan struct{}), Timeout: opts.Timeout}
+	f := &Function{server: srv, xray: xray, cmd: cmd, exited: make(chan struct{}), started: started, Timeout: opts.Timeout}
 	if f.Timeout <= 0 {
 		f.Timeout = DefaultTimeout
 	}
@@ -80,6 +82,18 @@ func Start(opts Options) (*Function, error) {
 		close(f.exited)
 	}()
 	return f, nil
+}
+
+// Init waits until the process first asks for an event (GET /next) and
+// returns how long after its start that was: the function's init, from
+// exec to ready, as Lambda's Init Duration counts it (plus the exec). It
+// returns the init error if the function reports one or exits first.
+func (f *Function) Init(ctx context.Context) (time.Duration, error) {
+	at, err := f.server.Ready(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return at.Sub(f.started), nil
 }
 
 // Invoke sends one event and returns the function's response payload, or a

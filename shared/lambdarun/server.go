@@ -71,6 +71,11 @@ type Server struct {
 	inflight map[string]*Invocation
 	initErr  *FunctionError
 	seq      int
+	// asked is closed, and askedAt set, when the function first asks for
+	// an event (GET /next): the end of its init.
+	asked     chan struct{}
+	askedOnce sync.Once
+	askedAt   time.Time
 }
 
 // NewServer listens on a free loopback port.
@@ -79,7 +84,7 @@ func NewServer() (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lambdarun: listen: %w", err)
 	}
-	s := &Server{listener: ln, queue: make(chan *Invocation), failed: make(chan struct{}), inflight: map[string]*Invocation{}}
+	s := &Server{listener: ln, queue: make(chan *Invocation), failed: make(chan struct{}), inflight: map[string]*Invocation{}, asked: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+apiPrefix+"/invocation/next", s.next)
 	mux.HandleFunc("POST "+apiPrefix+"/invocation/{id}/response", s.response)
@@ -182,6 +187,19 @@ func (s *Server) fail(e *FunctionError) {
 	close(s.failed)
 }
 
+// Ready waits until the function first asks for an event and returns
+// when it did, or its init error (or exit) if it never does.
+func (s *Server) Ready(ctx context.Context) (time.Time, error) {
+	select {
+	case <-s.asked:
+		return s.askedAt, nil
+	case <-s.failed:
+		return time.Time{}, s.failure()
+	case <-ctx.Done():
+		return time.Time{}, fmt.Errorf("lambdarun: function never asked for an event: %w", ctx.Err())
+	}
+}
+
 func (s *Server) failure() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -189,6 +207,10 @@ func (s *Server) failure() error {
 }
 
 func (s *Server) next(w http.ResponseWriter, r *http.Request) {
+	s.askedOnce.Do(func() {
+		s.askedAt = time.Now()
+		close(s.asked)
+	})
 	var inv *Invocation
 	select {
 	case inv = <-s.queue:

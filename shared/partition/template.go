@@ -55,9 +55,11 @@ type Template struct {
 
 // ParseTemplate reads a destination template "s3://bucket/key". The bucket is
 // a bucket name or {source_bucket}. The key's last segment must hold
-// {filename} or {key}, so that no two source objects render to the same
-// destination and overwrite each other; {filename} and {key} may appear
-// nowhere else.
+// {filename} or {key}, so that the objects of one period do not all render
+// to one destination; {filename} and {key} may appear nowhere else. Only
+// {key} keeps destinations apart: two sources with the same file name in
+// different folders render alike under {filename}, and the caller must
+// tell such a collision from a copy of the same source.
 //
 // The folders holding time placeholders are the partitions, and may hold
 // nothing but time placeholders and text, so a partition's value depends on

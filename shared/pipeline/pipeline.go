@@ -50,10 +50,20 @@ func (e *LineError) Unwrap() error { return e.Err }
 type FieldError struct {
 	Field string
 	Err   error
+	// withhold is set for a field MASK_FIELDS masks: the cause's quoted
+	// values are left out of the message.
+	withhold bool
 }
 
-// Error returns `field "name": ` and the cause.
-func (e *FieldError) Error() string { return "field " + strconv.Quote(e.Field) + ": " + e.Err.Error() }
+// Error returns `field "name": ` and the cause (its quoted values
+// withheld when the field is masked).
+func (e *FieldError) Error() string {
+	cause := e.Err.Error()
+	if e.withhold {
+		cause = withholdQuoted(cause)
+	}
+	return "field " + strconv.Quote(e.Field) + ": " + cause
+}
 
 // Unwrap returns the cause.
 func (e *FieldError) Unwrap() error { return e.Err }
@@ -132,7 +142,7 @@ func (p *Pipeline) Transform(ctx context.Context, r firehose.Record) (firehose.O
 	for n, line := range s.split.pieces(r.Data) {
 		rec, err := p.parse(line, ps.arrival)
 		if err != nil {
-			return firehose.Output{}, &LineError{Line: n, Err: err}
+			return firehose.Output{}, &LineError{Line: n, Err: s.withhold(err, true)}
 		}
 		if rec == nil {
 			ps.stats.Skipped++
@@ -231,7 +241,7 @@ func (p *pass) prepare(rec *record.Record) (bool, error) {
 		if msg, ok := messageOf(rec); ok {
 			parsed, err := s.parseMessage(stringBytes(msg), p.arrival)
 			if err != nil {
-				return false, fmt.Errorf("message does not parse: %w", err)
+				return false, fmt.Errorf("message does not parse: %w", s.withhold(err, true))
 			}
 			if parsed == nil {
 				p.stats.Skipped++
@@ -251,7 +261,7 @@ func (p *pass) prepare(rec *record.Record) (bool, error) {
 	}
 	drop, err := s.filter.match(rec, &p.scratch)
 	if err != nil {
-		return false, err
+		return false, s.withhold(err, true)
 	}
 	if drop {
 		p.stats.Filtered++
@@ -261,14 +271,14 @@ func (p *pass) prepare(rec *record.Record) (bool, error) {
 		rec.Set(s.arrivalField, p.arrivalV)
 	}
 	if err := p.masks.apply(rec); err != nil {
-		return false, err
+		return false, s.withhold(err, false)
 	}
 	if err := validate(s.schema, rec); err != nil {
-		return false, err
+		return false, s.withhold(err, false)
 	}
 	if len(s.partition) > 0 {
 		if p.keys, err = s.appendPartition(p.keys[:0], rec, p.arrival, &p.keysText); err != nil {
-			return false, err
+			return false, s.withhold(err, false)
 		}
 	}
 	return true, nil
@@ -292,7 +302,7 @@ func (p *pass) write(rec *record.Record, text []byte) error {
 	if p.s.format == FormatSplunk {
 		var err error
 		if t, err = p.s.eventTime(rec, p.arrival); err != nil {
-			return err
+			return p.s.withhold(err, false)
 		}
 	}
 	if p.s.fields != nil {
@@ -301,7 +311,7 @@ func (p *pass) write(rec *record.Record, text []byte) error {
 	}
 	var err error
 	if p.out, err = p.s.appendLine(p.out, rec, text, t, &p.scratch); err != nil {
-		return err
+		return p.s.withhold(err, false)
 	}
 	p.wrote()
 	return nil

@@ -1,7 +1,11 @@
-// Package retry is lakestream's one retry policy: bounded exponential
-// backoff with full jitter. Every AWS batch write (re-ingestion, forwarding,
-// copies, Glue calls) retries through it, so every function backs off the
-// same way under throttling and gives up after the same bound.
+// Package retry is lakestream's one retry layer: one classifier of AWS
+// errors (Classify: throttling, retryable, permanent) and one policy
+// (bounded exponential backoff with full jitter). Every AWS call a function
+// makes retries through it, and through it alone: the SDK's own retryer is
+// off (see package awsclient), so a throttled call is made at most
+// MaxAttempts times, not MaxAttempts times the SDK's three. Every function
+// backs off the same way under throttling and gives up after the same
+// bound.
 package retry
 
 import (
@@ -33,24 +37,16 @@ func Default() Policy {
 // ErrExhausted is wrapped by the error Do returns when every attempt failed.
 var ErrExhausted = errors.New("retry: attempts exhausted")
 
-type permanent struct{ err error }
-
-func (p permanent) Error() string { return p.err.Error() }
-func (p permanent) Unwrap() error { return p.err }
-
-// Permanent marks err as not worth retrying (bad input, access denied):
-// Do returns it at once.
-func Permanent(err error) error {
-	if err == nil {
-		return nil
-	}
-	return permanent{err}
-}
-
-// Do calls fn until it returns nil, a Permanent error, the context ends, or
-// MaxAttempts calls have failed. attempt counts from 1. A function that makes
-// partial progress (a batch write with some records rejected) keeps its own
-// state of what is left and returns an error while anything remains.
+// Do calls fn until it returns nil, an error Classify calls ClassPermanent
+// (an AWS client fault such as access denied, a context error, an error
+// marked Permanent), the context ends, or MaxAttempts calls have failed.
+// attempt counts from 1. A function that makes partial progress (a batch
+// write with some records rejected) keeps its own state of what is left and
+// returns an error while anything remains.
+//
+// fn returns the SDK's error as it is (wrapped with %w as it likes): Do
+// tells throttling and passing faults, which it retries, from the rest.
+// An error marked Permanent comes back unwrapped, any other as fn gave it.
 func (p Policy) Do(ctx context.Context, fn func(attempt int) error) error {
 	attempts := max(p.MaxAttempts, 1)
 	var err error
@@ -58,9 +54,12 @@ func (p Policy) Do(ctx context.Context, fn func(attempt int) error) error {
 		if err = fn(attempt); err == nil {
 			return nil
 		}
-		var perm permanent
-		if errors.As(err, &perm) {
-			return perm.err
+		var mark marked
+		if errors.As(err, &mark) && mark.class == ClassPermanent {
+			return mark.err
+		}
+		if !Classify(err).Retries() {
+			return err
 		}
 		if attempt >= attempts {
 			return fmt.Errorf("%w after %d attempts: %w", ErrExhausted, attempt, err)

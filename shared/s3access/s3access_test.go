@@ -16,18 +16,21 @@ import (
 	"lakestream/shared/record"
 )
 
+// goldenCases are the golden tests: testdata/<input> parsed line by line
+// against testdata/<case>.golden.json.
+var goldenCases = map[string]struct {
+	input string
+}{
+	"AWS's documented example log (24 fields)":          {"examples.log"},
+	"current layout with aclRequired and source region": {"current.log"},
+	"offsets, escapes, short and long records, dashes":  {"odd.log"},
+}
+
 // TestParseGolden parses each testdata/<case>.log line by line and compares
 // the records with testdata/<case>.golden.json, a JSON array with one
 // record per line.
 func TestParseGolden(t *testing.T) {
-	tests := map[string]struct {
-		input string
-	}{
-		"AWS's documented example log (24 fields)":          {"examples.log"},
-		"current layout with aclRequired and source region": {"current.log"},
-		"offsets, escapes, short and long records, dashes":  {"odd.log"},
-	}
-	for name, tc := range tests {
+	for name, tc := range goldenCases {
 		t.Run(name, func(t *testing.T) {
 			pipelinetest.Golden(t, filepath.Join("testdata", tc.input), Parse)
 		})
@@ -35,7 +38,13 @@ func TestParseGolden(t *testing.T) {
 }
 
 // TestGoldenCasesCovered keeps the table above and testdata/ in step.
-func TestGoldenCasesCovered(t *testing.T) { pipelinetest.CasesCovered(t, ".log") }
+func TestGoldenCasesCovered(t *testing.T) {
+	var inputs []string
+	for _, tc := range goldenCases {
+		inputs = append(inputs, tc.input)
+	}
+	pipelinetest.CasesCovered(t, ".log", inputs)
+}
 
 // TestColumns: every record of every golden input has exactly the columns
 // Columns lists, in order, each value of its column's type.

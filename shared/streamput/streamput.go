@@ -1,8 +1,10 @@
 // Package streamput writes records into a Firehose delivery stream
 // (PutRecordBatch) or a Kinesis data stream (PutRecords) without losing any:
 // it splits them into requests within the API limits, retries the records a
-// partial failure rejected through the shared retry policy, and reports by
-// index the records that still could not be written.
+// partial failure rejected through the shared retry policy (the records
+// and requests its classifier calls throttled or passing; the others fail
+// at once), and reports by index the records that still could not be
+// written.
 package streamput
 
 import (
@@ -16,7 +18,6 @@ import (
 	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	kstypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-	"github.com/aws/smithy-go"
 
 	"lakestream/shared/retry"
 )
@@ -62,7 +63,9 @@ type Failure struct {
 type Writer struct {
 	limits Limits
 	policy retry.Policy
-	send   func(ctx context.Context, batch []Entry) ([]string, error)
+	// send makes one request: a rejection per entry, or the error of the
+	// whole request.
+	send func(ctx context.Context, batch []Entry) ([]rejection, error)
 }
 
 // FirehoseAPI is the one call a Writer makes to Firehose.
@@ -77,44 +80,60 @@ type KinesisAPI interface {
 
 // NewFirehose returns a Writer to the named delivery stream.
 func NewFirehose(api FirehoseAPI, stream string, policy retry.Policy) *Writer {
-	return &Writer{limits: FirehoseLimits, policy: policy, send: func(ctx context.Context, batch []Entry) ([]string, error) {
+	return &Writer{limits: FirehoseLimits, policy: policy, send: func(ctx context.Context, batch []Entry) ([]rejection, error) {
 		recs := make([]fhtypes.Record, len(batch))
 		for i, e := range batch {
 			recs[i] = fhtypes.Record{Data: e.Data}
 		}
 		out, err := api.PutRecordBatch(ctx, &firehose.PutRecordBatchInput{DeliveryStreamName: aws.String(stream), Records: recs})
 		if err != nil {
-			return nil, classify(fmt.Errorf("firehose PutRecordBatch to %s: %w", stream, err))
+			return nil, fmt.Errorf("firehose PutRecordBatch to %s: %w", stream, err)
 		}
-		errs := missing(len(batch), len(out.RequestResponses))
+		rejected := missing(len(batch), len(out.RequestResponses))
 		for i, r := range out.RequestResponses {
-			if i < len(errs) && r.ErrorCode != nil {
-				errs[i] = aws.ToString(r.ErrorCode) + ": " + aws.ToString(r.ErrorMessage)
+			if i < len(rejected) && r.ErrorCode != nil {
+				rejected[i] = rejection{code: aws.ToString(r.ErrorCode), message: aws.ToString(r.ErrorMessage)}
 			}
 		}
-		return errs, nil
+		return rejected, nil
 	}}
 }
 
 // NewKinesis returns a Writer to the Kinesis stream with the given ARN.
 func NewKinesis(api KinesisAPI, streamARN string, policy retry.Policy) *Writer {
-	return &Writer{limits: KinesisLimits, policy: policy, send: func(ctx context.Context, batch []Entry) ([]string, error) {
+	return &Writer{limits: KinesisLimits, policy: policy, send: func(ctx context.Context, batch []Entry) ([]rejection, error) {
 		recs := make([]kstypes.PutRecordsRequestEntry, len(batch))
 		for i, e := range batch {
 			recs[i] = kstypes.PutRecordsRequestEntry{Data: e.Data, PartitionKey: aws.String(e.PartitionKey)}
 		}
 		out, err := api.PutRecords(ctx, &kinesis.PutRecordsInput{StreamARN: aws.String(streamARN), Records: recs})
 		if err != nil {
-			return nil, classify(fmt.Errorf("kinesis PutRecords to %s: %w", streamARN, err))
+			return nil, fmt.Errorf("kinesis PutRecords to %s: %w", streamARN, err)
 		}
-		errs := missing(len(batch), len(out.Records))
+		rejected := missing(len(batch), len(out.Records))
 		for i, r := range out.Records {
-			if i < len(errs) && r.ErrorCode != nil {
-				errs[i] = aws.ToString(r.ErrorCode) + ": " + aws.ToString(r.ErrorMessage)
+			if i < len(rejected) && r.ErrorCode != nil {
+				rejected[i] = rejection{code: aws.ToString(r.ErrorCode), message: aws.ToString(r.ErrorMessage)}
 			}
 		}
-		return errs, nil
+		return rejected, nil
 	}}
+}
+
+// rejection is why one record of an answer was not written: the ErrorCode
+// and ErrorMessage AWS gave; the zero value means it was written.
+type rejection struct {
+	code, message string
+	unanswered    bool // the answer left the record out
+}
+
+func (r rejection) failed() bool { return r.code != "" || r.unanswered }
+
+func (r rejection) String() string {
+	if r.unanswered {
+		return "missing from the response"
+	}
+	return r.code + ": " + r.message
 }
 
 // Put writes every entry, in order of the requests it sends, and returns
@@ -144,8 +163,11 @@ func (w *Writer) Put(ctx context.Context, entries []Entry) ([]Failure, error) {
 	return nil, nil
 }
 
-// putBatch sends one request's worth of entries, retrying what is rejected.
+// putBatch sends one request's worth of entries, retrying what is rejected
+// for a passing reason (throttling, a service fault) and failing at once
+// what is rejected for good (a KMS key the stream cannot use, say).
 func (w *Writer) putBatch(ctx context.Context, entries []Entry, batch []int) []Failure {
+	var failures []Failure
 	left := batch
 	lastErr := make(map[int]string, len(batch))
 	_ = w.policy.Do(ctx, func(int) error {
@@ -153,7 +175,7 @@ func (w *Writer) putBatch(ctx context.Context, entries []Entry, batch []int) []F
 		for i, idx := range left {
 			recs[i] = entries[idx]
 		}
-		errs, err := w.send(ctx, recs)
+		rejected, err := w.send(ctx, recs)
 		if err != nil {
 			for _, idx := range left {
 				lastErr[idx] = err.Error()
@@ -162,9 +184,14 @@ func (w *Writer) putBatch(ctx context.Context, entries []Entry, batch []int) []F
 		}
 		var retryLeft []int
 		for i, idx := range left {
-			if errs[i] != "" {
-				lastErr[idx] = errs[i]
+			r := rejected[i]
+			switch {
+			case !r.failed():
+			case retry.ClassifyCode(r.code).Retries():
+				lastErr[idx] = r.String()
 				retryLeft = append(retryLeft, idx)
+			default:
+				failures = append(failures, Failure{Index: idx, Err: r.String()})
 			}
 		}
 		left = retryLeft
@@ -173,9 +200,8 @@ func (w *Writer) putBatch(ctx context.Context, entries []Entry, batch []int) []F
 		}
 		return nil
 	})
-	failures := make([]Failure, len(left))
-	for i, idx := range left {
-		failures[i] = Failure{Index: idx, Err: lastErr[idx]}
+	for _, idx := range left {
+		failures = append(failures, Failure{Index: idx, Err: lastErr[idx]})
 	}
 	return failures
 }
@@ -206,35 +232,12 @@ func (w *Writer) check(e Entry) string {
 
 // missing marks the records an answer left out as failed: AWS answers one
 // entry per record, but a record never confirmed must not count as written.
-func missing(sent, answered int) []string {
-	errs := make([]string, sent)
+func missing(sent, answered int) []rejection {
+	rejected := make([]rejection, sent)
 	for i := answered; i < sent; i++ {
-		errs[i] = "missing from the response"
+		rejected[i].unanswered = true
 	}
-	return errs
-}
-
-// classify marks client errors that no retry can fix (validation, access
-// denied, no such stream) as permanent, so a batch does not wait out the
-// whole retry budget; throttling and server faults stay retryable.
-func classify(err error) error {
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) && apiErr.ErrorFault() == smithy.FaultClient && !throttling[apiErr.ErrorCode()] {
-		return retry.Permanent(err)
-	}
-	return err
-}
-
-// throttling are the client-fault codes that do succeed when retried later.
-var throttling = map[string]bool{
-	"ThrottlingException":                    true,
-	"Throttling":                             true,
-	"ProvisionedThroughputExceededException": true,
-	"LimitExceededException":                 true,
-	"ServiceUnavailableException":            true,
-	"KMSThrottlingException":                 true,
-	"RequestLimitExceeded":                   true,
-	"TooManyRequestsException":               true,
+	return rejected
 }
 
 func (w *Writer) size(e Entry) int {

@@ -461,6 +461,37 @@ func TestPersistentFailure(t *testing.T) {
 	}
 }
 
+// TestRejectionClassified: a record rejected with a code no retry cures
+// (the stream's KMS key is unusable) fails at once, while the records
+// rejected for a passing reason are retried beside it.
+func TestRejectionClassified(t *testing.T) {
+	for _, k := range kinds {
+		t.Run(k.name, func(t *testing.T) {
+			f := newFake(t)
+			f.reject = func(index, try int) string {
+				switch {
+				case index == 1:
+					return "KMSAccessDeniedException"
+				case index == 2 && try <= 2:
+					return "InternalFailure"
+				}
+				return ""
+			}
+			in := entries(repeat(5, 50)...)
+			if k.name == "kinesis" {
+				for i := range in {
+					in[i].PartitionKey = "key"
+				}
+			}
+			failures, err := put(t, k, f, instant(5), in)
+			require.Error(t, err)
+			assert.Equal(t, []streamput.Failure{{Index: 1, Err: "KMSAccessDeniedException: " + message(1, 1)}}, failures)
+			assert.Equal(t, 1, f.tries[1], "not retried")
+			assert.Equal(t, 3, f.tries[2], "retried until written")
+		})
+	}
+}
+
 func TestPersistentFailureAcrossRequests(t *testing.T) {
 	f := newFake(t)
 	f.reject = func(index, _ int) string {

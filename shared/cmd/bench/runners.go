@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"os/exec"
+	"regexp"
+	"strings"
+	"time"
+
+	"lakestream/shared/benchdata"
+	"lakestream/shared/lambdarun"
+)
+
+// runner takes one sample per round of one implementation (or of two, for
+// the floor, which measures both gzip packages in one run). After its
+// first failure it is not run again; the failure is reported in its row.
+type runner struct {
+	job      *job
+	impl     string // its series, or the first of them
+	kind     kind
+	caseName string
+	run      func(ctx context.Context) ([]sample, error)
+	failed   bool
+}
+
+// sample is one round's figure of one series.
+type sample struct {
+	impl        string
+	kind        kind
+	fig         figure
+	init, first time.Duration // through the Runtime API
+}
+
+// take runs r once and files its samples (or its failure) in its job.
+func (r *runner) take(ctx context.Context) error {
+	samples, err := r.run(ctx)
+	if err != nil {
+		r.failed = true
+		r.job.find(r.impl, r.kind, r.caseName).Err = err
+		return err
+	}
+	for _, s := range samples {
+		se := r.job.find(s.impl, s.kind, r.caseName)
+		se.Figures = append(se.Figures, s.fig)
+		if s.kind == lakestreamRuntime {
+			se.Init = append(se.Init, s.init)
+			se.First = append(se.First, s.first)
+		}
+	}
+	return nil
+}
+
+// variant is what sets a case apart from the others on its batch: its
+// name past the batch's ("lines" in cwlogs-1mb-lines).
+func variant(c benchdata.Case) string {
+	return strings.TrimPrefix(strings.TrimPrefix(c.Name, c.Batch), "-")
+}
+
+// lakestreamImpl names a lakestream series.
+func lakestreamImpl(c benchdata.Case, how string) string {
+	if v := variant(c); v != "" {
+		return fmt.Sprintf("lakestream %s, %s", v, how)
+	}
+	return "lakestream, " + how
+}
+
+// inProcessRunner runs the case's BenchmarkInvoke in the function's test
+// binary (built with go test -c), runs invocations after one to warm up,
+// and takes the best of them.
+func inProcessRunner(j *job, c benchdata.Case, testBin, dir string, runs int) *runner {
+	impl := lakestreamImpl(c, "in-process")
+	return &runner{job: j, impl: impl, kind: lakestreamInProcess, caseName: c.Name, run: func(ctx context.Context) ([]sample, error) {
+		cmd := exec.CommandContext(ctx, testBin, "-test.run=^$", "-test.bench=^BenchmarkInvoke$/^"+regexp.QuoteMeta(c.Name)+"$",
+			fmt.Sprintf("-test.benchtime=%dx", runs), "-test.cpu=1", "-test.count=1")
+		cmd.Dir = dir // the package's folder, as go test runs it
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w\n%s", c.Name, err, tail(out, 2000))
+		}
+		fig, err := inProcessFigure(out, c.Name)
+		if err != nil {
+			return nil, err
+		}
+		return []sample{{impl: impl, kind: lakestreamInProcess, fig: fig}}, nil
+	}}
+}
+
+// runtimeRunner starts the function's real bootstrap (from the build
+// cache) under the local Runtime API with its template environment, the
+// case's settings and env, and takes its init, its first invocation
+// (checked, see benchdata.Case.Work) and the best of runs more.
+func runtimeRunner(j *job, c benchdata.Case, request []byte, env map[string]string, runs int) *runner {
+	impl := lakestreamImpl(c, "Runtime API")
+	return &runner{job: j, impl: impl, kind: lakestreamRuntime, caseName: c.Name, run: func(ctx context.Context) ([]sample, error) {
+		var logs bytes.Buffer
+		f, err := lambdarun.StartRepoFunction(c.Function, lambdarun.Options{Stdout: &logs, Stderr: &logs}, c.Env, env)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Stop()
+		fail := func(err error) ([]sample, error) {
+			f.Stop() // its output is all in logs once it has exited
+			return nil, fmt.Errorf("%s: %w\nfunction log:\n%s", c.Name, err, tail(logs.Bytes(), 2000))
+		}
+		init, err := f.Init(ctx)
+		if err != nil {
+			return fail(err)
+		}
+		start := time.Now()
+		resp, err := f.Invoke(ctx, request)
+		first := time.Since(start)
+		if err != nil {
+			return fail(err)
+		}
+		work, err := c.Work(request, resp)
+		if err != nil {
+			return fail(err)
+		}
+		best := time.Duration(math.MaxInt64)
+		for range runs {
+			start := time.Now()
+			if _, err := f.Invoke(ctx, request); err != nil {
+				return fail(err)
+			}
+			best = min(best, time.Since(start))
+		}
+		return []sample{{impl: impl, kind: lakestreamRuntime, fig: figure{Time: best, Work: work}, init: init, first: first}}, nil
+	}}
+}
+
+// refNames are the reference implementations' names in the tables, by
+// the impl they print.
+var refNames = map[string]struct {
+	name string
+	kind kind
+}{
+	"python-blueprint-steps":              {"Python: the blueprint's steps", python},
+	"python-apachelog-blueprint-approach": {"Python: the blueprint's approach (regex, strptime, json)", python},
+	"python-boto3-TypeDeserializer":       {"Python: boto3 TypeDeserializer", python},
+	"node-blueprint-steps":                {"Node.js: the blueprint's steps", node},
+	"floor-klauspost":                     {"Go floor: base64 + gunzip + base64 (klauspost/compress)", floorKlauspost},
+	"floor-stdlib":                        {"Go floor: base64 + gunzip + base64 (standard library)", floorStdlib},
+}
+
+// refRunner runs a reference implementation's command (it repeats the
+// batch a few times and prints its best) and checks that it did the
+// batch's whole work.
+func refRunner(j *job, impl string, k kind, dir string, argv ...string) *runner {
+	return &runner{job: j, impl: impl, kind: k, run: func(ctx context.Context) ([]sample, error) {
+		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+		cmd.Dir = dir
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w\n%s", strings.Join(argv, " "), err, tail(stderr.Bytes(), 2000))
+		}
+		results, err := parseRef(out)
+		if err != nil {
+			return nil, err
+		}
+		var samples []sample
+		for _, r := range results {
+			if w := r.work(j.Unit); w != 0 && w != j.Total {
+				return nil, fmt.Errorf("%s did %d of work on %s, whose whole work is %d: it did not read the same batch", r.Impl, w, j.Batch, j.Total)
+			}
+			name, ok := refNames[r.Impl]
+			if !ok {
+				name.name, name.kind = r.Impl, k
+			}
+			samples = append(samples, sample{impl: name.name, kind: name.kind, fig: figure{Time: time.Duration(r.BestSeconds * float64(time.Second))}})
+		}
+		return samples, nil
+	}}
+}
+
+// failedRunner stands for an implementation that cannot run here (a
+// missing interpreter): its row says why.
+func failedRunner(j *job, impl string, k kind, err error) *runner {
+	return &runner{job: j, impl: impl, kind: k, run: func(context.Context) ([]sample, error) { return nil, err }}
+}

@@ -172,7 +172,7 @@ func TestMemoryBounded(t *testing.T) {
 	assert.Less(t, peak.Load(), uint64(64<<20), "the heap stays within a quarter of 256 MB")
 }
 
-func newWriter(fh *discard, cfg *Config) *streamput.Writer {
+func newWriter(fh streamput.FirehoseAPI, cfg *Config) *streamput.Writer {
 	return streamput.NewFirehose(fh, cfg.DeliveryStream, cfg.Retry)
 }
 

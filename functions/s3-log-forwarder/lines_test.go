@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"strings"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"lakestream/shared/batch"
 )
 
 type readLine struct {
@@ -112,3 +115,26 @@ func FuzzLineReader(f *testing.F) {
 		assert.Equal(t, want, got)
 	})
 }
+
+// FuzzForwardObject forwards any bytes as an object, plain or gzipped,
+// through the JSON format: nothing panics, and every line read is sent,
+// skipped, filtered or failed, unless the object failed as a whole.
+func FuzzForwardObject(f *testing.F) {
+	f.Add([]byte("{\"n\":1}\n{bad\n\n{\"n\":2}"), false)
+	f.Add([]byte("{\"n\":1}\r\n"), true)
+	f.Add([]byte("\x1f\x8b\x08\x00garbage"), false)
+	f.Add([]byte("PAR1...."), false)
+	cfg := testConfig(f, map[string]string{"FORMAT": "json", "MAX_LINE_BYTES": "1KiB", "DROP_IF": "n=3", "SCHEMA": "n:int"})
+	f.Fuzz(func(t *testing.T, body []byte, gz bool) {
+		s := newFakeS3()
+		s.add("b", "k", body, gz)
+		fh := &fakeFirehose{}
+		fw := &forwarder{cfg: cfg, s3: s, put: newWriter(fh, cfg), log: discardLog()}
+		out, err := fw.forwardObject(context.Background(), batch.S3Object{Bucket: "b", Key: "k", Event: "ObjectCreated:Put"})
+		if err == nil {
+			require.Equal(t, out.LinesRead, out.LinesSent+out.LinesSkipped+out.LinesFiltered+out.LinesFailed)
+			require.EqualValues(t, len(fh.lines()), out.LinesSent)
+		}
+	})
+}
+

@@ -53,7 +53,7 @@ func (p *Pipeline) NewLineStream(arrival time.Time) *LineStream {
 func (s *LineStream) Line(line []byte) (LineResult, error) {
 	rec, err := s.p.parse(line, s.ps.arrival)
 	if err != nil {
-		return 0, err
+		return 0, s.ps.s.withhold(err, true) // as Transform's: no masked value quoted
 	}
 	if rec == nil {
 		return LineSkipped, nil

@@ -137,4 +137,3 @@ func FuzzForwardObject(f *testing.F) {
 		}
 	})
 }
-

@@ -50,7 +50,7 @@ func TestLineStream(t *testing.T) {
 		{line: "# a comment", want: LineSkipped},
 		{line: "remote_host=203.0.113.8 method=HEAD status=200", want: LineFiltered},
 		{line: "remote_host=203.0.113.9 status=700", wantErr: `field "status": 700 is above the maximum 599`},
-		{line: "not a pair", wantErr: `word "not" has no =`},
+		{line: "not a pair", wantErr: `word (value withheld: MASK_FIELDS) has no =`}, // as Transform: MASK_FIELDS is set
 		{line: "remote_host=198.51.100.1 method=GET status=404 time=not-a-time", want: LineWritten},
 	}
 	for _, l := range lines {

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -410,4 +411,22 @@ func TestNotAnObjectEvent(t *testing.T) {
 	resp, err := testHandler(testConfig(t, nil), newFakeS3(), &fakeFirehose{}, nil).Handle(context.Background(), []byte(ev))
 	require.NoError(t, err)
 	assert.Equal(t, []events.SQSBatchItemFailure{{ItemIdentifier: "m1"}}, resp.(events.SQSEventResponse).BatchItemFailures)
+}
+
+// panicky is a Firehose whose every call panics.
+type panicky struct{}
+
+func (panicky) PutRecordBatch(context.Context, *firehose.PutRecordBatchInput, ...func(*firehose.Options)) (*firehose.PutRecordBatchOutput, error) {
+	panic("boom")
+}
+
+// TestSenderPanic: a panic while sending fails the object, not the process.
+func TestSenderPanic(t *testing.T) {
+	s := newFakeS3()
+	s.add("logs", "a.log", jsonLines(10), false)
+	cfg := testConfig(t, map[string]string{"FORMAT": "json"})
+	h := newHandler(cfg, s, panicky{}, nil, nil)
+	resp, err := h.Handle(context.Background(), notification("logs", "a.log"))
+	require.Error(t, err)
+	assert.Contains(t, resp.(*Result).Objects[0].Error, "panicked: boom")
 }

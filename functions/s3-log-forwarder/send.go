@@ -73,7 +73,7 @@ func (s *sender) run(ctx context.Context) {
 	defer close(s.done)
 	for b := range s.jobs {
 		if !s.failed() {
-			c, err := s.put(ctx, b)
+			c, err := s.safePut(ctx, b)
 			s.mu.Lock()
 			s.sent.lines += c.lines
 			s.sent.records += c.records
@@ -85,6 +85,17 @@ func (s *sender) run(ctx context.Context) {
 		}
 		s.free <- b
 	}
+}
+
+// safePut is put on the sender's own goroutine, where a panic would end
+// the process: it fails the batch instead, and the object with it.
+func (s *sender) safePut(ctx context.Context, b outBatch) (c sentCounts, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("put into Firehose stream %s panicked: %v", s.stream, p)
+		}
+	}()
+	return s.put(ctx, b)
 }
 
 // put packs a batch's lines into Firehose records of at most recordLimit

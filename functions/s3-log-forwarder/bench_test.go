@@ -134,7 +134,7 @@ func (g generated) PutObject(context.Context, *s3.PutObjectInput, ...func(*s3.Op
 	return &s3.PutObjectOutput{}, nil
 }
 
-var bigObject = flag.Int64("big-object", 48<<20, "bytes of log text TestMemoryBounded forwards (README's figures: 5368709120)")
+var bigObject = flag.Int64("big-object", 48<<20, "bytes of log text TestMemoryBounded forwards (README's figure: 1073741824)")
 
 // TestMemoryBounded forwards a generated gzipped CloudFront log, as large
 // as -big-object says, and samples the Go heap all along: what a function

@@ -25,7 +25,7 @@ export AWS_XRAY_CONTEXT_MISSING ?= IGNORE_ERROR
 logical_id = $(shell echo '$(1)' | awk -F- '{ for (i = 1; i <= NF; i++) printf "%s%s", toupper(substr($$i, 1, 1)), substr($$i, 2) }')Function
 SAM_TARGETS := $(foreach fn,$(FUNCTIONS),build-$(call logical_id,$(fn)))
 
-.PHONY: all build test unit lint tools invoke demo bench bench-compare bench-go fuzz aws-local clean $(SAM_TARGETS)
+.PHONY: all build test unit lint tools invoke demo replay bench bench-compare bench-go fuzz aws-local clean $(SAM_TARGETS)
 
 all: build
 
@@ -79,6 +79,14 @@ invoke:
 ## demo: start moto, create the resources, run every function on sample data, print what happened
 demo: tools
 	@$(GO) run ./shared/cmd/demo
+
+## replay: send failed records through again, against the shell's AWS account and region (or the emulator
+##   AWS_ENDPOINT_URL names); a dry run unless ARGS holds -apply (see README.md, "Replay")
+##   make replay ARGS='firehose -source s3://<bucket>/<error prefix>/processing-failed/ -stream <delivery stream> [-from 2024-05-01] [-apply]'
+##   make replay ARGS='stream -queue <on-failure queue URL> -function <ddb-stream-forwarder name> [-apply]'
+replay:
+	@test -n "$(ARGS)" || { $(GO) run ./shared/cmd/replay; exit 2; }
+	@$(GO) run ./shared/cmd/replay $(ARGS)
 
 ## bench: whole-invocation benchmarks on the standard batches (shared/benchdata), in-process and through the
 ##   local Runtime API against the real bootstraps, one core, ROUNDS rounds; every function's init beside a

@@ -16,7 +16,9 @@
 // record, ProcessingFailed with the reason logged for a bad line), and
 // reports the pipeline's line counts (LinesSkipped, LinesFiltered,
 // LinesWritten) in each invocation's summary line and EMF document beside
-// the framework's record counts.
+// the framework's record counts. Records whose output does not fit in the
+// response go back into the source stream (shared/reingest), through AWS
+// clients built only when the first such record comes.
 package transformer
 
 import (
@@ -24,6 +26,8 @@ import (
 	"lakestream/shared/firehose"
 	"lakestream/shared/logformat"
 	"lakestream/shared/pipeline"
+	"lakestream/shared/reingest"
+	"lakestream/shared/retry"
 )
 
 // Format is what sets one transformer apart from the others. FromLogFormat
@@ -50,8 +54,9 @@ func FromLogFormat(f logformat.Format) Format {
 
 // NewHandler builds the Firehose handler of a transformer from fn's
 // settings. An invalid setting is recorded in fn, which Start reports as the
-// init error naming the variable; NewHandler then returns nil.
-func NewHandler(fn *boot.Function, f Format) *firehose.Handler {
+// init error naming the variable; NewHandler then returns nil. extra come
+// after the defaults, so a test can replace the re-ingester or the budget.
+func NewHandler(fn *boot.Function, f Format, extra ...firehose.Option) *firehose.Handler {
 	def, parse := f.Defaults, logformat.Load(fn.Env) // PARSE_MESSAGE
 	def.ParseMessage, def.ParseMessageName = parse.Parse, parse.Name
 	opts := pipeline.LoadDefaults(fn.Env, def)
@@ -69,10 +74,13 @@ func NewHandler(fn *boot.Function, f Format) *firehose.Handler {
 		fn.Check(err)
 		return nil
 	}
-	return firehose.NewHandler(p.Transform,
+	return firehose.NewHandler(p.Transform, append([]firehose.Option{
+		// Re-ingestion retries as cwlogs-decompressor's does (20 attempts).
+		firehose.WithReingester(reingest.New(retry.Default())),
 		firehose.WithLogger(fn.Log),
 		firehose.WithMetrics(fn.Metrics),
-		firehose.WithCounts(lineCounts(p)))
+		firehose.WithCounts(lineCounts(p)),
+	}, extra...)...)
 }
 
 // lineCounts reports what the pipeline did with the lines of one

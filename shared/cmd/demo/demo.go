@@ -45,9 +45,11 @@ func newDemo(ctx context.Context) (*demo, error) {
 	}
 	// Every function's binary at once: one go command links them in
 	// parallel, and the build cache keeps them while the sources stay.
-	fns := make([]string, len(stages))
-	for i, s := range stages {
-		fns[i] = s.fn
+	var fns []string
+	for _, s := range stages {
+		if s.fn != "" {
+			fns = append(fns, s.fn)
+		}
 	}
 	bins, err := lambdarun.CachedAll(ctx, root, fns...)
 	if err != nil {

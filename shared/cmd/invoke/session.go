@@ -59,7 +59,7 @@ func openSession(ctx context.Context, mode string, inv *invocation) (*session, e
 	id := lambdarun.LogicalID(inv.fn)
 	switch {
 	case mode == modeEmbedded && !inv.tmpl.CallsAWS(id):
-		return &session{describe: "not needed (the template grants the function no AWS actions)", close: func() {}}, nil
+		return &session{describe: "not needed (the function's Policies grant no AWS actions: its path makes no AWS call)", close: func() {}}, nil
 	case mode == modeEmbedded:
 		srv, err := moto.Start(ctx)
 		if err != nil {

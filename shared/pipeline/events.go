@@ -107,7 +107,7 @@ func NewEvents(shared []string, opts Options) (*EventPipeline, error) {
 // resolves what the direct path reads to the shared fields.
 func (p *EventPipeline) plan() bool {
 	s := p.stages
-	if len(s.filter) > 0 || len(s.masks) > 0 || len(s.schema) > 0 || s.arrivalField != "" || s.parseMessage != nil {
+	if len(s.filter) > 0 || len(s.masks) > 0 || len(s.schema) > 0 || s.arrivalField != "" || s.parseMessage != nil || s.fields != nil {
 		return false
 	}
 	if s.format != FormatLines && s.format != FormatJSON && s.format != FormatSplunk {

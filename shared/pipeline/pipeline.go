@@ -213,6 +213,8 @@ type pass struct {
 	stats Stats
 
 	scratch, keysText []byte
+	// selected is the record FIELDS writes (fields.go), reused.
+	selected record.Record
 }
 
 // newPass starts a pass writing its output to out when out has room for
@@ -307,6 +309,10 @@ func (p *pass) write(rec *record.Record, text []byte) error {
 		if t, err = p.s.eventTime(rec, p.arrival); err != nil {
 			return p.s.withhold(err, false)
 		}
+	}
+	if p.s.fields != nil {
+		p.s.fields.apply(&p.selected, rec)
+		rec = &p.selected
 	}
 	var err error
 	if p.out, err = p.s.appendLine(p.out, rec, text, t, &p.scratch); err != nil {

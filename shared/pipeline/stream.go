@@ -37,7 +37,7 @@ type LineStream struct {
 // against (for an S3 object, its event time, so that a retried object comes
 // out the same).
 func (p *Pipeline) NewLineStream(arrival time.Time) *LineStream {
-	ps := p.stages.newPass(arrival, 64<<10, 0)
+	ps := p.stages.newPass(arrival, 64<<10, 0, nil)
 	// Partition keys go nowhere here: evaluating them would only cost time
 	// and fail lines for an event time no output carries.
 	s := *p.stages

@@ -6,9 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"lakestream/functions/s3-redistributor/partition"
 	"lakestream/shared/batch"
 	"lakestream/shared/config"
-	"lakestream/shared/partition"
 	"lakestream/shared/retry"
 )
 

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"lakestream/functions/s3-redistributor/partition"
 	"lakestream/shared/batch"
-	"lakestream/shared/partition"
 )
 
 // ErrNoTime means an object's key holds no time and TIME_FALLBACK does not

@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"lakestream/functions/s3-redistributor/partition"
 	"lakestream/shared/golden"
-	"lakestream/shared/partition"
 )
 
 // patterns are the custom prefixes the golden key cases are parsed with.

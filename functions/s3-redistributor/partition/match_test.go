@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"lakestream/shared/partition"
+	"lakestream/functions/s3-redistributor/partition"
 )
 
 // TestUnpadded: {M} {d} {H} {m} {s} write a time field without its leading

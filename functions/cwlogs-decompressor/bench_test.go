@@ -11,13 +11,13 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/require"
 
+	"lakestream/shared/benchdata"
 	"lakestream/shared/cwlogs"
 	"lakestream/shared/firehose"
 	metricsemf "lakestream/shared/metrics"
@@ -307,38 +307,13 @@ func BenchmarkBatchDecoded(b *testing.B) {
 }
 
 // benchRequest is the request the whole-invocation benchmarks send: the
-// file CWLOGS_BENCH_BATCH names, or vpcBatch's.
+// file CWLOGS_BENCH_BATCH names, or benchdata's standard 1 MB batch.
 func benchRequest(tb testing.TB) []byte {
 	if path := os.Getenv("CWLOGS_BENCH_BATCH"); path != "" {
 		raw, err := os.ReadFile(path)
 		require.NoError(tb, err)
 		return raw
 	}
-	return vpcBatch(tb, 1_000_000)
+	return benchdata.VPCFlowLogs(1_000_000)
 }
 
-// vpcBatch is a Firehose request of about size bytes of base64 data, as
-// the reference generator writes it: subscription payloads of 400 VPC
-// flow log events each, JSON with ", " and ": " separators.
-func vpcBatch(tb testing.TB, size int) []byte {
-	var records []string
-	total := 0
-	for i := 0; total < size; i++ {
-		var doc strings.Builder
-		doc.WriteString(`{"messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": "/vpc/flowlogs", "logStream": "eni-0a1b2c3d-all", "subscriptionFilters": ["Destination"], "logEvents": [`)
-		for j := range 400 {
-			n := i*400 + j
-			if j > 0 {
-				doc.WriteString(", ")
-			}
-			fmt.Fprintf(&doc, `{"id": "%056d", "timestamp": %d, "message": "2 123456789012 eni-0a1b2c3d 10.0.%d.%d 172.31.%d.%d %d 443 6 %d %d 1620000000 1620000060 ACCEPT OK"}`,
-				n, 1620000000000+n, n%250, n*7%250, n*3%250, n*11%250, 1024+n%60000, 1+n%40, 40+n%9000)
-		}
-		doc.WriteString("]}")
-		data := base64.StdEncoding.EncodeToString(gz(tb, []byte(doc.String())))
-		records = append(records, fmt.Sprintf(`{"recordId": "r%05d", "approximateArrivalTimestamp": %d, "data": "%s"}`, i, 1620000000000+i, data))
-		total += len(data)
-	}
-	return []byte(`{"invocationId": "bench", "region": "us-east-1", "deliveryStreamArn": "arn:aws:firehose:us-east-1:123456789012:deliverystream/cwlogs", "records": [` +
-		strings.Join(records, ", ") + "]}")
-}

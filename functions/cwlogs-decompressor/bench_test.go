@@ -316,4 +316,3 @@ func benchRequest(tb testing.TB) []byte {
 	}
 	return benchdata.VPCFlowLogs(1_000_000)
 }
-

@@ -8,11 +8,13 @@ package main
 
 import (
 	"strings"
+	"time"
 
 	"lakestream/shared/accesslog"
 	"lakestream/shared/boot"
 	"lakestream/shared/firehose"
 	"lakestream/shared/pipeline"
+	"lakestream/shared/record"
 	"lakestream/shared/transformer"
 )
 
@@ -25,7 +27,9 @@ func main() {
 // problem is recorded in fn and reported by Start as the init error.
 func newHandler(fn *boot.Function) *firehose.Handler {
 	return transformer.NewHandler(fn, transformer.Format{
-		Parse: accesslog.Parse,
+		ParseInto: func(r *record.Record, line []byte, _ time.Time) (bool, error) {
+			return true, accesslog.ParseInto(r, line)
+		},
 		Defaults: pipeline.Options{
 			TimeField:     "time",
 			OutputColumns: strings.Join(accesslog.Fields(), ","),

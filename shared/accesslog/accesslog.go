@@ -50,7 +50,6 @@
 package accesslog
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -75,18 +74,25 @@ const maxTimeLen = 30
 // Parse parses one access log line (without its line terminator). It has
 // the signature of a pipeline Parser and never returns (nil, nil).
 func Parse(line []byte) (*record.Record, error) {
-	// Every string of the record is a slice of one buffer holding the line
-	// followed by the text Parse derives, so a line costs one copy.
-	// Unescaped values are shorter than their escaped form, so room for a
-	// second copy of the line is enough for them all.
-	size := len(line) + maxTimeLen
-	if bytes.IndexByte(line, '\\') >= 0 {
-		size += len(line)
+	r := record.New(numFields + 2) // room for what a pipeline adds (an arrival time)
+	if err := ParseInto(r, line); err != nil {
+		return nil, err
 	}
-	var buf strings.Builder
-	buf.Grow(size)
-	buf.Write(line)
-	s := buf.String()
+	return r, nil
+}
+
+// numFields is how many fields Parse writes at most, the vhost formats'.
+const numFields = 16
+
+// ParseInto is Parse into r, which it resets first, for a caller parsing
+// line after line into one record (a pipeline.ParserInto): the line's
+// values then come from r's arena and cost no allocation each. On error r
+// is left empty.
+func ParseInto(r *record.Record, line []byte) error {
+	r.Reset()
+	// Every string of the record is a slice of one copy of the line, or
+	// of the text derived from it (unescaped values, the time).
+	s := r.Text(line)
 
 	// Up to four space-separated fields come before the time: host, ident
 	// and user, after a virtual host in the vhost formats.
@@ -95,13 +101,13 @@ func Parse(line []byte) (*record.Record, error) {
 	for {
 		i = skipSpaces(s, i)
 		if i == len(s) {
-			return nil, errorf("no [time] field")
+			return errorf("no [time] field")
 		}
 		if isTimeStart(s[i:]) {
 			break
 		}
 		if n == len(head) {
-			return nil, errorf("more than 4 fields before the [time]")
+			return errorf("more than 4 fields before the [time]")
 		}
 		j := tokenEnd(s, i)
 		head[n] = s[i:j]
@@ -109,44 +115,44 @@ func Parse(line []byte) (*record.Record, error) {
 		i = j
 	}
 	if n < 3 {
-		return nil, errorf("%d fields before the [time], want 3 (host ident user) or 4 (vhost host ident user)", n)
+		return errorf("%d fields before the [time], want 3 (host ident user) or 4 (vhost host ident user)", n)
 	}
 
 	end := strings.IndexByte(s[i:], ']')
 	if end < 0 {
-		return nil, errorf("[time] has no closing bracket")
+		return errorf("[time] has no closing bracket")
 	}
 	t, frac, err := parseTime(s[i+1 : i+end])
 	if err != nil {
-		return nil, err
+		return err
 	}
 	i += end + 1
 
 	i, err = separator(s, i, "the [time]")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	rawRequest, i, err := quoted(s, i, "request")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	i, err = separator(s, i, "the request")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	j := tokenEnd(s, i)
 	status, err := count(s[i:j], "status")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	i, err = separator(s, j, "the status")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	j = tokenEnd(s, i)
 	sent, err := count(s[i:j], "bytes")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	i = skipSpaces(s, j)
 
@@ -155,46 +161,43 @@ func Parse(line []byte) (*record.Record, error) {
 	combined := i < len(s)
 	if combined {
 		if rawReferrer, i, err = quoted(s, i, "referrer"); err != nil {
-			return nil, err
+			return err
 		}
 		if i, err = separator(s, i, "the referrer"); err != nil {
-			return nil, err
+			return err
 		}
 		if rawAgent, i, err = quoted(s, i, "user agent"); err != nil {
-			return nil, err
+			return err
 		}
 		if i = skipSpaces(s, i); i < len(s) {
-			return nil, errorf("unexpected text after the user agent: %s", excerpt.Quote(s[i:]))
+			return errorf("unexpected text after the user agent: %s", excerpt.Quote(s[i:]))
 		}
 	}
 
 	// Everything is valid: build the record.
-	start := buf.Len()
 	var stamp [maxTimeLen]byte
-	buf.Write(appendTime(stamp[:0], t, frac))
-	timestamp := buf.String()[start:]
+	timestamp := r.Text(appendTime(stamp[:0], t, frac))
 
-	r := newRecord()
 	hosts := head[:n]
 	if n == 4 {
 		vhost, port := splitHostPort(hosts[0])
 		r.Fields = append(r.Fields,
-			record.Field{Name: "vhost", Value: optional(vhost)},
+			record.Field{Name: "vhost", Value: optional(r, vhost)},
 			record.Field{Name: "port", Value: port})
 		hosts = hosts[1:]
 	}
 	r.Fields = append(r.Fields,
-		record.Field{Name: "remote_host", Value: optional(hosts[0])},
-		record.Field{Name: "ident", Value: optional(unescape(&buf, hosts[1]))},
-		record.Field{Name: "user", Value: optional(unescape(&buf, hosts[2]))},
-		record.Field{Name: "time", Value: timestamp},
+		record.Field{Name: "remote_host", Value: optional(r, hosts[0])},
+		record.Field{Name: "ident", Value: optional(r, unescape(r, hosts[1]))},
+		record.Field{Name: "user", Value: optional(r, unescape(r, hosts[2]))},
+		record.Field{Name: "time", Value: r.Box(timestamp)},
 		record.Field{Name: "time_ms", Value: t.UnixMilli()},
 	)
-	addRequest(r, unescape(&buf, rawRequest))
+	addRequest(r, unescape(r, rawRequest))
 	var referrer, agent any
 	if combined {
-		referrer = optional(unescape(&buf, rawReferrer))
-		agent = optional(unescape(&buf, rawAgent))
+		referrer = optional(r, unescape(r, rawReferrer))
+		agent = optional(r, unescape(r, rawAgent))
 	}
 	r.Fields = append(r.Fields,
 		record.Field{Name: "status", Value: status},
@@ -202,20 +205,7 @@ func Parse(line []byte) (*record.Record, error) {
 		record.Field{Name: "referrer", Value: referrer},
 		record.Field{Name: "user_agent", Value: agent},
 	)
-	return r, nil
-}
-
-// recordBuf lets a record and room for its fields come from one allocation.
-// Two spare fields leave room for what the pipeline adds (an arrival time).
-type recordBuf struct {
-	r      record.Record
-	fields [14 + 2]record.Field
-}
-
-func newRecord() *record.Record {
-	b := new(recordBuf)
-	b.r.Fields = b.fields[:0]
-	return &b.r
+	return nil
 }
 
 // addRequest adds method, path, query, protocol and request from the
@@ -228,18 +218,18 @@ func addRequest(r *record.Record, req string) {
 			record.Field{Name: "path", Value: nil},
 			record.Field{Name: "query", Value: nil},
 			record.Field{Name: "protocol", Value: nil},
-			record.Field{Name: "request", Value: optional(req)})
+			record.Field{Name: "request", Value: optional(r, req)})
 		return
 	}
 	path, query := uri, any(nil)
 	if q := strings.IndexByte(uri, '?'); q >= 0 {
-		path, query = uri[:q], uri[q+1:]
+		path, query = uri[:q], r.Box(uri[q+1:])
 	}
 	r.Fields = append(r.Fields,
-		record.Field{Name: "method", Value: intern(method)},
-		record.Field{Name: "path", Value: path},
+		record.Field{Name: "method", Value: intern(r, method)},
+		record.Field{Name: "path", Value: r.Box(path)},
 		record.Field{Name: "query", Value: query},
-		record.Field{Name: "protocol", Value: intern(protocol)},
+		record.Field{Name: "protocol", Value: intern(r, protocol)},
 		record.Field{Name: "request", Value: nil})
 }
 
@@ -282,11 +272,11 @@ var interned = func() map[string]any {
 	return m
 }()
 
-func intern(s string) any {
+func intern(r *record.Record, s string) any {
 	if v, ok := interned[s]; ok {
 		return v
 	}
-	return s
+	return r.Box(s)
 }
 
 // splitHostPort splits a %v:%p virtual host. Only a host without a colon, or
@@ -339,11 +329,12 @@ func digits(v string) (int64, bool) {
 	return n, true
 }
 
-func optional(v string) any {
+// optional is v as a field value, "-" being null.
+func optional(r *record.Record, v string) any {
 	if v == "-" {
 		return nil
 	}
-	return v
+	return r.Box(v)
 }
 
 // quoted reads the double-quoted field at s[i] and returns its content, still
@@ -375,47 +366,48 @@ func quoted(s string, i int, name string) (string, int, error) {
 // unescape undoes the escapes Apache and NGINX write in logged values: \"
 // and \\, C escapes for control characters and \xhh for any byte. Unknown
 // escapes are kept as they are. A value without backslashes is returned as
-// is; otherwise the result is appended to buf, the record's string buffer.
-func unescape(buf *strings.Builder, v string) string {
+// is; otherwise the result is held by r's arena.
+func unescape(r *record.Record, v string) string {
 	if strings.IndexByte(v, '\\') < 0 {
 		return v
 	}
-	start := buf.Len()
+	var stack [256]byte // unescaped is shorter than v
+	buf := stack[:0]
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		if c != '\\' || i+1 == len(v) {
-			buf.WriteByte(c)
+			buf = append(buf, c)
 			continue
 		}
 		switch e := v[i+1]; e {
 		case '"', '\\':
-			buf.WriteByte(e)
+			buf = append(buf, e)
 		case 'n':
-			buf.WriteByte('\n')
+			buf = append(buf, '\n')
 		case 'r':
-			buf.WriteByte('\r')
+			buf = append(buf, '\r')
 		case 't':
-			buf.WriteByte('\t')
+			buf = append(buf, '\t')
 		case 'b':
-			buf.WriteByte('\b')
+			buf = append(buf, '\b')
 		case 'v':
-			buf.WriteByte('\v')
+			buf = append(buf, '\v')
 		case 'x':
 			hi, ok1 := unhex(v, i+2)
 			lo, ok2 := unhex(v, i+3)
 			if !ok1 || !ok2 {
-				buf.WriteByte(c)
+				buf = append(buf, c)
 				continue
 			}
-			buf.WriteByte(hi<<4 | lo)
+			buf = append(buf, hi<<4|lo)
 			i += 2
 		default:
-			buf.WriteByte(c)
+			buf = append(buf, c)
 			continue
 		}
 		i++
 	}
-	return buf.String()[start:]
+	return r.Text(buf)
 }
 
 func unhex(s string, i int) (byte, bool) {

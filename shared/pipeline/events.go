@@ -201,7 +201,9 @@ func (p *EventPipeline) Run(ctx context.Context, evs *LogEvents, arrival time.Ti
 	if len(evs.Shared) != len(p.shared) {
 		return EventResult{}, fmt.Errorf("pipeline: %d shared values for the %d shared fields %v", len(evs.Shared), len(p.shared), p.shared)
 	}
-	ps := p.stages.newPass(arrival, p.capacity(evs), o.Limit)
+	// A pass of its own: the result keeps its output.
+	ps := p.stages.newPass()
+	ps.start(arrival, p.capacity(evs), o.Limit)
 	r := eventRun{p: p, ps: ps, evs: evs, opts: o, partition: len(p.stages.partition) > 0 && !o.NoPartition}
 	var err error
 	if p.direct && !o.Record {
@@ -270,10 +272,10 @@ func (r *eventRun) records() error {
 	for i, v := range r.evs.Shared {
 		shared[i] = v
 	}
-	rec := record.New(len(shared) + 3 + 16)
+	rec := &ps.rec
 	for i := range r.evs.Events {
 		ev := &r.evs.Events[i]
-		rec.Fields = rec.Fields[:0]
+		rec.Reset()
 		for j, name := range p.shared {
 			rec.Fields = append(rec.Fields, record.Field{Name: name, Value: shared[j]})
 		}

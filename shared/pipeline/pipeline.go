@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"sync"
 	"time"
@@ -27,6 +28,14 @@ type Parser func(line []byte) (*record.Record, error)
 // against the arrival time rather than the clock makes a transformation
 // repeatable: a retried or re-driven record comes out the same.
 type ParserAt func(line []byte, arrival time.Time) (*record.Record, error)
+
+// ParserInto is a ParserAt that fills the record it is given instead of
+// returning a new one: the pipeline parses every line into one record,
+// reset in between (record.Record.Reset), whose arena then holds the
+// line's values (record.Record.Text and Box) at no allocation each, where
+// a new record per line costs a dozen. It reports false to skip a line on
+// purpose, and may keep references into line as a Parser may.
+type ParserInto func(r *record.Record, line []byte, arrival time.Time) (bool, error)
 
 // ErrMixedPartitions is wrapped when the lines of one Firehose record map
 // to different partition keys: Firehose takes one set of keys per record,
@@ -69,8 +78,11 @@ type Stats struct {
 // Pipeline runs the stages configured by Options over Firehose records.
 // It is safe for concurrent use.
 type Pipeline struct {
-	parse  ParserAt
+	parse  ParserInto
 	stages *stages
+	// passes holds the working memory of Transform calls done, for the
+	// next: the record lines are parsed into, buffers, caches.
+	passes sync.Pool
 
 	mu    sync.Mutex
 	stats Stats
@@ -88,6 +100,23 @@ func New(parse Parser, opts Options) (*Pipeline, error) {
 
 // NewAt is New for a ParserAt.
 func NewAt(parse ParserAt, opts Options) (*Pipeline, error) {
+	if parse == nil {
+		return nil, errors.New("pipeline: nil Parser")
+	}
+	return NewInto(func(r *record.Record, line []byte, arrival time.Time) (bool, error) {
+		parsed, err := parse(line, arrival)
+		if parsed == nil || err != nil {
+			return false, err
+		}
+		// The fields' values are the parser's own; only the field list
+		// is copied into the record every stage works on.
+		r.Fields = append(r.Fields, parsed.Fields...)
+		return true, nil
+	}, opts)
+}
+
+// NewInto is New for a ParserInto, the parser that costs the least.
+func NewInto(parse ParserInto, opts Options) (*Pipeline, error) {
 	if parse == nil {
 		return nil, errors.New("pipeline: nil Parser")
 	}
@@ -121,45 +150,55 @@ func (p *Pipeline) Transform(ctx context.Context, r firehose.Record) (firehose.O
 		return firehose.Output{}, err
 	}
 	s := p.stages
+	ps, _ := p.passes.Get().(*pass)
+	if ps == nil {
+		ps = s.newPass()
+	}
+	defer p.passes.Put(ps)
 	// Output is usually about the input's size: JSON adds field names to
 	// text logs, masking shortens values.
-	ps := s.newPass(r.ArrivalTime, len(r.Data)+len(r.Data)/2, 0)
+	ps.start(r.ArrivalTime, len(r.Data)+len(r.Data)/2, 0)
 	var (
-		first     []byte
+		haveFirst bool
 		firstLine int
-		compact   bytes.Buffer
 	)
-	for n, line := range s.split.pieces(r.Data) {
-		rec, err := p.parse(line, ps.arrival)
+	lines := s.split.splitter(r.Data)
+	for {
+		n, line, ok := lines.next()
+		if !ok {
+			break
+		}
+		rec := &ps.rec
+		rec.Reset()
+		kept, err := p.parse(rec, line, ps.arrival)
 		if err != nil {
 			return firehose.Output{}, &LineError{Line: n, Err: err}
 		}
-		if rec == nil {
+		if !kept {
 			ps.stats.Skipped++
 			continue
 		}
-		kept, err := ps.prepare(rec)
-		if err != nil {
+		if kept, err = ps.prepare(rec); err != nil {
 			return firehose.Output{}, &LineError{Line: n, Err: err}
 		}
 		if !kept {
 			continue
 		}
 		if len(s.partition) > 0 {
-			if first == nil {
-				first, firstLine = bytes.Clone(ps.keys), n
-			} else if !bytes.Equal(ps.keys, first) {
+			if !haveFirst {
+				ps.first, firstLine, haveFirst = append(ps.first[:0], ps.keys...), n, true
+			} else if !bytes.Equal(ps.keys, ps.first) {
 				return firehose.Output{}, &LineError{Line: n, Err: fmt.Errorf("%w: line %d has %s, this line %s",
-					ErrMixedPartitions, firstLine, s.describePartition(first), s.describePartition(ps.keys))}
+					ErrMixedPartitions, firstLine, s.describePartition(ps.first), s.describePartition(ps.keys))}
 			}
 		}
 		text := line
 		if s.split == SplitJSON && !s.format.writesFields() && bytes.IndexByte(line, '\n') >= 0 {
 			// A pretty-printed document is written on one line: the same
 			// document, and still one line per record.
-			compact.Reset()
-			if json.Compact(&compact, line) == nil {
-				text = compact.Bytes()
+			ps.compact.Reset()
+			if json.Compact(&ps.compact, line) == nil {
+				text = ps.compact.Bytes()
 			}
 		}
 		if err := ps.write(rec, text); err != nil {
@@ -171,9 +210,9 @@ func (p *Pipeline) Transform(ctx context.Context, r firehose.Record) (firehose.O
 	if ps.stats.Written == 0 {
 		return firehose.Output{Drop: true}, nil
 	}
-	o := firehose.Output{Data: ps.out}
-	if first != nil {
-		o.PartitionKeys = s.partitionMap(first)
+	o := firehose.Output{Data: ps.output()}
+	if haveFirst {
+		o.PartitionKeys = ps.partitionMap(ps.first)
 	}
 	return o, nil
 }
@@ -187,7 +226,9 @@ func (p *Pipeline) addStats(s Stats) {
 }
 
 // pass is one Firehose record's way through the stages after parsing:
-// the output so far, the last record's partition values, the counts.
+// the output so far, the last record's partition values, the counts. A
+// pass is reused for record after record (Transform keeps them in a pool),
+// so that what a record needs besides its output is allocated once.
 type pass struct {
 	s        *stages
 	masks    masker // per pass: it holds HMAC state
@@ -203,20 +244,99 @@ type pass struct {
 	stats Stats
 
 	scratch, keysText []byte
+
+	// rec is the record Transform parses every line into; its arena also
+	// holds the values the stages make (a masked address, the arrival
+	// time), which stay valid after it is reset.
+	rec record.Record
+	// arrivalMs is the arrival time arrivalV was made for.
+	arrivalMs int64
+	first     []byte // the partition values of the record's first line
+	compact   bytes.Buffer
+	outputs   outputs
+	maps      partitionMaps
 }
 
-func (s *stages) newPass(arrival time.Time, capacity, limit int) *pass {
+func (s *stages) newPass() *pass {
+	return &pass{s: s, masks: masker{stages: s}, arrivalMs: math.MinInt64}
+}
+
+// start readies p for a record that arrived at arrival, with room for
+// capacity bytes of output.
+func (p *pass) start(arrival time.Time, capacity, limit int) {
 	if limit > 0 {
 		capacity = min(capacity, limit+1)
 	}
-	return &pass{
-		s:        s,
-		masks:    masker{stages: s},
-		arrival:  arrival.UTC(),
-		arrivalV: s.arrivalValue(arrival),
-		out:      make([]byte, 0, capacity),
-		limit:    limit,
+	p.arrival = arrival.UTC()
+	if ms := arrival.UnixMilli(); ms != p.arrivalMs || p.arrivalV == nil {
+		// Records of a batch arrive milliseconds apart; lines of a record
+		// share the value.
+		p.arrivalV, p.arrivalMs = p.s.arrivalValue(&p.rec, arrival), ms
 	}
+	if cap(p.out) < capacity {
+		p.out = make([]byte, 0, capacity)
+	}
+	p.out = p.out[:0]
+	p.limit, p.over, p.stats = limit, false, Stats{}
+}
+
+// output returns the record's output, which the firehose framework keeps
+// until it writes the response, so that p.out can serve the next record.
+func (p *pass) output() []byte {
+	if len(p.out) > outputBlock/4 {
+		// Large enough to be worth its own allocation: hand the buffer
+		// over rather than copy it.
+		out := p.out
+		p.out = nil
+		return out
+	}
+	return p.outputs.copy(p.out)
+}
+
+// outputBlock is the size of the blocks outputs carves.
+const outputBlock = 64 << 10
+
+// outputs holds the outputs of Firehose records of a few hundred bytes
+// (a line per record, as many producers send), which would otherwise cost
+// an allocation each: copied one after the other into a block, never
+// written again once handed out (the framework reads them up to the
+// response), the block left to the garbage collector when full.
+type outputs struct {
+	block []byte
+}
+
+func (o *outputs) copy(b []byte) []byte {
+	if len(b) > cap(o.block)-len(o.block) {
+		o.block = make([]byte, 0, outputBlock)
+	}
+	start := len(o.block)
+	o.block = append(o.block, b...)
+	return o.block[start:len(o.block):len(o.block)]
+}
+
+// partitionMaps remembers the metadata.partitionKeys maps made for
+// records, by their partition values: records of one hour share one map
+// instead of each building its own (the framework only reads them).
+type partitionMaps struct {
+	byValues map[string]map[string]string
+}
+
+// maxPartitionMaps bounds the maps a pass remembers; a stream with more
+// distinct partitions starts over.
+const maxPartitionMaps = 1024
+
+// partitionMap returns metadata.partitionKeys for appendPartition's values.
+func (p *pass) partitionMap(values []byte) map[string]string {
+	c := &p.maps
+	if m, ok := c.byValues[string(values)]; ok {
+		return m
+	}
+	if c.byValues == nil || len(c.byValues) >= maxPartitionMaps {
+		c.byValues = make(map[string]map[string]string)
+	}
+	m := p.s.partitionMap(values)
+	c.byValues[string(values)] = m
+	return m
 }
 
 // prepare runs the stages between parsing and writing on rec: parse its
@@ -309,14 +429,16 @@ func (p *pass) wrote() {
 	}
 }
 
-// arrivalValue is the enrichment value, built once per Firehose record and
-// shared by its lines, so enriching a line costs no allocation.
-func (s *stages) arrivalValue(t time.Time) any {
+// arrivalValue is the enrichment value, made once per Firehose record (in
+// r's arena) and shared by its lines, so enriching a line costs no
+// allocation.
+func (s *stages) arrivalValue(r *record.Record, t time.Time) any {
 	if s.arrivalField == "" {
 		return nil
 	}
 	if s.arrivalFormat == TimeEpochMillis {
 		return t.UnixMilli()
 	}
-	return t.UTC().Format("2006-01-02T15:04:05.000Z07:00")
+	var buf [len("2006-01-02T15:04:05.000Z")]byte
+	return r.Box(r.Text(appendMillisUTC(buf[:0], t)))
 }

@@ -22,6 +22,7 @@ type Field struct {
 // Record is an ordered set of fields; names are unique.
 type Record struct {
 	Fields []Field
+	arena  arena // for Text and Box (see arena.go)
 }
 
 // New returns an empty record with room for n fields.

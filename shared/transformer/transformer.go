@@ -30,9 +30,12 @@ import (
 type Format struct {
 	// Parse turns one line (with Defaults.Split = SplitJSON, one JSON
 	// document) into a record. A format that needs a reference time sets
-	// ParseAt instead, which is given the record's arrival time.
-	Parse   pipeline.Parser
-	ParseAt pipeline.ParserAt
+	// ParseAt instead, which is given the record's arrival time, and one
+	// that can fill a reused record (the fastest) sets ParseInto. Exactly
+	// one is set.
+	Parse     pipeline.Parser
+	ParseAt   pipeline.ParserAt
+	ParseInto pipeline.ParserInto
 	// Defaults holds the pipeline settings the format implies, taken for
 	// variables the environment leaves unset (pipeline.LoadDefaults): the
 	// event-time field (TIME_FIELD), the full column list for csv and tsv
@@ -52,9 +55,12 @@ func NewHandler(fn *boot.Function, f Format) *firehose.Handler {
 	}
 	var p *pipeline.Pipeline
 	var err error
-	if f.ParseAt != nil {
+	switch {
+	case f.ParseInto != nil:
+		p, err = pipeline.NewInto(f.ParseInto, opts)
+	case f.ParseAt != nil:
 		p, err = pipeline.NewAt(f.ParseAt, opts)
-	} else {
+	default:
 		p, err = pipeline.New(f.Parse, opts)
 	}
 	if err != nil {

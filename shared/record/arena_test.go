@@ -1,0 +1,90 @@
+package record
+
+import (
+	"fmt"
+	"runtime"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestArenaValuesOutliveReset fills one record line after line, as the
+// pipeline does, keeping every value it took: none may change when the
+// record is reset and refilled, or after a garbage collection.
+func TestArenaValuesOutliveReset(t *testing.T) {
+	r := New(4)
+	var kept []any
+	var texts []string
+	for i := range 5000 {
+		r.Reset()
+		line := []byte(fmt.Sprintf("line %d of the log", i))
+		s := r.Text(line)
+		line[0] = 'X' // the text is a copy
+		r.Fields = append(r.Fields, Field{Name: "text", Value: r.Box(s)}, Field{Name: "word", Value: r.Box(s[5:])})
+		kept = append(kept, r.Fields[0].Value, r.Fields[1].Value)
+		texts = append(texts, s)
+	}
+	runtime.GC()
+	for i := range 5000 {
+		want := "line " + strconv.Itoa(i) + " of the log"
+		require.Equal(t, want, texts[i])
+		require.Equal(t, want, kept[2*i], "a boxed value is a string equal to what was boxed")
+		require.Equal(t, want[5:], kept[2*i+1])
+		require.IsType(t, "", kept[2*i])
+	}
+	r.Reset()
+	for _, f := range r.Fields[:cap(r.Fields)] {
+		assert.Zero(t, f, "Reset drops the fields it empties")
+	}
+}
+
+func TestArenaEdges(t *testing.T) {
+	r := &Record{} // a zero record has a usable arena
+	assert.Equal(t, "", r.Text(nil))
+	assert.Equal(t, any(""), r.Box(""))
+	big := make([]byte, maxText)
+	for i := range big {
+		big[i] = 'a' + byte(i%26)
+	}
+	assert.Equal(t, string(big), r.Text(big), "a value larger than a block")
+	v := r.Box("x")
+	s, ok := v.(string)
+	require.True(t, ok)
+	assert.Equal(t, "x", s)
+	assert.True(t, v == any("x"), "a boxed string compares equal to one boxed by the runtime")
+	switch v.(type) {
+	case string:
+	default:
+		t.Fatalf("type switch sees %T", v)
+	}
+	r.Reset()
+	assert.Empty(t, r.Fields)
+}
+
+// BenchmarkBox compares storing a line's string values in fields through
+// the arena with plain interface conversion, which allocates a box per
+// string: the reason Box exists.
+func BenchmarkBox(b *testing.B) {
+	values := []string{"203.0.113.9", "2024-03-05T06:07:08Z", "/index.html", "https://example.com/", "Mozilla/5.0 (X11; Linux x86_64)", "id=42"}
+	r := New(len(values))
+	b.Run("arena", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			r.Reset()
+			for _, v := range values {
+				r.Fields = append(r.Fields, Field{Name: "f", Value: r.Box(v)})
+			}
+		}
+	})
+	b.Run("interface", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			r.Reset()
+			for _, v := range values {
+				r.Fields = append(r.Fields, Field{Name: "f", Value: any(v)})
+			}
+		}
+	})
+}

@@ -48,6 +48,14 @@ func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0 // s[start:i] is pending, needing no escape
 	for i := 0; i < len(s); {
+		// Most of a log line is printable ASCII: pass over it eight
+		// bytes at a time.
+		for i+8 <= len(s) && plain(load8(s, i)) {
+			i += 8
+		}
+		if i == len(s) {
+			break
+		}
 		b := s[i]
 		if b < utf8.RuneSelf {
 			if b >= 0x20 && b != '"' && b != '\\' {
@@ -100,6 +108,13 @@ func AppendString(dst []byte, s string) []byte {
 func StringLen(s string) int {
 	n := 2
 	for i := 0; i < len(s); {
+		for i+8 <= len(s) && plain(load8(s, i)) {
+			i += 8
+			n += 8
+		}
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			switch {
@@ -123,4 +138,29 @@ func StringLen(s string) int {
 		i += size
 	}
 	return n
+}
+
+// SWAR constants: one byte value repeated in each byte of a uint64.
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// plain reports whether the 8 bytes packed in x are all printable ASCII
+// other than a quote and a backslash: bytes written as they are. Each term
+// sets a byte's top bit when that byte is a quote, a backslash, below 0x20
+// or from 0x80 up (a term may also flag bytes above a true match, which
+// does not change the answer).
+func plain(x uint64) bool {
+	q := x ^ (lsb * '"')
+	b := x ^ (lsb * '\\')
+	return ((q-lsb)&^q|(b-lsb)&^b|(x-lsb*0x20)|x)&msb == 0
+}
+
+// load8 packs s[i:i+8] into a uint64, little-endian (the compiler makes it
+// one load).
+func load8(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }

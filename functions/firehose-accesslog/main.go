@@ -27,7 +27,7 @@ func main() {
 // problem is recorded in fn and reported by Start as the init error.
 func newHandler(fn *boot.Function) *firehose.Handler {
 	return transformer.NewHandler(fn, transformer.Format{
-		ParseInto: func(r *record.Record, line []byte, _ time.Time) (bool, error) {
+		ParseInto: func(r *record.Builder, line []byte, _ time.Time) (bool, error) {
 			return true, accesslog.ParseInto(r, line)
 		},
 		Defaults: pipeline.Options{

@@ -74,11 +74,11 @@ const maxTimeLen = 30
 // Parse parses one access log line (without its line terminator). It has
 // the signature of a pipeline Parser and never returns (nil, nil).
 func Parse(line []byte) (*record.Record, error) {
-	r := record.New(numFields + 2) // room for what a pipeline adds (an arrival time)
-	if err := ParseInto(r, line); err != nil {
+	b := record.NewBuilder(numFields + 2) // room for what a pipeline adds (an arrival time)
+	if err := ParseInto(b, line); err != nil {
 		return nil, err
 	}
-	return r, nil
+	return &b.Record, nil
 }
 
 // numFields is how many fields Parse writes at most, the vhost formats'.
@@ -88,7 +88,7 @@ const numFields = 16
 // line after line into one record (a pipeline.ParserInto): the line's
 // values then come from r's arena and cost no allocation each. On error r
 // is left empty.
-func ParseInto(r *record.Record, line []byte) error {
+func ParseInto(r *record.Builder, line []byte) error {
 	r.Reset()
 	// Every string of the record is a slice of one copy of the line, or
 	// of the text derived from it (unescaped values, the time).
@@ -141,7 +141,7 @@ func ParseInto(r *record.Record, line []byte) error {
 		return err
 	}
 	j := tokenEnd(s, i)
-	status, err := count(s[i:j], "status")
+	status, err := count(r, s[i:j], "status")
 	if err != nil {
 		return err
 	}
@@ -150,7 +150,7 @@ func ParseInto(r *record.Record, line []byte) error {
 		return err
 	}
 	j = tokenEnd(s, i)
-	sent, err := count(s[i:j], "bytes")
+	sent, err := count(r, s[i:j], "bytes")
 	if err != nil {
 		return err
 	}
@@ -180,7 +180,7 @@ func ParseInto(r *record.Record, line []byte) error {
 
 	hosts := head[:n]
 	if n == 4 {
-		vhost, port := splitHostPort(hosts[0])
+		vhost, port := splitHostPort(r, hosts[0])
 		r.Fields = append(r.Fields,
 			record.Field{Name: "vhost", Value: optional(r, vhost)},
 			record.Field{Name: "port", Value: port})
@@ -191,7 +191,7 @@ func ParseInto(r *record.Record, line []byte) error {
 		record.Field{Name: "ident", Value: optional(r, unescape(r, hosts[1]))},
 		record.Field{Name: "user", Value: optional(r, unescape(r, hosts[2]))},
 		record.Field{Name: "time", Value: r.Box(timestamp)},
-		record.Field{Name: "time_ms", Value: t.UnixMilli()},
+		record.Field{Name: "time_ms", Value: r.BoxInt(t.UnixMilli())},
 	)
 	addRequest(r, unescape(r, rawRequest))
 	var referrer, agent any
@@ -210,7 +210,7 @@ func ParseInto(r *record.Record, line []byte) error {
 
 // addRequest adds method, path, query, protocol and request from the
 // unescaped request line.
-func addRequest(r *record.Record, req string) {
+func addRequest(r *record.Builder, req string) {
 	method, uri, protocol, ok := splitRequest(req)
 	if !ok {
 		r.Fields = append(r.Fields,
@@ -272,7 +272,7 @@ var interned = func() map[string]any {
 	return m
 }()
 
-func intern(r *record.Record, s string) any {
+func intern(r *record.Builder, s string) any {
 	if v, ok := interned[s]; ok {
 		return v
 	}
@@ -282,7 +282,7 @@ func intern(r *record.Record, s string) any {
 // splitHostPort splits a %v:%p virtual host. Only a host without a colon, or
 // an IPv6 address in brackets, can carry a port: an unbracketed IPv6 address
 // ends in digits too.
-func splitHostPort(v string) (host string, port any) {
+func splitHostPort(r *record.Builder, v string) (host string, port any) {
 	c := strings.LastIndexByte(v, ':')
 	if c < 0 || c == len(v)-1 || len(v)-c-1 > 5 {
 		return v, nil
@@ -298,11 +298,11 @@ func splitHostPort(v string) (host string, port any) {
 	if !ok || p > 65535 {
 		return v, nil
 	}
-	return host, p
+	return host, r.BoxInt(p)
 }
 
 // count parses a status or byte count: a non-negative integer, or "-".
-func count(v, name string) (any, error) {
+func count(r *record.Builder, v, name string) (any, error) {
 	if v == "-" {
 		return nil, nil
 	}
@@ -310,7 +310,7 @@ func count(v, name string) (any, error) {
 	if !ok {
 		return nil, errorf("%s %s is not a number", name, excerpt.Quote(v))
 	}
-	return n, nil
+	return r.BoxInt(n), nil
 }
 
 // digits parses a non-empty run of ASCII digits that fits an int64.
@@ -330,7 +330,7 @@ func digits(v string) (int64, bool) {
 }
 
 // optional is v as a field value, "-" being null.
-func optional(r *record.Record, v string) any {
+func optional(r *record.Builder, v string) any {
 	if v == "-" {
 		return nil
 	}
@@ -367,7 +367,7 @@ func quoted(s string, i int, name string) (string, int, error) {
 // and \\, C escapes for control characters and \xhh for any byte. Unknown
 // escapes are kept as they are. A value without backslashes is returned as
 // is; otherwise the result is held by r's arena.
-func unescape(r *record.Record, v string) string {
+func unescape(r *record.Builder, v string) string {
 	if strings.IndexByte(v, '\\') < 0 {
 		return v
 	}

@@ -272,10 +272,10 @@ func (r *eventRun) records() error {
 	for i, v := range r.evs.Shared {
 		shared[i] = v
 	}
-	rec := &ps.rec
+	rec := &ps.rec.Record
 	for i := range r.evs.Events {
 		ev := &r.evs.Events[i]
-		rec.Reset()
+		ps.rec.Reset()
 		for j, name := range p.shared {
 			rec.Fields = append(rec.Fields, record.Field{Name: name, Value: shared[j]})
 		}
@@ -285,7 +285,7 @@ func (r *eventRun) records() error {
 			record.Field{Name: FieldMessage, Value: ev.Message})
 		fail := func(err error) error { return &EventError{Index: i + 1, ID: ev.ID, Err: err} }
 
-		kept, err := ps.prepare(rec)
+		kept, err := ps.prepare()
 		if err != nil {
 			return fail(err)
 		}
@@ -429,11 +429,12 @@ func (p *EventPipeline) splunkHead(dst []byte, evs *LogEvents) []byte {
 // directKeys appends the partition values for events at time t, as
 // appendPartition does for their records.
 func (p *EventPipeline) directKeys(dst []byte, evs *LogEvents, t time.Time) []byte {
+	c := civilOf(t)
 	for i, k := range p.stages.partition {
 		if j := p.sharedKey[i]; j >= 0 {
 			dst = appendPartitionValue(dst, stringBytes(evs.Shared[j]))
 		} else {
-			dst = appendTimePart(dst, k.part, t)
+			dst = appendTimePart(dst, k.part, c)
 		}
 		dst = append(dst, 0)
 	}

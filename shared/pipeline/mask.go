@@ -75,9 +75,10 @@ type masker struct {
 	scratch []byte
 }
 
-func (m *masker) apply(r *record.Record) error {
+// apply masks the fields of b, whose arena holds the masked values.
+func (m *masker) apply(b *record.Builder) error {
 	for _, k := range m.masks {
-		at, i := k.path.locate(r)
+		at, i := k.path.locate(&b.Record)
 		if i < 0 || at.Fields[i].Value == nil {
 			continue
 		}
@@ -88,9 +89,9 @@ func (m *masker) apply(r *record.Record) error {
 		case actionRedact:
 			f.Value = RedactedText
 		case actionTruncateIP:
-			f.Value = m.truncateIP(f.Value)
+			f.Value = m.truncateIP(b, f.Value)
 		case actionHash:
-			v, err := m.hash(f.Value)
+			v, err := m.hash(b, f.Value)
 			if err != nil {
 				return &FieldError{Field: k.path.name, Err: err}
 			}
@@ -102,20 +103,22 @@ func (m *masker) apply(r *record.Record) error {
 
 // truncateIP keeps the network part of an address, leaving "" and "-" (no
 // address) alone and redacting anything else, so that a hostname or a
-// malformed value never reaches the lake unmasked.
-func (m *masker) truncateIP(v any) any {
+// malformed value never reaches the lake unmasked. The masked address is
+// held by r's arena.
+func (m *masker) truncateIP(r *record.Builder, v any) any {
 	s, ok := v.(string)
 	if !ok {
 		return RedactedText
 	}
 	if s == "" || s == "-" {
-		return s
+		return v
 	}
+	var buf [len("[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535")]byte
 	if a, err := netip.ParseAddr(s); err == nil {
-		return m.network(a).String()
+		return r.Box(r.Text(m.network(a).AppendTo(buf[:0])))
 	}
 	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return netip.AddrPortFrom(m.network(ap.Addr()), ap.Port()).String()
+		return r.Box(r.Text(netip.AddrPortFrom(m.network(ap.Addr()), ap.Port()).AppendTo(buf[:0])))
 	}
 	return RedactedText
 }
@@ -131,11 +134,12 @@ func (m *masker) network(a netip.Addr) netip.Addr {
 	return netip.PrefixFrom(a, bits).Masked().Addr()
 }
 
-// hash returns the hex HMAC-SHA256 of the value's text keyed with the salt.
-func (m *masker) hash(v any) (string, error) {
+// hash returns the hex HMAC-SHA256 of the value's text keyed with the
+// salt, held by r's arena.
+func (m *masker) hash(r *record.Builder, v any) (any, error) {
 	var err error
 	if m.scratch, err = appendText(m.scratch[:0], v); err != nil {
-		return "", err
+		return nil, err
 	}
 	if m.mac == nil {
 		m.mac = hmac.New(sha256.New, m.hashSalt)
@@ -144,5 +148,5 @@ func (m *masker) hash(v any) (string, error) {
 	m.mac.Write(m.scratch)
 	var sum [sha256.Size]byte
 	m.scratch = hex.AppendEncode(m.scratch[:0], m.mac.Sum(sum[:0]))
-	return string(m.scratch), nil
+	return r.Box(r.Text(m.scratch)), nil
 }

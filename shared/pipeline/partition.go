@@ -113,7 +113,7 @@ func validKeyName(s string) bool {
 // a 0 byte (which sanitising keeps out of values), so the values of two
 // lines compare as one byte string without building a map per line.
 func (s *stages) appendPartition(dst []byte, r *record.Record, arrival time.Time, scratch *[]byte) ([]byte, error) {
-	var t time.Time
+	var c civil
 	haveTime := false
 	for _, k := range s.partition {
 		if k.part == partField {
@@ -125,32 +125,44 @@ func (s *stages) appendPartition(dst []byte, r *record.Record, arrival time.Time
 			continue
 		}
 		if !haveTime {
-			var err error
-			if t, err = s.eventTime(r, arrival); err != nil {
+			t, err := s.eventTime(r, arrival)
+			if err != nil {
 				return dst, err
 			}
-			haveTime = true
+			c, haveTime = civilOf(t), true
 		}
-		dst = append(appendTimePart(dst, k.part, t), 0)
+		dst = append(appendTimePart(dst, k.part, c), 0)
 	}
 	return dst, nil
 }
 
-// appendTimePart appends one time part of t (UTC).
-func appendTimePart(dst []byte, part timePart, t time.Time) []byte {
+// civil is the calendar date and hour of a time in UTC, worked out once
+// for all of a line's time parts.
+type civil struct {
+	year, month, day, hour int
+}
+
+func civilOf(t time.Time) civil {
+	t = t.UTC()
+	year, month, day := t.Date()
+	return civil{year: year, month: int(month), day: day, hour: t.Hour()}
+}
+
+// appendTimePart appends one time part of c.
+func appendTimePart(dst []byte, part timePart, c civil) []byte {
 	switch part {
 	case partYear:
-		return appendPadded(dst, t.Year(), 4)
+		return appendPadded(dst, c.year, 4)
 	case partMonth:
-		return appendPadded(dst, int(t.Month()), 2)
+		return appendPadded(dst, c.month, 2)
 	case partDay:
-		return appendPadded(dst, t.Day(), 2)
+		return appendPadded(dst, c.day, 2)
 	case partHour:
-		return appendPadded(dst, t.Hour(), 2)
+		return appendPadded(dst, c.hour, 2)
 	case partDate:
-		dst = append(appendPadded(dst, t.Year(), 4), '-')
-		dst = append(appendPadded(dst, int(t.Month()), 2), '-')
-		return appendPadded(dst, t.Day(), 2)
+		dst = append(appendPadded(dst, c.year, 4), '-')
+		dst = append(appendPadded(dst, c.month, 2), '-')
+		return appendPadded(dst, c.day, 2)
 	}
 	return dst
 }
@@ -199,6 +211,9 @@ func appendPartitionValue(dst, text []byte) []byte {
 }
 
 func appendPadded(dst []byte, n, width int) []byte {
+	if 0 <= n && (width == 2 && n < 100 || width == 4 && n < 10000) {
+		return appendDigits(dst, n, width) // every partition of years 0 to 9999
+	}
 	var buf [20]byte
 	digits := strconv.AppendInt(buf[:0], int64(n), 10)
 	for range width - len(digits) {

@@ -30,12 +30,12 @@ type Parser func(line []byte) (*record.Record, error)
 type ParserAt func(line []byte, arrival time.Time) (*record.Record, error)
 
 // ParserInto is a ParserAt that fills the record it is given instead of
-// returning a new one: the pipeline parses every line into one record,
-// reset in between (record.Record.Reset), whose arena then holds the
-// line's values (record.Record.Text and Box) at no allocation each, where
-// a new record per line costs a dozen. It reports false to skip a line on
-// purpose, and may keep references into line as a Parser may.
-type ParserInto func(r *record.Record, line []byte, arrival time.Time) (bool, error)
+// returning a new one: the pipeline parses every line into one
+// record.Builder, reset in between, whose arena then holds the line's
+// values (Text, Box) at no allocation each, where a new record per line
+// costs a dozen. It reports false to skip a line on purpose, and may keep
+// references into line as a Parser may.
+type ParserInto func(r *record.Builder, line []byte, arrival time.Time) (bool, error)
 
 // ErrMixedPartitions is wrapped when the lines of one Firehose record map
 // to different partition keys: Firehose takes one set of keys per record,
@@ -103,7 +103,7 @@ func NewAt(parse ParserAt, opts Options) (*Pipeline, error) {
 	if parse == nil {
 		return nil, errors.New("pipeline: nil Parser")
 	}
-	return NewInto(func(r *record.Record, line []byte, arrival time.Time) (bool, error) {
+	return NewInto(func(r *record.Builder, line []byte, arrival time.Time) (bool, error) {
 		parsed, err := parse(line, arrival)
 		if parsed == nil || err != nil {
 			return false, err
@@ -178,7 +178,7 @@ func (p *Pipeline) Transform(ctx context.Context, r firehose.Record) (firehose.O
 			ps.stats.Skipped++
 			continue
 		}
-		if kept, err = ps.prepare(rec); err != nil {
+		if kept, err = ps.prepare(); err != nil {
 			return firehose.Output{}, &LineError{Line: n, Err: err}
 		}
 		if !kept {
@@ -201,7 +201,7 @@ func (p *Pipeline) Transform(ctx context.Context, r firehose.Record) (firehose.O
 				text = ps.compact.Bytes()
 			}
 		}
-		if err := ps.write(rec, text); err != nil {
+		if err := ps.write(&rec.Record, text); err != nil {
 			return firehose.Output{}, &LineError{Line: n, Err: err}
 		}
 	}
@@ -245,10 +245,10 @@ type pass struct {
 
 	scratch, keysText []byte
 
-	// rec is the record Transform parses every line into; its arena also
-	// holds the values the stages make (a masked address, the arrival
-	// time), which stay valid after it is reset.
-	rec record.Record
+	// rec is the record every line is parsed into, which prepare works on;
+	// its arena also holds the values the stages make (a masked address,
+	// the arrival time), which stay valid after it is reset.
+	rec record.Builder
 	// arrivalMs is the arrival time arrivalV was made for.
 	arrivalMs int64
 	first     []byte // the partition values of the record's first line
@@ -339,12 +339,12 @@ func (p *pass) partitionMap(values []byte) map[string]string {
 	return m
 }
 
-// prepare runs the stages between parsing and writing on rec: parse its
+// prepare runs the stages between parsing and writing on p.rec: parse its
 // message, filter, enrich, mask, validate, and derive the partition values
 // into p.keys. It reports false for a record PARSE_MESSAGE's parser skips
 // or DROP_IF drops.
-func (p *pass) prepare(rec *record.Record) (bool, error) {
-	s := p.s
+func (p *pass) prepare() (bool, error) {
+	s, rec := p.s, &p.rec.Record
 	if s.parseMessage != nil {
 		if msg, ok := messageOf(rec); ok {
 			parsed, err := s.parseMessage(stringBytes(msg), p.arrival)
@@ -378,7 +378,7 @@ func (p *pass) prepare(rec *record.Record) (bool, error) {
 	if s.arrivalField != "" {
 		rec.Set(s.arrivalField, p.arrivalV)
 	}
-	if err := p.masks.apply(rec); err != nil {
+	if err := p.masks.apply(&p.rec); err != nil {
 		return false, err
 	}
 	if err := validate(s.schema, rec); err != nil {
@@ -432,7 +432,7 @@ func (p *pass) wrote() {
 // arrivalValue is the enrichment value, made once per Firehose record (in
 // r's arena) and shared by its lines, so enriching a line costs no
 // allocation.
-func (s *stages) arrivalValue(r *record.Record, t time.Time) any {
+func (s *stages) arrivalValue(r *record.Builder, t time.Time) any {
 	if s.arrivalField == "" {
 		return nil
 	}

@@ -163,8 +163,12 @@ func (r *fieldRule) check(v any) error {
 		if !ok {
 			return wrongType(v, r.typ)
 		}
-		if n := utf8.RuneCountInString(s); r.maxLen > 0 && n > r.maxLen {
-			return fmt.Errorf("%d characters, more than the maximum %d", n, r.maxLen)
+		// A string has at most as many characters as bytes: only a long
+		// one needs counting.
+		if r.maxLen > 0 && len(s) > r.maxLen {
+			if n := utf8.RuneCountInString(s); n > r.maxLen {
+				return fmt.Errorf("%d characters, more than the maximum %d", n, r.maxLen)
+			}
 		}
 	case typeInt:
 		n, ok := v.(int64)

@@ -46,7 +46,7 @@ func TestTruncateIP(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			m := masker{stages: mustStages(t, Options{IPv4Prefix: tc.v4, IPv6Prefix: tc.v6})}
-			assert.Equal(t, tc.want, m.truncateIP(tc.in))
+			assert.Equal(t, tc.want, m.truncateIP(&record.Builder{}, tc.in))
 		})
 	}
 }
@@ -98,14 +98,15 @@ func TestMaskApply(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			m := masker{stages: mustStages(t, Options{MaskFields: tc.spec, HashSalt: salt})}
-			err := m.apply(tc.in)
+			b := &record.Builder{Record: *tc.in}
+			err := m.apply(b)
 			if tc.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tc.wantErr)
 				return
 			}
 			require.NoError(t, err)
-			assert.Equal(t, tc.want, tc.in)
+			assert.Equal(t, tc.want, &b.Record)
 		})
 	}
 }

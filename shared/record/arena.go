@@ -2,22 +2,34 @@ package record
 
 import "unsafe"
 
-// A record that is filled line after line (Reset, then a parser's
-// ParseInto) takes the strings and boxed values of its fields from its
-// arena: a few large blocks carved in order, so that the dozens of values
-// of a log line cost no allocation each. Nothing carved out is ever written
-// again: a full block is left to the garbage collector, never reused, so a
-// string or value taken from the arena stays valid and unchanged for as
-// long as anything refers to it, exactly like one allocated on its own.
-// (An arena that rewound at Reset would be faster still, and would change
-// the values of a record kept from an earlier line.)
+// Builder is a Record that a parser fills line after line (Reset, then the
+// parser's ParseInto), with the arena the values of its fields come from:
+// a few large blocks carved in order, so that the dozens of values of a log
+// line cost no allocation each. Nothing carved out is ever written again:
+// a full block is left to the garbage collector, never reused, so a string
+// or value taken from the arena stays valid and unchanged for as long as
+// anything refers to it, exactly like one allocated on its own. (An arena
+// that rewound at Reset would be faster still, and would change the values
+// of a record kept from an earlier line.)
+//
+// The arena is kept beside the Record rather than in it, so that records
+// stay plain values that compare equal when their fields do.
+type Builder struct {
+	Record
+	arena arena
+}
+
+// NewBuilder returns an empty Builder with room for n fields.
+func NewBuilder(n int) *Builder { return &Builder{Record: Record{Fields: make([]Field, 0, n)}} }
+
 type arena struct {
 	text  []byte   // free room for string bytes
 	boxes []string // free room for boxed strings
+	ints  []int64  // free room for boxed integers
 	// The blocks taken so far size the next: a record built once takes
 	// little, one reused line after line soon takes blocks that serve
 	// hundreds of lines.
-	textBlocks, boxBlocks uint8
+	textBlocks, boxBlocks, intBlocks uint8
 }
 
 // Block sizes: the first block, and the largest, of text (bytes) and of
@@ -30,19 +42,18 @@ const (
 )
 
 // Reset empties r for the next line: its fields are dropped, their room
-// and the record's arena kept for the values of the next. Values taken
-// from r before stay valid (see Text).
-func (r *Record) Reset() {
+// and the arena kept for the values of the next. Values taken from r
+// before stay valid (see Text).
+func (r *Builder) Reset() {
 	clear(r.Fields) // nothing of the last line is kept alive through r
 	r.Fields = r.Fields[:0]
 }
 
 // Text returns b as a string held by r's arena: the same as string(b), but
-// once the arena has room, without an allocation. A parser filling a
-// reused record copies its line (and what it derives from it) with Text
-// and slices its values from the copy. The string stays valid and
-// unchanged after r is Reset or dropped.
-func (r *Record) Text(b []byte) string {
+// once the arena has room, without an allocation. A parser copies its line
+// (and what it derives from it) with Text and slices its values from the
+// copy. The string stays valid and unchanged after r is Reset or dropped.
+func (r *Builder) Text(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
@@ -69,7 +80,7 @@ func (r *Record) Text(b []byte) string {
 // of a block in r's arena, never written again once filled, which makes
 // the interface value exactly what any(s) would have made: the same
 // dynamic type, the same string, unchanged for its lifetime.
-func (r *Record) Box(s string) any {
+func (r *Builder) Box(s string) any {
 	if s == "" {
 		return "" // the runtime boxes "" without allocating
 	}
@@ -82,6 +93,21 @@ func (r *Record) Box(s string) any {
 	return boxed(&a.boxes[len(a.boxes)-1])
 }
 
+// BoxInt is Box for an int64 (which the runtime boxes without allocating
+// only below 256).
+func (r *Builder) BoxInt(n int64) any {
+	if 0 <= n && n < 256 {
+		return n
+	}
+	a := &r.arena
+	if len(a.ints) == cap(a.ints) {
+		a.ints = make([]int64, 0, blockSize(firstBox, maxBox, a.intBlocks))
+		a.intBlocks++
+	}
+	a.ints = append(a.ints, n)
+	return boxedAs(int64Type, unsafe.Pointer(&a.ints[len(a.ints)-1]))
+}
+
 // eface is the layout of an interface value with no methods, as the
 // runtime and reflect define it: the dynamic type, and a pointer to the
 // value for every type that is not a pointer itself.
@@ -90,18 +116,24 @@ type eface struct {
 	data unsafe.Pointer
 }
 
-// stringType is the runtime's type word for string.
-var stringType = func() unsafe.Pointer {
-	var v any = ""
-	return (*eface)(unsafe.Pointer(&v)).typ
-}()
+// The runtime's type words for string and int64.
+var (
+	stringType = typeOf("")
+	int64Type  = typeOf(int64(0))
+)
+
+func typeOf(v any) unsafe.Pointer { return (*eface)(unsafe.Pointer(&v)).typ }
 
 // boxed makes the interface value holding the string *p, with p as its
-// data pointer. p must never be written again.
-func boxed(p *string) any {
+// data pointer. *p must never be written again.
+func boxed(p *string) any { return boxedAs(stringType, unsafe.Pointer(p)) }
+
+// boxedAs makes the interface value of type typ whose value is at data,
+// which must never be written again.
+func boxedAs(typ, data unsafe.Pointer) any {
 	var v any
 	e := (*eface)(unsafe.Pointer(&v))
-	e.typ, e.data = stringType, unsafe.Pointer(p)
+	e.typ, e.data = typ, data
 	return v
 }
 

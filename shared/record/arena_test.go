@@ -2,6 +2,7 @@ package record
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"strconv"
 	"testing"
@@ -14,7 +15,7 @@ import (
 // pipeline does, keeping every value it took: none may change when the
 // record is reset and refilled, or after a garbage collection.
 func TestArenaValuesOutliveReset(t *testing.T) {
-	r := New(4)
+	r := NewBuilder(4)
 	var kept []any
 	var texts []string
 	for i := range 5000 {
@@ -22,17 +23,19 @@ func TestArenaValuesOutliveReset(t *testing.T) {
 		line := []byte(fmt.Sprintf("line %d of the log", i))
 		s := r.Text(line)
 		line[0] = 'X' // the text is a copy
-		r.Fields = append(r.Fields, Field{Name: "text", Value: r.Box(s)}, Field{Name: "word", Value: r.Box(s[5:])})
-		kept = append(kept, r.Fields[0].Value, r.Fields[1].Value)
+		r.Fields = append(r.Fields, Field{Name: "text", Value: r.Box(s)}, Field{Name: "word", Value: r.Box(s[5:])},
+			Field{Name: "n", Value: r.BoxInt(int64(i) * 1000)})
+		kept = append(kept, r.Fields[0].Value, r.Fields[1].Value, r.Fields[2].Value)
 		texts = append(texts, s)
 	}
 	runtime.GC()
 	for i := range 5000 {
 		want := "line " + strconv.Itoa(i) + " of the log"
 		require.Equal(t, want, texts[i])
-		require.Equal(t, want, kept[2*i], "a boxed value is a string equal to what was boxed")
-		require.Equal(t, want[5:], kept[2*i+1])
-		require.IsType(t, "", kept[2*i])
+		require.Equal(t, want, kept[3*i], "a boxed value is a string equal to what was boxed")
+		require.Equal(t, want[5:], kept[3*i+1])
+		require.IsType(t, "", kept[3*i])
+		require.Equal(t, int64(i)*1000, kept[3*i+2])
 	}
 	r.Reset()
 	for _, f := range r.Fields[:cap(r.Fields)] {
@@ -41,7 +44,7 @@ func TestArenaValuesOutliveReset(t *testing.T) {
 }
 
 func TestArenaEdges(t *testing.T) {
-	r := &Record{} // a zero record has a usable arena
+	r := &Builder{} // a zero Builder is ready to use
 	assert.Equal(t, "", r.Text(nil))
 	assert.Equal(t, any(""), r.Box(""))
 	big := make([]byte, maxText)
@@ -59,6 +62,11 @@ func TestArenaEdges(t *testing.T) {
 	default:
 		t.Fatalf("type switch sees %T", v)
 	}
+	for _, n := range []int64{0, 255, 256, -1, math.MinInt64, math.MaxInt64} {
+		v := r.BoxInt(n)
+		assert.True(t, v == any(n), "%d", n)
+		assert.IsType(t, int64(0), v)
+	}
 	r.Reset()
 	assert.Empty(t, r.Fields)
 }
@@ -68,7 +76,7 @@ func TestArenaEdges(t *testing.T) {
 // string: the reason Box exists.
 func BenchmarkBox(b *testing.B) {
 	values := []string{"203.0.113.9", "2024-03-05T06:07:08Z", "/index.html", "https://example.com/", "Mozilla/5.0 (X11; Linux x86_64)", "id=42"}
-	r := New(len(values))
+	r := NewBuilder(len(values))
 	b.Run("arena", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

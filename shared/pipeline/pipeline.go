@@ -281,14 +281,13 @@ func (p *pass) start(arrival time.Time, capacity, limit int) {
 }
 
 // output returns the record's output, which the firehose framework keeps
-// until it writes the response, so that p.out can serve the next record.
+// until it writes the response, as a copy, so that p.out, grown to the
+// largest output so far, serves the next record as it is.
 func (p *pass) output() []byte {
 	if len(p.out) > outputBlock/4 {
-		// Large enough to be worth its own allocation: hand the buffer
-		// over rather than copy it.
-		out := p.out
-		p.out = nil
-		return out
+		// Large enough to be worth its own allocation (which, unlike a
+		// new buffer to write into, is not zeroed first).
+		return bytes.Clone(p.out)
 	}
 	return p.outputs.copy(p.out)
 }

@@ -9,11 +9,13 @@ package main
 
 import (
 	"strings"
+	"time"
 
 	"lakestream/shared/boot"
 	"lakestream/shared/cloudfront"
 	"lakestream/shared/firehose"
 	"lakestream/shared/pipeline"
+	"lakestream/shared/record"
 	"lakestream/shared/transformer"
 )
 
@@ -27,7 +29,9 @@ func main() {
 func newHandler(fn *boot.Function) *firehose.Handler {
 	p := cloudfront.New(cloudfront.Options{DeriveUserAgent: fn.Env.Bool("DERIVE_USER_AGENT", false)})
 	return transformer.NewHandler(fn, transformer.Format{
-		Parse: p.Parse,
+		ParseInto: func(r *record.Builder, line []byte, _ time.Time) (bool, error) {
+			return p.ParseInto(r, line)
+		},
 		Defaults: pipeline.Options{
 			TimeField:     "timestamp",
 			OutputColumns: strings.Join(p.Fields(), ","),

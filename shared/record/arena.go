@@ -26,10 +26,11 @@ type arena struct {
 	text  []byte   // free room for string bytes
 	boxes []string // free room for boxed strings
 	ints  []int64  // free room for boxed integers
+	reals []float64
 	// The blocks taken so far size the next: a record built once takes
 	// little, one reused line after line soon takes blocks that serve
 	// hundreds of lines.
-	textBlocks, boxBlocks, intBlocks uint8
+	textBlocks, boxBlocks, intBlocks, realBlocks uint8
 }
 
 // Block sizes: the first block, and the largest, of text (bytes) and of
@@ -108,6 +109,17 @@ func (r *Builder) BoxInt(n int64) any {
 	return boxedAs(int64Type, unsafe.Pointer(&a.ints[len(a.ints)-1]))
 }
 
+// BoxFloat is Box for a float64.
+func (r *Builder) BoxFloat(f float64) any {
+	a := &r.arena
+	if len(a.reals) == cap(a.reals) {
+		a.reals = make([]float64, 0, blockSize(firstBox, maxBox, a.realBlocks))
+		a.realBlocks++
+	}
+	a.reals = append(a.reals, f)
+	return boxedAs(float64Type, unsafe.Pointer(&a.reals[len(a.reals)-1]))
+}
+
 // eface is the layout of an interface value with no methods, as the
 // runtime and reflect define it: the dynamic type, and a pointer to the
 // value for every type that is not a pointer itself.
@@ -116,10 +128,11 @@ type eface struct {
 	data unsafe.Pointer
 }
 
-// The runtime's type words for string and int64.
+// The runtime's type words for the types Builder boxes.
 var (
-	stringType = typeOf("")
-	int64Type  = typeOf(int64(0))
+	stringType  = typeOf("")
+	int64Type   = typeOf(int64(0))
+	float64Type = typeOf(float64(0))
 )
 
 func typeOf(v any) unsafe.Pointer { return (*eface)(unsafe.Pointer(&v)).typ }

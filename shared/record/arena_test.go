@@ -24,18 +24,19 @@ func TestArenaValuesOutliveReset(t *testing.T) {
 		s := r.Text(line)
 		line[0] = 'X' // the text is a copy
 		r.Fields = append(r.Fields, Field{Name: "text", Value: r.Box(s)}, Field{Name: "word", Value: r.Box(s[5:])},
-			Field{Name: "n", Value: r.BoxInt(int64(i) * 1000)})
-		kept = append(kept, r.Fields[0].Value, r.Fields[1].Value, r.Fields[2].Value)
+			Field{Name: "n", Value: r.BoxInt(int64(i) * 1000)}, Field{Name: "f", Value: r.BoxFloat(float64(i) / 8)})
+		kept = append(kept, r.Fields[0].Value, r.Fields[1].Value, r.Fields[2].Value, r.Fields[3].Value)
 		texts = append(texts, s)
 	}
 	runtime.GC()
 	for i := range 5000 {
 		want := "line " + strconv.Itoa(i) + " of the log"
 		require.Equal(t, want, texts[i])
-		require.Equal(t, want, kept[3*i], "a boxed value is a string equal to what was boxed")
-		require.Equal(t, want[5:], kept[3*i+1])
-		require.IsType(t, "", kept[3*i])
-		require.Equal(t, int64(i)*1000, kept[3*i+2])
+		require.Equal(t, want, kept[4*i], "a boxed value is a string equal to what was boxed")
+		require.Equal(t, want[5:], kept[4*i+1])
+		require.IsType(t, "", kept[4*i])
+		require.Equal(t, int64(i)*1000, kept[4*i+2])
+		require.Equal(t, float64(i)/8, kept[4*i+3])
 	}
 	r.Reset()
 	for _, f := range r.Fields[:cap(r.Fields)] {
@@ -66,6 +67,10 @@ func TestArenaEdges(t *testing.T) {
 		v := r.BoxInt(n)
 		assert.True(t, v == any(n), "%d", n)
 		assert.IsType(t, int64(0), v)
+	}
+	for _, f := range []float64{0, -0.5, math.MaxFloat64, math.Inf(1)} {
+		v := r.BoxFloat(f)
+		assert.True(t, v == any(f), "%v", f)
 	}
 	r.Reset()
 	assert.Empty(t, r.Fields)

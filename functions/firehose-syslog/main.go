@@ -10,10 +10,12 @@ package main
 
 import (
 	"strings"
+	"time"
 
 	"lakestream/shared/boot"
 	"lakestream/shared/firehose"
 	"lakestream/shared/pipeline"
+	"lakestream/shared/record"
 	"lakestream/shared/syslog"
 	"lakestream/shared/transformer"
 )
@@ -27,7 +29,9 @@ func main() {
 // problem is recorded in fn and reported by Start as the init error.
 func newHandler(fn *boot.Function) *firehose.Handler {
 	return transformer.NewHandler(fn, transformer.Format{
-		ParseAt: syslog.ParseAt,
+		ParseInto: func(r *record.Builder, line []byte, arrival time.Time) (bool, error) {
+			return true, syslog.ParseInto(r, line, arrival)
+		},
 		Defaults: pipeline.Options{
 			TimeField:     "timestamp",
 			OutputColumns: strings.Join(syslog.Fields(), ","),

@@ -27,10 +27,13 @@ type arena struct {
 	boxes []string // free room for boxed strings
 	ints  []int64  // free room for boxed integers
 	reals []float64
+	// records and fields hold the nested records of NewRecord.
+	records []Record
+	fields  []Field
 	// The blocks taken so far size the next: a record built once takes
 	// little, one reused line after line soon takes blocks that serve
 	// hundreds of lines.
-	textBlocks, boxBlocks, intBlocks, realBlocks uint8
+	textBlocks, boxBlocks, intBlocks, realBlocks, recordBlocks uint8
 }
 
 // Block sizes: the first block, and the largest, of text (bytes) and of
@@ -118,6 +121,31 @@ func (r *Builder) BoxFloat(f float64) any {
 	}
 	a.reals = append(a.reals, f)
 	return boxedAs(float64Type, unsafe.Pointer(&a.reals[len(a.reals)-1]))
+}
+
+// NewRecord returns an empty record with room for n fields, taken from the
+// arena: for the nested records of a line (an object in a field), which
+// then cost no allocation either. Appending more than n fields moves the
+// record's fields out of the arena, as append does.
+func (r *Builder) NewRecord(n int) *Record {
+	a := &r.arena
+	if len(a.records) == cap(a.records) || n > cap(a.fields)-len(a.fields) {
+		size := blockSize(firstBox, maxBox, a.recordBlocks)
+		if n > size/4 {
+			return New(n)
+		}
+		a.recordBlocks++
+		if len(a.records) == cap(a.records) {
+			a.records = make([]Record, 0, size/4)
+		}
+		if n > cap(a.fields)-len(a.fields) {
+			a.fields = make([]Field, 0, size)
+		}
+	}
+	start := len(a.fields)
+	a.fields = a.fields[:start+n]
+	a.records = append(a.records, Record{Fields: a.fields[start : start : start+n]})
+	return &a.records[len(a.records)-1]
 }
 
 // eface is the layout of an interface value with no methods, as the

@@ -76,6 +76,27 @@ func TestArenaEdges(t *testing.T) {
 	assert.Empty(t, r.Fields)
 }
 
+func TestBuilderNewRecord(t *testing.T) {
+	b := NewBuilder(2)
+	var kept []*Record
+	for i := range 300 {
+		b.Reset()
+		sd := b.NewRecord(2)
+		elem := b.NewRecord(1)
+		elem.Fields = append(elem.Fields, Field{Name: "ip", Value: strconv.Itoa(i)}, Field{Name: "more", Value: i})
+		sd.Fields = append(sd.Fields, Field{Name: "origin", Value: elem})
+		kept = append(kept, sd)
+	}
+	big := b.NewRecord(maxBox)
+	assert.Empty(t, big.Fields)
+	assert.Equal(t, maxBox, cap(big.Fields))
+	for i, sd := range kept {
+		elem := sd.Fields[0].Value.(*Record)
+		require.Equal(t, []Field{{"ip", strconv.Itoa(i)}, {"more", i}}, elem.Fields,
+			"appending past its room moves a record's fields without touching its neighbours'")
+	}
+}
+
 // BenchmarkBox compares storing a line's string values in fields through
 // the arena with plain interface conversion, which allocates a box per
 // string: the reason Box exists.

@@ -55,7 +55,6 @@
 package syslog
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -98,25 +97,31 @@ func Parse(line []byte) (*record.Record, error) {
 	return ParseAt(line, time.Now().UTC())
 }
 
+// numFields is how many fields ParseAt writes.
+const numFields = 13
+
 // ParseAt is Parse with now as the reference time for year-less RFC 3164
 // timestamps, which are read in now's location.
 func ParseAt(line []byte, now time.Time) (*record.Record, error) {
-	// Every string of the record is a slice of one buffer holding the line
-	// followed by the text ParseAt derives, so a line costs one copy.
-	// Unescaped values are shorter than their escaped form, so room for a
-	// second copy of the line is enough for them all.
-	size := len(line) + maxTimeLen
-	if bytes.IndexByte(line, '\\') >= 0 {
-		size += len(line)
+	b := record.NewBuilder(numFields + 2) // room for what a pipeline adds (an arrival time)
+	if err := ParseInto(b, line, now); err != nil {
+		return nil, err
 	}
-	p := parser{now: now}
-	p.buf.Grow(size)
-	p.buf.Write(line)
-	p.s = p.buf.String()
+	return &b.Record, nil
+}
 
+// ParseInto is ParseAt into r, which it resets first, for a caller parsing
+// line after line into one record (a pipeline.ParserInto): the line's
+// values then come from r's arena and cost no allocation each. On error r
+// is left empty.
+func ParseInto(r *record.Builder, line []byte, now time.Time) error {
+	r.Reset()
+	// Every string of the record is a slice of one copy of the line, or
+	// of the text derived from it (unescaped values, the timestamp).
+	p := parser{r: r, s: r.Text(line), now: now}
 	pri, err := p.priority()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var h header
 	if version, ok := p.version(pri); ok {
@@ -125,9 +130,10 @@ func ParseAt(line []byte, now time.Time) (*record.Record, error) {
 		h, err = p.rfc3164()
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return h.record(pri), nil
+	h.fill(r, pri)
+	return nil
 }
 
 // header is what a message holds besides its priority.
@@ -142,14 +148,15 @@ type header struct {
 	message        any
 }
 
-func (h *header) record(pri int) *record.Record {
+// fill appends the record's fields to r.
+func (h *header) fill(r *record.Builder, pri int) {
 	var priority, facility, facilityName, severity, severityName any
 	if pri >= 0 {
+		// All below 256, which the runtime boxes without allocating.
 		priority = int64(pri)
 		facility, facilityName = int64(pri/8), facilityNames[pri/8]
 		severity, severityName = int64(pri%8), severityNames[pri%8]
 	}
-	r := newRecord()
 	r.Fields = append(r.Fields,
 		record.Field{Name: "priority", Value: priority},
 		record.Field{Name: "facility", Value: facility},
@@ -165,26 +172,12 @@ func (h *header) record(pri int) *record.Record {
 		record.Field{Name: "structured_data", Value: h.structuredData},
 		record.Field{Name: "message", Value: h.message},
 	)
-	return r
 }
 
-// recordBuf lets a record and room for its fields come from one allocation.
-// Two spare fields leave room for what the pipeline adds (an arrival time).
-type recordBuf struct {
-	r      record.Record
-	fields [13 + 2]record.Field
-}
-
-func newRecord() *record.Record {
-	b := new(recordBuf)
-	b.r.Fields = b.fields[:0]
-	return &b.r
-}
-
-// parser holds one message: s is the line, a prefix of buf, and i the
+// parser holds one message: s is the line, held by r's arena, and i the
 // position reached.
 type parser struct {
-	buf strings.Builder
+	r   *record.Builder
 	s   string
 	i   int
 	now time.Time
@@ -247,7 +240,7 @@ func (p *parser) rfc5424(version int64) (header, error) {
 		if err != nil {
 			return h, err
 		}
-		*f.dst = optional(v)
+		*f.dst = p.optional(v)
 	}
 	if h.structuredData, err = p.structuredData(); err != nil {
 		return h, err
@@ -257,7 +250,7 @@ func (p *parser) rfc5424(version int64) (header, error) {
 	case p.s[p.i] != ' ':
 		return h, errorf("no space after the structured data")
 	default:
-		h.message = strings.TrimPrefix(p.s[p.i+1:], "\uFEFF")
+		h.message = p.r.Box(strings.TrimPrefix(p.s[p.i+1:], "\uFEFF"))
 	}
 	return h, nil
 }
@@ -292,7 +285,7 @@ func (p *parser) structuredData() (any, error) {
 	if s[p.i] != '[' {
 		return nil, errorf("structured data %s is neither - nor [...]", excerpt.Quote(s[p.i:tokenEnd(s, p.i)]))
 	}
-	sd := record.New(2)
+	sd := p.r.NewRecord(2)
 	for p.i < len(s) && s[p.i] == '[' {
 		p.i++
 		id := p.sdName()
@@ -303,7 +296,7 @@ func (p *parser) structuredData() (any, error) {
 		if v, ok := sd.Get(id); ok {
 			elem = v.(*record.Record)
 		} else {
-			elem = record.New(4)
+			elem = p.r.NewRecord(4)
 			sd.Fields = append(sd.Fields, record.Field{Name: id, Value: elem})
 		}
 		for p.i < len(s) && s[p.i] == ' ' {
@@ -317,7 +310,7 @@ func (p *parser) structuredData() (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			addParam(elem, name, value)
+			p.addParam(elem, name, value)
 		}
 		if p.i == len(s) || s[p.i] != ']' {
 			return nil, errorf("structured data element %s is not closed with ]", excerpt.Quote(id))
@@ -365,26 +358,27 @@ func (p *parser) paramValue(id, name string) (string, error) {
 }
 
 // unescape undoes \", \\ and \] in v; other backslashes are kept (RFC 5424
-// section 6.3.3). The result is appended to buf, the record's string buffer.
+// section 6.3.3). The result is held by the record's arena.
 func (p *parser) unescape(v string) string {
-	start := p.buf.Len()
+	var stack [256]byte // unescaped is shorter than v
+	buf := stack[:0]
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		if c == '\\' && i+1 < len(v) && (v[i+1] == '"' || v[i+1] == '\\' || v[i+1] == ']') {
 			i++
 			c = v[i]
 		}
-		p.buf.WriteByte(c)
+		buf = append(buf, c)
 	}
-	return p.buf.String()[start:]
+	return p.r.Text(buf)
 }
 
 // addParam adds a parameter to an SD element. The record needs unique
 // names, so a repeated parameter becomes a JSON array of all its values.
-func addParam(elem *record.Record, name, value string) {
+func (p *parser) addParam(elem *record.Record, name, value string) {
 	prev, ok := elem.Get(name)
 	if !ok {
-		elem.Fields = append(elem.Fields, record.Field{Name: name, Value: value})
+		elem.Fields = append(elem.Fields, record.Field{Name: name, Value: p.r.Box(value)})
 		return
 	}
 	var values []string
@@ -429,17 +423,17 @@ func (p *parser) rfc3164() (header, error) {
 
 	app, pid, msg, isTag := splitTag(rest)
 	if first := rest[:tokenEnd(rest, 0)]; !isTag || isIPv6(first) {
-		h.hostname = optional(first)
+		h.hostname = p.optional(first)
 		rest = strings.TrimPrefix(rest[len(first):], " ")
 		app, pid, msg, isTag = splitTag(rest)
 	}
 	if !isTag {
 		if rest != "" {
-			h.message = rest
+			h.message = p.r.Box(rest)
 		}
 		return h, nil
 	}
-	h.appName, h.procID, h.message = app, optional(pid), msg
+	h.appName, h.procID, h.message = p.r.Box(app), p.optional(pid), p.r.Box(msg)
 	return h, nil
 }
 
@@ -623,9 +617,9 @@ func parseRFC3339(v string) (time.Time, string, error) {
 	return t, frac, nil
 }
 
-// writeTime appends t, in years 0 to 9999, as RFC 3339 in UTC to buf and
-// returns it.
-func (p *parser) writeTime(t time.Time, frac string) string {
+// writeTime writes t, in years 0 to 9999, as RFC 3339 in UTC, held by the
+// record's arena, as a field value.
+func (p *parser) writeTime(t time.Time, frac string) any {
 	t = t.UTC()
 	year, month, day := t.Date()
 	hour, minute, sec := t.Clock()
@@ -646,9 +640,7 @@ func (p *parser) writeTime(t time.Time, frac string) string {
 		out = append(out, frac...)
 	}
 	out = append(out, 'Z')
-	start := p.buf.Len()
-	p.buf.Write(out)
-	return p.buf.String()[start:]
+	return p.r.Box(p.r.Text(out))
 }
 
 // appendInt writes a non-negative n zero-padded to width digits.
@@ -686,12 +678,12 @@ func tokenEnd(s string, i int) int {
 	return len(s)
 }
 
-// optional is v, or null for "" and the NILVALUE "-".
-func optional(v string) any {
+// optional is v as a field value, or null for "" and the NILVALUE "-".
+func (p *parser) optional(v string) any {
 	if v == "" || v == "-" {
 		return nil
 	}
-	return v
+	return p.r.Box(v)
 }
 
 // errorf returns an error wrapping ErrMalformed.

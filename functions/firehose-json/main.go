@@ -21,7 +21,7 @@ func main() {
 // Firehose record may hold several documents, pretty-printed or not.
 func newHandler(fn *boot.Function) *firehose.Handler {
 	return transformer.NewHandler(fn, transformer.Format{
-		Parse:    pipeline.ParseJSON,
-		Defaults: pipeline.Options{Split: pipeline.SplitJSON},
+		ParseInto: pipeline.ParseJSONInto,
+		Defaults:  pipeline.Options{Split: pipeline.SplitJSON},
 	})
 }

@@ -1,6 +1,9 @@
 package record
 
-import "unsafe"
+import (
+	"encoding/json"
+	"unsafe"
+)
 
 // Builder is a Record that a parser fills line after line (Reset, then the
 // parser's ParseInto), with the arena the values of its fields come from:
@@ -27,13 +30,14 @@ type arena struct {
 	boxes []string // free room for boxed strings
 	ints  []int64  // free room for boxed integers
 	reals []float64
+	raws  []json.RawMessage
 	// records and fields hold the nested records of NewRecord.
 	records []Record
 	fields  []Field
 	// The blocks taken so far size the next: a record built once takes
 	// little, one reused line after line soon takes blocks that serve
 	// hundreds of lines.
-	textBlocks, boxBlocks, intBlocks, realBlocks, recordBlocks uint8
+	textBlocks, boxBlocks, intBlocks, realBlocks, rawBlocks, recordBlocks uint8
 }
 
 // Block sizes: the first block, and the largest, of text (bytes) and of
@@ -123,6 +127,18 @@ func (r *Builder) BoxFloat(f float64) any {
 	return boxedAs(float64Type, unsafe.Pointer(&a.reals[len(a.reals)-1]))
 }
 
+// BoxJSON is Box for a JSON value kept as its text (a json.RawMessage). v
+// is not copied.
+func (r *Builder) BoxJSON(v []byte) any {
+	a := &r.arena
+	if len(a.raws) == cap(a.raws) {
+		a.raws = make([]json.RawMessage, 0, blockSize(firstBox, maxBox, a.rawBlocks))
+		a.rawBlocks++
+	}
+	a.raws = append(a.raws, v)
+	return boxedAs(rawType, unsafe.Pointer(&a.raws[len(a.raws)-1]))
+}
+
 // NewRecord returns an empty record with room for n fields, taken from the
 // arena: for the nested records of a line (an object in a field), which
 // then cost no allocation either. Appending more than n fields moves the
@@ -161,6 +177,7 @@ var (
 	stringType  = typeOf("")
 	int64Type   = typeOf(int64(0))
 	float64Type = typeOf(float64(0))
+	rawType     = typeOf(json.RawMessage(nil))
 )
 
 func typeOf(v any) unsafe.Pointer { return (*eface)(unsafe.Pointer(&v)).typ }

@@ -1,6 +1,7 @@
 package record
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"runtime"
@@ -72,6 +73,10 @@ func TestArenaEdges(t *testing.T) {
 		v := r.BoxFloat(f)
 		assert.True(t, v == any(f), "%v", f)
 	}
+	raw := []byte(`{"a":1}`)
+	v = r.BoxJSON(raw)
+	assert.Equal(t, json.RawMessage(raw), v)
+	assert.IsType(t, json.RawMessage(nil), v)
 	r.Reset()
 	assert.Empty(t, r.Fields)
 }

@@ -169,3 +169,16 @@ func (s *refScanner) value() []byte {
 // refIndexAt is the field count from which referenceParseJSON finds
 // duplicate keys with a map.
 const refIndexAt = 32
+
+// refStringEnd is stringEnd a byte at a time, as it was.
+func refStringEnd(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(b)
+}

@@ -166,3 +166,16 @@ func FuzzParseJSONDifferential(f *testing.F) {
 		require.Equal(t, want.Fields, reused.Fields)
 	})
 }
+
+// FuzzStringEnd holds the eight-bytes-at-a-time string end finder, which
+// cuts JSON documents apart, to the byte-at-a-time one.
+func FuzzStringEnd(f *testing.F) {
+	for _, s := range []string{`"abc"`, `"a\"b" x`, `"12345678\\"`, `"` + strings.Repeat("x", 20) + `\` + `"` + strings.Repeat("y", 9) + `"z`, `"unterminated`, `"\`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for i := range b {
+			require.Equal(t, refStringEnd(b, i), stringEnd(b, i), "from %d", i)
+		}
+	})
+}

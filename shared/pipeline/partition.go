@@ -112,7 +112,7 @@ func validKeyName(s string) bool {
 // appendPartition appends the record's partition values, each followed by
 // a 0 byte (which sanitising keeps out of values), so the values of two
 // lines compare as one byte string without building a map per line.
-func (s *stages) appendPartition(dst []byte, r *record.Record, arrival time.Time, scratch *[]byte) ([]byte, error) {
+func (s *stages) appendPartition(dst []byte, r *record.Record, arrival time.Time, scratch *[]byte, times *timeMemo) ([]byte, error) {
 	var c civil
 	haveTime := false
 	for _, k := range s.partition {
@@ -125,7 +125,7 @@ func (s *stages) appendPartition(dst []byte, r *record.Record, arrival time.Time
 			continue
 		}
 		if !haveTime {
-			t, err := s.eventTime(r, arrival)
+			t, err := s.eventTime(r, arrival, times)
 			if err != nil {
 				return dst, err
 			}
@@ -223,8 +223,8 @@ func appendPadded(dst []byte, n, width int) []byte {
 }
 
 // eventTime is the TIME_FIELD value in UTC, or the arrival time when there
-// is none.
-func (s *stages) eventTime(r *record.Record, arrival time.Time) (time.Time, error) {
+// is none. times, if not nil, remembers the timestamp parsed last.
+func (s *stages) eventTime(r *record.Record, arrival time.Time, times *timeMemo) (time.Time, error) {
 	if s.timeField == nil {
 		return arrival.UTC(), nil
 	}
@@ -232,7 +232,7 @@ func (s *stages) eventTime(r *record.Record, arrival time.Time) (time.Time, erro
 	if v == nil {
 		return arrival.UTC(), nil
 	}
-	t, err := parseTime(v)
+	t, err := parseTime(v, times)
 	if err != nil {
 		return time.Time{}, &FieldError{Field: s.timeField.name, Err: err}
 	}
@@ -250,10 +250,10 @@ func (s *stages) checkYear(t time.Time) (time.Time, error) {
 
 // parseTime reads an event time: an RFC 3339 string, or an epoch number
 // (or numeric string) whose unit is told by its magnitude.
-func parseTime(v any) (time.Time, error) {
+func parseTime(v any, times *timeMemo) (time.Time, error) {
 	switch v := v.(type) {
 	case string:
-		if t, err := time.Parse(time.RFC3339, v); err == nil {
+		if t, err := times.parse(v); err == nil {
 			return t.UTC(), nil
 		}
 		if t, ok := parseEpoch(v); ok {

@@ -252,6 +252,7 @@ type pass struct {
 	// arrivalMs is the arrival time arrivalV was made for.
 	arrivalMs int64
 	first     []byte // the partition values of the record's first line
+	times     timeMemo
 	compact   bytes.Buffer
 	outputs   outputs
 	maps      partitionMaps
@@ -380,11 +381,11 @@ func (p *pass) prepare() (bool, error) {
 	if err := p.masks.apply(&p.rec); err != nil {
 		return false, err
 	}
-	if err := validate(s.schema, rec); err != nil {
+	if err := validate(s.schema, rec, &p.times); err != nil {
 		return false, err
 	}
 	if len(s.partition) > 0 {
-		if p.keys, err = s.appendPartition(p.keys[:0], rec, p.arrival, &p.keysText); err != nil {
+		if p.keys, err = s.appendPartition(p.keys[:0], rec, p.arrival, &p.keysText, &p.times); err != nil {
 			return false, err
 		}
 	}
@@ -408,7 +409,7 @@ func (p *pass) write(rec *record.Record, text []byte) error {
 	var t time.Time
 	if p.s.format == FormatSplunk {
 		var err error
-		if t, err = p.s.eventTime(rec, p.arrival); err != nil {
+		if t, err = p.s.eventTime(rec, p.arrival, &p.times); err != nil {
 			return err
 		}
 	}

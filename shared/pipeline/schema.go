@@ -7,7 +7,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"lakestream/shared/excerpt"
@@ -140,17 +139,18 @@ func (r *fieldRule) parseRange(c string) error {
 }
 
 // validate checks r against every rule and returns the first violation.
-func validate(rules []fieldRule, r *record.Record) error {
+// times, if not nil, remembers the timestamp parsed last.
+func validate(rules []fieldRule, r *record.Record, times *timeMemo) error {
 	for i := range rules {
 		rule := &rules[i]
-		if err := rule.check(rule.path.get(r)); err != nil {
+		if err := rule.check(rule.path.get(r), times); err != nil {
 			return &FieldError{Field: rule.path.name, Err: err}
 		}
 	}
 	return nil
 }
 
-func (r *fieldRule) check(v any) error {
+func (r *fieldRule) check(v any, times *timeMemo) error {
 	if v == nil {
 		if r.required {
 			return errors.New("missing, but required")
@@ -201,7 +201,7 @@ func (r *fieldRule) check(v any) error {
 		if !ok {
 			return wrongType(v, r.typ)
 		}
-		if _, err := time.Parse(time.RFC3339, s); err != nil {
+		if _, err := times.parse(s); err != nil {
 			return fmt.Errorf("%s is not an RFC 3339 timestamp", excerpt.Quote(s))
 		}
 	}

@@ -188,7 +188,7 @@ func TestSchema(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			rules, err := parseSchema(tc.spec)
 			require.NoError(t, err)
-			err = validate(rules, rec("f", tc.value))
+			err = validate(rules, rec("f", tc.value), nil)
 			if tc.wantErr == "" {
 				assert.NoError(t, err)
 				return
@@ -205,8 +205,8 @@ func TestSchema(t *testing.T) {
 func TestSchemaRequiredAbsent(t *testing.T) {
 	rules, err := parseSchema("a.b:string:required,c:int")
 	require.NoError(t, err)
-	assert.EqualError(t, validate(rules, rec("a", rec(), "c", int64(1))), `field "a.b": missing, but required`)
-	assert.NoError(t, validate(rules, rec("a", json.RawMessage(`{"b":"x"}`))))
+	assert.EqualError(t, validate(rules, rec("a", rec(), "c", int64(1)), nil), `field "a.b": missing, but required`)
+	assert.NoError(t, validate(rules, rec("a", json.RawMessage(`{"b":"x"}`)), nil))
 }
 
 func TestParseTime(t *testing.T) {
@@ -236,7 +236,7 @@ func TestParseTime(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got, err := parseTime(tc.in)
+			got, err := parseTime(tc.in, nil)
 			if tc.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tc.wantErr)
@@ -251,11 +251,11 @@ func TestParseTime(t *testing.T) {
 
 func TestEventTimeYearRange(t *testing.T) {
 	s := mustStages(t, Options{TimeField: "t", PartitionKeys: "year"})
-	_, err := s.eventTime(rec("t", int64(99_999_999_999)), arrival) // year 5138: fine
+	_, err := s.eventTime(rec("t", int64(99_999_999_999)), arrival, nil) // year 5138: fine
 	require.NoError(t, err)
-	_, err = s.eventTime(rec("t", "-0001-01-01T00:00:00Z"), arrival)
+	_, err = s.eventTime(rec("t", "-0001-01-01T00:00:00Z"), arrival, nil)
 	require.Error(t, err)
-	_, err = s.eventTime(rec("t", int64(-99_999_999_999)), arrival)
+	_, err = s.eventTime(rec("t", int64(-99_999_999_999)), arrival, nil)
 	assert.EqualError(t, err, `field "t": year -1199 is outside 0001 to 9999`)
 }
 

@@ -43,3 +43,25 @@ func appendDigits(dst []byte, n, width int) []byte {
 	}
 	return append(dst, d[:width]...)
 }
+
+// timeMemo remembers the RFC 3339 text parsed last and what it parsed to:
+// SCHEMA's timestamp check and the event time (TIME_FIELD) usually read the
+// same field of a line, which would otherwise be parsed twice. A nil
+// *timeMemo remembers nothing.
+type timeMemo struct {
+	text string
+	t    time.Time
+	err  error
+}
+
+// parse is time.Parse(time.RFC3339, s), remembered.
+func (m *timeMemo) parse(s string) (time.Time, error) {
+	if m == nil {
+		return time.Parse(time.RFC3339, s)
+	}
+	if s != m.text || s == "" {
+		m.t, m.err = time.Parse(time.RFC3339, s)
+		m.text = s
+	}
+	return m.t, m.err
+}

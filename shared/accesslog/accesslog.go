@@ -53,8 +53,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
+	"lakestream/shared/civil"
 	"lakestream/shared/excerpt"
 	"lakestream/shared/record"
 )
@@ -122,7 +122,7 @@ func ParseInto(r *record.Builder, line []byte) error {
 	if end < 0 {
 		return errorf("[time] has no closing bracket")
 	}
-	t, frac, err := parseTime(s[i+1 : i+end])
+	sec, nsec, frac, err := parseTime(s[i+1 : i+end])
 	if err != nil {
 		return err
 	}
@@ -176,7 +176,7 @@ func ParseInto(r *record.Builder, line []byte) error {
 
 	// Everything is valid: build the record.
 	var stamp [maxTimeLen]byte
-	timestamp := r.Text(appendTime(stamp[:0], t, frac))
+	timestamp := r.Text(appendTime(stamp[:0], sec, frac))
 
 	hosts := head[:n]
 	if n == 4 {
@@ -191,7 +191,7 @@ func ParseInto(r *record.Builder, line []byte) error {
 		record.Field{Name: "ident", Value: optional(r, unescape(r, hosts[1]))},
 		record.Field{Name: "user", Value: optional(r, unescape(r, hosts[2]))},
 		record.Field{Name: "time", Value: r.Box(timestamp)},
-		record.Field{Name: "time_ms", Value: r.BoxInt(t.UnixMilli())},
+		record.Field{Name: "time_ms", Value: r.BoxInt(sec*1000+int64(nsec/1e6))},
 	)
 	addRequest(r, unescape(r, rawRequest))
 	var referrer, agent any
@@ -465,11 +465,12 @@ var months = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug",
 
 // parseTime reads %t, "10/Oct/2000:13:55:36 -0700", also with fractional
 // seconds after the seconds ("13:55:36.123", as Apache logs with
-// %{msec_frac}t and NGINX with a custom $msec format). It returns the instant
-// and the fractional digits as written.
-func parseTime(v string) (time.Time, string, error) {
-	bad := func() (time.Time, string, error) {
-		return time.Time{}, "", errorf("time %s is not dd/Mon/yyyy:hh:mm:ss +zzzz", excerpt.Quote(v))
+// %{msec_frac}t and NGINX with a custom $msec format). It returns the
+// instant as seconds since the epoch and nanoseconds, and the fractional
+// digits as written.
+func parseTime(v string) (sec int64, nsec int, frac string, err error) {
+	bad := func() (int64, int, string, error) {
+		return 0, 0, "", errorf("time %s is not dd/Mon/yyyy:hh:mm:ss +zzzz", excerpt.Quote(v))
 	}
 	// dd/Mon/yyyy:hh:mm:ss is 20 bytes, " +zzzz" 6 more.
 	if len(v) < 26 || v[2] != '/' || v[6] != '/' || v[11] != ':' || v[14] != ':' || v[17] != ':' {
@@ -479,7 +480,7 @@ func parseTime(v string) (time.Time, string, error) {
 	year, ok2 := atoi(v[7:11])
 	hour, ok3 := atoi(v[12:14])
 	minute, ok4 := atoi(v[15:17])
-	sec, ok5 := atoi(v[18:20])
+	second, ok5 := atoi(v[18:20])
 	month := 0
 	for m, name := range months {
 		if v[3:6] == name {
@@ -490,7 +491,6 @@ func parseTime(v string) (time.Time, string, error) {
 		return bad()
 	}
 	rest := v[20:]
-	frac := ""
 	if rest[0] == '.' {
 		k := 1
 		for k < len(rest) && isDigit(rest[k]) {
@@ -509,29 +509,28 @@ func parseTime(v string) (time.Time, string, error) {
 	if !ok1 || !ok2 || zh > 23 || zm > 59 {
 		return bad()
 	}
-	if hour > 23 || minute > 59 || sec > 59 {
-		return time.Time{}, "", errorf("time %s has no such time of day", excerpt.Quote(v))
+	if hour > 23 || minute > 59 || second > 59 {
+		return 0, 0, "", errorf("time %s has no such time of day", excerpt.Quote(v))
 	}
-	nsec := 0
+	if !civil.Valid(year, month, day) {
+		return 0, 0, "", errorf("time %s has no such date", excerpt.Quote(v))
+	}
 	for k := 0; k < 9; k++ {
 		nsec *= 10
 		if k < len(frac) {
 			nsec += int(frac[k] - '0')
 		}
 	}
-	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
-	if t.Day() != day {
-		return time.Time{}, "", errorf("time %s has no such date", excerpt.Quote(v))
-	}
-	offset := time.Duration(zh)*time.Hour + time.Duration(zm)*time.Minute
+	offset := int64(zh*3600 + zm*60)
 	if rest[1] == '+' {
 		offset = -offset
 	}
-	t = t.Add(offset)
-	if y := t.Year(); y < 0 || y > 9999 {
-		return time.Time{}, "", errorf("time %s is out of range in UTC", excerpt.Quote(v))
+	sec = civil.Days(year, month, day)*86400 + int64(hour*3600+minute*60+second) + offset
+	days, _ := civil.SplitSeconds(sec)
+	if y, _, _ := civil.Date(days); y < 0 || y > 9999 {
+		return 0, 0, "", errorf("time %s is out of range in UTC", excerpt.Quote(v))
 	}
-	return t, frac, nil
+	return sec, nsec, frac, nil
 }
 
 // atoi parses a fixed-width run of digits.
@@ -546,22 +545,23 @@ func atoi(v string) (int, bool) {
 	return n, true
 }
 
-// appendTime writes t (in UTC, year 0-9999) as RFC 3339 with the given
-// fractional digits: time.Format would drop trailing zeros the log has.
-func appendTime(b []byte, t time.Time, frac string) []byte {
-	year, month, day := t.Date()
-	hour, minute, sec := t.Clock()
+// appendTime writes the instant sec (seconds since the epoch, in years 0
+// to 9999) as RFC 3339 in UTC with the given fractional digits:
+// time.Format would drop trailing zeros the log has.
+func appendTime(b []byte, sec int64, frac string) []byte {
+	days, secOfDay := civil.SplitSeconds(sec)
+	year, month, day := civil.Date(days)
 	b = appendInt(b, year, 4)
 	b = append(b, '-')
-	b = appendInt(b, int(month), 2)
+	b = appendInt(b, month, 2)
 	b = append(b, '-')
 	b = appendInt(b, day, 2)
 	b = append(b, 'T')
-	b = appendInt(b, hour, 2)
+	b = appendInt(b, secOfDay/3600, 2)
 	b = append(b, ':')
-	b = appendInt(b, minute, 2)
+	b = appendInt(b, secOfDay/60%60, 2)
 	b = append(b, ':')
-	b = appendInt(b, sec, 2)
+	b = appendInt(b, secOfDay%60, 2)
 	if frac != "" {
 		b = append(b, '.')
 		b = append(b, frac...)

@@ -191,7 +191,7 @@ func ParseInto(r *record.Builder, line []byte) error {
 		record.Field{Name: "ident", Value: optional(r, unescape(r, hosts[1]))},
 		record.Field{Name: "user", Value: optional(r, unescape(r, hosts[2]))},
 		record.Field{Name: "time", Value: r.Box(timestamp)},
-		record.Field{Name: "time_ms", Value: r.BoxInt(sec*1000+int64(nsec/1e6))},
+		record.Field{Name: "time_ms", Value: r.BoxInt(sec*1000 + int64(nsec/1e6))},
 	)
 	addRequest(r, unescape(r, rawRequest))
 	var referrer, agent any

@@ -106,7 +106,6 @@ func referenceAppendTime(b []byte, t time.Time, frac string) []byte {
 	return append(b, 'Z')
 }
 
-
 // FuzzParseTime holds the time reading and writing to the reference that
 // used package time: the same instant and text, or the same error.
 func FuzzParseTime(f *testing.F) {

@@ -226,10 +226,10 @@ func addRequest(r *record.Builder, req string) {
 		path, query = uri[:q], r.Box(uri[q+1:])
 	}
 	r.Fields = append(r.Fields,
-		record.Field{Name: "method", Value: intern(r, method)},
+		record.Field{Name: "method", Value: r.Box(method)},
 		record.Field{Name: "path", Value: r.Box(path)},
 		record.Field{Name: "query", Value: query},
-		record.Field{Name: "protocol", Value: intern(r, protocol)},
+		record.Field{Name: "protocol", Value: r.Box(protocol)},
 		record.Field{Name: "request", Value: nil})
 }
 
@@ -257,26 +257,6 @@ func isToken(s string) bool {
 		}
 	}
 	return true
-}
-
-// interned holds the commonest methods and protocols already boxed, so that
-// storing them in a record costs no allocation.
-var interned = func() map[string]any {
-	m := make(map[string]any)
-	for _, s := range []string{
-		"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE",
-		"HTTP/1.0", "HTTP/1.1", "HTTP/2.0", "HTTP/2", "HTTP/3",
-	} {
-		m[s] = s
-	}
-	return m
-}()
-
-func intern(r *record.Builder, s string) any {
-	if v, ok := interned[s]; ok {
-		return v
-	}
-	return r.Box(s)
 }
 
 // splitHostPort splits a %v:%p virtual host. Only a host without a colon, or
@@ -461,7 +441,37 @@ func isTimeStart(s string) bool {
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
-var months = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
+// monthOf returns the number of a month's English abbreviation, or 0.
+// (A switch on constants compares the three bytes at once.)
+func monthOf(name string) int {
+	switch name {
+	case "Jan":
+		return 1
+	case "Feb":
+		return 2
+	case "Mar":
+		return 3
+	case "Apr":
+		return 4
+	case "May":
+		return 5
+	case "Jun":
+		return 6
+	case "Jul":
+		return 7
+	case "Aug":
+		return 8
+	case "Sep":
+		return 9
+	case "Oct":
+		return 10
+	case "Nov":
+		return 11
+	case "Dec":
+		return 12
+	}
+	return 0
+}
 
 // parseTime reads %t, "10/Oct/2000:13:55:36 -0700", also with fractional
 // seconds after the seconds ("13:55:36.123", as Apache logs with
@@ -481,12 +491,7 @@ func parseTime(v string) (sec int64, nsec int, frac string, err error) {
 	hour, ok3 := atoi(v[12:14])
 	minute, ok4 := atoi(v[15:17])
 	second, ok5 := atoi(v[18:20])
-	month := 0
-	for m, name := range months {
-		if v[3:6] == name {
-			month = m + 1
-		}
-	}
+	month := monthOf(v[3:6])
 	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || month == 0 {
 		return bad()
 	}

@@ -30,7 +30,7 @@ func referenceParseTime(v string) (time.Time, string, error) {
 	minute, ok4 := atoi(v[15:17])
 	sec, ok5 := atoi(v[18:20])
 	month := 0
-	for m, name := range months {
+	for m, name := range [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"} {
 		if v[3:6] == name {
 			month = m + 1
 		}

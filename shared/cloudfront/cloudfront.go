@@ -74,7 +74,6 @@ type kind uint8
 
 const (
 	text    kind = iota // a URL-encoded string
-	enum                // a text field with few distinct values, most of them interned
 	integer             // a non-negative int64
 	seconds             // a non-negative decimal number, as float64
 )
@@ -90,7 +89,7 @@ var fields = [...]struct {
 	{"x-edge-location", "x_edge_location", text},
 	{"sc-bytes", "sc_bytes", integer},
 	{"c-ip", "c_ip", text},
-	{"cs-method", "cs_method", enum},
+	{"cs-method", "cs_method", text},
 	{"cs(Host)", "cs_host", text},
 	{"cs-uri-stem", "cs_uri_stem", text},
 	{"sc-status", "sc_status", integer},
@@ -98,23 +97,23 @@ var fields = [...]struct {
 	{"cs(User-Agent)", "cs_user_agent", text},
 	{"cs-uri-query", "cs_uri_query", text},
 	{"cs(Cookie)", "cs_cookie", text},
-	{"x-edge-result-type", "x_edge_result_type", enum},
+	{"x-edge-result-type", "x_edge_result_type", text},
 	{"x-edge-request-id", "x_edge_request_id", text},
 	{"x-host-header", "x_host_header", text},
-	{"cs-protocol", "cs_protocol", enum},
+	{"cs-protocol", "cs_protocol", text},
 	{"cs-bytes", "cs_bytes", integer},
 	{"time-taken", "time_taken", seconds},
 	{"x-forwarded-for", "x_forwarded_for", text},
-	{"ssl-protocol", "ssl_protocol", enum},
-	{"ssl-cipher", "ssl_cipher", enum},
-	{"x-edge-response-result-type", "x_edge_response_result_type", enum},
-	{"cs-protocol-version", "cs_protocol_version", enum},
-	{"fle-status", "fle_status", enum},
+	{"ssl-protocol", "ssl_protocol", text},
+	{"ssl-cipher", "ssl_cipher", text},
+	{"x-edge-response-result-type", "x_edge_response_result_type", text},
+	{"cs-protocol-version", "cs_protocol_version", text},
+	{"fle-status", "fle_status", text},
 	{"fle-encrypted-fields", "fle_encrypted_fields", integer},
 	{"c-port", "c_port", integer},
 	{"time-to-first-byte", "time_to_first_byte", seconds},
-	{"x-edge-detailed-result-type", "x_edge_detailed_result_type", enum},
-	{"sc-content-type", "sc_content_type", enum},
+	{"x-edge-detailed-result-type", "x_edge_detailed_result_type", text},
+	{"sc-content-type", "sc_content_type", text},
 	{"sc-content-len", "sc_content_len", integer},
 	{"sc-range-start", "sc_range_start", integer},
 	{"sc-range-end", "sc_range_end", integer},
@@ -238,8 +237,6 @@ func convert(r *record.Builder, name string, k kind, v string) (any, error) {
 			return nil, errorf("%s %s is out of range", name, excerpt.Quote(v))
 		}
 		return r.BoxFloat(f), nil
-	case enum:
-		return intern(r, decode(r, v)), nil
 	default:
 		return r.Box(decode(r, v)), nil
 	}
@@ -365,46 +362,6 @@ func atoi(v string) (int, bool) {
 		n = n*10 + int(v[i]-'0')
 	}
 	return n, true
-}
-
-// interned holds, already boxed, the values that fill most of a CloudFront
-// line (methods, protocols, result types, TLS versions and ciphers, user
-// agent families), so that storing them in a record costs no allocation.
-var interned = func() map[string]any {
-	m := make(map[string]any)
-	for _, s := range []string{
-		"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH",
-		"http", "https", "ws", "wss",
-		"HTTP/1.0", "HTTP/1.1", "HTTP/2.0", "HTTP/3.0",
-		"Hit", "RefreshHit", "OriginShieldHit", "Miss", "LimitExceeded", "CapacityExceeded", "Error", "Redirect",
-		"AbortedOrigin", "ClientCommError", "ClientGeoBlocked", "ClientHungUpRequest", "InvalidRequest",
-		"InvalidRequestBlocked", "InvalidRequestCertificate", "InvalidRequestHeader", "InvalidRequestMethod",
-		"OriginConnectError", "OriginContentRangeLengthError", "OriginDnsError", "OriginError",
-		"OriginHeaderTooBigError", "OriginInvalidResponseError", "OriginReadError", "OriginWriteError",
-		"OriginZeroSizeObjectError", "SlowReaderOriginError",
-		"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3",
-		"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
-		"ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-CHACHA20-POLY1305",
-		"ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305",
-		"text/html", "text/css", "text/plain", "application/json", "application/javascript", "image/png", "image/jpeg",
-	} {
-		m[s] = s
-	}
-	for _, r := range browserRules {
-		m[r.family] = r.family
-	}
-	for _, r := range osRules {
-		m[r.family] = r.family
-	}
-	m[other] = other
-	return m
-}()
-
-func intern(r *record.Builder, s string) any {
-	if v, ok := interned[s]; ok {
-		return v
-	}
-	return r.Box(s)
 }
 
 // errorf returns an error wrapping ErrMalformed.

@@ -112,7 +112,7 @@ func (c *agentCache) classify(ua string) agentClass {
 		return class
 	}
 	b, o, bot := UserAgent(ua)
-	class = agentClass{browser: interned[b], os: interned[o], bot: bot}
+	class = agentClass{browser: b, os: o, bot: bot} // boxed once per agent
 	c.mu.Lock()
 	if c.classes == nil || len(c.classes) >= maxAgents {
 		c.classes = make(map[string]agentClass)

@@ -319,6 +319,10 @@ func (o *outputs) copy(b []byte) []byte {
 // instead of each building its own (the framework only reads them).
 type partitionMaps struct {
 	byValues map[string]map[string]string
+	// The map returned last and its values: consecutive records of a
+	// stream usually share their partition.
+	last       map[string]string
+	lastValues []byte
 }
 
 // maxPartitionMaps bounds the maps a pass remembers; a stream with more
@@ -328,14 +332,18 @@ const maxPartitionMaps = 1024
 // partitionMap returns metadata.partitionKeys for appendPartition's values.
 func (p *pass) partitionMap(values []byte) map[string]string {
 	c := &p.maps
-	if m, ok := c.byValues[string(values)]; ok {
-		return m
+	if c.last != nil && bytes.Equal(values, c.lastValues) {
+		return c.last
 	}
-	if c.byValues == nil || len(c.byValues) >= maxPartitionMaps {
-		c.byValues = make(map[string]map[string]string)
+	m, ok := c.byValues[string(values)]
+	if !ok {
+		if c.byValues == nil || len(c.byValues) >= maxPartitionMaps {
+			c.byValues = make(map[string]map[string]string)
+		}
+		m = p.s.partitionMap(values)
+		c.byValues[string(values)] = m
 	}
-	m := p.s.partitionMap(values)
-	c.byValues[string(values)] = m
+	c.last, c.lastValues = m, append(c.lastValues[:0], values...)
 	return m
 }
 

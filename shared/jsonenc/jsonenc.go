@@ -45,9 +45,15 @@ const hexDigits = "0123456789abcdef"
 // \r, \t, \b, \f short forms), U+2028 and U+2029 escaped so the output is
 // also valid JavaScript, and each byte of invalid UTF-8 as \ufffd.
 func AppendString(dst []byte, s string) []byte {
+	i := plainPrefix(s)
 	dst = append(dst, '"')
+	if i == len(s) {
+		// The usual field name or value: nothing to escape, one copy.
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
 	start := 0 // s[start:i] is pending, needing no escape
-	for i := 0; i < len(s); {
+	for i < len(s) {
 		// Most of a log line is printable ASCII: pass over it eight
 		// bytes at a time.
 		for i+8 <= len(s) && plain(load8(s, i)) {
@@ -155,6 +161,30 @@ func plain(x uint64) bool {
 	q := x ^ (lsb * '"')
 	b := x ^ (lsb * '\\')
 	return ((q-lsb)&^q|(b-lsb)&^b|(x-lsb*0x20)|x)&msb == 0
+}
+
+// plainPrefix returns len(s) when every byte of s is written as it is
+// (printable ASCII other than a quote and a backslash), and otherwise an
+// index before which every byte is.
+func plainPrefix(s string) int {
+	if len(s) < 8 {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' {
+				return i
+			}
+		}
+		return len(s)
+	}
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if !plain(load8(s, i)) {
+			return i
+		}
+	}
+	if plain(load8(s, len(s)-8)) { // the tail, overlapping what was checked
+		return len(s)
+	}
+	return i
 }
 
 // load8 packs s[i:i+8] into a uint64, little-endian (the compiler makes it

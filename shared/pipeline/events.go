@@ -429,7 +429,7 @@ func (p *EventPipeline) splunkHead(dst []byte, evs *LogEvents) []byte {
 // directKeys appends the partition values for events at time t, as
 // appendPartition does for their records.
 func (p *EventPipeline) directKeys(dst []byte, evs *LogEvents, t time.Time) []byte {
-	c := civilOf(t)
+	c := dateHourOf(t)
 	for i, k := range p.stages.partition {
 		if j := p.sharedKey[i]; j >= 0 {
 			dst = appendPartitionValue(dst, stringBytes(evs.Shared[j]))

@@ -113,7 +113,7 @@ func validKeyName(s string) bool {
 // a 0 byte (which sanitising keeps out of values), so the values of two
 // lines compare as one byte string without building a map per line.
 func (s *stages) appendPartition(dst []byte, r *record.Record, arrival time.Time, scratch *[]byte, times *timeMemo) ([]byte, error) {
-	var c civil
+	var c dateHour
 	haveTime := false
 	for _, k := range s.partition {
 		if k.part == partField {
@@ -129,27 +129,27 @@ func (s *stages) appendPartition(dst []byte, r *record.Record, arrival time.Time
 			if err != nil {
 				return dst, err
 			}
-			c, haveTime = civilOf(t), true
+			c, haveTime = dateHourOf(t), true
 		}
 		dst = append(appendTimePart(dst, k.part, c), 0)
 	}
 	return dst, nil
 }
 
-// civil is the calendar date and hour of a time in UTC, worked out once
+// dateHour is the calendar date and hour of a time in UTC, worked out once
 // for all of a line's time parts.
-type civil struct {
+type dateHour struct {
 	year, month, day, hour int
 }
 
-func civilOf(t time.Time) civil {
+func dateHourOf(t time.Time) dateHour {
 	t = t.UTC()
 	year, month, day := t.Date()
-	return civil{year: year, month: int(month), day: day, hour: t.Hour()}
+	return dateHour{year: year, month: int(month), day: day, hour: t.Hour()}
 }
 
 // appendTimePart appends one time part of c.
-func appendTimePart(dst []byte, part timePart, c civil) []byte {
+func appendTimePart(dst []byte, part timePart, c dateHour) []byte {
 	switch part {
 	case partYear:
 		return appendPadded(dst, c.year, 4)

@@ -20,3 +20,31 @@ func FuzzAppendMillisUTC(f *testing.F) {
 		require.Equal(t, tm.UTC().Format(millisLayout), string(appendMillisUTC(nil, tm)))
 	})
 }
+
+// FuzzParseRFC3339 holds the hand-read form to time.Parse: whatever it
+// reads, time.Parse reads the same; the rest goes to time.Parse anyway.
+func FuzzParseRFC3339(f *testing.F) {
+	for _, s := range []string{
+		"2024-03-05T06:07:08Z", "2024-02-29T23:59:59.123456789Z", "2023-02-29T00:00:00Z", "0000-01-01T00:00:00Z",
+		"9999-12-31T23:59:59.9Z", "2024-03-05T24:00:00Z", "2024-03-05T06:07:60Z", "2024-03-05T06:07:08.Z",
+		"2024-03-05T06:07:08.1234567891Z", "2024-03-05T06:07:08+01:00", "2024-03-05T06:07:08,5Z", "2024-13-05T06:07:08Z",
+		"+024-03-05T06:07:08Z", "2024-03-05T06:07:08.-1Z",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, wantErr := time.Parse(time.RFC3339, s)
+		got, gotErr := parseRFC3339(s)
+		if wantErr != nil {
+			require.Error(t, gotErr)
+			require.Equal(t, wantErr.Error(), gotErr.Error())
+			return
+		}
+		require.NoError(t, gotErr)
+		require.True(t, want.Equal(got), "%s: %v, want %v", s, got, want)
+		require.Equal(t, want.UTC(), got.UTC())
+		if fast, ok := parseRFC3339Z(s); ok {
+			require.Equal(t, want.UTC(), fast)
+		}
+	})
+}

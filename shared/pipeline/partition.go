@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"lakestream/shared/civil"
 	"lakestream/shared/excerpt"
 	"lakestream/shared/record"
 )
@@ -143,9 +144,9 @@ type dateHour struct {
 }
 
 func dateHourOf(t time.Time) dateHour {
-	t = t.UTC()
-	year, month, day := t.Date()
-	return dateHour{year: year, month: int(month), day: day, hour: t.Hour()}
+	days, secOfDay := civil.SplitSeconds(t.Unix())
+	year, month, day := civil.Date(days)
+	return dateHour{year: year, month: month, day: day, hour: secOfDay / 3600}
 }
 
 // appendTimePart appends one time part of c.

@@ -253,6 +253,7 @@ type pass struct {
 	arrivalMs int64
 	first     []byte // the partition values of the record's first line
 	times     timeMemo
+	stamps    millisStamps
 	compact   bytes.Buffer
 	outputs   outputs
 	maps      partitionMaps
@@ -272,7 +273,7 @@ func (p *pass) start(arrival time.Time, capacity, limit int) {
 	if ms := arrival.UnixMilli(); ms != p.arrivalMs || p.arrivalV == nil {
 		// Records of a batch arrive milliseconds apart; lines of a record
 		// share the value.
-		p.arrivalV, p.arrivalMs = p.s.arrivalValue(&p.rec, arrival), ms
+		p.arrivalV, p.arrivalMs = p.s.arrivalValue(&p.rec, &p.stamps, arrival), ms
 	}
 	if cap(p.out) < capacity {
 		p.out = make([]byte, 0, capacity)
@@ -440,13 +441,13 @@ func (p *pass) wrote() {
 // arrivalValue is the enrichment value, made once per Firehose record (in
 // r's arena) and shared by its lines, so enriching a line costs no
 // allocation.
-func (s *stages) arrivalValue(r *record.Builder, t time.Time) any {
+func (s *stages) arrivalValue(r *record.Builder, stamps *millisStamps, t time.Time) any {
 	if s.arrivalField == "" {
 		return nil
 	}
 	if s.arrivalFormat == TimeEpochMillis {
-		return t.UnixMilli()
+		return r.BoxInt(t.UnixMilli())
 	}
 	var buf [len("2006-01-02T15:04:05.000Z")]byte
-	return r.Box(r.Text(appendMillisUTC(buf[:0], t)))
+	return r.Box(r.Text(stamps.append(buf[:0], t)))
 }

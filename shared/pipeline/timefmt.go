@@ -37,6 +37,36 @@ func appendMillisUTC(dst []byte, t time.Time) []byte {
 	return append(dst, 'Z')
 }
 
+// millisStamps writes arrival times as appendMillisUTC does, keeping the
+// text up to the seconds of the last one: the records of a batch arrive
+// milliseconds apart, so most differ from the one before in the last
+// three digits only.
+type millisStamps struct {
+	sec    int64
+	prefix []byte // "2006-01-02T15:04:05." of sec; empty before the first
+}
+
+// Years 0 to 9999 in seconds since the epoch.
+const (
+	minStampSec = -62167219200
+	maxStampSec = 253402300799
+)
+
+func (c *millisStamps) append(dst []byte, t time.Time) []byte {
+	sec := t.Unix()
+	if sec < minStampSec || sec > maxStampSec {
+		return appendMillisUTC(dst, t)
+	}
+	if len(c.prefix) == 0 || sec != c.sec {
+		c.prefix = appendMillisUTC(c.prefix[:0], time.Unix(sec, 0))
+		c.prefix = c.prefix[:len(c.prefix)-len("000Z")]
+		c.sec = sec
+	}
+	dst = append(dst, c.prefix...)
+	dst = appendDigits(dst, t.Nanosecond()/1e6, 3)
+	return append(dst, 'Z')
+}
+
 // appendDigits appends a non-negative n below 10^width as exactly width
 // digits, zero-padded.
 func appendDigits(dst []byte, n, width int) []byte {

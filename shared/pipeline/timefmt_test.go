@@ -15,9 +15,14 @@ func FuzzAppendMillisUTC(f *testing.F) {
 		f.Add(ms, 0)
 	}
 	f.Add(int64(1709618828009), 5*3600+1800)
+	var stamps millisStamps // kept across inputs, as a pass keeps it across records
 	f.Fuzz(func(t *testing.T, ms int64, offset int) {
 		tm := time.UnixMilli(ms).In(time.FixedZone("", offset%(24*3600)))
-		require.Equal(t, tm.UTC().Format(millisLayout), string(appendMillisUTC(nil, tm)))
+		want := tm.UTC().Format(millisLayout)
+		require.Equal(t, want, string(appendMillisUTC(nil, tm)))
+		require.Equal(t, want, string(stamps.append(nil, tm)))
+		next := tm.Add(time.Duration(offset%2000) * time.Millisecond)
+		require.Equal(t, next.UTC().Format(millisLayout), string(stamps.append(nil, next)), "a nearby time after it")
 	})
 }
 

@@ -155,9 +155,8 @@ func (p *Pipeline) Transform(ctx context.Context, r firehose.Record) (firehose.O
 		ps = s.newPass()
 	}
 	defer p.passes.Put(ps)
-	// Output is usually about the input's size: JSON adds field names to
-	// text logs, masking shortens values.
-	ps.start(r.ArrivalTime, len(r.Data)+len(r.Data)/2, 0)
+	ps.start(r.ArrivalTime, 0, 0)
+	ps.outputFor(len(r.Data))
 	var (
 		haveFirst bool
 		firstLine int
@@ -210,7 +209,7 @@ func (p *Pipeline) Transform(ctx context.Context, r firehose.Record) (firehose.O
 	if ps.stats.Written == 0 {
 		return firehose.Output{Drop: true}, nil
 	}
-	o := firehose.Output{Data: ps.output()}
+	o := firehose.Output{Data: ps.output(len(r.Data))}
 	if haveFirst {
 		o.PartitionKeys = ps.partitionMap(ps.first)
 	}
@@ -257,6 +256,12 @@ type pass struct {
 	compact   bytes.Buffer
 	outputs   outputs
 	maps      partitionMaps
+	// spare is Transform's buffer for small outputs; outRatio the last
+	// output's size per input byte, in sixteenths; large tells whether
+	// p.out is a buffer of its own (see outputFor).
+	spare    []byte
+	outRatio int
+	large    bool
 }
 
 func (s *stages) newPass() *pass {
@@ -282,16 +287,38 @@ func (p *pass) start(arrival time.Time, capacity, limit int) {
 	p.limit, p.over, p.stats = limit, false, Stats{}
 }
 
-// output returns the record's output, which the firehose framework keeps
-// until it writes the response, as a copy, so that p.out, grown to the
-// largest output so far, serves the next record as it is.
-func (p *pass) output() []byte {
-	if len(p.out) > outputBlock/4 {
-		// Large enough to be worth its own allocation (which, unlike a
-		// new buffer to write into, is not zeroed first).
-		return bytes.Clone(p.out)
+// outputFor readies p.out for the output of a Firehose record of n bytes,
+// which the framework keeps until it writes the response. A large output
+// is written into a buffer of its own, sized by the last output's ratio to
+// its input, and handed over; a small one is written into the pass's
+// spare buffer and copied out (see outputs).
+func (p *pass) outputFor(n int) {
+	if p.outRatio == 0 {
+		p.outRatio = 24 // 1.5: JSON adds field names to text logs
 	}
-	return p.outputs.copy(p.out)
+	size := n*p.outRatio/16 + 256
+	if p.large = size > outputBlock/4; p.large {
+		p.out = make([]byte, 0, size+size/8)
+		return
+	}
+	p.out = p.spare[:0]
+}
+
+// output returns the output of a Firehose record of n bytes.
+func (p *pass) output(n int) []byte {
+	out := p.out
+	if n > 0 {
+		p.outRatio = min(max(len(out)*16/n, 1), 1<<10)
+	}
+	if p.large {
+		p.out = nil
+		return out
+	}
+	p.spare = out // kept, at the size it grew to
+	if len(out) > outputBlock/4 {
+		return bytes.Clone(out) // outgrew the guess: not worth a block
+	}
+	return p.outputs.copy(out)
 }
 
 // outputBlock is the size of the blocks outputs carves.

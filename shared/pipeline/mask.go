@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"lakestream/shared/record"
@@ -114,6 +115,10 @@ func (m *masker) truncateIP(r *record.Builder, v any) any {
 		return v
 	}
 	var buf [len("[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535")]byte
+	if ip, ok := parseIPv4(s); ok {
+		// The commonest case, without netip's general parsing.
+		return r.Box(r.Text(appendIPv4(buf[:0], ip&^(1<<(32-m.ipv4Bits)-1))))
+	}
 	if a, err := netip.ParseAddr(s); err == nil {
 		return r.Box(r.Text(m.network(a).AppendTo(buf[:0])))
 	}
@@ -149,4 +154,41 @@ func (m *masker) hash(r *record.Builder, v any) (any, error) {
 	var sum [sha256.Size]byte
 	m.scratch = hex.AppendEncode(m.scratch[:0], m.mac.Sum(sum[:0]))
 	return r.Box(r.Text(m.scratch)), nil
+}
+
+// parseIPv4 reads a dotted-quad IPv4 address as netip.ParseAddr does
+// (four decimal octets, no leading zeros), reporting false for anything
+// else, which is left to netip.
+func parseIPv4(s string) (uint32, bool) {
+	var ip uint32
+	octets, n, digits := 0, 0, 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == '.' {
+			if digits == 0 || octets == 4 {
+				return 0, false
+			}
+			ip, octets, n, digits = ip<<8|uint32(n), octets+1, 0, 0
+			continue
+		}
+		c := s[i]
+		if c < '0' || c > '9' || (digits == 1 && n == 0) {
+			return 0, false
+		}
+		n, digits = n*10+int(c-'0'), digits+1
+		if n > 255 {
+			return 0, false
+		}
+	}
+	return ip, octets == 4
+}
+
+// appendIPv4 writes ip as a dotted quad.
+func appendIPv4(dst []byte, ip uint32) []byte {
+	for shift := 24; shift >= 0; shift -= 8 {
+		dst = strconv.AppendUint(dst, uint64(ip>>shift&0xff), 10)
+		if shift > 0 {
+			dst = append(dst, '.')
+		}
+	}
+	return dst
 }

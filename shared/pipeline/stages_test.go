@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -348,4 +349,33 @@ func TestSplit(t *testing.T) {
 			assert.Equal(t, tc.want, got)
 		})
 	}
+}
+
+// FuzzTruncateIPv4 holds the dotted-quad fast path of truncate-ip to
+// netip, which handles every other address: the same masked text for
+// every input and prefix length.
+func FuzzTruncateIPv4(f *testing.F) {
+	for _, s := range []string{"203.0.113.9", "0.0.0.0", "255.255.255.255", "01.2.3.4", "1.2.3", "1.2.3.4.5", "1..2.3", "256.1.1.1", "1.2.3.4:80", "::ffff:1.2.3.4", "1.2.3.-4", "1.2.3.4 "} {
+		f.Add(s, 24)
+	}
+	f.Fuzz(func(t *testing.T, s string, bits int) {
+		bits = 1 + abs(bits)%32
+		ip, ok := parseIPv4(s)
+		a, err := netip.ParseAddr(s)
+		if !ok {
+			require.False(t, err == nil && a.Is4(), "netip reads %q as IPv4", s)
+			return
+		}
+		require.NoError(t, err)
+		require.True(t, a.Is4())
+		want := netip.PrefixFrom(a, bits).Masked().Addr().String()
+		require.Equal(t, want, string(appendIPv4(nil, ip&^(1<<(32-bits)-1))))
+	})
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -(n + 1)
+	}
+	return n
 }

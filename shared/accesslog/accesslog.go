@@ -186,18 +186,23 @@ func ParseInto(r *record.Builder, line []byte) error {
 			record.Field{Name: "port", Value: port})
 		hosts = hosts[1:]
 	}
+	ident, user, request := hosts[1], hosts[2], rawRequest
+	if strings.IndexByte(s, '\\') >= 0 { // rarely: one search spares one per value
+		ident, user, request = unescape(r, ident), unescape(r, user), unescape(r, request)
+		rawReferrer, rawAgent = unescape(r, rawReferrer), unescape(r, rawAgent)
+	}
 	r.Fields = append(r.Fields,
 		record.Field{Name: "remote_host", Value: optional(r, hosts[0])},
-		record.Field{Name: "ident", Value: optional(r, unescape(r, hosts[1]))},
-		record.Field{Name: "user", Value: optional(r, unescape(r, hosts[2]))},
+		record.Field{Name: "ident", Value: optional(r, ident)},
+		record.Field{Name: "user", Value: optional(r, user)},
 		record.Field{Name: "time", Value: r.Box(timestamp)},
 		record.Field{Name: "time_ms", Value: r.BoxInt(sec*1000 + int64(nsec/1e6))},
 	)
-	addRequest(r, unescape(r, rawRequest))
+	addRequest(r, request)
 	var referrer, agent any
 	if combined {
-		referrer = optional(r, unescape(r, rawReferrer))
-		agent = optional(r, unescape(r, rawAgent))
+		referrer = optional(r, rawReferrer)
+		agent = optional(r, rawAgent)
 	}
 	r.Fields = append(r.Fields,
 		record.Field{Name: "status", Value: status},

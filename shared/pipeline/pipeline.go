@@ -321,8 +321,10 @@ func (p *pass) output(n int) []byte {
 	return p.outputs.copy(out)
 }
 
-// outputBlock is the size of the blocks outputs carves.
-const outputBlock = 64 << 10
+// outputBlock is the size of the blocks outputs carves: the largest the
+// runtime allocates from its per-thread caches; a larger one goes to the
+// heap's lock and costs ten times as much.
+const outputBlock = 32 << 10
 
 // outputs holds the outputs of Firehose records of a few hundred bytes
 // (a line per record, as many producers send), which would otherwise cost

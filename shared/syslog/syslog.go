@@ -231,17 +231,17 @@ func (p *parser) rfc5424(version int64) (header, error) {
 		}
 		h.timestamp = p.writeTime(t, frac)
 	}
-	fields := [...]struct {
-		name string
-		dst  *any
-	}{{"hostname", &h.hostname}, {"app-name", &h.appName}, {"procid", &h.procID}, {"msgid", &h.msgID}}
-	for _, f := range fields {
-		v, err := p.field(f.name)
+	// One after the other, not through pointers into h, which would move
+	// h to the heap.
+	var values [4]any
+	for i, name := range [...]string{"hostname", "app-name", "procid", "msgid"} {
+		v, err := p.field(name)
 		if err != nil {
 			return h, err
 		}
-		*f.dst = p.optional(v)
+		values[i] = p.optional(v)
 	}
+	h.hostname, h.appName, h.procID, h.msgID = values[0], values[1], values[2], values[3]
 	if h.structuredData, err = p.structuredData(); err != nil {
 		return h, err
 	}
@@ -483,13 +483,34 @@ func isIPv6(w string) bool {
 	return colons >= 2
 }
 
-var months = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
-
+// monthOf returns the number of a month's English abbreviation, or 0.
+// (A switch on constants compares the three bytes at once.)
 func monthOf(name string) int {
-	for m, n := range months {
-		if name == n {
-			return m + 1
-		}
+	switch name {
+	case "Jan":
+		return 1
+	case "Feb":
+		return 2
+	case "Mar":
+		return 3
+	case "Apr":
+		return 4
+	case "May":
+		return 5
+	case "Jun":
+		return 6
+	case "Jul":
+		return 7
+	case "Aug":
+		return 8
+	case "Sep":
+		return 9
+	case "Oct":
+		return 10
+	case "Nov":
+		return 11
+	case "Dec":
+		return 12
 	}
 	return 0
 }

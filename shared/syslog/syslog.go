@@ -61,6 +61,7 @@ import (
 	"strings"
 	"time"
 
+	"lakestream/shared/civil"
 	"lakestream/shared/excerpt"
 	"lakestream/shared/record"
 )
@@ -396,7 +397,7 @@ func (p *parser) addParam(elem *record.Record, name, value string) {
 func (p *parser) rfc3164() (header, error) {
 	var h header
 	rest := p.s[p.i:]
-	var t time.Time
+	var t int64
 	var frac string
 	var err error
 	switch {
@@ -521,8 +522,9 @@ func isBSDTime(s string) bool {
 }
 
 // parseBSDTime reads "Mmm dd hh:mm:ss" (the day padded with a space or a
-// zero, or not at all) and returns the instant and what follows.
-func (p *parser) parseBSDTime(s string) (time.Time, string, error) {
+// zero, or not at all) and returns the instant in seconds since the epoch
+// and what follows.
+func (p *parser) parseBSDTime(s string) (int64, string, error) {
 	month := monthOf(s[:3])
 	i := 4
 	if i < len(s) && s[i] == ' ' {
@@ -535,46 +537,69 @@ func (p *parser) parseBSDTime(s string) (time.Time, string, error) {
 	day, _ := atoi(s[i:j])
 	clock := s[min(j+1, len(s)):]
 	if j == i || j == len(s) || s[j] != ' ' || len(clock) < 8 || clock[2] != ':' || clock[5] != ':' {
-		return time.Time{}, "", errorf("timestamp %q is not Mmm dd hh:mm:ss", s[:min(len(s), len("Mmm dd hh:mm:ss"))])
+		return 0, "", errorf("timestamp %q is not Mmm dd hh:mm:ss", s[:min(len(s), len("Mmm dd hh:mm:ss"))])
 	}
 	hour, ok1 := atoi(clock[0:2])
 	minute, ok2 := atoi(clock[3:5])
 	sec, ok3 := atoi(clock[6:8])
 	if !ok1 || !ok2 || !ok3 {
-		return time.Time{}, "", errorf("timestamp %s is not Mmm dd hh:mm:ss", excerpt.Quote(s[:j+9]))
+		return 0, "", errorf("timestamp %s is not Mmm dd hh:mm:ss", excerpt.Quote(s[:j+9]))
 	}
 	if hour > 23 || minute > 59 || sec > 59 {
-		return time.Time{}, "", errorf("timestamp %q has no such time of day", s[:j+9])
+		return 0, "", errorf("timestamp %q has no such time of day", s[:j+9])
 	}
 	t, ok := p.dateYear(month, day, hour, minute, sec)
 	if !ok {
-		return time.Time{}, "", errorf("timestamp %q has no such date", s[:j+9])
+		return 0, "", errorf("timestamp %q has no such date", s[:j+9])
 	}
 	return t, clock[8:], nil
 }
 
 // dateYear dates a year-less time: the latest year in which it exists and
 // is at most futureSlack after now. Feb 29 may need to go back eight years.
-func (p *parser) dateYear(month, day, hour, minute, sec int) (time.Time, bool) {
+// It returns seconds since the epoch.
+func (p *parser) dateYear(month, day, hour, minute, sec int) (int64, bool) {
 	if day < 1 || day > 31 {
-		return time.Time{}, false
+		return 0, false
 	}
+	if p.now.Location() != time.UTC {
+		return p.dateYearIn(month, day, hour, minute, sec)
+	}
+	// In UTC, as the pipeline dates lines (by their arrival time), with
+	// integer arithmetic.
+	limit := p.now.Add(futureSlack).Unix()
+	days, _ := civil.SplitSeconds(p.now.Unix())
+	nowYear, _, _ := civil.Date(days)
+	for year := nowYear + 1; year >= nowYear-8; year-- {
+		if !civil.Valid(year, month, day) || year < 0 || year > 9999 {
+			continue
+		}
+		t := civil.Days(year, month, day)*86400 + int64(hour*3600+minute*60+sec)
+		if t <= limit {
+			return t, true
+		}
+	}
+	return 0, false
+}
+
+// dateYearIn is dateYear in now's zone, which is not UTC.
+func (p *parser) dateYearIn(month, day, hour, minute, sec int) (int64, bool) {
 	limit := p.now.Add(futureSlack)
 	for year := p.now.Year() + 1; year >= p.now.Year()-8; year-- {
 		t := time.Date(year, time.Month(month), day, hour, minute, sec, 0, p.now.Location())
 		if utc := t.UTC().Year(); t.Day() == day && !t.After(limit) && utc >= 0 && utc <= 9999 {
-			return t, true
+			return t.Unix(), true
 		}
 	}
-	return time.Time{}, false
+	return 0, false
 }
 
 // parseRFC3339 reads RFC 5424's TIMESTAMP: "2003-10-11T22:14:15.003Z" or
 // with an offset, "2003-08-24T05:14:15.000003-07:00". It returns the
-// instant and the fractional digits as written.
-func parseRFC3339(v string) (time.Time, string, error) {
-	bad := func() (time.Time, string, error) {
-		return time.Time{}, "", errorf("timestamp %s is not RFC 3339", excerpt.Quote(v))
+// instant in seconds since the epoch and the fractional digits as written.
+func parseRFC3339(v string) (int64, string, error) {
+	bad := func() (int64, string, error) {
+		return 0, "", errorf("timestamp %s is not RFC 3339", excerpt.Quote(v))
 	}
 	// 2006-01-02T15:04:05 is 19 bytes, and a zone at least 1 more.
 	if len(v) < 20 || v[4] != '-' || v[7] != '-' || v[10] != 'T' || v[13] != ':' || v[16] != ':' {
@@ -601,7 +626,7 @@ func parseRFC3339(v string) (time.Time, string, error) {
 		}
 		frac, rest = rest[1:k], rest[k:]
 	}
-	var offset time.Duration
+	var offset int64
 	switch {
 	case rest == "Z":
 	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
@@ -610,52 +635,41 @@ func parseRFC3339(v string) (time.Time, string, error) {
 		if !ok1 || !ok2 || zh > 23 || zm > 59 {
 			return bad()
 		}
-		offset = time.Duration(zh)*time.Hour + time.Duration(zm)*time.Minute
+		offset = int64(zh*3600 + zm*60)
 		if rest[0] == '+' {
 			offset = -offset
 		}
 	default:
 		return bad()
 	}
-	if month < 1 || month > 12 || hour > 23 || minute > 59 || sec > 59 {
-		return time.Time{}, "", errorf("timestamp %s has no such date or time", excerpt.Quote(v))
+	if month < 1 || month > 12 || hour > 23 || minute > 59 || sec > 59 || !civil.Valid(year, month, day) {
+		return 0, "", errorf("timestamp %s has no such date or time", excerpt.Quote(v))
 	}
-	nsec := 0
-	for k := 0; k < 9; k++ {
-		nsec *= 10
-		if k < len(frac) {
-			nsec += int(frac[k] - '0')
-		}
-	}
-	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
-	if day < 1 || t.Day() != day {
-		return time.Time{}, "", errorf("timestamp %s has no such date or time", excerpt.Quote(v))
-	}
-	t = t.Add(offset)
-	if y := t.Year(); y < 0 || y > 9999 {
-		return time.Time{}, "", errorf("timestamp %s is out of range in UTC", excerpt.Quote(v))
+	t := civil.Days(year, month, day)*86400 + int64(hour*3600+minute*60+sec) + offset
+	days, _ := civil.SplitSeconds(t)
+	if y, _, _ := civil.Date(days); y < 0 || y > 9999 {
+		return 0, "", errorf("timestamp %s is out of range in UTC", excerpt.Quote(v))
 	}
 	return t, frac, nil
 }
 
-// writeTime writes t, in years 0 to 9999, as RFC 3339 in UTC, held by the
-// record's arena, as a field value.
-func (p *parser) writeTime(t time.Time, frac string) any {
-	t = t.UTC()
-	year, month, day := t.Date()
-	hour, minute, sec := t.Clock()
+// writeTime writes the instant t (seconds since the epoch, in years 0 to
+// 9999) as RFC 3339 in UTC, held by the record's arena, as a field value.
+func (p *parser) writeTime(t int64, frac string) any {
+	days, secOfDay := civil.SplitSeconds(t)
+	year, month, day := civil.Date(days)
 	var b [maxTimeLen]byte
 	out := appendInt(b[:0], year, 4)
 	out = append(out, '-')
-	out = appendInt(out, int(month), 2)
+	out = appendInt(out, month, 2)
 	out = append(out, '-')
 	out = appendInt(out, day, 2)
 	out = append(out, 'T')
-	out = appendInt(out, hour, 2)
+	out = appendInt(out, secOfDay/3600, 2)
 	out = append(out, ':')
-	out = appendInt(out, minute, 2)
+	out = appendInt(out, secOfDay/60%60, 2)
 	out = append(out, ':')
-	out = appendInt(out, sec, 2)
+	out = appendInt(out, secOfDay%60, 2)
 	if frac != "" {
 		out = append(out, '.')
 		out = append(out, frac...)

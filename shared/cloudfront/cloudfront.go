@@ -58,8 +58,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
+	"lakestream/shared/civil"
 	"lakestream/shared/excerpt"
 	"lakestream/shared/record"
 )
@@ -330,7 +330,7 @@ func joinTimestamp(r *record.Builder, date, clock string) (string, error) {
 	if !ok1 || !ok2 || !ok3 {
 		return "", errorf("date %s is not YYYY-MM-DD", excerpt.Quote(date))
 	}
-	if month < 1 || month > 12 || day < 1 || time.Date(year, time.Month(month), day, 0, 0, 0, 0, time.UTC).Day() != day {
+	if !civil.Valid(year, month, day) {
 		return "", errorf("date %q has no such day", date)
 	}
 	if len(clock) != 8 || clock[2] != ':' || clock[5] != ':' {

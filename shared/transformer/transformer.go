@@ -5,8 +5,8 @@
 //
 //	fn := boot.New()
 //	h := transformer.NewHandler(fn, transformer.Format{
-//		Parse:    accesslog.Parse,
-//		Defaults: pipeline.Options{TimeField: "time"},
+//		ParseInto: pipeline.ParseJSONInto, // fills a reused record
+//		Defaults:  pipeline.Options{Split: pipeline.SplitJSON},
 //	})
 //	fn.Start(h) // a lambda.Handler: request bytes in, response bytes out
 //

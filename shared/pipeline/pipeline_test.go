@@ -112,6 +112,36 @@ func TestTransformConcurrent(t *testing.T) {
 	assert.Equal(t, Stats{Filtered: 8 * 5, Written: 8 * 45}, p.TakeStats())
 }
 
+// TestTransformOutputsStay: the firehose framework keeps every record's
+// output until it writes the response, so an output must not change while
+// the pipeline goes on with later records (small ones share blocks, large
+// ones are written in buffers of their own; the pass is reused).
+func TestTransformOutputsStay(t *testing.T) {
+	opts := Options{ArrivalTimeField: "received_at", PartitionKeys: "year,hour", MaskFields: "ip=truncate-ip"}
+	p, err := New(ParseJSON, opts)
+	require.NoError(t, err)
+	var records []firehose.Record
+	var outputs []firehose.Output
+	for i := range 300 {
+		var data bytes.Buffer
+		for j := range 1 + (i%7)*(i%7)*20 { // from one line to hundreds
+			fmt.Fprintf(&data, `{"n":%d,"ip":"10.0.%d.%d","msg":"line %d of record %d"}`+"\n", j, i%256, j%256, j, i)
+		}
+		r := firehose.Record{Data: data.Bytes(), ArrivalTime: arrival.Add(time.Duration(i) * time.Second)}
+		out, err := p.Transform(context.Background(), r)
+		require.NoError(t, err)
+		records, outputs = append(records, r), append(outputs, out)
+	}
+	for i, r := range records {
+		fresh, err := New(ParseJSON, opts)
+		require.NoError(t, err)
+		want, err := fresh.Transform(context.Background(), r)
+		require.NoError(t, err)
+		require.Equal(t, string(want.Data), string(outputs[i].Data), "record %d", i)
+		require.Equal(t, want.PartitionKeys, outputs[i].PartitionKeys, "record %d", i)
+	}
+}
+
 // specItemCount is the number of non-empty comma-separated items in spec.
 func specItemCount(spec string) int {
 	n := 0

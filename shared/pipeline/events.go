@@ -280,9 +280,9 @@ func (r *eventRun) records() error {
 			rec.Fields = append(rec.Fields, record.Field{Name: name, Value: shared[j]})
 		}
 		rec.Fields = append(rec.Fields,
-			record.Field{Name: FieldID, Value: ev.ID},
-			record.Field{Name: FieldTimestamp, Value: ev.Timestamp},
-			record.Field{Name: FieldMessage, Value: ev.Message})
+			record.Field{Name: FieldID, Value: ps.rec.Box(ev.ID)},
+			record.Field{Name: FieldTimestamp, Value: ps.rec.BoxInt(ev.Timestamp)},
+			record.Field{Name: FieldMessage, Value: ps.rec.Box(ev.Message)})
 		fail := func(err error) error { return &EventError{Index: i + 1, ID: ev.ID, Err: err} }
 
 		kept, err := ps.prepare()

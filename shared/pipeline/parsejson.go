@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"sync"
 	"time"
@@ -60,6 +61,17 @@ func ParseJSONInto(r *record.Builder, line []byte, _ time.Time) (bool, error) {
 		}
 		return false, fmt.Errorf("%w: found %s", ErrNotObject, k)
 	}
+	readObject(r, s)
+	if s.End() != nil {
+		r.Reset()
+		return false, invalidJSON(line)
+	}
+	return true, nil
+}
+
+// readObject reads the object that comes next into r's fields; a syntax
+// error stops it and stays in s.
+func readObject(r *record.Builder, s *jsonscan.Scanner) {
 	var (
 		index map[string]int
 		buf   []byte // unescaped strings; r.Text copies them
@@ -92,11 +104,32 @@ func ParseJSONInto(r *record.Builder, line []byte, _ time.Time) (bool, error) {
 			}
 		}
 	}
-	if s.End() != nil {
+}
+
+// readJSONDocument parses the JSON object at the start of data into r (reset
+// first) and returns where it ends, or false if it is not a well-formed
+// object (r is then left empty). It is ParseJSONInto for a document not yet
+// cut out of the record's data: parsing finds the end of an object, so
+// Transform need not cut the documents apart first (a second pass), except
+// to find and describe a bad one.
+func readJSONDocument(r *record.Builder, data []byte) (int, bool) {
+	r.Reset()
+	s := scanners.Get().(*jsonscan.Scanner)
+	defer scanners.Put(s)
+	s.Reset(data)
+	readObject(r, s)
+	if s.Err() != nil {
 		r.Reset()
-		return false, invalidJSON(line)
+		return 0, false
 	}
-	return true, nil
+	return s.Offset(), true
+}
+
+// isParseJSONInto reports whether parse is ParseJSONInto itself, by its
+// code pointer (functions do not compare in Go), so that NewInto can let
+// Transform read JSON documents in one pass.
+func isParseJSONInto(parse ParserInto) bool {
+	return reflect.ValueOf(parse).Pointer() == reflect.ValueOf(ParseJSONInto).Pointer()
 }
 
 // jsonValue reads the member value that comes next as a record value,

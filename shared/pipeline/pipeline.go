@@ -80,6 +80,9 @@ type Stats struct {
 type Pipeline struct {
 	parse  ParserInto
 	stages *stages
+	// jsonDocs is set for ParseJSONInto with SplitJSON: Transform then
+	// parses each document straight from the record's data.
+	jsonDocs bool
 	// passes holds the working memory of Transform calls done, for the
 	// next: the record lines are parsed into, buffers, caches.
 	passes sync.Pool
@@ -128,7 +131,7 @@ func NewInto(parse ParserInto, opts Options) (*Pipeline, error) {
 		}
 		return nil, fmt.Errorf("pipeline: invalid options: %w", errors.Join(errs...))
 	}
-	return &Pipeline{parse: parse, stages: s}, nil
+	return &Pipeline{parse: parse, stages: s, jsonDocs: s.split == SplitJSON && isParseJSONInto(parse)}, nil
 }
 
 // TakeStats returns the counts since the previous call and resets them;
@@ -163,13 +166,11 @@ func (p *Pipeline) Transform(ctx context.Context, r firehose.Record) (firehose.O
 	)
 	lines := s.split.splitter(r.Data)
 	for {
-		n, line, ok := lines.next()
-		if !ok {
+		rec := &ps.rec
+		n, line, kept, more, err := p.next(&lines, rec, ps.arrival)
+		if !more {
 			break
 		}
-		rec := &ps.rec
-		rec.Reset()
-		kept, err := p.parse(rec, line, ps.arrival)
 		if err != nil {
 			return firehose.Output{}, &LineError{Line: n, Err: err}
 		}
@@ -214,6 +215,26 @@ func (p *Pipeline) Transform(ctx context.Context, r firehose.Record) (firehose.O
 		o.PartitionKeys = ps.partitionMap(ps.first)
 	}
 	return o, nil
+}
+
+// next cuts the next line or document from the record's data and parses
+// it into rec, reporting false when there is none left.
+func (p *Pipeline) next(lines *splitter, rec *record.Builder, arrival time.Time) (n int, line []byte, kept, more bool, err error) {
+	if p.jsonDocs && lines.skipSpace() && lines.data[0] == '{' {
+		// One pass: parsing a well-formed object finds its end. Anything
+		// else is cut out and parsed again below, for its error.
+		if end, ok := readJSONDocument(rec, lines.data); ok {
+			line = lines.data[:end]
+			return lines.take(end), line, true, true, nil
+		}
+	}
+	n, line, more = lines.next()
+	if !more {
+		return 0, nil, false, false, nil
+	}
+	rec.Reset()
+	kept, err = p.parse(rec, line, arrival)
+	return n, line, kept, true, err
 }
 
 func (p *Pipeline) addStats(s Stats) {

@@ -241,3 +241,49 @@ func FuzzTransformJSON(f *testing.F) {
 		}
 	})
 }
+
+// FuzzJSONDocumentsOnePass holds Transform's one-pass reading of JSON
+// documents (ParseJSONInto with SplitJSON parses each straight from the
+// record's data) to cutting each out first and parsing it then, which a
+// wrapped ParseJSONInto gets: the same output, keys and error, in every
+// format (lines and splunk write the documents' text).
+func FuzzJSONDocumentsOnePass(f *testing.F) {
+	for _, s := range jsonSeeds(f) {
+		f.Add(s, uint8(0))
+	}
+	f.Add([]byte("{\"a\":1}{\"b\":2} [3]\n{\"c\":\n 4}\n x"), uint8(1))
+	f.Add([]byte(`{"a":"}"} {"b":{"c":[}`), uint8(2))
+	formats := []Options{
+		{Split: SplitJSON, DropIf: "level=debug", TimeField: "time", PartitionKeys: "year,host=field:host"},
+		{Split: SplitJSON, OutputFormat: FormatLines},
+		{Split: SplitJSON, OutputFormat: FormatSplunk, EmbedJSON: true},
+	}
+	type pair struct{ onePass, cut *Pipeline }
+	var pipes []pair
+	for _, o := range formats {
+		onePass, err := NewInto(ParseJSONInto, o)
+		require.NoError(f, err)
+		require.True(f, onePass.jsonDocs)
+		cut, err := NewInto(func(r *record.Builder, line []byte, at time.Time) (bool, error) {
+			return ParseJSONInto(r, line, at)
+		}, o)
+		require.NoError(f, err)
+		require.False(f, cut.jsonDocs)
+		pipes = append(pipes, pair{onePass, cut})
+	}
+	f.Fuzz(func(t *testing.T, data []byte, format uint8) {
+		p := pipes[int(format)%len(pipes)]
+		rec := firehose.Record{Data: data, ArrivalTime: arrival}
+		want, wantErr := p.cut.Transform(context.Background(), rec)
+		got, err := p.onePass.Transform(context.Background(), rec)
+		if wantErr != nil {
+			require.Error(t, err)
+			require.Equal(t, wantErr.Error(), err.Error())
+			return
+		}
+		require.NoError(t, err)
+		require.Equal(t, string(want.Data), string(got.Data))
+		require.Equal(t, want.PartitionKeys, got.PartitionKeys)
+		require.Equal(t, want.Drop, got.Drop)
+	})
+}

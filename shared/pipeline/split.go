@@ -56,6 +56,24 @@ func (sp *splitter) nextLine() (int, []byte, bool) {
 // a stray word fails with its own line number instead of swallowing the
 // documents after it.
 func (sp *splitter) nextDocument() (int, []byte, bool) {
+	if !sp.skipSpace() {
+		return 0, nil, false
+	}
+	d := sp.data
+	i, start := 0, 0
+	if c := d[i]; c == '{' || c == '[' {
+		i = valueEnd(d, i)
+	} else if j := bytes.IndexByte(d[i:], '\n'); j >= 0 {
+		i += j
+	} else {
+		i = len(d)
+	}
+	return sp.take(i), d[start:i], true
+}
+
+// skipSpace moves past the white space before the next document, counting
+// its lines, and reports whether there is one.
+func (sp *splitter) skipSpace() bool {
 	d := sp.data
 	i := 0
 	for i < len(d) && isSpace(d[i]) {
@@ -64,23 +82,17 @@ func (sp *splitter) nextDocument() (int, []byte, bool) {
 		}
 		i++
 	}
-	if i == len(d) {
-		sp.data = nil
-		return 0, nil, false
-	}
-	start := i
-	if c := d[i]; c == '{' || c == '[' {
-		i = valueEnd(d, i)
-	} else if j := bytes.IndexByte(d[i:], '\n'); j >= 0 {
-		i += j
-	} else {
-		i = len(d)
-	}
-	doc := d[start:i]
-	n := sp.n
-	sp.n += bytes.Count(doc, []byte{'\n'})
 	sp.data = d[i:]
-	return n, doc, true
+	return len(sp.data) > 0
+}
+
+// take moves past the document of n bytes that the unread data starts
+// with and returns the line it starts on.
+func (sp *splitter) take(n int) int {
+	line := sp.n
+	sp.n += bytes.Count(sp.data[:n], []byte{'\n'})
+	sp.data = sp.data[n:]
+	return line
 }
 
 // pieces yields the pieces of data with the line each starts on, as the

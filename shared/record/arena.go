@@ -8,12 +8,13 @@ import (
 // Builder is a Record that a parser fills line after line (Reset, then the
 // parser's ParseInto), with the arena the values of its fields come from:
 // a few large blocks carved in order, so that the dozens of values of a log
-// line cost no allocation each. Nothing carved out is ever written again:
-// a full block is left to the garbage collector, never reused, so a string
-// or value taken from the arena stays valid and unchanged for as long as
-// anything refers to it, exactly like one allocated on its own. (An arena
-// that rewound at Reset would be faster still, and would change the values
-// of a record kept from an earlier line.)
+// line cost no allocation each. The arena never hands out the same memory
+// twice: a full block is left to the garbage collector, never reused, and
+// a string or boxed value is never written again once handed out, so it
+// stays valid and unchanged for as long as anything refers to it, exactly
+// like one allocated on its own. (An arena that rewound at Reset would be
+// faster still, and would change the values of a record kept from an
+// earlier line.)
 //
 // The arena is kept beside the Record rather than in it, so that records
 // stay plain values that compare equal when their fields do.

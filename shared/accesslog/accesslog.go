@@ -50,12 +50,11 @@
 package accesslog
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
+	"lakestream/shared/civil"
 	"lakestream/shared/excerpt"
 	"lakestream/shared/record"
 )
@@ -75,18 +74,25 @@ const maxTimeLen = 30
 // Parse parses one access log line (without its line terminator). It has
 // the signature of a pipeline Parser and never returns (nil, nil).
 func Parse(line []byte) (*record.Record, error) {
-	// Every string of the record is a slice of one buffer holding the line
-	// followed by the text Parse derives, so a line costs one copy.
-	// Unescaped values are shorter than their escaped form, so room for a
-	// second copy of the line is enough for them all.
-	size := len(line) + maxTimeLen
-	if bytes.IndexByte(line, '\\') >= 0 {
-		size += len(line)
+	b := record.NewBuilder(numFields + 2) // room for what a pipeline adds (an arrival time)
+	if err := ParseInto(b, line); err != nil {
+		return nil, err
 	}
-	var buf strings.Builder
-	buf.Grow(size)
-	buf.Write(line)
-	s := buf.String()
+	return &b.Record, nil
+}
+
+// numFields is how many fields Parse writes at most, the vhost formats'.
+const numFields = 16
+
+// ParseInto is Parse into r, which it resets first, for a caller parsing
+// line after line into one record (a pipeline.ParserInto): the line's
+// values then come from r's arena and cost no allocation each. On error r
+// is left empty.
+func ParseInto(r *record.Builder, line []byte) error {
+	r.Reset()
+	// Every string of the record is a slice of one copy of the line, or
+	// of the text derived from it (unescaped values, the time).
+	s := r.Text(line)
 
 	// Up to four space-separated fields come before the time: host, ident
 	// and user, after a virtual host in the vhost formats.
@@ -95,13 +101,13 @@ func Parse(line []byte) (*record.Record, error) {
 	for {
 		i = skipSpaces(s, i)
 		if i == len(s) {
-			return nil, errorf("no [time] field")
+			return errorf("no [time] field")
 		}
 		if isTimeStart(s[i:]) {
 			break
 		}
 		if n == len(head) {
-			return nil, errorf("more than 4 fields before the [time]")
+			return errorf("more than 4 fields before the [time]")
 		}
 		j := tokenEnd(s, i)
 		head[n] = s[i:j]
@@ -109,44 +115,44 @@ func Parse(line []byte) (*record.Record, error) {
 		i = j
 	}
 	if n < 3 {
-		return nil, errorf("%d fields before the [time], want 3 (host ident user) or 4 (vhost host ident user)", n)
+		return errorf("%d fields before the [time], want 3 (host ident user) or 4 (vhost host ident user)", n)
 	}
 
 	end := strings.IndexByte(s[i:], ']')
 	if end < 0 {
-		return nil, errorf("[time] has no closing bracket")
+		return errorf("[time] has no closing bracket")
 	}
-	t, frac, err := parseTime(s[i+1 : i+end])
+	sec, nsec, frac, err := parseTime(s[i+1 : i+end])
 	if err != nil {
-		return nil, err
+		return err
 	}
 	i += end + 1
 
 	i, err = separator(s, i, "the [time]")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	rawRequest, i, err := quoted(s, i, "request")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	i, err = separator(s, i, "the request")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	j := tokenEnd(s, i)
-	status, err := count(s[i:j], "status")
+	status, err := count(r, s[i:j], "status")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	i, err = separator(s, j, "the status")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	j = tokenEnd(s, i)
-	sent, err := count(s[i:j], "bytes")
+	sent, err := count(r, s[i:j], "bytes")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	i = skipSpaces(s, j)
 
@@ -155,46 +161,48 @@ func Parse(line []byte) (*record.Record, error) {
 	combined := i < len(s)
 	if combined {
 		if rawReferrer, i, err = quoted(s, i, "referrer"); err != nil {
-			return nil, err
+			return err
 		}
 		if i, err = separator(s, i, "the referrer"); err != nil {
-			return nil, err
+			return err
 		}
 		if rawAgent, i, err = quoted(s, i, "user agent"); err != nil {
-			return nil, err
+			return err
 		}
 		if i = skipSpaces(s, i); i < len(s) {
-			return nil, errorf("unexpected text after the user agent: %s", excerpt.Quote(s[i:]))
+			return errorf("unexpected text after the user agent: %s", excerpt.Quote(s[i:]))
 		}
 	}
 
 	// Everything is valid: build the record.
-	start := buf.Len()
 	var stamp [maxTimeLen]byte
-	buf.Write(appendTime(stamp[:0], t, frac))
-	timestamp := buf.String()[start:]
+	timestamp := r.Text(appendTime(stamp[:0], sec, frac))
 
-	r := newRecord()
 	hosts := head[:n]
 	if n == 4 {
-		vhost, port := splitHostPort(hosts[0])
+		vhost, port := splitHostPort(r, hosts[0])
 		r.Fields = append(r.Fields,
-			record.Field{Name: "vhost", Value: optional(vhost)},
+			record.Field{Name: "vhost", Value: optional(r, vhost)},
 			record.Field{Name: "port", Value: port})
 		hosts = hosts[1:]
 	}
+	ident, user, request := hosts[1], hosts[2], rawRequest
+	if strings.IndexByte(s, '\\') >= 0 { // rarely: one search spares one per value
+		ident, user, request = unescape(r, ident), unescape(r, user), unescape(r, request)
+		rawReferrer, rawAgent = unescape(r, rawReferrer), unescape(r, rawAgent)
+	}
 	r.Fields = append(r.Fields,
-		record.Field{Name: "remote_host", Value: optional(hosts[0])},
-		record.Field{Name: "ident", Value: optional(unescape(&buf, hosts[1]))},
-		record.Field{Name: "user", Value: optional(unescape(&buf, hosts[2]))},
-		record.Field{Name: "time", Value: timestamp},
-		record.Field{Name: "time_ms", Value: t.UnixMilli()},
+		record.Field{Name: "remote_host", Value: optional(r, hosts[0])},
+		record.Field{Name: "ident", Value: optional(r, ident)},
+		record.Field{Name: "user", Value: optional(r, user)},
+		record.Field{Name: "time", Value: r.Box(timestamp)},
+		record.Field{Name: "time_ms", Value: r.BoxInt(sec*1000 + int64(nsec/1e6))},
 	)
-	addRequest(r, unescape(&buf, rawRequest))
+	addRequest(r, request)
 	var referrer, agent any
 	if combined {
-		referrer = optional(unescape(&buf, rawReferrer))
-		agent = optional(unescape(&buf, rawAgent))
+		referrer = optional(r, rawReferrer)
+		agent = optional(r, rawAgent)
 	}
 	r.Fields = append(r.Fields,
 		record.Field{Name: "status", Value: status},
@@ -202,25 +210,12 @@ func Parse(line []byte) (*record.Record, error) {
 		record.Field{Name: "referrer", Value: referrer},
 		record.Field{Name: "user_agent", Value: agent},
 	)
-	return r, nil
-}
-
-// recordBuf lets a record and room for its fields come from one allocation.
-// Two spare fields leave room for what the pipeline adds (an arrival time).
-type recordBuf struct {
-	r      record.Record
-	fields [14 + 2]record.Field
-}
-
-func newRecord() *record.Record {
-	b := new(recordBuf)
-	b.r.Fields = b.fields[:0]
-	return &b.r
+	return nil
 }
 
 // addRequest adds method, path, query, protocol and request from the
 // unescaped request line.
-func addRequest(r *record.Record, req string) {
+func addRequest(r *record.Builder, req string) {
 	method, uri, protocol, ok := splitRequest(req)
 	if !ok {
 		r.Fields = append(r.Fields,
@@ -228,18 +223,18 @@ func addRequest(r *record.Record, req string) {
 			record.Field{Name: "path", Value: nil},
 			record.Field{Name: "query", Value: nil},
 			record.Field{Name: "protocol", Value: nil},
-			record.Field{Name: "request", Value: optional(req)})
+			record.Field{Name: "request", Value: optional(r, req)})
 		return
 	}
 	path, query := uri, any(nil)
 	if q := strings.IndexByte(uri, '?'); q >= 0 {
-		path, query = uri[:q], uri[q+1:]
+		path, query = uri[:q], r.Box(uri[q+1:])
 	}
 	r.Fields = append(r.Fields,
-		record.Field{Name: "method", Value: intern(method)},
-		record.Field{Name: "path", Value: path},
+		record.Field{Name: "method", Value: r.Box(method)},
+		record.Field{Name: "path", Value: r.Box(path)},
 		record.Field{Name: "query", Value: query},
-		record.Field{Name: "protocol", Value: intern(protocol)},
+		record.Field{Name: "protocol", Value: r.Box(protocol)},
 		record.Field{Name: "request", Value: nil})
 }
 
@@ -269,30 +264,10 @@ func isToken(s string) bool {
 	return true
 }
 
-// interned holds the commonest methods and protocols already boxed, so that
-// storing them in a record costs no allocation.
-var interned = func() map[string]any {
-	m := make(map[string]any)
-	for _, s := range []string{
-		"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE",
-		"HTTP/1.0", "HTTP/1.1", "HTTP/2.0", "HTTP/2", "HTTP/3",
-	} {
-		m[s] = s
-	}
-	return m
-}()
-
-func intern(s string) any {
-	if v, ok := interned[s]; ok {
-		return v
-	}
-	return s
-}
-
 // splitHostPort splits a %v:%p virtual host. Only a host without a colon, or
 // an IPv6 address in brackets, can carry a port: an unbracketed IPv6 address
 // ends in digits too.
-func splitHostPort(v string) (host string, port any) {
+func splitHostPort(r *record.Builder, v string) (host string, port any) {
 	c := strings.LastIndexByte(v, ':')
 	if c < 0 || c == len(v)-1 || len(v)-c-1 > 5 {
 		return v, nil
@@ -308,11 +283,11 @@ func splitHostPort(v string) (host string, port any) {
 	if !ok || p > 65535 {
 		return v, nil
 	}
-	return host, p
+	return host, r.BoxInt(p)
 }
 
 // count parses a status or byte count: a non-negative integer, or "-".
-func count(v, name string) (any, error) {
+func count(r *record.Builder, v, name string) (any, error) {
 	if v == "-" {
 		return nil, nil
 	}
@@ -320,7 +295,7 @@ func count(v, name string) (any, error) {
 	if !ok {
 		return nil, errorf("%s %s is not a number", name, excerpt.Quote(v))
 	}
-	return n, nil
+	return r.BoxInt(n), nil
 }
 
 // digits parses a non-empty run of ASCII digits that fits an int64.
@@ -339,11 +314,12 @@ func digits(v string) (int64, bool) {
 	return n, true
 }
 
-func optional(v string) any {
+// optional is v as a field value, "-" being null.
+func optional(r *record.Builder, v string) any {
 	if v == "-" {
 		return nil
 	}
-	return v
+	return r.Box(v)
 }
 
 // quoted reads the double-quoted field at s[i] and returns its content, still
@@ -375,47 +351,48 @@ func quoted(s string, i int, name string) (string, int, error) {
 // unescape undoes the escapes Apache and NGINX write in logged values: \"
 // and \\, C escapes for control characters and \xhh for any byte. Unknown
 // escapes are kept as they are. A value without backslashes is returned as
-// is; otherwise the result is appended to buf, the record's string buffer.
-func unescape(buf *strings.Builder, v string) string {
+// is; otherwise the result is held by r's arena.
+func unescape(r *record.Builder, v string) string {
 	if strings.IndexByte(v, '\\') < 0 {
 		return v
 	}
-	start := buf.Len()
+	var stack [256]byte // unescaped is shorter than v
+	buf := stack[:0]
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		if c != '\\' || i+1 == len(v) {
-			buf.WriteByte(c)
+			buf = append(buf, c)
 			continue
 		}
 		switch e := v[i+1]; e {
 		case '"', '\\':
-			buf.WriteByte(e)
+			buf = append(buf, e)
 		case 'n':
-			buf.WriteByte('\n')
+			buf = append(buf, '\n')
 		case 'r':
-			buf.WriteByte('\r')
+			buf = append(buf, '\r')
 		case 't':
-			buf.WriteByte('\t')
+			buf = append(buf, '\t')
 		case 'b':
-			buf.WriteByte('\b')
+			buf = append(buf, '\b')
 		case 'v':
-			buf.WriteByte('\v')
+			buf = append(buf, '\v')
 		case 'x':
 			hi, ok1 := unhex(v, i+2)
 			lo, ok2 := unhex(v, i+3)
 			if !ok1 || !ok2 {
-				buf.WriteByte(c)
+				buf = append(buf, c)
 				continue
 			}
-			buf.WriteByte(hi<<4 | lo)
+			buf = append(buf, hi<<4|lo)
 			i += 2
 		default:
-			buf.WriteByte(c)
+			buf = append(buf, c)
 			continue
 		}
 		i++
 	}
-	return buf.String()[start:]
+	return r.Text(buf)
 }
 
 func unhex(s string, i int) (byte, bool) {
@@ -469,15 +446,46 @@ func isTimeStart(s string) bool {
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
-var months = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
+// monthOf returns the number of a month's English abbreviation, or 0.
+// (A switch on constants compares the three bytes at once.)
+func monthOf(name string) int {
+	switch name {
+	case "Jan":
+		return 1
+	case "Feb":
+		return 2
+	case "Mar":
+		return 3
+	case "Apr":
+		return 4
+	case "May":
+		return 5
+	case "Jun":
+		return 6
+	case "Jul":
+		return 7
+	case "Aug":
+		return 8
+	case "Sep":
+		return 9
+	case "Oct":
+		return 10
+	case "Nov":
+		return 11
+	case "Dec":
+		return 12
+	}
+	return 0
+}
 
 // parseTime reads %t, "10/Oct/2000:13:55:36 -0700", also with fractional
 // seconds after the seconds ("13:55:36.123", as Apache logs with
-// %{msec_frac}t and NGINX with a custom $msec format). It returns the instant
-// and the fractional digits as written.
-func parseTime(v string) (time.Time, string, error) {
-	bad := func() (time.Time, string, error) {
-		return time.Time{}, "", errorf("time %s is not dd/Mon/yyyy:hh:mm:ss +zzzz", excerpt.Quote(v))
+// %{msec_frac}t and NGINX with a custom $msec format). It returns the
+// instant as seconds since the epoch and nanoseconds, and the fractional
+// digits as written.
+func parseTime(v string) (sec int64, nsec int, frac string, err error) {
+	bad := func() (int64, int, string, error) {
+		return 0, 0, "", errorf("time %s is not dd/Mon/yyyy:hh:mm:ss +zzzz", excerpt.Quote(v))
 	}
 	// dd/Mon/yyyy:hh:mm:ss is 20 bytes, " +zzzz" 6 more.
 	if len(v) < 26 || v[2] != '/' || v[6] != '/' || v[11] != ':' || v[14] != ':' || v[17] != ':' {
@@ -487,18 +495,12 @@ func parseTime(v string) (time.Time, string, error) {
 	year, ok2 := atoi(v[7:11])
 	hour, ok3 := atoi(v[12:14])
 	minute, ok4 := atoi(v[15:17])
-	sec, ok5 := atoi(v[18:20])
-	month := 0
-	for m, name := range months {
-		if v[3:6] == name {
-			month = m + 1
-		}
-	}
+	second, ok5 := atoi(v[18:20])
+	month := monthOf(v[3:6])
 	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || month == 0 {
 		return bad()
 	}
 	rest := v[20:]
-	frac := ""
 	if rest[0] == '.' {
 		k := 1
 		for k < len(rest) && isDigit(rest[k]) {
@@ -517,29 +519,28 @@ func parseTime(v string) (time.Time, string, error) {
 	if !ok1 || !ok2 || zh > 23 || zm > 59 {
 		return bad()
 	}
-	if hour > 23 || minute > 59 || sec > 59 {
-		return time.Time{}, "", errorf("time %s has no such time of day", excerpt.Quote(v))
+	if hour > 23 || minute > 59 || second > 59 {
+		return 0, 0, "", errorf("time %s has no such time of day", excerpt.Quote(v))
 	}
-	nsec := 0
+	if !civil.Valid(year, month, day) {
+		return 0, 0, "", errorf("time %s has no such date", excerpt.Quote(v))
+	}
 	for k := 0; k < 9; k++ {
 		nsec *= 10
 		if k < len(frac) {
 			nsec += int(frac[k] - '0')
 		}
 	}
-	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
-	if t.Day() != day {
-		return time.Time{}, "", errorf("time %s has no such date", excerpt.Quote(v))
-	}
-	offset := time.Duration(zh)*time.Hour + time.Duration(zm)*time.Minute
+	offset := int64(zh*3600 + zm*60)
 	if rest[1] == '+' {
 		offset = -offset
 	}
-	t = t.Add(offset)
-	if y := t.Year(); y < 0 || y > 9999 {
-		return time.Time{}, "", errorf("time %s is out of range in UTC", excerpt.Quote(v))
+	sec = civil.Days(year, month, day)*86400 + int64(hour*3600+minute*60+second) + offset
+	days, _ := civil.SplitSeconds(sec)
+	if y, _, _ := civil.Date(days); y < 0 || y > 9999 {
+		return 0, 0, "", errorf("time %s is out of range in UTC", excerpt.Quote(v))
 	}
-	return t, frac, nil
+	return sec, nsec, frac, nil
 }
 
 // atoi parses a fixed-width run of digits.
@@ -554,22 +555,23 @@ func atoi(v string) (int, bool) {
 	return n, true
 }
 
-// appendTime writes t (in UTC, year 0-9999) as RFC 3339 with the given
-// fractional digits: time.Format would drop trailing zeros the log has.
-func appendTime(b []byte, t time.Time, frac string) []byte {
-	year, month, day := t.Date()
-	hour, minute, sec := t.Clock()
+// appendTime writes the instant sec (seconds since the epoch, in years 0
+// to 9999) as RFC 3339 in UTC with the given fractional digits:
+// time.Format would drop trailing zeros the log has.
+func appendTime(b []byte, sec int64, frac string) []byte {
+	days, secOfDay := civil.SplitSeconds(sec)
+	year, month, day := civil.Date(days)
 	b = appendInt(b, year, 4)
 	b = append(b, '-')
-	b = appendInt(b, int(month), 2)
+	b = appendInt(b, month, 2)
 	b = append(b, '-')
 	b = appendInt(b, day, 2)
 	b = append(b, 'T')
-	b = appendInt(b, hour, 2)
+	b = appendInt(b, secOfDay/3600, 2)
 	b = append(b, ':')
-	b = appendInt(b, minute, 2)
+	b = appendInt(b, secOfDay/60%60, 2)
 	b = append(b, ':')
-	b = appendInt(b, sec, 2)
+	b = appendInt(b, secOfDay%60, 2)
 	if frac != "" {
 		b = append(b, '.')
 		b = append(b, frac...)

@@ -153,14 +153,22 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Add([]byte(`1 2 3 [01/Jan/2024:00:00:00.123456789 -2359] "\x" 0 0 "\\" "\"`))
+	reused := record.NewBuilder(0) // holds the previous input's record
 	f.Fuzz(func(t *testing.T, line []byte) {
 		r, err := Parse(line)
+		// Parsing into a record reused from the last input leaves nothing
+		// of that input behind.
+		intoErr := ParseInto(reused, line)
 		if err != nil {
 			require.Nil(t, r)
 			require.ErrorIs(t, err, ErrMalformed)
+			require.Equal(t, err, intoErr)
+			require.Empty(t, reused.Fields)
 			return
 		}
 		require.NotNil(t, r)
+		require.NoError(t, intoErr)
+		require.Equal(t, r.Fields, reused.Fields)
 		checkRecord(t, r)
 	})
 }

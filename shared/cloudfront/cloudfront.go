@@ -54,13 +54,12 @@
 package cloudfront
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
+	"lakestream/shared/civil"
 	"lakestream/shared/excerpt"
 	"lakestream/shared/record"
 )
@@ -75,7 +74,6 @@ type kind uint8
 
 const (
 	text    kind = iota // a URL-encoded string
-	enum                // a text field with few distinct values, most of them interned
 	integer             // a non-negative int64
 	seconds             // a non-negative decimal number, as float64
 )
@@ -91,7 +89,7 @@ var fields = [...]struct {
 	{"x-edge-location", "x_edge_location", text},
 	{"sc-bytes", "sc_bytes", integer},
 	{"c-ip", "c_ip", text},
-	{"cs-method", "cs_method", enum},
+	{"cs-method", "cs_method", text},
 	{"cs(Host)", "cs_host", text},
 	{"cs-uri-stem", "cs_uri_stem", text},
 	{"sc-status", "sc_status", integer},
@@ -99,23 +97,23 @@ var fields = [...]struct {
 	{"cs(User-Agent)", "cs_user_agent", text},
 	{"cs-uri-query", "cs_uri_query", text},
 	{"cs(Cookie)", "cs_cookie", text},
-	{"x-edge-result-type", "x_edge_result_type", enum},
+	{"x-edge-result-type", "x_edge_result_type", text},
 	{"x-edge-request-id", "x_edge_request_id", text},
 	{"x-host-header", "x_host_header", text},
-	{"cs-protocol", "cs_protocol", enum},
+	{"cs-protocol", "cs_protocol", text},
 	{"cs-bytes", "cs_bytes", integer},
 	{"time-taken", "time_taken", seconds},
 	{"x-forwarded-for", "x_forwarded_for", text},
-	{"ssl-protocol", "ssl_protocol", enum},
-	{"ssl-cipher", "ssl_cipher", enum},
-	{"x-edge-response-result-type", "x_edge_response_result_type", enum},
-	{"cs-protocol-version", "cs_protocol_version", enum},
-	{"fle-status", "fle_status", enum},
+	{"ssl-protocol", "ssl_protocol", text},
+	{"ssl-cipher", "ssl_cipher", text},
+	{"x-edge-response-result-type", "x_edge_response_result_type", text},
+	{"cs-protocol-version", "cs_protocol_version", text},
+	{"fle-status", "fle_status", text},
 	{"fle-encrypted-fields", "fle_encrypted_fields", integer},
 	{"c-port", "c_port", integer},
 	{"time-to-first-byte", "time_to_first_byte", seconds},
-	{"x-edge-detailed-result-type", "x_edge_detailed_result_type", enum},
-	{"sc-content-type", "sc_content_type", enum},
+	{"x-edge-detailed-result-type", "x_edge_detailed_result_type", text},
+	{"sc-content-type", "sc_content_type", text},
 	{"sc-content-len", "sc_content_len", integer},
 	{"sc-range-start", "sc_range_start", integer},
 	{"sc-range-end", "sc_range_end", integer},
@@ -131,10 +129,12 @@ type Options struct {
 	DeriveUserAgent bool
 }
 
-// Parser parses CloudFront standard log lines. It holds only its options
-// and is safe for concurrent use.
+// Parser parses CloudFront standard log lines. It holds its options and
+// a cache of user agents already classified, and is safe for concurrent
+// use.
 type Parser struct {
-	opts Options
+	opts   Options
+	agents agentCache
 }
 
 // New returns a Parser with the given options.
@@ -156,21 +156,28 @@ const timestampLen = 20
 // Parse parses one log line (without its line terminator): (nil, nil) for a
 // "#" header line, a record, or an error wrapping ErrMalformed.
 func (p *Parser) Parse(line []byte) (*record.Record, error) {
+	// Room for the timestamp, the log's fields, the derived ones and two
+	// spare for what a pipeline adds (an arrival time).
+	b := record.NewBuilder(1 + len(fields) + 3 + 2)
+	ok, err := p.ParseInto(b, line)
+	if !ok {
+		return nil, err
+	}
+	return &b.Record, nil
+}
+
+// ParseInto is Parse into r, which it resets first, for a caller parsing
+// line after line into one record (a pipeline.ParserInto): the line's
+// values then come from r's arena and cost no allocation each. It reports
+// false for a header line and on error, leaving r empty.
+func (p *Parser) ParseInto(r *record.Builder, line []byte) (bool, error) {
+	r.Reset()
 	if len(line) > 0 && line[0] == '#' {
-		return nil, nil
+		return false, nil
 	}
-	// Every string of the record is a slice of one buffer holding the line
-	// followed by the text Parse derives, so a line costs one copy. Decoded
-	// values are shorter than their encoded form, so room for a second copy
-	// of the line is enough for them all.
-	size := len(line) + timestampLen
-	if bytes.IndexByte(line, '%') >= 0 {
-		size += len(line)
-	}
-	var buf strings.Builder
-	buf.Grow(size)
-	buf.Write(line)
-	s := buf.String()
+	// Every string of the record is a slice of one copy of the line, or
+	// of the text derived from it (decoded values, the timestamp).
+	s := r.Text(line)
 
 	var values [len(fields)]string
 	n := 0
@@ -178,54 +185,39 @@ func (p *Parser) Parse(line []byte) (*record.Record, error) {
 		values[n], rest, more = strings.Cut(rest, "\t")
 	}
 	if n < MinFields {
-		return nil, errorf("%d tab-separated fields, want at least %d", n, MinFields)
+		return false, errorf("%d tab-separated fields, want at least %d", n, MinFields)
 	}
 
-	timestamp, err := joinTimestamp(&buf, values[0], values[1])
+	timestamp, err := joinTimestamp(r, values[0], values[1])
 	if err != nil {
-		return nil, err
+		return false, err
 	}
-	r := newRecord()
-	r.Fields = append(r.Fields, record.Field{Name: "timestamp", Value: timestamp})
+	r.Fields = append(r.Fields, record.Field{Name: "timestamp", Value: r.Box(timestamp)})
 	for k, f := range fields {
 		var v any
 		if k < n {
-			if v, err = convert(&buf, f.w3c, f.kind, values[k]); err != nil {
-				return nil, err
+			if v, err = convert(r, f.w3c, f.kind, values[k]); err != nil {
+				r.Reset()
+				return false, err
 			}
 		}
 		r.Fields = append(r.Fields, record.Field{Name: f.name, Value: v})
 	}
 	if p.opts.DeriveUserAgent {
-		var browser, os, bot any
+		var c agentClass
 		if ua, ok := r.Fields[1+userAgentField].Value.(string); ok {
-			b, o, isBot := UserAgent(ua)
-			browser, os, bot = intern(b), intern(o), isBot
+			c = p.agents.classify(ua)
 		}
 		r.Fields = append(r.Fields,
-			record.Field{Name: "browser_family", Value: browser},
-			record.Field{Name: "os_family", Value: os},
-			record.Field{Name: "is_bot", Value: bot})
+			record.Field{Name: "browser_family", Value: c.browser},
+			record.Field{Name: "os_family", Value: c.os},
+			record.Field{Name: "is_bot", Value: c.bot})
 	}
-	return r, nil
-}
-
-// recordBuf lets a record and room for its fields come from one allocation:
-// timestamp, the log's fields, the derived ones and two spare for what the
-// pipeline adds (an arrival time).
-type recordBuf struct {
-	r      record.Record
-	fields [1 + len(fields) + 3 + 2]record.Field
-}
-
-func newRecord() *record.Record {
-	b := new(recordBuf)
-	b.r.Fields = b.fields[:0]
-	return &b.r
+	return true, nil
 }
 
 // convert turns one field's text into its record value.
-func convert(buf *strings.Builder, name string, k kind, v string) (any, error) {
+func convert(r *record.Builder, name string, k kind, v string) (any, error) {
 	if v == "-" || v == "" {
 		return nil, nil
 	}
@@ -235,7 +227,7 @@ func convert(buf *strings.Builder, name string, k kind, v string) (any, error) {
 		if !ok {
 			return nil, errorf("%s %s is not a whole number", name, excerpt.Quote(v))
 		}
-		return n, nil
+		return r.BoxInt(n), nil
 	case seconds:
 		if !isDecimal(v) {
 			return nil, errorf("%s %s is not a number of seconds", name, excerpt.Quote(v))
@@ -244,11 +236,9 @@ func convert(buf *strings.Builder, name string, k kind, v string) (any, error) {
 		if err != nil { // hundreds of digits: beyond float64, and no JSON number
 			return nil, errorf("%s %s is out of range", name, excerpt.Quote(v))
 		}
-		return f, nil
-	case enum:
-		return intern(decode(buf, v)), nil
+		return r.BoxFloat(f), nil
 	default:
-		return decode(buf, v), nil
+		return r.Box(decode(r, v)), nil
 	}
 }
 
@@ -287,33 +277,33 @@ func isDecimal(v string) bool {
 }
 
 // decode undoes CloudFront's %XX encoding once. A value without "%" is
-// returned as is; otherwise the result is appended to buf, the record's
-// string buffer.
-func decode(buf *strings.Builder, v string) string {
+// returned as is; otherwise the result is held by r's arena.
+func decode(r *record.Builder, v string) string {
 	i := strings.IndexByte(v, '%')
 	if i < 0 {
 		return v
 	}
-	start := buf.Len()
+	var stack [256]byte // decoded is shorter than v
+	buf := stack[:0]
 	for i >= 0 {
-		buf.WriteString(v[:i])
+		buf = append(buf, v[:i]...)
 		v = v[i:]
 		if len(v) >= 3 {
 			hi, ok1 := unhex(v[1])
 			lo, ok2 := unhex(v[2])
 			if ok1 && ok2 {
-				buf.WriteByte(hi<<4 | lo)
+				buf = append(buf, hi<<4|lo)
 				v = v[3:]
 				i = strings.IndexByte(v, '%')
 				continue
 			}
 		}
-		buf.WriteByte('%')
+		buf = append(buf, '%')
 		v = v[1:]
 		i = strings.IndexByte(v, '%')
 	}
-	buf.WriteString(v)
-	return buf.String()[start:]
+	buf = append(buf, v...)
+	return r.Text(buf)
 }
 
 func unhex(c byte) (byte, bool) {
@@ -328,9 +318,9 @@ func unhex(c byte) (byte, bool) {
 	return 0, false
 }
 
-// joinTimestamp checks date (YYYY-MM-DD) and time (hh:mm:ss) and writes
-// them to buf as one RFC 3339 UTC timestamp.
-func joinTimestamp(buf *strings.Builder, date, clock string) (string, error) {
+// joinTimestamp checks date (YYYY-MM-DD) and time (hh:mm:ss) and joins
+// them into one RFC 3339 UTC timestamp, held by r's arena.
+func joinTimestamp(r *record.Builder, date, clock string) (string, error) {
 	if len(date) != 10 || date[4] != '-' || date[7] != '-' {
 		return "", errorf("date %s is not YYYY-MM-DD", excerpt.Quote(date))
 	}
@@ -340,7 +330,7 @@ func joinTimestamp(buf *strings.Builder, date, clock string) (string, error) {
 	if !ok1 || !ok2 || !ok3 {
 		return "", errorf("date %s is not YYYY-MM-DD", excerpt.Quote(date))
 	}
-	if month < 1 || month > 12 || day < 1 || time.Date(year, time.Month(month), day, 0, 0, 0, 0, time.UTC).Day() != day {
+	if !civil.Valid(year, month, day) {
 		return "", errorf("date %q has no such day", date)
 	}
 	if len(clock) != 8 || clock[2] != ':' || clock[5] != ':' {
@@ -355,12 +345,11 @@ func joinTimestamp(buf *strings.Builder, date, clock string) (string, error) {
 	if hour > 23 || minute > 59 || sec > 59 {
 		return "", errorf("time %q has no such time of day", clock)
 	}
-	start := buf.Len()
-	buf.WriteString(date)
-	buf.WriteByte('T')
-	buf.WriteString(clock)
-	buf.WriteByte('Z')
-	return buf.String()[start:], nil
+	var stamp [timestampLen]byte
+	b := append(stamp[:0], date...)
+	b = append(b, 'T')
+	b = append(b, clock...)
+	return r.Text(append(b, 'Z')), nil
 }
 
 // atoi parses a fixed-width run of digits.
@@ -373,46 +362,6 @@ func atoi(v string) (int, bool) {
 		n = n*10 + int(v[i]-'0')
 	}
 	return n, true
-}
-
-// interned holds, already boxed, the values that fill most of a CloudFront
-// line (methods, protocols, result types, TLS versions and ciphers, user
-// agent families), so that storing them in a record costs no allocation.
-var interned = func() map[string]any {
-	m := make(map[string]any)
-	for _, s := range []string{
-		"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH",
-		"http", "https", "ws", "wss",
-		"HTTP/1.0", "HTTP/1.1", "HTTP/2.0", "HTTP/3.0",
-		"Hit", "RefreshHit", "OriginShieldHit", "Miss", "LimitExceeded", "CapacityExceeded", "Error", "Redirect",
-		"AbortedOrigin", "ClientCommError", "ClientGeoBlocked", "ClientHungUpRequest", "InvalidRequest",
-		"InvalidRequestBlocked", "InvalidRequestCertificate", "InvalidRequestHeader", "InvalidRequestMethod",
-		"OriginConnectError", "OriginContentRangeLengthError", "OriginDnsError", "OriginError",
-		"OriginHeaderTooBigError", "OriginInvalidResponseError", "OriginReadError", "OriginWriteError",
-		"OriginZeroSizeObjectError", "SlowReaderOriginError",
-		"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3",
-		"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
-		"ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-CHACHA20-POLY1305",
-		"ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305",
-		"text/html", "text/css", "text/plain", "application/json", "application/javascript", "image/png", "image/jpeg",
-	} {
-		m[s] = s
-	}
-	for _, r := range browserRules {
-		m[r.family] = r.family
-	}
-	for _, r := range osRules {
-		m[r.family] = r.family
-	}
-	m[other] = other
-	return m
-}()
-
-func intern(s string) any {
-	if v, ok := interned[s]; ok {
-		return v
-	}
-	return s
 }
 
 // errorf returns an error wrapping ErrMalformed.

@@ -7,7 +7,6 @@
 package jsonenc
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -47,9 +46,23 @@ const hexDigits = "0123456789abcdef"
 // \r, \t, \b, \f short forms), U+2028 and U+2029 escaped so the output is
 // also valid JavaScript, and each byte of invalid UTF-8 as \ufffd.
 func AppendString(dst []byte, s string) []byte {
+	i := plainPrefix(s)
 	dst = append(dst, '"')
+	if i == len(s) {
+		// The usual field name or value: nothing to escape, one copy.
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
 	start := 0 // s[start:i] is pending, needing no escape
-	for i := 0; i < len(s); {
+	for i < len(s) {
+		// Most of a log line is printable ASCII: pass over it eight
+		// bytes at a time.
+		for i+8 <= len(s) && plain(load8(s, i)) {
+			i += 8
+		}
+		if i == len(s) {
+			break
+		}
 		b := s[i]
 		if b < utf8.RuneSelf {
 			if b >= 0x20 && b != '"' && b != '\\' {
@@ -102,6 +115,13 @@ func AppendString(dst []byte, s string) []byte {
 func StringLen(s string) int {
 	n := 2
 	for i := 0; i < len(s); {
+		for i+8 <= len(s) && plain(load8(s, i)) {
+			i += 8
+			n += 8
+		}
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			switch {
@@ -129,15 +149,9 @@ func StringLen(s string) int {
 
 // AppendBytes is AppendString for text held in a []byte: decoders that
 // unescape into reused buffers write their strings with it without first
-// copying them into a string. Text that needs no escaping (printable
-// ASCII without quote or backslash, the common case) is copied eight bytes
-// at a time.
+// copying them into a string. Text that needs no escaping is copied
+// whole, as AppendString copies it.
 func AppendBytes(dst, b []byte) []byte {
-	if plain(b) {
-		dst = append(dst, '"')
-		dst = append(dst, b...)
-		return append(dst, '"')
-	}
 	// AppendString only reads s while it runs, so viewing b as a string
 	// without a copy is safe.
 	return AppendString(dst, unsafe.String(unsafe.SliceData(b), len(b)))
@@ -149,24 +163,45 @@ const (
 	msb = 0x8080808080808080
 )
 
-// plain reports whether every byte of b is printable ASCII other than '"'
-// and '\\', which AppendString writes as they are.
-func plain(b []byte) bool {
+// plain reports whether the 8 bytes packed in x are all printable ASCII
+// other than a quote and a backslash: bytes written as they are. Each term
+// sets a byte's top bit when that byte is a quote, a backslash, below 0x20
+// or from 0x80 up (a term may also flag bytes above a true match, which
+// does not change the answer).
+func plain(x uint64) bool {
+	q := x ^ (lsb * '"')
+	b := x ^ (lsb * '\\')
+	return ((q-lsb)&^q|(b-lsb)&^b|(x-lsb*0x20)|x)&msb == 0
+}
+
+// plainPrefix returns len(s) when every byte of s is written as it is
+// (printable ASCII other than a quote and a backslash), and otherwise an
+// index before which every byte is.
+func plainPrefix(s string) int {
+	if len(s) < 8 {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' {
+				return i
+			}
+		}
+		return len(s)
+	}
 	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:])
-		q := x ^ (lsb * '"')
-		s := x ^ (lsb * '\\')
-		// A byte below 0x20, equal to '"' or '\\', or of 0x80 or more
-		// sets its top bit here (the lowest such byte always does).
-		if ((q-lsb)&^q|(s-lsb)&^s|(x-lsb*0x20)&^x|x)&msb != 0 {
-			return false
+	for ; i+8 <= len(s); i += 8 {
+		if !plain(load8(s, i)) {
+			return i
 		}
 	}
-	for ; i < len(b); i++ {
-		if c := b[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
-			return false
-		}
+	if plain(load8(s, len(s)-8)) { // the tail, overlapping what was checked
+		return len(s)
 	}
-	return true
+	return i
+}
+
+// load8 packs s[i:i+8] into a uint64, little-endian (the compiler makes it
+// one load).
+func load8(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }

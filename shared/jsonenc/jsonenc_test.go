@@ -75,3 +75,15 @@ func BenchmarkAppendString(b *testing.B) {
 		buf = AppendString(buf[:0], s)
 	}
 }
+
+func BenchmarkAppendStringShort(b *testing.B) {
+	names := []string{"remote_host", "ident", "user", "time", "time_ms", "method", "path", "query", "protocol", "status", "bytes", "referrer", "user_agent", "203.0.113.0", "GET", "HTTP/1.1"}
+	buf := make([]byte, 0, 512)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = buf[:0]
+		for _, s := range names {
+			buf = AppendString(buf, s)
+		}
+	}
+}

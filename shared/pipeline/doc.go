@@ -15,6 +15,12 @@
 //	if err := env.Err(); err != nil { ... }
 //	p, err := pipeline.New(accesslog.Parse, opts)
 //
+// A ParserInto (NewInto; the shipped parsers have one, ParseJSONInto among
+// them) fills a record.Builder that the pipeline reuses line after line
+// instead of returning a new record, so that a line costs no allocation:
+// its values come from the builder's arena, and Transform keeps its
+// working memory (buffers, caches) from one Firehose record to the next.
+//
 // A log-event source hands over a batch of events that share some fields
 // (LogEvents); (*EventPipeline).Run runs the stages over them. Each event
 // is the record {shared fields..., id, timestamp, message}. When no stage
@@ -36,8 +42,9 @@
 //
 //  1. Parse: each line (or, with SplitJSON, each JSON document) goes through
 //     the Parser. A Parser returning (nil, nil) skips the line on purpose.
-//     A ParserAt (NewAt) is also given the record's arrival time, which an
-//     RFC 3164 syslog line needs to date its year-less timestamp. Then,
+//     A ParserAt (NewAt) and a ParserInto are also given the record's
+//     arrival time, which an RFC 3164 syslog line needs to date its
+//     year-less timestamp. Then,
 //     with PARSE_MESSAGE, the record's message field goes through the
 //     parser it names, whose fields join the record.
 //  2. Filter (DROP_IF): drops matching records. It runs on the parsed values,

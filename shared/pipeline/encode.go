@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"lakestream/shared/jsonenc"
+	"lakestream/shared/jsonscan"
 	"lakestream/shared/record"
 )
 
@@ -64,6 +65,28 @@ func appendRecord(dst []byte, r *record.Record, depth int, embed bool) ([]byte, 
 	return append(dst, '}'), nil
 }
 
+// appendCompact appends the JSON text v compacted, as json.Compact does.
+// Text that is valid (which jsonscan checks far faster than json.Compact's
+// state machine) and holds no white space at all, as a parser's nested
+// values and numbers mostly do, is already compact.
+func appendCompact(dst, v []byte) ([]byte, error) {
+	if bytes.IndexAny(v, " \t\r\n") < 0 {
+		s := scanners.Get().(*jsonscan.Scanner)
+		s.Reset(v)
+		valid := s.Skip() == nil && s.End() == nil
+		s.Reset(nil)
+		scanners.Put(s)
+		if valid {
+			return append(dst, v...), nil
+		}
+	}
+	buf := bytes.NewBuffer(dst)
+	if err := json.Compact(buf, v); err != nil {
+		return dst, fmt.Errorf("%w: invalid JSON text: %v", ErrUnencodable, err)
+	}
+	return buf.Bytes(), nil
+}
+
 // appendValue appends one value of the record contract as JSON.
 func appendValue(dst []byte, v any, depth int) ([]byte, error) {
 	switch v := v.(type) {
@@ -85,11 +108,7 @@ func appendValue(dst []byte, v any, depth int) ([]byte, error) {
 		if len(v) == 0 {
 			return append(dst, "null"...), nil // as encoding/json writes a nil RawMessage
 		}
-		buf := bytes.NewBuffer(dst)
-		if err := json.Compact(buf, v); err != nil {
-			return dst, fmt.Errorf("%w: invalid JSON text: %v", ErrUnencodable, err)
-		}
-		return buf.Bytes(), nil
+		return appendCompact(dst, v)
 	case *record.Record:
 		return appendRecord(dst, v, depth+1, false)
 	default:

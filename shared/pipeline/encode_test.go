@@ -118,3 +118,25 @@ func FuzzAppendJSON(f *testing.F) {
 		assert.Equal(t, "{"+marshalNoHTML(t, name)+":"+marshalNoHTML(t, i)+"}", string(one))
 	})
 }
+
+// FuzzAppendCompact holds the writer of json.RawMessage values to
+// json.Compact, which it replaces where it can: the same bytes, or the
+// same error.
+func FuzzAppendCompact(f *testing.F) {
+	for _, s := range []string{`{"a":[1,2]}`, ` [ ] `, `{"a":`, `12.50`, `-0`, `"a b"`, `{"a":1} {"b":2}`, `[1,2,]`, `"` + "\xff" + `"`, `nul`, `1e`, `{"a":{"b":{"c":[[[]]]}}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var want bytes.Buffer
+		want.WriteString("prefix")
+		wantErr := json.Compact(&want, raw)
+		got, err := appendCompact([]byte("prefix"), raw)
+		if wantErr != nil {
+			require.Error(t, err)
+			assert.Equal(t, "value cannot be written as JSON: invalid JSON text: "+wantErr.Error(), err.Error())
+			return
+		}
+		require.NoError(t, err)
+		assert.Equal(t, want.String(), string(got))
+	})
+}

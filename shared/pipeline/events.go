@@ -205,7 +205,10 @@ func (p *EventPipeline) Run(ctx context.Context, evs *LogEvents, arrival time.Ti
 	if len(evs.Shared) != len(p.shared) {
 		return EventResult{}, fmt.Errorf("pipeline: %d shared values for the %d shared fields %v", len(evs.Shared), len(p.shared), p.shared)
 	}
-	ps := p.stages.newPass(arrival, p.capacity(evs), o.Limit, o.Out)
+	// A pass of its own: the result keeps its output (in o.Out, when the
+	// caller gave an arena with room).
+	ps := p.stages.newPass()
+	ps.start(arrival, p.capacity(evs), o.Limit, o.Out)
 	r := eventRun{p: p, ps: ps, evs: evs, opts: o, partition: len(p.stages.partition) > 0 && !o.NoPartition}
 	var err error
 	if p.direct && !o.Record {
@@ -274,20 +277,20 @@ func (r *eventRun) records() error {
 	for i, v := range r.evs.Shared {
 		shared[i] = v
 	}
-	rec := record.New(len(shared) + 3 + 16)
+	rec := &ps.rec.Record
 	for i := range r.evs.Events {
 		ev := &r.evs.Events[i]
-		rec.Fields = rec.Fields[:0]
+		ps.rec.Reset()
 		for j, name := range p.shared {
 			rec.Fields = append(rec.Fields, record.Field{Name: name, Value: shared[j]})
 		}
 		rec.Fields = append(rec.Fields,
-			record.Field{Name: FieldID, Value: ev.ID},
-			record.Field{Name: FieldTimestamp, Value: ev.Timestamp},
-			record.Field{Name: FieldMessage, Value: ev.Message})
+			record.Field{Name: FieldID, Value: ps.rec.Box(ev.ID)},
+			record.Field{Name: FieldTimestamp, Value: ps.rec.BoxInt(ev.Timestamp)},
+			record.Field{Name: FieldMessage, Value: ps.rec.Box(ev.Message)})
 		fail := func(err error) error { return &EventError{Index: i + 1, ID: ev.ID, Err: err} }
 
-		kept, err := ps.prepare(rec)
+		kept, err := ps.prepare()
 		if err != nil {
 			return fail(err)
 		}
@@ -431,11 +434,12 @@ func (p *EventPipeline) splunkHead(dst []byte, evs *LogEvents) []byte {
 // directKeys appends the partition values for events at time t, as
 // appendPartition does for their records.
 func (p *EventPipeline) directKeys(dst []byte, evs *LogEvents, t time.Time) []byte {
+	c := dateHourOf(t)
 	for i, k := range p.stages.partition {
 		if j := p.sharedKey[i]; j >= 0 {
 			dst = appendPartitionValue(dst, stringBytes(evs.Shared[j]))
 		} else {
-			dst = appendTimePart(dst, k.part, t)
+			dst = appendTimePart(dst, k.part, c)
 		}
 		dst = append(dst, 0)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"lakestream/shared/record"
@@ -75,9 +76,10 @@ type masker struct {
 	scratch []byte
 }
 
-func (m *masker) apply(r *record.Record) error {
+// apply masks the fields of b, whose arena holds the masked values.
+func (m *masker) apply(b *record.Builder) error {
 	for _, k := range m.masks {
-		at, i := k.path.locate(r)
+		at, i := k.path.locate(&b.Record)
 		if i < 0 || at.Fields[i].Value == nil {
 			continue
 		}
@@ -88,9 +90,9 @@ func (m *masker) apply(r *record.Record) error {
 		case actionRedact:
 			f.Value = RedactedText
 		case actionTruncateIP:
-			f.Value = m.truncateIP(f.Value)
+			f.Value = m.truncateIP(b, f.Value)
 		case actionHash:
-			v, err := m.hash(f.Value)
+			v, err := m.hash(b, f.Value)
 			if err != nil {
 				return &FieldError{Field: k.path.name, Err: err}
 			}
@@ -102,20 +104,26 @@ func (m *masker) apply(r *record.Record) error {
 
 // truncateIP keeps the network part of an address, leaving "" and "-" (no
 // address) alone and redacting anything else, so that a hostname or a
-// malformed value never reaches the lake unmasked.
-func (m *masker) truncateIP(v any) any {
+// malformed value never reaches the lake unmasked. The masked address is
+// held by r's arena.
+func (m *masker) truncateIP(r *record.Builder, v any) any {
 	s, ok := v.(string)
 	if !ok {
 		return RedactedText
 	}
 	if s == "" || s == "-" {
-		return s
+		return v
+	}
+	var buf [len("[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535")]byte
+	if ip, ok := parseIPv4(s); ok {
+		// The commonest case, without netip's general parsing.
+		return r.Box(r.Text(appendIPv4(buf[:0], ip&^(1<<(32-m.ipv4Bits)-1))))
 	}
 	if a, err := netip.ParseAddr(s); err == nil {
-		return m.network(a).String()
+		return r.Box(r.Text(m.network(a).AppendTo(buf[:0])))
 	}
 	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return netip.AddrPortFrom(m.network(ap.Addr()), ap.Port()).String()
+		return r.Box(r.Text(netip.AddrPortFrom(m.network(ap.Addr()), ap.Port()).AppendTo(buf[:0])))
 	}
 	return RedactedText
 }
@@ -131,11 +139,12 @@ func (m *masker) network(a netip.Addr) netip.Addr {
 	return netip.PrefixFrom(a, bits).Masked().Addr()
 }
 
-// hash returns the hex HMAC-SHA256 of the value's text keyed with the salt.
-func (m *masker) hash(v any) (string, error) {
+// hash returns the hex HMAC-SHA256 of the value's text keyed with the
+// salt, held by r's arena.
+func (m *masker) hash(r *record.Builder, v any) (any, error) {
 	var err error
 	if m.scratch, err = appendText(m.scratch[:0], v); err != nil {
-		return "", err
+		return nil, err
 	}
 	if m.mac == nil {
 		m.mac = hmac.New(sha256.New, m.hashSalt)
@@ -144,5 +153,42 @@ func (m *masker) hash(v any) (string, error) {
 	m.mac.Write(m.scratch)
 	var sum [sha256.Size]byte
 	m.scratch = hex.AppendEncode(m.scratch[:0], m.mac.Sum(sum[:0]))
-	return string(m.scratch), nil
+	return r.Box(r.Text(m.scratch)), nil
+}
+
+// parseIPv4 reads a dotted-quad IPv4 address as netip.ParseAddr does
+// (four decimal octets, no leading zeros), reporting false for anything
+// else, which is left to netip.
+func parseIPv4(s string) (uint32, bool) {
+	var ip uint32
+	octets, n, digits := 0, 0, 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == '.' {
+			if digits == 0 || octets == 4 {
+				return 0, false
+			}
+			ip, octets, n, digits = ip<<8|uint32(n), octets+1, 0, 0
+			continue
+		}
+		c := s[i]
+		if c < '0' || c > '9' || (digits == 1 && n == 0) {
+			return 0, false
+		}
+		n, digits = n*10+int(c-'0'), digits+1
+		if n > 255 {
+			return 0, false
+		}
+	}
+	return ip, octets == 4
+}
+
+// appendIPv4 writes ip as a dotted quad.
+func appendIPv4(dst []byte, ip uint32) []byte {
+	for shift := 24; shift >= 0; shift -= 8 {
+		dst = strconv.AppendUint(dst, uint64(ip>>shift&0xff), 10)
+		if shift > 0 {
+			dst = append(dst, '.')
+		}
+	}
+	return dst
 }

@@ -1,14 +1,16 @@
 package pipeline
 
 import (
-	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
-	"unicode/utf8"
-	"unique"
+	"sync"
+	"time"
 
+	"lakestream/shared/jsonscan"
 	"lakestream/shared/record"
 )
 
@@ -33,148 +35,143 @@ const indexAt = 32
 // is written back as it came. The json.RawMessage values share line's
 // memory: line must not change while the record is in use.
 func ParseJSON(line []byte) (*record.Record, error) {
-	// Validating first lets the walk below assume well-formed input.
-	if !json.Valid(line) {
-		var raw json.RawMessage
-		err := json.Unmarshal(line, &raw) // only to learn where and why
-		return nil, fmt.Errorf("%w: %v", ErrInvalidJSON, err)
+	b := record.NewBuilder(16)
+	if _, err := ParseJSONInto(b, line, time.Time{}); err != nil {
+		return nil, err
 	}
-	s := jsonScanner{b: line}
-	s.skipSpace()
-	if s.b[s.i] != '{' {
-		return nil, fmt.Errorf("%w: found %s", ErrNotObject, kindOf(s.b[s.i]))
-	}
-	s.i++
-	rec := record.New(16)
-	var index map[string]int
-	for {
-		s.skipSpace()
-		if s.b[s.i] == '}' {
-			return rec, nil
-		}
-		name := key(s.value())
-		s.skipSpace()
-		s.i++ // ':'
-		s.skipSpace()
-		v := scalar(s.value())
+	return &b.Record, nil
+}
 
+// scanners keeps the JSON scanners of ParseJSONInto, whose buffers (for
+// nesting and escaped keys) then serve line after line.
+var scanners = sync.Pool{New: func() any { return new(jsonscan.Scanner) }}
+
+// ParseJSONInto is ParseJSON into r, which it resets first: a ParserInto,
+// reading the line in one pass with shared/jsonscan (which accepts exactly
+// what encoding/json accepts) and taking the values from r's arena. On
+// error r is left empty.
+func ParseJSONInto(r *record.Builder, line []byte, _ time.Time) (bool, error) {
+	r.Reset()
+	s := scanners.Get().(*jsonscan.Scanner)
+	defer scanners.Put(s)
+	s.Reset(line)
+	if k := s.Peek(); k != jsonscan.Object {
+		if !json.Valid(line) {
+			return false, invalidJSON(line)
+		}
+		return false, fmt.Errorf("%w: found %s", ErrNotObject, k)
+	}
+	readObject(r, s)
+	if s.End() != nil {
+		r.Reset()
+		return false, invalidJSON(line)
+	}
+	return true, nil
+}
+
+// readObject reads the object that comes next into r's fields; a syntax
+// error stops it and stays in s.
+func readObject(r *record.Builder, s *jsonscan.Scanner) {
+	var (
+		index map[string]int
+		buf   []byte // unescaped strings; r.Text copies them
+	)
+	for key := range s.Object() {
+		v, ok := jsonValue(r, s, &buf)
+		if !ok {
+			break
+		}
 		i := -1
 		if index != nil {
-			if j, ok := index[name]; ok {
+			if j, ok := index[string(key)]; ok {
 				i = j
 			}
 		} else {
-			i = fieldIndex(rec, name)
+			i = fieldIndex(&r.Record, string(key)) // no allocation: the conversion only compares
 		}
 		if i >= 0 {
-			rec.Fields[i].Value = v
-		} else {
-			rec.Fields = append(rec.Fields, record.Field{Name: name, Value: v})
-			switch n := len(rec.Fields); {
-			case index != nil:
-				index[name] = n - 1
-			case n == indexAt:
-				index = make(map[string]int, 2*indexAt)
-				for k, f := range rec.Fields {
-					index[f.Name] = k
-				}
+			r.Fields[i].Value = v
+			continue
+		}
+		r.Fields = append(r.Fields, record.Field{Name: r.Text(key), Value: v})
+		switch n := len(r.Fields); {
+		case index != nil:
+			index[r.Fields[n-1].Name] = n - 1
+		case n == indexAt:
+			index = make(map[string]int, 2*indexAt)
+			for k, f := range r.Fields {
+				index[f.Name] = k
 			}
 		}
-		s.skipSpace()
-		if s.b[s.i] == ',' {
-			s.i++
+	}
+}
+
+// readJSONDocument parses the JSON object at the start of data into r (reset
+// first) and returns where it ends, or false if it is not a well-formed
+// object (r is then left empty). It is ParseJSONInto for a document not yet
+// cut out of the record's data: parsing finds the end of an object, so
+// Transform need not cut the documents apart first (a second pass), except
+// to find and describe a bad one.
+func readJSONDocument(r *record.Builder, data []byte) (int, bool) {
+	r.Reset()
+	s := scanners.Get().(*jsonscan.Scanner)
+	defer scanners.Put(s)
+	s.Reset(data)
+	readObject(r, s)
+	if s.Err() != nil {
+		r.Reset()
+		return 0, false
+	}
+	return s.Offset(), true
+}
+
+// isParseJSONInto reports whether parse is ParseJSONInto itself, by its
+// code pointer (functions do not compare in Go), so that NewInto can let
+// Transform read JSON documents in one pass.
+func isParseJSONInto(parse ParserInto) bool {
+	return reflect.ValueOf(parse).Pointer() == reflect.ValueOf(ParseJSONInto).Pointer()
+}
+
+// jsonValue reads the member value that comes next as a record value,
+// reporting false on a syntax error (which the scanner keeps).
+func jsonValue(r *record.Builder, s *jsonscan.Scanner, buf *[]byte) (any, bool) {
+	switch s.Peek() {
+	case jsonscan.String:
+		v, err := s.String(buf)
+		return r.Box(r.Text(v)), err == nil
+	case jsonscan.Bool:
+		v, err := s.Bool()
+		return v, err == nil
+	case jsonscan.Null:
+		return nil, s.Null()
+	case jsonscan.Number:
+		v, err := s.Number()
+		if err != nil {
+			return nil, false
 		}
-	}
-}
-
-// scalar converts one JSON value's text to a record value.
-func scalar(v []byte) any {
-	switch v[0] {
-	case '"':
-		return unquote(v)
-	case 't':
-		return true
-	case 'f':
-		return false
-	case 'n':
-		return nil
-	case '{', '[':
-		return json.RawMessage(v)
-	}
-	for _, c := range v {
-		if c == '.' || c == 'e' || c == 'E' {
-			return json.RawMessage(v)
+		for _, c := range v {
+			if c == '.' || c == 'e' || c == 'E' {
+				return r.BoxJSON(v), true
+			}
 		}
-	}
-	// The string conversion stays on the stack: ParseInt does not keep it.
-	if n, err := strconv.ParseInt(string(v), 10, 64); err == nil {
-		return n
-	}
-	return json.RawMessage(v) // beyond int64: keep every digit
-}
-
-// key returns an object key, interned: logs repeat the same few keys on
-// every line, and sharing one copy of each saves an allocation per field.
-func key(v []byte) string {
-	inner := v[1 : len(v)-1]
-	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
-		return unique.Make(string(inner)).Value()
-	}
-	return unquote(v)
-}
-
-// unquote returns a JSON string's value. Plain strings, the vast majority
-// in logs, are converted directly; escapes and invalid UTF-8 go through
-// encoding/json, whose rules (U+FFFD for bad bytes, surrogate pairs) the
-// writer mirrors.
-func unquote(v []byte) string {
-	inner := v[1 : len(v)-1]
-	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
-		return string(inner)
-	}
-	var s string
-	_ = json.Unmarshal(v, &s) // cannot fail: v is a validated JSON string
-	return s
-}
-
-func kindOf(c byte) string {
-	switch c {
-	case '[':
-		return "an array"
-	case '"':
-		return "a string"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	default:
-		return "a number"
-	}
-}
-
-// jsonScanner walks JSON already checked by json.Valid, so it never needs
-// to report an error and never reads past the end.
-type jsonScanner struct {
-	b []byte
-	i int
-}
-
-func (s *jsonScanner) skipSpace() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\r', '\n':
-			s.i++
-		default:
-			return
+		// The string conversion stays on the stack: ParseInt does not keep it.
+		if n, err := strconv.ParseInt(string(v), 10, 64); err == nil {
+			return r.BoxInt(n), true
 		}
+		return r.BoxJSON(v), true // beyond int64: keep every digit
+	default: // an object or an array, kept as its text; Raw checks it
+		v, err := s.Raw()
+		return r.BoxJSON(v), err == nil
 	}
 }
 
-// value returns the text of the value starting at s.i and moves past it.
-func (s *jsonScanner) value() []byte {
-	start := s.i
-	s.i = valueEnd(s.b, s.i)
-	return s.b[start:s.i]
+// invalidJSON describes why line is not JSON as encoding/json words it,
+// which is what the error has always said (a rare path: only bad lines
+// pay for it).
+func invalidJSON(line []byte) error {
+	var raw json.RawMessage
+	err := json.Unmarshal(line, &raw)
+	return fmt.Errorf("%w: %v", ErrInvalidJSON, err)
 }
 
 // valueEnd returns the index just past the JSON value starting at b[i]:
@@ -217,6 +214,14 @@ func valueEnd(b []byte, i int) int {
 // stringEnd returns the index just past the string starting at b[i].
 func stringEnd(b []byte, i int) int {
 	for i++; i < len(b); i++ {
+		// Most of a document is string text: pass over it eight bytes
+		// at a time.
+		for i+8 <= len(b) && !quoteOrBackslash(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+		}
+		if i == len(b) {
+			break
+		}
 		switch b[i] {
 		case '\\':
 			i++
@@ -225,4 +230,15 @@ func stringEnd(b []byte, i int) int {
 		}
 	}
 	return len(b)
+}
+
+// quoteOrBackslash reports whether any of the 8 bytes packed in x is a
+// quote or a backslash. (A byte equal to c makes x^(c*lsb) hold a zero
+// byte, whose top bit the subtraction sets; it can also flag bytes above a
+// true one, which does not change the answer.)
+func quoteOrBackslash(x uint64) bool {
+	const lsb, msb = 0x0101010101010101, 0x8080808080808080
+	q := x ^ (lsb * '"')
+	b := x ^ (lsb * '\\')
+	return ((q-lsb)&^q|(b-lsb)&^b)&msb != 0
 }

@@ -3,11 +3,13 @@ package pipeline
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -129,5 +131,51 @@ func FuzzParseJSON(f *testing.F) {
 		require.NoError(t, json.Unmarshal(line, &want))
 		require.NoError(t, json.Unmarshal(out, &got))
 		assert.Equal(t, want, got)
+	})
+}
+
+// FuzzParseJSONDifferential holds ParseJSON to referenceParseJSON, the
+// implementation it replaced (encoding/json's validation, then a walk):
+// the same fields and values, or the same error, for any input. ParseJSONInto
+// into a record reused from the previous input must agree too.
+func FuzzParseJSONDifferential(f *testing.F) {
+	for _, s := range jsonSeeds(f) {
+		f.Add(s)
+	}
+	for _, s := range []string{`{"a":1,"a":{"b":[1,2]},"c":"\u00e9\ud800x"}`, `{"x":nul}`, `{"x":tru}`, `[1] x`, `{"a":1} x`, `{"a":-0,"b":1e400,"c":"` + "\xff\t" + `"}`} {
+		f.Add([]byte(s))
+	}
+	reused := record.NewBuilder(0)
+	f.Fuzz(func(t *testing.T, line []byte) {
+		want, wantErr := referenceParseJSON(line)
+		got, err := ParseJSON(line)
+		ok, intoErr := ParseJSONInto(reused, line, time.Time{})
+		if wantErr != nil {
+			require.Error(t, err, "accepted what encoding/json rejects")
+			require.Equal(t, wantErr.Error(), err.Error())
+			require.Equal(t, errors.Is(wantErr, ErrNotObject), errors.Is(err, ErrNotObject))
+			require.Equal(t, err, intoErr)
+			require.False(t, ok)
+			require.Empty(t, reused.Fields)
+			return
+		}
+		require.NoError(t, err)
+		require.Equal(t, want.Fields, got.Fields)
+		require.NoError(t, intoErr)
+		require.True(t, ok)
+		require.Equal(t, want.Fields, reused.Fields)
+	})
+}
+
+// FuzzStringEnd holds the eight-bytes-at-a-time string end finder, which
+// cuts JSON documents apart, to the byte-at-a-time one.
+func FuzzStringEnd(f *testing.F) {
+	for _, s := range []string{`"abc"`, `"a\"b" x`, `"12345678\\"`, `"` + strings.Repeat("x", 20) + `\` + `"` + strings.Repeat("y", 9) + `"z`, `"unterminated`, `"\`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for i := range b {
+			require.Equal(t, refStringEnd(b, i), stringEnd(b, i), "from %d", i)
+		}
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"lakestream/shared/civil"
 	"lakestream/shared/excerpt"
 	"lakestream/shared/record"
 )
@@ -112,8 +113,8 @@ func validKeyName(s string) bool {
 // appendPartition appends the record's partition values, each followed by
 // a 0 byte (which sanitising keeps out of values), so the values of two
 // lines compare as one byte string without building a map per line.
-func (s *stages) appendPartition(dst []byte, r *record.Record, arrival time.Time, scratch *[]byte) ([]byte, error) {
-	var t time.Time
+func (s *stages) appendPartition(dst []byte, r *record.Record, arrival time.Time, scratch *[]byte, times *timeMemo) ([]byte, error) {
+	var c dateHour
 	haveTime := false
 	for _, k := range s.partition {
 		if k.part == partField {
@@ -125,32 +126,44 @@ func (s *stages) appendPartition(dst []byte, r *record.Record, arrival time.Time
 			continue
 		}
 		if !haveTime {
-			var err error
-			if t, err = s.eventTime(r, arrival); err != nil {
+			t, err := s.eventTime(r, arrival, times)
+			if err != nil {
 				return dst, err
 			}
-			haveTime = true
+			c, haveTime = dateHourOf(t), true
 		}
-		dst = append(appendTimePart(dst, k.part, t), 0)
+		dst = append(appendTimePart(dst, k.part, c), 0)
 	}
 	return dst, nil
 }
 
-// appendTimePart appends one time part of t (UTC).
-func appendTimePart(dst []byte, part timePart, t time.Time) []byte {
+// dateHour is the calendar date and hour of a time in UTC, worked out once
+// for all of a line's time parts.
+type dateHour struct {
+	year, month, day, hour int
+}
+
+func dateHourOf(t time.Time) dateHour {
+	days, secOfDay := civil.SplitSeconds(t.Unix())
+	year, month, day := civil.Date(days)
+	return dateHour{year: year, month: month, day: day, hour: secOfDay / 3600}
+}
+
+// appendTimePart appends one time part of c.
+func appendTimePart(dst []byte, part timePart, c dateHour) []byte {
 	switch part {
 	case partYear:
-		return appendPadded(dst, t.Year(), 4)
+		return appendPadded(dst, c.year, 4)
 	case partMonth:
-		return appendPadded(dst, int(t.Month()), 2)
+		return appendPadded(dst, c.month, 2)
 	case partDay:
-		return appendPadded(dst, t.Day(), 2)
+		return appendPadded(dst, c.day, 2)
 	case partHour:
-		return appendPadded(dst, t.Hour(), 2)
+		return appendPadded(dst, c.hour, 2)
 	case partDate:
-		dst = append(appendPadded(dst, t.Year(), 4), '-')
-		dst = append(appendPadded(dst, int(t.Month()), 2), '-')
-		return appendPadded(dst, t.Day(), 2)
+		dst = append(appendPadded(dst, c.year, 4), '-')
+		dst = append(appendPadded(dst, c.month, 2), '-')
+		return appendPadded(dst, c.day, 2)
 	}
 	return dst
 }
@@ -199,6 +212,9 @@ func appendPartitionValue(dst, text []byte) []byte {
 }
 
 func appendPadded(dst []byte, n, width int) []byte {
+	if 0 <= n && (width == 2 && n < 100 || width == 4 && n < 10000) {
+		return appendDigits(dst, n, width) // every partition of years 0 to 9999
+	}
 	var buf [20]byte
 	digits := strconv.AppendInt(buf[:0], int64(n), 10)
 	for range width - len(digits) {
@@ -208,8 +224,8 @@ func appendPadded(dst []byte, n, width int) []byte {
 }
 
 // eventTime is the TIME_FIELD value in UTC, or the arrival time when there
-// is none.
-func (s *stages) eventTime(r *record.Record, arrival time.Time) (time.Time, error) {
+// is none. times, if not nil, remembers the timestamp parsed last.
+func (s *stages) eventTime(r *record.Record, arrival time.Time, times *timeMemo) (time.Time, error) {
 	if s.timeField == nil {
 		return arrival.UTC(), nil
 	}
@@ -217,7 +233,7 @@ func (s *stages) eventTime(r *record.Record, arrival time.Time) (time.Time, erro
 	if v == nil {
 		return arrival.UTC(), nil
 	}
-	t, err := parseTime(v)
+	t, err := parseTime(v, times)
 	if err != nil {
 		return time.Time{}, &FieldError{Field: s.timeField.name, Err: err}
 	}
@@ -235,10 +251,10 @@ func (s *stages) checkYear(t time.Time) (time.Time, error) {
 
 // parseTime reads an event time: an RFC 3339 string, or an epoch number
 // (or numeric string) whose unit is told by its magnitude.
-func parseTime(v any) (time.Time, error) {
+func parseTime(v any, times *timeMemo) (time.Time, error) {
 	switch v := v.(type) {
 	case string:
-		if t, err := time.Parse(time.RFC3339, v); err == nil {
+		if t, err := times.parse(v); err == nil {
 			return t.UTC(), nil
 		}
 		if t, ok := parseEpoch(v); ok {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"lakestream/shared/record"
 )
@@ -15,6 +16,13 @@ import (
 type fieldPath struct {
 	name string   // as configured
 	segs []string // name split on dots; nil when it has none
+	// at remembers where each lookup last found its field: at[0] the
+	// whole name, at[1+k] segment k. A parser writes its fields in the
+	// same places line after line, so looking there first spares a scan of
+	// the names, for each of the ten or so lookups of a line's stages. It
+	// is shared by copies of the path and by concurrent passes, hence
+	// atomic; a wrong guess only costs the scan.
+	at []atomic.Int32
 }
 
 func newFieldPath(name string) (fieldPath, error) {
@@ -30,6 +38,7 @@ func newFieldPath(name string) (fieldPath, error) {
 			}
 		}
 	}
+	p.at = make([]atomic.Int32, 1+len(p.segs))
 	return p, nil
 }
 
@@ -40,12 +49,12 @@ func newFieldPath(name string) (fieldPath, error) {
 // *record.Record in place, once, only when a path goes through it; it is
 // written back as the same JSON.
 func (p fieldPath) locate(r *record.Record) (*record.Record, int) {
-	if i := fieldIndex(r, p.name); i >= 0 || p.segs == nil {
+	if i := p.index(r, p.name, 0); i >= 0 || p.segs == nil {
 		return r, i
 	}
 	cur := r
 	for k, seg := range p.segs {
-		i := fieldIndex(cur, seg)
+		i := p.index(cur, seg, 1+k)
 		if i < 0 {
 			return nil, -1
 		}
@@ -77,6 +86,21 @@ func (p fieldPath) get(r *record.Record) any {
 		return nil
 	}
 	return at.Fields[i].Value
+}
+
+// index is fieldIndex, looking first where lookup k found name last.
+func (p fieldPath) index(r *record.Record, name string, k int) int {
+	if r == nil || k >= len(p.at) {
+		return fieldIndex(r, name)
+	}
+	if h := int(p.at[k].Load()); h < len(r.Fields) && r.Fields[h].Name == name {
+		return h
+	}
+	i := fieldIndex(r, name)
+	if i >= 0 {
+		p.at[k].Store(int32(i))
+	}
+	return i
 }
 
 func fieldIndex(r *record.Record, name string) int {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"sync"
 	"time"
@@ -27,6 +28,14 @@ type Parser func(line []byte) (*record.Record, error)
 // against the arrival time rather than the clock makes a transformation
 // repeatable: a retried or re-driven record comes out the same.
 type ParserAt func(line []byte, arrival time.Time) (*record.Record, error)
+
+// ParserInto is a ParserAt that fills the record it is given instead of
+// returning a new one: the pipeline parses every line into one
+// record.Builder, reset in between, whose arena then holds the line's
+// values (Text, Box) at no allocation each, where a new record per line
+// costs a dozen. It reports false to skip a line on purpose, and may keep
+// references into line as a Parser may.
+type ParserInto func(r *record.Builder, line []byte, arrival time.Time) (bool, error)
 
 // ErrMixedPartitions is wrapped when the lines of one Firehose record map
 // to different partition keys: Firehose takes one set of keys per record,
@@ -79,8 +88,14 @@ type Stats struct {
 // Pipeline runs the stages configured by Options over Firehose records.
 // It is safe for concurrent use.
 type Pipeline struct {
-	parse  ParserAt
+	parse  ParserInto
 	stages *stages
+	// jsonDocs is set for ParseJSONInto with SplitJSON: Transform then
+	// parses each document straight from the record's data.
+	jsonDocs bool
+	// passes holds the working memory of Transform calls done, for the
+	// next: the record lines are parsed into, buffers, caches.
+	passes sync.Pool
 
 	mu    sync.Mutex
 	stats Stats
@@ -101,6 +116,23 @@ func NewAt(parse ParserAt, opts Options) (*Pipeline, error) {
 	if parse == nil {
 		return nil, errors.New("pipeline: nil Parser")
 	}
+	return NewInto(func(r *record.Builder, line []byte, arrival time.Time) (bool, error) {
+		parsed, err := parse(line, arrival)
+		if parsed == nil || err != nil {
+			return false, err
+		}
+		// The fields' values are the parser's own; only the field list
+		// is copied into the record every stage works on.
+		r.Fields = append(r.Fields, parsed.Fields...)
+		return true, nil
+	}, opts)
+}
+
+// NewInto is New for a ParserInto, the parser that costs the least.
+func NewInto(parse ParserInto, opts Options) (*Pipeline, error) {
+	if parse == nil {
+		return nil, errors.New("pipeline: nil Parser")
+	}
 	s, problems := compile(opts)
 	if len(problems) > 0 {
 		errs := make([]error, len(problems))
@@ -109,7 +141,7 @@ func NewAt(parse ParserAt, opts Options) (*Pipeline, error) {
 		}
 		return nil, fmt.Errorf("pipeline: invalid options: %w", errors.Join(errs...))
 	}
-	return &Pipeline{parse: parse, stages: s}, nil
+	return &Pipeline{parse: parse, stages: s, jsonDocs: s.split == SplitJSON && isParseJSONInto(parse)}, nil
 }
 
 // TakeStats returns the counts since the previous call and resets them;
@@ -131,48 +163,55 @@ func (p *Pipeline) Transform(ctx context.Context, r firehose.Record) (firehose.O
 		return firehose.Output{}, err
 	}
 	s := p.stages
-	// Output is usually about the input's size: JSON adds field names to
-	// text logs, masking shortens values.
-	ps := s.newPass(r.ArrivalTime, len(r.Data)+len(r.Data)/2, 0, nil)
+	ps, _ := p.passes.Get().(*pass)
+	if ps == nil {
+		ps = s.newPass()
+	}
+	defer p.passes.Put(ps)
+	ps.start(r.ArrivalTime, 0, 0, nil)
+	ps.outputFor(len(r.Data))
 	var (
-		first     []byte
+		haveFirst bool
 		firstLine int
-		compact   bytes.Buffer
 	)
-	for n, line := range s.split.pieces(r.Data) {
-		rec, err := p.parse(line, ps.arrival)
+	lines := s.split.splitter(r.Data)
+	for {
+		rec := &ps.rec
+		n, line, kept, more, err := p.next(&lines, rec, ps.arrival)
+		if !more {
+			break
+		}
 		if err != nil {
 			return firehose.Output{}, &LineError{Line: n, Err: s.withhold(err, true)}
 		}
-		if rec == nil {
+		if !kept {
 			ps.stats.Skipped++
 			continue
 		}
-		kept, err := ps.prepare(rec)
-		if err != nil {
+		if kept, err = ps.prepare(); err != nil {
 			return firehose.Output{}, &LineError{Line: n, Err: err}
 		}
 		if !kept {
 			continue
 		}
 		if len(s.partition) > 0 {
-			if first == nil {
-				first, firstLine = bytes.Clone(ps.keys), n
-			} else if !bytes.Equal(ps.keys, first) {
+			if !haveFirst {
+				ps.first, firstLine, haveFirst = append(ps.first[:0], ps.keys...), n, true
+			} else if !bytes.Equal(ps.keys, ps.first) {
 				return firehose.Output{}, &LineError{Line: n, Err: fmt.Errorf("%w: line %d has %s, this line %s",
-					ErrMixedPartitions, firstLine, s.describePartition(first), s.describePartition(ps.keys))}
+					ErrMixedPartitions, firstLine, s.describePartition(ps.first), s.describePartition(ps.keys))}
 			}
 		}
 		text := line
 		if s.split == SplitJSON && !s.format.writesFields() && bytes.IndexByte(line, '\n') >= 0 {
 			// A pretty-printed document is written on one line: the same
 			// document, and still one line per record.
-			compact.Reset()
-			if json.Compact(&compact, line) == nil {
-				text = compact.Bytes()
+			ps.compact.Reset()
+			if json.Compact(&ps.compact, line) == nil {
+				text = ps.compact.Bytes()
 			}
 		}
-		if err := ps.write(rec, text); err != nil {
+		if err := ps.write(&rec.Record, text); err != nil {
 			return firehose.Output{}, &LineError{Line: n, Err: err}
 		}
 	}
@@ -181,11 +220,31 @@ func (p *Pipeline) Transform(ctx context.Context, r firehose.Record) (firehose.O
 	if ps.stats.Written == 0 {
 		return firehose.Output{Drop: true}, nil
 	}
-	o := firehose.Output{Data: ps.out}
-	if first != nil {
-		o.PartitionKeys = s.partitionMap(first)
+	o := firehose.Output{Data: ps.output(len(r.Data))}
+	if haveFirst {
+		o.PartitionKeys = ps.partitionMap(ps.first)
 	}
 	return o, nil
+}
+
+// next cuts the next line or document from the record's data and parses
+// it into rec, reporting false when there is none left.
+func (p *Pipeline) next(lines *splitter, rec *record.Builder, arrival time.Time) (n int, line []byte, kept, more bool, err error) {
+	if p.jsonDocs && lines.skipSpace() && lines.data[0] == '{' {
+		// One pass: parsing a well-formed object finds its end. Anything
+		// else is cut out and parsed again below, for its error.
+		if end, ok := readJSONDocument(rec, lines.data); ok {
+			line = lines.data[:end]
+			return lines.take(end), line, true, true, nil
+		}
+	}
+	n, line, more = lines.next()
+	if !more {
+		return 0, nil, false, false, nil
+	}
+	rec.Reset()
+	kept, err = p.parse(rec, line, arrival)
+	return n, line, kept, true, err
 }
 
 func (p *Pipeline) addStats(s Stats) {
@@ -197,7 +256,9 @@ func (p *Pipeline) addStats(s Stats) {
 }
 
 // pass is one Firehose record's way through the stages after parsing:
-// the output so far, the last record's partition values, the counts.
+// the output so far, the last record's partition values, the counts. A
+// pass is reused for record after record (Transform keeps them in a pool),
+// so that what a record needs besides its output is allocated once.
 type pass struct {
 	s        *stages
 	masks    masker // per pass: it holds HMAC state
@@ -215,33 +276,150 @@ type pass struct {
 	scratch, keysText []byte
 	// selected is the record FIELDS writes (fields.go), reused.
 	selected record.Record
+
+	// rec is the record every line is parsed into, which prepare works on;
+	// its arena also holds the values the stages make (a masked address,
+	// the arrival time), which stay valid after it is reset.
+	rec record.Builder
+	// arrivalMs is the arrival time arrivalV was made for.
+	arrivalMs int64
+	first     []byte // the partition values of the record's first line
+	times     timeMemo
+	stamps    millisStamps
+	compact   bytes.Buffer
+	outputs   outputs
+	maps      partitionMaps
+	// spare is Transform's buffer for small outputs; outRatio the last
+	// output's size per input byte, in sixteenths; large tells whether
+	// p.out is a buffer of its own (see outputFor).
+	spare    []byte
+	outRatio int
+	large    bool
 }
 
-// newPass starts a pass writing its output to out when out has room for
-// capacity bytes, and to a new buffer otherwise.
-func (s *stages) newPass(arrival time.Time, capacity, limit int, out []byte) *pass {
+func (s *stages) newPass() *pass {
+	return &pass{s: s, masks: masker{stages: s}, arrivalMs: math.MinInt64}
+}
+
+// start readies p for a record that arrived at arrival, with room for
+// capacity bytes of output: in out (an arena the caller keeps, such as the
+// Firehose framework's Record.Out) when it has the room, else in the
+// pass's own buffer.
+func (p *pass) start(arrival time.Time, capacity, limit int, out []byte) {
 	if limit > 0 {
 		capacity = min(capacity, limit+1)
 	}
-	if cap(out) < capacity {
-		out = make([]byte, 0, capacity)
+	p.arrival = arrival.UTC()
+	if ms := arrival.UnixMilli(); ms != p.arrivalMs || p.arrivalV == nil {
+		// Records of a batch arrive milliseconds apart; lines of a record
+		// share the value.
+		p.arrivalV, p.arrivalMs = p.s.arrivalValue(&p.rec, &p.stamps, arrival), ms
 	}
-	return &pass{
-		s:        s,
-		masks:    masker{stages: s},
-		arrival:  arrival.UTC(),
-		arrivalV: s.arrivalValue(arrival),
-		out:      out[:0],
-		limit:    limit,
+	if cap(out) >= capacity && out != nil {
+		p.out = out
+	} else if cap(p.out) < capacity {
+		p.out = make([]byte, 0, capacity)
 	}
+	p.out = p.out[:0]
+	p.limit, p.over, p.stats = limit, false, Stats{}
 }
 
-// prepare runs the stages between parsing and writing on rec: parse its
+// outputFor readies p.out for the output of a Firehose record of n bytes,
+// which the framework keeps until it writes the response. A large output
+// is written into a buffer of its own, sized by the last output's ratio to
+// its input, and handed over; a small one is written into the pass's
+// spare buffer and copied out (see outputs).
+func (p *pass) outputFor(n int) {
+	if p.outRatio == 0 {
+		p.outRatio = 24 // 1.5: JSON adds field names to text logs
+	}
+	size := n*p.outRatio/16 + 256
+	if p.large = size > outputBlock/4; p.large {
+		p.out = make([]byte, 0, size+size/8)
+		return
+	}
+	p.out = p.spare[:0]
+}
+
+// output returns the output of a Firehose record of n bytes.
+func (p *pass) output(n int) []byte {
+	out := p.out
+	if n > 0 {
+		p.outRatio = min(max(len(out)*16/n, 1), 1<<10)
+	}
+	if p.large {
+		p.out = nil
+		return out
+	}
+	p.spare = out // kept, at the size it grew to
+	if len(out) > outputBlock/4 {
+		return bytes.Clone(out) // outgrew the guess: not worth a block
+	}
+	return p.outputs.copy(out)
+}
+
+// outputBlock is the size of the blocks outputs carves: the largest the
+// runtime allocates from its per-thread caches; a larger one goes to the
+// heap's lock and costs ten times as much.
+const outputBlock = 32 << 10
+
+// outputs holds the outputs of Firehose records of a few hundred bytes
+// (a line per record, as many producers send), which would otherwise cost
+// an allocation each: copied one after the other into a block, never
+// written again once handed out (the framework reads them up to the
+// response), the block left to the garbage collector when full.
+type outputs struct {
+	block []byte
+}
+
+func (o *outputs) copy(b []byte) []byte {
+	if len(b) > cap(o.block)-len(o.block) {
+		o.block = make([]byte, 0, outputBlock)
+	}
+	start := len(o.block)
+	o.block = append(o.block, b...)
+	return o.block[start:len(o.block):len(o.block)]
+}
+
+// partitionMaps remembers the metadata.partitionKeys maps made for
+// records, by their partition values: records of one hour share one map
+// instead of each building its own (the framework only reads them).
+type partitionMaps struct {
+	byValues map[string]map[string]string
+	// The map returned last and its values: consecutive records of a
+	// stream usually share their partition.
+	last       map[string]string
+	lastValues []byte
+}
+
+// maxPartitionMaps bounds the maps a pass remembers; a stream with more
+// distinct partitions starts over.
+const maxPartitionMaps = 1024
+
+// partitionMap returns metadata.partitionKeys for appendPartition's values.
+func (p *pass) partitionMap(values []byte) map[string]string {
+	c := &p.maps
+	if c.last != nil && bytes.Equal(values, c.lastValues) {
+		return c.last
+	}
+	m, ok := c.byValues[string(values)]
+	if !ok {
+		if c.byValues == nil || len(c.byValues) >= maxPartitionMaps {
+			c.byValues = make(map[string]map[string]string)
+		}
+		m = p.s.partitionMap(values)
+		c.byValues[string(values)] = m
+	}
+	c.last, c.lastValues = m, append(c.lastValues[:0], values...)
+	return m
+}
+
+// prepare runs the stages between parsing and writing on p.rec: parse its
 // message, filter, enrich, mask, validate, and derive the partition values
 // into p.keys. It reports false for a record PARSE_MESSAGE's parser skips
 // or DROP_IF drops.
-func (p *pass) prepare(rec *record.Record) (bool, error) {
-	s := p.s
+func (p *pass) prepare() (bool, error) {
+	s, rec := p.s, &p.rec.Record
 	if s.parseMessage != nil {
 		if msg, ok := messageOf(rec); ok {
 			parsed, err := s.parseMessage(stringBytes(msg), p.arrival)
@@ -275,14 +453,14 @@ func (p *pass) prepare(rec *record.Record) (bool, error) {
 	if s.arrivalField != "" {
 		rec.Set(s.arrivalField, p.arrivalV)
 	}
-	if err := p.masks.apply(rec); err != nil {
+	if err := p.masks.apply(&p.rec); err != nil {
 		return false, s.withhold(err, false)
 	}
-	if err := validate(s.schema, rec); err != nil {
+	if err := validate(s.schema, rec, &p.times); err != nil {
 		return false, s.withhold(err, false)
 	}
 	if len(s.partition) > 0 {
-		if p.keys, err = s.appendPartition(p.keys[:0], rec, p.arrival, &p.keysText); err != nil {
+		if p.keys, err = s.appendPartition(p.keys[:0], rec, p.arrival, &p.keysText, &p.times); err != nil {
 			return false, s.withhold(err, false)
 		}
 	}
@@ -306,7 +484,7 @@ func (p *pass) write(rec *record.Record, text []byte) error {
 	var t time.Time
 	if p.s.format == FormatSplunk {
 		var err error
-		if t, err = p.s.eventTime(rec, p.arrival); err != nil {
+		if t, err = p.s.eventTime(rec, p.arrival, &p.times); err != nil {
 			return p.s.withhold(err, false)
 		}
 	}
@@ -330,14 +508,16 @@ func (p *pass) wrote() {
 	}
 }
 
-// arrivalValue is the enrichment value, built once per Firehose record and
-// shared by its lines, so enriching a line costs no allocation.
-func (s *stages) arrivalValue(t time.Time) any {
+// arrivalValue is the enrichment value, made once per Firehose record (in
+// r's arena) and shared by its lines, so enriching a line costs no
+// allocation.
+func (s *stages) arrivalValue(r *record.Builder, stamps *millisStamps, t time.Time) any {
 	if s.arrivalField == "" {
 		return nil
 	}
 	if s.arrivalFormat == TimeEpochMillis {
-		return t.UnixMilli()
+		return r.BoxInt(t.UnixMilli())
 	}
-	return t.UTC().Format("2006-01-02T15:04:05.000Z07:00")
+	var buf [len("2006-01-02T15:04:05.000Z")]byte
+	return r.Box(r.Text(stamps.append(buf[:0], t)))
 }

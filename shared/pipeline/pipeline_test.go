@@ -112,6 +112,36 @@ func TestTransformConcurrent(t *testing.T) {
 	assert.Equal(t, Stats{Filtered: 8 * 5, Written: 8 * 45}, p.TakeStats())
 }
 
+// TestTransformOutputsStay: the firehose framework keeps every record's
+// output until it writes the response, so an output must not change while
+// the pipeline goes on with later records (small ones share blocks, large
+// ones are written in buffers of their own; the pass is reused).
+func TestTransformOutputsStay(t *testing.T) {
+	opts := Options{ArrivalTimeField: "received_at", PartitionKeys: "year,hour", MaskFields: "ip=truncate-ip"}
+	p, err := New(ParseJSON, opts)
+	require.NoError(t, err)
+	var records []firehose.Record
+	var outputs []firehose.Output
+	for i := range 300 {
+		var data bytes.Buffer
+		for j := range 1 + (i%7)*(i%7)*20 { // from one line to hundreds
+			fmt.Fprintf(&data, `{"n":%d,"ip":"10.0.%d.%d","msg":"line %d of record %d"}`+"\n", j, i%256, j%256, j, i)
+		}
+		r := firehose.Record{Data: data.Bytes(), ArrivalTime: arrival.Add(time.Duration(i) * time.Second)}
+		out, err := p.Transform(context.Background(), r)
+		require.NoError(t, err)
+		records, outputs = append(records, r), append(outputs, out)
+	}
+	for i, r := range records {
+		fresh, err := New(ParseJSON, opts)
+		require.NoError(t, err)
+		want, err := fresh.Transform(context.Background(), r)
+		require.NoError(t, err)
+		require.Equal(t, string(want.Data), string(outputs[i].Data), "record %d", i)
+		require.Equal(t, want.PartitionKeys, outputs[i].PartitionKeys, "record %d", i)
+	}
+}
+
 // specItemCount is the number of non-empty comma-separated items in spec.
 func specItemCount(spec string) int {
 	n := 0
@@ -209,5 +239,51 @@ func FuzzTransformJSON(f *testing.F) {
 			assert.NotEmpty(t, v, k)
 			assert.NotContains(t, v, "/", k)
 		}
+	})
+}
+
+// FuzzJSONDocumentsOnePass holds Transform's one-pass reading of JSON
+// documents (ParseJSONInto with SplitJSON parses each straight from the
+// record's data) to cutting each out first and parsing it then, which a
+// wrapped ParseJSONInto gets: the same output, keys and error, in every
+// format (lines and splunk write the documents' text).
+func FuzzJSONDocumentsOnePass(f *testing.F) {
+	for _, s := range jsonSeeds(f) {
+		f.Add(s, uint8(0))
+	}
+	f.Add([]byte("{\"a\":1}{\"b\":2} [3]\n{\"c\":\n 4}\n x"), uint8(1))
+	f.Add([]byte(`{"a":"}"} {"b":{"c":[}`), uint8(2))
+	formats := []Options{
+		{Split: SplitJSON, DropIf: "level=debug", TimeField: "time", PartitionKeys: "year,host=field:host"},
+		{Split: SplitJSON, OutputFormat: FormatLines},
+		{Split: SplitJSON, OutputFormat: FormatSplunk, EmbedJSON: true},
+	}
+	type pair struct{ onePass, cut *Pipeline }
+	var pipes []pair
+	for _, o := range formats {
+		onePass, err := NewInto(ParseJSONInto, o)
+		require.NoError(f, err)
+		require.True(f, onePass.jsonDocs)
+		cut, err := NewInto(func(r *record.Builder, line []byte, at time.Time) (bool, error) {
+			return ParseJSONInto(r, line, at)
+		}, o)
+		require.NoError(f, err)
+		require.False(f, cut.jsonDocs)
+		pipes = append(pipes, pair{onePass, cut})
+	}
+	f.Fuzz(func(t *testing.T, data []byte, format uint8) {
+		p := pipes[int(format)%len(pipes)]
+		rec := firehose.Record{Data: data, ArrivalTime: arrival}
+		want, wantErr := p.cut.Transform(context.Background(), rec)
+		got, err := p.onePass.Transform(context.Background(), rec)
+		if wantErr != nil {
+			require.Error(t, err)
+			require.Equal(t, wantErr.Error(), err.Error())
+			return
+		}
+		require.NoError(t, err)
+		require.Equal(t, string(want.Data), string(got.Data))
+		require.Equal(t, want.PartitionKeys, got.PartitionKeys)
+		require.Equal(t, want.Drop, got.Drop)
 	})
 }

@@ -7,7 +7,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"lakestream/shared/excerpt"
@@ -140,17 +139,18 @@ func (r *fieldRule) parseRange(c string) error {
 }
 
 // validate checks r against every rule and returns the first violation.
-func validate(rules []fieldRule, r *record.Record) error {
+// times, if not nil, remembers the timestamp parsed last.
+func validate(rules []fieldRule, r *record.Record, times *timeMemo) error {
 	for i := range rules {
 		rule := &rules[i]
-		if err := rule.check(rule.path.get(r)); err != nil {
+		if err := rule.check(rule.path.get(r), times); err != nil {
 			return &FieldError{Field: rule.path.name, Err: err}
 		}
 	}
 	return nil
 }
 
-func (r *fieldRule) check(v any) error {
+func (r *fieldRule) check(v any, times *timeMemo) error {
 	if v == nil {
 		if r.required {
 			return errors.New("missing, but required")
@@ -163,8 +163,12 @@ func (r *fieldRule) check(v any) error {
 		if !ok {
 			return wrongType(v, r.typ)
 		}
-		if n := utf8.RuneCountInString(s); r.maxLen > 0 && n > r.maxLen {
-			return fmt.Errorf("%d characters, more than the maximum %d", n, r.maxLen)
+		// A string has at most as many characters as bytes: only a long
+		// one needs counting.
+		if r.maxLen > 0 && len(s) > r.maxLen {
+			if n := utf8.RuneCountInString(s); n > r.maxLen {
+				return fmt.Errorf("%d characters, more than the maximum %d", n, r.maxLen)
+			}
 		}
 	case typeInt:
 		n, ok := v.(int64)
@@ -197,7 +201,7 @@ func (r *fieldRule) check(v any) error {
 		if !ok {
 			return wrongType(v, r.typ)
 		}
-		if _, err := time.Parse(time.RFC3339, s); err != nil {
+		if _, err := times.parse(s); err != nil {
 			return fmt.Errorf("%s is not an RFC 3339 timestamp", excerpt.Quote(s))
 		}
 	}

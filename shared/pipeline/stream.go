@@ -37,7 +37,8 @@ type LineStream struct {
 // against (for an S3 object, its event time, so that a retried object comes
 // out the same).
 func (p *Pipeline) NewLineStream(arrival time.Time) *LineStream {
-	ps := p.stages.newPass(arrival, 64<<10, 0, nil)
+	ps := p.stages.newPass()
+	ps.start(arrival, 64<<10, 0, nil)
 	// Partition keys go nowhere here: evaluating them would only cost time
 	// and fail lines for an event time no output carries.
 	s := *p.stages
@@ -51,22 +52,33 @@ func (p *Pipeline) NewLineStream(arrival time.Time) *LineStream {
 // written line's output, ending in LF, is appended to Output. An error
 // (the parser's, a stage's) fails the line, and nothing of it is written.
 func (s *LineStream) Line(line []byte) (LineResult, error) {
-	rec, err := s.p.parse(line, s.ps.arrival)
+	ps := s.ps
+	ps.rec.Reset()
+	kept, err := s.p.parse(&ps.rec, line, ps.arrival)
 	if err != nil {
-		return 0, s.ps.s.withhold(err, true) // as Transform's: no masked value quoted
+		return 0, ps.s.withhold(err, true) // as Transform's: no masked value quoted
 	}
-	if rec == nil {
+	if !kept {
 		return LineSkipped, nil
 	}
-	return s.Record(rec, line)
+	return s.run(line)
 }
 
 // Record runs the stages over a record the caller parsed itself (to add
-// fields of its own, say), text being the line it came from.
+// fields of its own, say), text being the line it came from. The stages
+// work on a copy of rec's field list; rec is left as it was.
 func (s *LineStream) Record(rec *record.Record, text []byte) (LineResult, error) {
 	ps := s.ps
+	ps.rec.Reset()
+	ps.rec.Fields = append(ps.rec.Fields, rec.Fields...)
+	return s.run(text)
+}
+
+// run takes the line in the pass's record through the stages and writes it.
+func (s *LineStream) run(text []byte) (LineResult, error) {
+	ps := s.ps
 	before := ps.stats
-	kept, err := ps.prepare(rec)
+	kept, err := ps.prepare()
 	switch {
 	case err != nil:
 		return 0, err
@@ -76,7 +88,7 @@ func (s *LineStream) Record(rec *record.Record, text []byte) (LineResult, error)
 		return LineSkipped, nil
 	}
 	n := len(ps.out)
-	if err := ps.write(rec, text); err != nil {
+	if err := ps.write(&ps.rec.Record, text); err != nil {
 		ps.out = ps.out[:n] // a line half written is not written
 		return 0, err
 	}

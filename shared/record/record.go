@@ -9,6 +9,10 @@
 // Columns describes the records a parser writes: every field's name and
 // Hive type, in order, for the Glue tables that read the output. Its
 // documentation holds the one mapping from record values to Hive types.
+//
+// Builder is a record that a parser fills line after line, taking its
+// values from an arena so that a line costs no allocation per field: what
+// the shared pipeline's per-line loop is built on.
 package record
 
 // Field is one named value. Value is one of: nil (JSON null), string,

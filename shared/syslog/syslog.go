@@ -55,13 +55,13 @@
 package syslog
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"lakestream/shared/civil"
 	"lakestream/shared/excerpt"
 	"lakestream/shared/record"
 )
@@ -98,25 +98,31 @@ func Parse(line []byte) (*record.Record, error) {
 	return ParseAt(line, time.Now().UTC())
 }
 
+// numFields is how many fields ParseAt writes.
+const numFields = 13
+
 // ParseAt is Parse with now as the reference time for year-less RFC 3164
 // timestamps, which are read in now's location.
 func ParseAt(line []byte, now time.Time) (*record.Record, error) {
-	// Every string of the record is a slice of one buffer holding the line
-	// followed by the text ParseAt derives, so a line costs one copy.
-	// Unescaped values are shorter than their escaped form, so room for a
-	// second copy of the line is enough for them all.
-	size := len(line) + maxTimeLen
-	if bytes.IndexByte(line, '\\') >= 0 {
-		size += len(line)
+	b := record.NewBuilder(numFields + 2) // room for what a pipeline adds (an arrival time)
+	if err := ParseInto(b, line, now); err != nil {
+		return nil, err
 	}
-	p := parser{now: now}
-	p.buf.Grow(size)
-	p.buf.Write(line)
-	p.s = p.buf.String()
+	return &b.Record, nil
+}
 
+// ParseInto is ParseAt into r, which it resets first, for a caller parsing
+// line after line into one record (a pipeline.ParserInto): the line's
+// values then come from r's arena and cost no allocation each. On error r
+// is left empty.
+func ParseInto(r *record.Builder, line []byte, now time.Time) error {
+	r.Reset()
+	// Every string of the record is a slice of one copy of the line, or
+	// of the text derived from it (unescaped values, the timestamp).
+	p := parser{r: r, s: r.Text(line), now: now}
 	pri, err := p.priority()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var h header
 	if version, ok := p.version(pri); ok {
@@ -125,9 +131,10 @@ func ParseAt(line []byte, now time.Time) (*record.Record, error) {
 		h, err = p.rfc3164()
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return h.record(pri), nil
+	h.fill(r, pri)
+	return nil
 }
 
 // header is what a message holds besides its priority.
@@ -142,14 +149,15 @@ type header struct {
 	message        any
 }
 
-func (h *header) record(pri int) *record.Record {
+// fill appends the record's fields to r.
+func (h *header) fill(r *record.Builder, pri int) {
 	var priority, facility, facilityName, severity, severityName any
 	if pri >= 0 {
+		// All below 256, which the runtime boxes without allocating.
 		priority = int64(pri)
 		facility, facilityName = int64(pri/8), facilityNames[pri/8]
 		severity, severityName = int64(pri%8), severityNames[pri%8]
 	}
-	r := newRecord()
 	r.Fields = append(r.Fields,
 		record.Field{Name: "priority", Value: priority},
 		record.Field{Name: "facility", Value: facility},
@@ -165,26 +173,12 @@ func (h *header) record(pri int) *record.Record {
 		record.Field{Name: "structured_data", Value: h.structuredData},
 		record.Field{Name: "message", Value: h.message},
 	)
-	return r
 }
 
-// recordBuf lets a record and room for its fields come from one allocation.
-// Two spare fields leave room for what the pipeline adds (an arrival time).
-type recordBuf struct {
-	r      record.Record
-	fields [13 + 2]record.Field
-}
-
-func newRecord() *record.Record {
-	b := new(recordBuf)
-	b.r.Fields = b.fields[:0]
-	return &b.r
-}
-
-// parser holds one message: s is the line, a prefix of buf, and i the
+// parser holds one message: s is the line, held by r's arena, and i the
 // position reached.
 type parser struct {
-	buf strings.Builder
+	r   *record.Builder
 	s   string
 	i   int
 	now time.Time
@@ -238,17 +232,17 @@ func (p *parser) rfc5424(version int64) (header, error) {
 		}
 		h.timestamp = p.writeTime(t, frac)
 	}
-	fields := [...]struct {
-		name string
-		dst  *any
-	}{{"hostname", &h.hostname}, {"app-name", &h.appName}, {"procid", &h.procID}, {"msgid", &h.msgID}}
-	for _, f := range fields {
-		v, err := p.field(f.name)
+	// One after the other, not through pointers into h, which would move
+	// h to the heap.
+	var values [4]any
+	for i, name := range [...]string{"hostname", "app-name", "procid", "msgid"} {
+		v, err := p.field(name)
 		if err != nil {
 			return h, err
 		}
-		*f.dst = optional(v)
+		values[i] = p.optional(v)
 	}
+	h.hostname, h.appName, h.procID, h.msgID = values[0], values[1], values[2], values[3]
 	if h.structuredData, err = p.structuredData(); err != nil {
 		return h, err
 	}
@@ -257,7 +251,7 @@ func (p *parser) rfc5424(version int64) (header, error) {
 	case p.s[p.i] != ' ':
 		return h, errorf("no space after the structured data")
 	default:
-		h.message = strings.TrimPrefix(p.s[p.i+1:], "\uFEFF")
+		h.message = p.r.Box(strings.TrimPrefix(p.s[p.i+1:], "\uFEFF"))
 	}
 	return h, nil
 }
@@ -292,7 +286,7 @@ func (p *parser) structuredData() (any, error) {
 	if s[p.i] != '[' {
 		return nil, errorf("structured data %s is neither - nor [...]", excerpt.Quote(s[p.i:tokenEnd(s, p.i)]))
 	}
-	sd := record.New(2)
+	sd := p.r.NewRecord(2)
 	for p.i < len(s) && s[p.i] == '[' {
 		p.i++
 		id := p.sdName()
@@ -303,7 +297,7 @@ func (p *parser) structuredData() (any, error) {
 		if v, ok := sd.Get(id); ok {
 			elem = v.(*record.Record)
 		} else {
-			elem = record.New(4)
+			elem = p.r.NewRecord(4)
 			sd.Fields = append(sd.Fields, record.Field{Name: id, Value: elem})
 		}
 		for p.i < len(s) && s[p.i] == ' ' {
@@ -317,7 +311,7 @@ func (p *parser) structuredData() (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			addParam(elem, name, value)
+			p.addParam(elem, name, value)
 		}
 		if p.i == len(s) || s[p.i] != ']' {
 			return nil, errorf("structured data element %s is not closed with ]", excerpt.Quote(id))
@@ -365,26 +359,27 @@ func (p *parser) paramValue(id, name string) (string, error) {
 }
 
 // unescape undoes \", \\ and \] in v; other backslashes are kept (RFC 5424
-// section 6.3.3). The result is appended to buf, the record's string buffer.
+// section 6.3.3). The result is held by the record's arena.
 func (p *parser) unescape(v string) string {
-	start := p.buf.Len()
+	var stack [256]byte // unescaped is shorter than v
+	buf := stack[:0]
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		if c == '\\' && i+1 < len(v) && (v[i+1] == '"' || v[i+1] == '\\' || v[i+1] == ']') {
 			i++
 			c = v[i]
 		}
-		p.buf.WriteByte(c)
+		buf = append(buf, c)
 	}
-	return p.buf.String()[start:]
+	return p.r.Text(buf)
 }
 
 // addParam adds a parameter to an SD element. The record needs unique
 // names, so a repeated parameter becomes a JSON array of all its values.
-func addParam(elem *record.Record, name, value string) {
+func (p *parser) addParam(elem *record.Record, name, value string) {
 	prev, ok := elem.Get(name)
 	if !ok {
-		elem.Fields = append(elem.Fields, record.Field{Name: name, Value: value})
+		elem.Fields = append(elem.Fields, record.Field{Name: name, Value: p.r.Box(value)})
 		return
 	}
 	var values []string
@@ -402,7 +397,7 @@ func addParam(elem *record.Record, name, value string) {
 func (p *parser) rfc3164() (header, error) {
 	var h header
 	rest := p.s[p.i:]
-	var t time.Time
+	var t int64
 	var frac string
 	var err error
 	switch {
@@ -429,17 +424,17 @@ func (p *parser) rfc3164() (header, error) {
 
 	app, pid, msg, isTag := splitTag(rest)
 	if first := rest[:tokenEnd(rest, 0)]; !isTag || isIPv6(first) {
-		h.hostname = optional(first)
+		h.hostname = p.optional(first)
 		rest = strings.TrimPrefix(rest[len(first):], " ")
 		app, pid, msg, isTag = splitTag(rest)
 	}
 	if !isTag {
 		if rest != "" {
-			h.message = rest
+			h.message = p.r.Box(rest)
 		}
 		return h, nil
 	}
-	h.appName, h.procID, h.message = app, optional(pid), msg
+	h.appName, h.procID, h.message = p.r.Box(app), p.optional(pid), p.r.Box(msg)
 	return h, nil
 }
 
@@ -489,13 +484,34 @@ func isIPv6(w string) bool {
 	return colons >= 2
 }
 
-var months = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
-
+// monthOf returns the number of a month's English abbreviation, or 0.
+// (A switch on constants compares the three bytes at once.)
 func monthOf(name string) int {
-	for m, n := range months {
-		if name == n {
-			return m + 1
-		}
+	switch name {
+	case "Jan":
+		return 1
+	case "Feb":
+		return 2
+	case "Mar":
+		return 3
+	case "Apr":
+		return 4
+	case "May":
+		return 5
+	case "Jun":
+		return 6
+	case "Jul":
+		return 7
+	case "Aug":
+		return 8
+	case "Sep":
+		return 9
+	case "Oct":
+		return 10
+	case "Nov":
+		return 11
+	case "Dec":
+		return 12
 	}
 	return 0
 }
@@ -506,8 +522,9 @@ func isBSDTime(s string) bool {
 }
 
 // parseBSDTime reads "Mmm dd hh:mm:ss" (the day padded with a space or a
-// zero, or not at all) and returns the instant and what follows.
-func (p *parser) parseBSDTime(s string) (time.Time, string, error) {
+// zero, or not at all) and returns the instant in seconds since the epoch
+// and what follows.
+func (p *parser) parseBSDTime(s string) (int64, string, error) {
 	month := monthOf(s[:3])
 	i := 4
 	if i < len(s) && s[i] == ' ' {
@@ -520,46 +537,69 @@ func (p *parser) parseBSDTime(s string) (time.Time, string, error) {
 	day, _ := atoi(s[i:j])
 	clock := s[min(j+1, len(s)):]
 	if j == i || j == len(s) || s[j] != ' ' || len(clock) < 8 || clock[2] != ':' || clock[5] != ':' {
-		return time.Time{}, "", errorf("timestamp %q is not Mmm dd hh:mm:ss", s[:min(len(s), len("Mmm dd hh:mm:ss"))])
+		return 0, "", errorf("timestamp %q is not Mmm dd hh:mm:ss", s[:min(len(s), len("Mmm dd hh:mm:ss"))])
 	}
 	hour, ok1 := atoi(clock[0:2])
 	minute, ok2 := atoi(clock[3:5])
 	sec, ok3 := atoi(clock[6:8])
 	if !ok1 || !ok2 || !ok3 {
-		return time.Time{}, "", errorf("timestamp %s is not Mmm dd hh:mm:ss", excerpt.Quote(s[:j+9]))
+		return 0, "", errorf("timestamp %s is not Mmm dd hh:mm:ss", excerpt.Quote(s[:j+9]))
 	}
 	if hour > 23 || minute > 59 || sec > 59 {
-		return time.Time{}, "", errorf("timestamp %q has no such time of day", s[:j+9])
+		return 0, "", errorf("timestamp %q has no such time of day", s[:j+9])
 	}
 	t, ok := p.dateYear(month, day, hour, minute, sec)
 	if !ok {
-		return time.Time{}, "", errorf("timestamp %q has no such date", s[:j+9])
+		return 0, "", errorf("timestamp %q has no such date", s[:j+9])
 	}
 	return t, clock[8:], nil
 }
 
 // dateYear dates a year-less time: the latest year in which it exists and
 // is at most futureSlack after now. Feb 29 may need to go back eight years.
-func (p *parser) dateYear(month, day, hour, minute, sec int) (time.Time, bool) {
+// It returns seconds since the epoch.
+func (p *parser) dateYear(month, day, hour, minute, sec int) (int64, bool) {
 	if day < 1 || day > 31 {
-		return time.Time{}, false
+		return 0, false
 	}
+	if p.now.Location() != time.UTC {
+		return p.dateYearIn(month, day, hour, minute, sec)
+	}
+	// In UTC, as the pipeline dates lines (by their arrival time), with
+	// integer arithmetic.
+	limit := p.now.Add(futureSlack).Unix()
+	days, _ := civil.SplitSeconds(p.now.Unix())
+	nowYear, _, _ := civil.Date(days)
+	for year := nowYear + 1; year >= nowYear-8; year-- {
+		if !civil.Valid(year, month, day) || year < 0 || year > 9999 {
+			continue
+		}
+		t := civil.Days(year, month, day)*86400 + int64(hour*3600+minute*60+sec)
+		if t <= limit {
+			return t, true
+		}
+	}
+	return 0, false
+}
+
+// dateYearIn is dateYear in now's zone, which is not UTC.
+func (p *parser) dateYearIn(month, day, hour, minute, sec int) (int64, bool) {
 	limit := p.now.Add(futureSlack)
 	for year := p.now.Year() + 1; year >= p.now.Year()-8; year-- {
 		t := time.Date(year, time.Month(month), day, hour, minute, sec, 0, p.now.Location())
 		if utc := t.UTC().Year(); t.Day() == day && !t.After(limit) && utc >= 0 && utc <= 9999 {
-			return t, true
+			return t.Unix(), true
 		}
 	}
-	return time.Time{}, false
+	return 0, false
 }
 
 // parseRFC3339 reads RFC 5424's TIMESTAMP: "2003-10-11T22:14:15.003Z" or
 // with an offset, "2003-08-24T05:14:15.000003-07:00". It returns the
-// instant and the fractional digits as written.
-func parseRFC3339(v string) (time.Time, string, error) {
-	bad := func() (time.Time, string, error) {
-		return time.Time{}, "", errorf("timestamp %s is not RFC 3339", excerpt.Quote(v))
+// instant in seconds since the epoch and the fractional digits as written.
+func parseRFC3339(v string) (int64, string, error) {
+	bad := func() (int64, string, error) {
+		return 0, "", errorf("timestamp %s is not RFC 3339", excerpt.Quote(v))
 	}
 	// 2006-01-02T15:04:05 is 19 bytes, and a zone at least 1 more.
 	if len(v) < 20 || v[4] != '-' || v[7] != '-' || v[10] != 'T' || v[13] != ':' || v[16] != ':' {
@@ -586,7 +626,7 @@ func parseRFC3339(v string) (time.Time, string, error) {
 		}
 		frac, rest = rest[1:k], rest[k:]
 	}
-	var offset time.Duration
+	var offset int64
 	switch {
 	case rest == "Z":
 	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
@@ -595,60 +635,47 @@ func parseRFC3339(v string) (time.Time, string, error) {
 		if !ok1 || !ok2 || zh > 23 || zm > 59 {
 			return bad()
 		}
-		offset = time.Duration(zh)*time.Hour + time.Duration(zm)*time.Minute
+		offset = int64(zh*3600 + zm*60)
 		if rest[0] == '+' {
 			offset = -offset
 		}
 	default:
 		return bad()
 	}
-	if month < 1 || month > 12 || hour > 23 || minute > 59 || sec > 59 {
-		return time.Time{}, "", errorf("timestamp %s has no such date or time", excerpt.Quote(v))
+	if month < 1 || month > 12 || hour > 23 || minute > 59 || sec > 59 || !civil.Valid(year, month, day) {
+		return 0, "", errorf("timestamp %s has no such date or time", excerpt.Quote(v))
 	}
-	nsec := 0
-	for k := 0; k < 9; k++ {
-		nsec *= 10
-		if k < len(frac) {
-			nsec += int(frac[k] - '0')
-		}
-	}
-	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
-	if day < 1 || t.Day() != day {
-		return time.Time{}, "", errorf("timestamp %s has no such date or time", excerpt.Quote(v))
-	}
-	t = t.Add(offset)
-	if y := t.Year(); y < 0 || y > 9999 {
-		return time.Time{}, "", errorf("timestamp %s is out of range in UTC", excerpt.Quote(v))
+	t := civil.Days(year, month, day)*86400 + int64(hour*3600+minute*60+sec) + offset
+	days, _ := civil.SplitSeconds(t)
+	if y, _, _ := civil.Date(days); y < 0 || y > 9999 {
+		return 0, "", errorf("timestamp %s is out of range in UTC", excerpt.Quote(v))
 	}
 	return t, frac, nil
 }
 
-// writeTime appends t, in years 0 to 9999, as RFC 3339 in UTC to buf and
-// returns it.
-func (p *parser) writeTime(t time.Time, frac string) string {
-	t = t.UTC()
-	year, month, day := t.Date()
-	hour, minute, sec := t.Clock()
+// writeTime writes the instant t (seconds since the epoch, in years 0 to
+// 9999) as RFC 3339 in UTC, held by the record's arena, as a field value.
+func (p *parser) writeTime(t int64, frac string) any {
+	days, secOfDay := civil.SplitSeconds(t)
+	year, month, day := civil.Date(days)
 	var b [maxTimeLen]byte
 	out := appendInt(b[:0], year, 4)
 	out = append(out, '-')
-	out = appendInt(out, int(month), 2)
+	out = appendInt(out, month, 2)
 	out = append(out, '-')
 	out = appendInt(out, day, 2)
 	out = append(out, 'T')
-	out = appendInt(out, hour, 2)
+	out = appendInt(out, secOfDay/3600, 2)
 	out = append(out, ':')
-	out = appendInt(out, minute, 2)
+	out = appendInt(out, secOfDay/60%60, 2)
 	out = append(out, ':')
-	out = appendInt(out, sec, 2)
+	out = appendInt(out, secOfDay%60, 2)
 	if frac != "" {
 		out = append(out, '.')
 		out = append(out, frac...)
 	}
 	out = append(out, 'Z')
-	start := p.buf.Len()
-	p.buf.Write(out)
-	return p.buf.String()[start:]
+	return p.r.Box(p.r.Text(out))
 }
 
 // appendInt writes a non-negative n zero-padded to width digits.
@@ -686,12 +713,12 @@ func tokenEnd(s string, i int) int {
 	return len(s)
 }
 
-// optional is v, or null for "" and the NILVALUE "-".
-func optional(v string) any {
+// optional is v as a field value, or null for "" and the NILVALUE "-".
+func (p *parser) optional(v string) any {
 	if v == "" || v == "-" {
 		return nil
 	}
-	return v
+	return p.r.Box(v)
 }
 
 // errorf returns an error wrapping ErrMalformed.

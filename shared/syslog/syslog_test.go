@@ -181,14 +181,21 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Add([]byte(`<0>1 0000-01-01T00:00:00.123456789-23:59 - - - - [a b="\\\]\"" b="]"][a c=""]`))
+	reused := record.NewBuilder(0) // holds the previous input's record
 	f.Fuzz(func(t *testing.T, line []byte) {
 		r, err := ParseAt(line, reference)
+		// Parsing into a record reused from the last input leaves nothing
+		// of that input behind.
+		intoErr := ParseInto(reused, line, reference)
+		require.Equal(t, err, intoErr)
 		if err != nil {
 			require.Nil(t, r)
 			require.ErrorIs(t, err, ErrMalformed)
+			require.Empty(t, reused.Fields)
 			return
 		}
 		require.NotNil(t, r)
+		require.Equal(t, r.Fields, reused.Fields)
 		names := make([]string, 0, r.Len())
 		for _, f := range r.Fields {
 			names = append(names, f.Name)

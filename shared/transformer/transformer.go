@@ -5,8 +5,8 @@
 //
 //	fn := boot.New()
 //	h := transformer.NewHandler(fn, transformer.Format{
-//		Parse:    accesslog.Parse,
-//		Defaults: pipeline.Options{TimeField: "time"},
+//		ParseInto: pipeline.ParseJSONInto, // fills a reused record
+//		Defaults:  pipeline.Options{Split: pipeline.SplitJSON},
 //	})
 //	fn.Start(h) // a lambda.Handler: request bytes in, response bytes out
 //
@@ -36,9 +36,12 @@ import (
 type Format struct {
 	// Parse turns one line (with Defaults.Split = SplitJSON, one JSON
 	// document) into a record. A format that needs a reference time sets
-	// ParseAt instead, which is given the record's arrival time.
-	Parse   pipeline.Parser
-	ParseAt pipeline.ParserAt
+	// ParseAt instead, which is given the record's arrival time, and one
+	// that can fill a reused record (the fastest) sets ParseInto. Exactly
+	// one is set.
+	Parse     pipeline.Parser
+	ParseAt   pipeline.ParserAt
+	ParseInto pipeline.ParserInto
 	// Defaults holds the pipeline settings the format implies, taken for
 	// variables the environment leaves unset (pipeline.LoadDefaults): the
 	// event-time field (TIME_FIELD), the full column list for csv and tsv
@@ -49,6 +52,9 @@ type Format struct {
 // FromLogFormat is the transformer of a log format (logformat.NewFormat,
 // logformat.LoadFormat): its parser and its defaults.
 func FromLogFormat(f logformat.Format) Format {
+	if f.ParseInto != nil {
+		return Format{ParseInto: f.ParseInto, Defaults: f.Defaults}
+	}
 	return Format{ParseAt: f.Parse, Defaults: f.Defaults}
 }
 
@@ -65,9 +71,12 @@ func NewHandler(fn *boot.Function, f Format, extra ...firehose.Option) *firehose
 	}
 	var p *pipeline.Pipeline
 	var err error
-	if f.ParseAt != nil {
+	switch {
+	case f.ParseInto != nil:
+		p, err = pipeline.NewInto(f.ParseInto, opts)
+	case f.ParseAt != nil:
 		p, err = pipeline.NewAt(f.ParseAt, opts)
-	} else {
+	default:
 		p, err = pipeline.New(f.Parse, opts)
 	}
 	if err != nil {

@@ -130,6 +130,37 @@ func TestNewHandlerParseAt(t *testing.T) {
 	assert.Equal(t, arrival, seen)
 }
 
+// TestNewHandlerParseInto: a format's ParserInto is given a record to
+// fill (reset, and the same from line to line) and the arrival time, and
+// makes the same output as a Parser.
+func TestNewHandlerParseInto(t *testing.T) {
+	fn := boot.NewFrom(config.FromMap(nil), &bytes.Buffer{})
+	var seen time.Time
+	records := map[*record.Builder]int{}
+	h := NewHandler(fn, Format{ParseInto: func(r *record.Builder, line []byte, arrival time.Time) (bool, error) {
+		seen = arrival
+		records[r]++
+		require.Empty(t, r.Fields, "a reset record")
+		parsed, err := parseWords(line)
+		if parsed == nil || err != nil {
+			return false, err
+		}
+		for _, f := range parsed.Fields {
+			r.Fields = append(r.Fields, record.Field{Name: f.Name, Value: r.Box(f.Value.(string))})
+		}
+		return true, nil
+	}})
+	require.NoError(t, fn.Err())
+	ev := event("what=x\n# skipped\nwhat=y when=2024-03-05T06:07:08Z\n")
+	resp := transformertest.InvokeEvent(t, h, ev)
+	require.Equal(t, firehose.ResultOk, resp.Records[0].Result)
+	assert.Equal(t, arrival, seen)
+	assert.Len(t, records, 1, "one record for every line")
+
+	plain := NewHandler(fn, Format{Parse: parseWords})
+	assert.Equal(t, transformertest.InvokeEvent(t, plain, ev), resp)
+}
+
 // TestNewHandlerCounts: the pipeline's line counts join the framework's
 // record counts in the one summary line and the one EMF document.
 func TestNewHandlerCounts(t *testing.T) {

@@ -1,0 +1,78 @@
+// Package civil converts between calendar dates and days since the Unix
+// epoch in the proleptic Gregorian calendar, as package time counts them,
+// with integer arithmetic and no time.Time. The log parsers read a
+// timestamp and write it back in UTC on every line, where time.Date's
+// normalisation, the zone lookups and the calendar splits of a time.Time
+// took as long as parsing the rest of an access-log line.
+//
+// The conversions are Howard Hinnant's days_from_civil and civil_from_days
+// (http://howardhinnant.github.io/date_algorithms.html), valid for every
+// year an int can hold; FuzzDays holds them to package time.
+package civil
+
+// Days returns the number of days from 1970-01-01 to the given date, which
+// must exist (see Valid).
+func Days(year, month, day int) int64 {
+	if month <= 2 {
+		year--
+	}
+	era := floorDiv(int64(year), 400)
+	yoe := int64(year) - era*400 // [0, 399]
+	mp := int64(month+9) % 12    // March is 0
+	doy := (153*mp+2)/5 + int64(day) - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy // [0, 146096]
+	return era*146097 + doe - 719468
+}
+
+// Date returns the date that lies days after 1970-01-01.
+func Date(days int64) (year, month, day int) {
+	z := days + 719468
+	era := floorDiv(z, 146097)
+	doe := z - era*146097                                  // [0, 146096]
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365 // [0, 399]
+	doy := doe - (365*yoe + yoe/4 - yoe/100)               // [0, 365]
+	mp := (5*doy + 2) / 153                                // March is 0
+	day = int(doy - (153*mp+2)/5 + 1)
+	month = int(mp + 3)
+	if mp >= 10 {
+		month = int(mp - 9)
+	}
+	year = int(yoe + era*400)
+	if month <= 2 {
+		year++
+	}
+	return year, month, day
+}
+
+// Valid reports whether the date exists: month 1 to 12, day 1 to the
+// month's length, February 29 in leap years only.
+func Valid(year, month, day int) bool {
+	return month >= 1 && month <= 12 && day >= 1 && day <= DaysIn(year, month)
+}
+
+// DaysIn returns the length of a month (1 to 12).
+func DaysIn(year, month int) int {
+	if month == 2 {
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	}
+	return 30 + (month+month/8)%2
+}
+
+// SplitSeconds splits seconds since the epoch into days since the epoch
+// and seconds into the day, rounding towards minus infinity, so that times
+// before 1970 fall on the right day.
+func SplitSeconds(sec int64) (days int64, secOfDay int) {
+	days = floorDiv(sec, 86400)
+	return days, int(sec - days*86400)
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b < 0 {
+		q--
+	}
+	return q
+}

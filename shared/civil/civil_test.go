@@ -1,0 +1,85 @@
+package civil
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestDays(t *testing.T) {
+	tests := map[string]struct {
+		y, m, d int
+		days    int64
+	}{
+		"epoch":             {1970, 1, 1, 0},
+		"day before":        {1969, 12, 31, -1},
+		"leap day":          {2024, 2, 29, 19782},
+		"year 0":            {0, 1, 1, -719528},
+		"year 9999 ends":    {9999, 12, 31, 2932896},
+		"not leap 1900":     {1900, 3, 1, -25508},
+		"leap 2000 Feb end": {2000, 2, 29, 11016},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			assert.Equal(t, tc.days, Days(tc.y, tc.m, tc.d))
+			y, m, d := Date(tc.days)
+			assert.Equal(t, []int{tc.y, tc.m, tc.d}, []int{y, m, d})
+		})
+	}
+}
+
+func TestValid(t *testing.T) {
+	assert.True(t, Valid(2024, 2, 29))
+	assert.False(t, Valid(2023, 2, 29))
+	assert.False(t, Valid(1900, 2, 29))
+	assert.True(t, Valid(2000, 2, 29))
+	assert.False(t, Valid(2024, 4, 31))
+	assert.True(t, Valid(2024, 12, 31))
+	assert.False(t, Valid(2024, 0, 1))
+	assert.False(t, Valid(2024, 13, 1))
+	assert.False(t, Valid(2024, 1, 0))
+	for m := 1; m <= 12; m++ {
+		assert.Equal(t, time.Date(2023, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day(), DaysIn(2023, m), "month %d", m)
+	}
+}
+
+// FuzzDays holds the conversions to package time: for any date (the
+// fuzzer's numbers folded into a valid one) and any count of days.
+func FuzzDays(f *testing.F) {
+	f.Add(1970, 1, 1, int64(0))
+	f.Add(-1, 12, 31, int64(-1))
+	f.Add(9999, 2, 29, int64(2932896))
+	f.Add(400, 3, 1, int64(math.MaxInt32))
+	f.Fuzz(func(t *testing.T, y, m, d int, days int64) {
+		y = y % 1_000_000
+		m = 1 + abs(m)%12
+		d = 1 + abs(d)%DaysIn(y, m)
+		want := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
+		require.Equal(t, want.Day(), d, "a valid date")
+		require.Equal(t, floorDiv(want.Unix(), 86400), Days(y, m, d), "%d-%d-%d", y, m, d)
+
+		days %= 1 << 28
+		wy, wm, wd := time.Unix(days*86400, 0).UTC().Date()
+		gy, gm, gd := Date(days)
+		require.Equal(t, []int{wy, int(wm), wd}, []int{gy, gm, gd}, "day %d", days)
+
+		sec := days*86400 + int64(abs(d)%86400) - 43200
+		gotDays, secOfDay := SplitSeconds(sec)
+		tm := time.Unix(sec, 0).UTC()
+		require.Equal(t, tm.Hour()*3600+tm.Minute()*60+tm.Second(), secOfDay)
+		require.Equal(t, floorDiv(sec, 86400), gotDays)
+	})
+}
+
+func abs(n int) int {
+	if n < 0 {
+		if n == math.MinInt {
+			return 0
+		}
+		return -n
+	}
+	return n
+}

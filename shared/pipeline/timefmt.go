@@ -1,0 +1,159 @@
+package pipeline
+
+import (
+	"time"
+
+	"lakestream/shared/civil"
+)
+
+// millisLayout is how ARRIVAL_TIME_FIELD writes the arrival time (rfc3339).
+const millisLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// appendMillisUTC appends t in UTC as millisLayout does
+// ("2024-03-05T06:07:08.009Z"), by hand for the years 0 to 9999: it runs
+// for every Firehose record, and time.Format's layout interpretation cost
+// more than the rest of the enrichment.
+func appendMillisUTC(dst []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(dst, millisLayout)
+	}
+	hour, minute, sec := t.Clock()
+	ms := t.Nanosecond() / 1e6
+	dst = appendDigits(dst, year, 4)
+	dst = append(dst, '-')
+	dst = appendDigits(dst, int(month), 2)
+	dst = append(dst, '-')
+	dst = appendDigits(dst, day, 2)
+	dst = append(dst, 'T')
+	dst = appendDigits(dst, hour, 2)
+	dst = append(dst, ':')
+	dst = appendDigits(dst, minute, 2)
+	dst = append(dst, ':')
+	dst = appendDigits(dst, sec, 2)
+	dst = append(dst, '.')
+	dst = appendDigits(dst, ms, 3)
+	return append(dst, 'Z')
+}
+
+// millisStamps writes arrival times as appendMillisUTC does, keeping the
+// text up to the seconds of the last one: the records of a batch arrive
+// milliseconds apart, so most differ from the one before in the last
+// three digits only.
+type millisStamps struct {
+	sec    int64
+	prefix []byte // "2006-01-02T15:04:05." of sec; empty before the first
+}
+
+// Years 0 to 9999 in seconds since the epoch.
+const (
+	minStampSec = -62167219200
+	maxStampSec = 253402300799
+)
+
+func (c *millisStamps) append(dst []byte, t time.Time) []byte {
+	sec := t.Unix()
+	if sec < minStampSec || sec > maxStampSec {
+		return appendMillisUTC(dst, t)
+	}
+	if len(c.prefix) == 0 || sec != c.sec {
+		c.prefix = appendMillisUTC(c.prefix[:0], time.Unix(sec, 0))
+		c.prefix = c.prefix[:len(c.prefix)-len("000Z")]
+		c.sec = sec
+	}
+	dst = append(dst, c.prefix...)
+	dst = appendDigits(dst, t.Nanosecond()/1e6, 3)
+	return append(dst, 'Z')
+}
+
+// appendDigits appends a non-negative n below 10^width as exactly width
+// digits, zero-padded.
+func appendDigits(dst []byte, n, width int) []byte {
+	var d [4]byte
+	for i := width - 1; i >= 0; i-- {
+		d[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return append(dst, d[:width]...)
+}
+
+// timeMemo remembers the RFC 3339 text parsed last and what it parsed to:
+// SCHEMA's timestamp check and the event time (TIME_FIELD) usually read the
+// same field of a line, which would otherwise be parsed twice. A nil
+// *timeMemo remembers nothing.
+type timeMemo struct {
+	text string
+	t    time.Time
+	err  error
+}
+
+// parse is parseRFC3339(s), remembered.
+func (m *timeMemo) parse(s string) (time.Time, error) {
+	if m == nil {
+		return parseRFC3339(s)
+	}
+	if s != m.text || s == "" {
+		m.t, m.err = parseRFC3339(s)
+		m.text = s
+	}
+	return m.t, m.err
+}
+
+// parseRFC3339 is time.Parse(time.RFC3339, s). The form every parser here
+// writes, UTC with "Z", is read by hand (a third of the time); anything
+// else, errors included, is left to time.Parse.
+func parseRFC3339(s string) (time.Time, error) {
+	if t, ok := parseRFC3339Z(s); ok {
+		return t, nil
+	}
+	return time.Parse(time.RFC3339, s)
+}
+
+// parseRFC3339Z reads "2006-01-02T15:04:05Z" with an optional fraction of
+// one to nine digits after the seconds, reporting false for anything else
+// and for dates and times that do not exist, all of which time.Parse
+// rejects too or reads otherwise.
+func parseRFC3339Z(s string) (time.Time, bool) {
+	if len(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[len(s)-1] != 'Z' {
+		return time.Time{}, false
+	}
+	year, ok1 := digits(s[0:4])
+	month, ok2 := digits(s[5:7])
+	day, ok3 := digits(s[8:10])
+	hour, ok4 := digits(s[11:13])
+	minute, ok5 := digits(s[14:16])
+	sec, ok6 := digits(s[17:19])
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 || hour > 23 || minute > 59 || sec > 59 || !civil.Valid(year, month, day) {
+		return time.Time{}, false
+	}
+	nsec := 0
+	if frac := s[19 : len(s)-1]; frac != "" {
+		n, ok := digits(frac[1:])
+		if frac[0] != '.' || !ok || len(frac) > 10 {
+			return time.Time{}, false
+		}
+		for range 10 - len(frac) {
+			n *= 10
+		}
+		nsec = n
+	}
+	unix := civil.Days(year, month, day)*86400 + int64(hour*3600+minute*60+sec)
+	return time.Unix(unix, int64(nsec)).UTC(), true
+}
+
+// digits parses a non-empty run of at most 9 ASCII digits.
+func digits(s string) (int, bool) {
+	if s == "" || len(s) > 9 {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}

@@ -1,0 +1,129 @@
+package record
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"runtime"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestArenaValuesOutliveReset fills one record line after line, as the
+// pipeline does, keeping every value it took: none may change when the
+// record is reset and refilled, or after a garbage collection.
+func TestArenaValuesOutliveReset(t *testing.T) {
+	r := NewBuilder(4)
+	var kept []any
+	var texts []string
+	for i := range 5000 {
+		r.Reset()
+		line := []byte(fmt.Sprintf("line %d of the log", i))
+		s := r.Text(line)
+		line[0] = 'X' // the text is a copy
+		r.Fields = append(r.Fields, Field{Name: "text", Value: r.Box(s)}, Field{Name: "word", Value: r.Box(s[5:])},
+			Field{Name: "n", Value: r.BoxInt(int64(i) * 1000)}, Field{Name: "f", Value: r.BoxFloat(float64(i) / 8)})
+		kept = append(kept, r.Fields[0].Value, r.Fields[1].Value, r.Fields[2].Value, r.Fields[3].Value)
+		texts = append(texts, s)
+	}
+	runtime.GC()
+	for i := range 5000 {
+		want := "line " + strconv.Itoa(i) + " of the log"
+		require.Equal(t, want, texts[i])
+		require.Equal(t, want, kept[4*i], "a boxed value is a string equal to what was boxed")
+		require.Equal(t, want[5:], kept[4*i+1])
+		require.IsType(t, "", kept[4*i])
+		require.Equal(t, int64(i)*1000, kept[4*i+2])
+		require.Equal(t, float64(i)/8, kept[4*i+3])
+	}
+	r.Reset()
+	for _, f := range r.Fields[:cap(r.Fields)] {
+		assert.Zero(t, f, "Reset drops the fields it empties")
+	}
+}
+
+func TestArenaEdges(t *testing.T) {
+	r := &Builder{} // a zero Builder is ready to use
+	assert.Equal(t, "", r.Text(nil))
+	assert.Equal(t, any(""), r.Box(""))
+	big := make([]byte, maxText)
+	for i := range big {
+		big[i] = 'a' + byte(i%26)
+	}
+	assert.Equal(t, string(big), r.Text(big), "a value larger than a block")
+	v := r.Box("x")
+	s, ok := v.(string)
+	require.True(t, ok)
+	assert.Equal(t, "x", s)
+	assert.True(t, v == any("x"), "a boxed string compares equal to one boxed by the runtime")
+	switch v.(type) {
+	case string:
+	default:
+		t.Fatalf("type switch sees %T", v)
+	}
+	for _, n := range []int64{0, 255, 256, -1, math.MinInt64, math.MaxInt64} {
+		v := r.BoxInt(n)
+		assert.True(t, v == any(n), "%d", n)
+		assert.IsType(t, int64(0), v)
+	}
+	for _, f := range []float64{0, -0.5, math.MaxFloat64, math.Inf(1)} {
+		v := r.BoxFloat(f)
+		assert.True(t, v == any(f), "%v", f)
+	}
+	raw := []byte(`{"a":1}`)
+	v = r.BoxJSON(raw)
+	assert.Equal(t, json.RawMessage(raw), v)
+	assert.IsType(t, json.RawMessage(nil), v)
+	r.Reset()
+	assert.Empty(t, r.Fields)
+}
+
+func TestBuilderNewRecord(t *testing.T) {
+	b := NewBuilder(2)
+	var kept []*Record
+	for i := range 300 {
+		b.Reset()
+		sd := b.NewRecord(2)
+		elem := b.NewRecord(1)
+		elem.Fields = append(elem.Fields, Field{Name: "ip", Value: strconv.Itoa(i)}, Field{Name: "more", Value: i})
+		sd.Fields = append(sd.Fields, Field{Name: "origin", Value: elem})
+		kept = append(kept, sd)
+	}
+	big := b.NewRecord(maxBox)
+	assert.Empty(t, big.Fields)
+	assert.Equal(t, maxBox, cap(big.Fields))
+	for i, sd := range kept {
+		elem := sd.Fields[0].Value.(*Record)
+		require.Equal(t, []Field{{"ip", strconv.Itoa(i)}, {"more", i}}, elem.Fields,
+			"appending past its room moves a record's fields without touching its neighbours'")
+	}
+}
+
+// BenchmarkBox compares storing a line's string values in fields through
+// the arena with plain interface conversion, which allocates a box per
+// string: the reason Box exists.
+func BenchmarkBox(b *testing.B) {
+	values := []string{"203.0.113.9", "2024-03-05T06:07:08Z", "/index.html", "https://example.com/", "Mozilla/5.0 (X11; Linux x86_64)", "id=42"}
+	r := NewBuilder(len(values))
+	b.Run("arena", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			r.Reset()
+			for _, v := range values {
+				r.Fields = append(r.Fields, Field{Name: "f", Value: r.Box(v)})
+			}
+		}
+	})
+	b.Run("interface", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			r.Reset()
+			for _, v := range values {
+				r.Fields = append(r.Fields, Field{Name: "f", Value: any(v)})
+			}
+		}
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -44,6 +45,22 @@ type forwarder struct {
 	retry   retry.Policy
 	log     *slog.Logger
 	metrics *metrics.Recorder
+
+	// spare is the memory of the last invocation, kept for the next:
+	// allocating and clearing an arena the size of the event cost about
+	// 5% of an invocation. Concurrent invocations (tests; Lambda runs one
+	// at a time) make their own.
+	spare atomic.Pointer[scratch]
+}
+
+// scratch is what one invocation writes into: the lines' arena and the
+// records by item index.
+type scratch struct {
+	arena []byte
+	recs  []Record
+	// A delivery stream's entries and their items, while flush writes it.
+	entries []streamput.Entry
+	sent    []*batch.Item
 }
 
 // newHandler builds the Lambda handler from the settings and clients; s3c
@@ -72,18 +89,44 @@ func newHandler(cfg Config, fh streamput.FirehoseAPI, s3c ObjectPutter, log *slo
 // stream.
 type forward struct {
 	*forwarder
-	// Lines are appended to one arena sized like the event, which they
-	// rarely outgrow: JSON lines are smaller than the DynamoDB JSON they
-	// come from.
-	arena      []byte
-	recs       []Record // by item index
+	// Lines are appended to one arena at least the event's size, which
+	// they rarely outgrow: JSON lines are smaller than the DynamoDB JSON
+	// they come from.
+	*scratch
 	overflowed int
 	bytesOut   int
 }
 
 func (f *forwarder) start(inv *batch.Invocation) batch.Job {
-	w := &forward{forwarder: f, arena: make([]byte, 0, inv.Size), recs: make([]Record, len(inv.Items))}
+	w := &forward{forwarder: f, scratch: f.takeScratch(inv.Size, len(inv.Items))}
 	return batch.Job{Item: w.record, Flush: w.flush, Finish: w.finish}
+}
+
+// takeScratch returns the spare scratch, or a new one, with an empty arena
+// of at least size bytes and n empty records.
+func (f *forwarder) takeScratch(size, n int) *scratch {
+	s := f.spare.Swap(nil)
+	if s == nil {
+		s = &scratch{}
+	}
+	if cap(s.arena) < size {
+		s.arena = make([]byte, 0, size)
+	}
+	s.arena = s.arena[:0]
+	if cap(s.recs) < n {
+		s.recs = make([]Record, n)
+	}
+	s.recs = s.recs[:n]
+	return s
+}
+
+// keepScratch keeps s for the next invocation once this one is done with
+// its lines (Firehose and S3 have been answered). The records are cleared:
+// they point into the event, which must not outlive its invocation.
+func (f *forwarder) keepScratch(s *scratch) {
+	clear(s.recs)
+	clear(s.sent[:cap(s.sent)])
+	f.spare.Store(s)
 }
 
 // record converts one record; a record with a line is deferred to flush.
@@ -91,7 +134,7 @@ func (w *forward) record(_ context.Context, it *batch.Item) error {
 	if it.Stream == nil {
 		return fmt.Errorf("%w: not a DynamoDB or Kinesis stream record", ErrMalformed)
 	}
-	rec, arena, err := w.convert.Convert(w.arena, it.Stream.JSON)
+	rec, arena, err := w.convert.convert(w.arena, it.Stream.JSON, it.ID)
 	w.arena, w.recs[it.Index] = arena, rec
 	switch {
 	case err != nil:
@@ -114,8 +157,7 @@ func (w *forward) flush(ctx context.Context, deferred []*batch.Item) {
 	}
 	for _, stream := range slices.Sorted(maps.Keys(byStream)) {
 		items := byStream[stream]
-		entries := make([]streamput.Entry, 0, len(items))
-		sent := make([]*batch.Item, 0, len(items))
+		entries, sent := w.entries[:0], w.sent[:0]
 		for _, it := range items {
 			rec := &w.recs[it.Index]
 			if len(rec.Line) <= maxLineBytes {
@@ -130,6 +172,7 @@ func (w *forward) flush(ctx context.Context, deferred []*batch.Item) {
 			}
 			it.Settle(err)
 		}
+		w.entries, w.sent = entries, sent // grown: kept for the next stream
 		failures, _ := w.writers[stream].Put(ctx, entries)
 		failed := make(map[int]error, len(failures))
 		for _, f := range failures {
@@ -161,6 +204,7 @@ func (w *forward) finish(ctx context.Context, items []*batch.Item) (any, []any) 
 		rec := &w.recs[it.Index]
 		w.log.WarnContext(ctx, "record failed", "source", rec.Source, "sequence_number", it.ID, "key", rec.Key(), "error", it.Err().Error())
 	}
+	w.keepScratch(w.scratch)
 	w.metrics.Count("RecordsOverflowed", w.overflowed)
 	w.metrics.Add("BytesOut", metrics.UnitBytes, float64(w.bytesOut))
 	return nil, []any{"overflowed", w.overflowed, "bytes_out", w.bytesOut}

@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,6 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"lakestream/shared/batch"
+	"lakestream/shared/benchdata"
 	"lakestream/shared/boot"
 	"lakestream/shared/config"
 	"lakestream/shared/deadline"
@@ -499,4 +502,48 @@ func templateEnv(t testing.TB) map[string]string {
 	env, err := tmpl.Environment(lambdarun.LogicalID("ddb-stream-forwarder"))
 	require.NoError(t, err)
 	return env
+}
+
+// TestMemoryReused: an invocation writes into the memory the previous one
+// left (the arena the size of the event no longer allocated each time),
+// and what each delivers is still its own lines, whatever the previous
+// event's size.
+func TestMemoryReused(t *testing.T) {
+	big, small := orders(t, "Orders", 300), orders(t, "Customers", 2)
+	fh := newFakeFirehose()
+	h := testHandler(Config{DeliveryStream: "lake", Convert: both, Retry: instant(1)}, fh, nil, nil)
+	for _, ev := range []json.RawMessage{big, small, big, small} {
+		_, err := h.Handle(context.Background(), ev)
+		require.NoError(t, err)
+	}
+	lines := fh.accepted["lake"]
+	require.Len(t, lines, 604)
+	for i, l := range lines {
+		want := orderRecord("Orders", i, 64)
+		switch {
+		case i >= 302:
+			want = orderRecord("Orders", i-302, 64)
+		case i >= 300:
+			want = orderRecord("Customers", i-300, 64)
+		}
+		if i >= 602 {
+			want = orderRecord("Customers", i-602, 64)
+		}
+		conv, _, err := both.Convert(nil, mustJSON(t, want))
+		require.NoError(t, err)
+		require.Equal(t, string(conv.Line), string(l), "line %d", i)
+	}
+
+	quiet := newHandler(Config{DeliveryStream: "lake", Convert: both, Retry: instant(1)}, benchdata.Firehose{}, nil,
+		slog.New(slog.NewJSONHandler(io.Discard, nil)), metrics.New(io.Discard, "test"))
+	allocated := func() uint64 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err := quiet.Handle(context.Background(), big)
+		require.NoError(t, err)
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	cold, warm := allocated(), allocated()
+	assert.Less(t, warm+uint64(len(big))*9/10, cold, "a warm invocation allocates no arena: %d bytes, cold %d, event %d", warm, cold, len(big))
 }

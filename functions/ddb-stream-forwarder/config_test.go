@@ -19,7 +19,9 @@ func TestLoadConfig(t *testing.T) {
 		"defaults": {
 			env: map[string]string{"DELIVERY_STREAM": "lake"},
 			check: func(t *testing.T, c Config) {
-				assert.Equal(t, Converter{NewImage: true, OldImage: true, KinesisNewline: true}, c.Convert)
+				assert.Equal(t, Converter{NewImage: true, OldImage: true, KinesisNewline: true, Shape: ShapeEnvelope}, c.Convert)
+				assert.Nil(t, c.Stages, "no stage set, none run")
+				assert.False(t, c.Withhold)
 				assert.Equal(t, 20, c.Retry.MaxAttempts)
 				assert.Equal(t, "ddb-stream-forwarder/oversize/", c.OverflowPrefix)
 				assert.Empty(t, c.OverflowBucket)
@@ -33,7 +35,7 @@ func TestLoadConfig(t *testing.T) {
 				"OVERFLOW_BUCKET": "lake-overflow", "OVERFLOW_PREFIX": "/big", "PUT_ATTEMPTS": "5",
 			},
 			check: func(t *testing.T, c Config) {
-				assert.Equal(t, Converter{NewImage: true, SkipTTLRemoves: true}, c.Convert)
+				assert.Equal(t, Converter{NewImage: true, SkipTTLRemoves: true, Shape: ShapeEnvelope}, c.Convert)
 				assert.Equal(t, map[string]string{"Orders": "orders-lake", "clicks": "clicks.lake"}, c.Routes)
 				assert.Equal(t, "big/", c.OverflowPrefix, "a prefix is a folder, relative to the bucket")
 				assert.Equal(t, 5, c.Retry.MaxAttempts)
@@ -43,7 +45,7 @@ func TestLoadConfig(t *testing.T) {
 		"routes only": {
 			env: map[string]string{"ROUTES": "A=s1,B=s2,C=s1", "IMAGES": "old", "REMOVES": "skip"},
 			check: func(t *testing.T, c Config) {
-				assert.Equal(t, Converter{OldImage: true, SkipRemoves: true, KinesisNewline: true}, c.Convert)
+				assert.Equal(t, Converter{OldImage: true, SkipRemoves: true, KinesisNewline: true, Shape: ShapeEnvelope}, c.Convert)
 			},
 			streams: []string{"s1", "s2"},
 		},

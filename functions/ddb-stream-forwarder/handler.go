@@ -8,12 +8,15 @@ import (
 	"maps"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"lakestream/shared/batch"
+	"lakestream/shared/firehose"
 	"lakestream/shared/metrics"
+	"lakestream/shared/pipeline"
 	"lakestream/shared/retry"
 	"lakestream/shared/streamput"
 )
@@ -36,6 +39,10 @@ type ObjectPutter interface {
 // Firehose delivery streams.
 type forwarder struct {
 	convert Converter
+	// stages, when set, run on every DynamoDB line (Config.Stages);
+	// withhold keeps values out of the logs (Config.Withhold).
+	stages   *pipeline.Pipeline
+	withhold bool
 	def     string
 	routes  map[string]string
 	writers map[string]*streamput.Writer
@@ -70,7 +77,8 @@ type scratch struct {
 // not a stream event or a failed record without a sequence number.
 func newHandler(cfg Config, fh streamput.FirehoseAPI, s3c ObjectPutter, log *slog.Logger, m *metrics.Recorder) *batch.Handler {
 	f := &forwarder{
-		convert: cfg.Convert, def: cfg.DeliveryStream, routes: cfg.Routes,
+		convert: cfg.Convert, stages: cfg.Stages, withhold: cfg.Withhold,
+		def: cfg.DeliveryStream, routes: cfg.Routes,
 		writers: map[string]*streamput.Writer{},
 		bucket:  cfg.OverflowBucket, prefix: cfg.OverflowPrefix, retry: cfg.Retry,
 		log: log, metrics: m,
@@ -93,12 +101,16 @@ type forward struct {
 	// they rarely outgrow: JSON lines are smaller than the DynamoDB JSON
 	// they come from.
 	*scratch
+	// now is when the invocation started: the arrival time the stages
+	// see for a record without a creation time.
+	now        time.Time
 	overflowed int
+	filtered   int
 	bytesOut   int
 }
 
 func (f *forwarder) start(inv *batch.Invocation) batch.Job {
-	w := &forward{forwarder: f, scratch: f.takeScratch(inv.Size, len(inv.Items))}
+	w := &forward{forwarder: f, scratch: f.takeScratch(inv.Size, len(inv.Items)), now: time.Now()}
 	return batch.Job{Item: w.record, Flush: w.flush, Finish: w.finish}
 }
 
@@ -129,8 +141,15 @@ func (f *forwarder) keepScratch(s *scratch) {
 	f.spare.Store(s)
 }
 
-// record converts one record; a record with a line is deferred to flush.
-func (w *forward) record(_ context.Context, it *batch.Item) error {
+// Why records are skipped, made once: an error value costs an allocation.
+var (
+	skipRemoves = batch.Skip("REMOVES")
+	skipDropIf  = batch.Skip("DROP_IF")
+)
+
+// record converts one record and runs the stages on a DynamoDB line; a
+// record with a line is deferred to flush.
+func (w *forward) record(ctx context.Context, it *batch.Item) error {
 	if it.Stream == nil {
 		return fmt.Errorf("%w: not a DynamoDB or Kinesis stream record", ErrMalformed)
 	}
@@ -138,12 +157,51 @@ func (w *forward) record(_ context.Context, it *batch.Item) error {
 	w.arena, w.recs[it.Index] = arena, rec
 	switch {
 	case err != nil:
+		if w.withhold {
+			// Read before the masks ran, it may quote any value.
+			return pipeline.WithholdValues(err)
+		}
 		return err
 	case rec.Skip:
-		return batch.Skip("REMOVES")
+		return skipRemoves
 	case w.route(rec.Source) == "":
 		return fmt.Errorf("no delivery stream for source %q: set DELIVERY_STREAM or add it to ROUTES", rec.Source)
 	}
+	if w.stages != nil && rec.Kind == sourceDynamoDB {
+		return w.stage(ctx, &w.recs[it.Index])
+	}
+	return batch.Defer
+}
+
+// stage runs the pipeline's stages on a DynamoDB line, the last thing in
+// the arena, and puts what they write in its place: Defer, or Skip when
+// DROP_IF drops it, or why it fails (a SCHEMA violation, say), worded
+// without masked values. The record's approximate creation time is the
+// arrival time the stages see (ARRIVAL_TIME_FIELD; the event time when
+// TIME_FIELD is unset).
+func (w *forward) stage(ctx context.Context, rec *Record) error {
+	start := len(w.arena) - len(rec.Line)
+	arrival := rec.Time
+	if arrival.IsZero() {
+		arrival = w.now
+	}
+	out, err := w.stages.Transform(ctx, firehose.Record{ID: rec.ID, Data: rec.Line, ArrivalTime: arrival})
+	switch {
+	case err != nil:
+		w.arena, rec.Line = w.arena[:start], nil
+		// One line per record: the line number says nothing.
+		if le, ok := err.(*pipeline.LineError); ok {
+			err = le.Err
+		}
+		return err
+	case out.Drop:
+		w.arena, rec.Line = w.arena[:start], nil
+		w.filtered++
+		return skipDropIf
+	}
+	// The output may share the line's memory; append moves it safely.
+	w.arena = append(w.arena[:start], out.Data...)
+	rec.Line = w.arena[start:len(w.arena):len(w.arena)]
 	return batch.Defer
 }
 
@@ -202,12 +260,22 @@ func (w *forward) finish(ctx context.Context, items []*batch.Item) (any, []any) 
 		}
 		logged++
 		rec := &w.recs[it.Index]
-		w.log.WarnContext(ctx, "record failed", "source", rec.Source, "sequence_number", it.ID, "key", rec.Key(), "error", it.Err().Error())
+		w.log.WarnContext(ctx, "record failed", "source", rec.Source, "sequence_number", it.ID, "key", w.key(rec), "error", it.Err().Error())
 	}
 	w.keepScratch(w.scratch)
 	w.metrics.Count("RecordsOverflowed", w.overflowed)
+	w.metrics.Count("RecordsFiltered", w.filtered)
 	w.metrics.Add("BytesOut", metrics.UnitBytes, float64(w.bytesOut))
-	return nil, []any{"overflowed", w.overflowed, "bytes_out", w.bytesOut}
+	return nil, []any{"overflowed", w.overflowed, "filtered", w.filtered, "bytes_out", w.bytesOut}
+}
+
+// key names a record's item for logs: its key, or with fields masked the
+// key's attribute names only, since a key attribute may be a masked field.
+func (f *forwarder) key(rec *Record) string {
+	if f.withhold && rec.Kind == sourceDynamoDB {
+		return rec.keyNames()
+	}
+	return rec.Key()
 }
 
 // route is the delivery stream of a source: its ROUTES entry, else
@@ -241,7 +309,7 @@ func (f *forwarder) overflow(ctx context.Context, rec *Record) error {
 		err = fmt.Errorf("%w: line of %d bytes, limit %d, and no sequence number to name its overflow object", streamput.ErrRecordTooLarge, len(rec.Line), maxLineBytes)
 	}
 	if err != nil {
-		f.log.WarnContext(ctx, "record too large for Firehose", "source", rec.Source, "sequence_number", rec.ID, "key", rec.Key(), "bytes", len(rec.Line), "error", err.Error())
+		f.log.WarnContext(ctx, "record too large for Firehose", "source", rec.Source, "sequence_number", rec.ID, "key", f.key(rec), "bytes", len(rec.Line), "error", err.Error())
 		return err
 	}
 	key := f.overflowKey(rec)
@@ -257,6 +325,6 @@ func (f *forwarder) overflow(ctx context.Context, rec *Record) error {
 	if err != nil {
 		return fmt.Errorf("overflow to s3://%s/%s: %w", f.bucket, key, err)
 	}
-	f.log.InfoContext(ctx, "record too large for Firehose, written to the overflow bucket", "source", rec.Source, "sequence_number", rec.ID, "key", rec.Key(), "bytes", len(rec.Line), "object", "s3://"+f.bucket+"/"+key)
+	f.log.InfoContext(ctx, "record too large for Firehose, written to the overflow bucket", "source", rec.Source, "sequence_number", rec.ID, "key", f.key(rec), "bytes", len(rec.Line), "object", "s3://"+f.bucket+"/"+key)
 	return nil
 }

@@ -154,7 +154,8 @@ func TestBuiltAsMain(t *testing.T) {
 	cfg := loadConfig(fn.Env)
 	require.NoError(t, fn.Err())
 	assert.Equal(t, "ddb-changes", cfg.DeliveryStream)
-	assert.Equal(t, Converter{NewImage: true, OldImage: true, KinesisNewline: true}, cfg.Convert)
+	assert.Equal(t, Converter{NewImage: true, OldImage: true, KinesisNewline: true, Shape: ShapeEnvelope}, cfg.Convert)
+	assert.Nil(t, cfg.Stages, "the template sets no stage: lines are written as the shape makes them")
 	assert.Empty(t, cfg.OverflowBucket, "no overflow bucket unless one is named")
 }
 

@@ -43,15 +43,15 @@ type forwarder struct {
 	// withhold keeps values out of the logs (Config.Withhold).
 	stages   *pipeline.Pipeline
 	withhold bool
-	def     string
-	routes  map[string]string
-	writers map[string]*streamput.Writer
-	s3      ObjectPutter // nil: oversize lines fail
-	bucket  string
-	prefix  string
-	retry   retry.Policy
-	log     *slog.Logger
-	metrics *metrics.Recorder
+	def      string
+	routes   map[string]string
+	writers  map[string]*streamput.Writer
+	s3       ObjectPutter // nil: oversize lines fail
+	bucket   string
+	prefix   string
+	retry    retry.Policy
+	log      *slog.Logger
+	metrics  *metrics.Recorder
 
 	// spare is the memory of the last invocation, kept for the next:
 	// allocating and clearing an arena the size of the event cost about

@@ -29,7 +29,8 @@ const (
 	ttlIdentityPrincipal = "dynamodb.amazonaws.com"
 )
 
-// Converter turns one stream record into the line the forwarder writes.
+// Converter turns one stream record into the line the forwarder writes, in
+// its Shape.
 type Converter struct {
 	// NewImage and OldImage say which item images a DynamoDB line carries
 	// (when the stream's view type holds them).
@@ -135,7 +136,8 @@ var readers = sync.Pool{New: func() any { return new(reader) }}
 // gives, for any input, the result that decoding it with encoding/json
 // into aws-lambda-go's types and writing those with ddbjson gave before:
 // the same line, byte for byte, or a failure where that failed (the
-// differential fuzz test FuzzConvertAsEncodingJSON holds it to that).
+// differential fuzz test FuzzConvertAsEncodingJSON holds it to that, in
+// every shape).
 func (c *Converter) Convert(arena []byte, raw []byte) (Record, []byte, error) {
 	return c.convert(arena, raw, "")
 }

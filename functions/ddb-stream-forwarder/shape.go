@@ -216,7 +216,7 @@ func (c *Converter) appendProjection(dst []byte, rd *reader, table string) ([]by
 		f := &c.Projection.fields[i]
 		if f.rest {
 			for a := range rd.t.Attributes(item) {
-				if slices.Contains(c.Projection.taken, string(a.Name)) {
+				if c.Projection.isTaken(a.Name) {
 					continue
 				}
 				if a.Err != nil {
@@ -253,6 +253,16 @@ func (c *Converter) appendProjection(dst []byte, rd *reader, table string) ([]by
 		}
 	}
 	return append(out, '}', '\n'), nil
+}
+
+// isTaken reports whether * leaves the attribute name out.
+func (p *Projection) isTaken(name []byte) bool {
+	for _, t := range p.taken {
+		if t == string(name) {
+			return true
+		}
+	}
+	return false
 }
 
 // appendMeta writes a metadata field's value as the envelope does.

@@ -11,13 +11,13 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/require"
 
+	"lakestream/shared/benchdata"
 	"lakestream/shared/cwlogs"
 	"lakestream/shared/firehose"
 	metricsemf "lakestream/shared/metrics"
@@ -238,17 +238,28 @@ func BenchmarkBatch(b *testing.B) {
 			require.NoError(b, err)
 			b.SetBytes(int64(okBytes(b, invoke(b, h, raw))))
 			b.ReportAllocs()
-			var times []time.Duration
+			var times, cpu []time.Duration
 			for b.Loop() {
-				start := time.Now()
+				start, startCPU := time.Now(), cpuTime()
 				invoke(b, h, raw)
 				times = append(times, time.Since(start))
+				cpu = append(cpu, cpuTime()-startCPU)
 			}
-			slices.Sort(times)
-			b.ReportMetric(float64(times[0].Microseconds())/1000, "best-ms")
-			b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "median-ms")
+			reportTimes(b, times, cpu)
 		})
 	}
+}
+
+// reportTimes reports the best and the median of the invocations' wall
+// and CPU times (the process's, garbage collection included), in ms.
+func reportTimes(b *testing.B, times, cpu []time.Duration) {
+	slices.Sort(times)
+	slices.Sort(cpu)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	b.ReportMetric(ms(times[0]), "best-ms")
+	b.ReportMetric(ms(times[len(times)/2]), "median-ms")
+	b.ReportMetric(ms(cpu[0]), "best-cpu-ms")
+	b.ReportMetric(ms(cpu[len(cpu)/2]), "median-cpu-ms")
 }
 
 // BenchmarkBatchDecoded is BenchmarkBatch with the request's JSON decoded
@@ -296,38 +307,12 @@ func BenchmarkBatchDecoded(b *testing.B) {
 }
 
 // benchRequest is the request the whole-invocation benchmarks send: the
-// file CWLOGS_BENCH_BATCH names, or vpcBatch's.
+// file CWLOGS_BENCH_BATCH names, or benchdata's standard 1 MB batch.
 func benchRequest(tb testing.TB) []byte {
 	if path := os.Getenv("CWLOGS_BENCH_BATCH"); path != "" {
 		raw, err := os.ReadFile(path)
 		require.NoError(tb, err)
 		return raw
 	}
-	return vpcBatch(tb, 1_000_000)
-}
-
-// vpcBatch is a Firehose request of about size bytes of base64 data, as
-// the reference generator writes it: subscription payloads of 400 VPC
-// flow log events each, JSON with ", " and ": " separators.
-func vpcBatch(tb testing.TB, size int) []byte {
-	var records []string
-	total := 0
-	for i := 0; total < size; i++ {
-		var doc strings.Builder
-		doc.WriteString(`{"messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": "/vpc/flowlogs", "logStream": "eni-0a1b2c3d-all", "subscriptionFilters": ["Destination"], "logEvents": [`)
-		for j := range 400 {
-			n := i*400 + j
-			if j > 0 {
-				doc.WriteString(", ")
-			}
-			fmt.Fprintf(&doc, `{"id": "%056d", "timestamp": %d, "message": "2 123456789012 eni-0a1b2c3d 10.0.%d.%d 172.31.%d.%d %d 443 6 %d %d 1620000000 1620000060 ACCEPT OK"}`,
-				n, 1620000000000+n, n%250, n*7%250, n*3%250, n*11%250, 1024+n%60000, 1+n%40, 40+n%9000)
-		}
-		doc.WriteString("]}")
-		data := base64.StdEncoding.EncodeToString(gz(tb, []byte(doc.String())))
-		records = append(records, fmt.Sprintf(`{"recordId": "r%05d", "approximateArrivalTimestamp": %d, "data": "%s"}`, i, 1620000000000+i, data))
-		total += len(data)
-	}
-	return []byte(`{"invocationId": "bench", "region": "us-east-1", "deliveryStreamArn": "arn:aws:firehose:us-east-1:123456789012:deliverystream/cwlogs", "records": [` +
-		strings.Join(records, ", ") + "]}")
+	return benchdata.VPCFlowLogs(1_000_000)
 }

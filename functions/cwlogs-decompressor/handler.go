@@ -78,7 +78,9 @@ func build(cfg Config, log *slog.Logger, m *metrics.Recorder, re firehose.Reinge
 			firehose.WithBudget(cfg.Budget),
 			firehose.WithLogger(log),
 			firehose.WithMetrics(m),
-			firehose.WithCounts(t.counts.take)),
+			firehose.WithCounts(t.counts.take),
+			// The pipeline writes each record's output there (Record.Out).
+			firehose.WithOutArena()),
 		t:       t,
 		direct:  direct,
 		stream:  cfg.DestinationStream,

@@ -104,7 +104,7 @@ func (t *transformer) transform(ctx context.Context, r firehose.Record) (firehos
 	// Partition keys make the response entry longer, so the limit
 	// without them bounds the output; the one with them is checked after.
 	limit := firehose.MaxDataLen(t.budget, r.ID, nil)
-	res, err := t.pipe.Run(ctx, eventsOf(d), r.ArrivalTime, pipeline.RunOptions{Limit: limit})
+	res, err := t.pipe.Run(ctx, eventsOf(d), r.ArrivalTime, pipeline.RunOptions{Limit: limit, Out: r.Out})
 	if err != nil {
 		return firehose.Output{}, err
 	}

@@ -7,12 +7,9 @@
 package main
 
 import (
-	"strings"
-
-	"lakestream/shared/accesslog"
 	"lakestream/shared/boot"
 	"lakestream/shared/firehose"
-	"lakestream/shared/pipeline"
+	"lakestream/shared/logformat"
 	"lakestream/shared/transformer"
 )
 
@@ -24,11 +21,6 @@ func main() {
 // newHandler builds the transformation from the function's settings; a
 // problem is recorded in fn and reported by Start as the init error.
 func newHandler(fn *boot.Function) *firehose.Handler {
-	return transformer.NewHandler(fn, transformer.Format{
-		Parse: accesslog.Parse,
-		Defaults: pipeline.Options{
-			TimeField:     "time",
-			OutputColumns: strings.Join(accesslog.Fields(), ","),
-		},
-	})
+	f, _ := logformat.NewFormat(logformat.AccessLog, false)
+	return transformer.NewHandler(fn, transformer.FromLogFormat(f))
 }

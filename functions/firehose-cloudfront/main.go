@@ -8,12 +8,9 @@
 package main
 
 import (
-	"strings"
-
 	"lakestream/shared/boot"
-	"lakestream/shared/cloudfront"
 	"lakestream/shared/firehose"
-	"lakestream/shared/pipeline"
+	"lakestream/shared/logformat"
 	"lakestream/shared/transformer"
 )
 
@@ -25,12 +22,6 @@ func main() {
 // newHandler builds the transformation from the function's settings; a
 // problem is recorded in fn and reported by Start as the init error.
 func newHandler(fn *boot.Function) *firehose.Handler {
-	p := cloudfront.New(cloudfront.Options{DeriveUserAgent: fn.Env.Bool("DERIVE_USER_AGENT", false)})
-	return transformer.NewHandler(fn, transformer.Format{
-		Parse: p.Parse,
-		Defaults: pipeline.Options{
-			TimeField:     "timestamp",
-			OutputColumns: strings.Join(p.Fields(), ","),
-		},
-	})
+	f, _ := logformat.NewFormat(logformat.CloudFront, fn.Env.Bool("DERIVE_USER_AGENT", false))
+	return transformer.NewHandler(fn, transformer.FromLogFormat(f))
 }

@@ -7,7 +7,7 @@ package main
 import (
 	"lakestream/shared/boot"
 	"lakestream/shared/firehose"
-	"lakestream/shared/pipeline"
+	"lakestream/shared/logformat"
 	"lakestream/shared/transformer"
 )
 
@@ -20,8 +20,6 @@ func main() {
 // problem is recorded in fn and reported by Start as the init error. A
 // Firehose record may hold several documents, pretty-printed or not.
 func newHandler(fn *boot.Function) *firehose.Handler {
-	return transformer.NewHandler(fn, transformer.Format{
-		Parse:    pipeline.ParseJSON,
-		Defaults: pipeline.Options{Split: pipeline.SplitJSON},
-	})
+	f, _ := logformat.NewFormat(logformat.JSON, false)
+	return transformer.NewHandler(fn, transformer.FromLogFormat(f))
 }

@@ -9,12 +9,9 @@
 package main
 
 import (
-	"strings"
-
 	"lakestream/shared/boot"
 	"lakestream/shared/firehose"
-	"lakestream/shared/pipeline"
-	"lakestream/shared/syslog"
+	"lakestream/shared/logformat"
 	"lakestream/shared/transformer"
 )
 
@@ -26,11 +23,6 @@ func main() {
 // newHandler builds the transformation from the function's settings; a
 // problem is recorded in fn and reported by Start as the init error.
 func newHandler(fn *boot.Function) *firehose.Handler {
-	return transformer.NewHandler(fn, transformer.Format{
-		ParseAt: syslog.ParseAt,
-		Defaults: pipeline.Options{
-			TimeField:     "timestamp",
-			OutputColumns: strings.Join(syslog.Fields(), ","),
-		},
-	})
+	f, _ := logformat.NewFormat(logformat.Syslog, false)
+	return transformer.NewHandler(fn, transformer.FromLogFormat(f))
 }

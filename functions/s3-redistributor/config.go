@@ -6,9 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"lakestream/functions/s3-redistributor/partition"
 	"lakestream/shared/batch"
 	"lakestream/shared/config"
-	"lakestream/shared/partition"
 	"lakestream/shared/retry"
 )
 
@@ -34,6 +34,11 @@ type Config struct {
 	// Destinations are the layouts every object is copied into
 	// (DESTINATIONS), each with the Glue table its partitions belong to.
 	Destinations []Destination
+	// InPlace are the layouts objects already stay in
+	// (REGISTER_IN_PLACE): an object where one of them would put it has
+	// its partition registered in that layout's table, and is not copied
+	// there.
+	InPlace []Destination
 	// Parser reads times from keys: Firehose names, Hive folders, and the
 	// KEY_PATTERNS patterns.
 	Parser *partition.Parser
@@ -109,9 +114,10 @@ func loadConfig(env *config.Env) *Config {
 	}
 	c.Parser = parser
 
+	c.InPlace = loadInPlace(env)
 	layouts := env.List("DESTINATIONS")
-	if len(layouts) == 0 {
-		env.Fail("DESTINATIONS", "", `comma-separated destination layouts such as "s3://lake/events/dt={yyyy}-{MM}-{dd}/hour={HH}/{filename}"`)
+	if len(layouts) == 0 && len(c.InPlace) == 0 {
+		env.Fail("DESTINATIONS", "", `comma-separated destination layouts such as "s3://lake/events/dt={yyyy}-{MM}-{dd}/hour={HH}/{filename}", or REGISTER_IN_PLACE`)
 	}
 	for _, text := range layouts {
 		layout, err := partition.ParseTemplate(text)
@@ -132,6 +138,8 @@ func loadConfig(env *config.Env) *Config {
 	switch {
 	case c.GlueDatabase == "":
 		// Registration is off; GLUE_TABLES is not used.
+	case len(tables) == 0 && len(layouts) == 0:
+		// Only REGISTER_IN_PLACE tables, which name themselves.
 	case len(tables) == 0:
 		env.Fail("GLUE_TABLES", "", "one Glue table name per destination (or - for none) when GLUE_DATABASE is set")
 	case len(tables) != len(layouts):
@@ -151,6 +159,9 @@ func loadConfig(env *config.Env) *Config {
 			}
 			c.Destinations[i].Table = t
 		}
+	}
+	if len(c.InPlace) > 0 && c.GlueDatabase == "" {
+		env.Fail("GLUE_DATABASE", "", "the Glue database of the REGISTER_IN_PLACE tables")
 	}
 	if c.GlueDatabase != "" && !glueName.MatchString(c.GlueDatabase) {
 		env.Fail("GLUE_DATABASE", c.GlueDatabase, "a Glue database name of lower-case letters, digits and '_'")
@@ -197,7 +208,38 @@ func (c *Config) registers() bool {
 			return true
 		}
 	}
-	return false
+	return len(c.InPlace) > 0
+}
+
+// loadInPlace reads REGISTER_IN_PLACE: comma-separated table=layout, the
+// layout written as a destination is (its last segment {filename} or
+// {key}), describing where the objects already are.
+func loadInPlace(env *config.Env) []Destination {
+	const accepts = `comma-separated table=layout, such as "cloudfront_logs=s3://{source_bucket}/cloudfront/{yyyy}/{MM}/{dd}/{HH}/{filename}"`
+	var out []Destination
+	for _, item := range env.List("REGISTER_IN_PLACE") {
+		table, text, ok := strings.Cut(item, "=")
+		table, text = strings.TrimSpace(table), strings.TrimSpace(text)
+		switch {
+		case !ok || !strings.HasPrefix(text, "s3://"):
+			env.Fail("REGISTER_IN_PLACE", item, accepts)
+			continue
+		case !glueName.MatchString(table):
+			env.Fail("REGISTER_IN_PLACE", item, "a Glue table name of lower-case letters, digits and '_' before the =; "+accepts)
+			continue
+		}
+		layout, err := partition.ParseTemplate(text)
+		if err != nil {
+			env.Fail("REGISTER_IN_PLACE", item, "a layout s3://bucket/key-template after the = ("+oneLine(err)+")")
+			continue
+		}
+		if len(layout.PartitionValues(time.Time{})) == 0 {
+			env.Fail("REGISTER_IN_PLACE", item, "a layout with time folders, the partitions to register")
+			continue
+		}
+		out = append(out, Destination{Layout: layout, Table: table})
+	}
+	return out
 }
 
 // ownOutput returns the destination layout whose copies src is, or nil: an

@@ -15,6 +15,7 @@ import (
 // configView is what a golden config file shows of a Config.
 type configView struct {
 	Destinations       []destinationView `json:"destinations"`
+	InPlace            []destinationView `json:"inPlace,omitempty"`
 	TimeFallback       string            `json:"timeFallback"`
 	SourcePrefix       string            `json:"sourcePrefix"`
 	DeleteSource       bool              `json:"deleteSource"`
@@ -64,6 +65,9 @@ func view(c *Config) configView {
 	}
 	for _, d := range c.Destinations {
 		v.Destinations = append(v.Destinations, destinationView{Layout: d.Layout.String(), Table: d.Table, PartitionKeys: d.Layout.PartitionKeys(), FixedBucket: d.bucket, FixedPrefix: d.prefix})
+	}
+	for _, d := range c.InPlace {
+		v.InPlace = append(v.InPlace, destinationView{Layout: d.Layout.String(), Table: d.Table, PartitionKeys: d.Layout.PartitionKeys()})
 	}
 	return v
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -20,6 +21,9 @@ const (
 	// StatusMoved: every copy is in place and the source is deleted (now
 	// or by an earlier invocation).
 	StatusMoved = "moved"
+	// StatusRegistered: the object stays where it is (REGISTER_IN_PLACE)
+	// and its partitions are registered; nothing was copied.
+	StatusRegistered = "registered"
 	// StatusIgnored: left alone on purpose (see Reason).
 	StatusIgnored = "ignored"
 	// StatusFailed: not (completely) redistributed; see Error. The event
@@ -190,6 +194,9 @@ func (x *redistribution) item(_ context.Context, it *batch.Item) error {
 	}
 	x.first[w.src.URI()] = it.Index
 	if w.place, w.err = x.cfg.place(w.src); w.err != nil {
+		if errors.Is(w.err, ErrNotInPlace) {
+			return batch.Skip(w.err.Error())
+		}
 		return w.err
 	}
 	for _, t := range w.place.Targets {
@@ -347,9 +354,12 @@ func (x *redistribution) finish(ctx context.Context, items []*batch.Item) (any, 
 		case batch.Failed:
 			r.Status, r.Error = StatusFailed, it.Err().Error()
 			x.log.ErrorContext(ctx, "object failed", "source", r.Source, "message_id", r.MessageID, "error", r.Error)
-		default:
+		case batch.Delivered:
 			r.Status = StatusCopied
-			if x.cfg.DeleteSource && !w.inPlace {
+			switch {
+			case onlyInPlace(w.copies):
+				r.Status = StatusRegistered
+			case x.cfg.DeleteSource && !w.inPlace:
 				r.Status = StatusMoved
 			}
 		}
@@ -357,9 +367,20 @@ func (x *redistribution) finish(ctx context.Context, items []*batch.Item) (any, 
 	return res, x.report(res)
 }
 
+// onlyInPlace reports whether an object's every destination is the object
+// itself.
+func onlyInPlace(copies []CopyResult) bool {
+	for _, c := range copies {
+		if c.Status != CopyInPlace {
+			return false
+		}
+	}
+	return len(copies) > 0
+}
+
 // counts tallies a Result for the summary line and the metrics.
 type counts struct {
-	copied, moved                                 int
+	copied, moved, registered                     int
 	copies, multipart, upToDate, present, inPlace int
 	bytes                                         int64
 }
@@ -372,6 +393,8 @@ func (res *Result) counts() counts {
 			c.copied++
 		case StatusMoved:
 			c.moved++
+		case StatusRegistered:
+			c.registered++
 		}
 		for _, cp := range o.Copies {
 			switch cp.Status {
@@ -399,6 +422,7 @@ func (x *redistribution) report(res *Result) []any {
 	c := res.counts()
 	x.metrics.Count("ObjectsCopied", c.copied)
 	x.metrics.Count("ObjectsMoved", c.moved)
+	x.metrics.Count("ObjectsRegisteredInPlace", c.registered)
 	x.metrics.Count("CopiesMade", c.copies)
 	x.metrics.Count("MultipartCopies", c.multipart)
 	x.metrics.Count("CopiesUpToDate", c.upToDate)
@@ -406,7 +430,7 @@ func (x *redistribution) report(res *Result) []any {
 	x.metrics.Count("PartitionsCreated", res.PartitionsCreated)
 	x.metrics.Count("PartitionsExisting", res.PartitionsExisting)
 	return []any{
-		"copied", c.copied, "moved", c.moved,
+		"copied", c.copied, "moved", c.moved, "registered_in_place", c.registered,
 		"copies_made", c.copies, "multipart_copies", c.multipart, "copies_up_to_date", c.upToDate, "copies_present", c.present,
 		"bytes_copied", c.bytes, "partitions_created", res.PartitionsCreated, "partitions_existing", res.PartitionsExisting,
 	}

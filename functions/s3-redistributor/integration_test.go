@@ -25,9 +25,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"lakestream/functions/s3-redistributor/partition"
 	"lakestream/shared/lambdarun"
 	"lakestream/shared/moto"
-	"lakestream/shared/partition"
 )
 
 func TestMain(m *testing.M) { moto.Main(m) }

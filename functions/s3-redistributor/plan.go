@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"lakestream/functions/s3-redistributor/partition"
 	"lakestream/shared/batch"
-	"lakestream/shared/partition"
 )
 
 // ErrNoTime means an object's key holds no time and TIME_FALLBACK does not
@@ -17,6 +17,14 @@ var ErrNoTime = errors.New("no time in the object key")
 // layoutEventTime names the time source of an object placed by its event
 // time (TIME_FALLBACK=event-time).
 const layoutEventTime = "event-time"
+
+// layoutInPlace names the time source of an object placed by a
+// REGISTER_IN_PLACE layout it is in.
+const layoutInPlace = "in-place"
+
+// ErrNotInPlace means an object is in no REGISTER_IN_PLACE layout and
+// there is no destination to copy it to: it is left alone.
+var ErrNotInPlace = errors.New("in no REGISTER_IN_PLACE layout")
 
 // Placement is where one source object goes.
 type Placement struct {
@@ -60,11 +68,29 @@ func (c *Config) ignoreReason(src batch.S3Object) string {
 	return ""
 }
 
-// place finds src's time and renders each destination for it.
+// place finds src's time and renders each destination for it. A
+// REGISTER_IN_PLACE layout the object is in is a target too: the object
+// itself, whose partition is registered and which is not copied.
 func (c *Config) place(src batch.S3Object) (Placement, error) {
 	var p Placement
-	if m, ok := c.Parser.KeyTime(src.Key); ok {
+	inPlace, at, err := c.inPlace(src)
+	if err != nil {
+		return Placement{}, err
+	}
+	if len(c.Destinations) == 0 {
+		if len(inPlace) == 0 {
+			return Placement{}, fmt.Errorf("%w: %s", ErrNotInPlace, src.URI())
+		}
+		return Placement{Time: at, Layout: layoutInPlace, Targets: inPlace}, nil
+	}
+	p.Targets = inPlace
+	// A Firehose name (to the second) or a KEY_PATTERNS pattern gives the
+	// time before an in-place layout, which gives it before generic Hive
+	// folders: it states what the operator knows of the keys.
+	if m, ok := c.Parser.KeyTime(src.Key); ok && (m.Layout != partition.LayoutHive || len(inPlace) == 0) {
 		p.Time, p.Layout, p.Stream = m.Time, string(m.Layout), m.Stream
+	} else if len(inPlace) > 0 {
+		p.Time, p.Layout = at, layoutInPlace
 	} else {
 		if c.TimeFallback != fallbackEventTime {
 			return Placement{}, fmt.Errorf("%w: %q is not a Firehose object name, has no Hive year=/month=/day= or dt= folders and matches no KEY_PATTERNS; set KEY_PATTERNS for its layout, or TIME_FALLBACK=event-time to use the event's time", ErrNoTime, src.Key)
@@ -93,4 +119,26 @@ func (c *Config) place(src batch.S3Object) (Placement, error) {
 		p.Targets = append(p.Targets, t)
 	}
 	return p, nil
+}
+
+// inPlace returns the targets of the REGISTER_IN_PLACE layouts src is in
+// (src itself, with the layout's partition) and the time the first gives.
+func (c *Config) inPlace(src batch.S3Object) ([]Target, time.Time, error) {
+	var out []Target
+	var first time.Time
+	for _, d := range c.InPlace {
+		at, obj, ok := d.Layout.Match(src.Bucket, src.Key)
+		if !ok {
+			continue
+		}
+		loc, err := d.Layout.Location(at, obj)
+		if err != nil {
+			return nil, time.Time{}, fmt.Errorf("in-place layout %s: %w", d.Layout, err)
+		}
+		out = append(out, Target{Bucket: src.Bucket, Key: src.Key, Table: d.Table, Values: d.Layout.PartitionValues(at), Location: loc, layout: d.Layout})
+		if len(out) == 1 {
+			first = at
+		}
+	}
+	return out, first, nil
 }

@@ -81,5 +81,5 @@ func TestAWSCallersLinkNoXRayCore(t *testing.T) {
 		})
 	}
 	assert.Contains(t, callers, "glue-job-trigger", "the template's AWS callers were found")
-	assert.Len(t, callers, 5, "the functions that call AWS: %v", callers)
+	assert.Len(t, callers, 6, "the functions that call AWS: %v", callers)
 }

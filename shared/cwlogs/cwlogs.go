@@ -10,9 +10,10 @@
 //
 // Decoded payloads are aws-lambda-go's events.CloudwatchLogsData, so code
 // that already knows that type needs nothing new. The JSON is read without
-// reflection by a scanner made for the payload's shape; encoding/json
-// decides (and words the error of) any document outside it, and a
-// differential fuzz test (FuzzScanAgrees) proves the two agree.
+// reflection, on shared/jsonscan, into the type's fields; encoding/json
+// decides (and words the error of) the odd document the scanner leaves to
+// it (a syntax error, a key given twice), and a differential fuzz test
+// (FuzzScanAgrees) proves the two agree.
 package cwlogs
 
 import (

@@ -25,13 +25,11 @@ var gzipMagic = []byte{0x1f, 0x8b}
 // copies it (Decode, the package function, does). A Decoder is not safe
 // for concurrent use; a sync.Pool of them serves concurrent callers.
 type Decoder struct {
-	src     bytes.Reader
-	zr      gzip.Reader
-	doc     []byte
-	text    []byte
-	data    events.CloudwatchLogsData
-	events  []events.CloudwatchLogsLogEvent
-	filters []string
+	src  bytes.Reader
+	zr   gzip.Reader
+	doc  []byte
+	scan payloadScanner
+	data events.CloudwatchLogsData
 }
 
 var decoders = sync.Pool{New: func() any { return new(Decoder) }}
@@ -112,21 +110,7 @@ func (dec *Decoder) Decode(payload []byte, maxBytes int64) (*events.CloudwatchLo
 // encoding/json for a document outside the scanner's shape, which also
 // words the error of one that is not a payload.
 func (dec *Decoder) parse(doc []byte) error {
-	if cap(dec.text) == 0 {
-		// Only strings with escapes are copied here; the buffer grows to
-		// what the payloads need. (A string already taken keeps the array
-		// it points into alive when append moves to a larger one.)
-		dec.text = make([]byte, 0, 64<<10)
-	}
-	var err error
-	dec.text, err = scanPayload(doc, &dec.data, dec.events, dec.filters, dec.text)
-	if dec.data.LogEvents != nil {
-		dec.events = dec.data.LogEvents
-	}
-	if dec.data.SubscriptionFilters != nil {
-		dec.filters = dec.data.SubscriptionFilters
-	}
-	if err == nil {
+	if dec.scan.scan(doc, &dec.data) == nil {
 		return nil
 	}
 	dec.data = events.CloudwatchLogsData{}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -43,6 +44,7 @@ type Handler struct {
 	log       *slog.Logger
 	metrics   *metrics.Recorder
 	counts    func() []Count
+	outArena  bool
 	// spare is the last invocation's working memory, kept for the next.
 	spare atomic.Pointer[invocation]
 }
@@ -63,6 +65,13 @@ func WithMargin(d time.Duration) Option { return func(h *Handler) { h.margin = d
 
 // WithLogger sets the logger for the per-invocation summary and record failures.
 func WithLogger(l *slog.Logger) Option { return func(h *Handler) { h.log = l } }
+
+// WithOutArena gives every record a Record.Out to append its output to,
+// memory the handler keeps for the next invocation, sized by what the
+// last one's outputs took. For a transform that builds its output in new
+// memory (rather than returning its input or part of it); one that does
+// not use Out should not ask for it, which would only hold the memory.
+func WithOutArena() Option { return func(h *Handler) { h.outArena = true } }
 
 // WithMetrics sets where the per-invocation counts are emitted (EMF).
 func WithMetrics(m *metrics.Recorder) Option { return func(h *Handler) { h.metrics = m } }
@@ -150,6 +159,7 @@ type invocation struct {
 	scan     jsonscan.Scanner
 	req      Request
 	arena    []byte
+	out      outArena
 	resp     Response
 	reingest []Reingest
 }
@@ -200,6 +210,8 @@ func (h *Handler) process(ctx context.Context, inv *invocation) (stats Stats, si
 		inv.arena = make([]byte, 0, dataLen)
 	}
 	inv.arena = inv.arena[:0]
+	inv.out.on = h.outArena
+	inv.out.reset(h.budget)
 
 	answer, cancel := deadline.Reserve(ctx, h.margin)
 	defer cancel()
@@ -274,7 +286,8 @@ func (h *Handler) process(ctx context.Context, inv *invocation) (stats Stats, si
 			untransformed(out, in, data)
 			continue
 		}
-		o, err := h.run(work, in, data)
+		o, err := h.run(work, in, data, inv.out.free())
+		inv.out.keep(o.Data)
 		switch {
 		case err != nil && work.Err() != nil:
 			// Cut short by the deadline: not this record's fault.
@@ -353,18 +366,67 @@ func (h *Handler) process(ctx context.Context, inv *invocation) (stats Stats, si
 }
 
 // run calls the transform, turning a panic into that record's error.
-func (h *Handler) run(ctx context.Context, in *RequestRecord, data []byte) (o Output, err error) {
+func (h *Handler) run(ctx context.Context, in *RequestRecord, data, out []byte) (o Output, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			h.log.ErrorContext(ctx, "transform panicked", "record_id", in.RecordID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			err = fmt.Errorf("transform panicked: %v", p)
 		}
 	}()
-	r := Record{ID: in.RecordID, Data: data, ArrivalTime: in.ArrivalTime}
+	r := Record{ID: in.RecordID, Data: data, ArrivalTime: in.ArrivalTime, Out: out}
 	if in.Kinesis.PartitionKey != "" || in.Kinesis.ShardID != "" {
 		r.Kinesis = &in.Kinesis
 	}
 	return h.transform(ctx, r)
+}
+
+// outArena is the memory behind Record.Out (WithOutArena): one buffer the
+// transforms' outputs are appended to one after another, kept from one
+// invocation to the next so that a warm function does not allocate (and
+// the garbage collector clear and collect) megabytes of output per
+// invocation.
+type outArena struct {
+	on  bool
+	buf []byte
+	// want is the memory the invocation's outputs took: buf's size for
+	// the next invocation.
+	want int
+}
+
+// reset empties the arena for a new invocation, first growing it to what
+// the last one's outputs took, and an eighth more for a batch a little
+// larger (at most the response budget, which no response's data exceeds).
+func (a *outArena) reset(budget int) {
+	if !a.on {
+		return
+	}
+	if size := min(a.want+a.want/8, budget); cap(a.buf) < size {
+		a.buf = make([]byte, 0, size)
+	}
+	a.buf, a.want = a.buf[:0], 0
+}
+
+// free is the arena's unused memory, for the next record's Out.
+func (a *outArena) free() []byte { return a.buf[len(a.buf):len(a.buf)] }
+
+// keep takes note of a transform's output: when data lies in the free
+// memory the transform was given, that memory up to data's end is taken,
+// so that the next record's output goes after it.
+func (a *outArena) keep(data []byte) {
+	free := a.buf[len(a.buf):cap(a.buf)]
+	if len(data) == 0 || len(free) == 0 {
+		a.want += len(data)
+		return
+	}
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(free)))
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(data)))
+	if p < start || p >= start+uintptr(len(free)) {
+		a.want += len(data) // elsewhere: the transform's own memory, or its input
+		return
+	}
+	taken := int(p-start) + len(data)
+	a.buf = a.buf[:len(a.buf)+taken]
+	a.want += taken
 }
 
 func (h *Handler) report(ctx context.Context, req *Request, s Stats, rejected bool, err error) {

@@ -659,3 +659,49 @@ func TestInvokeConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestRecordOut: with WithOutArena, outputs appended to Record.Out, each
+// record's after the last, come back right in every invocation, and a
+// warm handler has room for them all; without it, Out is nil.
+func TestRecordOut(t *testing.T) {
+	var fit, records int
+	h := NewHandler(func(_ context.Context, r Record) (Output, error) {
+		records++
+		if cap(r.Out) >= len(r.Data)+1 {
+			fit++
+		}
+		// A header byte first: Data need not start where Out does.
+		out := append(r.Out, '<')
+		out = append(out, strings.ToUpper(string(r.Data))...)
+		return Output{Data: out[1:]}, nil
+	}, WithOutArena())
+	var words []string
+	for i := range 200 {
+		words = append(words, fmt.Sprintf("%03d-%s", i, strings.Repeat("abcdefgh", 64)))
+	}
+	for inv := range 3 {
+		fit, records = 0, 0
+		resp, _, err := process(t, h, event(words...))
+		require.NoError(t, err)
+		for i, r := range resp.Records {
+			require.Equal(t, strings.ToUpper(words[i]), string(r.Data), "invocation %d, record %d", inv, i)
+		}
+		if inv == 0 {
+			assert.Zero(t, fit, "the arena is sized by the invocation before")
+		} else {
+			assert.Equal(t, records, fit, "a warm arena holds every output")
+		}
+	}
+
+	var outs int
+	without := NewHandler(func(ctx context.Context, r Record) (Output, error) {
+		outs += cap(r.Out)
+		return upper(ctx, r)
+	})
+	for range 2 {
+		_, _, err := process(t, without, event(words...))
+		require.NoError(t, err)
+	}
+	assert.Zero(t, outs, "no Out without WithOutArena")
+	assert.Zero(t, cap(without.spare.Load().out.buf))
+}

@@ -73,7 +73,7 @@ func (r *ResponseRecord) appendJSON(b []byte) []byte {
 	b = append(b, '"')
 	if r.Result == ResultOk || len(r.Data) > 0 {
 		b = append(b, `,"data":"`...)
-		b = base64.StdEncoding.AppendEncode(b, r.Data)
+		b = appendBase64(b, r.Data)
 		b = append(b, '"')
 	}
 	if len(r.PartitionKeys) > 0 {

@@ -27,6 +27,13 @@ type Record struct {
 	// Kinesis is set when the delivery stream reads from a Kinesis stream;
 	// its PartitionKey is what re-ingestion puts records back with.
 	Kinesis *events.KinesisFirehoseRecordMetadata
+	// Out, with WithOutArena, is empty memory with room that the handler
+	// keeps for the invocation's outputs: a Transform that appends its
+	// output to Out and returns it as Output.Data allocates nothing for
+	// it while it fits (appending past its capacity moves to new memory,
+	// as append does). Only Data may point into Out; like Data, it is
+	// reused for the next invocation.
+	Out []byte
 }
 
 // Output is what a Transform makes of one record.

@@ -2,7 +2,11 @@
 // the AWS Glue Data Catalog stores them, such as
 // "struct<id:bigint,tags:array<string>>". The Glue-catalog fixer uses it to
 // replace types a crawler wrote but Athena rejects (set<string> becomes
-// array<string>) without touching anything else in the type.
+// array<string>) without touching anything else in the type. It is shared
+// rather than kept beside the fixer because the lake's own column types are
+// written in the same grammar: the parsers' complex column types (their
+// Columns, which the template's Glue tables are built from) are checked
+// with it in their tests.
 //
 // Parsing is lenient where crawlers are: keywords in any case, whitespace
 // between tokens, struct field names that are reserved words or hold

@@ -33,8 +33,10 @@
 package jsonscan
 
 import (
+	"bytes"
 	"encoding/binary"
 	"iter"
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -208,14 +210,27 @@ func (s *Scanner) Peek() Kind {
 }
 
 // at moves to the next value and reports whether it is of kind k; if not,
-// it fails saying that want was expected.
-func (s *Scanner) at(k Kind, want string) bool {
+// it fails saying that a value of kind k was expected.
+func (s *Scanner) at(k Kind) bool {
+	// The scanner is nearly always right at the value (the whitespace
+	// before it skipped), and of the kind wanted: one test, then.
+	if i := s.pos; i < len(s.data) && kindOf[s.data[i]] == k && s.err == nil {
+		return true
+	}
+	return s.atSlow(k)
+}
+
+func (s *Scanner) atSlow(k Kind) bool {
 	if s.err != nil {
 		return false
 	}
 	s.skipWS()
 	if s.pos < len(s.data) && kindOf[s.data[s.pos]] == k {
 		return true
+	}
+	want := k.String()
+	if k == Bool {
+		want = "true or false"
 	}
 	s.Fail(&Error{Offset: s.pos, Expected: want, Found: s.foundValue(s.pos)})
 	return false
@@ -234,7 +249,7 @@ func (s *Scanner) Object() iter.Seq[[]byte] {
 }
 
 func (s *Scanner) members(yield func(key []byte) bool) {
-	if !s.open(Object, "an object") {
+	if !s.open(Object) {
 		return
 	}
 	d := s.data
@@ -267,7 +282,7 @@ func (s *Scanner) Array() iter.Seq[int] {
 }
 
 func (s *Scanner) elements(yield func(i int) bool) {
-	if !s.open(Array, "an array") {
+	if !s.open(Array) {
 		return
 	}
 	d := s.data
@@ -289,8 +304,8 @@ func (s *Scanner) elements(yield func(i int) bool) {
 }
 
 // open reads the '{' or '[' starting a container of kind k.
-func (s *Scanner) open(k Kind, want string) bool {
-	if !s.at(k, want) {
+func (s *Scanner) open(k Kind) bool {
+	if !s.at(k) {
 		return false
 	}
 	if s.depth >= MaxDepth {
@@ -310,25 +325,47 @@ func (s *Scanner) close() {
 
 // memberKey reads an object key and the colon after it, leaving the
 // scanner at the member's value.
-func (s *Scanner) memberKey() ([]byte, bool) {
+func (s *Scanner) memberKey() (key []byte, ok bool) {
 	d := s.data
-	if s.pos >= len(d) || d[s.pos] != '"' {
-		s.syntax(s.pos, "'\"' starting an object key")
+	i := s.pos
+	if i >= len(d) || d[i] != '"' {
+		s.syntax(i, "'\"' starting an object key")
 		return nil, false
 	}
-	key, copied, ok := s.readString(s.key)
+	// Nearly every key is printable ASCII of at most 15 bytes: two words
+	// looked at, and none of readString's cases.
+	if i+17 <= len(d) {
+		x := binary.LittleEndian.Uint64(d[i+1:])
+		m, k := special(x), i+1
+		if m == 0 && x&msb == 0 {
+			x = binary.LittleEndian.Uint64(d[i+9:])
+			m, k = special(x), i+9
+		}
+		if m != 0 {
+			n := bits.TrailingZeros64(m) / 8
+			if end := k + n; d[end] == '"' && x&(1<<(8*n)-1)&msb == 0 {
+				key, ok = d[i+1:end], true
+				s.pos = end + 1
+			}
+		}
+	}
 	if !ok {
-		return nil, false
+		var grown []byte
+		if key, grown, ok = s.readString(s.key[:0]); !ok {
+			return nil, false
+		}
+		s.key = grown[:0] // keep the grown buffer for the next key
 	}
-	if copied {
-		s.key = key[:0] // keep the grown buffer for the next key
+	if s.pos < len(d) && d[s.pos] == ':' {
+		s.pos++
+	} else {
+		s.skipWS()
+		if s.pos >= len(d) || d[s.pos] != ':' {
+			s.syntax(s.pos, "':' after an object key")
+			return nil, false
+		}
+		s.pos++
 	}
-	s.skipWS()
-	if s.pos >= len(d) || d[s.pos] != ':' {
-		s.syntax(s.pos, "':' after an object key")
-		return nil, false
-	}
-	s.pos++
 	s.skipWS()
 	return key, true
 }
@@ -343,24 +380,25 @@ func (s *Scanner) nextMember(k Kind, mark int) bool {
 	if s.pos == mark && s.Skip() != nil {
 		return false
 	}
-	s.skipWS()
 	d := s.data
-	end, want := byte(']'), "',' or ']' after an array element"
-	if k == Object {
-		end, want = '}', "',' or '}' after an object member"
-	}
-	if s.pos < len(d) {
-		switch d[s.pos] {
-		case ',':
-			s.pos++
-			s.skipWS()
+	i := skipWS(d, s.pos)
+	if i < len(d) {
+		switch c := d[i]; {
+		case c == ',':
+			s.pos = skipWS(d, i+1)
 			return true
-		case end:
+		case c == ']' && k == Array, c == '}' && k == Object:
+			s.pos = i
 			s.close()
 			return false
 		}
 	}
-	s.syntax(s.pos, want)
+	s.pos = i
+	if k == Object {
+		s.syntax(i, "',' or '}' after an object member")
+	} else {
+		s.syntax(i, "',' or ']' after an array element")
+	}
 	return false
 }
 
@@ -384,34 +422,81 @@ func (s *Scanner) skipRest(k Kind, mark int) {
 // the value gets a new slice. Either way the result must not be written
 // to: it may be the input itself.
 func (s *Scanner) String(buf *[]byte) ([]byte, error) {
-	if !s.at(String, "a string") {
+	if !s.at(String) {
 		return nil, s.err
 	}
 	var scratch []byte
 	if buf == nil {
 		buf = &scratch
 	}
-	v, copied, _ := s.readString(*buf)
-	if copied {
-		*buf = v
-	}
+	v, grown, _ := s.readString((*buf)[:0])
+	*buf = grown
 	return v, s.err
 }
 
-// readString reads the string at s.pos (which is '"'), reporting whether
-// it had to be unescaped into buf.
-func (s *Scanner) readString(buf []byte) (v []byte, copied, ok bool) {
+// AppendString is String for a decoder that keeps many values at once: a
+// string that must be unescaped is appended to *buf, after what it holds,
+// instead of replacing it. Every value read so stays valid until the
+// caller empties the buffer (a value written before *buf had to grow
+// keeps the array it was written to).
+func (s *Scanner) AppendString(buf *[]byte) ([]byte, error) {
+	if !s.at(String) {
+		return nil, s.err
+	}
+	v, grown, _ := s.readString(*buf)
+	*buf = grown
+	return v, s.err
+}
+
+// readString reads the string at s.pos (which is '"'). A string that
+// needs unescaping is appended to buf, which comes back grown; any other
+// is a slice of the input.
+func (s *Scanner) readString(buf []byte) (v, grown []byte, ok bool) {
 	start := s.pos + 1
-	end, flags, ok := s.scanString(start)
-	if !ok {
-		return nil, false, false
+	end, high, plain := plainEnd(s.data, start)
+	var flags uint8
+	if high {
+		flags = flagHigh
+	}
+	out := buf
+	if !plain {
+		if end, flags, out, ok = s.scanString(start, end, flags, buf, true); !ok {
+			return nil, buf, false
+		}
 	}
 	s.pos = end + 1
 	raw := s.data[start:end]
-	if flags == 0 || (flags == flagHigh && utf8.Valid(raw)) {
-		return raw, false, true
+	switch {
+	case flags == 0:
+		return raw, buf, true
+	case flags == flagHigh:
+		if utf8.Valid(raw) {
+			return raw, buf, true
+		}
+		grown = Unescape(buf, raw)
+	case flags&flagHigh == 0:
+		grown = out
+	default:
+		// The runs between escapes were copied as they are: the value is
+		// right only if they are valid UTF-8, which they are exactly when
+		// it is (an escape writes whole characters).
+		if grown = out; !utf8.Valid(out[len(buf):]) {
+			grown = Unescape(buf, raw)
+		}
 	}
-	return Unescape(buf[:0], raw), true, true
+	return grown[len(buf):], grown, true
+}
+
+// stringEnd checks the text of the string starting at offset start (after
+// its opening quote) and returns the offset of its closing quote and
+// whether the text has an escape.
+func (s *Scanner) stringEnd(start int) (end int, escaped, ok bool) {
+	end, _, plain := plainEnd(s.data, start)
+	if plain {
+		return end, false, true
+	}
+	end, flags, _, ok := s.scanString(start, end, 0, nil, false)
+	return end, flags&flagEscape != 0, ok
 }
 
 // RawString reads the string that comes next and returns its text between
@@ -419,16 +504,16 @@ func (s *Scanner) readString(buf []byte) (v []byte, copied, ok bool) {
 // whether it has any escape. A decoder that may never need the value (a
 // record's base64 data, say) keeps the raw text and calls Unescape later.
 func (s *Scanner) RawString() (raw []byte, escaped bool, err error) {
-	if !s.at(String, "a string") {
+	if !s.at(String) {
 		return nil, false, s.err
 	}
 	start := s.pos + 1
-	end, flags, ok := s.scanString(start)
+	end, escaped, ok := s.stringEnd(start)
 	if !ok {
 		return nil, false, s.err
 	}
 	s.pos = end + 1
-	return s.data[start:end], flags&flagEscape != 0, nil
+	return s.data[start:end], escaped, nil
 }
 
 // Flags scanString reports about a string's text.
@@ -443,72 +528,237 @@ const (
 	msb = 0x8080808080808080
 )
 
-// special reports whether any byte of the 8 in x may end the run of plain
-// string text: a quote, a backslash or a control character. (A false
-// positive only costs a byte-by-byte look; there are no false negatives:
-// the lowest such byte always sets its top bit. Bytes of 0x80 or more never
-// do, so UTF-8 text runs at the same speed as ASCII.)
-func special(x uint64) bool {
+// special returns a mask of the bytes of the 8 in x that may end a run of
+// plain string text: a quote, a backslash or a control character. The
+// lowest byte marked is always one of them (above it there may be false
+// marks), so the mask's trailing zeros tell where the run ends. Bytes of
+// 0x80 or more are never marked.
+func special(x uint64) uint64 {
 	q := x ^ (lsb * '"')
 	b := x ^ (lsb * '\\')
-	return ((q-lsb)&^q|(b-lsb)&^b|(x-lsb*0x20)&^x)&msb != 0
+	return ((q-lsb)&^q | (b-lsb)&^b | (x-lsb*0x20)&^x) & msb
 }
 
-// scanString checks the text of a string starting at offset i (after its
-// opening quote) and returns the offset of its closing quote.
-func (s *Scanner) scanString(i int) (end int, flags uint8, ok bool) {
+// plainEnd finds the end of a string without escapes or control bytes,
+// as nearly every string is, starting at offset i of d (after its opening
+// quote): the offset of its closing quote, and whether a byte of its text
+// is 0x80 or more. Where a backslash, a control byte or the end of d comes
+// first, ok is false and end is where: scanString goes on from there.
+//
+// Short strings end within a word or two, which are looked at eight bytes
+// at a time. Longer ones, such as log text, are searched: the closing
+// quote with the vectorised bytes.IndexByte, then the text before it for
+// a backslash (vectorised again) and for control bytes (controlOrHigh); a
+// byte or word loop over long text takes several times as long. It is
+// apart from scanString, and small, so that it keeps its few values in
+// registers.
+func plainEnd(d []byte, i int) (end int, high, ok bool) {
+	var h uint64
+	for range 2 {
+		if i+8 > len(d) {
+			break
+		}
+		x := binary.LittleEndian.Uint64(d[i:])
+		if m := special(x); m != 0 {
+			k := bits.TrailingZeros64(m) / 8
+			h |= x & (1<<(8*k) - 1)
+			return i + k, h&msb != 0, d[i+k] == '"'
+		}
+		h |= x
+		i += 8
+	}
+	k := bytes.IndexByte(d[i:], '"')
+	if k < 0 {
+		return i, h&msb != 0, false
+	}
+	text := d[i : i+k]
+	if b := bytes.IndexByte(text, '\\'); b >= 0 {
+		text = text[:b]
+	}
+	j, th := controlOrHigh(text)
+	return i + j, h&msb != 0 || th, j == k
+}
+
+// scanString checks the text of a string starting at offset start (after
+// its opening quote), from offset i on (where plainEnd stopped, flags
+// saying what it saw before), and returns the offset of its closing
+// quote. With unescape set it also appends the string's value to dst once
+// it meets an escape (flagEscape), copying the runs between escapes as
+// they are: one pass over text that has to be unescaped. It looks at text
+// as plainEnd does.
+func (s *Scanner) scanString(start, i int, flags uint8, dst []byte, unescape bool) (end int, _ uint8, out []byte, ok bool) {
 	d := s.data
-	var high uint64 // the top bits of every word the fast loop passed
+	q := -1      // offset of the first quote at or after i, once searched for
+	run := start // start of the text not yet appended to dst
 	for {
-		for i+8 <= len(d) {
-			x := binary.LittleEndian.Uint64(d[i:])
-			if special(x) {
+		found := false // whether i is at a quote, a backslash or a control byte
+		for range 2 {
+			if i+8 > len(d) {
 				break
 			}
-			high |= x
+			x := binary.LittleEndian.Uint64(d[i:])
+			if m := special(x); m != 0 {
+				k := bits.TrailingZeros64(m) / 8
+				if x&(1<<(8*k)-1)&msb != 0 {
+					flags |= flagHigh
+				}
+				i += k
+				found = true
+				break
+			}
+			if x&msb != 0 {
+				flags |= flagHigh
+			}
 			i += 8
+		}
+		if !found {
+			if q < i {
+				if k := bytes.IndexByte(d[i:], '"'); k >= 0 {
+					q = i + k
+				} else {
+					q = len(d) // no closing quote: a bad byte before the end is still the first error
+				}
+			}
+			text := d[i:q]
+			if k := bytes.IndexByte(text, '\\'); k >= 0 {
+				text = text[:k]
+			}
+			j, high := controlOrHigh(text)
+			if high {
+				flags |= flagHigh
+			}
+			i += j
 		}
 		if i >= len(d) {
 			s.syntax(i, "'\"' closing a string")
-			return 0, 0, false
+			return 0, 0, dst, false
 		}
-		switch c := d[i]; {
-		case c == '"':
-			if high&msb != 0 {
-				flags |= flagHigh
+		switch d[i] {
+		case '"':
+			if unescape && flags&flagEscape != 0 {
+				dst = append(dst, d[run:i]...)
 			}
-			return i, flags, true
-		case c == '\\':
-			flags |= flagEscape
-			if i+1 >= len(d) {
-				s.syntax(i+1, "an escaped character")
-				return 0, 0, false
-			}
-			switch d[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				for j := i + 2; j < i+6; j++ {
-					if j >= len(d) || unhex(d[j]) < 0 {
-						s.syntax(j, "a hexadecimal digit in a \\u escape")
-						return 0, 0, false
-					}
-				}
-				i += 6
-			default:
-				s.syntax(i+1, `one of "\/bfnrtu after a backslash`)
-				return 0, 0, false
-			}
-		case c < 0x20:
+			return i, flags, dst, true
+		case '\\':
+		default: // a control byte
 			s.syntax(i, "a character of a string (control characters must be escaped)")
-			return 0, 0, false
-		case c >= utf8.RuneSelf:
-			flags |= flagHigh
-			i++
+			return 0, 0, dst, false
+		}
+		flags |= flagEscape
+		if unescape {
+			dst = append(dst, d[run:i]...)
+		}
+		if i+1 >= len(d) {
+			s.syntax(i+1, "an escaped character")
+			return 0, 0, dst, false
+		}
+		switch e := d[i+1]; e {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			if unescape {
+				dst = append(dst, unescaped[e])
+			}
+			i += 2
+		case 'u':
+			for j := i + 2; j < i+6; j++ {
+				if j >= len(d) || unhex(d[j]) < 0 {
+					s.syntax(j, "a hexadecimal digit in a \\u escape")
+					return 0, 0, dst, false
+				}
+			}
+			if !unescape {
+				i += 6
+				break
+			}
+			r := getu4(d[i:])
+			i += 6
+			if utf16.IsSurrogate(r) {
+				// Joined with a \u escape of the other half that follows,
+				// or U+FFFD alone; a malformed escape after it is the next
+				// round's error.
+				if dec := utf16.DecodeRune(r, getu4(d[i:])); dec != utf8.RuneError {
+					r = dec
+					i += 6
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			dst = utf8.AppendRune(dst, r)
 		default:
-			i++
+			s.syntax(i+1, `one of "\/bfnrtu after a backslash`)
+			return 0, 0, dst, false
+		}
+		run = i
+	}
+}
+
+// unescaped is the byte each one-character escape stands for.
+var unescaped = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
+
+// controlOrHigh returns the index of the first control byte (below 0x20)
+// in b, or len(b), and whether b has a byte of 0x80 or more (before that
+// control byte, or after it: a control byte is an error, so the flag no
+// longer matters then).
+func controlOrHigh(b []byte) (int, bool) {
+	// One pass for the common case, printable ASCII, 32 bytes a round: a
+	// byte below 0x20 borrows into its top bit when 0x20 is taken from it,
+	// and a byte of 0x80 or more has that bit already.
+	var acc uint64
+	if len(b) >= 8 {
+		r := b
+		for len(r) >= 32 {
+			x0 := binary.LittleEndian.Uint64(r)
+			x1 := binary.LittleEndian.Uint64(r[8:])
+			x2 := binary.LittleEndian.Uint64(r[16:])
+			x3 := binary.LittleEndian.Uint64(r[24:])
+			acc |= (x0 - lsb*0x20) | x0 | (x1 - lsb*0x20) | x1 | (x2 - lsb*0x20) | x2 | (x3 - lsb*0x20) | x3
+			r = r[32:]
+		}
+		for len(r) >= 8 {
+			x := binary.LittleEndian.Uint64(r)
+			acc |= (x - lsb*0x20) | x
+			r = r[8:]
+		}
+		x := binary.LittleEndian.Uint64(b[len(b)-8:]) // the last bytes, overlapping
+		acc |= (x - lsb*0x20) | x
+	} else {
+		for _, c := range b {
+			acc |= (uint64(c) - 0x20) | uint64(c)
 		}
 	}
+	if acc&msb == 0 {
+		return len(b), false
+	}
+	return controlOrHighSlow(b)
+}
+
+// controlOrHighSlow is controlOrHigh for text that is not all printable
+// ASCII: UTF-8 text, which it tells from text with a control byte.
+func controlOrHighSlow(b []byte) (int, bool) {
+	var ctl, high uint64
+	r := b
+	for len(r) >= 8 {
+		x := binary.LittleEndian.Uint64(r)
+		// Exact for whether a word has a byte below 0x20: without one
+		// nothing borrows, and the lowest one borrows into its own top bit,
+		// which is clear in x.
+		ctl |= (x - lsb*0x20) &^ x
+		high |= x
+		r = r[8:]
+	}
+	for _, c := range r {
+		if c < 0x20 {
+			ctl |= msb
+		}
+		high |= uint64(c)
+	}
+	if ctl&msb != 0 {
+		for i, c := range b {
+			if c < 0x20 {
+				return i, true
+			}
+		}
+	}
+	return len(b), high&msb != 0
 }
 
 func unhex(c byte) rune {
@@ -546,24 +796,29 @@ func getu4(s []byte) rune {
 // check is unescaped as far as it makes sense, never with a panic.
 func Unescape(dst, raw []byte) []byte {
 	for i := 0; i < len(raw); {
-		// Copy the run of bytes that need no change in one append.
+		// The run up to the next backslash needs no change when it is
+		// valid UTF-8, as log text is: one search and one append.
+		// Runs between escapes are often short (\"key\":\"value\"), so
+		// the first bytes are looked at one by one before searching.
 		j := i
-		for j < len(raw) && raw[j] != '\\' && raw[j] < utf8.RuneSelf {
-			j++
+		for lim := min(i+16, len(raw)); j < lim && raw[j] != '\\' && raw[j] < utf8.RuneSelf; j++ {
 		}
-		dst = append(dst, raw[i:j]...)
+		if j < len(raw) && raw[j] == '\\' {
+			dst = append(dst, raw[i:j]...)
+		} else {
+			if k := bytes.IndexByte(raw[j:], '\\'); k >= 0 {
+				j += k
+			} else {
+				j = len(raw)
+			}
+			if run := raw[i:j]; utf8.Valid(run) {
+				dst = append(dst, run...)
+			} else {
+				dst = appendValidUTF8(dst, run)
+			}
+		}
 		if i = j; i >= len(raw) {
 			break
-		}
-		if c := raw[i]; c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRune(raw[i:])
-			if r == utf8.RuneError && size == 1 {
-				dst = utf8.AppendRune(dst, utf8.RuneError)
-			} else {
-				dst = append(dst, raw[i:i+size]...)
-			}
-			i += size
-			continue
 		}
 		if i+1 >= len(raw) {
 			dst = append(dst, '\\')
@@ -607,10 +862,30 @@ func Unescape(dst, raw []byte) []byte {
 	return dst
 }
 
+// appendValidUTF8 appends b with each byte of invalid UTF-8 replaced by
+// U+FFFD, as encoding/json replaces them.
+func appendValidUTF8(dst, b []byte) []byte {
+	for i := 0; i < len(b); {
+		if b[i] < utf8.RuneSelf {
+			dst = append(dst, b[i])
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = utf8.AppendRune(dst, utf8.RuneError)
+		} else {
+			dst = append(dst, b[i:i+size]...)
+		}
+		i += size
+	}
+	return dst
+}
+
 // Number reads the number that comes next and returns its text, checked
 // against the JSON grammar (a slice of the input).
 func (s *Scanner) Number() ([]byte, error) {
-	if !s.at(Number, "a number") {
+	if !s.at(Number) {
 		return nil, s.err
 	}
 	start := s.pos
@@ -626,6 +901,9 @@ func (s *Scanner) Number() ([]byte, error) {
 // decodes into one: a fraction or an exponent, even "1.0" or "1e3", and a
 // value out of range are errors.
 func (s *Scanner) Int64() (int64, error) {
+	if n, ok := s.smallInt(); ok {
+		return n, nil
+	}
 	start := s.pos
 	lit, err := s.Number()
 	if err != nil {
@@ -637,6 +915,75 @@ func (s *Scanner) Int64() (int64, error) {
 		return 0, s.err
 	}
 	return n, nil
+}
+
+// smallInt reads an integer of at most 16 digits (a millisecond
+// timestamp, a count) without strconv, eight digits at a time, reporting
+// whether there was one; anything else is left to Int64's general path,
+// which also words the errors.
+func (s *Scanner) smallInt() (int64, bool) {
+	if s.err != nil {
+		return 0, false
+	}
+	s.skipWS()
+	d, i := s.data, s.pos
+	neg := i < len(d) && d[i] == '-'
+	if neg {
+		i++
+	}
+	if i+16 > len(d) {
+		return 0, false // near the end of the input: the general path
+	}
+	x := binary.LittleEndian.Uint64(d[i:])
+	digits := leadingDigits(x)
+	n := eightDigits(x, digits)
+	if digits == 8 {
+		y := binary.LittleEndian.Uint64(d[i+8:])
+		more := leadingDigits(y)
+		n = n*pow10[more] + eightDigits(y, more)
+		digits += more
+	}
+	if digits == 0 || digits > 1 && d[i] == '0' {
+		return 0, false // no number, or a leading zero: the grammar's to word
+	}
+	i += digits
+	if i < len(d) {
+		if c := d[i]; c >= '0' && c <= '9' || c == '.' || c == 'e' || c == 'E' {
+			return 0, false // more digits, a fraction or an exponent
+		}
+	}
+	s.pos = i
+	if neg {
+		return -int64(n), true
+	}
+	return int64(n), true
+}
+
+// pow10 holds the powers of ten eightDigits needs.
+var pow10 = [9]uint64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000}
+
+// leadingDigits is how many of the eight bytes of x, first byte lowest,
+// are ASCII digits before the first byte that is not.
+func leadingDigits(x uint64) int {
+	// A byte below '0' borrows into its top bit when '0' is taken away; one
+	// above '9' (and below 0x80) carries into it when 0x46 is added; one of
+	// 0x80 or more has it already. Bytes above the first such byte may be
+	// marked wrongly, which does not matter.
+	m := ((x - lsb*'0') | (x + lsb*(0x80-'9'-1)) | x) & msb
+	return bits.TrailingZeros64(m) / 8 // 64/8 when all eight are digits
+}
+
+// eightDigits is the value of the first n (at most 8) bytes of x, which
+// are ASCII digits, the first byte the most significant.
+func eightDigits(x uint64, n int) uint64 {
+	// Digit values, moved up so that the bytes after them fall off the top
+	// and zero bytes, leading zeros, come in at the bottom.
+	v := (x - lsb*'0') << (8 * (8 - n))
+	// Pairs, then fours, then all eight, in lanes (after Lemire, "Fast
+	// integer parsing").
+	v = v*10 + v>>8
+	v = ((v&0x000000ff000000ff)*(100+1000000<<32) + (v>>16&0x000000ff000000ff)*(1+10000<<32)) >> 32
+	return v
 }
 
 // Float64 reads the number that comes next as a float64, as encoding/json
@@ -700,7 +1047,7 @@ func digits(d []byte, i int) int {
 
 // Bool reads true or false.
 func (s *Scanner) Bool() (bool, error) {
-	if !s.at(Bool, "true or false") {
+	if !s.at(Bool) {
 		return false, s.err
 	}
 	if s.data[s.pos] == 't' {
@@ -712,6 +1059,15 @@ func (s *Scanner) Bool() (bool, error) {
 // Null reads a null if one comes next and reports whether it did; anything
 // else is left to be read.
 func (s *Scanner) Null() bool {
+	// Inlined where it is called: no null comes next, nearly always, and
+	// a byte that starts another value tells so.
+	if s.pos < len(s.data) && kindOf[s.data[s.pos]] > Null {
+		return false
+	}
+	return s.null()
+}
+
+func (s *Scanner) null() bool {
 	if s.Peek() != Null {
 		return false
 	}
@@ -799,7 +1155,7 @@ func (s *Scanner) Skip() error {
 				closed = false
 			}
 		case '"':
-			end, _, ok := s.scanString(i + 1)
+			end, _, ok := s.stringEnd(i + 1)
 			if !ok {
 				return s.err
 			}
@@ -880,7 +1236,7 @@ func (s *Scanner) skipKey(i int) (int, bool) {
 		s.syntax(i, "'\"' starting an object key")
 		return 0, false
 	}
-	end, _, ok := s.scanString(i + 1)
+	end, _, ok := s.stringEnd(i + 1)
 	if !ok {
 		return 0, false
 	}

@@ -190,6 +190,8 @@ func TestNumbers(t *testing.T) {
 		"zero":          {in: "0"},
 		"negative zero": {in: "-0", float64: math.Copysign(0, -1)},
 		"integer":       {in: "1700000000123", int64: 1700000000123, float64: 1700000000123},
+		"18 digits":     {in: "-999999999999999999", int64: -999999999999999999, float64: -999999999999999999},
+		"19 digits":     {in: "1000000000000000000", int64: 1000000000000000000, float64: 1e18},
 		"min int64":     {in: "-9223372036854775808", int64: math.MinInt64, float64: -9223372036854775808},
 		"over int64":    {in: "9223372036854775808", intErr: "expected an integer in the int64 range, found 9223372036854775808", float64: 9223372036854775808},
 		"fraction":      {in: "1.0", intErr: "found 1.0", float64: 1},
@@ -200,6 +202,9 @@ func TestNumbers(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			i, err := New([]byte(tc.in)).Int64()
+			padded, perr := New([]byte(tc.in + "]                ")).Int64()
+			assert.Equal(t, i, padded, "inside a document")
+			assert.Equal(t, err == nil, perr == nil, "inside a document")
 			var ji int64
 			jerr := json.Unmarshal([]byte(tc.in), &ji)
 			if tc.intErr != "" {
@@ -227,6 +232,38 @@ func TestNumbers(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tc.in, string(lit))
 		})
+	}
+}
+
+// TestInt64Digits reads integers of every length around the eight-digit
+// words, with each kind of byte after them, inside a document, as
+// encoding/json reads the number's text into an int64.
+func TestInt64Digits(t *testing.T) {
+	for n := 1; n <= 21; n++ {
+		for _, first := range []string{"1", "9", "0"} {
+			for _, sign := range []string{"", "-"} {
+				for _, after := range []string{",", "}", " ", ".5", "e3", "E3", "x", "\xff"} {
+					digits := first + strings.Repeat("7", n-1)
+					in := sign + digits + after + strings.Repeat(" ", 20)
+					got, err := New([]byte(in)).Int64()
+					if first == "0" && n > 1 {
+						// The number is 0; the digits after it are the
+						// document's error, not the number's.
+						assert.NoError(t, err, "%q", in)
+						assert.Zero(t, got, "%q", in)
+						continue
+					}
+					number := sign + digits
+					if after == ".5" || after == "e3" || after == "E3" {
+						number += after
+					}
+					var want int64
+					wantErr := json.Unmarshal([]byte(number), &want)
+					assert.Equal(t, wantErr == nil, err == nil, "%q: encoding/json %v, ours %v", in, wantErr, err)
+					assert.Equal(t, want, got, "%q", in)
+				}
+			}
+		}
 	}
 }
 
@@ -485,9 +522,13 @@ func decodeAny(t *testing.T, s *Scanner) any {
 func checkNumber(t *testing.T, lit []byte) {
 	var ji int64
 	jerr := json.Unmarshal(lit, &ji)
-	i, err := New(lit).Int64()
-	require.Equal(t, jerr == nil, err == nil, "int64 of %s: encoding/json %v, ours %v", lit, jerr, err)
-	require.Equal(t, ji, i, "int64 of %s", lit)
+	// Alone, and followed by more text as inside a document, where Int64
+	// reads eight digits at a time.
+	for _, in := range [][]byte{lit, append(bytes.Clone(lit), ",                 "...)} {
+		i, err := New(in).Int64()
+		require.Equal(t, jerr == nil, err == nil, "int64 of %s: encoding/json %v, ours %v", lit, jerr, err)
+		require.Equal(t, ji, i, "int64 of %s", lit)
+	}
 	var jf float64
 	jerr = json.Unmarshal(lit, &jf)
 	f, err := New(lit).Float64()
@@ -542,4 +583,92 @@ func FuzzDecode(f *testing.F) {
 		require.NoError(t, dec.Decode(&want))
 		require.Equal(t, want, got)
 	})
+}
+
+// TestControlOrHigh checks the word-at-a-time text check against a byte
+// loop, for every length around the word and round sizes and every place
+// of a control byte and of a high byte, alone and together (either first).
+func TestControlOrHigh(t *testing.T) {
+	naive := func(b []byte) (int, bool) {
+		high := false
+		for i, c := range b {
+			if c < 0x20 {
+				return i, true
+			}
+			high = high || c >= 0x80
+		}
+		return len(b), high
+	}
+	for n := 0; n <= 80; n++ {
+		base := bytes.Repeat([]byte("a"), n)
+		check := func(b []byte) {
+			wantI, wantHigh := naive(b)
+			i, high := controlOrHigh(b)
+			require.Equal(t, wantI, i, "index in %q", b)
+			if wantI == len(b) { // after a control byte the flag is not defined
+				require.Equal(t, wantHigh, high, "high in %q", b)
+			}
+		}
+		check(base)
+		for p := range n {
+			for _, c := range []byte{0x00, 0x1f, 0x20, 0x7f, 0x80, 0xff} {
+				b := bytes.Clone(base)
+				b[p] = c
+				check(b)
+				if c < 0x80 {
+					continue
+				}
+				for q := range n {
+					b2 := bytes.Clone(b)
+					b2[q] = 0x01
+					check(b2)
+				}
+			}
+		}
+	}
+}
+
+// TestStringEveryPlace puts each kind of text a string can hold (escapes,
+// UTF-8, invalid UTF-8, a control byte, a bare backslash) at every place
+// of strings of every length around the word and search boundaries, one
+// or two at once, and reads them as encoding/json does: same value, or
+// both reject it; inside a document, so the word-at-a-time reads see
+// text after the string.
+func TestStringEveryPlace(t *testing.T) {
+	pieces := []string{`\n`, `\"`, `\\`, `\u00e9`, `\ud83d\ude00`, `\ud800`, "é", "\xff", "\xe2\x98", "\x01", `\`, `\x`}
+	check := func(text string) {
+		doc := []byte(`["` + text + `", "after the string, long enough to be read past"]`)
+		var want []string
+		wantErr := json.Unmarshal(doc, &want)
+		s := New(doc)
+		var got []string
+		var buf []byte
+		for range s.Array() {
+			v, err := s.AppendString(&buf)
+			if err != nil {
+				break
+			}
+			got = append(got, string(v))
+		}
+		err := s.End()
+		require.Equal(t, wantErr == nil, err == nil, "%q: encoding/json %v, ours %v", text, wantErr, err)
+		if err == nil {
+			require.Equal(t, want, got, "%q", text)
+		}
+		require.Equal(t, wantErr == nil, valid(doc) == nil, "Skip on %q", text)
+	}
+	for n := 0; n <= 72; n++ { // past two words and a 32-byte round
+		base := strings.Repeat("a", n)
+		check(base)
+		for p := 0; p <= n; p++ {
+			for _, a := range pieces {
+				check(base[:p] + a + base[p:])
+				if p%13 == 0 {
+					for _, b := range pieces[:6] {
+						check(base[:p] + a + base[p:] + b)
+					}
+				}
+			}
+		}
+	}
 }

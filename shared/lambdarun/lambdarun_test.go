@@ -297,6 +297,8 @@ func TestTemplateEnvironment(t *testing.T) {
 		"REGIONAL":                        "in us-east-1 to lakestream-lake-stream",
 		"LONG_FORM":                       "lake-stream",
 		"NUMBER":                          "42",
+		"CHOSEN":                          "created",
+		"NOT_CHOSEN":                      "incoming/",
 	}, env)
 
 	_, err = tmpl.Environment("Stream")

@@ -188,6 +188,17 @@ func (t *Template) resolve(n *yaml.Node) (string, error) {
 		return t.getAtt(n.Content[0].Value + "." + n.Content[1].Value)
 	case n.Tag == "!GetAtt":
 		return t.getAtt(n.Value)
+	case n.Tag == "!If" && n.Kind == yaml.SequenceNode && len(n.Content) == 3:
+		// A setting that depends on a parameter (the S3 log forwarder's
+		// format-specific variables): the branch its condition picks.
+		ok, err := t.condition(n.Content[0].Value)
+		if err != nil {
+			return "", err
+		}
+		if ok {
+			return t.resolve(n.Content[1])
+		}
+		return t.resolve(n.Content[2])
 	case n.Kind == yaml.ScalarNode && (!strings.HasPrefix(n.Tag, "!") || strings.HasPrefix(n.Tag, "!!")):
 		return n.Value, nil
 	case n.Kind == yaml.MappingNode && len(n.Content) == 2:

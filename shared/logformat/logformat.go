@@ -1,10 +1,18 @@
-// Package logformat names the line parsers a Firehose function can apply
-// to each record's message field, and reads the setting that chooses one:
+// Package logformat names the log formats lakestream reads and the
+// settings that choose them:
 //
-//	PARSE_MESSAGE   json, accesslog, syslog or vpcflow (unset: none)
-//	VPCFLOW_FIELDS  with vpcflow, the flow log's custom format in AWS's
-//	                notation ("${version} ${srcaddr} ..."); unset is the
-//	                default format
+//	FORMAT             the format of whole lines (format.go): accesslog,
+//	                   alb, cloudfront, cloudtrail, json, s3access, syslog,
+//	                   vpcflow or waf, read by the S3 log forwarder and the
+//	                   firehose-logs transformation alike
+//	PARSE_MESSAGE      the parser a Firehose function applies to each
+//	                   record's message field: json, accesslog, syslog or
+//	                   vpcflow (unset: none)
+//	VPCFLOW_FIELDS     with vpcflow, the flow log's custom format in AWS's
+//	                   notation ("${version} ${srcaddr} ..."); unset is the
+//	                   default format
+//	DERIVE_USER_AGENT  with FORMAT=cloudfront, add browser_family,
+//	                   os_family and is_bot
 //
 // It sits apart from shared/pipeline, which runs the stage, because the
 // parsers' own tests use the pipeline: the pipeline cannot import them.
@@ -19,7 +27,6 @@ import (
 	"lakestream/shared/pipeline"
 	"lakestream/shared/record"
 	"lakestream/shared/syslog"
-	"lakestream/shared/vpcflow"
 )
 
 // Names of the parsers, as PARSE_MESSAGE takes them.
@@ -50,7 +57,8 @@ type Parser struct {
 func Load(env *config.Env) Parser {
 	name := env.OneOf("PARSE_MESSAGE", "", Names...)
 	fields := env.String("VPCFLOW_FIELDS", "")
-	if fields != "" && name != VPCFlow {
+	// FORMAT=vpcflow (LoadFormat) reads VPCFLOW_FIELDS too.
+	if fields != "" && name != VPCFlow && !strings.EqualFold(env.String("FORMAT", ""), VPCFlow) {
 		env.Fail("VPCFLOW_FIELDS", fields, "unset unless PARSE_MESSAGE is vpcflow")
 	}
 	switch name {
@@ -61,10 +69,8 @@ func Load(env *config.Env) Parser {
 	case Syslog:
 		return Parser{Name: name, Parse: syslog.ParseAt, Columns: syslog.Fields()}
 	case VPCFlow:
-		f, err := vpcflow.NewFormat(fields)
-		if err != nil {
-			env.Fail("VPCFLOW_FIELDS", fields, "the flow log's format, its fields in AWS's ${field-name} notation ("+
-				strings.TrimPrefix(err.Error(), "vpcflow: ")+")")
+		f, ok := loadVPCFlow(env, fields)
+		if !ok {
 			return Parser{}
 		}
 		return Parser{Name: name, Parse: withoutTime(f.Parse), Columns: f.Columns()}

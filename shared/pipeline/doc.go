@@ -22,6 +22,12 @@
 // json or splunk, Run writes the events straight from the batch without
 // building a record for any (the record path writes the same bytes).
 //
+// A source that reads its lines itself, such as the S3 log forwarder
+// streaming an object, takes a LineStream ((*Pipeline).NewLineStream) and
+// hands it one line at a time: each line is decided alone (written,
+// skipped, filtered, or an error for that line), and no partition keys are
+// evaluated, since PutRecordBatch carries none.
+//
 // Every record has a text besides its fields: the line it was parsed from
 // (a JSON document of several lines compacted onto one), or a log event's
 // message. lines and splunk write the text; json, csv and tsv the fields.
@@ -42,7 +48,9 @@
 //  5. Validate (SCHEMA): checks the record as it will be written.
 //  6. Partition (PARTITION_KEYS): derives metadata.partitionKeys from the
 //     record as it will be written.
-//  7. Write (OUTPUT_FORMAT): one output line per record.
+//  7. Select (FIELDS): which fields are written, in which order, under
+//     which names (fields.go).
+//  8. Write (OUTPUT_FORMAT): one output line per record.
 //
 // A line that fails to parse, validate or write fails the whole Firehose
 // record (ProcessingFailed) with an error naming the line number (a
@@ -142,6 +150,21 @@
 // name Hive and Athena give the null partition. All lines of one Firehose
 // record must map to the same partition keys, since Firehose takes one set
 // per record; otherwise the record fails.
+//
+// FIELDS keeps the column names an existing table and its queries use: a
+// comma-separated list of the fields to write, in order, each name,
+// new=old (old may be a dotted path into a nested object: user_id=user.id)
+// or * for every top-level field no item names (neither as its source nor
+// as its new name), in the record's order. A field the record lacks is
+// left out. It runs as the record is written, so every other variable
+// (DROP_IF, MASK_FIELDS, SCHEMA, TIME_FIELD, PARTITION_KEYS, SPLUNK_*) names
+// the parser's fields, and OUTPUT_COLUMNS the written ones; csv and tsv
+// columns default to the names FIELDS writes, * standing for the
+// transformer's default columns it does not name. ARRIVAL_TIME_FIELD is
+// written only when FIELDS names it or has a *. Refused with lines and
+// splunk, which write the text. A written name holds no dot.
+//
+//	FIELDS="requestip=c_ip,time_taken,useragent=cs_user_agent,*"
 //
 // OUTPUT_FORMAT is json (default; the CloudWatch Logs decompressor's is
 // lines), csv, tsv, lines or splunk. JSON lines keep the record's field

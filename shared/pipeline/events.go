@@ -107,7 +107,7 @@ func NewEvents(shared []string, opts Options) (*EventPipeline, error) {
 // resolves what the direct path reads to the shared fields.
 func (p *EventPipeline) plan() bool {
 	s := p.stages
-	if len(s.filter) > 0 || len(s.masks) > 0 || len(s.schema) > 0 || s.arrivalField != "" || s.parseMessage != nil {
+	if len(s.filter) > 0 || len(s.masks) > 0 || len(s.schema) > 0 || s.arrivalField != "" || s.parseMessage != nil || s.fields != nil {
 		return false
 	}
 	if s.format != FormatLines && s.format != FormatJSON && s.format != FormatSplunk {
@@ -168,6 +168,10 @@ type RunOptions struct {
 	LineEnds bool
 	// Record forces the record path, for tests proving both paths agree.
 	Record bool
+	// Out, when it has room for the output, is the buffer Run writes it
+	// to (from Out[:0]), such as firehose.Record.Out; otherwise Run
+	// allocates one.
+	Out []byte
 }
 
 // EventResult is what Run made of a batch.
@@ -201,7 +205,7 @@ func (p *EventPipeline) Run(ctx context.Context, evs *LogEvents, arrival time.Ti
 	if len(evs.Shared) != len(p.shared) {
 		return EventResult{}, fmt.Errorf("pipeline: %d shared values for the %d shared fields %v", len(evs.Shared), len(p.shared), p.shared)
 	}
-	ps := p.stages.newPass(arrival, p.capacity(evs), o.Limit)
+	ps := p.stages.newPass(arrival, p.capacity(evs), o.Limit, o.Out)
 	r := eventRun{p: p, ps: ps, evs: evs, opts: o, partition: len(p.stages.partition) > 0 && !o.NoPartition}
 	var err error
 	if p.direct && !o.Record {

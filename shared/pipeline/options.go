@@ -82,6 +82,7 @@ type Options struct {
 	PartitionKeys     string     // PARTITION_KEYS
 	OutputFormat      Format     // OUTPUT_FORMAT; "" is FormatJSON
 	OutputColumns     string     // OUTPUT_COLUMNS
+	Fields            string     // FIELDS
 	EmbedJSON         bool       // EMBED_JSON_MESSAGE
 	SplunkSourcetype  string     // SPLUNK_SOURCETYPE
 	SplunkHost        string     // SPLUNK_HOST
@@ -143,6 +144,7 @@ func LoadDefaults(env *config.Env, def Options) Options {
 		PartitionKeys:     env.String("PARTITION_KEYS", def.PartitionKeys),
 		OutputFormat:      Format(env.OneOf("OUTPUT_FORMAT", or(string(def.OutputFormat), string(FormatJSON)), formats...)),
 		OutputColumns:     env.String("OUTPUT_COLUMNS", ""),
+		Fields:            env.String("FIELDS", def.Fields),
 		EmbedJSON:         env.Bool("EMBED_JSON_MESSAGE", def.EmbedJSON),
 		Split:             def.Split,
 		ParseMessage:      def.ParseMessage,
@@ -169,7 +171,10 @@ func LoadDefaults(env *config.Env, def Options) Options {
 		}
 		*v.dst = env.String(v.name, v.fallback)
 	}
-	if o.OutputColumns == "" && (o.OutputFormat == FormatCSV || o.OutputFormat == FormatTSV) && def.OutputColumns != "" {
+	if o.OutputColumns == "" && (o.OutputFormat == FormatCSV || o.OutputFormat == FormatTSV) && o.Fields != "" {
+		// FIELDS says what is written (fields.go): the columns follow it.
+		o.OutputColumns = defaultFieldsColumns(o.Fields, def.OutputColumns)
+	} else if o.OutputColumns == "" && (o.OutputFormat == FormatCSV || o.OutputFormat == FormatTSV) && def.OutputColumns != "" {
 		o.OutputColumns = def.OutputColumns
 		listed := o.ArrivalTimeField == ""
 		for c := range specItems(o.OutputColumns, ",") {
@@ -215,6 +220,7 @@ type stages struct {
 	split         Split
 	embedJSON     bool
 	splunk        splunkFields
+	fields        *fieldSelect
 	parseMessage  ParserAt
 	parsedPrefix  string
 }
@@ -312,6 +318,12 @@ func compile(o Options) (*stages, []*config.Error) {
 		if o.ArrivalTimeField != "" {
 			fail("ARRIVAL_TIME_FIELD", o.ArrivalTimeField, why)
 		}
+		if o.Fields != "" {
+			fail("FIELDS", o.Fields, why)
+		}
+	}
+	if s.fields, err = parseFieldSelect(o.Fields); err != nil {
+		failSpec("FIELDS", o.Fields, err, acceptsFields)
 	}
 	if s.embedJSON && s.format != FormatJSON && s.format != FormatSplunk {
 		fail("EMBED_JSON_MESSAGE", "true", fmt.Sprintf("false unless OUTPUT_FORMAT is json or splunk (%s has no place for an object)", s.format))

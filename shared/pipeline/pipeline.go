@@ -133,7 +133,7 @@ func (p *Pipeline) Transform(ctx context.Context, r firehose.Record) (firehose.O
 	s := p.stages
 	// Output is usually about the input's size: JSON adds field names to
 	// text logs, masking shortens values.
-	ps := s.newPass(r.ArrivalTime, len(r.Data)+len(r.Data)/2, 0)
+	ps := s.newPass(r.ArrivalTime, len(r.Data)+len(r.Data)/2, 0, nil)
 	var (
 		first     []byte
 		firstLine int
@@ -213,18 +213,25 @@ type pass struct {
 	stats Stats
 
 	scratch, keysText []byte
+	// selected is the record FIELDS writes (fields.go), reused.
+	selected record.Record
 }
 
-func (s *stages) newPass(arrival time.Time, capacity, limit int) *pass {
+// newPass starts a pass writing its output to out when out has room for
+// capacity bytes, and to a new buffer otherwise.
+func (s *stages) newPass(arrival time.Time, capacity, limit int, out []byte) *pass {
 	if limit > 0 {
 		capacity = min(capacity, limit+1)
+	}
+	if cap(out) < capacity {
+		out = make([]byte, 0, capacity)
 	}
 	return &pass{
 		s:        s,
 		masks:    masker{stages: s},
 		arrival:  arrival.UTC(),
 		arrivalV: s.arrivalValue(arrival),
-		out:      make([]byte, 0, capacity),
+		out:      out[:0],
 		limit:    limit,
 	}
 }
@@ -302,6 +309,10 @@ func (p *pass) write(rec *record.Record, text []byte) error {
 		if t, err = p.s.eventTime(rec, p.arrival); err != nil {
 			return p.s.withhold(err, false)
 		}
+	}
+	if p.s.fields != nil {
+		p.s.fields.apply(&p.selected, rec)
+		rec = &p.selected
 	}
 	var err error
 	if p.out, err = p.s.appendLine(p.out, rec, text, t, &p.scratch); err != nil {

@@ -30,7 +30,9 @@ import (
 	"lakestream/shared/retry"
 )
 
-// Format is what sets one transformer apart from the others.
+// Format is what sets one transformer apart from the others. FromLogFormat
+// makes one from a shared/logformat format, the formats the S3 log
+// forwarder reads too.
 type Format struct {
 	// Parse turns one line (with Defaults.Split = SplitJSON, one JSON
 	// document) into a record. A format that needs a reference time sets
@@ -42,6 +44,12 @@ type Format struct {
 	// event-time field (TIME_FIELD), the full column list for csv and tsv
 	// output (OUTPUT_COLUMNS), and the Split.
 	Defaults pipeline.Options
+}
+
+// FromLogFormat is the transformer of a log format (logformat.NewFormat,
+// logformat.LoadFormat): its parser and its defaults.
+func FromLogFormat(f logformat.Format) Format {
+	return Format{ParseAt: f.Parse, Defaults: f.Defaults}
 }
 
 // NewHandler builds the Firehose handler of a transformer from fn's

@@ -21,6 +21,7 @@ var stages = []stage{
 	glueCatalogFixerStage,
 	glueJobTriggerStage,
 	s3RedistributorStage,
+	s3LogForwarderStage,
 	ddbStreamForwarderStage,
 	cwlogsDecompressorStage,
 	replayStage,

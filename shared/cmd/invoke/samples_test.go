@@ -49,6 +49,13 @@ const (
 	parts15  = "created Glue partition lakestream.events_hourly 2024-05-01/15"
 )
 
+// cfForwarded is what forwarding the sample CloudFront log file changes:
+// its two failed lines in an error object, nine lines delivered.
+var cfForwarded = []string{
+	"wrote s3://lakestream-logs/s3-log-forwarder-errors/lakestream-logs/cloudfront/E2EXAMPLE1234.2024-05-01-13.a1b2c3d4.gz.errors-0001.ndjson (815 bytes)",
+	"delivered 9 lines through Firehose stream lakestream-logs",
+}
+
 var samples = map[string]expectation{
 	"cwlogs-decompressor/awslogs.json": {shows: "a log group subscribed to the function itself: its events delivered as JSON lines",
 		changes: []string{"delivered 5 lines through Firehose stream lakestream-cwlogs-direct"}},
@@ -69,6 +76,7 @@ var samples = map[string]expectation{
 	"firehose-accesslog/kinesis-source.json": {shows: "records from a Kinesis source stream", firehose: "Ok 3, Dropped 0, ProcessingFailed 0"},
 	"firehose-cloudfront/standard-log.json":  {shows: "CloudFront standard log lines; headers dropped", firehose: "Ok 4, Dropped 2, ProcessingFailed 2"},
 	"firehose-json/mixed.json":               {shows: "JSON records validated, masked and partitioned", firehose: "Ok 3, Dropped 1, ProcessingFailed 2"},
+	"firehose-logs/waf.json":                 {shows: "AWS WAF log lines (FORMAT=waf); lines of another shape fail alone", firehose: "Ok 4, Dropped 0, ProcessingFailed 2"},
 	"firehose-syslog/kinesis-source.json":    {shows: "syslog from a Kinesis source stream", firehose: "Ok 3, Dropped 0, ProcessingFailed 0"},
 	"firehose-syslog/mixed.json":             {shows: "RFC 5424 and RFC 3164 messages; debug dropped", firehose: "Ok 5, Dropped 1, ProcessingFailed 2"},
 
@@ -81,6 +89,10 @@ var samples = map[string]expectation{
 	"glue-job-trigger/object-created.json": {shows: "a new object starts the job with its path", changes: []string{
 		"started Glue job run of lake-hourly-etl with --path s3://lake-raw/incoming/orders/dt=2024-05-01/hour=12/orders-1-2024-05-01-12-58-30-6f1c2a4e-9b7d-4c3a-8e21-0d5f6a7b8c9d.parquet"}},
 	"glue-job-trigger/scheduled.json": {shows: "the schedule starts the job for the hour that ended", changes: []string{"started Glue job run of lake-hourly-etl with --date 2024-05-01 --hour 12"}},
+
+	"s3-log-forwarder/cloudfront.json":  {shows: "a CloudFront log file, gzipped, line by line into Firehose; failed lines in the error object", changes: cfForwarded},
+	"s3-log-forwarder/eventbridge.json": {shows: "the same file through an EventBridge Object Created event", changes: cfForwarded},
+	"s3-log-forwarder/sqs.json":         {shows: "an SQS batch: the s3:TestEvent ignored, the file forwarded", failures: failures(0), changes: cfForwarded},
 
 	"s3-redistributor/bad-key.json": {shows: "a key with no time fails the invocation (S3 retries it, then the failure queue); the other object is copied",
 		err: "1 of 2 objects failed", changes: []string{hourly13, minute13, parts13, "created Glue partition lakestream.events_minute 2024/05/01/13/05"}},

@@ -76,6 +76,7 @@ var setups = map[string]func(l *Lake, ctx context.Context, env map[string]string
 	"glue-catalog-fixer":   (*Lake).glueCatalogFixer,
 	"glue-job-trigger":     (*Lake).glueJobTrigger,
 	"s3-redistributor":     (*Lake).s3Redistributor,
+	"s3-log-forwarder":     (*Lake).s3LogForwarder,
 }
 
 // Setup creates what function fn needs to run on event with environment

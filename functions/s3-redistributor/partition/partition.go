@@ -8,6 +8,8 @@
 // Java's DateTimeFormatter, as in Firehose's own !{timestamp:yyyy}:
 //
 //	{yyyy} {MM} {dd} {HH} {mm} {ss}  year, month, day, hour, minute, second (UTC)
+//	{M} {d} {H} {m} {s}              the same without a leading zero ("5", not
+//	                                 "05"), as Spark and some writers name folders
 //	{filename}                       the last segment of the source key
 //	{key}                            the whole source key
 //	{stream}                         the Firehose stream that wrote the source object
@@ -47,13 +49,21 @@ var placeholders = [...]string{
 	filename: "filename", wholeKey: "key", stream: "stream", sourceBucket: "source_bucket",
 }
 
-func lookupField(name string) (field, bool) {
-	for f, n := range placeholders {
-		if n == name && field(f) != literal {
-			return field(f), true
+// unpaddedNames are the placeholders of the time fields without zero
+// padding.
+var unpaddedNames = map[string]field{"M": month, "d": day, "H": hour, "m": minute, "s": second}
+
+// lookupField finds a placeholder's field, and whether it is unpadded.
+func lookupField(name string) (f field, unpadded, ok bool) {
+	for i, n := range placeholders {
+		if n == name && field(i) != literal {
+			return field(i), false, true
 		}
 	}
-	return literal, false
+	if f, ok := unpaddedNames[name]; ok {
+		return f, true, true
+	}
+	return literal, false, false
 }
 
 func (f field) isTime() bool { return year <= f && f <= second }
@@ -65,6 +75,20 @@ func (f field) String() string { return "{" + placeholders[f] + "}" }
 type part struct {
 	field field
 	text  string // for literal parts
+	// unpadded writes a time field without a leading zero ({H}).
+	unpadded bool
+}
+
+// String returns the placeholder as written, for error messages.
+func (p part) String() string {
+	if p.unpadded {
+		for name, f := range unpaddedNames {
+			if f == p.field {
+				return "{" + name + "}"
+			}
+		}
+	}
+	return p.field.String()
 }
 
 // parseParts splits s into literal text and placeholders. A brace that does
@@ -91,11 +115,11 @@ func parseParts(s string) ([]part, error) {
 			return nil, fmt.Errorf("unclosed placeholder %q", s[open:open+1+end])
 		}
 		name := s[open+1 : open+1+end]
-		f, ok := lookupField(name)
+		f, unpadded, ok := lookupField(name)
 		if !ok {
 			return nil, fmt.Errorf("unknown placeholder {%s}", name)
 		}
-		parts = append(parts, part{field: f})
+		parts = append(parts, part{field: f, unpadded: unpadded})
 		s = s[open+1+end+1:]
 	}
 	return parts, nil
@@ -132,6 +156,34 @@ func number(s string) (int, bool) {
 		n = n*10 + int(s[i]-'0')
 	}
 	return n, true
+}
+
+// appendTimePart appends the time field of a placeholder, padded unless
+// the placeholder says not.
+func appendTimePart(b []byte, p part, t time.Time) []byte {
+	if p.unpadded {
+		return strconv.AppendInt(b, int64(timeValue(p.field, t)), 10)
+	}
+	return appendTime(b, p.field, t)
+}
+
+// timeValue is one time field of t.
+func timeValue(f field, t time.Time) int {
+	switch f {
+	case year:
+		return t.Year()
+	case month:
+		return int(t.Month())
+	case day:
+		return t.Day()
+	case hour:
+		return t.Hour()
+	case minute:
+		return t.Minute()
+	case second:
+		return t.Second()
+	}
+	return 0
 }
 
 // appendTime appends one time field of t, zero-padded to its width.

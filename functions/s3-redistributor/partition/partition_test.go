@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"lakestream/functions/s3-redistributor/partition"
 	"lakestream/shared/golden"
-	"lakestream/shared/partition"
 )
 
 // patterns are the custom prefixes the golden key cases are parsed with.
@@ -151,7 +151,7 @@ func TestNewParserMalformed(t *testing.T) {
 		"empty":               {"", `empty pattern`},
 		"with bucket":         {"s3://b/logs/{yyyy}/{MM}/{dd}/*", `a pattern matches object keys: leave out s3:// and the bucket`},
 		"unknown placeholder": {"logs/{YYYY}/{MM}/{dd}/*", `unknown placeholder {YYYY}`},
-		"not a time":          {"logs/{yyyy}/{MM}/{dd}/{filename}", `{filename} cannot be matched; patterns take {yyyy} {MM} {dd} {HH} {mm} {ss} and *`},
+		"not a time":          {"logs/{yyyy}/{MM}/{dd}/{filename}", `{filename} cannot be matched; patterns take {yyyy} {MM} {dd} {HH} {mm} {ss}, {M} {d} {H} {m} {s} and *`},
 		"no day":              {"logs/{yyyy}/{MM}/*", `needs {yyyy}, {MM} and {dd}`},
 		"repeated":            {"logs/{yyyy}/{MM}/{dd}/{yyyy}*", `{yyyy} appears twice`},
 		"minute without hour": {"logs/{yyyy}/{MM}/{dd}/{mm}/*", `{mm} needs {HH}`},

@@ -235,15 +235,18 @@ func compilePattern(s string) (*pattern, error) {
 			}
 			continue
 		case !pt.field.isTime():
-			return nil, fmt.Errorf("%s cannot be matched; patterns take {yyyy} {MM} {dd} {HH} {mm} {ss} and *", pt.field)
+			return nil, fmt.Errorf("%s cannot be matched; patterns take {yyyy} {MM} {dd} {HH} {mm} {ss}, {M} {d} {H} {m} {s} and *", pt)
 		case seen[pt.field]:
-			return nil, fmt.Errorf("%s appears twice", pt.field)
+			return nil, fmt.Errorf("%s appears twice", pt)
 		}
 		seen[pt.field] = true
 		p.fields = append(p.fields, pt.field)
-		if pt.field == year {
+		switch {
+		case pt.field == year:
 			re.WriteString("([0-9]{4})")
-		} else {
+		case pt.unpadded:
+			re.WriteString("([0-9]{1,2})")
+		default:
 			re.WriteString("([0-9]{2})")
 		}
 	}

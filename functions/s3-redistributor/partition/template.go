@@ -49,6 +49,8 @@ type Template struct {
 	// lastPartition indexes the last partition folder in segments, or is -1.
 	lastPartition int
 	keys          []string
+	// match reads the template backwards (Match).
+	match *matcher
 }
 
 // ParseTemplate reads a destination template "s3://bucket/key". The bucket is
@@ -155,6 +157,7 @@ func parseTemplate(s string, keys []string) (*Template, error) {
 		}
 	}
 	t.keys = slices.Clone(keys)
+	t.match = newMatcher(t.segments)
 	return t, nil
 }
 
@@ -226,7 +229,7 @@ func (t *Template) PartitionValues(at time.Time) []string {
 			if p.field == literal {
 				b = append(b, p.text...)
 			} else {
-				b = appendTime(b, p.field, at)
+				b = appendTimePart(b, p, at)
 			}
 		}
 		values[i] = string(b)
@@ -306,7 +309,7 @@ func appendPart(b []byte, p part, at time.Time, src Object) ([]byte, error) {
 	case sourceBucket:
 		value, missing = src.Bucket, "the source object has no bucket"
 	default:
-		return appendTime(b, p.field, at), nil
+		return appendTimePart(b, p, at), nil
 	}
 	if value == "" {
 		return nil, fmt.Errorf("%w %s: %s", ErrMissingValue, p.field, missing)

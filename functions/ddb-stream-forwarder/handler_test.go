@@ -686,6 +686,11 @@ func TestStages(t *testing.T) {
 				`u-42,1785960000000000001,Shipping the forwarder today — items land flat in the lake,"[""aws"",""dynamodb""]"`,
 			},
 		},
+		"FIELDS renames as the line is written, into the envelope too": {
+			env:    map[string]string{"FIELDS": "table,status=new_image.status,total=new_image.total"},
+			events: []string{"insert"},
+			lines:  []string{`{"table":"Orders","status":"placed","total":129.90}`},
+		},
 		"Kinesis records pass as they are": {
 			env:    map[string]string{"DROP_IF": "event=click", "MASK_FIELDS": "user=drop"},
 			events: []string{"kinesis"},

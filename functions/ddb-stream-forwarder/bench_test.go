@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"lakestream/shared/benchdata"
+	"lakestream/shared/config"
 	"lakestream/shared/metrics"
 )
 
@@ -55,12 +56,26 @@ func BenchmarkHandle(b *testing.B) {
 				ApproximateArrivalTimestamp: events.SecondsEpochTime{Time: time.Unix(1714521600, 0)}},
 		}
 	}
-	for name, event := range map[string]any{"dynamodb": events.DynamoDBEvent{Records: ddb}, "kinesis": events.KinesisEvent{Records: kin}} {
+	// The item of each record through three of the pipeline's stages.
+	env := config.New(config.FromMap(map[string]string{
+		"DELIVERY_STREAM": "lake", "OUTPUT_SHAPE": "item",
+		"MASK_FIELDS": "customer_id=hash", "HASH_SALT": "s", "DROP_IF": "status=cancelled", "SCHEMA": "total:float:0..,status:string:required",
+	}))
+	staged := loadConfig(env)
+	require.NoError(b, env.Err())
+	staged.Retry = instant(3)
+	for name, c := range map[string]struct {
+		event any
+		cfg   Config
+	}{
+		"dynamodb":             {events.DynamoDBEvent{Records: ddb}, Config{DeliveryStream: "lake", Convert: both, Retry: instant(3)}},
+		"dynamodb-item-stages": {events.DynamoDBEvent{Records: ddb}, staged},
+		"kinesis":              {events.KinesisEvent{Records: kin}, Config{DeliveryStream: "lake", Convert: both, Retry: instant(3)}},
+	} {
 		b.Run(name, func(b *testing.B) {
-			raw, err := json.Marshal(event)
+			raw, err := json.Marshal(c.event)
 			require.NoError(b, err)
-			h := newHandler(Config{DeliveryStream: "lake", Convert: both, Retry: instant(3)}, acceptAll{}, nil,
-				slog.New(slog.DiscardHandler), metrics.New(discard{}, "bench"))
+			h := newHandler(c.cfg, acceptAll{}, nil, slog.New(slog.DiscardHandler), metrics.New(discard{}, "bench"))
 			b.SetBytes(int64(len(raw)))
 			b.ReportAllocs()
 			var before, after runtime.MemStats
@@ -135,6 +150,30 @@ func BenchmarkConvert(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N)*float64(len(ev.Records))/b.Elapsed().Seconds(), "records/s")
 	})
+	for _, shape := range []struct {
+		name string
+		c    Converter
+	}{
+		{"item", Converter{NewImage: true, OldImage: true, Shape: ShapeItem}},
+		{"projection", Converter{NewImage: true, OldImage: true, Shape: ShapeProjection,
+			Projection: mustProjection("table_name=@table,pk,sk,t=@approximate_creation_time:epoch-s,*")}},
+	} {
+		b.Run(shape.name, func(b *testing.B) {
+			arena := make([]byte, 0, len(raw))
+			b.SetBytes(int64(len(raw)))
+			b.ReportAllocs()
+			for b.Loop() {
+				arena = arena[:0]
+				for _, rec := range ev.Records {
+					var err error
+					if _, arena, err = shape.c.Convert(arena, rec); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.N)*float64(len(ev.Records))/b.Elapsed().Seconds(), "records/s")
+		})
+	}
 	b.Run("encoding-json", func(b *testing.B) {
 		b.SetBytes(int64(len(raw)))
 		b.ReportAllocs()

@@ -2,11 +2,13 @@ package main
 
 import (
 	"maps"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
 
 	"lakestream/shared/config"
+	"lakestream/shared/pipeline"
 	"lakestream/shared/retry"
 )
 
@@ -27,6 +29,14 @@ type Config struct {
 	// Retry is the backoff for rejected Firehose records and overflow
 	// writes (PUT_ATTEMPTS attempts).
 	Retry retry.Policy
+	// Stages are the shared pipeline's stages a DynamoDB line goes
+	// through (MASK_FIELDS, DROP_IF, SCHEMA, ARRIVAL_TIME_FIELD,
+	// OUTPUT_FORMAT, ...); nil when none is set, and the line is written
+	// as the shape makes it.
+	Stages *pipeline.Pipeline
+	// Withhold says fields are masked (MASK_FIELDS): what the logs say of
+	// a record (its keys, why it failed) must not quote its values.
+	Withhold bool
 }
 
 // Values of IMAGES and REMOVES.
@@ -71,6 +81,20 @@ func loadConfig(env *config.Env) Config {
 		cfg.Convert.SkipTTLRemoves = true
 	}
 	cfg.Convert.KinesisNewline = env.Bool("KINESIS_NEWLINE", true)
+	cfg.Convert.Shape = Shape(env.OneOf("OUTPUT_SHAPE", string(ShapeEnvelope), shapes...))
+	switch spec := env.String("PROJECTION", ""); {
+	case cfg.Convert.Shape != ShapeProjection && spec != "":
+		env.Fail("PROJECTION", spec, "unset unless OUTPUT_SHAPE is projection")
+	case cfg.Convert.Shape == ShapeProjection && spec == "":
+		env.Fail("PROJECTION", "", acceptsProjection+"; required when OUTPUT_SHAPE is projection")
+	case spec != "":
+		p, err := ParseProjection(spec)
+		if err != nil {
+			env.Fail("PROJECTION", spec, err.Error()+"; accepts "+acceptsProjection)
+		}
+		cfg.Convert.Projection = p
+	}
+	cfg.Stages, cfg.Withhold = loadStages(env)
 	cfg.Retry = retry.Default()
 	cfg.Retry.MaxAttempts = env.Int("PUT_ATTEMPTS", cfg.Retry.MaxAttempts, 1, 100)
 
@@ -104,4 +128,28 @@ func (c Config) Streams() []string {
 		set[s] = true
 	}
 	return slices.Sorted(maps.Keys(set))
+}
+
+// loadStages reads the shared pipeline's variables, as every Firehose
+// function reads them, and builds the stages when any is set; whether
+// fields are masked comes with them.
+func loadStages(env *config.Env) (*pipeline.Pipeline, bool) {
+	// PutRecordBatch carries no partition keys: refused rather than
+	// silently ignored.
+	if env.Has("PARTITION_KEYS") {
+		env.Fail("PARTITION_KEYS", env.String("PARTITION_KEYS", ""), "unset: PutRecordBatch carries no partition keys; "+
+			"partition with the delivery stream's own dynamic partitioning (inline JQ on the lines' fields), see README.md")
+	}
+	opts := pipeline.Load(env)
+	// Options as no variable sets them: with those the stages would only
+	// read and write each line again. Compared whole, so that a variable
+	// the pipeline adds later is never silently left unapplied.
+	if reflect.DeepEqual(opts, pipeline.Load(config.New(func(string) string { return "" }))) {
+		return nil, false
+	}
+	p, err := pipeline.New(pipeline.ParseJSON, opts)
+	if err != nil {
+		return nil, false // Load has recorded every problem in env
+	}
+	return p, opts.MaskFields != ""
 }

@@ -13,6 +13,7 @@ import (
 	"lakestream/shared/batch"
 	"lakestream/shared/ddbjson"
 	"lakestream/shared/jsonenc"
+	"lakestream/shared/pipeline"
 )
 
 // Event sources as Lambda names them in a record's eventSource.
@@ -28,7 +29,8 @@ const (
 	ttlIdentityPrincipal = "dynamodb.amazonaws.com"
 )
 
-// Converter turns one stream record into the line the forwarder writes.
+// Converter turns one stream record into the line the forwarder writes, in
+// its Shape.
 type Converter struct {
 	// NewImage and OldImage say which item images a DynamoDB line carries
 	// (when the stream's view type holds them).
@@ -39,6 +41,10 @@ type Converter struct {
 	// KinesisNewline ends Kinesis data that does not end in a newline with
 	// one, so the delivered objects split into records.
 	KinesisNewline bool
+	// Shape is what a DynamoDB line holds ("" is ShapeEnvelope);
+	// Projection is its fields when it is ShapeProjection.
+	Shape      Shape
+	Projection *Projection
 }
 
 // Record is one stream record as the forwarder handles it.
@@ -53,6 +59,9 @@ type Record struct {
 	Source string
 	// Skip says the record is dropped on purpose (REMOVES).
 	Skip bool
+	// Time is a DynamoDB record's approximate creation time; zero when
+	// the record has none (and for Kinesis records).
+	Time time.Time
 	// Line is what is written: one newline-terminated JSON object for a
 	// DynamoDB record, the data for a Kinesis record.
 	Line []byte
@@ -88,6 +97,29 @@ func (r *Record) Key() string {
 	return string(b)
 }
 
+// keyNames names a DynamoDB record's key attributes but not their values,
+// for logs when fields are masked: "customer_id, order_id" and
+// pipeline.Withheld.
+func (r *Record) keyNames() string {
+	if !r.read {
+		return ""
+	}
+	rd := readers.Get().(*reader)
+	defer func() { rd.release(); readers.Put(rd) }()
+	if rd.read(r.raw) != nil || rd.keys.IsNil() {
+		return ""
+	}
+	var b strings.Builder
+	for a := range rd.t.Attributes(&rd.keys) {
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		b.Write(a.Name)
+	}
+	b.WriteString(" " + pipeline.Withheld)
+	return b.String()
+}
+
 // ErrMalformed wraps every reason a record cannot be read.
 var ErrMalformed = errors.New("malformed record")
 
@@ -104,8 +136,16 @@ var readers = sync.Pool{New: func() any { return new(reader) }}
 // gives, for any input, the result that decoding it with encoding/json
 // into aws-lambda-go's types and writing those with ddbjson gave before:
 // the same line, byte for byte, or a failure where that failed (the
-// differential fuzz test FuzzConvertAsEncodingJSON holds it to that).
+// differential fuzz test FuzzConvertAsEncodingJSON holds it to that, in
+// every shape).
 func (c *Converter) Convert(arena []byte, raw []byte) (Record, []byte, error) {
+	return c.convert(arena, raw, "")
+}
+
+// convert is Convert for a record whose sequence number the adapter has
+// read already (seq; "" when not known): the record's ID is that string
+// rather than a copy, one allocation less per record.
+func (c *Converter) convert(arena []byte, raw []byte, seq string) (Record, []byte, error) {
 	rd := readers.Get().(*reader)
 	defer func() { rd.release(); readers.Put(rd) }()
 	if err := rd.read(raw); err != nil {
@@ -113,7 +153,10 @@ func (c *Converter) Convert(arena []byte, raw []byte) (Record, []byte, error) {
 	}
 	switch string(rd.eventSource) {
 	case sourceDynamoDB:
-		rec := Record{Kind: sourceDynamoDB, ID: string(rd.sequenceNumber), raw: raw, read: true}
+		rec := Record{Kind: sourceDynamoDB, ID: seq, raw: raw, read: true}
+		if string(rd.sequenceNumber) != seq {
+			rec.ID = string(rd.sequenceNumber)
+		}
 		var err error
 		if rec.Source, err = rd.source("table/"); err != nil {
 			return rec, arena, err
@@ -122,15 +165,31 @@ func (c *Converter) Convert(arena []byte, raw []byte) (Record, []byte, error) {
 			rec.Skip = true
 			return rec, arena, nil
 		}
+		rec.Time = rd.created
 		start := len(arena)
-		out, err := c.appendDynamoDB(arena, rd, rec.Source)
+		var out []byte
+		switch c.Shape {
+		case ShapeItem:
+			item, name := c.item(rd)
+			out, err = appendImage(arena, rd, item, name)
+			if err == nil {
+				out = append(out, '\n')
+			}
+		case ShapeProjection:
+			out, err = c.appendProjection(arena, rd, rec.Source)
+		default:
+			out, err = c.appendDynamoDB(arena, rd, rec.Source)
+		}
 		if err != nil {
 			return rec, arena, err
 		}
 		rec.Line = out[start:len(out):len(out)]
 		return rec, out, nil
 	case sourceKinesis:
-		rec := Record{Kind: sourceKinesis, ID: string(rd.kinesisSeq), raw: raw, read: true}
+		rec := Record{Kind: sourceKinesis, ID: seq, raw: raw, read: true}
+		if string(rd.kinesisSeq) != seq {
+			rec.ID = string(rd.kinesisSeq)
+		}
 		var err error
 		if rec.Source, err = rd.source("stream/"); err != nil {
 			return rec, arena, err
@@ -182,7 +241,7 @@ func sourceName(arn, marker string) (string, error) {
 // DynamoDB gives whole seconds; emulators and Kinesis give fractions.
 const timeLayout = "2006-01-02T15:04:05.999Z07:00"
 
-// appendDynamoDB writes the line of a DynamoDB stream record:
+// appendDynamoDB writes the envelope line of a DynamoDB stream record:
 //
 //	{"table","event_name","event_id","sequence_number",
 //	 "approximate_creation_time" (RFC 3339), "approximate_creation_epoch" (seconds),
@@ -207,7 +266,7 @@ func (c *Converter) appendDynamoDB(dst []byte, rd *reader, table string) ([]byte
 		out = strconv.AppendInt(out, t.Unix(), 10)
 	}
 	out = append(out, `,"ttl_delete":`...)
-	out = strconv.AppendBool(out, string(rd.eventName) == string(events.DynamoDBOperationTypeRemove) && rd.isTTL())
+	out = strconv.AppendBool(out, rd.isTTLDelete())
 	var err error
 	out = append(out, `,"keys":`...)
 	if out, err = appendImage(out, rd, &rd.keys, "keys"); err != nil {

@@ -45,6 +45,17 @@ func TestConvert(t *testing.T) {
 		"kinesis":          {conv: both},
 		"kinesis-as-is":    {in: "kinesis", conv: Converter{}},
 		"malformed":        {conv: both},
+		// The item shape: the new image, else the old, else the keys.
+		"item":               {in: "changes", conv: Converter{NewImage: true, OldImage: true, Shape: ShapeItem}},
+		"item-new-image":     {in: "changes", conv: Converter{NewImage: true, Shape: ShapeItem}},
+		"item-old-image":     {in: "changes", conv: Converter{OldImage: true, Shape: ShapeItem}},
+		"item-all-types":     {in: "all-types", conv: Converter{NewImage: true, OldImage: true, Shape: ShapeItem}},
+		"item-kinesis-as-is": {in: "kinesis", conv: Converter{NewImage: true, Shape: ShapeItem, KinesisNewline: true}},
+		"projection": {in: "changes", conv: Converter{NewImage: true, OldImage: true, Shape: ShapeProjection, Projection: mustProjection(
+			"@table, change=@event_name, @event_id, seq=@sequence_number, at=@approximate_creation_time, at_s=@approximate_creation_time:epoch-s, " +
+				"at_ms=@approximate_creation_time:epoch-ms, at_rfc=@approximate_creation_time:rfc3339, @ttl_delete, @keys, user=pk, *")}},
+		"projection-paths": {in: "all-types", conv: Converter{NewImage: true, Shape: ShapeProjection, Projection: mustProjection(
+			"first=m.a, deep=m.inner.l, absent=m.none, through_a_string=s.x, int38=n_int38, m, ss")}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -191,4 +202,12 @@ func TestSourceName(t *testing.T) {
 			}
 		})
 	}
+}
+
+func mustProjection(spec string) *Projection {
+	p, err := ParseProjection(spec)
+	if err != nil {
+		panic(err)
+	}
+	return p
 }

@@ -107,6 +107,12 @@ var converters = map[string]Converter{
 	"keys only":        {},
 	"skip removes":     {NewImage: true, OldImage: true, SkipRemoves: true},
 	"skip TTL removes": {NewImage: true, SkipTTLRemoves: true, KinesisNewline: true},
+	"item":             {NewImage: true, OldImage: true, Shape: ShapeItem},
+	"item, old image":  {OldImage: true, Shape: ShapeItem, SkipTTLRemoves: true},
+	"projection": {NewImage: true, OldImage: true, Shape: ShapeProjection, Projection: mustProjection(
+		"@table,e=@event_name,@event_id,@sequence_number,t=@approximate_creation_time,s=@approximate_creation_time:epoch-s," +
+			"ms=@approximate_creation_time:epoch-ms,@ttl_delete,@keys,nested=m.a,deeper=m.inner.l,k,*")},
+	"projection, paths only": {OldImage: true, Shape: ShapeProjection, Projection: mustProjection("a,x=m.b,y=l.z,n")},
 }
 
 // assertSameConversion checks that Convert and the encoding/json

@@ -3,13 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,6 +28,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"lakestream/shared/batch"
+	"lakestream/shared/benchdata"
 	"lakestream/shared/boot"
 	"lakestream/shared/config"
 	"lakestream/shared/deadline"
@@ -30,6 +36,7 @@ import (
 	"lakestream/shared/lambdarun"
 	"lakestream/shared/logging/logtest"
 	"lakestream/shared/metrics"
+	"lakestream/shared/pipeline"
 )
 
 const tableARN = "arn:aws:dynamodb:us-east-1:123456789012:table/%s/stream/2024-05-01T00:00:00.000"
@@ -143,6 +150,65 @@ func TestSamples(t *testing.T) {
 	}
 }
 
+// shapeSettings are the settings TestShapes runs the samples with, over
+// the template's: the item, and the projection of AWS's "Top-N DynamoDB
+// objects" Athena post with the author's handle from a map.
+var shapeSettings = map[string]map[string]string{
+	"envelope": {"OUTPUT_SHAPE": "envelope"},
+	"item":     {"OUTPUT_SHAPE": "item"},
+	"projection": {"OUTPUT_SHAPE": "projection",
+		"PROJECTION": "table_name=@table,event=@event_name,user_id,tweet_id,approx_post_time=@approximate_creation_time:epoch-s,handle=author.handle"},
+}
+
+// TestShapes runs every events/ddb-stream-forwarder sample with each
+// output shape and compares what each delivery stream received with
+// testdata/shapes/<shape>.golden.json; the envelope's lines are the
+// template's, byte for byte.
+func TestShapes(t *testing.T) {
+	samples, err := filepath.Glob(filepath.Join(eventsDir(t), "*.json"))
+	require.NoError(t, err)
+	var envelope map[string][][]byte
+	for _, shape := range []string{"envelope", "item", "projection"} {
+		t.Run(shape, func(t *testing.T) {
+			env := templateEnv(t)
+			maps.Copy(env, shapeSettings[shape])
+			cfg := loadConfig(config.New(config.FromMap(env)))
+			got := map[string]any{}
+			lines := map[string][][]byte{}
+			for _, path := range samples {
+				name := strings.TrimSuffix(filepath.Base(path), ".json")
+				raw, err := os.ReadFile(path)
+				require.NoError(t, err)
+				fh := newFakeFirehose()
+				resp, err := testHandler(cfg, fh, nil, nil).Handle(context.Background(), raw)
+				require.NoError(t, err)
+				assert.Empty(t, failures(t, resp), name)
+				var shown []*lineJSON
+				for _, l := range fh.accepted[cfg.DeliveryStream] {
+					shown = append(shown, showLine(l))
+					lines[name] = append(lines[name], l)
+				}
+				got[name] = shown
+			}
+			if shape == "envelope" {
+				envelope = lines
+			}
+			golden.Bytes(t, filepath.Join("testdata", "shapes", shape+".golden.json"), golden.Marshal(t, got))
+		})
+	}
+	env := templateEnv(t)
+	cfg := loadConfig(config.New(config.FromMap(env)))
+	for _, path := range samples {
+		raw, err := os.ReadFile(path)
+		require.NoError(t, err)
+		fh := newFakeFirehose()
+		_, err = testHandler(cfg, fh, nil, nil).Handle(context.Background(), raw)
+		require.NoError(t, err)
+		name := strings.TrimSuffix(filepath.Base(path), ".json")
+		assert.Equal(t, envelope[name], fh.accepted[cfg.DeliveryStream], "%s: OUTPUT_SHAPE=envelope is the default", name)
+	}
+}
+
 // TestBuiltAsMain: the template's settings are valid, and the handler main
 // builds from them answers as the one the tests build.
 func TestBuiltAsMain(t *testing.T) {
@@ -151,7 +217,8 @@ func TestBuiltAsMain(t *testing.T) {
 	cfg := loadConfig(fn.Env)
 	require.NoError(t, fn.Err())
 	assert.Equal(t, "ddb-changes", cfg.DeliveryStream)
-	assert.Equal(t, Converter{NewImage: true, OldImage: true, KinesisNewline: true}, cfg.Convert)
+	assert.Equal(t, Converter{NewImage: true, OldImage: true, KinesisNewline: true, Shape: ShapeEnvelope}, cfg.Convert)
+	assert.Nil(t, cfg.Stages, "the template sets no stage: lines are written as the shape makes them")
 	assert.Empty(t, cfg.OverflowBucket, "no overflow bucket unless one is named")
 }
 
@@ -499,4 +566,213 @@ func templateEnv(t testing.TB) map[string]string {
 	env, err := tmpl.Environment(lambdarun.LogicalID("ddb-stream-forwarder"))
 	require.NoError(t, err)
 	return env
+}
+
+// TestMemoryReused: an invocation writes into the memory the previous one
+// left (the arena the size of the event no longer allocated each time),
+// and what each delivers is still its own lines, whatever the previous
+// event's size.
+func TestMemoryReused(t *testing.T) {
+	big, small := orders(t, "Orders", 300), orders(t, "Customers", 2)
+	fh := newFakeFirehose()
+	h := testHandler(Config{DeliveryStream: "lake", Convert: both, Retry: instant(1)}, fh, nil, nil)
+	for _, ev := range []json.RawMessage{big, small, big, small} {
+		_, err := h.Handle(context.Background(), ev)
+		require.NoError(t, err)
+	}
+	lines := fh.accepted["lake"]
+	require.Len(t, lines, 604)
+	for i, l := range lines {
+		want := orderRecord("Orders", i, 64)
+		switch {
+		case i >= 302:
+			want = orderRecord("Orders", i-302, 64)
+		case i >= 300:
+			want = orderRecord("Customers", i-300, 64)
+		}
+		if i >= 602 {
+			want = orderRecord("Customers", i-602, 64)
+		}
+		conv, _, err := both.Convert(nil, mustJSON(t, want))
+		require.NoError(t, err)
+		require.Equal(t, string(conv.Line), string(l), "line %d", i)
+	}
+
+	quiet := newHandler(Config{DeliveryStream: "lake", Convert: both, Retry: instant(1)}, benchdata.Firehose{}, nil,
+		slog.New(slog.NewJSONHandler(io.Discard, nil)), metrics.New(io.Discard, "test"))
+	allocated := func() uint64 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err := quiet.Handle(context.Background(), big)
+		require.NoError(t, err)
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	cold, warm := allocated(), allocated()
+	assert.Less(t, warm+uint64(len(big))*9/10, cold, "a warm invocation allocates no arena: %d bytes, cold %d, event %d", warm, cold, len(big))
+}
+
+// TestStages: the shared pipeline's stages run on DynamoDB lines, after
+// the shape: DROP_IF skips a record, a SCHEMA violation fails it (logged
+// without masked values), MASK_FIELDS masks, ARRIVAL_TIME_FIELD writes
+// the record's creation time, OUTPUT_FORMAT writes CSV; Kinesis records
+// pass as they are.
+func TestStages(t *testing.T) {
+	tests := map[string]struct {
+		env      map[string]string
+		events   []string // samples, one invocation each
+		lines    []string
+		failed   []string
+		skipped  int
+		logs     []string // in the logs
+		notLogs  []string // never in the logs
+		filtered int
+	}{
+		"a line no stage changes is written as it came": {
+			env:    map[string]string{"DROP_IF": "table=NoSuchTable"},
+			events: []string{"insert"},
+			lines: []string{`{"table":"Orders","event_name":"INSERT","event_id":"c4ca4238a0b923820dcc509a6f75849b","sequence_number":"400000000000000499660",` +
+				`"approximate_creation_time":"2024-05-01T00:00:00Z","approximate_creation_epoch":1714521600,"ttl_delete":false,` +
+				`"keys":{"customer_id":"c-1001","order_id":12345678901234567890123456789012345678},` +
+				`"new_image":{"customer_id":"c-1001","items":3,"order_id":12345678901234567890123456789012345678,"status":"placed","total":129.90}}`},
+		},
+		"DROP_IF skips, on the item's fields": {
+			env:      map[string]string{"OUTPUT_SHAPE": "item", "DROP_IF": "status=abandoned,status=shipped"},
+			events:   []string{"insert", "modify", "ttl-delete"},
+			lines:    []string{`{"customer_id":"c-1001","items":3,"order_id":12345678901234567890123456789012345678,"status":"placed","total":129.90}`},
+			skipped:  2,
+			filtered: 2,
+		},
+		"SCHEMA fails the record, the reason logged": {
+			env:     map[string]string{"OUTPUT_SHAPE": "item", "SCHEMA": "total:float:0..100"},
+			events:  []string{"insert", "ttl-delete"},
+			lines:   []string{`{"customer_id":"c-1002","expires_at":1714525000,"order_id":42,"status":"abandoned"}`},
+			failed:  []string{"400000000000000499660"},
+			logs:    []string{`"msg":"record failed"`, `"key":"{\"customer_id\":\"c-1001\",\"order_id\":12345678901234567890123456789012345678}"`, `field \"total\": 129.9 is above the maximum 100`},
+			notLogs: []string{"line 1"},
+		},
+		"masked values stay out of the logs": {
+			env: map[string]string{"OUTPUT_SHAPE": "projection", "PROJECTION": "user_id,tweet_id,posted_at,text",
+				"MASK_FIELDS": "user_id=hash,posted_at=redact", "HASH_SALT": "pepper", "SCHEMA": "posted_at:timestamp"},
+			events:  []string{"tweets"},
+			failed:  []string{"500000000000000012301", "500000000000000012302", "500000000000000012303"},
+			logs:    []string{`"key":"tweet_id, user_id (value withheld: MASK_FIELDS)"`, `field \"posted_at\": (value withheld: MASK_FIELDS) is not an RFC 3339 timestamp`},
+			notLogs: []string{"u-42", "REDACTED", "2024-05-01T09:59:58Z"},
+		},
+		"MASK_FIELDS masks the lines": {
+			env:    map[string]string{"OUTPUT_SHAPE": "projection", "PROJECTION": "user_id,tweet_id", "MASK_FIELDS": "user_id=hash", "HASH_SALT": "pepper"},
+			events: []string{"tweets"},
+			lines: []string{
+				`{"user_id":"` + hmacHex("pepper", "u-42") + `","tweet_id":1785960000000000001}`,
+				`{"user_id":"` + hmacHex("pepper", "u-42") + `","tweet_id":1785960000000000001}`,
+				`{"user_id":"` + hmacHex("pepper", "u-42") + `","tweet_id":1785960000000000001}`,
+			},
+		},
+		"ARRIVAL_TIME_FIELD is the record's creation time": {
+			env:    map[string]string{"OUTPUT_SHAPE": "projection", "PROJECTION": "user_id,likes", "ARRIVAL_TIME_FIELD": "change_time"},
+			events: []string{"tweets"},
+			lines: []string{
+				`{"user_id":"u-42","likes":0,"change_time":"2024-05-01T10:00:00.000Z"}`,
+				`{"user_id":"u-42","likes":12,"change_time":"2024-05-01T11:00:00.000Z"}`,
+				`{"user_id":"u-42","likes":12,"change_time":"2024-05-01T12:00:00.000Z"}`,
+			},
+		},
+		"OUTPUT_FORMAT writes CSV": {
+			env:    map[string]string{"OUTPUT_SHAPE": "item", "OUTPUT_FORMAT": "csv", "OUTPUT_COLUMNS": "user_id,tweet_id,text,hashtags"},
+			events: []string{"tweets"},
+			lines: []string{
+				`u-42,1785960000000000001,Shipping the forwarder today — items land flat in the lake,"[""aws"",""dynamodb""]"`,
+				`u-42,1785960000000000001,Shipping the forwarder today — items land flat in the lake,"[""aws"",""dynamodb""]"`,
+				`u-42,1785960000000000001,Shipping the forwarder today — items land flat in the lake,"[""aws"",""dynamodb""]"`,
+			},
+		},
+		"FIELDS renames as the line is written, into the envelope too": {
+			env:    map[string]string{"FIELDS": "table,status=new_image.status,total=new_image.total"},
+			events: []string{"insert"},
+			lines:  []string{`{"table":"Orders","status":"placed","total":129.90}`},
+		},
+		"Kinesis records pass as they are": {
+			env:    map[string]string{"DROP_IF": "event=click", "MASK_FIELDS": "user=drop"},
+			events: []string{"kinesis"},
+			lines:  []string{`{"event":"page_view","user":"u-1","path":"/"}`, `{"event":"click","user":"u-2","amount":12345678901234567890123456789012345678}`, `plain text, not JSON`},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			env := templateEnv(t)
+			maps.Copy(env, tc.env)
+			cenv := config.New(config.FromMap(env))
+			cfg := loadConfig(cenv)
+			require.NoError(t, cenv.Err())
+			require.NotNil(t, cfg.Stages)
+			cfg.Retry = instant(1)
+			fh := newFakeFirehose()
+			var logs bytes.Buffer
+			h := testHandler(cfg, fh, nil, &logs)
+			failed := []string{}
+			skipped, filtered := 0, 0
+			var all strings.Builder
+			for _, ev := range tc.events {
+				raw, err := os.ReadFile(filepath.Join(eventsDir(t), ev+".json"))
+				require.NoError(t, err)
+				logs.Reset()
+				resp, err := h.Handle(context.Background(), raw)
+				require.NoError(t, err)
+				failed = append(failed, failures(t, resp)...)
+				summary := logtest.Summary(t, logs.String())
+				skipped += int(summary["skipped"].(float64))
+				filtered += int(summary["filtered"].(float64))
+				all.WriteString(logs.String())
+			}
+			for _, s := range tc.logs {
+				assert.Contains(t, all.String(), s)
+			}
+			for _, s := range tc.notLogs {
+				assert.NotContains(t, all.String(), s)
+			}
+			var lines []string
+			for _, l := range fh.accepted[cfg.DeliveryStream] {
+				require.True(t, bytes.HasSuffix(l, []byte("\n")), "%q", l)
+				lines = append(lines, string(l[:len(l)-1]))
+			}
+			assert.Equal(t, tc.lines, lines)
+			assert.Equal(t, append([]string{}, tc.failed...), failed)
+			assert.Equal(t, tc.skipped, skipped)
+			assert.Equal(t, tc.filtered, filtered)
+		})
+	}
+}
+
+// hmacHex is what MASK_FIELDS' hash writes: HMAC-SHA256 in lower-case hex.
+func hmacHex(key, value string) string {
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write([]byte(value))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// TestConversionErrorsWithheld: with fields masked, a record that cannot
+// be converted is logged without the values its error would quote (a bad
+// number's text), and still fails by its sequence number.
+func TestConversionErrorsWithheld(t *testing.T) {
+	recs := records(t, filepath.Join("testdata", "malformed.json"))
+	raw, err := json.Marshal(map[string]any{"Records": recs[2:3]}) // "n": {"N": "12abc"}
+	require.NoError(t, err)
+	for _, masked := range []bool{false, true} {
+		env := map[string]string{"DELIVERY_STREAM": "lake"}
+		if masked {
+			env["MASK_FIELDS"] = "n=redact"
+		}
+		cfg := loadConfig(config.New(config.FromMap(env)))
+		var logs bytes.Buffer
+		resp, err := testHandler(cfg, newFakeFirehose(), nil, &logs).Handle(context.Background(), raw)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"402"}, failures(t, resp))
+		assert.Contains(t, logs.String(), `"msg":"record failed"`)
+		if masked {
+			assert.NotContains(t, logs.String(), "12abc")
+			assert.Contains(t, logs.String(), pipeline.Withheld)
+		} else {
+			assert.Contains(t, logs.String(), "12abc", "without masks the reason says all")
+		}
+	}
 }

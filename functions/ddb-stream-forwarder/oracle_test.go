@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -70,7 +72,16 @@ func oracleConvertDecoded(c Converter, rec *oracleStreamRecord) oracleResult {
 			r.Skip = true
 			return r
 		}
-		r.Line, r.Err = oracleAppendDynamoDB(c, nil, ddb, r.Source)
+		switch c.Shape {
+		case ShapeItem:
+			item, name := oracleItem(c, ddb)
+			r.Line, r.Err = oracleImage(nil, item, name)
+			r.Line = append(r.Line, '\n')
+		case ShapeProjection:
+			r.Line, r.Err = oracleAppendProjection(c, nil, ddb, r.Source)
+		default:
+			r.Line, r.Err = oracleAppendDynamoDB(c, nil, ddb, r.Source)
+		}
 		if r.Err != nil {
 			r.Line = nil
 		}
@@ -179,4 +190,119 @@ func oracleAppendDynamoDB(c Converter, dst []byte, r *events.DynamoDBEventRecord
 		}
 	}
 	return append(out, '}', '\n'), nil
+}
+
+// oracleItem is the image an item or projection line is made of.
+func oracleItem(c Converter, r *events.DynamoDBEventRecord) (map[string]events.DynamoDBAttributeValue, string) {
+	switch {
+	case c.NewImage && r.Change.NewImage != nil:
+		return r.Change.NewImage, "NewImage"
+	case c.OldImage && r.Change.OldImage != nil:
+		return r.Change.OldImage, "OldImage"
+	}
+	return r.Change.Keys, "keys"
+}
+
+func oracleImage(dst []byte, item map[string]events.DynamoDBAttributeValue, name string) ([]byte, error) {
+	out, err := ddbjson.AppendItem(dst, item)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return out, nil
+}
+
+// oracleAttribute writes one attribute's value, failing as AppendItem
+// fails for it.
+func oracleAttribute(dst []byte, item map[string]events.DynamoDBAttributeValue, attr, name string) ([]byte, error) {
+	if _, err := ddbjson.AppendItem(nil, map[string]events.DynamoDBAttributeValue{attr: item[attr]}); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return ddbjson.AppendValue(dst, item[attr])
+}
+
+// oracleAppendProjection writes a projection line from the decoded record,
+// walking nested paths through M values.
+func oracleAppendProjection(c Converter, dst []byte, r *events.DynamoDBEventRecord, table string) ([]byte, error) {
+	item, name := oracleItem(c, r)
+	var fields []string
+	for _, f := range c.Projection.fields {
+		key := string(f.key)
+		switch {
+		case f.rest:
+			for _, k := range slices.Sorted(maps.Keys(item)) {
+				if slices.Contains(c.Projection.taken, k) {
+					continue
+				}
+				v, err := oracleAttribute(append(jsonenc.AppendString(nil, k), ':'), item, k, name)
+				if err != nil {
+					return nil, err
+				}
+				fields = append(fields, string(v))
+			}
+		case f.meta == metaNone:
+			attr, rest := f.path[0], []string(nil)
+			if _, ok := item[attr]; !ok && len(f.path) > 1 {
+				attr, rest = f.path[1], f.path[2:]
+			}
+			if _, ok := item[attr]; !ok {
+				continue
+			}
+			if _, err := oracleAttribute(nil, item, attr, name); err != nil {
+				return nil, err
+			}
+			v, found := item[attr], true
+			for _, seg := range rest {
+				if v.DataType() != events.DataTypeMap {
+					found = false
+					break
+				}
+				if v, found = v.Map()[seg]; !found {
+					break
+				}
+			}
+			if !found {
+				continue
+			}
+			out, err := ddbjson.AppendValue([]byte(key), v)
+			if err != nil {
+				return nil, err
+			}
+			fields = append(fields, string(out))
+		default:
+			out := []byte(key)
+			switch f.meta {
+			case metaTable:
+				out = jsonenc.AppendString(out, table)
+			case metaEventName:
+				out = jsonenc.AppendString(out, r.EventName)
+			case metaEventID:
+				out = jsonenc.AppendString(out, r.EventID)
+			case metaSequenceNumber:
+				out = jsonenc.AppendString(out, r.Change.SequenceNumber)
+			case metaTTLDelete:
+				out = strconv.AppendBool(out, r.EventName == string(events.DynamoDBOperationTypeRemove) && oracleIsTTL(r))
+			case metaKeys:
+				var err error
+				if out, err = oracleImage(out, r.Change.Keys, "keys"); err != nil {
+					return nil, err
+				}
+			case metaTime:
+				t := r.Change.ApproximateCreationDateTime.Time
+				if t.IsZero() {
+					continue
+				}
+				t = t.Round(time.Millisecond).UTC()
+				switch f.time {
+				case timeEpochSecond:
+					out = strconv.AppendInt(out, t.Unix(), 10)
+				case timeEpochMilli:
+					out = strconv.AppendInt(out, t.UnixMilli(), 10)
+				default:
+					out = strconv.AppendQuote(out, t.Format(timeLayout))
+				}
+			}
+			fields = append(fields, string(out))
+		}
+	}
+	return append(dst, "{"+strings.Join(fields, ",")+"}\n"...), nil
 }

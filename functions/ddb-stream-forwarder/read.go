@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"lakestream/shared/ddbjson"
 	"lakestream/shared/jsonscan"
 )
@@ -29,6 +31,8 @@ import (
 type reader struct {
 	s jsonscan.Scanner
 	t ddbjson.Transcoder
+	// ps reads the maps a projection's paths go into.
+	ps jsonscan.Scanner
 
 	// Strings read: slices of the record, or unescaped copies.
 	eventSource, eventSourceARN, eventName, eventID []byte
@@ -145,6 +149,7 @@ func (r *reader) reset() {
 func (r *reader) release() {
 	r.reset()
 	r.s.Reset(nil)
+	r.ps.Reset(nil)
 }
 
 // string reads a string field into dst (nil: checked only); name names it
@@ -384,6 +389,11 @@ func (r *reader) wrongKind(name string, k jsonscan.Kind, want string) error {
 // isTTL reports whether Time to Live made the record (its userIdentity).
 func (r *reader) isTTL() bool {
 	return r.identity && string(r.identityType) == ttlIdentityType && string(r.identityPrincip) == ttlIdentityPrincipal
+}
+
+// isTTLDelete reports whether the record is a deletion Time to Live made.
+func (r *reader) isTTLDelete() bool {
+	return string(r.eventName) == string(events.DynamoDBOperationTypeRemove) && r.isTTL()
 }
 
 // source is the table or stream the record came from, named after marker

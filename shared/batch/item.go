@@ -165,12 +165,15 @@ func (it *Item) Settle(err error) {
 
 // set records the outcome err stands for.
 func (it *Item) set(err error) {
-	var skip skipped
-	switch {
-	case err == nil:
+	if err == nil {
 		it.outcome, it.err = Delivered, nil
-	case errors.As(err, &skip):
-		it.outcome, it.err, it.reason = Skipped, nil, skip.reason
+		return
+	}
+	if reason, ok := skipReason(err); ok {
+		it.outcome, it.err, it.reason = Skipped, nil, reason
+		return
+	}
+	switch {
 	case errors.Is(err, Defer):
 		it.outcome, it.err = Failed, ErrUndecided
 	default:
@@ -193,6 +196,21 @@ var Defer = errors.New("batch: deferred to Flush")
 var ErrUndecided = errors.New("batch: deferred item left undecided by Flush")
 
 type skipped struct{ reason string }
+
+// skipReason reports whether err is, or wraps, a Skip, and its reason.
+// Skip's own value is told by a type assertion first: errors.As needs a
+// pointer to a variable, which would then live on the heap, one
+// allocation for every item set, delivered ones included.
+func skipReason(err error) (string, bool) {
+	if s, ok := err.(skipped); ok {
+		return s.reason, true
+	}
+	var s skipped
+	if errors.As(err, &s) {
+		return s.reason, true
+	}
+	return "", false
+}
 
 func (s skipped) Error() string { return "skipped: " + s.reason }
 

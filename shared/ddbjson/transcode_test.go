@@ -57,10 +57,12 @@ func agree(t *testing.T, raw []byte) []byte {
 		require.Error(t, err, "AppendItem fails on %s; Transcode wrote %s", raw, got)
 		assert.Equal(t, wantErr.Error(), err.Error())
 		assert.Equal(t, "prefix:", string(got))
+		attributesAgree(t, raw, nil, wantErr)
 		return nil
 	}
 	require.NoError(t, err, "input %s", raw)
 	require.Equal(t, "prefix:"+string(want), string(got), "input %s", raw)
+	attributesAgree(t, raw, want, nil)
 	return got[len("prefix:"):]
 }
 

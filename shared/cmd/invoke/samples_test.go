@@ -70,6 +70,7 @@ var samples = map[string]expectation{
 	"ddb-stream-forwarder/modify.json":     {shows: "a MODIFY with both images", failures: failures(0), changes: []string{"delivered 1 line through Firehose stream ddb-changes"}},
 	"ddb-stream-forwarder/remove.json":     {shows: "a REMOVE", failures: failures(0), changes: []string{"delivered 1 line through Firehose stream ddb-changes"}},
 	"ddb-stream-forwarder/ttl-delete.json": {shows: "a Time to Live deletion", failures: failures(0), changes: []string{"delivered 1 line through Firehose stream ddb-changes"}},
+	"ddb-stream-forwarder/tweets.json":     {shows: "a tweet inserted, liked, deleted (try OUTPUT_SHAPE=item or projection)", failures: failures(0), changes: []string{"delivered 3 lines through Firehose stream ddb-changes"}},
 
 	"firehose-accesslog/combined.json":       {shows: "combined-format lines parsed; health checks dropped, bad lines fail alone", firehose: "Ok 4, Dropped 1, ProcessingFailed 3"},
 	"firehose-accesslog/kinesis-source.json": {shows: "records from a Kinesis source stream", firehose: "Ok 3, Dropped 0, ProcessingFailed 0"},

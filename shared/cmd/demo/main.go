@@ -18,6 +18,7 @@ var stages = []stage{
 	firehoseAccesslogStage,
 	firehoseCloudfrontStage,
 	firehoseSyslogStage,
+	firehoseLogsStage,
 	glueCatalogFixerStage,
 	glueJobTriggerStage,
 	s3RedistributorStage,

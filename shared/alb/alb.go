@@ -57,7 +57,9 @@ import (
 	"strconv"
 	"strings"
 
+	"lakestream/shared/civil"
 	"lakestream/shared/excerpt"
+	"lakestream/shared/logfield"
 	"lakestream/shared/record"
 )
 
@@ -149,12 +151,6 @@ func Columns() record.Columns {
 	return cols
 }
 
-// value is one field of the line as written, without its quotes.
-type value struct {
-	s      string
-	quoted bool
-}
-
 // Parse parses one access log entry (without its line terminator). It has
 // the signature of a pipeline Parser and never returns (nil, nil).
 func Parse(line []byte) (*record.Record, error) {
@@ -171,16 +167,10 @@ func Parse(line []byte) (*record.Record, error) {
 	buf.Write(line)
 	s := buf.String()
 
-	var values [len(logFields)]value
-	n := 0
-	for i := skipSpaces(s, 0); i < len(s) && n < len(values); i = skipSpaces(s, i) {
-		v, next, err := field(s, i, n)
-		if err != nil {
-			return nil, err
-		}
-		values[n] = v
-		n++
-		i = next
+	var values [len(logFields)]logfield.Value
+	n, unclosed := logfield.Split(s, values[:], 0)
+	if unclosed != 0 {
+		return nil, errorf("%s has no closing quote", fieldName(n))
 	}
 	if n < MinFields {
 		return nil, errorf("%d fields, want at least %d (through the request)", n, MinFields)
@@ -188,7 +178,7 @@ func Parse(line []byte) (*record.Record, error) {
 
 	r := newRecord()
 	for k, f := range logFields {
-		var v value
+		var v logfield.Value
 		present := k < n
 		if present {
 			v = values[k]
@@ -215,16 +205,16 @@ func newRecord() *record.Record {
 
 // add appends the record fields one log field makes: null ones for a field
 // the line does not have.
-func add(r *record.Record, buf *strings.Builder, field, name string, k kind, v value, present bool) error {
-	null := !present || v.s == "-"
-	if v.quoted && strings.IndexByte(v.s, '\\') >= 0 {
-		v.s = unescape(buf, v.s)
+func add(r *record.Record, buf *strings.Builder, field, name string, k kind, v logfield.Value, present bool) error {
+	null := !present || v.Text == "-"
+	if v.Quoted && strings.IndexByte(v.Text, '\\') >= 0 {
+		v.Text = logfield.Unescape(buf, v.Text)
 	}
 	switch k {
 	case hostPort:
 		var ip, port any
 		if !null {
-			host, p, err := splitHostPort(field, v.s)
+			host, p, err := splitHostPort(field, v.Text)
 			if err != nil {
 				return err
 			}
@@ -237,7 +227,7 @@ func add(r *record.Record, buf *strings.Builder, field, name string, k kind, v v
 	case request:
 		var verb, url, proto any
 		if !null {
-			verb, url, proto = splitRequest(v.s)
+			verb, url, proto = splitRequest(v.Text)
 		}
 		r.Fields = append(r.Fields,
 			record.Field{Name: "request_verb", Value: verb},
@@ -248,7 +238,7 @@ func add(r *record.Record, buf *strings.Builder, field, name string, k kind, v v
 	var out any
 	if !null {
 		var err error
-		if out, err = convert(field, k, v.s); err != nil {
+		if out, err = convert(field, k, v.Text); err != nil {
 			return err
 		}
 	}
@@ -260,13 +250,19 @@ func add(r *record.Record, buf *strings.Builder, field, name string, k kind, v v
 func convert(field string, k kind, v string) (any, error) {
 	switch k {
 	case count, signed:
-		n, ok := integer(v, k == signed)
+		var n int64
+		var ok bool
+		if k == signed {
+			n, ok = logfield.Signed(v)
+		} else {
+			n, ok = logfield.Digits(v)
+		}
 		if !ok {
 			return nil, errorf("%s %s is not a whole number", field, excerpt.Quote(v))
 		}
 		return n, nil
 	case seconds:
-		if !isDecimal(v) {
+		if !logfield.IsDecimal(strings.TrimPrefix(v, "-")) {
 			return nil, errorf("%s %s is not a number of seconds", field, excerpt.Quote(v))
 		}
 		f, err := strconv.ParseFloat(v, 64)
@@ -285,57 +281,12 @@ func convert(field string, k kind, v string) (any, error) {
 	return v, nil
 }
 
-// field reads the field starting at s[i]: up to the next space, or a
-// double-quoted value. The closing quote is the first unescaped one followed
-// by a space or the end of the line, so that a stray quote inside a value
-// (a user agent holding one) stays in it.
-func field(s string, i, n int) (value, int, error) {
-	if s[i] != '"' {
-		end := strings.IndexByte(s[i:], ' ')
-		if end < 0 {
-			return value{s: s[i:]}, len(s), nil
-		}
-		return value{s: s[i : i+end]}, i + end, nil
-	}
-	for j := i + 1; ; {
-		k := strings.IndexByte(s[j:], '"')
-		if k < 0 {
-			return value{}, i, errorf("%s has no closing quote", fieldName(n))
-		}
-		q := j + k
-		j = q + 1
-		// A quote after an odd number of backslashes is escaped.
-		escaped := false
-		for p := q - 1; p > i && s[p] == '\\'; p-- {
-			escaped = !escaped
-		}
-		if !escaped && (j == len(s) || s[j] == ' ') {
-			return value{s: s[i+1 : q], quoted: true}, j, nil
-		}
-	}
-}
-
 // fieldName names the n-th field for an error message.
 func fieldName(n int) string {
 	if n < len(logFields) {
 		return logFields[n].field
 	}
 	return "field " + strconv.Itoa(n+1)
-}
-
-// unescape undoes \" and \\ in a quoted value, appending the result to buf,
-// the record's string buffer. Other backslashes are kept.
-func unescape(buf *strings.Builder, v string) string {
-	start := buf.Len()
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c == '\\' && i+1 < len(v) && (v[i+1] == '"' || v[i+1] == '\\') {
-			i++
-			c = v[i]
-		}
-		buf.WriteByte(c)
-	}
-	return buf.String()[start:]
 }
 
 // splitHostPort splits "ip:port" at its last colon; an IPv6 address may be
@@ -345,7 +296,7 @@ func splitHostPort(field, v string) (string, int64, error) {
 	if c <= 0 {
 		return "", 0, errorf("%s %s is not ip:port", field, excerpt.Quote(v))
 	}
-	port, ok := integer(v[c+1:], false)
+	port, ok := logfield.Digits(v[c+1:])
 	if !ok || port > 65535 {
 		return "", 0, errorf("%s %s has no port number", field, excerpt.Quote(v))
 	}
@@ -382,61 +333,18 @@ func optional(v any) any {
 	return v
 }
 
-// integer parses a non-empty run of ASCII digits that fits an int64, with a
-// leading "-" when signed.
-func integer(v string, signed bool) (int64, bool) {
-	neg := false
-	if signed && strings.HasPrefix(v, "-") {
-		neg, v = true, v[1:]
-	}
-	if v == "" || len(v) > 18 { // 18 digits always fit an int64
-		return 0, false
-	}
-	var n int64
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	if neg {
-		n = -n
-	}
-	return n, true
-}
-
-// isDecimal reports whether v is an optional "-", digits and at most one
-// ".", with at least one digit: what the load balancer writes, and none of
-// the NaN, Inf, hex or exponent forms strconv.ParseFloat would also take.
-func isDecimal(v string) bool {
-	v = strings.TrimPrefix(v, "-")
-	dot, digit := false, false
-	for i := 0; i < len(v); i++ {
-		switch c := v[i]; {
-		case c >= '0' && c <= '9':
-			digit = true
-		case c == '.' && !dot:
-			dot = true
-		default:
-			return false
-		}
-	}
-	return digit
-}
-
 // isTime reports whether v is "YYYY-MM-DDThh:mm:ss[.fraction]Z" naming a
 // real date and time of day.
 func isTime(v string) bool {
 	if len(v) < 20 || v[4] != '-' || v[7] != '-' || v[10] != 'T' || v[13] != ':' || v[16] != ':' || v[len(v)-1] != 'Z' {
 		return false
 	}
-	year, ok1 := atoi(v[0:4])
-	month, ok2 := atoi(v[5:7])
-	day, ok3 := atoi(v[8:10])
-	hour, ok4 := atoi(v[11:13])
-	minute, ok5 := atoi(v[14:16])
-	sec, ok6 := atoi(v[17:19])
+	year, ok1 := logfield.Atoi(v[0:4])
+	month, ok2 := logfield.Atoi(v[5:7])
+	day, ok3 := logfield.Atoi(v[8:10])
+	hour, ok4 := logfield.Atoi(v[11:13])
+	minute, ok5 := logfield.Atoi(v[14:16])
+	sec, ok6 := logfield.Atoi(v[17:19])
 	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 {
 		return false
 	}
@@ -444,44 +352,12 @@ func isTime(v string) bool {
 		if len(frac) < 2 || len(frac) > 10 || frac[0] != '.' {
 			return false
 		}
-		if _, ok := atoi(frac[1:]); !ok {
+		if _, ok := logfield.Atoi(frac[1:]); !ok {
 			return false
 		}
 	}
-	return month >= 1 && month <= 12 && day >= 1 && day <= daysIn(month, year) &&
+	return civil.Valid(year, month, day) &&
 		hour <= 23 && minute <= 59 && sec <= 59
-}
-
-func daysIn(month, year int) int {
-	switch month {
-	case 2:
-		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
-}
-
-// atoi parses a fixed-width run of digits.
-func atoi(v string) (int, bool) {
-	n := 0
-	for i := 0; i < len(v); i++ {
-		if v[i] < '0' || v[i] > '9' {
-			return 0, false
-		}
-		n = n*10 + int(v[i]-'0')
-	}
-	return n, true
-}
-
-func skipSpaces(s string, i int) int {
-	for i < len(s) && s[i] == ' ' {
-		i++
-	}
-	return i
 }
 
 // interned holds, already boxed, the values that fill most of an entry

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -66,10 +65,7 @@ func withField(k int, v string) string {
 }
 
 func TestParseMalformed(t *testing.T) {
-	tests := map[string]struct {
-		line string
-		want string
-	}{
+	pipelinetest.Malformed(t, Parse, ErrMalformed, pipelinetest.BadLines{
 		"empty line":           {"", "1 tab-separated fields, want at least 12"},
 		"space separated":      {strings.Join(validLine(), " "), "1 tab-separated fields, want at least 12"},
 		"too few fields":       {strings.Join(validLine()[:11], "\t"), "11 tab-separated fields, want at least 12"},
@@ -93,16 +89,7 @@ func TestParseMalformed(t *testing.T) {
 		"bad c-port":           {withField(26, "http"), `c-port "http" is not a whole number`},
 		"bad sc-range-end":     {withField(32, "1-2"), `sc-range-end "1-2" is not a whole number`},
 		"bad older-layout end": {strings.Join(append(validLine()[:17], "12x"), "\t"), `cs-bytes "12x" is not a whole number`},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			r, err := Parse([]byte(tc.line))
-			require.Error(t, err)
-			assert.Nil(t, r)
-			assert.ErrorIs(t, err, ErrMalformed)
-			assert.Equal(t, "cloudfront: malformed line: "+tc.want, err.Error())
-		})
-	}
+	})
 }
 
 func TestParseDoesNotKeepInput(t *testing.T) {
@@ -292,32 +279,7 @@ func benchLines() [][]byte {
 func BenchmarkParse(b *testing.B) {
 	for name, opts := range map[string]Options{"plain": {}, "derive-user-agent": {DeriveUserAgent: true}} {
 		b.Run(name, func(b *testing.B) {
-			benchmarkParse(b, New(opts))
+			pipelinetest.BenchmarkParser(b, benchLines(), New(opts).Parse)
 		})
 	}
-}
-
-func benchmarkParse(b *testing.B, p *Parser) {
-	input := benchLines()
-	size := 0
-	for _, l := range input {
-		size += len(l) + 1
-	}
-	b.SetBytes(int64(size))
-	b.ReportAllocs()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	passes := 0
-	for b.Loop() {
-		for _, l := range input {
-			if _, err := p.Parse(l); err != nil {
-				b.Fatal(err)
-			}
-		}
-		passes++
-	}
-	runtime.ReadMemStats(&after)
-	parsed := float64(passes * len(input))
-	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/parsed, "allocs/line")
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/parsed, "ns/line")
 }

@@ -40,7 +40,7 @@ func TestGoldenCasesCovered(t *testing.T) {
 
 func TestParseMalformed(t *testing.T) {
 	const ok = `192.0.2.1 - - [05/Mar/2024:06:07:08 +0000] "GET / HTTP/1.1" 200 10`
-	pipelinetest.Malformed(t, Parse, ErrMalformed, pipelinetest.BadLines{
+	pipelinetest.Malformed(t, Parse, ErrMalformed, pipelinetest.LineCases{
 		"empty line":            {``, `no [time] field`},
 		"not a log line":        {`hello world`, `no [time] field`},
 		"json":                  {`{"status":200}`, `no [time] field`},

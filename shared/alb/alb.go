@@ -276,7 +276,7 @@ func convert(field string, k kind, v string) (any, error) {
 		}
 		return v, nil
 	case enum:
-		return intern(v), nil
+		return interned.Value(v), nil
 	}
 	return v, nil
 }
@@ -314,15 +314,15 @@ func splitRequest(req string) (verb, url, proto any) {
 	req = strings.TrimRight(req, " ")
 	first := strings.IndexByte(req, ' ')
 	if first < 0 {
-		return optional(intern(req)), nil, nil
+		return optional(interned.Value(req)), nil, nil
 	}
-	verb = optional(intern(req[:first]))
+	verb = optional(interned.Value(req[:first]))
 	rest := strings.TrimLeft(req[first+1:], " ")
 	last := strings.LastIndexByte(rest, ' ')
 	if last < 0 {
 		return verb, optional(rest), nil
 	}
-	return verb, optional(strings.TrimRight(rest[:last], " ")), optional(intern(rest[last+1:]))
+	return verb, optional(strings.TrimRight(rest[:last], " ")), optional(interned.Value(rest[last+1:]))
 }
 
 // optional is v, or null for "-" and "".
@@ -363,31 +363,18 @@ func isTime(v string) bool {
 // interned holds, already boxed, the values that fill most of an entry
 // (types, methods, protocols, TLS versions and ciphers, actions,
 // classifications), so that storing them in a record costs no allocation.
-var interned = func() map[string]any {
-	m := make(map[string]any)
-	for _, s := range []string{
-		"http", "https", "h2", "grpcs", "ws", "wss",
-		"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE",
-		"HTTP/1.0", "HTTP/1.1", "HTTP/2.0",
-		"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3",
-		"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
-		"ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-AES128-GCM-SHA256",
-		"ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES128-SHA256", "ECDHE-RSA-AES128-SHA",
-		"forward", "redirect", "fixed-response", "authenticate", "waf", "waf-failed", "waf,forward",
-		"authenticate,forward",
-		"Acceptable", "Ambiguous", "Severe",
-	} {
-		m[s] = s
-	}
-	return m
-}()
-
-func intern(s string) any {
-	if v, ok := interned[s]; ok {
-		return v
-	}
-	return s
-}
+var interned = logfield.Intern(
+	"http", "https", "h2", "grpcs", "ws", "wss",
+	"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE",
+	"HTTP/1.0", "HTTP/1.1", "HTTP/2.0",
+	"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3",
+	"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
+	"ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-AES128-GCM-SHA256",
+	"ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES128-SHA256", "ECDHE-RSA-AES128-SHA",
+	"forward", "redirect", "fixed-response", "authenticate", "waf", "waf-failed", "waf,forward",
+	"authenticate,forward",
+	"Acceptable", "Ambiguous", "Severe",
+)
 
 // errorf returns an error wrapping ErrMalformed.
 func errorf(format string, args ...any) error {

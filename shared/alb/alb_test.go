@@ -62,7 +62,7 @@ func TestValidLineParses(t *testing.T) {
 }
 
 func TestParseMalformed(t *testing.T) {
-	pipelinetest.Malformed(t, Parse, ErrMalformed, pipelinetest.BadLines{
+	pipelinetest.Malformed(t, Parse, ErrMalformed, pipelinetest.LineCases{
 		"empty line":               {``, `0 fields, want at least 13 (through the request)`},
 		"spaces only":              {`   `, `0 fields, want at least 13 (through the request)`},
 		"too few fields":           {strings.Join(validLine()[:12], " "), `12 fields, want at least 13 (through the request)`},

@@ -16,6 +16,7 @@ func TestColumns(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			p := New(opts)
 			assert.Equal(t, p.Fields(), p.Columns().Names())
+			assert.Equal(t, fieldNames(opts.DeriveUserAgent), p.Columns().Names())
 			pipelinetest.ColumnsFit(t, p.Columns(), p.Parse, pipelinetest.EveryColumn)
 		})
 	}

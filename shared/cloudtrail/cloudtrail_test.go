@@ -296,11 +296,9 @@ func TestColumns(t *testing.T) {
 	}
 }
 
+// TestParse: each line and its record, as JSON.
 func TestParse(t *testing.T) {
-	tests := map[string]struct {
-		line string
-		want string // the record as JSON
-	}{
+	pipelinetest.ParsesTo(t, Parse, Columns(), pipelinetest.LineCases{
 		"fields reordered to the columns": {
 			`{"eventName":"GetObject","eventTime":"2024-03-05T06:07:08Z","eventVersion":"1.09"}`,
 			`{"eventVersion":"1.09","eventTime":"2024-03-05T06:07:08Z","eventName":"GetObject"}`,
@@ -329,21 +327,11 @@ func TestParse(t *testing.T) {
 			`{"eventTime":"2024-03-05T06:07:08Z","userIdentity":null,"responseElements":null}`,
 			`{"userIdentity":null,"eventTime":"2024-03-05T06:07:08Z","responseElements":null}`,
 		},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			r, err := Parse([]byte(tc.line))
-			require.NoError(t, err)
-			got, err := pipeline.AppendJSON(nil, r)
-			require.NoError(t, err)
-			assert.Equal(t, tc.want, string(got))
-			assert.NoError(t, Columns().Check(r))
-		})
-	}
+	})
 }
 
 func TestParseMalformed(t *testing.T) {
-	pipelinetest.Malformed(t, Parse, ErrMalformed, pipelinetest.BadLines{
+	pipelinetest.Malformed(t, Parse, ErrMalformed, pipelinetest.LineCases{
 		"not JSON":               {`Records`, `invalid JSON: invalid character 'R' looking for beginning of value`},
 		"an array":               {`[]`, `not a JSON object: found an array`},
 		"no eventTime":           {`{"eventName":"x"}`, `no eventTime`},

@@ -71,35 +71,27 @@ func Split(s string, dst []Value, brackets uint64) (n int, unclosed byte) {
 // returns its text, still escaped, and the index after the closing quote:
 // the first quote not escaped by a backslash that is followed by a space
 // or the end of the line. It reports false when there is none.
-func Quoted(s string, i int) (text string, next int, ok bool) {
+func Quoted(s string, i int) (text string, next int, ok bool) { return enclosed(s, i, '"') }
+
+// bracketed is Quoted for a field in brackets, which has no escapes.
+func bracketed(s string, i int) (text string, next int, ok bool) { return enclosed(s, i, ']') }
+
+// enclosed reads the field opened at s[i] up to the first closing byte
+// followed by a space or the end of the line; a quote after an odd number
+// of backslashes does not close.
+func enclosed(s string, i int, closing byte) (text string, next int, ok bool) {
 	for j := i + 1; ; {
-		k := strings.IndexByte(s[j:], '"')
+		k := strings.IndexByte(s[j:], closing)
 		if k < 0 {
 			return "", i, false
 		}
 		q := j + k
 		j = q + 1
-		// A quote after an odd number of backslashes is escaped.
 		escaped := false
-		for p := q - 1; p > i && s[p] == '\\'; p-- {
+		for p := q - 1; closing == '"' && p > i && s[p] == '\\'; p-- {
 			escaped = !escaped
 		}
 		if !escaped && (j == len(s) || s[j] == ' ') {
-			return s[i+1 : q], j, true
-		}
-	}
-}
-
-// bracketed is Quoted for a field in brackets, which has no escapes.
-func bracketed(s string, i int) (text string, next int, ok bool) {
-	for j := i + 1; ; {
-		k := strings.IndexByte(s[j:], ']')
-		if k < 0 {
-			return "", i, false
-		}
-		q := j + k
-		j = q + 1
-		if j == len(s) || s[j] == ' ' {
 			return s[i+1 : q], j, true
 		}
 	}
@@ -196,4 +188,27 @@ func TokenEnd(s string, i int) int {
 		return i + j
 	}
 	return len(s)
+}
+
+// Interned holds strings already boxed as field values, so that storing a
+// field's common value (a method, a TLS version, an operation) in a record
+// costs no allocation: boxing a string into an any allocates every time.
+type Interned map[string]any
+
+// Intern returns the Interned of values.
+func Intern(values ...string) Interned {
+	m := make(Interned, len(values))
+	for _, s := range values {
+		m[s] = s
+	}
+	return m
+}
+
+// Value returns s as a field value: the interned box when s is one of the
+// values, a new one otherwise.
+func (m Interned) Value(s string) any {
+	if v, ok := m[s]; ok {
+		return v
+	}
+	return s
 }

@@ -143,3 +143,13 @@ func TestNumbers(t *testing.T) {
 	_, ok := Atoi("1a")
 	assert.False(t, ok)
 }
+
+var sink any
+
+func TestInterned(t *testing.T) {
+	m := Intern("GET", "PUT")
+	assert.Equal(t, "GET", m.Value("GET"))
+	assert.Equal(t, "POST", m.Value("POST"))
+	method := strings.Repeat("G", 1) + "ET" // not a constant
+	assert.Zero(t, testing.AllocsPerRun(100, func() { sink = m.Value(method) }), "an interned value is boxed once")
+}

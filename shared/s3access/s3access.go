@@ -217,7 +217,7 @@ func convert(buf *strings.Builder, field string, k kind, v logfield.Value) (any,
 		buf.Write(civil.AppendRFC3339(b[:0], t, ""))
 		return buf.String()[start:], nil
 	case enum:
-		return intern(v.Text), nil
+		return interned.Value(v.Text), nil
 	}
 	return v.Text, nil
 }
@@ -250,39 +250,26 @@ func parseTime(v string) (int64, error) {
 // (operations, error codes, signature versions, ciphers, authentication
 // types, TLS versions, regions), so that storing them in a record costs no
 // allocation.
-var interned = func() map[string]any {
-	m := make(map[string]any)
-	for _, s := range []string{
-		"REST.GET.OBJECT", "REST.PUT.OBJECT", "REST.HEAD.OBJECT", "REST.DELETE.OBJECT", "REST.POST.UPLOADS",
-		"REST.PUT.PART", "REST.POST.UPLOAD", "REST.GET.BUCKET", "REST.HEAD.BUCKET", "REST.GET.VERSIONING",
-		"REST.GET.LOGGING_STATUS", "REST.GET.BUCKETPOLICY", "REST.GET.ACL", "REST.GET.LOCATION",
-		"REST.COPY.OBJECT", "REST.COPY.OBJECT_GET", "REST.COPY.PART", "REST.COPY.PART_GET",
-		"REST.GET.OBJECT_TAGGING", "REST.PUT.OBJECT_TAGGING", "REST.GET.ENCRYPTION", "REST.GET.CORS",
-		"WEBSITE.GET.OBJECT", "WEBSITE.HEAD.OBJECT", "BATCH.DELETE.OBJECT", "S3.EXPIRE.OBJECT",
-		"S3.TRANSITION.OBJECT", "S3.CREATE.DELETEMARKER",
-		"AccessDenied", "NoSuchKey", "NoSuchBucket", "NoSuchBucketPolicy", "NoSuchLifecycleConfiguration",
-		"NoSuchCORSConfiguration", "NoSuchTagSet", "NoSuchWebsiteConfiguration", "NotModified",
-		"PreconditionFailed", "SlowDown", "InternalError", "ServerSideEncryptionConfigurationNotFoundError",
-		"SigV2", "SigV4", "SigV4a",
-		"ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-AES128-SHA",
-		"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
-		"AuthHeader", "QueryString",
-		"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3", "TLSV1.1", "TLSV1.2",
-		"Yes",
-		"us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-1",
-		"ap-southeast-2", "ap-northeast-1",
-	} {
-		m[s] = s
-	}
-	return m
-}()
-
-func intern(s string) any {
-	if v, ok := interned[s]; ok {
-		return v
-	}
-	return s
-}
+var interned = logfield.Intern(
+	"REST.GET.OBJECT", "REST.PUT.OBJECT", "REST.HEAD.OBJECT", "REST.DELETE.OBJECT", "REST.POST.UPLOADS",
+	"REST.PUT.PART", "REST.POST.UPLOAD", "REST.GET.BUCKET", "REST.HEAD.BUCKET", "REST.GET.VERSIONING",
+	"REST.GET.LOGGING_STATUS", "REST.GET.BUCKETPOLICY", "REST.GET.ACL", "REST.GET.LOCATION",
+	"REST.COPY.OBJECT", "REST.COPY.OBJECT_GET", "REST.COPY.PART", "REST.COPY.PART_GET",
+	"REST.GET.OBJECT_TAGGING", "REST.PUT.OBJECT_TAGGING", "REST.GET.ENCRYPTION", "REST.GET.CORS",
+	"WEBSITE.GET.OBJECT", "WEBSITE.HEAD.OBJECT", "BATCH.DELETE.OBJECT", "S3.EXPIRE.OBJECT",
+	"S3.TRANSITION.OBJECT", "S3.CREATE.DELETEMARKER",
+	"AccessDenied", "NoSuchKey", "NoSuchBucket", "NoSuchBucketPolicy", "NoSuchLifecycleConfiguration",
+	"NoSuchCORSConfiguration", "NoSuchTagSet", "NoSuchWebsiteConfiguration", "NotModified",
+	"PreconditionFailed", "SlowDown", "InternalError", "ServerSideEncryptionConfigurationNotFoundError",
+	"SigV2", "SigV4", "SigV4a",
+	"ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-AES128-SHA",
+	"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
+	"AuthHeader", "QueryString",
+	"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3", "TLSV1.1", "TLSV1.2",
+	"Yes",
+	"us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-1",
+	"ap-southeast-2", "ap-northeast-1",
+)
 
 // errorf returns an error wrapping ErrMalformed.
 func errorf(format string, args ...any) error {

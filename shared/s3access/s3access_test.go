@@ -64,7 +64,7 @@ func TestValidLineParses(t *testing.T) {
 }
 
 func TestParseMalformed(t *testing.T) {
-	pipelinetest.Malformed(t, Parse, ErrMalformed, pipelinetest.BadLines{
+	pipelinetest.Malformed(t, Parse, ErrMalformed, pipelinetest.LineCases{
 		"empty line":         {``, `0 fields, want at least 17 (through User-Agent)`},
 		"too few fields":     {strings.ReplaceAll(strings.Join(validLine()[:16], " "), "·", " "), `16 fields, want at least 17 (through User-Agent)`},
 		"an ALB line":        {`http 2018-07-02T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2817 10.0.0.1:80 0.000 0.001 0.000 200 200 34 366 "GET http://www.example.com:80/ HTTP/1.1" "curl/7.46.0" - - arn "Root=1" "-" "-" 0`, `Time "app/my-loadbalancer/50dc6c495c0c9188" is not in brackets`},

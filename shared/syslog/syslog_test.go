@@ -73,7 +73,7 @@ func TestYearlessTimestamp(t *testing.T) {
 
 func TestParseMalformed(t *testing.T) {
 	const head = "<13>1 2024-03-05T06:07:08Z host app - - "
-	pipelinetest.Malformed(t, parseAtReference, ErrMalformed, pipelinetest.BadLines{
+	pipelinetest.Malformed(t, parseAtReference, ErrMalformed, pipelinetest.LineCases{
 		"empty line":            {"", `no timestamp (Mmm dd hh:mm:ss or RFC 3339) at ""`},
 		"plain text":            {"hello world", `no timestamp (Mmm dd hh:mm:ss or RFC 3339) at "hello world"`},
 		"priority only":         {"<13>", `no timestamp (Mmm dd hh:mm:ss or RFC 3339) at ""`},

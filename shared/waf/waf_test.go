@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"lakestream/shared/hivetype"
-	"lakestream/shared/pipeline"
 	"lakestream/shared/pipeline/pipelinetest"
 	"lakestream/shared/record"
 )
@@ -45,11 +44,9 @@ func TestColumns(t *testing.T) {
 	pipelinetest.ColumnsFit(t, cols, Parse, nil)
 }
 
+// TestParse: each line and its record, as JSON.
 func TestParse(t *testing.T) {
-	tests := map[string]struct {
-		line string
-		want string // the record as JSON
-	}{
+	pipelinetest.ParsesTo(t, Parse, Columns(), pipelinetest.LineCases{
 		"time follows timestamp": {
 			`{"action":"ALLOW","timestamp":1576280412771}`,
 			`{"timestamp":1576280412771,"time":"2019-12-13T23:40:12.771Z","action":"ALLOW"}`,
@@ -70,21 +67,11 @@ func TestParse(t *testing.T) {
 			`{"timestamp":1,"labels":null,"ja3Fingerprint":null}`,
 			`{"timestamp":1,"time":"1970-01-01T00:00:00.001Z","labels":null,"ja3Fingerprint":null}`,
 		},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			r, err := Parse([]byte(tc.line))
-			require.NoError(t, err)
-			got, err := pipeline.AppendJSON(nil, r)
-			require.NoError(t, err)
-			assert.Equal(t, tc.want, string(got))
-			assert.NoError(t, Columns().Check(r))
-		})
-	}
+	})
 }
 
 func TestParseMalformed(t *testing.T) {
-	pipelinetest.Malformed(t, Parse, ErrMalformed, pipelinetest.BadLines{
+	pipelinetest.Malformed(t, Parse, ErrMalformed, pipelinetest.LineCases{
 		"not JSON":                 {`timestamp=1`, `invalid JSON: invalid character 'i' in literal true (expecting 'r')`},
 		"an array":                 {`[{"timestamp":1}]`, `not a JSON object: found an array`},
 		"no timestamp":             {`{"action":"ALLOW"}`, `no timestamp`},

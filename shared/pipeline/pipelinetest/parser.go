@@ -21,20 +21,16 @@ import (
 // own: its cases, its seeds, its invariants.
 
 // GoldenCases runs Golden for every case of a golden table, case name →
-// input file in testdata/, each as a subtest named by the case. Pair it
-// with CasesCovered (see Inputs) so that the table and testdata/ stay in
-// step.
-func GoldenCases(t *testing.T, cases map[string]string, parse pipeline.Parser) {
+// input file in testdata/, each as a subtest named by the case, and
+// CasesCovered over the table, so that the table and the testdata/*<ext>
+// files stay in step.
+func GoldenCases(t *testing.T, ext string, cases map[string]string, parse pipeline.Parser) {
+	CasesCovered(t, ext, slices.Collect(maps.Values(cases)))
 	for name, input := range cases {
 		t.Run(name, func(t *testing.T) {
 			Golden(t, filepath.Join("testdata", input), parse)
 		})
 	}
-}
-
-// Inputs returns the input files a golden table names, for CasesCovered.
-func Inputs(cases map[string]string) []string {
-	return slices.Collect(maps.Values(cases))
 }
 
 // LineCases is a table of lines and what a parser must make of each: case

@@ -35,7 +35,9 @@ var goldenCases = map[string]string{
 // TestParseGolden parses each testdata/<case>.log line by line and compares
 // the records with testdata/<case>.golden.json, a JSON array with one
 // record per line; the table and testdata/ list the same cases.
-func TestParseGolden(t *testing.T) { pipelinetest.GoldenCases(t, ".log", goldenCases, parseAtReference) }
+func TestParseGolden(t *testing.T) {
+	pipelinetest.GoldenCases(t, ".log", goldenCases, parseAtReference)
+}
 
 // TestYearlessTimestamp checks the year picked for BSD timestamps around
 // the turn of the year, leap days and the day of slack.

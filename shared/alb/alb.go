@@ -168,9 +168,12 @@ func Parse(line []byte) (*record.Record, error) {
 	s := buf.String()
 
 	var values [len(logFields)]logfield.Value
-	n, unclosed := logfield.Split(s, values[:], 0)
-	if unclosed != 0 {
-		return nil, errorf("%s has no closing quote", fieldName(n))
+	n := 0
+	for i := logfield.SkipSpaces(s, 0); i < len(s) && n < len(values); n++ {
+		var unclosed byte
+		if values[n], i, unclosed = logfield.Next(s, i, false); unclosed != 0 {
+			return nil, errorf("%s has no closing quote", fieldName(n))
+		}
 	}
 	if n < MinFields {
 		return nil, errorf("%d fields, want at least %d (through the request)", n, MinFields)

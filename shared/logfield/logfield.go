@@ -28,43 +28,52 @@ type Value struct {
 	Quoted, Bracketed bool
 }
 
-// Split reads the fields of s into dst, at most len(dst) of them, and
-// returns how many it read; what follows the last of them is not looked
-// at. Fields are separated by one or more spaces. A field starting with a
+// Next reads the field starting at s[i], which is not a space, and
+// returns it and the index of the field after it (past the spaces that
+// separate them; len(s) at the end of the line). A field starting with a
 // double quote ends at the first unescaped quote followed by a space or
 // the end of the line, so that a stray quote inside a value (a user agent
-// holding one) stays in it; field n (counting from 0) may likewise be in
-// brackets when bit n of brackets is set, and ends at the first "]"
-// followed by a space or the end of the line.
+// holding one) stays in it; when bracketOK is set, a field starting with
+// "[" likewise ends at the first "]" followed by a space or the end of the
+// line. Any other field runs to the next space.
 //
-// When a field's quote or bracket is never closed, Split stops there: n is
-// that field's index and unclosed the byte it looked for ('"' or ']'). For
-// a line that splits, unclosed is 0.
-func Split(s string, dst []Value, brackets uint64) (n int, unclosed byte) {
-	for i := SkipSpaces(s, 0); i < len(s) && n < len(dst); i = SkipSpaces(s, i) {
-		switch c := s[i]; {
-		case c == '"':
-			text, next, ok := Quoted(s, i)
-			if !ok {
-				return n, '"'
-			}
-			dst[n] = Value{Text: text, Quoted: true}
-			i = next
-		case c == '[' && n < 64 && brackets&(1<<n) != 0:
-			text, next, ok := bracketed(s, i)
-			if !ok {
-				return n, ']'
-			}
-			dst[n] = Value{Text: text, Bracketed: true}
-			i = next
-		default:
-			end := TokenEnd(s, i)
-			dst[n] = Value{Text: s[i:end]}
-			i = end
+// When the field's quote or bracket is never closed, unclosed is the byte
+// Next looked for ('"' or ']'); otherwise it is 0.
+//
+// A parser reads a line with Next into an array of its own, which it
+// keeps on its stack: a Split filling the caller's slice would put a write
+// barrier on every field while the garbage collector runs, a few percent
+// of a parse.
+//
+//	n := 0
+//	for i := logfield.SkipSpaces(s, 0); i < len(s) && n < len(values); n++ {
+//		var unclosed byte
+//		if values[n], i, unclosed = logfield.Next(s, i, n == timeField); unclosed != 0 {
+//			return nil, errorf("%s has no closing %c", fieldName(n), unclosed)
+//		}
+//	}
+func Next(s string, i int, bracketOK bool) (v Value, next int, unclosed byte) {
+	switch c := s[i]; {
+	case c == '"':
+		text, end, ok := enclosed(s, i, '"')
+		if !ok {
+			return Value{}, i, '"'
 		}
-		n++
+		v, next = Value{Text: text, Quoted: true}, end
+	case c == '[' && bracketOK:
+		text, end, ok := enclosed(s, i, ']')
+		if !ok {
+			return Value{}, i, ']'
+		}
+		v, next = Value{Text: text, Bracketed: true}, end
+	default:
+		end := strings.IndexByte(s[i:], ' ')
+		if end < 0 {
+			return Value{Text: s[i:]}, len(s), 0
+		}
+		v, next = Value{Text: s[i : i+end]}, i+end
 	}
-	return n, 0
+	return v, SkipSpaces(s, next), 0
 }
 
 // Quoted reads the double-quoted field at s[i], which must be '"', and
@@ -72,9 +81,6 @@ func Split(s string, dst []Value, brackets uint64) (n int, unclosed byte) {
 // the first quote not escaped by a backslash that is followed by a space
 // or the end of the line. It reports false when there is none.
 func Quoted(s string, i int) (text string, next int, ok bool) { return enclosed(s, i, '"') }
-
-// bracketed is Quoted for a field in brackets, which has no escapes.
-func bracketed(s string, i int) (text string, next int, ok bool) { return enclosed(s, i, ']') }
 
 // enclosed reads the field opened at s[i] up to the first closing byte
 // followed by a space or the end of the line; a quote after an odd number
@@ -184,10 +190,11 @@ func SkipSpaces(s string, i int) int {
 // TokenEnd returns the index of the first space at or after s[i], or
 // len(s): the end of an unquoted field starting at s[i].
 func TokenEnd(s string, i int) int {
-	if j := strings.IndexByte(s[i:], ' '); j >= 0 {
-		return i + j
+	j := strings.IndexByte(s[i:], ' ')
+	if j < 0 {
+		return len(s)
 	}
-	return len(s)
+	return i + j
 }
 
 // Interned holds strings already boxed as field values, so that storing a

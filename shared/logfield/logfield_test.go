@@ -8,7 +8,24 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestSplit(t *testing.T) {
+// split reads up to max fields of line with Next, the way the parsers
+// do, field n in brackets when bit n of brackets is set: the fields, and
+// the byte an unclosed field looked for.
+func split(t testing.TB, line string, max int, brackets uint64) ([]Value, byte) {
+	var out []Value
+	for i := SkipSpaces(line, 0); i < len(line) && len(out) < max; {
+		v, next, unclosed := Next(line, i, brackets>>len(out)&1 != 0)
+		if unclosed != 0 {
+			return out, unclosed
+		}
+		require.Greater(t, next, i, "Next moves on")
+		out = append(out, v)
+		i = next
+	}
+	return out, 0
+}
+
+func TestNext(t *testing.T) {
 	const timeBracketed = 1 << 1 // field 1 may be in brackets
 	tests := map[string]struct {
 		line     string
@@ -38,33 +55,30 @@ func TestSplit(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			dst := make([]Value, tc.max)
-			n, unclosed := Split(tc.line, dst, tc.brackets)
+			got, unclosed := split(t, tc.line, tc.max, tc.brackets)
 			assert.Equal(t, tc.unclosed, unclosed)
-			assert.Equal(t, len(tc.want), n, "fields read")
-			if n == len(tc.want) {
-				for k, want := range tc.want {
-					assert.Equal(t, want, dst[k], "field %d", k)
-				}
+			assert.Equal(t, len(tc.want), len(got), "fields read")
+			for k := range min(len(got), len(tc.want)) {
+				assert.Equal(t, tc.want[k], got[k], "field %d", k)
 			}
 		})
 	}
 }
 
-// FuzzSplit: every field Split reads is a piece of the line, in order,
+// FuzzNext: every field Next reads is a piece of the line, in order,
 // that the line has as it was read: a plain field holds no space, a
 // quoted or bracketed one stands between its quotes or brackets, and only
 // spaces lie between fields.
-func FuzzSplit(f *testing.F) {
+func FuzzNext(f *testing.F) {
 	f.Add(`a "b \" c" [d e] -`, uint64(4))
 	f.Add(`"\\" "x\"`, uint64(0))
 	f.Add(`[a] [b`, uint64(3))
 	f.Fuzz(func(t *testing.T, line string, brackets uint64) {
-		dst := make([]Value, 8)
-		n, unclosed := Split(line, dst, brackets)
-		require.LessOrEqual(t, n, len(dst))
+		const max = 8
+		fields, unclosed := split(t, line, max, brackets)
+		require.LessOrEqual(t, len(fields), max)
 		rest := line
-		for k, v := range dst[:n] {
+		for k, v := range fields {
 			trimmed := strings.TrimLeft(rest, " ")
 			require.True(t, k == 0 || len(trimmed) < len(rest), "fields %d and %d are separated by a space", k-1, k)
 			rest = trimmed
@@ -84,7 +98,7 @@ func FuzzSplit(f *testing.F) {
 			}
 			require.True(t, rest == "" || rest[0] == ' ', "field %d ends at a space or the end: %q", k, rest)
 		}
-		if unclosed == 0 && n < len(dst) {
+		if unclosed == 0 && len(fields) < max {
 			require.Empty(t, strings.TrimLeft(rest, " "), "every field read")
 		}
 	})

@@ -125,18 +125,6 @@ func Columns() record.Columns {
 	return cols
 }
 
-// brackets marks the fields that may be in brackets (the time), for
-// logfield.Split: a key or a user that starts with "[" is a plain field.
-var brackets = func() uint64 {
-	var m uint64
-	for i, f := range logFields {
-		if f.kind == timestamp {
-			m |= 1 << i
-		}
-	}
-	return m
-}()
-
 // timeLen is the length of the time Parse writes: "2006-01-02T15:04:05Z".
 const timeLen = 20
 
@@ -157,9 +145,12 @@ func Parse(line []byte) (*record.Record, error) {
 	s := buf.String()
 
 	var values [len(logFields)]logfield.Value
-	n, unclosed := logfield.Split(s, values[:], brackets)
-	if unclosed != 0 {
-		return nil, errorf("%s has no closing %c", fieldName(n), unclosed)
+	n := 0
+	for i := logfield.SkipSpaces(s, 0); i < len(s) && n < len(values); n++ {
+		var unclosed byte
+		if values[n], i, unclosed = logfield.Next(s, i, logFields[n].kind == timestamp); unclosed != 0 {
+			return nil, errorf("%s has no closing %c", fieldName(n), unclosed)
+		}
 	}
 	if n < MinFields {
 		return nil, errorf("%d fields, want at least %d (through User-Agent)", n, MinFields)

@@ -7,9 +7,10 @@
 // shared/s3access, shared/accesslog, and shared/cloudfront for the
 // numbers) share what this package holds: splitting a line into fields,
 // undoing \" and \\, reading the numbers and the bracketed
-// "dd/Mon/yyyy:hh:mm:ss +zzzz" time as the logs write them. Each parser
-// keeps its own field list, record layout and error messages; the
-// functions here report what is wrong and leave the words to the caller.
+// "dd/Mon/yyyy:hh:mm:ss +zzzz" time as the logs write them, boxing a
+// field's common values once (Interned). Each parser keeps its own field
+// list, record layout and error messages; the functions here report what
+// is wrong and leave the words to the caller.
 //
 // Everything here runs for every field of every line, so nothing
 // allocates: values are slices of the line or written to the caller's
@@ -40,10 +41,10 @@ type Value struct {
 // When the field's quote or bracket is never closed, unclosed is the byte
 // Next looked for ('"' or ']'); otherwise it is 0.
 //
-// A parser reads a line with Next into an array of its own, which it
-// keeps on its stack: a Split filling the caller's slice would put a write
-// barrier on every field while the garbage collector runs, a few percent
-// of a parse.
+// A parser reads a line with Next into an array of its own, on its stack:
+// a function filling a slice the caller passes would pay a write barrier
+// for every field while the garbage collector runs, a few percent of a
+// parse.
 //
 //	n := 0
 //	for i := logfield.SkipSpaces(s, 0); i < len(s) && n < len(values); n++ {

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"io"
 	"testing"
 
 	"lakestream/shared/benchdata"
 	"lakestream/shared/boot"
-	"lakestream/shared/config"
 )
 
 // BenchmarkInvoke is the standard whole-invocation benchmark of
@@ -15,18 +13,7 @@ import (
 // VPC flow log batches; what does not fit the response is re-ingested
 // into a stream that accepts everything (benchdata.Firehose).
 func BenchmarkInvoke(b *testing.B) {
-	for _, c := range benchdata.For("cwlogs-decompressor") {
-		b.Run(c.Name, func(b *testing.B) {
-			env, err := c.Environment()
-			if err != nil {
-				b.Fatal(err)
-			}
-			fn := boot.NewFrom(config.FromMap(env), io.Discard)
-			h := newHandler(fn, benchdata.Firehose{}, benchdata.Kinesis{})
-			if err := fn.Err(); err != nil {
-				b.Fatal(err)
-			}
-			benchdata.Benchmark(b, c, h)
-		})
-	}
+	benchdata.BenchmarkFunction(b, "cwlogs-decompressor", func(fn *boot.Function) benchdata.Invoker {
+		return newHandler(fn, benchdata.Firehose{}, benchdata.Kinesis{})
+	})
 }

@@ -240,10 +240,10 @@ func BenchmarkBatch(b *testing.B) {
 			b.ReportAllocs()
 			var times, cpu []time.Duration
 			for b.Loop() {
-				start, startCPU := time.Now(), cpuTime()
+				start, startCPU := time.Now(), benchdata.CPUTime()
 				invoke(b, h, raw)
 				times = append(times, time.Since(start))
-				cpu = append(cpu, cpuTime()-startCPU)
+				cpu = append(cpu, benchdata.CPUTime()-startCPU)
 			}
 			reportTimes(b, times, cpu)
 		})

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"io"
 	"testing"
 
 	"lakestream/shared/benchdata"
 	"lakestream/shared/boot"
-	"lakestream/shared/config"
 )
 
 // BenchmarkInvoke is the standard whole-invocation benchmark of
@@ -14,18 +12,7 @@ import (
 // the template's settings, on the standard DynamoDB stream event,
 // delivering to a Firehose that accepts everything (benchdata.Firehose).
 func BenchmarkInvoke(b *testing.B) {
-	for _, c := range benchdata.For("ddb-stream-forwarder") {
-		b.Run(c.Name, func(b *testing.B) {
-			env, err := c.Environment()
-			if err != nil {
-				b.Fatal(err)
-			}
-			fn := boot.NewFrom(config.FromMap(env), io.Discard)
-			h := newHandler(loadConfig(fn.Env), benchdata.Firehose{}, nil, fn.Log, fn.Metrics)
-			if err := fn.Err(); err != nil {
-				b.Fatal(err)
-			}
-			benchdata.Benchmark(b, c, h)
-		})
-	}
+	benchdata.BenchmarkFunction(b, "ddb-stream-forwarder", func(fn *boot.Function) benchdata.Invoker {
+		return newHandler(loadConfig(fn.Env), benchdata.Firehose{}, nil, fn.Log, fn.Metrics)
+	})
 }

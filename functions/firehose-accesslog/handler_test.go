@@ -1,14 +1,12 @@
 package main
 
 import (
-	"encoding/base64"
+	"bytes"
 	"fmt"
 	"maps"
-	"math/rand/v2"
-	"strings"
 	"testing"
-	"time"
 
+	"lakestream/shared/benchdata"
 	"lakestream/shared/firehose"
 	"lakestream/shared/transformer/transformertest"
 )
@@ -75,36 +73,12 @@ func benchLine(i int) []byte {
 }
 
 // referenceBatch is the access-log batch of the reference implementations
-// (../shared/bench/gen_batches.py, accesslog-1mb.json) rebuilt here, so
-// that the benchmark depends on nothing outside the repository: Apache
-// combined lines drawn the same way (addresses, days and times in November
-// 2024, methods, paths, statuses, sizes and agents), one per record, until
-// the records' base64 data reaches 1,000,000 bytes (about 4,200 records,
-// 750 KB of log), in the generator's request layout.
+// (../shared/bench/gen_batches.py, accesslog-1mb.json) as benchdata
+// rebuilds it, so that the benchmark depends on nothing outside the
+// repository, and its number of lines, one a record.
 func referenceBatch() ([]byte, int) {
-	rnd := rand.New(rand.NewPCG(3, 3))
-	paths := []string{"/", "/index.html", "/product/14926", "/api/v1/cart?id=%d", "/static/app.%d.js", "/search?q=shoes+red&page=%d"}
-	agents := []string{
-		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
-		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
-		"curl/8.5.0", "Googlebot/2.1 (+http://www.google.com/bot.html)",
-	}
-	methods := []string{"GET", "GET", "GET", "POST"}
-	statuses := []int{200, 200, 200, 304, 404, 500}
-	var records [][]byte
-	for size := 0; size < 1_000_000; {
-		p := paths[rnd.IntN(len(paths))]
-		if strings.Contains(p, "%d") {
-			p = fmt.Sprintf(p, 1+rnd.IntN(99999))
-		}
-		line := fmt.Appendf(nil, `%d.%d.%d.%d - - [%02d/Nov/2024:%02d:%02d:%02d +0000] "%s %s HTTP/1.1" %d %d "https://example.com/" "%s"`+"\n",
-			1+rnd.IntN(223), rnd.IntN(256), rnd.IntN(256), 1+rnd.IntN(254), 1+rnd.IntN(28),
-			rnd.IntN(24), rnd.IntN(60), rnd.IntN(60), methods[rnd.IntN(len(methods))], p,
-			statuses[rnd.IntN(len(statuses))], rnd.IntN(50001), agents[rnd.IntN(len(agents))])
-		records = append(records, line)
-		size += base64.StdEncoding.EncodedLen(len(line))
-	}
-	return transformertest.Request("access", time.UnixMilli(1700000000000), records), len(records)
+	request := benchdata.AccessLog(1_000_000)
+	return request, bytes.Count(request, []byte(`"recordId"`))
 }
 
 // BenchmarkHandler measures whole invocations (request bytes in, response

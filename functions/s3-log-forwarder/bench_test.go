@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"runtime"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"lakestream/shared/batch"
+	"lakestream/shared/benchdata"
 	"lakestream/shared/streamput"
 )
 
@@ -92,14 +92,14 @@ func BenchmarkForward(b *testing.B) {
 			obj := batch.S3Object{Bucket: "logs", Key: key, Event: "ObjectCreated:Put", Time: eventTime}
 			b.SetBytes(int64(len(text)))
 			b.ReportAllocs()
-			cpu := cpuTime()
+			cpu := benchdata.CPUTime()
 			for b.Loop() {
 				out, err := f.forwardObject(context.Background(), obj)
 				if err != nil || out.LinesSent == 0 {
 					b.Fatal(err, out.LinesSent)
 				}
 			}
-			cpu = cpuTime() - cpu
+			cpu = benchdata.CPUTime() - cpu
 			b.ReportMetric(float64(fh.bytes.Load())/float64(b.N)/float64(len(text)), "out/in")
 			// CPU time varies far less than wall time on a busy machine.
 			b.ReportMetric(float64(len(text))*float64(b.N)/1e6/cpu.Seconds(), "MB/cpu-s")
@@ -160,11 +160,11 @@ func TestMemoryBounded(t *testing.T) {
 			}
 		}
 	}()
-	began, cpu := time.Now(), cpuTime()
+	began, cpu := time.Now(), benchdata.CPUTime()
 	out, err := f.forwardObject(context.Background(), batch.S3Object{Bucket: "logs", Key: "E2.2024-05-01-13.big.gz", Event: "ObjectCreated:Put", Time: eventTime})
 	close(done)
 	require.NoError(t, err)
-	took, cpu := time.Since(began), cpuTime()-cpu
+	took, cpu := time.Since(began), benchdata.CPUTime()-cpu
 	t.Logf("%d MB of log text, %d lines, %d MB sent in %d records, in %v (%.1f MB/s; CPU %v, generating the gzip included); peak heap in use %d MiB",
 		*bigObject>>20, out.LinesRead, out.BytesSent>>20, out.RecordsPut, took.Round(time.Millisecond),
 		float64(*bigObject)/1e6/took.Seconds(), cpu.Round(time.Millisecond), peak.Load()>>20)
@@ -177,13 +177,3 @@ func newWriter(fh streamput.FirehoseAPI, cfg *Config) *streamput.Writer {
 }
 
 func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
-
-// cpuTime is the CPU time the process has used, user and system, all
-// threads (the garbage collector's included).
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}

@@ -56,6 +56,7 @@ import (
 
 	"lakestream/shared/civil"
 	"lakestream/shared/excerpt"
+	"lakestream/shared/logfield"
 	"lakestream/shared/record"
 )
 
@@ -99,7 +100,7 @@ func ParseInto(r *record.Builder, line []byte) error {
 	var head [4]string
 	n, i := 0, 0
 	for {
-		i = skipSpaces(s, i)
+		i = logfield.SkipSpaces(s, i)
 		if i == len(s) {
 			return errorf("no [time] field")
 		}
@@ -109,7 +110,7 @@ func ParseInto(r *record.Builder, line []byte) error {
 		if n == len(head) {
 			return errorf("more than 4 fields before the [time]")
 		}
-		j := tokenEnd(s, i)
+		j := logfield.TokenEnd(s, i)
 		head[n] = s[i:j]
 		n++
 		i = j
@@ -122,7 +123,7 @@ func ParseInto(r *record.Builder, line []byte) error {
 	if end < 0 {
 		return errorf("[time] has no closing bracket")
 	}
-	sec, nsec, frac, err := parseTime(s[i+1 : i+end])
+	when, err := parseTime(s[i+1 : i+end])
 	if err != nil {
 		return err
 	}
@@ -140,7 +141,7 @@ func ParseInto(r *record.Builder, line []byte) error {
 	if err != nil {
 		return err
 	}
-	j := tokenEnd(s, i)
+	j := logfield.TokenEnd(s, i)
 	status, err := count(r, s[i:j], "status")
 	if err != nil {
 		return err
@@ -149,12 +150,12 @@ func ParseInto(r *record.Builder, line []byte) error {
 	if err != nil {
 		return err
 	}
-	j = tokenEnd(s, i)
+	j = logfield.TokenEnd(s, i)
 	sent, err := count(r, s[i:j], "bytes")
 	if err != nil {
 		return err
 	}
-	i = skipSpaces(s, j)
+	i = logfield.SkipSpaces(s, j)
 
 	// The combined formats go on with the referrer and the user agent.
 	var rawReferrer, rawAgent string
@@ -169,14 +170,14 @@ func ParseInto(r *record.Builder, line []byte) error {
 		if rawAgent, i, err = quoted(s, i, "user agent"); err != nil {
 			return err
 		}
-		if i = skipSpaces(s, i); i < len(s) {
+		if i = logfield.SkipSpaces(s, i); i < len(s) {
 			return errorf("unexpected text after the user agent: %s", excerpt.Quote(s[i:]))
 		}
 	}
 
 	// Everything is valid: build the record.
 	var stamp [maxTimeLen]byte
-	timestamp := r.Text(appendTime(stamp[:0], sec, frac))
+	timestamp := r.Text(civil.AppendRFC3339(stamp[:0], when.Unix, when.Frac))
 
 	hosts := head[:n]
 	if n == 4 {
@@ -196,7 +197,7 @@ func ParseInto(r *record.Builder, line []byte) error {
 		record.Field{Name: "ident", Value: optional(r, ident)},
 		record.Field{Name: "user", Value: optional(r, user)},
 		record.Field{Name: "time", Value: r.Box(timestamp)},
-		record.Field{Name: "time_ms", Value: r.BoxInt(sec*1000 + int64(nsec/1e6))},
+		record.Field{Name: "time_ms", Value: r.BoxInt(when.Unix*1000 + int64(when.Nano/1e6))},
 	)
 	addRequest(r, request)
 	var referrer, agent any
@@ -279,7 +280,7 @@ func splitHostPort(r *record.Builder, v string) (host string, port any) {
 		}
 		host = host[1 : len(host)-1]
 	}
-	p, ok := digits(v[c+1:])
+	p, ok := logfield.Digits(v[c+1:])
 	if !ok || p > 65535 {
 		return v, nil
 	}
@@ -291,27 +292,11 @@ func count(r *record.Builder, v, name string) (any, error) {
 	if v == "-" {
 		return nil, nil
 	}
-	n, ok := digits(v)
+	n, ok := logfield.Digits(v)
 	if !ok {
 		return nil, errorf("%s %s is not a number", name, excerpt.Quote(v))
 	}
 	return r.BoxInt(n), nil
-}
-
-// digits parses a non-empty run of ASCII digits that fits an int64.
-func digits(v string) (int64, bool) {
-	if v == "" || len(v) > 18 { // 18 digits always fit an int64
-		return 0, false
-	}
-	var n int64
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
 }
 
 // optional is v as a field value, "-" being null.
@@ -328,24 +313,13 @@ func optional(r *record.Builder, v string) any {
 // stray quote an old server did not escape stays inside the field.
 func quoted(s string, i int, name string) (string, int, error) {
 	if s[i] != '"' {
-		return "", i, errorf("%s %s is not in double quotes", name, excerpt.Quote(s[i:tokenEnd(s, i)]))
+		return "", i, errorf("%s %s is not in double quotes", name, excerpt.Quote(s[i:logfield.TokenEnd(s, i)]))
 	}
-	for j := i + 1; ; {
-		k := strings.IndexByte(s[j:], '"')
-		if k < 0 {
-			return "", i, errorf("%s has no closing quote", name)
-		}
-		q := j + k
-		j = q + 1
-		// A quote after an odd number of backslashes is escaped.
-		escaped := false
-		for p := q - 1; p > i && s[p] == '\\'; p-- {
-			escaped = !escaped
-		}
-		if !escaped && (j == len(s) || s[j] == ' ') {
-			return s[i+1 : q], j, nil
-		}
+	v, next, ok := logfield.Quoted(s, i)
+	if !ok {
+		return "", i, errorf("%s has no closing quote", name)
 	}
+	return v, next, nil
 }
 
 // unescape undoes the escapes Apache and NGINX write in logged values: \"
@@ -416,26 +390,11 @@ func separator(s string, i int, after string) (int, error) {
 	if i < len(s) && s[i] != ' ' {
 		return i, errorf("no space after %s", after)
 	}
-	i = skipSpaces(s, i)
+	i = logfield.SkipSpaces(s, i)
 	if i == len(s) {
 		return i, errorf("line ends after %s", after)
 	}
 	return i, nil
-}
-
-func skipSpaces(s string, i int) int {
-	for i < len(s) && s[i] == ' ' {
-		i++
-	}
-	return i
-}
-
-// tokenEnd returns the index of the first space at or after i, or len(s).
-func tokenEnd(s string, i int) int {
-	if j := strings.IndexByte(s[i:], ' '); j >= 0 {
-		return i + j
-	}
-	return len(s)
 }
 
 // isTimeStart reports whether s starts with "[dd/", which tells the time
@@ -446,147 +405,22 @@ func isTimeStart(s string) bool {
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
-// monthOf returns the number of a month's English abbreviation, or 0.
-// (A switch on constants compares the three bytes at once.)
-func monthOf(name string) int {
-	switch name {
-	case "Jan":
-		return 1
-	case "Feb":
-		return 2
-	case "Mar":
-		return 3
-	case "Apr":
-		return 4
-	case "May":
-		return 5
-	case "Jun":
-		return 6
-	case "Jul":
-		return 7
-	case "Aug":
-		return 8
-	case "Sep":
-		return 9
-	case "Oct":
-		return 10
-	case "Nov":
-		return 11
-	case "Dec":
-		return 12
-	}
-	return 0
-}
-
 // parseTime reads %t, "10/Oct/2000:13:55:36 -0700", also with fractional
 // seconds after the seconds ("13:55:36.123", as Apache logs with
-// %{msec_frac}t and NGINX with a custom $msec format). It returns the
-// instant as seconds since the epoch and nanoseconds, and the fractional
-// digits as written.
-func parseTime(v string) (sec int64, nsec int, frac string, err error) {
-	bad := func() (int64, int, string, error) {
-		return 0, 0, "", errorf("time %s is not dd/Mon/yyyy:hh:mm:ss +zzzz", excerpt.Quote(v))
+// %{msec_frac}t and NGINX with a custom $msec format).
+func parseTime(v string) (logfield.Time, error) {
+	t, err := logfield.ParseTime(v)
+	switch err {
+	case nil:
+		return t, nil
+	case logfield.ErrTimeOfDay:
+		return t, errorf("time %s has no such time of day", excerpt.Quote(v))
+	case logfield.ErrDate:
+		return t, errorf("time %s has no such date", excerpt.Quote(v))
+	case logfield.ErrTimeRange:
+		return t, errorf("time %s is out of range in UTC", excerpt.Quote(v))
 	}
-	// dd/Mon/yyyy:hh:mm:ss is 20 bytes, " +zzzz" 6 more.
-	if len(v) < 26 || v[2] != '/' || v[6] != '/' || v[11] != ':' || v[14] != ':' || v[17] != ':' {
-		return bad()
-	}
-	day, ok1 := atoi(v[0:2])
-	year, ok2 := atoi(v[7:11])
-	hour, ok3 := atoi(v[12:14])
-	minute, ok4 := atoi(v[15:17])
-	second, ok5 := atoi(v[18:20])
-	month := monthOf(v[3:6])
-	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || month == 0 {
-		return bad()
-	}
-	rest := v[20:]
-	if rest[0] == '.' {
-		k := 1
-		for k < len(rest) && isDigit(rest[k]) {
-			k++
-		}
-		if k == 1 || k > 10 {
-			return bad()
-		}
-		frac, rest = rest[1:k], rest[k:]
-	}
-	if len(rest) != 6 || rest[0] != ' ' || (rest[1] != '+' && rest[1] != '-') {
-		return bad()
-	}
-	zh, ok1 := atoi(rest[2:4])
-	zm, ok2 := atoi(rest[4:6])
-	if !ok1 || !ok2 || zh > 23 || zm > 59 {
-		return bad()
-	}
-	if hour > 23 || minute > 59 || second > 59 {
-		return 0, 0, "", errorf("time %s has no such time of day", excerpt.Quote(v))
-	}
-	if !civil.Valid(year, month, day) {
-		return 0, 0, "", errorf("time %s has no such date", excerpt.Quote(v))
-	}
-	for k := 0; k < 9; k++ {
-		nsec *= 10
-		if k < len(frac) {
-			nsec += int(frac[k] - '0')
-		}
-	}
-	offset := int64(zh*3600 + zm*60)
-	if rest[1] == '+' {
-		offset = -offset
-	}
-	sec = civil.Days(year, month, day)*86400 + int64(hour*3600+minute*60+second) + offset
-	days, _ := civil.SplitSeconds(sec)
-	if y, _, _ := civil.Date(days); y < 0 || y > 9999 {
-		return 0, 0, "", errorf("time %s is out of range in UTC", excerpt.Quote(v))
-	}
-	return sec, nsec, frac, nil
-}
-
-// atoi parses a fixed-width run of digits.
-func atoi(v string) (int, bool) {
-	n := 0
-	for i := 0; i < len(v); i++ {
-		if !isDigit(v[i]) {
-			return 0, false
-		}
-		n = n*10 + int(v[i]-'0')
-	}
-	return n, true
-}
-
-// appendTime writes the instant sec (seconds since the epoch, in years 0
-// to 9999) as RFC 3339 in UTC with the given fractional digits:
-// time.Format would drop trailing zeros the log has.
-func appendTime(b []byte, sec int64, frac string) []byte {
-	days, secOfDay := civil.SplitSeconds(sec)
-	year, month, day := civil.Date(days)
-	b = appendInt(b, year, 4)
-	b = append(b, '-')
-	b = appendInt(b, month, 2)
-	b = append(b, '-')
-	b = appendInt(b, day, 2)
-	b = append(b, 'T')
-	b = appendInt(b, secOfDay/3600, 2)
-	b = append(b, ':')
-	b = appendInt(b, secOfDay/60%60, 2)
-	b = append(b, ':')
-	b = appendInt(b, secOfDay%60, 2)
-	if frac != "" {
-		b = append(b, '.')
-		b = append(b, frac...)
-	}
-	return append(b, 'Z')
-}
-
-// appendInt writes a non-negative n zero-padded to width digits.
-func appendInt(b []byte, n, width int) []byte {
-	var d [4]byte
-	for i := width - 1; i >= 0; i-- {
-		d[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return append(b, d[:width]...)
+	return t, errorf("time %s is not dd/Mon/yyyy:hh:mm:ss +zzzz", excerpt.Quote(v))
 }
 
 // errorf returns an error wrapping ErrMalformed.

@@ -2,8 +2,6 @@ package accesslog
 
 import (
 	"fmt"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -12,54 +10,32 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"lakestream/shared/pipeline"
 	"lakestream/shared/pipeline/pipelinetest"
 	"lakestream/shared/record"
 )
 
 // goldenCases are the golden tests: testdata/<input> parsed line by line
 // against testdata/<case>.golden.json.
-var goldenCases = map[string]struct {
-	input string
-}{
-	"combined format": {"combined.log"},
-	"common format has null referrer and agent": {"common.log"},
-	"vhost formats with and without port":       {"vhost.log"},
-	"IPv6 remote hosts":                         {"ipv6.log"},
-	"escaped quotes and backslashes":            {"escapes.log"},
-	"request lines that do not split":           {"odd-requests.log"},
-	"fractional seconds and zone offsets":       {"times.log"},
-	"invalid UTF-8 is kept":                     {"non-utf8.log"},
-	"extra spaces between fields":               {"spacing.log"},
+var goldenCases = map[string]string{
+	"combined format": "combined.log",
+	"common format has null referrer and agent": "common.log",
+	"vhost formats with and without port":       "vhost.log",
+	"IPv6 remote hosts":                         "ipv6.log",
+	"escaped quotes and backslashes":            "escapes.log",
+	"request lines that do not split":           "odd-requests.log",
+	"fractional seconds and zone offsets":       "times.log",
+	"invalid UTF-8 is kept":                     "non-utf8.log",
+	"extra spaces between fields":               "spacing.log",
 }
 
 // TestParseGolden parses each testdata/<case>.log line by line and compares
 // the records with testdata/<case>.golden.json, a JSON array with one
-// record per line.
-func TestParseGolden(t *testing.T) {
-	for name, tc := range goldenCases {
-		t.Run(name, func(t *testing.T) {
-			path := filepath.Join("testdata", tc.input)
-			pipelinetest.Golden(t, path, Parse)
-		})
-	}
-}
-
-// TestGoldenCasesCovered keeps the table above and testdata/ in step.
-func TestGoldenCasesCovered(t *testing.T) {
-	var inputs []string
-	for _, tc := range goldenCases {
-		inputs = append(inputs, tc.input)
-	}
-	pipelinetest.CasesCovered(t, ".log", inputs)
-}
+// record per line; the table and testdata/ list the same cases.
+func TestParseGolden(t *testing.T) { pipelinetest.GoldenCases(t, ".log", goldenCases, Parse) }
 
 func TestParseMalformed(t *testing.T) {
 	const ok = `192.0.2.1 - - [05/Mar/2024:06:07:08 +0000] "GET / HTTP/1.1" 200 10`
-	tests := map[string]struct {
-		line string
-		want string
-	}{
+	pipelinetest.Malformed(t, Parse, ErrMalformed, pipelinetest.LineCases{
 		"empty line":            {``, `no [time] field`},
 		"not a log line":        {`hello world`, `no [time] field`},
 		"json":                  {`{"status":200}`, `no [time] field`},
@@ -93,16 +69,7 @@ func TestParseMalformed(t *testing.T) {
 		"open user agent":       {ok + ` "-" "Mozilla`, `user agent has no closing quote`},
 		"extra field":           {ok + ` "-" "-" "198.51.100.1, 10.0.0.1"`, `unexpected text after the user agent: "\"198.51.100.1, 10.0.0.1\""`},
 		"long value is cut":     {strings.Replace(ok, " 200 ", " "+strings.Repeat("x", 100)+" ", 1), `status "` + strings.Repeat("x", 40) + `"… is not a number`},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			r, err := Parse([]byte(tc.line))
-			require.Error(t, err)
-			assert.Nil(t, r)
-			assert.ErrorIs(t, err, ErrMalformed)
-			assert.Equal(t, "accesslog: malformed line: "+tc.want, err.Error())
-		})
-	}
+	})
 }
 
 // TestParseDoesNotKeepInput checks that the record owns its strings: the
@@ -145,31 +112,13 @@ func TestFields(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	inputs, err := filepath.Glob(filepath.Join("testdata", "*.log"))
-	require.NoError(f, err)
-	for _, path := range inputs {
-		for _, line := range pipelinetest.Lines(f, path) {
-			f.Add(line)
-		}
-	}
-	f.Add([]byte(`1 2 3 [01/Jan/2024:00:00:00.123456789 -2359] "\x" 0 0 "\\" "\"`))
-	reused := record.NewBuilder(0) // holds the previous input's record
-	f.Fuzz(func(t *testing.T, line []byte) {
-		r, err := Parse(line)
-		// Parsing into a record reused from the last input leaves nothing
-		// of that input behind.
-		intoErr := ParseInto(reused, line)
-		if err != nil {
-			require.Nil(t, r)
-			require.ErrorIs(t, err, ErrMalformed)
-			require.Equal(t, err, intoErr)
-			require.Empty(t, reused.Fields)
-			return
-		}
-		require.NotNil(t, r)
-		require.NoError(t, intoErr)
-		require.Equal(t, r.Fields, reused.Fields)
-		checkRecord(t, r)
+	pipelinetest.FuzzParser(f, pipelinetest.Fuzz{
+		Parse: Parse, Malformed: ErrMalformed, Check: checkRecord,
+		Into: func(r *record.Builder, line []byte) (bool, error) {
+			err := ParseInto(r, line)
+			return err == nil, err
+		},
+		Seeds: []string{`1 2 3 [01/Jan/2024:00:00:00.123456789 -2359] "\x" 0 0 "\\" "\"`},
 	})
 }
 
@@ -182,8 +131,6 @@ func checkRecord(t *testing.T, r *record.Record) {
 	if !slices.Equal(names, fieldNames) {
 		require.Equal(t, vhostFieldNames, names)
 	}
-	_, err := pipeline.AppendJSON(nil, r)
-	require.NoError(t, err)
 
 	ts, _ := r.Get("time")
 	ms, _ := r.Get("time_ms")
@@ -235,27 +182,4 @@ func benchLines() [][]byte {
 	return out
 }
 
-func BenchmarkParse(b *testing.B) {
-	input := benchLines()
-	size := 0
-	for _, l := range input {
-		size += len(l) + 1
-	}
-	b.SetBytes(int64(size))
-	b.ReportAllocs()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	passes := 0
-	for b.Loop() {
-		for _, l := range input {
-			if _, err := Parse(l); err != nil {
-				b.Fatal(err)
-			}
-		}
-		passes++
-	}
-	runtime.ReadMemStats(&after)
-	parsed := float64(passes * len(input))
-	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/parsed, "allocs/line")
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/parsed, "ns/line")
-}
+func BenchmarkParse(b *testing.B) { pipelinetest.BenchmarkParser(b, benchLines(), Parse) }

@@ -57,7 +57,9 @@ import (
 	"strconv"
 	"strings"
 
+	"lakestream/shared/civil"
 	"lakestream/shared/excerpt"
+	"lakestream/shared/logfield"
 	"lakestream/shared/record"
 )
 
@@ -149,12 +151,6 @@ func Columns() record.Columns {
 	return cols
 }
 
-// value is one field of the line as written, without its quotes.
-type value struct {
-	s      string
-	quoted bool
-}
-
 // Parse parses one access log entry (without its line terminator). It has
 // the signature of a pipeline Parser and never returns (nil, nil).
 func Parse(line []byte) (*record.Record, error) {
@@ -171,16 +167,13 @@ func Parse(line []byte) (*record.Record, error) {
 	buf.Write(line)
 	s := buf.String()
 
-	var values [len(logFields)]value
+	var values [len(logFields)]logfield.Value
 	n := 0
-	for i := skipSpaces(s, 0); i < len(s) && n < len(values); i = skipSpaces(s, i) {
-		v, next, err := field(s, i, n)
-		if err != nil {
-			return nil, err
+	for i := logfield.SkipSpaces(s, 0); i < len(s) && n < len(values); n++ {
+		var unclosed byte
+		if values[n], i, unclosed = logfield.Next(s, i, false); unclosed != 0 {
+			return nil, errorf("%s has no closing quote", fieldName(n))
 		}
-		values[n] = v
-		n++
-		i = next
 	}
 	if n < MinFields {
 		return nil, errorf("%d fields, want at least %d (through the request)", n, MinFields)
@@ -188,7 +181,7 @@ func Parse(line []byte) (*record.Record, error) {
 
 	r := newRecord()
 	for k, f := range logFields {
-		var v value
+		var v logfield.Value
 		present := k < n
 		if present {
 			v = values[k]
@@ -215,16 +208,16 @@ func newRecord() *record.Record {
 
 // add appends the record fields one log field makes: null ones for a field
 // the line does not have.
-func add(r *record.Record, buf *strings.Builder, field, name string, k kind, v value, present bool) error {
-	null := !present || v.s == "-"
-	if v.quoted && strings.IndexByte(v.s, '\\') >= 0 {
-		v.s = unescape(buf, v.s)
+func add(r *record.Record, buf *strings.Builder, field, name string, k kind, v logfield.Value, present bool) error {
+	null := !present || v.Text == "-"
+	if v.Quoted && strings.IndexByte(v.Text, '\\') >= 0 {
+		v.Text = logfield.Unescape(buf, v.Text)
 	}
 	switch k {
 	case hostPort:
 		var ip, port any
 		if !null {
-			host, p, err := splitHostPort(field, v.s)
+			host, p, err := splitHostPort(field, v.Text)
 			if err != nil {
 				return err
 			}
@@ -237,7 +230,7 @@ func add(r *record.Record, buf *strings.Builder, field, name string, k kind, v v
 	case request:
 		var verb, url, proto any
 		if !null {
-			verb, url, proto = splitRequest(v.s)
+			verb, url, proto = splitRequest(v.Text)
 		}
 		r.Fields = append(r.Fields,
 			record.Field{Name: "request_verb", Value: verb},
@@ -248,7 +241,7 @@ func add(r *record.Record, buf *strings.Builder, field, name string, k kind, v v
 	var out any
 	if !null {
 		var err error
-		if out, err = convert(field, k, v.s); err != nil {
+		if out, err = convert(field, k, v.Text); err != nil {
 			return err
 		}
 	}
@@ -260,13 +253,19 @@ func add(r *record.Record, buf *strings.Builder, field, name string, k kind, v v
 func convert(field string, k kind, v string) (any, error) {
 	switch k {
 	case count, signed:
-		n, ok := integer(v, k == signed)
+		var n int64
+		var ok bool
+		if k == signed {
+			n, ok = logfield.Signed(v)
+		} else {
+			n, ok = logfield.Digits(v)
+		}
 		if !ok {
 			return nil, errorf("%s %s is not a whole number", field, excerpt.Quote(v))
 		}
 		return n, nil
 	case seconds:
-		if !isDecimal(v) {
+		if !logfield.IsDecimal(strings.TrimPrefix(v, "-")) {
 			return nil, errorf("%s %s is not a number of seconds", field, excerpt.Quote(v))
 		}
 		f, err := strconv.ParseFloat(v, 64)
@@ -280,39 +279,9 @@ func convert(field string, k kind, v string) (any, error) {
 		}
 		return v, nil
 	case enum:
-		return intern(v), nil
+		return interned.Value(v), nil
 	}
 	return v, nil
-}
-
-// field reads the field starting at s[i]: up to the next space, or a
-// double-quoted value. The closing quote is the first unescaped one followed
-// by a space or the end of the line, so that a stray quote inside a value
-// (a user agent holding one) stays in it.
-func field(s string, i, n int) (value, int, error) {
-	if s[i] != '"' {
-		end := strings.IndexByte(s[i:], ' ')
-		if end < 0 {
-			return value{s: s[i:]}, len(s), nil
-		}
-		return value{s: s[i : i+end]}, i + end, nil
-	}
-	for j := i + 1; ; {
-		k := strings.IndexByte(s[j:], '"')
-		if k < 0 {
-			return value{}, i, errorf("%s has no closing quote", fieldName(n))
-		}
-		q := j + k
-		j = q + 1
-		// A quote after an odd number of backslashes is escaped.
-		escaped := false
-		for p := q - 1; p > i && s[p] == '\\'; p-- {
-			escaped = !escaped
-		}
-		if !escaped && (j == len(s) || s[j] == ' ') {
-			return value{s: s[i+1 : q], quoted: true}, j, nil
-		}
-	}
 }
 
 // fieldName names the n-th field for an error message.
@@ -323,21 +292,6 @@ func fieldName(n int) string {
 	return "field " + strconv.Itoa(n+1)
 }
 
-// unescape undoes \" and \\ in a quoted value, appending the result to buf,
-// the record's string buffer. Other backslashes are kept.
-func unescape(buf *strings.Builder, v string) string {
-	start := buf.Len()
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c == '\\' && i+1 < len(v) && (v[i+1] == '"' || v[i+1] == '\\') {
-			i++
-			c = v[i]
-		}
-		buf.WriteByte(c)
-	}
-	return buf.String()[start:]
-}
-
 // splitHostPort splits "ip:port" at its last colon; an IPv6 address may be
 // in brackets ("[2001:db8::1]:443"), which are removed.
 func splitHostPort(field, v string) (string, int64, error) {
@@ -345,7 +299,7 @@ func splitHostPort(field, v string) (string, int64, error) {
 	if c <= 0 {
 		return "", 0, errorf("%s %s is not ip:port", field, excerpt.Quote(v))
 	}
-	port, ok := integer(v[c+1:], false)
+	port, ok := logfield.Digits(v[c+1:])
 	if !ok || port > 65535 {
 		return "", 0, errorf("%s %s has no port number", field, excerpt.Quote(v))
 	}
@@ -363,15 +317,15 @@ func splitRequest(req string) (verb, url, proto any) {
 	req = strings.TrimRight(req, " ")
 	first := strings.IndexByte(req, ' ')
 	if first < 0 {
-		return optional(intern(req)), nil, nil
+		return optional(interned.Value(req)), nil, nil
 	}
-	verb = optional(intern(req[:first]))
+	verb = optional(interned.Value(req[:first]))
 	rest := strings.TrimLeft(req[first+1:], " ")
 	last := strings.LastIndexByte(rest, ' ')
 	if last < 0 {
 		return verb, optional(rest), nil
 	}
-	return verb, optional(strings.TrimRight(rest[:last], " ")), optional(intern(rest[last+1:]))
+	return verb, optional(strings.TrimRight(rest[:last], " ")), optional(interned.Value(rest[last+1:]))
 }
 
 // optional is v, or null for "-" and "".
@@ -382,61 +336,18 @@ func optional(v any) any {
 	return v
 }
 
-// integer parses a non-empty run of ASCII digits that fits an int64, with a
-// leading "-" when signed.
-func integer(v string, signed bool) (int64, bool) {
-	neg := false
-	if signed && strings.HasPrefix(v, "-") {
-		neg, v = true, v[1:]
-	}
-	if v == "" || len(v) > 18 { // 18 digits always fit an int64
-		return 0, false
-	}
-	var n int64
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	if neg {
-		n = -n
-	}
-	return n, true
-}
-
-// isDecimal reports whether v is an optional "-", digits and at most one
-// ".", with at least one digit: what the load balancer writes, and none of
-// the NaN, Inf, hex or exponent forms strconv.ParseFloat would also take.
-func isDecimal(v string) bool {
-	v = strings.TrimPrefix(v, "-")
-	dot, digit := false, false
-	for i := 0; i < len(v); i++ {
-		switch c := v[i]; {
-		case c >= '0' && c <= '9':
-			digit = true
-		case c == '.' && !dot:
-			dot = true
-		default:
-			return false
-		}
-	}
-	return digit
-}
-
 // isTime reports whether v is "YYYY-MM-DDThh:mm:ss[.fraction]Z" naming a
 // real date and time of day.
 func isTime(v string) bool {
 	if len(v) < 20 || v[4] != '-' || v[7] != '-' || v[10] != 'T' || v[13] != ':' || v[16] != ':' || v[len(v)-1] != 'Z' {
 		return false
 	}
-	year, ok1 := atoi(v[0:4])
-	month, ok2 := atoi(v[5:7])
-	day, ok3 := atoi(v[8:10])
-	hour, ok4 := atoi(v[11:13])
-	minute, ok5 := atoi(v[14:16])
-	sec, ok6 := atoi(v[17:19])
+	year, ok1 := logfield.Atoi(v[0:4])
+	month, ok2 := logfield.Atoi(v[5:7])
+	day, ok3 := logfield.Atoi(v[8:10])
+	hour, ok4 := logfield.Atoi(v[11:13])
+	minute, ok5 := logfield.Atoi(v[14:16])
+	sec, ok6 := logfield.Atoi(v[17:19])
 	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 {
 		return false
 	}
@@ -444,74 +355,29 @@ func isTime(v string) bool {
 		if len(frac) < 2 || len(frac) > 10 || frac[0] != '.' {
 			return false
 		}
-		if _, ok := atoi(frac[1:]); !ok {
+		if _, ok := logfield.Atoi(frac[1:]); !ok {
 			return false
 		}
 	}
-	return month >= 1 && month <= 12 && day >= 1 && day <= daysIn(month, year) &&
+	return civil.Valid(year, month, day) &&
 		hour <= 23 && minute <= 59 && sec <= 59
-}
-
-func daysIn(month, year int) int {
-	switch month {
-	case 2:
-		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
-}
-
-// atoi parses a fixed-width run of digits.
-func atoi(v string) (int, bool) {
-	n := 0
-	for i := 0; i < len(v); i++ {
-		if v[i] < '0' || v[i] > '9' {
-			return 0, false
-		}
-		n = n*10 + int(v[i]-'0')
-	}
-	return n, true
-}
-
-func skipSpaces(s string, i int) int {
-	for i < len(s) && s[i] == ' ' {
-		i++
-	}
-	return i
 }
 
 // interned holds, already boxed, the values that fill most of an entry
 // (types, methods, protocols, TLS versions and ciphers, actions,
 // classifications), so that storing them in a record costs no allocation.
-var interned = func() map[string]any {
-	m := make(map[string]any)
-	for _, s := range []string{
-		"http", "https", "h2", "grpcs", "ws", "wss",
-		"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE",
-		"HTTP/1.0", "HTTP/1.1", "HTTP/2.0",
-		"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3",
-		"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
-		"ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-AES128-GCM-SHA256",
-		"ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES128-SHA256", "ECDHE-RSA-AES128-SHA",
-		"forward", "redirect", "fixed-response", "authenticate", "waf", "waf-failed", "waf,forward",
-		"authenticate,forward",
-		"Acceptable", "Ambiguous", "Severe",
-	} {
-		m[s] = s
-	}
-	return m
-}()
-
-func intern(s string) any {
-	if v, ok := interned[s]; ok {
-		return v
-	}
-	return s
-}
+var interned = logfield.Intern(
+	"http", "https", "h2", "grpcs", "ws", "wss",
+	"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE",
+	"HTTP/1.0", "HTTP/1.1", "HTTP/2.0",
+	"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3",
+	"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
+	"ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-AES128-GCM-SHA256",
+	"ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES128-SHA256", "ECDHE-RSA-AES128-SHA",
+	"forward", "redirect", "fixed-response", "authenticate", "waf", "waf-failed", "waf,forward",
+	"authenticate,forward",
+	"Acceptable", "Ambiguous", "Severe",
+)
 
 // errorf returns an error wrapping ErrMalformed.
 func errorf(format string, args ...any) error {

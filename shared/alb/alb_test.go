@@ -2,79 +2,39 @@ package alb
 
 import (
 	"fmt"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"lakestream/shared/pipeline"
 	"lakestream/shared/pipeline/pipelinetest"
-	"lakestream/shared/record"
 )
 
 // goldenCases are the golden tests: testdata/<input> parsed line by line
 // against testdata/<case>.golden.json.
-var goldenCases = map[string]struct {
-	input string
-}{
-	"AWS's documented examples (25 fields)":             {"examples.log"},
-	"all 33 fields, failed and desync-classified lines": {"current.log"},
-	"older layouts have fewer fields":                   {"older.log"},
-	"fields after the 33rd are ignored":                 {"extra-fields.log"},
-	"escapes, IPv6 clients, odd request lines":          {"quoting.log"},
+var goldenCases = map[string]string{
+	"AWS's documented examples (25 fields)":             "examples.log",
+	"all 33 fields, failed and desync-classified lines": "current.log",
+	"older layouts have fewer fields":                   "older.log",
+	"fields after the 33rd are ignored":                 "extra-fields.log",
+	"escapes, IPv6 clients, odd request lines":          "quoting.log",
 }
 
 // TestParseGolden parses each testdata/<case>.log line by line and compares
 // the records with testdata/<case>.golden.json, a JSON array with one
-// record per line.
-func TestParseGolden(t *testing.T) {
-	for name, tc := range goldenCases {
-		t.Run(name, func(t *testing.T) {
-			pipelinetest.Golden(t, filepath.Join("testdata", tc.input), Parse)
-		})
-	}
-}
-
-// TestGoldenCasesCovered keeps the table above and testdata/ in step.
-func TestGoldenCasesCovered(t *testing.T) {
-	var inputs []string
-	for _, tc := range goldenCases {
-		inputs = append(inputs, tc.input)
-	}
-	pipelinetest.CasesCovered(t, ".log", inputs)
-}
+// record per line; the table and testdata/ list the same cases.
+func TestParseGolden(t *testing.T) { pipelinetest.GoldenCases(t, ".log", goldenCases, Parse) }
 
 // TestColumns: every record of every golden input has exactly the columns
 // Columns lists, in order, each value of its column's type.
 func TestColumns(t *testing.T) {
 	cols := Columns()
-	require.NoError(t, cols.Validate())
 	assert.Len(t, cols, numColumns)
 	assert.Equal(t, []string{"type", "time", "elb", "client_ip", "client_port", "target_ip", "target_port"}, cols.Names()[:7])
 	assert.Equal(t, []string{"request_verb", "request_url", "request_proto", "user_agent"}, cols.Names()[14:18])
 	assert.Equal(t, "lambda_error_reason", cols[28].Name)
-
-	inputs, err := filepath.Glob(filepath.Join("testdata", "*.log"))
-	require.NoError(t, err)
-	for _, path := range inputs {
-		for n, line := range pipelinetest.Lines(t, path) {
-			r, err := Parse(line)
-			require.NoError(t, err, "%s:%d", path, n+1)
-			require.NoError(t, cols.Check(r), "%s:%d", path, n+1)
-			require.Equal(t, cols.Names(), names(r), "%s:%d: every column, null or not", path, n+1)
-		}
-	}
-}
-
-func names(r *record.Record) []string {
-	out := make([]string, 0, r.Len())
-	for _, f := range r.Fields {
-		out = append(out, f.Name)
-	}
-	return out
+	pipelinetest.ColumnsFit(t, cols, Parse, pipelinetest.EveryColumn)
 }
 
 // validLine is a well-formed 33-field entry; malformed cases change one
@@ -97,10 +57,7 @@ func TestValidLineParses(t *testing.T) {
 }
 
 func TestParseMalformed(t *testing.T) {
-	tests := map[string]struct {
-		line string
-		want string
-	}{
+	pipelinetest.Malformed(t, Parse, ErrMalformed, pipelinetest.LineCases{
 		"empty line":               {``, `0 fields, want at least 13 (through the request)`},
 		"spaces only":              {`   `, `0 fields, want at least 13 (through the request)`},
 		"too few fields":           {strings.Join(validLine()[:12], " "), `12 fields, want at least 13 (through the request)`},
@@ -125,16 +82,7 @@ func TestParseMalformed(t *testing.T) {
 		"unclosed request":         {`http 2018-07-02T22:23:00.186641Z app/my-lb/1 192.0.2.1:1 - 0 0 0 200 200 1 1 "GET / HTTP/1.1`, `request has no closing quote`},
 		"unclosed user agent":      {strings.Join(validLine()[:12], " ") + ` "GET / HTTP/1.1" "curl`, `user_agent has no closing quote`},
 		"unclosed last field":      {withField(32, `"Transform`), `request_transform_status has no closing quote`},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			r, err := Parse([]byte(tc.line))
-			require.Error(t, err)
-			assert.Nil(t, r)
-			assert.ErrorIs(t, err, ErrMalformed)
-			assert.Equal(t, "alb: malformed line: "+tc.want, err.Error())
-		})
-	}
+	})
 }
 
 // TestParseDoesNotKeepInput checks that the record owns its strings: the
@@ -174,27 +122,9 @@ func TestSplitRequest(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	inputs, err := filepath.Glob(filepath.Join("testdata", "*.log"))
-	require.NoError(f, err)
-	for _, path := range inputs {
-		for _, line := range pipelinetest.Lines(f, path) {
-			f.Add(line)
-		}
-	}
-	f.Add([]byte(`a 2000-02-29T00:00:00Z b [::1]:0 - -0 -1. 0 0 0 0 0 "\\" "\" x"` + strings.Repeat(` ""`, 30)))
-	cols := Columns()
-	f.Fuzz(func(t *testing.T, line []byte) {
-		r, err := Parse(line)
-		if err != nil {
-			require.Nil(t, r)
-			require.ErrorIs(t, err, ErrMalformed)
-			return
-		}
-		require.NotNil(t, r)
-		require.NoError(t, cols.Check(r))
-		require.Equal(t, cols.Names(), names(r))
-		_, err = pipeline.AppendJSON(nil, r)
-		require.NoError(t, err)
+	pipelinetest.FuzzParser(f, pipelinetest.Fuzz{
+		Parse: Parse, Malformed: ErrMalformed, Columns: Columns(), Fit: pipelinetest.EveryColumn,
+		Seeds: []string{`a 2000-02-29T00:00:00Z b [::1]:0 - -0 -1. 0 0 0 0 0 "\\" "\" x"` + strings.Repeat(` ""`, 30)},
 	})
 }
 
@@ -223,27 +153,4 @@ func benchLines() [][]byte {
 	return out
 }
 
-func BenchmarkParse(b *testing.B) {
-	input := benchLines()
-	size := 0
-	for _, l := range input {
-		size += len(l) + 1
-	}
-	b.SetBytes(int64(size))
-	b.ReportAllocs()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	passes := 0
-	for b.Loop() {
-		for _, l := range input {
-			if _, err := Parse(l); err != nil {
-				b.Fatal(err)
-			}
-		}
-		passes++
-	}
-	runtime.ReadMemStats(&after)
-	parsed := float64(passes * len(input))
-	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/parsed, "allocs/line")
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/parsed, "ns/line")
-}
+func BenchmarkParse(b *testing.B) { pipelinetest.BenchmarkParser(b, benchLines(), Parse) }

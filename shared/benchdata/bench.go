@@ -2,6 +2,7 @@ package benchdata
 
 import (
 	"context"
+	"io"
 	"slices"
 	"testing"
 	"time"
@@ -11,6 +12,9 @@ import (
 	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	kinesistypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"lakestream/shared/boot"
+	"lakestream/shared/config"
 )
 
 // Invoker is a Lambda handler as aws-lambda-go runs it (lambda.Handler):
@@ -79,4 +83,32 @@ type Kinesis struct{}
 // PutRecords accepts every record.
 func (Kinesis) PutRecords(_ context.Context, in *kinesis.PutRecordsInput, _ ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error) {
 	return &kinesis.PutRecordsOutput{FailedRecordCount: aws.Int32(0), Records: make([]kinesistypes.PutRecordsResultEntry, len(in.Records))}, nil
+}
+
+// BenchmarkFunction is the BenchmarkInvoke of every function's
+// bench_invoke_test.go, which stays in the function's package main for
+// its unexported constructor: for each of the function's cases (see For)
+// it builds the handler as main builds it, with build from a boot.Function
+// reading the case's environment (Case.Environment: the template's
+// settings and the case's own) and logging nowhere, fails on a
+// configuration error the function reports, and runs Benchmark on it.
+func BenchmarkFunction(b *testing.B, function string, build func(fn *boot.Function) Invoker) {
+	cases := For(function)
+	if len(cases) == 0 {
+		b.Fatalf("no benchmark cases for function %q", function)
+	}
+	for _, c := range cases {
+		b.Run(c.Name, func(b *testing.B) {
+			env, err := c.Environment()
+			if err != nil {
+				b.Fatal(err)
+			}
+			fn := boot.NewFrom(config.FromMap(env), io.Discard)
+			h := build(fn)
+			if err := fn.Err(); err != nil {
+				b.Fatal(err)
+			}
+			Benchmark(b, c, h)
+		})
+	}
 }

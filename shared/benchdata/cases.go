@@ -3,8 +3,9 @@
 // and layout of the reference generator gen_batches.py, so that the
 // reference implementations of the AWS blueprints can read the very bytes
 // lakestream reads), the cases that run them through the functions (which
-// batch, which settings, what the work done is counted in), and Benchmark,
-// the Go benchmark each function's bench_invoke_test.go runs in-process.
+// batch, which settings, what the work done is counted in), and
+// BenchmarkFunction, the Go benchmark each function's bench_invoke_test.go
+// runs in-process.
 // shared/cmd/bench runs the same cases through the Runtime API against the
 // real binaries and beside the references. Only tests and that command
 // import it.

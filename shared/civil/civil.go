@@ -76,3 +76,72 @@ func floorDiv(a, b int64) int64 {
 	}
 	return q
 }
+
+// Month returns the number of a month's three-letter English abbreviation
+// ("Jan" is 1), as the access log and syslog timestamps write it, or 0.
+// (A switch on constants compares the three bytes at once.)
+func Month(abbr string) int {
+	switch abbr {
+	case "Jan":
+		return 1
+	case "Feb":
+		return 2
+	case "Mar":
+		return 3
+	case "Apr":
+		return 4
+	case "May":
+		return 5
+	case "Jun":
+		return 6
+	case "Jul":
+		return 7
+	case "Aug":
+		return 8
+	case "Sep":
+		return 9
+	case "Oct":
+		return 10
+	case "Nov":
+		return 11
+	case "Dec":
+		return 12
+	}
+	return 0
+}
+
+// AppendRFC3339 appends the instant sec (seconds since the epoch, in the
+// years 0 to 9999) as RFC 3339 in UTC, "2006-01-02T15:04:05Z", with frac
+// as its fractional digits when not empty ("…:05.120Z"): the parsers keep
+// the digits the log has, which time.Format would cut at trailing zeros.
+func AppendRFC3339(b []byte, sec int64, frac string) []byte {
+	days, secOfDay := SplitSeconds(sec)
+	year, month, day := Date(days)
+	b = appendDigits(b, year, 4)
+	b = append(b, '-')
+	b = appendDigits(b, month, 2)
+	b = append(b, '-')
+	b = appendDigits(b, day, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, secOfDay/3600, 2)
+	b = append(b, ':')
+	b = appendDigits(b, secOfDay/60%60, 2)
+	b = append(b, ':')
+	b = appendDigits(b, secOfDay%60, 2)
+	if frac != "" {
+		b = append(b, '.')
+		b = append(b, frac...)
+	}
+	return append(b, 'Z')
+}
+
+// appendDigits appends a non-negative n below 10^width as exactly width
+// digits, zero-padded.
+func appendDigits(b []byte, n, width int) []byte {
+	var d [4]byte
+	for i := width - 1; i >= 0; i-- {
+		d[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return append(b, d[:width]...)
+}

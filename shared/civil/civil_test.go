@@ -83,3 +83,34 @@ func abs(n int) int {
 	}
 	return n
 }
+
+func TestMonth(t *testing.T) {
+	for m := time.January; m <= time.December; m++ {
+		assert.Equal(t, int(m), Month(m.String()[:3]), m.String())
+	}
+	for _, s := range []string{"", "jan", "JAN", "Janu", "Ja", "Sept"} {
+		assert.Zero(t, Month(s), s)
+	}
+}
+
+// FuzzAppendRFC3339 holds AppendRFC3339 to package time, the reference
+// the access log and syslog parsers used before: for every instant of the
+// years 0 to 9999, the seconds as time.Format writes them in UTC and the
+// fractional digits as given.
+func FuzzAppendRFC3339(f *testing.F) {
+	f.Add(int64(0), "")
+	f.Add(int64(-62167219200), "000")       // 0000-01-01T00:00:00
+	f.Add(int64(253402300799), "999999999") // 9999-12-31T23:59:59
+	f.Add(int64(951782400), "1")            // 2000-02-29
+	f.Add(int64(-1), "120")                 // 1969-12-31T23:59:59
+	f.Fuzz(func(t *testing.T, sec int64, frac string) {
+		const first, last = -62167219200, 253402300799
+		sec = first + (sec%(last-first+1)+(last-first+1))%(last-first+1)
+		want := time.Unix(sec, 0).UTC().Format("2006-01-02T15:04:05")
+		if frac != "" {
+			want += "." + frac
+		}
+		want += "Z"
+		require.Equal(t, want, string(AppendRFC3339([]byte("x"), sec, frac))[1:])
+	})
+}

@@ -61,6 +61,7 @@ import (
 
 	"lakestream/shared/civil"
 	"lakestream/shared/excerpt"
+	"lakestream/shared/logfield"
 	"lakestream/shared/record"
 )
 
@@ -223,13 +224,13 @@ func convert(r *record.Builder, name string, k kind, v string) (any, error) {
 	}
 	switch k {
 	case integer:
-		n, ok := digits(v)
+		n, ok := logfield.Digits(v)
 		if !ok {
 			return nil, errorf("%s %s is not a whole number", name, excerpt.Quote(v))
 		}
 		return r.BoxInt(n), nil
 	case seconds:
-		if !isDecimal(v) {
+		if !logfield.IsDecimal(v) {
 			return nil, errorf("%s %s is not a number of seconds", name, excerpt.Quote(v))
 		}
 		f, err := strconv.ParseFloat(v, 64)
@@ -240,40 +241,6 @@ func convert(r *record.Builder, name string, k kind, v string) (any, error) {
 	default:
 		return r.Box(decode(r, v)), nil
 	}
-}
-
-// digits parses a non-empty run of ASCII digits that fits an int64.
-func digits(v string) (int64, bool) {
-	if v == "" || len(v) > 18 { // 18 digits always fit an int64
-		return 0, false
-	}
-	var n int64
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
-}
-
-// isDecimal reports whether v is digits with at most one ".", and at least
-// one digit: what CloudFront writes, and none of the NaN, Inf, hex or
-// exponent forms strconv.ParseFloat would also take.
-func isDecimal(v string) bool {
-	dot, digit := false, false
-	for i := 0; i < len(v); i++ {
-		switch c := v[i]; {
-		case c >= '0' && c <= '9':
-			digit = true
-		case c == '.' && !dot:
-			dot = true
-		default:
-			return false
-		}
-	}
-	return digit
 }
 
 // decode undoes CloudFront's %XX encoding once. A value without "%" is
@@ -324,9 +291,9 @@ func joinTimestamp(r *record.Builder, date, clock string) (string, error) {
 	if len(date) != 10 || date[4] != '-' || date[7] != '-' {
 		return "", errorf("date %s is not YYYY-MM-DD", excerpt.Quote(date))
 	}
-	year, ok1 := atoi(date[0:4])
-	month, ok2 := atoi(date[5:7])
-	day, ok3 := atoi(date[8:10])
+	year, ok1 := logfield.Atoi(date[0:4])
+	month, ok2 := logfield.Atoi(date[5:7])
+	day, ok3 := logfield.Atoi(date[8:10])
 	if !ok1 || !ok2 || !ok3 {
 		return "", errorf("date %s is not YYYY-MM-DD", excerpt.Quote(date))
 	}
@@ -336,9 +303,9 @@ func joinTimestamp(r *record.Builder, date, clock string) (string, error) {
 	if len(clock) != 8 || clock[2] != ':' || clock[5] != ':' {
 		return "", errorf("time %s is not hh:mm:ss", excerpt.Quote(clock))
 	}
-	hour, ok1 := atoi(clock[0:2])
-	minute, ok2 := atoi(clock[3:5])
-	sec, ok3 := atoi(clock[6:8])
+	hour, ok1 := logfield.Atoi(clock[0:2])
+	minute, ok2 := logfield.Atoi(clock[3:5])
+	sec, ok3 := logfield.Atoi(clock[6:8])
 	if !ok1 || !ok2 || !ok3 {
 		return "", errorf("time %s is not hh:mm:ss", excerpt.Quote(clock))
 	}
@@ -350,18 +317,6 @@ func joinTimestamp(r *record.Builder, date, clock string) (string, error) {
 	b = append(b, 'T')
 	b = append(b, clock...)
 	return r.Text(append(b, 'Z')), nil
-}
-
-// atoi parses a fixed-width run of digits.
-func atoi(v string) (int, bool) {
-	n := 0
-	for i := 0; i < len(v); i++ {
-		if v[i] < '0' || v[i] > '9' {
-			return 0, false
-		}
-		n = n*10 + int(v[i]-'0')
-	}
-	return n, true
 }
 
 // errorf returns an error wrapping ErrMalformed.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +11,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"lakestream/shared/pipeline"
 	"lakestream/shared/pipeline/pipelinetest"
 	"lakestream/shared/record"
 )
@@ -66,10 +64,7 @@ func withField(k int, v string) string {
 }
 
 func TestParseMalformed(t *testing.T) {
-	tests := map[string]struct {
-		line string
-		want string
-	}{
+	pipelinetest.Malformed(t, Parse, ErrMalformed, pipelinetest.LineCases{
 		"empty line":           {"", "1 tab-separated fields, want at least 12"},
 		"space separated":      {strings.Join(validLine(), " "), "1 tab-separated fields, want at least 12"},
 		"too few fields":       {strings.Join(validLine()[:11], "\t"), "11 tab-separated fields, want at least 12"},
@@ -93,16 +88,7 @@ func TestParseMalformed(t *testing.T) {
 		"bad c-port":           {withField(26, "http"), `c-port "http" is not a whole number`},
 		"bad sc-range-end":     {withField(32, "1-2"), `sc-range-end "1-2" is not a whole number`},
 		"bad older-layout end": {strings.Join(append(validLine()[:17], "12x"), "\t"), `cs-bytes "12x" is not a whole number`},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			r, err := Parse([]byte(tc.line))
-			require.Error(t, err)
-			assert.Nil(t, r)
-			assert.ErrorIs(t, err, ErrMalformed)
-			assert.Equal(t, "cloudfront: malformed line: "+tc.want, err.Error())
-		})
-	}
+	})
 }
 
 func TestParseDoesNotKeepInput(t *testing.T) {
@@ -189,80 +175,58 @@ func TestFields(t *testing.T) {
 	}
 }
 
-func FuzzParse(f *testing.F) {
-	inputs, err := filepath.Glob(filepath.Join("testdata", "*.log"))
-	require.NoError(f, err)
-	for _, path := range inputs {
-		for _, line := range pipelinetest.Lines(f, path) {
-			f.Add(line, true)
-		}
-	}
-	f.Add([]byte("2024-03-05\t06:07:08\t%\t-\t%2\t%%41\t\t\t000\t\t\t\t"), false)
-	// Kept across inputs: a parser with its agent cache, and a record
-	// holding the previous input's fields.
-	parsers := map[bool]*Parser{false: New(Options{}), true: New(Options{DeriveUserAgent: true})}
-	reused := record.NewBuilder(0)
-	f.Fuzz(func(t *testing.T, line []byte, derive bool) {
-		r, err := New(Options{DeriveUserAgent: derive}).Parse(line)
-		// Parsing into a record reused from the last input, with a parser
-		// that has seen earlier agents, makes the same.
-		ok, intoErr := parsers[derive].ParseInto(reused, line)
-		require.Equal(t, err, intoErr)
-		require.Equal(t, r != nil, ok)
-		if ok {
-			require.Equal(t, r.Fields, reused.Fields)
-		} else {
-			require.Empty(t, reused.Fields)
-		}
-		if err != nil {
-			require.Nil(t, r)
-			require.ErrorIs(t, err, ErrMalformed)
-			return
-		}
-		if r == nil {
-			require.True(t, bytes.HasPrefix(line, []byte("#")), "only header lines are skipped")
-			return
-		}
-		names := make([]string, 0, r.Len())
-		for _, f := range r.Fields {
-			names = append(names, f.Name)
-		}
-		require.Equal(t, fieldNames(derive), names)
-		_, err = pipeline.AppendJSON(nil, r)
-		require.NoError(t, err)
+func FuzzParse(f *testing.F) { fuzzParse(f, Options{}) }
 
-		// The timestamp is the date and time fields joined, and a real instant.
-		ts, _ := r.Get("timestamp")
-		date, _ := r.Get("date")
-		clock, _ := r.Get("time")
-		require.Equal(t, fmt.Sprintf("%sT%sZ", date, clock), ts)
-		_, err = time.Parse(time.RFC3339, ts.(string))
-		require.NoError(t, err)
+func FuzzParseDerived(f *testing.F) { fuzzParse(f, Options{DeriveUserAgent: true}) }
 
-		for _, f := range fields {
-			v, _ := r.Get(f.name)
-			switch v := v.(type) {
-			case int64:
-				require.Equal(t, integer, f.kind, f.name)
-				require.GreaterOrEqual(t, v, int64(0), f.name)
-			case float64:
-				require.Equal(t, seconds, f.kind, f.name)
-				require.GreaterOrEqual(t, v, 0.0, f.name)
-			case string:
-				require.Equal(t, text, f.kind, f.name)
-				require.NotContains(t, []string{"", "-"}, v, f.name)
+// fuzzParse holds a parser with opts to what every record of it is: the
+// timestamp the date and time joined, each value of its field's kind, the
+// derived browser family the user agent's.
+func fuzzParse(f *testing.F, opts Options) {
+	// Kept across inputs: a parser with its agent cache, for ParseInto;
+	// Parse starts afresh each time.
+	kept := New(opts)
+	pipelinetest.FuzzParser(f, pipelinetest.Fuzz{
+		Parse:     func(line []byte) (*record.Record, error) { return New(opts).Parse(line) },
+		Into:      kept.ParseInto,
+		Skipped:   func(line []byte) bool { return bytes.HasPrefix(line, []byte("#")) },
+		Malformed: ErrMalformed,
+		Columns:   kept.Columns(),
+		Fit:       pipelinetest.EveryColumn,
+		Check: func(t *testing.T, r *record.Record) {
+			ts, _ := r.Get("timestamp")
+			date, _ := r.Get("date")
+			clock, _ := r.Get("time")
+			require.Equal(t, fmt.Sprintf("%sT%sZ", date, clock), ts)
+			_, err := time.Parse(time.RFC3339, ts.(string))
+			require.NoError(t, err)
+
+			for _, f := range fields {
+				v, _ := r.Get(f.name)
+				switch v := v.(type) {
+				case int64:
+					require.Equal(t, integer, f.kind, f.name)
+					require.GreaterOrEqual(t, v, int64(0), f.name)
+				case float64:
+					require.Equal(t, seconds, f.kind, f.name)
+					require.GreaterOrEqual(t, v, 0.0, f.name)
+				case string:
+					require.Equal(t, text, f.kind, f.name)
+					require.NotContains(t, []string{"", "-"}, v, f.name)
+				}
 			}
-		}
-		if derive {
-			ua, _ := r.Get("cs_user_agent")
-			browser, _ := r.Get("browser_family")
-			if ua == nil {
-				require.Nil(t, browser)
-			} else {
-				want, _, _ := UserAgent(ua.(string))
-				require.Equal(t, want, browser)
+			if opts.DeriveUserAgent {
+				ua, _ := r.Get("cs_user_agent")
+				browser, _ := r.Get("browser_family")
+				if ua == nil {
+					require.Nil(t, browser)
+				} else {
+					want, _, _ := UserAgent(ua.(string))
+					require.Equal(t, want, browser)
+				}
 			}
-		}
+		},
+		Seeds: []string{"2024-03-05\t06:07:08\t%\t-\t%2\t%%41\t\t\t000\t\t\t\t"},
 	})
 }
 
@@ -292,32 +256,7 @@ func benchLines() [][]byte {
 func BenchmarkParse(b *testing.B) {
 	for name, opts := range map[string]Options{"plain": {}, "derive-user-agent": {DeriveUserAgent: true}} {
 		b.Run(name, func(b *testing.B) {
-			benchmarkParse(b, New(opts))
+			pipelinetest.BenchmarkParser(b, benchLines(), New(opts).Parse)
 		})
 	}
-}
-
-func benchmarkParse(b *testing.B, p *Parser) {
-	input := benchLines()
-	size := 0
-	for _, l := range input {
-		size += len(l) + 1
-	}
-	b.SetBytes(int64(size))
-	b.ReportAllocs()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	passes := 0
-	for b.Loop() {
-		for _, l := range input {
-			if _, err := p.Parse(l); err != nil {
-				b.Fatal(err)
-			}
-		}
-		passes++
-	}
-	runtime.ReadMemStats(&after)
-	parsed := float64(passes * len(input))
-	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/parsed, "allocs/line")
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/parsed, "ns/line")
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"lakestream/shared/hivetype"
 	"lakestream/shared/pipeline"
 	"lakestream/shared/pipeline/pipelinetest"
+	"lakestream/shared/record"
 )
 
 // inputExt names the log files in testdata; each has a <case>.golden.json.
@@ -296,11 +296,9 @@ func TestColumns(t *testing.T) {
 	}
 }
 
+// TestParse: each line and its record, as JSON.
 func TestParse(t *testing.T) {
-	tests := map[string]struct {
-		line string
-		want string // the record as JSON
-	}{
+	pipelinetest.ParsesTo(t, Parse, Columns(), pipelinetest.LineCases{
 		"fields reordered to the columns": {
 			`{"eventName":"GetObject","eventTime":"2024-03-05T06:07:08Z","eventVersion":"1.09"}`,
 			`{"eventVersion":"1.09","eventTime":"2024-03-05T06:07:08Z","eventName":"GetObject"}`,
@@ -329,24 +327,11 @@ func TestParse(t *testing.T) {
 			`{"eventTime":"2024-03-05T06:07:08Z","userIdentity":null,"responseElements":null}`,
 			`{"userIdentity":null,"eventTime":"2024-03-05T06:07:08Z","responseElements":null}`,
 		},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			r, err := Parse([]byte(tc.line))
-			require.NoError(t, err)
-			got, err := pipeline.AppendJSON(nil, r)
-			require.NoError(t, err)
-			assert.Equal(t, tc.want, string(got))
-			assert.NoError(t, Columns().Check(r))
-		})
-	}
+	})
 }
 
 func TestParseMalformed(t *testing.T) {
-	tests := map[string]struct {
-		line string
-		want string
-	}{
+	pipelinetest.Malformed(t, Parse, ErrMalformed, pipelinetest.LineCases{
 		"not JSON":               {`Records`, `invalid JSON: invalid character 'R' looking for beginning of value`},
 		"an array":               {`[]`, `not a JSON object: found an array`},
 		"no eventTime":           {`{"eventName":"x"}`, `no eventTime`},
@@ -358,16 +343,7 @@ func TestParseMalformed(t *testing.T) {
 		"readOnly not boolean":   {`{"eventTime":"2024-03-05T06:07:08Z","readOnly":"yes"}`, `field "readOnly": want a boolean, found string "yes"`},
 		"userIdentity a string":  {`{"eventTime":"2024-03-05T06:07:08Z","userIdentity":"Alice"}`, `field "userIdentity": want an object, found string "Alice"`},
 		"resources an object":    {`{"eventTime":"2024-03-05T06:07:08Z","resources":{}}`, `field "resources": want an array, found an object`},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			r, err := Parse([]byte(tc.line))
-			require.Error(t, err)
-			assert.Nil(t, r)
-			assert.ErrorIs(t, err, ErrMalformed)
-			assert.Equal(t, "cloudtrail: malformed log: "+tc.want, err.Error())
-		})
-	}
+	})
 }
 
 func FuzzScanner(f *testing.F) {
@@ -397,29 +373,27 @@ func FuzzScanner(f *testing.F) {
 }
 
 func FuzzParse(f *testing.F) {
+	// The events of the log files, as Scanner yields them.
+	var seeds []string
 	for _, path := range inputs(f) {
 		data, err := os.ReadFile(path)
 		require.NoError(f, err)
 		s := NewScanner(bytes.NewReader(data))
 		for s.Scan() {
-			f.Add(bytes.Clone(s.Bytes()))
+			seeds = append(seeds, string(s.Bytes()))
 		}
 	}
-	f.Add([]byte(`{"eventTime":"2024-02-29T23:59:59.999999999-00:01","readOnly":"false","x":1e400}`))
-	f.Fuzz(func(t *testing.T, line []byte) {
-		r, err := Parse(line)
-		if err != nil {
-			require.Nil(t, r)
-			require.ErrorIs(t, err, ErrMalformed)
-			return
-		}
-		require.NoError(t, Columns().Check(r))
-		when, _ := r.Get("eventTime")
-		tm, err := time.Parse(time.RFC3339Nano, when.(string))
-		require.NoError(t, err)
-		require.Equal(t, time.UTC, tm.Location())
-		_, err = pipeline.AppendJSON(nil, r)
-		require.NoError(t, err)
+	seeds = append(seeds, `{"eventTime":"2024-02-29T23:59:59.999999999-00:01","readOnly":"false","x":1e400}`)
+	pipelinetest.FuzzParser(f, pipelinetest.Fuzz{
+		Parse: Parse, Malformed: ErrMalformed, Columns: Columns(),
+		// eventTime is an RFC 3339 time in UTC.
+		Check: func(t *testing.T, r *record.Record) {
+			when, _ := r.Get("eventTime")
+			tm, err := time.Parse(time.RFC3339Nano, when.(string))
+			require.NoError(t, err)
+			require.Equal(t, time.UTC, tm.Location())
+		},
+		Seeds: seeds,
 	})
 }
 
@@ -458,26 +432,8 @@ func BenchmarkScanner(b *testing.B) {
 func BenchmarkParse(b *testing.B) {
 	var lines [][]byte
 	s := NewScanner(bytes.NewReader(benchFile()))
-	size := 0
 	for s.Scan() {
 		lines = append(lines, bytes.Clone(s.Bytes()))
-		size += len(s.Bytes()) + 1
 	}
-	b.SetBytes(int64(size))
-	b.ReportAllocs()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	passes := 0
-	for b.Loop() {
-		for _, l := range lines {
-			if _, err := Parse(l); err != nil {
-				b.Fatal(err)
-			}
-		}
-		passes++
-	}
-	runtime.ReadMemStats(&after)
-	parsed := float64(passes * len(lines))
-	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/parsed, "allocs/line")
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/parsed, "ns/line")
+	pipelinetest.BenchmarkParser(b, lines, Parse)
 }

@@ -3,7 +3,6 @@ package pipeline
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -90,13 +89,9 @@ type EventPipeline struct {
 // named fields (CloudWatch Logs: logGroup, logStream, owner), checking
 // every option as New does.
 func NewEvents(shared []string, opts Options) (*EventPipeline, error) {
-	s, problems := compile(opts)
-	if len(problems) > 0 {
-		errs := make([]error, len(problems))
-		for i, p := range problems {
-			errs[i] = p
-		}
-		return nil, fmt.Errorf("pipeline: invalid options: %w", errors.Join(errs...))
+	s, err := buildStages(opts)
+	if err != nil {
+		return nil, err
 	}
 	p := &EventPipeline{stages: s, shared: slices.Clone(shared)}
 	p.direct = p.plan()

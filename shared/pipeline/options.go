@@ -225,6 +225,20 @@ type stages struct {
 	parsedPrefix  string
 }
 
+// buildStages is compile for New and NewEvents: the stages, or every problem
+// joined into one error.
+func buildStages(o Options) (*stages, error) {
+	s, problems := compile(o)
+	if len(problems) > 0 {
+		errs := make([]error, len(problems))
+		for i, p := range problems {
+			errs[i] = p
+		}
+		return nil, fmt.Errorf("pipeline: invalid options: %w", errors.Join(errs...))
+	}
+	return s, nil
+}
+
 // compile checks every option and builds the stages, returning one
 // config.Error per invalid variable so that both Load and New name it.
 func compile(o Options) (*stages, []*config.Error) {

@@ -133,13 +133,9 @@ func NewInto(parse ParserInto, opts Options) (*Pipeline, error) {
 	if parse == nil {
 		return nil, errors.New("pipeline: nil Parser")
 	}
-	s, problems := compile(opts)
-	if len(problems) > 0 {
-		errs := make([]error, len(problems))
-		for i, p := range problems {
-			errs[i] = p
-		}
-		return nil, fmt.Errorf("pipeline: invalid options: %w", errors.Join(errs...))
+	s, err := buildStages(opts)
+	if err != nil {
+		return nil, err
 	}
 	return &Pipeline{parse: parse, stages: s, jsonDocs: s.split == SplitJSON && isParseJSONInto(parse)}, nil
 }

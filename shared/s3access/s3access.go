@@ -53,9 +53,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
+	"lakestream/shared/civil"
 	"lakestream/shared/excerpt"
+	"lakestream/shared/logfield"
 	"lakestream/shared/record"
 )
 
@@ -143,16 +144,13 @@ func Parse(line []byte) (*record.Record, error) {
 	buf.Write(line)
 	s := buf.String()
 
-	var values [len(logFields)]value
+	var values [len(logFields)]logfield.Value
 	n := 0
-	for i := skipSpaces(s, 0); i < len(s) && n < len(values); i = skipSpaces(s, i) {
-		v, next, err := field(s, i, n)
-		if err != nil {
-			return nil, err
+	for i := logfield.SkipSpaces(s, 0); i < len(s) && n < len(values); n++ {
+		var unclosed byte
+		if values[n], i, unclosed = logfield.Next(s, i, logFields[n].kind == timestamp); unclosed != 0 {
+			return nil, errorf("%s has no closing %c", fieldName(n), unclosed)
 		}
-		values[n] = v
-		n++
-		i = next
 	}
 	if n < MinFields {
 		return nil, errorf("%d fields, want at least %d (through User-Agent)", n, MinFields)
@@ -161,9 +159,9 @@ func Parse(line []byte) (*record.Record, error) {
 	r := newRecord()
 	for k, f := range logFields {
 		var out any
-		if v := values[k]; k < n && v.s != "-" {
-			if v.quoted && strings.IndexByte(v.s, '\\') >= 0 {
-				v.s = unescape(&buf, v.s)
+		if v := values[k]; k < n && v.Text != "-" {
+			if v.Quoted && strings.IndexByte(v.Text, '\\') >= 0 {
+				v.Text = logfield.Unescape(&buf, v.Text)
 			}
 			var err error
 			if out, err = convert(&buf, f.field, f.kind, v); err != nil {
@@ -173,14 +171,6 @@ func Parse(line []byte) (*record.Record, error) {
 		r.Fields = append(r.Fields, record.Field{Name: f.name, Value: out})
 	}
 	return r, nil
-}
-
-// value is one field of the record as written, without its quotes or
-// brackets.
-type value struct {
-	s         string
-	quoted    bool
-	bracketed bool
 }
 
 // recordBuf lets a record and room for its fields come from one allocation.
@@ -197,64 +187,30 @@ func newRecord() *record.Record {
 }
 
 // convert turns one field's text into its record value.
-func convert(buf *strings.Builder, field string, k kind, v value) (any, error) {
+func convert(buf *strings.Builder, field string, k kind, v logfield.Value) (any, error) {
 	switch k {
 	case count:
-		n, ok := digits(v.s)
+		n, ok := logfield.Digits(v.Text)
 		if !ok {
-			return nil, errorf("%s %s is not a whole number", field, excerpt.Quote(v.s))
+			return nil, errorf("%s %s is not a whole number", field, excerpt.Quote(v.Text))
 		}
 		return n, nil
 	case timestamp:
-		if !v.bracketed {
-			return nil, errorf("%s %s is not in brackets", field, excerpt.Quote(v.s))
+		if !v.Bracketed {
+			return nil, errorf("%s %s is not in brackets", field, excerpt.Quote(v.Text))
 		}
-		t, err := parseTime(v.s)
+		t, err := parseTime(v.Text)
 		if err != nil {
 			return nil, err
 		}
 		start := buf.Len()
 		var b [timeLen]byte
-		buf.Write(t.AppendFormat(b[:0], time.RFC3339))
+		buf.Write(civil.AppendRFC3339(b[:0], t, ""))
 		return buf.String()[start:], nil
 	case enum:
-		return intern(v.s), nil
+		return interned.Value(v.Text), nil
 	}
-	return v.s, nil
-}
-
-// field reads the n-th field, starting at s[i]: up to the next space, a
-// double-quoted value, or for the time a bracketed one. A closing quote or
-// bracket is the first one followed by a space or the end of the line (for
-// a quote, the first unescaped one), so that a stray one inside a value
-// stays in it.
-func field(s string, i, n int) (value, int, error) {
-	if c := s[i]; c == '"' || (c == '[' && n < len(logFields) && logFields[n].kind == timestamp) {
-		closing := byte('"')
-		if c == '[' {
-			closing = ']'
-		}
-		for j := i + 1; ; {
-			k := strings.IndexByte(s[j:], closing)
-			if k < 0 {
-				return value{}, i, errorf("%s has no closing %c", fieldName(n), closing)
-			}
-			q := j + k
-			j = q + 1
-			escaped := false
-			for p := q - 1; closing == '"' && p > i && s[p] == '\\'; p-- {
-				escaped = !escaped
-			}
-			if !escaped && (j == len(s) || s[j] == ' ') {
-				return value{s: s[i+1 : q], quoted: closing == '"', bracketed: closing == ']'}, j, nil
-			}
-		}
-	}
-	end := strings.IndexByte(s[i:], ' ')
-	if end < 0 {
-		return value{s: s[i:]}, len(s), nil
-	}
-	return value{s: s[i : i+end]}, i + end, nil
+	return v.Text, nil
 }
 
 // fieldName names the n-th field for an error message.
@@ -265,136 +221,46 @@ func fieldName(n int) string {
 	return fmt.Sprintf("field %d", n+1)
 }
 
-// unescape undoes \" and \\ in a quoted value, appending the result to buf,
-// the record's string buffer. Other backslashes are kept.
-func unescape(buf *strings.Builder, v string) string {
-	start := buf.Len()
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c == '\\' && i+1 < len(v) && (v[i+1] == '"' || v[i+1] == '\\') {
-			i++
-			c = v[i]
-		}
-		buf.WriteByte(c)
-	}
-	return buf.String()[start:]
-}
-
-var months = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
-
 // parseTime reads strftime's "%d/%b/%Y:%H:%M:%S %z", as in
-// "06/Feb/2019:00:00:38 +0000".
-func parseTime(v string) (time.Time, error) {
-	bad := func() (time.Time, error) {
-		return time.Time{}, errorf("Time %s is not dd/Mon/yyyy:hh:mm:ss +zzzz", excerpt.Quote(v))
+// "06/Feb/2019:00:00:38 +0000" (without the fractional seconds an Apache
+// log may have), and returns the instant in seconds since the epoch.
+func parseTime(v string) (int64, error) {
+	t, err := logfield.ParseTime(v)
+	switch {
+	case len(v) != 26 || err == logfield.ErrTimeForm:
+		return 0, errorf("Time %s is not dd/Mon/yyyy:hh:mm:ss +zzzz", excerpt.Quote(v))
+	case err == logfield.ErrTimeRange:
+		return 0, errorf("Time %s is out of range in UTC", excerpt.Quote(v))
+	case err != nil:
+		return 0, errorf("Time %s has no such date or time", excerpt.Quote(v))
 	}
-	if len(v) != 26 || v[2] != '/' || v[6] != '/' || v[11] != ':' || v[14] != ':' || v[17] != ':' ||
-		v[20] != ' ' || (v[21] != '+' && v[21] != '-') {
-		return bad()
-	}
-	day, ok1 := atoi(v[0:2])
-	year, ok2 := atoi(v[7:11])
-	hour, ok3 := atoi(v[12:14])
-	minute, ok4 := atoi(v[15:17])
-	sec, ok5 := atoi(v[18:20])
-	zh, ok6 := atoi(v[22:24])
-	zm, ok7 := atoi(v[24:26])
-	month := 0
-	for m, name := range months {
-		if v[3:6] == name {
-			month = m + 1
-		}
-	}
-	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 || !ok7 || month == 0 || zh > 23 || zm > 59 {
-		return bad()
-	}
-	t := time.Date(year, time.Month(month), day, hour, minute, sec, 0, time.UTC)
-	if hour > 23 || minute > 59 || sec > 59 || day < 1 || t.Day() != day {
-		return time.Time{}, errorf("Time %s has no such date or time", excerpt.Quote(v))
-	}
-	offset := time.Duration(zh)*time.Hour + time.Duration(zm)*time.Minute
-	if v[21] == '+' {
-		offset = -offset
-	}
-	t = t.Add(offset)
-	if y := t.Year(); y < 0 || y > 9999 {
-		return time.Time{}, errorf("Time %s is out of range in UTC", excerpt.Quote(v))
-	}
-	return t, nil
-}
-
-// atoi parses a fixed-width run of digits.
-func atoi(v string) (int, bool) {
-	n := 0
-	for i := 0; i < len(v); i++ {
-		if v[i] < '0' || v[i] > '9' {
-			return 0, false
-		}
-		n = n*10 + int(v[i]-'0')
-	}
-	return n, true
-}
-
-// digits parses a non-empty run of ASCII digits that fits an int64.
-func digits(v string) (int64, bool) {
-	if v == "" || len(v) > 18 { // 18 digits always fit an int64
-		return 0, false
-	}
-	var n int64
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
-}
-
-func skipSpaces(s string, i int) int {
-	for i < len(s) && s[i] == ' ' {
-		i++
-	}
-	return i
+	return t.Unix, nil
 }
 
 // interned holds, already boxed, the values that fill most of a record
 // (operations, error codes, signature versions, ciphers, authentication
 // types, TLS versions, regions), so that storing them in a record costs no
 // allocation.
-var interned = func() map[string]any {
-	m := make(map[string]any)
-	for _, s := range []string{
-		"REST.GET.OBJECT", "REST.PUT.OBJECT", "REST.HEAD.OBJECT", "REST.DELETE.OBJECT", "REST.POST.UPLOADS",
-		"REST.PUT.PART", "REST.POST.UPLOAD", "REST.GET.BUCKET", "REST.HEAD.BUCKET", "REST.GET.VERSIONING",
-		"REST.GET.LOGGING_STATUS", "REST.GET.BUCKETPOLICY", "REST.GET.ACL", "REST.GET.LOCATION",
-		"REST.COPY.OBJECT", "REST.COPY.OBJECT_GET", "REST.COPY.PART", "REST.COPY.PART_GET",
-		"REST.GET.OBJECT_TAGGING", "REST.PUT.OBJECT_TAGGING", "REST.GET.ENCRYPTION", "REST.GET.CORS",
-		"WEBSITE.GET.OBJECT", "WEBSITE.HEAD.OBJECT", "BATCH.DELETE.OBJECT", "S3.EXPIRE.OBJECT",
-		"S3.TRANSITION.OBJECT", "S3.CREATE.DELETEMARKER",
-		"AccessDenied", "NoSuchKey", "NoSuchBucket", "NoSuchBucketPolicy", "NoSuchLifecycleConfiguration",
-		"NoSuchCORSConfiguration", "NoSuchTagSet", "NoSuchWebsiteConfiguration", "NotModified",
-		"PreconditionFailed", "SlowDown", "InternalError", "ServerSideEncryptionConfigurationNotFoundError",
-		"SigV2", "SigV4", "SigV4a",
-		"ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-AES128-SHA",
-		"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
-		"AuthHeader", "QueryString",
-		"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3", "TLSV1.1", "TLSV1.2",
-		"Yes",
-		"us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-1",
-		"ap-southeast-2", "ap-northeast-1",
-	} {
-		m[s] = s
-	}
-	return m
-}()
-
-func intern(s string) any {
-	if v, ok := interned[s]; ok {
-		return v
-	}
-	return s
-}
+var interned = logfield.Intern(
+	"REST.GET.OBJECT", "REST.PUT.OBJECT", "REST.HEAD.OBJECT", "REST.DELETE.OBJECT", "REST.POST.UPLOADS",
+	"REST.PUT.PART", "REST.POST.UPLOAD", "REST.GET.BUCKET", "REST.HEAD.BUCKET", "REST.GET.VERSIONING",
+	"REST.GET.LOGGING_STATUS", "REST.GET.BUCKETPOLICY", "REST.GET.ACL", "REST.GET.LOCATION",
+	"REST.COPY.OBJECT", "REST.COPY.OBJECT_GET", "REST.COPY.PART", "REST.COPY.PART_GET",
+	"REST.GET.OBJECT_TAGGING", "REST.PUT.OBJECT_TAGGING", "REST.GET.ENCRYPTION", "REST.GET.CORS",
+	"WEBSITE.GET.OBJECT", "WEBSITE.HEAD.OBJECT", "BATCH.DELETE.OBJECT", "S3.EXPIRE.OBJECT",
+	"S3.TRANSITION.OBJECT", "S3.CREATE.DELETEMARKER",
+	"AccessDenied", "NoSuchKey", "NoSuchBucket", "NoSuchBucketPolicy", "NoSuchLifecycleConfiguration",
+	"NoSuchCORSConfiguration", "NoSuchTagSet", "NoSuchWebsiteConfiguration", "NotModified",
+	"PreconditionFailed", "SlowDown", "InternalError", "ServerSideEncryptionConfigurationNotFoundError",
+	"SigV2", "SigV4", "SigV4a",
+	"ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-AES128-SHA",
+	"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
+	"AuthHeader", "QueryString",
+	"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3", "TLSV1.1", "TLSV1.2",
+	"Yes",
+	"us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-1",
+	"ap-southeast-2", "ap-northeast-1",
+)
 
 // errorf returns an error wrapping ErrMalformed.
 func errorf(format string, args ...any) error {

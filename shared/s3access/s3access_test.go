@@ -2,8 +2,6 @@ package s3access
 
 import (
 	"fmt"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -11,71 +9,34 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"lakestream/shared/pipeline"
 	"lakestream/shared/pipeline/pipelinetest"
 	"lakestream/shared/record"
 )
 
 // goldenCases are the golden tests: testdata/<input> parsed line by line
 // against testdata/<case>.golden.json.
-var goldenCases = map[string]struct {
-	input string
-}{
-	"AWS's documented example log (24 fields)":          {"examples.log"},
-	"current layout with aclRequired and source region": {"current.log"},
-	"offsets, escapes, short and long records, dashes":  {"odd.log"},
+var goldenCases = map[string]string{
+	"AWS's documented example log (24 fields)":          "examples.log",
+	"current layout with aclRequired and source region": "current.log",
+	"offsets, escapes, short and long records, dashes":  "odd.log",
 }
 
 // TestParseGolden parses each testdata/<case>.log line by line and compares
 // the records with testdata/<case>.golden.json, a JSON array with one
-// record per line.
-func TestParseGolden(t *testing.T) {
-	for name, tc := range goldenCases {
-		t.Run(name, func(t *testing.T) {
-			pipelinetest.Golden(t, filepath.Join("testdata", tc.input), Parse)
-		})
-	}
-}
-
-// TestGoldenCasesCovered keeps the table above and testdata/ in step.
-func TestGoldenCasesCovered(t *testing.T) {
-	var inputs []string
-	for _, tc := range goldenCases {
-		inputs = append(inputs, tc.input)
-	}
-	pipelinetest.CasesCovered(t, ".log", inputs)
-}
+// record per line; the table and testdata/ list the same cases.
+func TestParseGolden(t *testing.T) { pipelinetest.GoldenCases(t, ".log", goldenCases, Parse) }
 
 // TestColumns: every record of every golden input has exactly the columns
 // Columns lists, in order, each value of its column's type.
 func TestColumns(t *testing.T) {
 	cols := Columns()
-	require.NoError(t, cols.Validate())
 	assert.Equal(t, []string{
 		"bucketowner", "bucket_name", "requestdatetime", "remoteip", "requester", "requestid", "operation",
 		"key", "request_uri", "httpstatus", "errorcode", "bytessent", "objectsize", "totaltime",
 		"turnaroundtime", "referrer", "useragent", "versionid", "hostid", "sigv", "ciphersuite", "authtype",
 		"endpoint", "tlsversion", "accesspointarn", "aclrequired", "sourceregion",
 	}, cols.Names(), "the column names of AWS's Athena table for server access logs")
-
-	inputs, err := filepath.Glob(filepath.Join("testdata", "*.log"))
-	require.NoError(t, err)
-	for _, path := range inputs {
-		for n, line := range pipelinetest.Lines(t, path) {
-			r, err := Parse(line)
-			require.NoError(t, err, "%s:%d", path, n+1)
-			require.NoError(t, cols.Check(r), "%s:%d", path, n+1)
-			require.Equal(t, cols.Names(), names(r), "%s:%d: every column, null or not", path, n+1)
-		}
-	}
-}
-
-func names(r *record.Record) []string {
-	out := make([]string, 0, r.Len())
-	for _, f := range r.Fields {
-		out = append(out, f.Name)
-	}
-	return out
+	pipelinetest.ColumnsFit(t, cols, Parse, pipelinetest.EveryColumn)
 }
 
 // validLine is a well-formed 27-field record; malformed cases change one
@@ -98,10 +59,7 @@ func TestValidLineParses(t *testing.T) {
 }
 
 func TestParseMalformed(t *testing.T) {
-	tests := map[string]struct {
-		line string
-		want string
-	}{
+	pipelinetest.Malformed(t, Parse, ErrMalformed, pipelinetest.LineCases{
 		"empty line":         {``, `0 fields, want at least 17 (through User-Agent)`},
 		"too few fields":     {strings.ReplaceAll(strings.Join(validLine()[:16], " "), "·", " "), `16 fields, want at least 17 (through User-Agent)`},
 		"an ALB line":        {`http 2018-07-02T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2817 10.0.0.1:80 0.000 0.001 0.000 200 200 34 366 "GET http://www.example.com:80/ HTTP/1.1" "curl/7.46.0" - - arn "Root=1" "-" "-" 0`, `Time "app/my-loadbalancer/50dc6c495c0c9188" is not in brackets`},
@@ -120,16 +78,7 @@ func TestParseMalformed(t *testing.T) {
 		"unclosed request":   {strings.ReplaceAll(strings.Join(validLine()[:8], " "), "·", " ") + ` "GET /a.txt`, `Request-URI has no closing "`},
 		"unclosed agent":     {strings.ReplaceAll(strings.Join(validLine()[:16], " "), "·", " ") + ` "curl`, `User-Agent has no closing "`},
 		"long value is cut":  {withField(10+4, strings.Repeat("9", 50)), `Turn-Around Time "` + strings.Repeat("9", 40) + `"… is not a whole number`},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			r, err := Parse([]byte(tc.line))
-			require.Error(t, err)
-			assert.Nil(t, r)
-			assert.ErrorIs(t, err, ErrMalformed)
-			assert.Equal(t, "s3access: malformed record: "+tc.want, err.Error())
-		})
-	}
+	})
 }
 
 // TestBracketsOnlyForTheTime: a key that starts with "[" is a plain field.
@@ -156,31 +105,15 @@ func TestParseDoesNotKeepInput(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	inputs, err := filepath.Glob(filepath.Join("testdata", "*.log"))
-	require.NoError(f, err)
-	for _, path := range inputs {
-		for _, line := range pipelinetest.Lines(f, path) {
-			f.Add(line)
-		}
-	}
-	f.Add([]byte(`a b [29/Feb/2024:23:59:59 -2359] c d e f [g] "\\" 0 - 0 0 0 0 "\"" "x\" y"`))
-	cols := Columns()
-	f.Fuzz(func(t *testing.T, line []byte) {
-		r, err := Parse(line)
-		if err != nil {
-			require.Nil(t, r)
-			require.ErrorIs(t, err, ErrMalformed)
-			return
-		}
-		require.NotNil(t, r)
-		require.NoError(t, cols.Check(r))
-		require.Equal(t, cols.Names(), names(r))
-		if when, _ := r.Get("requestdatetime"); when != nil {
-			_, err := time.Parse(time.RFC3339, when.(string))
-			require.NoError(t, err, "requestdatetime %q", when)
-		}
-		_, err = pipeline.AppendJSON(nil, r)
-		require.NoError(t, err)
+	pipelinetest.FuzzParser(f, pipelinetest.Fuzz{
+		Parse: Parse, Malformed: ErrMalformed, Columns: Columns(), Fit: pipelinetest.EveryColumn,
+		Check: func(t *testing.T, r *record.Record) {
+			if when, _ := r.Get("requestdatetime"); when != nil {
+				_, err := time.Parse(time.RFC3339, when.(string))
+				require.NoError(t, err, "requestdatetime %q", when)
+			}
+		},
+		Seeds: []string{`a b [29/Feb/2024:23:59:59 -2359] c d e f [g] "\\" 0 - 0 0 0 0 "\"" "x\" y"`},
 	})
 }
 
@@ -209,27 +142,4 @@ func benchLines() [][]byte {
 	return out
 }
 
-func BenchmarkParse(b *testing.B) {
-	input := benchLines()
-	size := 0
-	for _, l := range input {
-		size += len(l) + 1
-	}
-	b.SetBytes(int64(size))
-	b.ReportAllocs()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	passes := 0
-	for b.Loop() {
-		for _, l := range input {
-			if _, err := Parse(l); err != nil {
-				b.Fatal(err)
-			}
-		}
-		passes++
-	}
-	runtime.ReadMemStats(&after)
-	parsed := float64(passes * len(input))
-	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/parsed, "allocs/line")
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/parsed, "ns/line")
-}
+func BenchmarkParse(b *testing.B) { pipelinetest.BenchmarkParser(b, benchLines(), Parse) }

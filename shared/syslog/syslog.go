@@ -484,48 +484,16 @@ func isIPv6(w string) bool {
 	return colons >= 2
 }
 
-// monthOf returns the number of a month's English abbreviation, or 0.
-// (A switch on constants compares the three bytes at once.)
-func monthOf(name string) int {
-	switch name {
-	case "Jan":
-		return 1
-	case "Feb":
-		return 2
-	case "Mar":
-		return 3
-	case "Apr":
-		return 4
-	case "May":
-		return 5
-	case "Jun":
-		return 6
-	case "Jul":
-		return 7
-	case "Aug":
-		return 8
-	case "Sep":
-		return 9
-	case "Oct":
-		return 10
-	case "Nov":
-		return 11
-	case "Dec":
-		return 12
-	}
-	return 0
-}
-
 // isBSDTime reports whether s starts with a month name and a space.
 func isBSDTime(s string) bool {
-	return len(s) >= 4 && s[3] == ' ' && monthOf(s[:3]) > 0
+	return len(s) >= 4 && s[3] == ' ' && civil.Month(s[:3]) > 0
 }
 
 // parseBSDTime reads "Mmm dd hh:mm:ss" (the day padded with a space or a
 // zero, or not at all) and returns the instant in seconds since the epoch
 // and what follows.
 func (p *parser) parseBSDTime(s string) (int64, string, error) {
-	month := monthOf(s[:3])
+	month := civil.Month(s[:3])
 	i := 4
 	if i < len(s) && s[i] == ' ' {
 		i++
@@ -656,36 +624,8 @@ func parseRFC3339(v string) (int64, string, error) {
 // writeTime writes the instant t (seconds since the epoch, in years 0 to
 // 9999) as RFC 3339 in UTC, held by the record's arena, as a field value.
 func (p *parser) writeTime(t int64, frac string) any {
-	days, secOfDay := civil.SplitSeconds(t)
-	year, month, day := civil.Date(days)
 	var b [maxTimeLen]byte
-	out := appendInt(b[:0], year, 4)
-	out = append(out, '-')
-	out = appendInt(out, month, 2)
-	out = append(out, '-')
-	out = appendInt(out, day, 2)
-	out = append(out, 'T')
-	out = appendInt(out, secOfDay/3600, 2)
-	out = append(out, ':')
-	out = appendInt(out, secOfDay/60%60, 2)
-	out = append(out, ':')
-	out = appendInt(out, secOfDay%60, 2)
-	if frac != "" {
-		out = append(out, '.')
-		out = append(out, frac...)
-	}
-	out = append(out, 'Z')
-	return p.r.Box(p.r.Text(out))
-}
-
-// appendInt writes a non-negative n zero-padded to width digits.
-func appendInt(b []byte, n, width int) []byte {
-	var d [4]byte
-	for i := width - 1; i >= 0; i-- {
-		d[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return append(b, d[:width]...)
+	return p.r.Box(p.r.Text(civil.AppendRFC3339(b[:0], t, frac)))
 }
 
 // atoi parses a non-empty run of digits (at most a few).

@@ -3,8 +3,6 @@ package syslog
 import (
 	"encoding/json"
 	"fmt"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -20,38 +18,25 @@ import (
 // reference is the "now" the golden files are parsed against.
 var reference = time.Date(2024, time.March, 5, 12, 0, 0, 0, time.UTC)
 
+// parseAtReference is ParseAt with the golden files' "now".
+func parseAtReference(line []byte) (*record.Record, error) { return ParseAt(line, reference) }
+
 // goldenCases are the golden tests: testdata/<input> parsed line by line
 // against testdata/<case>.golden.json.
-var goldenCases = map[string]struct {
-	input string
-}{
-	"RFC 5424":                          {"rfc5424.log"},
-	"RFC 3164":                          {"rfc3164.log"},
-	"year-less timestamps":              {"years.log"},
-	"RFC 5424 without structured data":  {"no-sd.log"},
-	"escapes in structured data values": {"escapes.log"},
-	"invalid UTF-8 is kept":             {"non-utf8.log"},
+var goldenCases = map[string]string{
+	"RFC 5424":                          "rfc5424.log",
+	"RFC 3164":                          "rfc3164.log",
+	"year-less timestamps":              "years.log",
+	"RFC 5424 without structured data":  "no-sd.log",
+	"escapes in structured data values": "escapes.log",
+	"invalid UTF-8 is kept":             "non-utf8.log",
 }
 
 // TestParseGolden parses each testdata/<case>.log line by line and compares
 // the records with testdata/<case>.golden.json, a JSON array with one
-// record per line.
+// record per line; the table and testdata/ list the same cases.
 func TestParseGolden(t *testing.T) {
-	for name, tc := range goldenCases {
-		t.Run(name, func(t *testing.T) {
-			path := filepath.Join("testdata", tc.input)
-			pipelinetest.Golden(t, path, func(line []byte) (*record.Record, error) { return ParseAt(line, reference) })
-		})
-	}
-}
-
-// TestGoldenCasesCovered keeps the table above and testdata/ in step.
-func TestGoldenCasesCovered(t *testing.T) {
-	var inputs []string
-	for _, tc := range goldenCases {
-		inputs = append(inputs, tc.input)
-	}
-	pipelinetest.CasesCovered(t, ".log", inputs)
+	pipelinetest.GoldenCases(t, ".log", goldenCases, parseAtReference)
 }
 
 // TestYearlessTimestamp checks the year picked for BSD timestamps around
@@ -85,10 +70,7 @@ func TestYearlessTimestamp(t *testing.T) {
 
 func TestParseMalformed(t *testing.T) {
 	const head = "<13>1 2024-03-05T06:07:08Z host app - - "
-	tests := map[string]struct {
-		line string
-		want string
-	}{
+	pipelinetest.Malformed(t, parseAtReference, ErrMalformed, pipelinetest.LineCases{
 		"empty line":            {"", `no timestamp (Mmm dd hh:mm:ss or RFC 3339) at ""`},
 		"plain text":            {"hello world", `no timestamp (Mmm dd hh:mm:ss or RFC 3339) at "hello world"`},
 		"priority only":         {"<13>", `no timestamp (Mmm dd hh:mm:ss or RFC 3339) at ""`},
@@ -129,16 +111,7 @@ func TestParseMalformed(t *testing.T) {
 		"sd unquoted value":     {head + "[a@1 x=1] m", `value of "a@1.x" is not in double quotes`},
 		"sd open value":         {head + "[a@1 x=\"1] m", `value of "a@1.x" has no closing quote`},
 		"sd escaped end":        {head + "[a@1 x=\"1\\\"] m", `value of "a@1.x" has no closing quote`},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			r, err := ParseAt([]byte(tc.line), reference)
-			require.Error(t, err)
-			assert.Nil(t, r)
-			assert.ErrorIs(t, err, ErrMalformed)
-			assert.Equal(t, "syslog: malformed message: "+tc.want, err.Error())
-		})
-	}
+	})
 }
 
 func TestParseDoesNotKeepInput(t *testing.T) {
@@ -173,84 +146,72 @@ func TestFields(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	inputs, err := filepath.Glob(filepath.Join("testdata", "*.log"))
-	require.NoError(f, err)
-	for _, path := range inputs {
-		for _, line := range pipelinetest.Lines(f, path) {
-			f.Add(line)
-		}
-	}
-	f.Add([]byte(`<0>1 0000-01-01T00:00:00.123456789-23:59 - - - - [a b="\\\]\"" b="]"][a c=""]`))
-	reused := record.NewBuilder(0) // holds the previous input's record
-	f.Fuzz(func(t *testing.T, line []byte) {
-		r, err := ParseAt(line, reference)
-		// Parsing into a record reused from the last input leaves nothing
-		// of that input behind.
-		intoErr := ParseInto(reused, line, reference)
-		require.Equal(t, err, intoErr)
-		if err != nil {
-			require.Nil(t, r)
-			require.ErrorIs(t, err, ErrMalformed)
-			require.Empty(t, reused.Fields)
-			return
-		}
-		require.NotNil(t, r)
-		require.Equal(t, r.Fields, reused.Fields)
-		names := make([]string, 0, r.Len())
-		for _, f := range r.Fields {
-			names = append(names, f.Name)
-		}
-		require.Equal(t, fieldNames, names)
-		text, err := pipeline.AppendJSON(nil, r)
-		require.NoError(t, err)
-		require.True(t, json.Valid(text))
+	pipelinetest.FuzzParser(f, pipelinetest.Fuzz{
+		Parse: parseAtReference, Malformed: ErrMalformed, Check: checkRecord,
+		Into: func(r *record.Builder, line []byte) (bool, error) {
+			err := ParseInto(r, line, reference)
+			return err == nil, err
+		},
+		Seeds: []string{`<0>1 0000-01-01T00:00:00.123456789-23:59 - - - - [a b="\\\]\"" b="]"][a c=""]`},
+	})
+}
 
-		// The priority, facility and severity agree.
-		pri, _ := r.Get("priority")
-		facility, _ := r.Get("facility")
-		severity, _ := r.Get("severity")
-		facilityName, _ := r.Get("facility_name")
-		severityName, _ := r.Get("severity_name")
-		if pri == nil {
-			require.Equal(t, []any{nil, nil, nil, nil}, []any{facility, severity, facilityName, severityName})
-		} else {
-			p := pri.(int64)
-			require.True(t, p >= 0 && p <= 191, "priority %d", p)
-			require.Equal(t, p/8, facility)
-			require.Equal(t, p%8, severity)
-			require.Equal(t, facilityNames[p/8], facilityName)
-			require.Equal(t, severityNames[p%8], severityName)
-		}
-		// A timestamp is a real RFC 3339 instant in UTC.
-		if ts, _ := r.Get("timestamp"); ts != nil {
-			tm, err := time.Parse(time.RFC3339Nano, ts.(string))
-			require.NoError(t, err, "timestamp %q", ts)
-			require.Equal(t, time.UTC, tm.Location())
-			require.True(t, strings.HasSuffix(ts.(string), "Z"))
-		}
-		// RFC 3164 messages have no version, msgid or structured data.
-		if v, _ := r.Get("version"); v == nil {
-			msgID, _ := r.Get("msgid")
-			sd, _ := r.Get("structured_data")
-			require.Nil(t, msgID)
-			require.Nil(t, sd)
-		}
-		if sd, _ := r.Get("structured_data"); sd != nil {
-			for _, elem := range sd.(*record.Record).Fields {
-				for _, param := range elem.Value.(*record.Record).Fields {
-					switch v := param.Value.(type) {
-					case string:
-					case json.RawMessage:
-						var values []string
-						require.NoError(t, json.Unmarshal(v, &values))
-						require.GreaterOrEqual(t, len(values), 2)
-					default:
-						t.Fatalf("parameter %s.%s has type %T", elem.Name, param.Name, v)
-					}
+// checkRecord checks what holds for every record Parse returns.
+func checkRecord(t *testing.T, r *record.Record) {
+	names := make([]string, 0, r.Len())
+	for _, f := range r.Fields {
+		names = append(names, f.Name)
+	}
+	require.Equal(t, fieldNames, names)
+	text, err := pipeline.AppendJSON(nil, r)
+	require.NoError(t, err)
+	require.True(t, json.Valid(text))
+
+	// The priority, facility and severity agree.
+	pri, _ := r.Get("priority")
+	facility, _ := r.Get("facility")
+	severity, _ := r.Get("severity")
+	facilityName, _ := r.Get("facility_name")
+	severityName, _ := r.Get("severity_name")
+	if pri == nil {
+		require.Equal(t, []any{nil, nil, nil, nil}, []any{facility, severity, facilityName, severityName})
+	} else {
+		p := pri.(int64)
+		require.True(t, p >= 0 && p <= 191, "priority %d", p)
+		require.Equal(t, p/8, facility)
+		require.Equal(t, p%8, severity)
+		require.Equal(t, facilityNames[p/8], facilityName)
+		require.Equal(t, severityNames[p%8], severityName)
+	}
+	// A timestamp is a real RFC 3339 instant in UTC.
+	if ts, _ := r.Get("timestamp"); ts != nil {
+		tm, err := time.Parse(time.RFC3339Nano, ts.(string))
+		require.NoError(t, err, "timestamp %q", ts)
+		require.Equal(t, time.UTC, tm.Location())
+		require.True(t, strings.HasSuffix(ts.(string), "Z"))
+	}
+	// RFC 3164 messages have no version, msgid or structured data.
+	if v, _ := r.Get("version"); v == nil {
+		msgID, _ := r.Get("msgid")
+		sd, _ := r.Get("structured_data")
+		require.Nil(t, msgID)
+		require.Nil(t, sd)
+	}
+	if sd, _ := r.Get("structured_data"); sd != nil {
+		for _, elem := range sd.(*record.Record).Fields {
+			for _, param := range elem.Value.(*record.Record).Fields {
+				switch v := param.Value.(type) {
+				case string:
+				case json.RawMessage:
+					var values []string
+					require.NoError(t, json.Unmarshal(v, &values))
+					require.GreaterOrEqual(t, len(values), 2)
+				default:
+					t.Fatalf("parameter %s.%s has type %T", elem.Name, param.Name, v)
 				}
 			}
 		}
-	})
+	}
 }
 
 // benchLines builds a realistic syslog stream: mostly BSD messages from
@@ -273,27 +234,4 @@ func benchLines() [][]byte {
 	return out
 }
 
-func BenchmarkParse(b *testing.B) {
-	input := benchLines()
-	size := 0
-	for _, l := range input {
-		size += len(l) + 1
-	}
-	b.SetBytes(int64(size))
-	b.ReportAllocs()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	passes := 0
-	for b.Loop() {
-		for _, l := range input {
-			if _, err := ParseAt(l, reference); err != nil {
-				b.Fatal(err)
-			}
-		}
-		passes++
-	}
-	runtime.ReadMemStats(&after)
-	parsed := float64(passes * len(input))
-	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/parsed, "allocs/line")
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/parsed, "ns/line")
-}
+func BenchmarkParse(b *testing.B) { pipelinetest.BenchmarkParser(b, benchLines(), parseAtReference) }

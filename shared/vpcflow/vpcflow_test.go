@@ -1,6 +1,7 @@
 package vpcflow
 
 import (
+	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -97,27 +98,19 @@ func TestEveryKnownField(t *testing.T) {
 
 func TestParseMalformed(t *testing.T) {
 	const ok = "2 123456789010 eni-1 10.0.0.1 10.0.0.2 443 49152 6 10 840 1620000000 1620000060 ACCEPT OK"
-	tests := map[string]struct {
-		line, want string
-	}{
-		"empty":         {"", "0 values, want 14"},
-		"one short":     {strings.TrimSuffix(ok, " OK"), "13 values, want 14"},
-		"one more":      {ok + " extra", "15 values, want 14"},
-		"two more":      {ok + " a  b ", "16 values, want 14"},
+	count := func(n int) string {
+		return fmt.Sprintf("%d values, want 14 (%s): is the flow log's format the one configured?", n, Default.header)
+	}
+	pipelinetest.Malformed(t, Parse, ErrMalformed, pipelinetest.LineCases{
+		"empty":         {"", count(0)},
+		"one short":     {strings.TrimSuffix(ok, " OK"), count(13)},
+		"one more":      {ok + " extra", count(15)},
+		"two more":      {ok + " a  b ", count(16)},
 		"text for port": {strings.Replace(ok, " 443 ", " https ", 1), `srcport "https" is not an integer`},
 		"huge bytes":    {strings.Replace(ok, " 840 ", " 99999999999999999999 ", 1), `bytes "99999999999999999999" is not an integer`},
 		"long value cut": {strings.Replace(ok, " 443 ", " "+strings.Repeat("9x", 50)+" ", 1),
 			`srcport "` + strings.Repeat("9x", 20) + `"… is not an integer`},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			r, err := Parse([]byte(tc.line))
-			require.Error(t, err)
-			assert.Nil(t, r)
-			assert.ErrorIs(t, err, ErrMalformed)
-			assert.Contains(t, err.Error(), tc.want)
-		})
-	}
+	})
 }
 
 // TestParseDoesNotKeepInput: the record owns its strings, since the
@@ -185,11 +178,5 @@ func FuzzParse(f *testing.F) {
 
 func BenchmarkParse(b *testing.B) {
 	line := []byte("2 123456789012 eni-0a1b2c3d 10.0.7.49 172.31.21.77 1031 443 6 8 4040 1620000000 1620000060 ACCEPT OK")
-	b.SetBytes(int64(len(line)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := Parse(line); err != nil {
-			b.Fatal(err)
-		}
-	}
+	pipelinetest.BenchmarkParser(b, [][]byte{line}, Parse)
 }

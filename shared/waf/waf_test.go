@@ -3,8 +3,6 @@ package waf
 import (
 	"bytes"
 	"fmt"
-	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
@@ -12,67 +10,38 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"lakestream/shared/hivetype"
-	"lakestream/shared/pipeline"
 	"lakestream/shared/pipeline/pipelinetest"
+	"lakestream/shared/record"
 )
 
 // goldenCases are the golden tests: testdata/<input> parsed line by line
 // against testdata/<case>.golden.json.
-var goldenCases = map[string]struct {
-	input string
-}{
-	"AWS's documented examples, one line each":               {"examples.log"},
-	"current fields, text numbers, undocumented fields kept": {"current.log"},
+var goldenCases = map[string]string{
+	"AWS's documented examples, one line each":               "examples.log",
+	"current fields, text numbers, undocumented fields kept": "current.log",
 }
 
 // TestParseGolden parses each testdata/<case>.log line by line and compares
 // the records with testdata/<case>.golden.json, a JSON array with one
-// record per line.
-func TestParseGolden(t *testing.T) {
-	for name, tc := range goldenCases {
-		t.Run(name, func(t *testing.T) {
-			pipelinetest.Golden(t, filepath.Join("testdata", tc.input), Parse)
-		})
-	}
-}
-
-// TestGoldenCasesCovered keeps the table above and testdata/ in step.
-func TestGoldenCasesCovered(t *testing.T) {
-	var inputs []string
-	for _, tc := range goldenCases {
-		inputs = append(inputs, tc.input)
-	}
-	pipelinetest.CasesCovered(t, ".log", inputs)
-}
+// record per line; the table and testdata/ list the same cases.
+func TestParseGolden(t *testing.T) { pipelinetest.GoldenCases(t, ".log", goldenCases, Parse) }
 
 // TestColumns: the column list is valid, its complex types are Hive types,
 // and every golden record fits it.
 func TestColumns(t *testing.T) {
 	cols := Columns()
-	require.NoError(t, cols.Validate())
 	for _, c := range cols {
 		_, err := hivetype.Parse(c.Type)
 		assert.NoError(t, err, "column %s", c.Name)
 	}
 	assert.Equal(t, []string{"timestamp", "time", "formatVersion"}, cols.Names()[:3])
 	assert.Equal(t, OtherFields, cols[len(cols)-1].Name)
-
-	inputs, err := filepath.Glob(filepath.Join("testdata", "*.log"))
-	require.NoError(t, err)
-	for _, path := range inputs {
-		for n, line := range pipelinetest.Lines(t, path) {
-			r, err := Parse(line)
-			require.NoError(t, err, "%s:%d", path, n+1)
-			require.NoError(t, cols.Check(r), "%s:%d", path, n+1)
-		}
-	}
+	pipelinetest.ColumnsFit(t, cols, Parse, nil)
 }
 
+// TestParse: each line and its record, as JSON.
 func TestParse(t *testing.T) {
-	tests := map[string]struct {
-		line string
-		want string // the record as JSON
-	}{
+	pipelinetest.ParsesTo(t, Parse, Columns(), pipelinetest.LineCases{
 		"time follows timestamp": {
 			`{"action":"ALLOW","timestamp":1576280412771}`,
 			`{"timestamp":1576280412771,"time":"2019-12-13T23:40:12.771Z","action":"ALLOW"}`,
@@ -93,24 +62,11 @@ func TestParse(t *testing.T) {
 			`{"timestamp":1,"labels":null,"ja3Fingerprint":null}`,
 			`{"timestamp":1,"time":"1970-01-01T00:00:00.001Z","labels":null,"ja3Fingerprint":null}`,
 		},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			r, err := Parse([]byte(tc.line))
-			require.NoError(t, err)
-			got, err := pipeline.AppendJSON(nil, r)
-			require.NoError(t, err)
-			assert.Equal(t, tc.want, string(got))
-			assert.NoError(t, Columns().Check(r))
-		})
-	}
+	})
 }
 
 func TestParseMalformed(t *testing.T) {
-	tests := map[string]struct {
-		line string
-		want string
-	}{
+	pipelinetest.Malformed(t, Parse, ErrMalformed, pipelinetest.LineCases{
 		"not JSON":                 {`timestamp=1`, `invalid JSON: invalid character 'i' in literal true (expecting 'r')`},
 		"an array":                 {`[{"timestamp":1}]`, `not a JSON object: found an array`},
 		"no timestamp":             {`{"action":"ALLOW"}`, `no timestamp`},
@@ -122,43 +78,21 @@ func TestParseMalformed(t *testing.T) {
 		"httpRequest an array":     {`{"timestamp":1,"httpRequest":[]}`, `field "httpRequest": want an object, found an array`},
 		"labels an object":         {`{"timestamp":1,"labels":{"name":"x"}}`, `field "labels": want an array, found an object`},
 		"formatVersion not number": {`{"timestamp":1,"formatVersion":"one"}`, `field "formatVersion": want a bigint, found string "one"`},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			r, err := Parse([]byte(tc.line))
-			require.Error(t, err)
-			assert.Nil(t, r)
-			assert.ErrorIs(t, err, ErrMalformed)
-			assert.Equal(t, "waf: malformed log line: "+tc.want, err.Error())
-		})
-	}
+	})
 }
 
 func FuzzParse(f *testing.F) {
-	inputs, err := filepath.Glob(filepath.Join("testdata", "*.log"))
-	require.NoError(f, err)
-	for _, path := range inputs {
-		for _, line := range pipelinetest.Lines(f, path) {
-			f.Add(line)
-		}
-	}
-	f.Add([]byte(`{"timestamp":"253402300799999","time":1,"labels":[],"x":{"timestamp":2}}`))
-	cols := Columns()
-	f.Fuzz(func(t *testing.T, line []byte) {
-		r, err := Parse(line)
-		if err != nil {
-			require.Nil(t, r)
-			require.ErrorIs(t, err, ErrMalformed)
-			return
-		}
-		require.NoError(t, cols.Check(r))
-		ms, _ := r.Get("timestamp")
-		when, _ := r.Get("time")
-		tm, err := time.Parse(time.RFC3339Nano, when.(string))
-		require.NoError(t, err)
-		require.Equal(t, ms, tm.UnixMilli())
-		_, err = pipeline.AppendJSON(nil, r)
-		require.NoError(t, err)
+	pipelinetest.FuzzParser(f, pipelinetest.Fuzz{
+		Parse: Parse, Malformed: ErrMalformed, Columns: Columns(),
+		// time is timestamp's instant.
+		Check: func(t *testing.T, r *record.Record) {
+			ms, _ := r.Get("timestamp")
+			when, _ := r.Get("time")
+			tm, err := time.Parse(time.RFC3339Nano, when.(string))
+			require.NoError(t, err)
+			require.Equal(t, ms, tm.UnixMilli())
+		},
+		Seeds: []string{`{"timestamp":"253402300799999","time":1,"labels":[],"x":{"timestamp":2}}`},
 	})
 }
 
@@ -179,27 +113,4 @@ func benchLines() [][]byte {
 	return out
 }
 
-func BenchmarkParse(b *testing.B) {
-	input := benchLines()
-	size := 0
-	for _, l := range input {
-		size += len(l) + 1
-	}
-	b.SetBytes(int64(size))
-	b.ReportAllocs()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	passes := 0
-	for b.Loop() {
-		for _, l := range input {
-			if _, err := Parse(l); err != nil {
-				b.Fatal(err)
-			}
-		}
-		passes++
-	}
-	runtime.ReadMemStats(&after)
-	parsed := float64(passes * len(input))
-	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/parsed, "allocs/line")
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/parsed, "ns/line")
-}
+func BenchmarkParse(b *testing.B) { pipelinetest.BenchmarkParser(b, benchLines(), Parse) }

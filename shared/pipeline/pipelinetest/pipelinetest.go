@@ -1,7 +1,9 @@
 // Package pipelinetest holds the test helpers the log parsers share: parse
 // a testdata file line by line into records written as the pipeline writes
 // them, and compare the result with a golden file byte for byte, so field
-// order and number forms count.
+// order and number forms count; and the bodies of the other tests every
+// parser has (parser.go): its malformed-input table, its columns, its fuzz
+// target and its benchmark.
 package pipelinetest
 
 import (

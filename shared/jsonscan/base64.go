@@ -16,8 +16,9 @@ import (
 // It decodes the text as it finds its end, in one pass over the input:
 // base64 holds no quote, backslash or control byte, so text that decodes
 // is string text. (A Firehose request is nearly all base64 data: scanning
-// it, then decoding it, took two passes a third slower than this one;
-// see BenchmarkAppendBase64.) Anything else (an escape, a byte outside
+// it, then decoding it with encoding/base64, took half as long again as
+// this one pass; BenchmarkAppendBase64, best of 5 on one core: 0.88 ms
+// against 0.60 ms a MB.) Anything else (an escape, a byte outside
 // the alphabet, misplaced padding) is read as String reads it and decoded
 // by encoding/base64, so the result is always exactly encoding/json's.
 func (s *Scanner) AppendBase64(dst []byte) ([]byte, error) {
@@ -88,16 +89,8 @@ func decodeBase64Prefix(dst, src []byte) (out []byte, n int, ok bool) {
 	buf := dst[:cap(dst)]
 	o, i := base, 0
 	for {
-		// Eight characters a round, writing a word of which six bytes
-		// are the group's, while the input has them and dst has room.
-		for ; i+8 <= len(src) && o+8 <= len(buf); i, o = i+8, o+6 {
-			x := binary.LittleEndian.Uint64(src[i:])
-			a, b := group(uint32(x)), group(uint32(x>>32))
-			if (a|b)&^(badChar-1) != 0 {
-				break
-			}
-			binary.LittleEndian.PutUint64(buf[o:], uint64(a)|uint64(b)<<24)
-		}
+		n, m := decodeRounds(buf[o:], src[i:])
+		i, o = i+n, o+m
 		if i+8 <= len(src) && o+8 > len(buf) {
 			// Out of room, not out of text: room for as much again.
 			buf = slices.Grow(buf[:o], o+64)
@@ -141,4 +134,29 @@ func decodeBase64Prefix(dst, src []byte) (out []byte, n int, ok bool) {
 		return buf[:o+2], i + 4, true
 	}
 	return dst, 0, false
+}
+
+// decodeRounds decodes src into dst eight characters (six bytes) a round,
+// while src has eight characters and dst room for a word, and stops before
+// a round with a byte outside the alphabet. It returns the characters read
+// and the bytes written. (A loop of its own, on slices it moves along,
+// keeps everything it needs in registers.)
+func decodeRounds(dst, src []byte) (read, written int) {
+	t := &b64Dec
+	n := len(src)
+	for len(src) >= 8 && len(dst) >= 8 {
+		x := binary.LittleEndian.Uint64(src)
+		a := t[0][byte(x)] | t[1][byte(x>>8)] | t[2][byte(x>>16)] | t[3][byte(x>>24)]
+		b := t[0][byte(x>>32)] | t[1][byte(x>>40)] | t[2][byte(x>>48)] | t[3][byte(x>>56)]
+		if (a|b)&^(badChar-1) != 0 {
+			break
+		}
+		// The word's top two bytes, past the six decoded, are left as
+		// the input's: the next round writes over them. (Zero there, the
+		// compiler splits the store in four.)
+		binary.LittleEndian.PutUint64(dst, uint64(a)|uint64(b)<<24|x&^(1<<48-1))
+		src, dst = src[8:], dst[6:]
+	}
+	read = n - len(src)
+	return read, read / 4 * 3
 }

@@ -168,9 +168,11 @@ func sortedKeys(keys []string, m map[string]string) []string {
 	return keys
 }
 
-// maxMemoMaps bounds the maps a metadataMemo remembers in one invocation:
-// a transform that makes a new map for every record gains nothing from it.
-const maxMemoMaps = 256
+// maxMemoMaps bounds the maps a metadataMemo remembers in one invocation
+// (a transform that makes a new map for every record gains nothing from
+// it): enough for a batch whose records span a month of hourly
+// partitions, as the standard access-log batch does.
+const maxMemoMaps = 1 << 12
 
 // metadataMemo encodes the "metadata" member of each partition-key map
 // once per invocation: the shared pipeline hands every record of a

@@ -169,7 +169,7 @@ func (p *Pipeline) Transform(ctx context.Context, r firehose.Record) (firehose.O
 	}
 	defer p.passes.Put(ps)
 	ps.start(r.ArrivalTime, 0, 0, nil)
-	ps.outputFor(len(r.Data))
+	ps.outputFor(len(r.Data), r.Out)
 	var (
 		haveFirst bool
 		firstLine int
@@ -290,11 +290,12 @@ type pass struct {
 	outputs   outputs
 	maps      partitionMaps
 	// spare is Transform's buffer for small outputs; outRatio the last
-	// output's size per input byte, in sixteenths; large tells whether
-	// p.out is a buffer of its own (see outputFor).
+	// output's size per input byte, in sixteenths; owned tells whether
+	// p.out is memory the output keeps, handed over as it is (see
+	// outputFor).
 	spare    []byte
 	outRatio int
-	large    bool
+	owned    bool
 }
 
 func (s *stages) newPass() *pass {
@@ -325,16 +326,23 @@ func (p *pass) start(arrival time.Time, capacity, limit int, out []byte) {
 }
 
 // outputFor readies p.out for the output of a Firehose record of n bytes,
-// which the framework keeps until it writes the response. A large output
-// is written into a buffer of its own, sized by the last output's ratio to
-// its input, and handed over; a small one is written into the pass's
-// spare buffer and copied out (see outputs).
-func (p *pass) outputFor(n int) {
+// which the framework keeps until it writes the response. The output is
+// written into arena, the framework's memory for the invocation's outputs
+// (firehose.Record.Out), when it has room for it: nothing is allocated or
+// copied then, and the memory serves the next invocation too. Without
+// one, a large output is written into a buffer of its own, sized by the
+// last output's ratio to its input, and handed over; a small one is
+// written into the pass's spare buffer and copied out (see outputs).
+func (p *pass) outputFor(n int, arena []byte) {
 	if p.outRatio == 0 {
 		p.outRatio = 24 // 1.5: JSON adds field names to text logs
 	}
 	size := n*p.outRatio/16 + 256
-	if p.large = size > outputBlock/4; p.large {
+	if p.owned = cap(arena) >= size; p.owned {
+		p.out = arena[:0]
+		return
+	}
+	if p.owned = size > outputBlock/4; p.owned {
 		p.out = make([]byte, 0, size+size/8)
 		return
 	}
@@ -347,7 +355,7 @@ func (p *pass) output(n int) []byte {
 	if n > 0 {
 		p.outRatio = min(max(len(out)*16/n, 1), 1<<10)
 	}
-	if p.large {
+	if p.owned {
 		p.out = nil
 		return out
 	}

@@ -89,6 +89,9 @@ func NewHandler(fn *boot.Function, f Format, extra ...firehose.Option) *firehose
 		firehose.WithLogger(fn.Log),
 		firehose.WithMetrics(fn.Metrics),
 		firehose.WithCounts(lineCounts(p)),
+		// The pipeline writes each record's output into memory the
+		// handler keeps from one invocation to the next.
+		firehose.WithOutArena(),
 	}, extra...)...)
 }
 

@@ -211,7 +211,11 @@ func (p *Pipeline) Transform(ctx context.Context, r firehose.Record) (firehose.O
 				text = ps.compact.Bytes()
 			}
 		}
-		if err := ps.write(&rec.Record, text); err != nil {
+		var valid []byte
+		if p.jsonDocs {
+			valid = line // read whole by ParseJSONInto: see appendRecord
+		}
+		if err := ps.write(&rec.Record, text, valid); err != nil {
 			return firehose.Output{}, &LineError{Line: n, Err: err}
 		}
 	}
@@ -484,8 +488,8 @@ func messageOf(rec *record.Record) (string, bool) {
 }
 
 // write appends rec (text is its source text) as one output line, unless
-// the output has passed its limit.
-func (p *pass) write(rec *record.Record, text []byte) error {
+// the output has passed its limit. valid is as for appendRecord.
+func (p *pass) write(rec *record.Record, text, valid []byte) error {
 	if p.over {
 		return nil
 	}
@@ -501,7 +505,7 @@ func (p *pass) write(rec *record.Record, text []byte) error {
 		rec = &p.selected
 	}
 	var err error
-	if p.out, err = p.s.appendLine(p.out, rec, text, t, &p.scratch); err != nil {
+	if p.out, err = p.s.appendLine(p.out, rec, text, valid, t, &p.scratch); err != nil {
 		return p.s.withhold(err, false)
 	}
 	p.wrote()

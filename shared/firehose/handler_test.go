@@ -624,6 +624,21 @@ func TestInvokeReusesMemory(t *testing.T) {
 	assert.Equal(t, want, string(first), "the first response is untouched by the second invocation")
 	assert.NotEqual(t, string(first), string(second))
 
+	// WithResponseReuse: each response is written where the last was.
+	reuse := NewHandler(upper, WithResponseReuse())
+	var last []byte
+	for i, words := range [][]string{{"hello", "world"}, {"other", "words"}, {"a"}} {
+		out, err := reuse.Invoke(context.Background(), request(t, event(words...)))
+		require.NoError(t, err)
+		want, err := NewHandler(upper).Invoke(context.Background(), request(t, event(words...)))
+		require.NoError(t, err)
+		assert.Equal(t, string(want), string(out), "invocation %d", i)
+		if i > 0 {
+			assert.Same(t, &last[:1][0], &out[:1][0], "invocation %d writes over the last response", i)
+		}
+		last = out
+	}
+
 	// Per record, the framework allocates only the record id's string.
 	same := NewHandler(func(_ context.Context, r Record) (Output, error) { return Output{Data: r.Data}, nil })
 	allocs := func(records int) float64 {

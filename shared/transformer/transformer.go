@@ -90,8 +90,11 @@ func NewHandler(fn *boot.Function, f Format, extra ...firehose.Option) *firehose
 		firehose.WithMetrics(fn.Metrics),
 		firehose.WithCounts(lineCounts(p)),
 		// The pipeline writes each record's output into memory the
-		// handler keeps from one invocation to the next.
+		// handler keeps from one invocation to the next, and each
+		// response goes into the memory of the last: Lambda sends it
+		// before the next invocation.
 		firehose.WithOutArena(),
+		firehose.WithResponseReuse(),
 	}, extra...)...)
 }
 

@@ -177,7 +177,7 @@ func (p *Pipeline) Transform(ctx context.Context, r firehose.Record) (firehose.O
 	lines := s.split.splitter(r.Data)
 	for {
 		rec := &ps.rec
-		n, line, kept, more, err := p.next(&lines, rec, ps.arrival)
+		n, line, kept, more, err := p.next(&lines, rec, ps.arrival, &ps.shape)
 		if !more {
 			break
 		}
@@ -233,11 +233,11 @@ func (p *Pipeline) Transform(ctx context.Context, r firehose.Record) (firehose.O
 
 // next cuts the next line or document from the record's data and parses
 // it into rec, reporting false when there is none left.
-func (p *Pipeline) next(lines *splitter, rec *record.Builder, arrival time.Time) (n int, line []byte, kept, more bool, err error) {
+func (p *Pipeline) next(lines *splitter, rec *record.Builder, arrival time.Time, shape *keyShape) (n int, line []byte, kept, more bool, err error) {
 	if p.jsonDocs && lines.skipSpace() && lines.data[0] == '{' {
 		// One pass: parsing a well-formed object finds its end. Anything
 		// else is cut out and parsed again below, for its error.
-		if end, ok := readJSONDocument(rec, lines.data); ok {
+		if end, ok := readJSONDocument(rec, lines.data, shape); ok {
 			line = lines.data[:end]
 			return lines.take(end), line, true, true, nil
 		}
@@ -288,6 +288,7 @@ type pass struct {
 	// arrivalMs is the arrival time arrivalV was made for.
 	arrivalMs int64
 	first     []byte // the partition values of the record's first line
+	shape     keyShape
 	times     timeMemo
 	stamps    millisStamps
 	compact   bytes.Buffer

@@ -249,8 +249,7 @@ func (d *requestDecoder) record(r *RequestRecord) {
 				d.fail("recordId", errors.New("it is null, not a string"))
 				break
 			}
-			r.RecordID = d.id()
-			r.idLen = jsonenc.StringLen(r.RecordID)
+			r.RecordID, r.idLen = d.id()
 		case 1:
 			r.ArrivalTime = d.millis("approximateArrivalTimestamp")
 		case 2:
@@ -286,29 +285,36 @@ func (d *requestDecoder) record(r *RequestRecord) {
 // idBlock is the size of the blocks record ids are copied into.
 const idBlock = 32 << 10
 
-// id reads a record id: a string copied into blocks of memory carved in
-// order, so that the thousands of ids of a request cost a few
-// allocations, not one each. A block is never written again once its
-// strings are handed out (a transform may keep Record.ID), and is left to
-// the garbage collector when full, never reused.
-func (d *requestDecoder) id() string {
-	v, err := d.s.String(&d.buf)
+// id reads a record id, and the length of its JSON string in the
+// response (jsonenc.StringLen, known from the scan when the id came in
+// ASCII without escapes, as Firehose's do). The id is copied into blocks
+// of memory carved in order, so that the thousands of ids of a request
+// cost a few allocations, not one each. A block is never written again
+// once its strings are handed out (a transform may keep Record.ID), and
+// is left to the garbage collector when full, never reused.
+func (d *requestDecoder) id() (string, int) {
+	v, ascii, err := d.s.StringASCII(&d.buf)
 	if err != nil {
 		d.fail("recordId", err)
-		return ""
+		return "", 0
 	}
-	if len(v) == 0 {
-		return ""
-	}
-	if len(v) > cap(d.ids)-len(d.ids) {
-		if len(v) > idBlock/4 {
-			return string(v) // a rare long id pays for its own
+	var id string
+	switch {
+	case len(v) == 0:
+	case len(v) > cap(d.ids)-len(d.ids) && len(v) > idBlock/4:
+		id = string(v) // a rare long id pays for its own
+	default:
+		if len(v) > cap(d.ids)-len(d.ids) {
+			d.ids = make([]byte, 0, idBlock)
 		}
-		d.ids = make([]byte, 0, idBlock)
+		start := len(d.ids)
+		d.ids = append(d.ids, v...)
+		id = unsafe.String(&d.ids[start], len(v))
 	}
-	start := len(d.ids)
-	d.ids = append(d.ids, v...)
-	return unsafe.String(&d.ids[start], len(v))
+	if ascii {
+		return id, len(id) + 2
+	}
+	return id, jsonenc.StringLen(id)
 }
 
 func (d *requestDecoder) kinesis(md *events.KinesisFirehoseRecordMetadata) {

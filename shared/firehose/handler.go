@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -45,6 +46,7 @@ type Handler struct {
 	metrics   *metrics.Recorder
 	counts    func() []Count
 	outArena  bool
+	reuseResp bool
 	// spare is the last invocation's working memory, kept for the next.
 	spare atomic.Pointer[invocation]
 }
@@ -72,6 +74,17 @@ func WithLogger(l *slog.Logger) Option { return func(h *Handler) { h.log = l } }
 // memory (rather than returning its input or part of it); one that does
 // not use Out should not ask for it, which would only hold the memory.
 func WithOutArena() Option { return func(h *Handler) { h.outArena = true } }
+
+// WithResponseReuse makes Invoke write each response into the memory of
+// the response before it, so that a warm function allocates none:
+// megabytes an invocation, and the garbage collections they bring about
+// (with the write barriers on while one runs, a tenth of a JSON
+// transformation's time). A response is then valid only until the next
+// Invoke begins. That is how Lambda uses it, its runtime loop sending the
+// response before it asks for the next event; a caller that keeps
+// responses, or invokes a handler from many goroutines at once, must not
+// ask for it.
+func WithResponseReuse() Option { return func(h *Handler) { h.reuseResp = true } }
 
 // WithMetrics sets where the per-invocation counts are emitted (EMF).
 func WithMetrics(m *metrics.Recorder) Option { return func(h *Handler) { h.metrics = m } }
@@ -137,7 +150,8 @@ func (h *Handler) invoke(ctx context.Context, payload []byte) ([]byte, Stats, er
 		inv = &invocation{}
 	}
 	defer h.keep(inv)
-	if err := inv.req.decode(&inv.scan, payload); err != nil {
+	var err error
+	if inv.data, err = inv.req.decode(&inv.scan, payload, inv.data); err != nil {
 		err = fmt.Errorf("firehose: %w", err)
 		h.report(ctx, &inv.req, Stats{}, true, err)
 		return nil, Stats{}, err
@@ -145,23 +159,52 @@ func (h *Handler) invoke(ctx context.Context, payload []byte) ([]byte, Stats, er
 	stats, size, err := h.process(ctx, inv)
 	var out []byte
 	if err == nil {
-		out = inv.resp.appendJSON(make([]byte, 0, size))
+		buf := inv.resp
+		if !h.reuseResp || cap(buf) < size {
+			buf = newResponse(size)
+		}
+		out = appendResponse(buf[:0], inv.entries)
+		if h.reuseResp {
+			inv.resp = out
+		}
 	}
 	h.report(ctx, &inv.req, stats, false, err)
 	return out, stats, err
 }
 
+// newResponse returns memory for a response of n bytes. It is not
+// cleared first: every byte of it is written. (make clears what it
+// allocates, and a response is megabytes: clearing it took 3% of an
+// access-log invocation. strings.Builder allocates without clearing,
+// which is safe for the same reason; if it ever did clear, this would
+// only be slower.) The response outlives the invocation, so it is new
+// memory every time (unless the handler reuses it: WithResponseReuse).
+func newResponse(n int) []byte {
+	if n < 4<<10 {
+		return make([]byte, 0, n)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteByte('{')
+	s := b.String()
+	// The builder's buffer, which nothing else refers to once b and s
+	// are gone: at least n bytes from its first.
+	return unsafe.Slice(unsafe.StringData(s), n)[:0]
+}
+
 // invocation is the working memory of one invocation, kept for the next
 // so that a warm function allocates little: the scanner, the decoded
-// request, the buffer every record's data is decoded into, the response
-// records and the payloads to re-ingest.
+// request, the buffer every record's data is decoded into, the response's
+// entries, the payloads to re-ingest and (WithResponseReuse) the response.
 type invocation struct {
 	scan     jsonscan.Scanner
 	req      Request
-	arena    []byte
+	data     []byte
 	out      outArena
-	resp     Response
+	entries  []entry
+	meta     metadataMemo
 	reingest []Reingest
+	resp     []byte // the last response, with WithResponseReuse
 }
 
 // keep drops inv's references into this invocation's payload and outputs
@@ -169,47 +212,25 @@ type invocation struct {
 func (h *Handler) keep(inv *invocation) {
 	clear(inv.req.Records)
 	inv.req.Records = inv.req.Records[:0]
-	clear(inv.resp.Records)
-	inv.resp.Records = inv.resp.Records[:0]
+	clear(inv.entries)
+	inv.entries = inv.entries[:0]
+	inv.meta.reset()
 	clear(inv.reingest)
 	inv.reingest = inv.reingest[:0]
 	inv.scan.Reset(nil)
 	h.spare.Store(inv)
 }
 
-// data decodes record i's data into the invocation's arena. Each record is
-// decoded at most once, when it is transformed, re-ingested or failed with
-// its data, never along with the request.
-func (inv *invocation) data(i int) ([]byte, error) {
-	start := len(inv.arena)
-	arena, err := inv.req.Records[i].AppendData(inv.arena)
-	if err != nil {
-		return nil, err
-	}
-	inv.arena = arena
-	// Capped, so a transform appending to its input cannot write over the
-	// record decoded after it.
-	return arena[start:len(arena):len(arena)], nil
-}
-
-// process runs the transform on every record of inv.req into inv.resp and
-// re-ingests what has to go back. size is at least the encoded response's
-// length: what the budget accounting counted, every record's smallest
-// entry reserved (Dropped ones take less) plus what those with data add.
+// process runs the transform on every record of inv.req into inv.entries
+// and re-ingests what has to go back. size is the encoded response's
+// length; the budget accounting counted at least as much, every record's
+// smallest entry reserved (Dropped ones take less) plus what those with
+// data add.
 func (h *Handler) process(ctx context.Context, inv *invocation) (stats Stats, size int, err error) {
 	req := &inv.req
 	n := len(req.Records)
-	resp := &inv.resp
-	resp.Records = slices.Grow(resp.Records[:0], n)[:n]
-	dataLen := 0
-	for i := range req.Records {
-		dataLen += req.Records[i].maxDataLen()
-	}
-	// One buffer for all the data, never moved while records point into it.
-	if cap(inv.arena) < dataLen {
-		inv.arena = make([]byte, 0, dataLen)
-	}
-	inv.arena = inv.arena[:0]
+	entries := slices.Grow(inv.entries[:0], n)[:n]
+	inv.entries = entries
 	inv.out.on = h.outArena
 	inv.out.reset(h.budget)
 
@@ -231,7 +252,7 @@ func (h *Handler) process(ctx context.Context, inv *invocation) (stats Stats, si
 	// record with data then takes what it adds to that.
 	used := len(emptyResponse)
 	for i := range req.Records {
-		used += reservedLen(req.Records[i].RecordID)
+		used += reservedLen(req.Records[i].idLen)
 	}
 	base := used
 
@@ -239,26 +260,26 @@ func (h *Handler) process(ctx context.Context, inv *invocation) (stats Stats, si
 	// the records after it go back as they came, untransformed, as the
 	// blueprint does, rather than being transformed only to be thrown away.
 	full := false
-	requeue := func(out *ResponseRecord, in *RequestRecord, data []byte) {
-		out.Result, out.Data, out.PartitionKeys = ResultDropped, nil, nil
+	requeue := func(out *entry, in *RequestRecord, data []byte) {
+		out.result, out.data, out.meta = ResultDropped, nil, nil
 		inv.reingest = append(inv.reingest, Reingest{Data: data, PartitionKey: in.Kinesis.PartitionKey})
 		reingested++
 	}
 	// fail turns a record that cannot be returned Ok into ProcessingFailed,
 	// with its original data when that still fits.
-	fail := func(out *ResponseRecord, in *RequestRecord, data []byte, reason string) {
-		out.Result, out.Data, out.PartitionKeys = ResultProcessingFailed, data, nil
+	fail := func(out *entry, in *RequestRecord, data []byte, reason string) {
+		out.result, out.data, out.meta = ResultProcessingFailed, data, nil
 		h.log.WarnContext(ctx, "record failed", "record_id", in.RecordID, "error", reason)
 		if size := out.extraLen(); used+size <= h.budget {
 			used += size
 		} else {
-			out.Data = nil // Firehose accepts a failed record without data.
+			out.data = nil // Firehose accepts a failed record without data.
 		}
 	}
 	// untransformed handles a record the deadline margin left no time to
 	// transform: back to the source stream as it came when there is a
 	// re-ingester, otherwise failed with its original data.
-	untransformed := func(out *ResponseRecord, in *RequestRecord, data []byte) {
+	untransformed := func(out *entry, in *RequestRecord, data []byte) {
 		if h.reingest != nil {
 			requeue(out, in, data)
 			return
@@ -268,9 +289,9 @@ func (h *Handler) process(ctx context.Context, inv *invocation) (stats Stats, si
 
 	for i := range req.Records {
 		in := &req.Records[i]
-		out := &resp.Records[i]
-		out.RecordID = in.RecordID
-		data, err := inv.data(i)
+		out := &entries[i]
+		*out = entry{id: in.RecordID, idLen: in.idLen}
+		data, err := in.decoded()
 		if err != nil {
 			// Nothing to transform, re-ingest or hand back: the record
 			// fails alone, without data, and the batch goes on.
@@ -294,23 +315,23 @@ func (h *Handler) process(ctx context.Context, inv *invocation) (stats Stats, si
 			untransformed(out, in, data)
 			continue
 		case err != nil:
-			out.Result = ResultProcessingFailed
-			out.Data = data // Firehose writes failed records' data to the error prefix.
+			out.result = ResultProcessingFailed
+			out.data = data // Firehose writes failed records' data to the error prefix.
 			h.log.WarnContext(ctx, "record failed", "record_id", in.RecordID, "error", err.Error())
 		case len(o.Reingest) > 0:
-			out.Result = ResultDropped
+			out.result = ResultDropped
 			for _, p := range o.Reingest {
 				inv.reingest = append(inv.reingest, Reingest{Data: p, PartitionKey: in.Kinesis.PartitionKey})
 			}
 			reingested++
 		case o.Drop:
-			out.Result = ResultDropped
+			out.result = ResultDropped
 		default:
-			out.Result = ResultOk
-			out.Data = o.Data
-			out.PartitionKeys = o.PartitionKeys
+			out.result = ResultOk
+			out.data = o.Data
+			out.meta = inv.meta.get(o.PartitionKeys)
 		}
-		if out.Result == ResultDropped {
+		if out.result == ResultDropped {
 			continue
 		}
 		// Failed records carry their data back too, so they count against
@@ -321,7 +342,7 @@ func (h *Handler) process(ctx context.Context, inv *invocation) (stats Stats, si
 			continue
 		}
 		switch {
-		case base+size > h.budget && out.Result == ResultOk:
+		case base+size > h.budget && out.result == ResultOk:
 			// Re-ingested as it came, it would come back just as large,
 			// forever; only the transform can split it (Output.Reingest).
 			fail(out, in, data, fmt.Sprintf("output of %d base64 bytes exceeds the %d-byte response budget on its own",
@@ -336,11 +357,11 @@ func (h *Handler) process(ctx context.Context, inv *invocation) (stats Stats, si
 		}
 	}
 
-	for _, r := range resp.Records {
-		switch r.Result {
+	for i := range entries {
+		switch e := &entries[i]; e.result {
 		case ResultOk:
 			stats.Ok++
-			stats.BytesOut += len(r.Data)
+			stats.BytesOut += len(e.data)
 		case ResultDropped:
 			stats.Dropped++
 		case ResultProcessingFailed:
@@ -362,7 +383,7 @@ func (h *Handler) process(ctx context.Context, inv *invocation) (stats Stats, si
 			return stats, 0, fmt.Errorf("firehose: re-ingest %d payloads: %w", len(inv.reingest), err)
 		}
 	}
-	return stats, used, nil
+	return stats, responseLen(entries), nil
 }
 
 // run calls the transform, turning a panic into that record's error.

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"lakestream/shared/golden"
+	"lakestream/shared/jsonenc"
 	"lakestream/shared/metrics"
 )
 
@@ -136,10 +137,11 @@ func TestHandlePanicFailsOnlyItsRecord(t *testing.T) {
 func budgetFitting(ev events.KinesisFirehoseEvent, ok ...int) int {
 	n := len(emptyResponse)
 	for i, in := range ev.Records {
-		n += reservedLen(in.RecordID)
+		n += reservedLen(jsonenc.StringLen(in.RecordID))
 		if slices.Contains(ok, i) {
 			r := ResponseRecord{RecordID: in.RecordID, Result: ResultOk, Data: bytes.ToUpper(in.Data)}
-			n += r.extraLen()
+			e := r.entry()
+			n += e.extraLen()
 		}
 	}
 	return n
@@ -200,14 +202,17 @@ func TestHandleOverBudgetIsReingested(t *testing.T) {
 // record ids used to be, with partition keys and many small records), nor
 // than the buffer Invoke encodes it into.
 func TestResponseWithinBudget(t *testing.T) {
+	shared := map[string]string{"log_group": "aws_lambda_<orders>", "dt": "2024-05-01", "hour": "13"}
 	keys := func(_ context.Context, r Record) (Output, error) {
 		switch len(r.Data) % 4 {
 		case 0:
 			return Output{Drop: true}, nil
 		case 1:
 			return Output{}, errors.New("bad")
+		case 2:
+			return Output{Data: r.Data, PartitionKeys: shared}, nil // encoded once, from the memo after
 		}
-		return Output{Data: r.Data, PartitionKeys: map[string]string{"log_group": "aws_lambda_<orders>", "dt": "2024-05-01", "hour": "13"}}, nil
+		return Output{Data: r.Data, PartitionKeys: map[string]string{"log_group": "aws_lambda_<orders>", "dt": "2024-05-01", "hour": "1\\3"}}, nil
 	}
 	for seed := range 200 {
 		var data []string
@@ -219,29 +224,26 @@ func TestResponseWithinBudget(t *testing.T) {
 		for _, budget := range []int{0, 100, 500, 1000, 5000} {
 			h := NewHandler(keys, WithBudget(budget), WithReingester(&fakeReingester{}))
 			inv := &invocation{}
-			require.NoError(t, inv.req.decode(&inv.scan, request(t, ev)))
+			var err error
+			inv.data, err = inv.req.decode(&inv.scan, request(t, ev), nil)
+			require.NoError(t, err)
 			stats, size, err := h.process(context.Background(), inv)
 			require.NoError(t, err)
-			encoded := inv.resp.appendJSON(nil)
-			assert.LessOrEqual(t, len(encoded), size, "the buffer Invoke reserves holds the response")
+			encoded := appendResponse(nil, inv.entries)
+			assert.Equal(t, len(encoded), size, "the response takes exactly the size worked out")
 			var resp Response
 			require.NoError(t, json.Unmarshal(encoded, &resp))
 			if base := budgetFitting(ev); base <= budget {
 				assert.LessOrEqual(t, len(encoded), budget, "seed %d budget %d", seed, budget)
 			}
 			assert.Equal(t, stats.In, stats.Ok+stats.Dropped+stats.Failed+stats.Reingested)
-			for _, r := range resp.Records {
-				assert.Equal(t, r.encodedLen(), len(must(r.MarshalJSON())), "encodedLen of %s", r.RecordID)
+			var records []json.RawMessage
+			require.NoError(t, json.Unmarshal(encoded[len(`{"records":`):len(encoded)-1], &records))
+			for i, r := range resp.Records {
+				assert.Equal(t, string(referenceJSON(t, r)), string(records[i]), "record %d as encoding/json writes it", i)
 			}
 		}
 	}
-}
-
-func must(b []byte, err error) []byte {
-	if err != nil {
-		panic(err)
-	}
-	return b
 }
 
 // TestMaxDataLen: data of MaxDataLen bytes fits a response on its own,
@@ -621,6 +623,21 @@ func TestInvokeReusesMemory(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, want, string(first), "the first response is untouched by the second invocation")
 	assert.NotEqual(t, string(first), string(second))
+
+	// WithResponseReuse: each response is written where the last was.
+	reuse := NewHandler(upper, WithResponseReuse())
+	var last []byte
+	for i, words := range [][]string{{"hello", "world"}, {"other", "words"}, {"a"}} {
+		out, err := reuse.Invoke(context.Background(), request(t, event(words...)))
+		require.NoError(t, err)
+		want, err := NewHandler(upper).Invoke(context.Background(), request(t, event(words...)))
+		require.NoError(t, err)
+		assert.Equal(t, string(want), string(out), "invocation %d", i)
+		if i > 0 {
+			assert.Same(t, &last[:1][0], &out[:1][0], "invocation %d writes over the last response", i)
+		}
+		last = out
+	}
 
 	// Per record, the framework allocates only the record id's string.
 	same := NewHandler(func(_ context.Context, r Record) (Output, error) { return Output{Data: r.Data}, nil })

@@ -2,13 +2,14 @@ package firehose
 
 import (
 	"bytes"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
+	"unsafe"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"lakestream/shared/jsonenc"
 	"lakestream/shared/jsonscan"
 )
 
@@ -18,8 +19,8 @@ import (
 var ErrInvalidRequest = errors.New("not a Firehose data-transformation request")
 
 // Request is a Firehose data-transformation request as DecodeRequest reads
-// it: the fields of aws-lambda-go's events.KinesisFirehoseEvent, with each
-// record's data left as the base64 text it came as until it is needed.
+// it: the fields of aws-lambda-go's events.KinesisFirehoseEvent, each
+// record's data decoded from base64 into one buffer shared by them all.
 type Request struct {
 	InvocationID           string
 	DeliveryStreamArn      string
@@ -37,31 +38,35 @@ type RequestRecord struct {
 	// Kinesis is kinesisRecordMetadata, set when the delivery stream reads
 	// from a Kinesis stream.
 	Kinesis events.KinesisFirehoseRecordMetadata
-	// data is the text of the "data" string in the request: base64, with
-	// JSON escapes when escaped is set. hasData is false when "data" was
-	// absent or null.
+	// data is the record's data, base64-decoded: a slice of the request's
+	// buffer, capped at its end. dataErr is set instead when "data" is
+	// not valid base64; hasData is false when "data" was absent or null.
 	data    []byte
-	escaped bool
+	dataErr error
 	hasData bool
+	// idLen is what RecordID takes in the response: the length of its
+	// JSON string (jsonenc.StringLen), worked out once.
+	idLen int
 }
 
 // AppendData appends the record's data, base64-decoded, to dst. Invalid
 // base64 is an error for this record alone (dst comes back as it was).
 // Like encoding/json, it skips line breaks in the base64 text.
 func (r *RequestRecord) AppendData(dst []byte) ([]byte, error) {
-	text := r.data
-	if r.escaped {
-		text = jsonscan.Unescape(nil, text) // Firehose never escapes base64; only odd input pays
+	if r.dataErr != nil {
+		return dst, fmt.Errorf("data is not valid base64: %w", r.dataErr)
 	}
-	out, err := base64.StdEncoding.AppendDecode(dst, text)
-	if err != nil {
-		return dst, fmt.Errorf("data is not valid base64: %w", err)
-	}
-	return out, nil
+	return append(dst, r.data...), nil
 }
 
-// maxDataLen is the most bytes the record's data can decode to.
-func (r *RequestRecord) maxDataLen() int { return base64.StdEncoding.DecodedLen(len(r.data)) }
+// decoded returns the record's data, or why it could not be decoded (as
+// AppendData says it).
+func (r *RequestRecord) decoded() ([]byte, error) {
+	if r.dataErr != nil {
+		return nil, fmt.Errorf("data is not valid base64: %w", r.dataErr)
+	}
+	return r.data, nil
+}
 
 // Event returns the request as encoding/json decodes it into aws-lambda-go's
 // type, every record's data decoded; the first record whose data is not
@@ -104,31 +109,44 @@ func (r *Request) header() events.KinesisFirehoseEvent {
 // DynamoDB event's "Records" is not "records"), a known key may appear
 // once, "records" must be an array, and every record must have a non-empty
 // string "recordId" (Firehose rejects an answer without one). Unknown keys
-// are skipped. Records' data stays base64 until AppendData: a record whose
-// data is not valid base64 fails alone, where encoding/json fails the
-// whole request. The error wraps ErrInvalidRequest and says what the
-// payload looks like instead where that is cheap to tell.
+// are skipped. A record whose data is not valid base64 fails alone (see
+// AppendData), where encoding/json fails the whole request. The error
+// wraps ErrInvalidRequest and says what the payload looks like instead
+// where that is cheap to tell.
 func DecodeRequest(payload []byte) (*Request, error) {
 	r := &Request{}
-	return r, r.decode(&jsonscan.Scanner{}, payload)
+	_, err := r.decode(&jsonscan.Scanner{}, payload, nil)
+	return r, err
 }
 
 // decode is DecodeRequest into r, reusing its records and the scanner.
-func (r *Request) decode(s *jsonscan.Scanner, payload []byte) error {
+// The records' data is decoded into buf's memory (grown when it has too
+// little), which comes back for the next request.
+func (r *Request) decode(s *jsonscan.Scanner, payload, buf []byte) ([]byte, error) {
 	s.Reset(payload)
 	clear(r.Records)
 	*r = Request{Records: r.Records[:0]}
-	d := requestDecoder{s: s, rec: -1}
+	// Base64 decodes to 3 bytes in 4: the whole payload's worth is room
+	// for every record's data, never moved while records point into it
+	// (see jsonscan.Scanner.AppendBase64).
+	if room := len(payload)/4*3 + 8; cap(buf) < room {
+		buf = make([]byte, 0, room)
+	}
+	d := requestDecoder{s: s, rec: -1, data: buf[:0]}
 	d.request(r)
-	return d.result()
+	return d.data, d.result()
 }
 
 // requestDecoder holds what decoding one request needs besides the
-// scanner: a buffer for strings that need unescaping, which record it is
-// in (for error messages) and the first error with where it happened.
+// scanner: a buffer for strings that need unescaping, the buffer the
+// records' data is decoded into, the memory their ids are copied to,
+// which record it is in (for error messages) and the first error with
+// where it happened.
 type requestDecoder struct {
 	s    *jsonscan.Scanner
 	buf  []byte
+	data []byte
+	ids  []byte
 	rec  int // index of the record being read; -1 outside "records"
 	err  error
 	hint string // what the payload looks like instead, from its keys
@@ -207,29 +225,51 @@ func (d *requestDecoder) record(r *RequestRecord) {
 	}
 	var seen uint
 	for key := range s.Object() {
-		if !d.once(&seen, recordKeys, key, "") {
-			continue
-		}
+		// The keys Firehose sends, told apart by a switch rather than by
+		// once's search: a request holds thousands of records.
+		i := -1
 		switch string(key) {
 		case "recordId":
+			i = 0
+		case "approximateArrivalTimestamp":
+			i = 1
+		case "data":
+			i = 2
+		case "kinesisRecordMetadata":
+			i = 3
+		}
+		if i < 0 || seen&(1<<i) != 0 {
+			d.once(&seen, recordKeys, key, "") // says why, or skips an unknown key
+			continue
+		}
+		seen |= 1 << i
+		switch i {
+		case 0:
 			if s.Peek() == jsonscan.Null {
 				d.fail("recordId", errors.New("it is null, not a string"))
 				break
 			}
-			r.RecordID = d.string("recordId")
-		case "approximateArrivalTimestamp":
+			r.RecordID, r.idLen = d.id()
+		case 1:
 			r.ArrivalTime = d.millis("approximateArrivalTimestamp")
-		case "data":
+		case 2:
 			if s.Null() {
 				break
 			}
-			text, escaped, err := s.RawString()
-			if err != nil {
+			start := len(d.data)
+			data, err := s.AppendBase64(d.data)
+			if s.Err() != nil {
 				d.fail("data", err)
 				break
 			}
-			r.data, r.escaped, r.hasData = text, escaped, true
-		case "kinesisRecordMetadata":
+			r.hasData = true
+			if err != nil {
+				r.dataErr = err
+				break
+			}
+			d.data = data
+			r.data = data[start:len(data):len(data)] // capped: see Record.Data
+		case 3:
 			d.kinesis(&r.Kinesis)
 		}
 	}
@@ -240,6 +280,41 @@ func (d *requestDecoder) record(r *RequestRecord) {
 	case r.RecordID == "":
 		d.fail("recordId", errors.New("it is empty"))
 	}
+}
+
+// idBlock is the size of the blocks record ids are copied into.
+const idBlock = 32 << 10
+
+// id reads a record id, and the length of its JSON string in the
+// response (jsonenc.StringLen, known from the scan when the id came in
+// ASCII without escapes, as Firehose's do). The id is copied into blocks
+// of memory carved in order, so that the thousands of ids of a request
+// cost a few allocations, not one each. A block is never written again
+// once its strings are handed out (a transform may keep Record.ID), and
+// is left to the garbage collector when full, never reused.
+func (d *requestDecoder) id() (string, int) {
+	v, ascii, err := d.s.StringASCII(&d.buf)
+	if err != nil {
+		d.fail("recordId", err)
+		return "", 0
+	}
+	var id string
+	switch {
+	case len(v) == 0:
+	case len(v) > cap(d.ids)-len(d.ids) && len(v) > idBlock/4:
+		id = string(v) // a rare long id pays for its own
+	default:
+		if len(v) > cap(d.ids)-len(d.ids) {
+			d.ids = make([]byte, 0, idBlock)
+		}
+		start := len(d.ids)
+		d.ids = append(d.ids, v...)
+		id = unsafe.String(&d.ids[start], len(v))
+	}
+	if ascii {
+		return id, len(id) + 2
+	}
+	return id, jsonenc.StringLen(id)
 }
 
 func (d *requestDecoder) kinesis(md *events.KinesisFirehoseRecordMetadata) {

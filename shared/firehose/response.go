@@ -3,7 +3,9 @@ package firehose
 import (
 	"encoding/base64"
 	"encoding/json"
+	"reflect"
 	"slices"
+	"unsafe"
 
 	"lakestream/shared/jsonenc"
 )
@@ -28,68 +30,131 @@ type ResponseRecord struct {
 // MarshalJSON writes the whole response into one buffer of the exact size:
 // a response is up to 6 MB, and encoding/json re-scans whatever a
 // Marshaler returns, so one buffer means one pass instead of one per
-// record. (The handler itself calls appendJSON: Invoke's response goes out
+// record. (The handler writes its own entries: Invoke's response goes out
 // as it is.)
 func (r *Response) MarshalJSON() ([]byte, error) {
-	return r.appendJSON(make([]byte, 0, r.encodedLen())), nil
-}
-
-// appendJSON appends the encoded response to b.
-func (r *Response) appendJSON(b []byte) []byte {
-	b = append(b, `{"records":[`...)
+	entries := make([]entry, len(r.Records))
 	for i := range r.Records {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = r.Records[i].appendJSON(b)
+		entries[i] = r.Records[i].entry()
 	}
-	return append(b, "]}"...)
-}
-
-// encodedLen is len(r.appendJSON(nil)), computed without encoding.
-func (r *Response) encodedLen() int {
-	n := len(emptyResponse)
-	for i := range r.Records {
-		n += r.Records[i].encodedLen() + 1
-	}
-	if len(r.Records) > 0 {
-		n-- // no comma after the last
-	}
-	return n
+	return appendResponse(make([]byte, 0, responseLen(entries)), entries), nil
 }
 
 // MarshalJSON writes the record as Firehose expects it: "data" always
 // present (possibly "") on Ok records, absent on Dropped ones and on failed
 // ones without data; "metadata" only when there are partition keys.
 func (r ResponseRecord) MarshalJSON() ([]byte, error) {
-	return r.appendJSON(make([]byte, 0, r.encodedLen())), nil
+	e := r.entry()
+	return e.appendJSON(make([]byte, 0, e.encodedLen())), nil
 }
 
-func (r *ResponseRecord) appendJSON(b []byte) []byte {
+// entry is r as the handler writes it.
+func (r *ResponseRecord) entry() entry {
+	return entry{id: r.RecordID, idLen: jsonenc.StringLen(r.RecordID), result: r.Result, data: r.Data,
+		meta: appendMetadata(nil, r.PartitionKeys)}
+}
+
+// encodedLen is len(r.MarshalJSON()), computed without encoding.
+func (r *ResponseRecord) encodedLen() int {
+	e := r.entry()
+	return e.encodedLen()
+}
+
+// entry is one record's answer as the handler writes it, each of its
+// parts sized before it is written: the budget accounting asks the size
+// of every entry (encodedLen, a sum), and the response is then written
+// once into a buffer of exactly its size. Only the data is encoded as the
+// entry is written; the rest was encoded or measured once: the record id
+// when the request was decoded, the metadata once per partition-key map
+// (see metadataMemo). Those three made up half of the framework's time
+// when each entry was encoded to be sized and encoded again to be written.
+type entry struct {
+	id     string
+	idLen  int // len(jsonenc.AppendString(nil, id))
+	result string
+	data   []byte
+	// meta is the "metadata" member with its leading comma, or nothing.
+	meta []byte
+}
+
+// hasData reports whether the entry writes "data": Firehose wants it on
+// every Ok record, even empty, and a failed record carries its original
+// data when it fits.
+func (e *entry) hasData() bool { return e.result == ResultOk || len(e.data) > 0 }
+
+// encodedLen is len(e.appendJSON(nil)), computed without encoding.
+func (e *entry) encodedLen() int {
+	n := len(`{"recordId":,"result":""}`) + e.idLen + len(e.result) + len(e.meta)
+	if e.hasData() {
+		n += len(`,"data":""`) + base64.StdEncoding.EncodedLen(len(e.data))
+	}
+	return n
+}
+
+func (e *entry) appendJSON(b []byte) []byte {
 	b = append(b, `{"recordId":`...)
-	b = jsonenc.AppendString(b, r.RecordID)
+	if e.idLen == len(e.id)+2 {
+		// Nothing to escape (every escape is longer than what it
+		// stands for): the id as it is, between quotes.
+		b = append(b, '"')
+		b = append(b, e.id...)
+		b = append(b, '"')
+	} else {
+		b = jsonenc.AppendString(b, e.id)
+	}
 	b = append(b, `,"result":"`...)
-	b = append(b, r.Result...)
+	b = append(b, e.result...)
 	b = append(b, '"')
-	if r.Result == ResultOk || len(r.Data) > 0 {
+	if e.hasData() {
 		b = append(b, `,"data":"`...)
-		b = appendBase64(b, r.Data)
+		b = appendBase64(b, e.data)
 		b = append(b, '"')
 	}
-	if len(r.PartitionKeys) > 0 {
-		b = append(b, `,"metadata":{"partitionKeys":{`...)
-		var buf [8]string // room for the usual few keys without allocating
-		for i, k := range sortedKeys(buf[:0], r.PartitionKeys) {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = jsonenc.AppendString(b, k)
-			b = append(b, ':')
-			b = jsonenc.AppendString(b, r.PartitionKeys[k])
-		}
-		b = append(b, "}}"...)
-	}
+	b = append(b, e.meta...)
 	return append(b, '}')
+}
+
+// responseLen is len(appendResponse(nil, entries)).
+func responseLen(entries []entry) int {
+	n := len(emptyResponse)
+	for i := range entries {
+		n += entries[i].encodedLen() + 1
+	}
+	if len(entries) > 0 {
+		n-- // no comma after the last
+	}
+	return n
+}
+
+// appendResponse appends the response holding entries to b.
+func appendResponse(b []byte, entries []entry) []byte {
+	b = append(b, `{"records":[`...)
+	for i := range entries {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = entries[i].appendJSON(b)
+	}
+	return append(b, "]}"...)
+}
+
+// appendMetadata appends the "metadata" member of a record with partition
+// keys m (keys sorted), with its leading comma; nothing when m is empty.
+func appendMetadata(b []byte, m map[string]string) []byte {
+	if len(m) == 0 {
+		return b
+	}
+	b = append(b, `,"metadata":{"partitionKeys":{`...)
+	var buf [8]string // room for the usual few keys without allocating
+	for i, k := range sortedKeys(buf[:0], m) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = jsonenc.AppendString(b, k)
+		b = append(b, ':')
+		b = jsonenc.AppendString(b, m[k])
+	}
+	return append(b, "}}"...)
 }
 
 // sortedKeys appends m's keys to keys, sorted: sorting the keys of every
@@ -101,6 +166,55 @@ func sortedKeys(keys []string, m map[string]string) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// maxMemoMaps bounds the maps a metadataMemo remembers in one invocation
+// (a transform that makes a new map for every record gains nothing from
+// it): enough for a batch whose records span a month of hourly
+// partitions, as the standard access-log batch does.
+const maxMemoMaps = 1 << 12
+
+// metadataMemo encodes the "metadata" member of each partition-key map
+// once per invocation: the shared pipeline hands every record of a
+// partition the same map, so a batch of thousands of records has a few
+// maps. A map is known by its identity, which is sound because the memo
+// holds the map (its memory cannot be another map's while remembered) and
+// is emptied for every invocation, during which a transform must not
+// change a map it returned (see Output.PartitionKeys).
+type metadataMemo struct {
+	last     unsafe.Pointer
+	lastMeta []byte
+	byMap    map[unsafe.Pointer][]byte
+}
+
+// get returns m's "metadata" member, as appendMetadata writes it.
+func (c *metadataMemo) get(m map[string]string) []byte {
+	if len(m) == 0 {
+		return nil
+	}
+	p := reflect.ValueOf(m).UnsafePointer()
+	if p == c.last {
+		return c.lastMeta
+	}
+	meta, ok := c.byMap[p]
+	if !ok {
+		meta = appendMetadata(nil, m)
+		if len(c.byMap) >= maxMemoMaps {
+			return meta
+		}
+		if c.byMap == nil {
+			c.byMap = make(map[unsafe.Pointer][]byte)
+		}
+		c.byMap[p] = meta
+	}
+	c.last, c.lastMeta = p, meta
+	return meta
+}
+
+// reset forgets every map, for the next invocation.
+func (c *metadataMemo) reset() {
+	clear(c.byMap)
+	c.last, c.lastMeta = nil, nil
 }
 
 // UnmarshalJSON reads what MarshalJSON writes (tests and the local runner
@@ -130,30 +244,16 @@ func (r *ResponseRecord) UnmarshalJSON(b []byte) error {
 // emptyResponse is the response's JSON around its records.
 const emptyResponse = `{"records":[]}`
 
-// reservedLen is the most a record's entry takes without data: a failed
-// record's, plus the comma before the next.
-func reservedLen(recordID string) int {
-	return len(`{"recordId":,"result":"ProcessingFailed"}`) + jsonenc.StringLen(recordID) + 1
+// reservedLen is the most a record's entry takes without data, idLen
+// being its id's JSON length: a failed record's, plus the comma before
+// the next.
+func reservedLen(idLen int) int {
+	return len(`{"recordId":,"result":"ProcessingFailed"}`) + idLen + 1
 }
 
-// extraLen is what r's entry adds to its reserved length.
-func (r *ResponseRecord) extraLen() int {
-	return max(0, r.encodedLen()+1-reservedLen(r.RecordID))
-}
-
-// encodedLen is len(r.appendJSON(nil)), computed without encoding.
-func (r *ResponseRecord) encodedLen() int {
-	n := len(`{"recordId":,"result":""}`) + jsonenc.StringLen(r.RecordID) + len(r.Result)
-	if r.Result == ResultOk || len(r.Data) > 0 {
-		n += len(`,"data":""`) + base64.StdEncoding.EncodedLen(len(r.Data))
-	}
-	if len(r.PartitionKeys) > 0 {
-		n += len(`,"metadata":{"partitionKeys":{}}`) + 2*len(r.PartitionKeys) - 1 // colons, commas
-		for k, v := range r.PartitionKeys {
-			n += jsonenc.StringLen(k) + jsonenc.StringLen(v)
-		}
-	}
-	return n
+// extraLen is what e's entry adds to its reserved length.
+func (e *entry) extraLen() int {
+	return max(0, e.encodedLen()+1-reservedLen(e.idLen))
 }
 
 // MaxDataLen is the most data an Ok record with this id and partition

@@ -41,7 +41,12 @@ type Output struct {
 	// Data is the transformed record (for example newline-delimited JSON).
 	Data []byte
 	// PartitionKeys become metadata.partitionKeys for Firehose dynamic
-	// partitioning; nil when the stream does not partition.
+	// partitioning; nil when the stream does not partition. The handler
+	// reads the map until the response is written, so a transform must
+	// not change a map it returned during the invocation (it returns a
+	// new one instead). Returning the same map for every record of a
+	// partition, as the shared pipeline does, costs the least: each map
+	// is encoded once per invocation.
 	PartitionKeys map[string]string
 	// Drop filters the record out on purpose (result Dropped).
 	Drop bool

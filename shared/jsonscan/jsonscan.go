@@ -332,22 +332,24 @@ func (s *Scanner) memberKey() (key []byte, ok bool) {
 		s.syntax(i, "'\"' starting an object key")
 		return nil, false
 	}
-	// Nearly every key is printable ASCII of at most 15 bytes: two words
+	// Nearly every key is printable ASCII of at most 31 bytes (a
+	// Firehose record has approximateArrivalTimestamp): a word or a few
 	// looked at, and none of readString's cases.
-	if i+17 <= len(d) {
-		x := binary.LittleEndian.Uint64(d[i+1:])
-		m, k := special(x), i+1
-		if m == 0 && x&msb == 0 {
-			x = binary.LittleEndian.Uint64(d[i+9:])
-			m, k = special(x), i+9
-		}
-		if m != 0 {
-			n := bits.TrailingZeros64(m) / 8
-			if end := k + n; d[end] == '"' && x&(1<<(8*n)-1)&msb == 0 {
-				key, ok = d[i+1:end], true
-				s.pos = end + 1
+	for k := i + 1; k+8 <= len(d) && k <= i+25; k += 8 {
+		x := binary.LittleEndian.Uint64(d[k:])
+		m := special(x)
+		if m == 0 {
+			if x&msb != 0 {
+				break
 			}
+			continue
 		}
+		n := bits.TrailingZeros64(m) / 8
+		if end := k + n; d[end] == '"' && x&(1<<(8*n)-1)&msb == 0 {
+			key, ok = d[i+1:end], true
+			s.pos = end + 1
+		}
+		break
 	}
 	if !ok {
 		var grown []byte
@@ -432,6 +434,23 @@ func (s *Scanner) String(buf *[]byte) ([]byte, error) {
 	v, grown, _ := s.readString((*buf)[:0])
 	*buf = grown
 	return v, s.err
+}
+
+// StringASCII is String that also reports whether the string came in
+// ASCII alone and without escapes: its value is then its text as it is
+// in the input, which JSON writes back byte for byte, so that a decoder
+// sizing what it will write needs no second look at it.
+func (s *Scanner) StringASCII(buf *[]byte) (v []byte, ascii bool, err error) {
+	if !s.at(String) {
+		return nil, false, s.err
+	}
+	start := s.pos + 1
+	if end, high, plain := plainEnd(s.data, start); plain && !high {
+		s.pos = end + 1
+		return s.data[start:end], true, nil
+	}
+	v, err = s.String(buf)
+	return v, false, err
 }
 
 // AppendString is String for a decoder that keeps many values at once: a

@@ -170,6 +170,15 @@ func TestString(t *testing.T) {
 			}
 			assert.Equal(t, tc.in, string(in), "the input is never written to")
 
+			v, ascii, err := New(in).StringASCII(&buf)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, string(v), "StringASCII reads as String")
+			plainASCII := !strings.Contains(tc.in, `\`)
+			for _, c := range []byte(tc.in) {
+				plainASCII = plainASCII && c < 0x80
+			}
+			assert.Equal(t, plainASCII, ascii, "ASCII without escapes")
+
 			raw, escaped, err := New(in).RawString()
 			require.NoError(t, err)
 			assert.Equal(t, tc.in[1:len(tc.in)-1], string(raw))
@@ -498,6 +507,16 @@ func decodeAny(t *testing.T, s *Scanner) any {
 		body, _, err := New(raw).RawString()
 		require.NoError(t, err)
 		require.Equal(t, string(v), string(Unescape(nil, body)), "Unescape(RawString) is String")
+		a, ascii, err := New(raw).StringASCII(nil)
+		require.NoError(t, err)
+		require.Equal(t, string(v), string(a), "StringASCII is String")
+		if ascii {
+			require.Equal(t, string(body), string(a), "an ASCII string without escapes is its text")
+			require.NotContains(t, string(body), `\`)
+			for _, c := range body {
+				require.Less(t, c, byte(0x80))
+			}
+		}
 		return string(v)
 	case Number:
 		lit, err := s.Number()

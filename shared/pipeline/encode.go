@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,13 +30,15 @@ const maxDepth = 1000
 // HTML-escaped: the output is data, not a web page. It does not
 // allocate beyond growing dst. On error dst may hold a partial object.
 func AppendJSON(dst []byte, r *record.Record) ([]byte, error) {
-	return appendRecord(dst, r, 0, false)
+	return appendRecord(dst, r, 0, false, nil)
 }
 
 // appendRecord writes r; with embed (EMBED_JSON_MESSAGE), a top-level
 // message field holding a JSON object's text is followed by messageJson,
-// the object itself.
-func appendRecord(dst []byte, r *record.Record, depth int, embed bool) ([]byte, error) {
+// the object itself. valid, when not empty, is text known to be valid
+// JSON, the document ParseJSONInto read r from: a json.RawMessage within
+// it is one of its values, written without checking it again.
+func appendRecord(dst []byte, r *record.Record, depth int, embed bool, valid []byte) ([]byte, error) {
 	if r == nil {
 		return append(dst, "null"...), nil
 	}
@@ -51,7 +54,7 @@ func appendRecord(dst []byte, r *record.Record, depth int, embed bool) ([]byte, 
 		dst = jsonenc.AppendString(dst, f.Name)
 		dst = append(dst, ':')
 		var err error
-		if dst, err = appendValue(dst, f.Value, depth); err != nil {
+		if dst, err = appendValue(dst, f.Value, depth, valid); err != nil {
 			return dst, &FieldError{Field: f.Name, Err: err}
 		}
 		if embed && f.Name == FieldMessage {
@@ -70,7 +73,7 @@ func appendRecord(dst []byte, r *record.Record, depth int, embed bool) ([]byte, 
 // state machine) and holds no white space at all, as a parser's nested
 // values and numbers mostly do, is already compact.
 func appendCompact(dst, v []byte) ([]byte, error) {
-	if bytes.IndexAny(v, " \t\r\n") < 0 {
+	if !hasSpace(v) {
 		s := scanners.Get().(*jsonscan.Scanner)
 		s.Reset(v)
 		valid := s.Skip() == nil && s.End() == nil
@@ -87,8 +90,52 @@ func appendCompact(dst, v []byte) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// appendValue appends one value of the record contract as JSON.
-func appendValue(dst []byte, v any, depth int) ([]byte, error) {
+// appendRawJSON is appendCompact for a json.RawMessage, which needs no
+// check when it lies within valid (see appendRecord): ParseJSONInto keeps
+// nested objects, arrays and fractions as slices of the document, which
+// it read whole, so checking one again as it is written was a second
+// pass over it (an eighth of a JSON record's time).
+func appendRawJSON(dst, v, valid []byte) ([]byte, error) {
+	if within(v, valid) && !hasSpace(v) {
+		return append(dst, v...), nil
+	}
+	return appendCompact(dst, v)
+}
+
+// within reports whether v is a part of text (by address).
+func within(v, text []byte) bool {
+	if len(v) == 0 || len(text) == 0 {
+		return false
+	}
+	p, start := uintptr(unsafe.Pointer(unsafe.SliceData(v))), uintptr(unsafe.Pointer(unsafe.SliceData(text)))
+	return p >= start && p-start <= uintptr(len(text)-len(v))
+}
+
+// hasSpace reports whether b holds a byte of 0x20 or below: a space or a
+// control byte, which in valid JSON is white space outside strings or a
+// space inside one. Without any, JSON text is compact.
+func hasSpace(b []byte) bool {
+	const lsb, msb = 0x0101010101010101, 0x8080808080808080
+	for len(b) >= 8 {
+		// A byte of 0x20 or below borrows into its top bit when 0x21 is
+		// taken from it, and no byte above does unless one below did.
+		x := binary.LittleEndian.Uint64(b)
+		if (x-lsb*0x21)&^x&msb != 0 {
+			return true
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c <= ' ' {
+			return true
+		}
+	}
+	return false
+}
+
+// appendValue appends one value of the record contract as JSON (valid as
+// for appendRecord).
+func appendValue(dst []byte, v any, depth int, valid []byte) ([]byte, error) {
 	switch v := v.(type) {
 	case nil:
 		return append(dst, "null"...), nil
@@ -108,9 +155,9 @@ func appendValue(dst []byte, v any, depth int) ([]byte, error) {
 		if len(v) == 0 {
 			return append(dst, "null"...), nil // as encoding/json writes a nil RawMessage
 		}
-		return appendCompact(dst, v)
+		return appendRawJSON(dst, v, valid)
 	case *record.Record:
-		return appendRecord(dst, v, depth+1, false)
+		return appendRecord(dst, v, depth+1, false, valid)
 	default:
 		return dst, fmt.Errorf("%w: unsupported type %T", ErrUnencodable, v)
 	}

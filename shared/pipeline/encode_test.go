@@ -140,3 +140,32 @@ func FuzzAppendCompact(f *testing.F) {
 		assert.Equal(t, want.String(), string(got))
 	})
 }
+
+// TestHasSpace holds the word-at-a-time check to a byte loop, for every
+// length around the word size, every place and every byte value.
+func TestHasSpace(t *testing.T) {
+	for n := range 20 {
+		for at := range n {
+			for c := range 256 {
+				b := bytes.Repeat([]byte("a"), n)
+				b[at] = byte(c)
+				require.Equal(t, c <= ' ', hasSpace(b), "%q", b)
+			}
+		}
+		assert.False(t, hasSpace(bytes.Repeat([]byte{0x21}, n)))
+	}
+}
+
+// TestWithin: a RawMessage is trusted only when it lies wholly inside the
+// document that was read.
+func TestWithin(t *testing.T) {
+	doc := []byte(`{"a":[1,2],"b":{"c":3}}`)
+	assert.True(t, within(doc[5:10], doc))
+	assert.True(t, within(doc, doc))
+	assert.True(t, within(doc[len(doc)-1:], doc))
+	assert.False(t, within(doc[5:10], doc[:9]), "runs past the end")
+	assert.False(t, within(doc[5:10], doc[6:]), "starts before")
+	assert.False(t, within([]byte(`[1,2]`), doc), "a copy")
+	assert.False(t, within(nil, doc))
+	assert.False(t, within(doc[1:3], nil))
+}

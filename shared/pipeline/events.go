@@ -295,7 +295,7 @@ func (r *eventRun) records() error {
 		if r.partition && r.groups.add(i, ps.keys) {
 			ps.over = true // mixed: the caller regroups, nothing is written
 		}
-		if err := ps.write(rec, stringBytes(ev.Message)); err != nil {
+		if err := ps.write(rec, stringBytes(ev.Message), nil); err != nil {
 			return fail(err)
 		}
 		r.lineEnd()

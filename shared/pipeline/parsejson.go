@@ -61,7 +61,7 @@ func ParseJSONInto(r *record.Builder, line []byte, _ time.Time) (bool, error) {
 		}
 		return false, fmt.Errorf("%w: found %s", ErrNotObject, k)
 	}
-	readObject(r, s)
+	readObject(r, s, nil)
 	if s.End() != nil {
 		r.Reset()
 		return false, invalidJSON(line)
@@ -70,16 +70,34 @@ func ParseJSONInto(r *record.Builder, line []byte, _ time.Time) (bool, error) {
 }
 
 // readObject reads the object that comes next into r's fields; a syntax
-// error stops it and stays in s.
-func readObject(r *record.Builder, s *jsonscan.Scanner) {
+// error stops it and stays in s. shape, when not nil, holds the keys of
+// the last object read (see keyShape).
+func readObject(r *record.Builder, s *jsonscan.Scanner, shape *keyShape) {
 	var (
 		index map[string]int
 		buf   []byte // unescaped strings; r.Text copies them
 	)
+	// same stays set while this object's keys are the shape's, one for
+	// one: such a key is a name already made and cannot repeat an
+	// earlier one, the shape's keys being distinct.
+	same := shape != nil
 	for key := range s.Object() {
 		v, ok := jsonValue(r, s, &buf)
 		if !ok {
 			break
+		}
+		if n := len(r.Fields); same && n < len(shape.names) && string(key) == shape.names[n] {
+			r.Fields = append(r.Fields, record.Field{Name: shape.names[n], Value: v})
+			continue
+		}
+		if same {
+			same = false
+			if n := len(r.Fields); n >= indexAt {
+				index = make(map[string]int, 2*n)
+				for k, f := range r.Fields {
+					index[f.Name] = k
+				}
+			}
 		}
 		i := -1
 		if index != nil {
@@ -104,6 +122,28 @@ func readObject(r *record.Builder, s *jsonscan.Scanner) {
 			}
 		}
 	}
+	if shape != nil && s.Err() == nil && !(same && len(r.Fields) == len(shape.names)) {
+		shape.remember(r.Fields)
+	}
+}
+
+// keyShape is the field names of the last JSON document Transform read,
+// in order (distinct, as a record's are). The documents of a stream
+// nearly always have the same keys in the same order: a key that is the
+// shape's at its place takes the shape's name, instead of being copied
+// into the record's arena and compared with every key before it (which
+// was a tenth of reading a document). The names are the arena's strings,
+// never written again, so a shape stays valid.
+type keyShape struct {
+	names []string
+}
+
+// remember makes the document just read, with fields, the shape.
+func (k *keyShape) remember(fields []record.Field) {
+	k.names = k.names[:0]
+	for _, f := range fields {
+		k.names = append(k.names, f.Name)
+	}
 }
 
 // readJSONDocument parses the JSON object at the start of data into r (reset
@@ -111,13 +151,13 @@ func readObject(r *record.Builder, s *jsonscan.Scanner) {
 // object (r is then left empty). It is ParseJSONInto for a document not yet
 // cut out of the record's data: parsing finds the end of an object, so
 // Transform need not cut the documents apart first (a second pass), except
-// to find and describe a bad one.
-func readJSONDocument(r *record.Builder, data []byte) (int, bool) {
+// to find and describe a bad one. shape is as for readObject.
+func readJSONDocument(r *record.Builder, data []byte, shape *keyShape) (int, bool) {
 	r.Reset()
 	s := scanners.Get().(*jsonscan.Scanner)
 	defer scanners.Put(s)
 	s.Reset(data)
-	readObject(r, s)
+	readObject(r, s, shape)
 	if s.Err() != nil {
 		r.Reset()
 		return 0, false

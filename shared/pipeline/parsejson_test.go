@@ -146,10 +146,17 @@ func FuzzParseJSONDifferential(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	reused := record.NewBuilder(0)
+	var shape keyShape // kept from one input to the next, as Transform keeps it
+	shaped := record.NewBuilder(0)
 	f.Fuzz(func(t *testing.T, line []byte) {
 		want, wantErr := referenceParseJSON(line)
 		got, err := ParseJSON(line)
 		ok, intoErr := ParseJSONInto(reused, line, time.Time{})
+		for range 2 { // the second time, the shape is the line's own
+			if end, ok := readJSONDocument(shaped, line, &shape); ok && wantErr == nil && len(bytes.TrimSpace(line[end:])) == 0 {
+				require.Equal(t, want.Fields, shaped.Fields, "read with the shape %q", shape.names)
+			}
+		}
 		if wantErr != nil {
 			require.Error(t, err, "accepted what encoding/json rejects")
 			require.Equal(t, wantErr.Error(), err.Error())
@@ -178,4 +185,49 @@ func FuzzStringEnd(f *testing.F) {
 			require.Equal(t, refStringEnd(b, i), stringEnd(b, i), "from %d", i)
 		}
 	})
+}
+
+// TestKeyShape: documents read one after the other with the keys of the
+// last as a shape (as Transform reads them) come out as read alone:
+// the same keys, in another order, fewer, more, repeated, and past the
+// count from which a map finds repeats.
+func TestKeyShape(t *testing.T) {
+	many := func(from, n int) string {
+		var b strings.Builder
+		for i := from; i < from+n; i++ {
+			fmt.Fprintf(&b, `"k%d":%d,`, i, i)
+		}
+		return b.String()
+	}
+	docs := []string{
+		`{"a":1,"b":"x","c":[1]}`,
+		`{"a":2,"b":"y","c":[2]}`,
+		`{"b":3,"a":"z","c":null}`,
+		`{"a":1}`,
+		`{"a":1,"b":2,"c":3,"d":4}`,
+		`{"a":1,"b":2,"a":3,"c":4}`,
+		`{"a":1,"b":2,"a":3,"c":4}`,
+		`{"a":1,"b":2,"c":3,"b":4,"a":5}`,
+		`{` + many(0, 40) + `"k3":"again"}`,
+		`{` + many(0, 40) + `"k3":"again"}`,
+		`{` + many(0, 35) + `"k38":1,"k3":"again","k36":2}`,
+		`{"k0":0,"k1":1,` + many(0, 40) + `"z":1}`,
+		`{}`,
+		`{"a":1,"b":"x","c":[1]}`,
+	}
+	var shape keyShape
+	b := record.NewBuilder(0)
+	for _, doc := range docs {
+		want, err := referenceParseJSON([]byte(doc))
+		require.NoError(t, err)
+		end, ok := readJSONDocument(b, []byte(doc), &shape)
+		require.True(t, ok, doc)
+		require.Equal(t, len(doc), end)
+		require.Equal(t, want.Fields, b.Fields, doc)
+		names := make([]string, len(b.Fields))
+		for i, f := range b.Fields {
+			names[i] = f.Name
+		}
+		require.Equal(t, names, shape.names, "the shape is the document's keys")
+	}
 }

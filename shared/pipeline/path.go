@@ -130,6 +130,6 @@ func appendText(dst []byte, v any) ([]byte, error) {
 	case bool:
 		return strconv.AppendBool(dst, v), nil
 	default:
-		return appendValue(dst, v, 0)
+		return appendValue(dst, v, 0, nil)
 	}
 }

@@ -165,7 +165,7 @@ func (p *Pipeline) Transform(ctx context.Context, r firehose.Record) (firehose.O
 	}
 	defer p.passes.Put(ps)
 	ps.start(r.ArrivalTime, 0, 0, nil)
-	ps.outputFor(len(r.Data))
+	ps.outputFor(len(r.Data), r.Out)
 	var (
 		haveFirst bool
 		firstLine int
@@ -173,7 +173,7 @@ func (p *Pipeline) Transform(ctx context.Context, r firehose.Record) (firehose.O
 	lines := s.split.splitter(r.Data)
 	for {
 		rec := &ps.rec
-		n, line, kept, more, err := p.next(&lines, rec, ps.arrival)
+		n, line, kept, more, err := p.next(&lines, rec, ps.arrival, &ps.shape)
 		if !more {
 			break
 		}
@@ -207,7 +207,11 @@ func (p *Pipeline) Transform(ctx context.Context, r firehose.Record) (firehose.O
 				text = ps.compact.Bytes()
 			}
 		}
-		if err := ps.write(&rec.Record, text); err != nil {
+		var valid []byte
+		if p.jsonDocs {
+			valid = line // read whole by ParseJSONInto: see appendRecord
+		}
+		if err := ps.write(&rec.Record, text, valid); err != nil {
 			return firehose.Output{}, &LineError{Line: n, Err: err}
 		}
 	}
@@ -225,11 +229,11 @@ func (p *Pipeline) Transform(ctx context.Context, r firehose.Record) (firehose.O
 
 // next cuts the next line or document from the record's data and parses
 // it into rec, reporting false when there is none left.
-func (p *Pipeline) next(lines *splitter, rec *record.Builder, arrival time.Time) (n int, line []byte, kept, more bool, err error) {
+func (p *Pipeline) next(lines *splitter, rec *record.Builder, arrival time.Time, shape *keyShape) (n int, line []byte, kept, more bool, err error) {
 	if p.jsonDocs && lines.skipSpace() && lines.data[0] == '{' {
 		// One pass: parsing a well-formed object finds its end. Anything
 		// else is cut out and parsed again below, for its error.
-		if end, ok := readJSONDocument(rec, lines.data); ok {
+		if end, ok := readJSONDocument(rec, lines.data, shape); ok {
 			line = lines.data[:end]
 			return lines.take(end), line, true, true, nil
 		}
@@ -280,17 +284,19 @@ type pass struct {
 	// arrivalMs is the arrival time arrivalV was made for.
 	arrivalMs int64
 	first     []byte // the partition values of the record's first line
+	shape     keyShape
 	times     timeMemo
 	stamps    millisStamps
 	compact   bytes.Buffer
 	outputs   outputs
 	maps      partitionMaps
 	// spare is Transform's buffer for small outputs; outRatio the last
-	// output's size per input byte, in sixteenths; large tells whether
-	// p.out is a buffer of its own (see outputFor).
+	// output's size per input byte, in sixteenths; owned tells whether
+	// p.out is memory the output keeps, handed over as it is (see
+	// outputFor).
 	spare    []byte
 	outRatio int
-	large    bool
+	owned    bool
 }
 
 func (s *stages) newPass() *pass {
@@ -321,16 +327,23 @@ func (p *pass) start(arrival time.Time, capacity, limit int, out []byte) {
 }
 
 // outputFor readies p.out for the output of a Firehose record of n bytes,
-// which the framework keeps until it writes the response. A large output
-// is written into a buffer of its own, sized by the last output's ratio to
-// its input, and handed over; a small one is written into the pass's
-// spare buffer and copied out (see outputs).
-func (p *pass) outputFor(n int) {
+// which the framework keeps until it writes the response. The output is
+// written into arena, the framework's memory for the invocation's outputs
+// (firehose.Record.Out), when it has room for it: nothing is allocated or
+// copied then, and the memory serves the next invocation too. Without
+// one, a large output is written into a buffer of its own, sized by the
+// last output's ratio to its input, and handed over; a small one is
+// written into the pass's spare buffer and copied out (see outputs).
+func (p *pass) outputFor(n int, arena []byte) {
 	if p.outRatio == 0 {
 		p.outRatio = 24 // 1.5: JSON adds field names to text logs
 	}
 	size := n*p.outRatio/16 + 256
-	if p.large = size > outputBlock/4; p.large {
+	if p.owned = cap(arena) >= size; p.owned {
+		p.out = arena[:0]
+		return
+	}
+	if p.owned = size > outputBlock/4; p.owned {
 		p.out = make([]byte, 0, size+size/8)
 		return
 	}
@@ -343,7 +356,7 @@ func (p *pass) output(n int) []byte {
 	if n > 0 {
 		p.outRatio = min(max(len(out)*16/n, 1), 1<<10)
 	}
-	if p.large {
+	if p.owned {
 		p.out = nil
 		return out
 	}
@@ -472,8 +485,8 @@ func messageOf(rec *record.Record) (string, bool) {
 }
 
 // write appends rec (text is its source text) as one output line, unless
-// the output has passed its limit.
-func (p *pass) write(rec *record.Record, text []byte) error {
+// the output has passed its limit. valid is as for appendRecord.
+func (p *pass) write(rec *record.Record, text, valid []byte) error {
 	if p.over {
 		return nil
 	}
@@ -489,7 +502,7 @@ func (p *pass) write(rec *record.Record, text []byte) error {
 		rec = &p.selected
 	}
 	var err error
-	if p.out, err = p.s.appendLine(p.out, rec, text, t, &p.scratch); err != nil {
+	if p.out, err = p.s.appendLine(p.out, rec, text, valid, t, &p.scratch); err != nil {
 		return p.s.withhold(err, false)
 	}
 	p.wrote()

@@ -115,30 +115,46 @@ func TestTransformConcurrent(t *testing.T) {
 // TestTransformOutputsStay: the firehose framework keeps every record's
 // output until it writes the response, so an output must not change while
 // the pipeline goes on with later records (small ones share blocks, large
-// ones are written in buffers of their own; the pass is reused).
+// ones are written in buffers of their own, or in the framework's arena,
+// firehose.Record.Out, one after the other; the pass is reused).
 func TestTransformOutputsStay(t *testing.T) {
 	opts := Options{ArrivalTimeField: "received_at", PartitionKeys: "year,hour", MaskFields: "ip=truncate-ip"}
-	p, err := New(ParseJSON, opts)
-	require.NoError(t, err)
-	var records []firehose.Record
-	var outputs []firehose.Output
-	for i := range 300 {
-		var data bytes.Buffer
-		for j := range 1 + (i%7)*(i%7)*20 { // from one line to hundreds
-			fmt.Fprintf(&data, `{"n":%d,"ip":"10.0.%d.%d","msg":"line %d of record %d"}`+"\n", j, i%256, j%256, j, i)
+	for _, arenaSize := range []int{0, 64 << 10} {
+		p, err := New(ParseJSON, opts)
+		require.NoError(t, err)
+		arena := make([]byte, 0, arenaSize)
+		var records []firehose.Record
+		var outputs []firehose.Output
+		inArena := 0
+		for i := range 300 {
+			var data bytes.Buffer
+			for j := range 1 + (i%7)*(i%7)*20 { // from one line to hundreds
+				fmt.Fprintf(&data, `{"n":%d,"ip":"10.0.%d.%d","msg":"line %d of record %d"}`+"\n", j, i%256, j%256, j, i)
+			}
+			r := firehose.Record{Data: data.Bytes(), ArrivalTime: arrival.Add(time.Duration(i) * time.Second)}
+			if arenaSize > 0 {
+				r.Out = arena[len(arena):len(arena)]
+			}
+			out, err := p.Transform(context.Background(), r)
+			require.NoError(t, err)
+			if free := arena[len(arena):cap(arena)]; len(out.Data) > 0 && len(free) > 0 && &out.Data[0] == &free[:1][0] {
+				arena = arena[:len(arena)+len(out.Data)] // taken, as the framework takes it
+				inArena++
+			}
+			r.Out = nil
+			records, outputs = append(records, r), append(outputs, out)
 		}
-		r := firehose.Record{Data: data.Bytes(), ArrivalTime: arrival.Add(time.Duration(i) * time.Second)}
-		out, err := p.Transform(context.Background(), r)
-		require.NoError(t, err)
-		records, outputs = append(records, r), append(outputs, out)
-	}
-	for i, r := range records {
-		fresh, err := New(ParseJSON, opts)
-		require.NoError(t, err)
-		want, err := fresh.Transform(context.Background(), r)
-		require.NoError(t, err)
-		require.Equal(t, string(want.Data), string(outputs[i].Data), "record %d", i)
-		require.Equal(t, want.PartitionKeys, outputs[i].PartitionKeys, "record %d", i)
+		if arenaSize > 0 {
+			assert.Greater(t, inArena, 10, "outputs are written in the arena while it has room")
+		}
+		for i, r := range records {
+			fresh, err := New(ParseJSON, opts)
+			require.NoError(t, err)
+			want, err := fresh.Transform(context.Background(), r)
+			require.NoError(t, err)
+			require.Equal(t, string(want.Data), string(outputs[i].Data), "record %d, arena of %d", i, arenaSize)
+			require.Equal(t, want.PartitionKeys, outputs[i].PartitionKeys, "record %d", i)
+		}
 	}
 }
 

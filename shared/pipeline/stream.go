@@ -88,7 +88,7 @@ func (s *LineStream) run(text []byte) (LineResult, error) {
 		return LineSkipped, nil
 	}
 	n := len(ps.out)
-	if err := ps.write(&ps.rec.Record, text); err != nil {
+	if err := ps.write(&ps.rec.Record, text, nil); err != nil {
 		ps.out = ps.out[:n] // a line half written is not written
 		return 0, err
 	}

@@ -89,6 +89,12 @@ func NewHandler(fn *boot.Function, f Format, extra ...firehose.Option) *firehose
 		firehose.WithLogger(fn.Log),
 		firehose.WithMetrics(fn.Metrics),
 		firehose.WithCounts(lineCounts(p)),
+		// The pipeline writes each record's output into memory the
+		// handler keeps from one invocation to the next, and each
+		// response goes into the memory of the last: Lambda sends it
+		// before the next invocation.
+		firehose.WithOutArena(),
+		firehose.WithResponseReuse(),
 	}, extra...)...)
 }
 

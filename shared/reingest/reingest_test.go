@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/assert"
@@ -111,13 +113,14 @@ func TestConfig(t *testing.T) {
 
 // TestNew: the clients New builds from the environment sign their calls
 // with the environment's credentials and send them to AWS_ENDPOINT_URL, or
-// to the service's own AWS_ENDPOINT_URL_<SERVICE>.
+// to the service's own AWS_ENDPOINT_URL_<SERVICE>; each call of a traced
+// invocation is an X-Ray subsegment sent to AWS_XRAY_DAEMON_ADDRESS.
 func TestNew(t *testing.T) {
-	type call struct{ target, auth, body string }
+	type call struct{ target, auth, body, trace string }
 	serve := func(calls *[]call) *httptest.Server {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			body, _ := io.ReadAll(r.Body)
-			*calls = append(*calls, call{r.Header.Get("X-Amz-Target"), r.Header.Get("Authorization"), string(body)})
+			*calls = append(*calls, call{r.Header.Get("X-Amz-Target"), r.Header.Get("Authorization"), string(body), r.Header.Get("X-Amzn-Trace-Id")})
 			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 			switch {
 			case strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".PutRecordBatch"):
@@ -138,9 +141,15 @@ func TestNew(t *testing.T) {
 	t.Setenv("AWS_ENDPOINT_URL", srv.URL)
 	t.Setenv("AWS_ENDPOINT_URL_FIREHOSE", "")
 	t.Setenv("AWS_ENDPOINT_URL_KINESIS", kinesisSrv.URL)
+	daemon, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(t, err)
+	t.Cleanup(func() { daemon.Close() })
+	t.Setenv("AWS_XRAY_DAEMON_ADDRESS", daemon.LocalAddr().String())
+	t.Setenv("AWS_XRAY_SDK_DISABLED", "")
 
 	l := New(retry.Policy{MaxAttempts: 1})
-	ctx := context.Background()
+	const root = "1-5759e988-bd862e3fe1be46a994272793"
+	ctx := context.WithValue(context.Background(), "x-amzn-trace-id", "Root="+root+";Parent=53995c3f42cd8ad8;Sampled=1") //nolint:staticcheck // aws-lambda-go's own key
 	payloads := []firehose.Reingest{{Data: []byte("line\n"), PartitionKey: "pk"}}
 	require.NoError(t, l.Reingest(ctx, events.KinesisFirehoseEvent{DeliveryStreamArn: "arn:aws:firehose:eu-west-1:123456789012:deliverystream/s"}, payloads))
 	require.NoError(t, l.Reingest(ctx, events.KinesisFirehoseEvent{
@@ -163,4 +172,23 @@ func TestNew(t *testing.T) {
 	require.Len(t, own, 1, "Kinesis at its own endpoint")
 	assert.Equal(t, "Kinesis_20131202.PutRecords", own[0].target)
 	assert.Contains(t, own[0].body, `"PartitionKey":"pk"`)
+
+	for _, c := range []call{general[0], own[0]} {
+		assert.Contains(t, c.trace, "Root="+root, "%s carries the invocation's trace", c.target)
+	}
+	var services []string
+	buf := make([]byte, 64<<10)
+	for range 2 {
+		require.NoError(t, daemon.SetReadDeadline(time.Now().Add(5*time.Second)))
+		n, err := daemon.Read(buf)
+		require.NoError(t, err, "a subsegment per call reaches the daemon")
+		_, body, _ := strings.Cut(string(buf[:n]), "\n")
+		var doc struct {
+			Name string `json:"name"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(body), &doc), body)
+		services = append(services, doc.Name)
+		assert.Contains(t, body, `"trace_id":"`+root+`"`)
+	}
+	assert.ElementsMatch(t, []string{"Firehose", "Kinesis"}, services)
 }

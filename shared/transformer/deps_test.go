@@ -16,9 +16,10 @@ import (
 // no AWS call on their ordinary path, and their start-up must stay within
 // 1.5 times a minimal aws-lambda-go function's (issue 11). They link
 // aws-sdk-go-v2's Firehose and Kinesis clients for re-ingestion
-// (shared/reingest, which builds them on first use) and nothing heavier:
-// not X-Ray, whose SDK brings the AWS SDK v1 and gRPC (their package
-// initialisation alone quadrupled the transformers' start-up), nor
+// (shared/reingest, which builds them on first use, traced by
+// shared/xraytrace) and nothing heavier: not the X-Ray SDK's core, which
+// brings the AWS SDK v1 and gRPC (their package initialisation alone
+// quadrupled the transformers' start-up), nor
 // aws-sdk-go-v2/config with the STS, SSO and sign-in clients it links (a
 // further 1.1 ms), nor any other service's client. The SDK comes in
 // through shared/reingest only, and the packages it uses: the
@@ -30,16 +31,23 @@ func TestTransformersLinkOnlyTheReingestClients(t *testing.T) {
 	require.NoError(t, err)
 	forbidden := []string{
 		"github.com/aws/aws-sdk-go/", // v1
-		"github.com/aws/aws-xray-sdk-go",
 		"google.golang.org/grpc",
 		"github.com/aws/aws-sdk-go-v2/config",
 		"github.com/aws/aws-sdk-go-v2/credentials",
 		"github.com/aws/aws-sdk-go-v2/feature/",
 	}
+	// Of the X-Ray SDK, only what shared/xraytrace takes: the trace header's
+	// parsing and the daemon's address.
+	xray := []string{
+		"github.com/aws/aws-xray-sdk-go/header",
+		"github.com/aws/aws-xray-sdk-go/daemoncfg",
+		"github.com/aws/aws-xray-sdk-go/internal/logger",
+		"github.com/aws/aws-xray-sdk-go/xraylog",
+	}
 	sdk := []string{"github.com/aws/aws-sdk-go-v2", "github.com/aws/smithy-go"}
 	services := []string{"github.com/aws/aws-sdk-go-v2/service/firehose", "github.com/aws/aws-sdk-go-v2/service/kinesis"}
 	// The only lakestream packages that may import the SDK.
-	sdkUsers := []string{"lakestream/shared/reingest", "lakestream/shared/streamput", "lakestream/shared/retry"}
+	sdkUsers := []string{"lakestream/shared/reingest", "lakestream/shared/streamput", "lakestream/shared/retry", "lakestream/shared/xraytrace"}
 	for _, fn := range []string{"firehose-json", "firehose-accesslog", "firehose-cloudfront", "firehose-syslog"} {
 		t.Run(fn, func(t *testing.T) {
 			cmd := exec.Command("go", "list", "-deps", "-tags", "lambda.norpc", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "./functions/"+fn)
@@ -52,6 +60,7 @@ func TestTransformersLinkOnlyTheReingestClients(t *testing.T) {
 				pkg, imports, _ := strings.Cut(strings.TrimSpace(line), " ")
 				seen[pkg] = true
 				assert.False(t, hasPrefix(pkg, forbidden...), "%s links %s", fn, pkg)
+				assert.False(t, hasPrefix(pkg, "github.com/aws/aws-xray-sdk-go") && !hasPrefix(pkg, xray...), "%s links %s", fn, pkg)
 				if rest, ok := strings.CutPrefix(pkg, "github.com/aws/aws-sdk-go-v2/service/"); ok && !strings.HasPrefix(rest, "internal/") {
 					assert.True(t, hasPrefix(pkg, services...), "%s links the client %s; only Firehose's and Kinesis's re-ingest", fn, pkg)
 				}
@@ -63,7 +72,7 @@ func TestTransformersLinkOnlyTheReingestClients(t *testing.T) {
 						"%s imports %s: the SDK may come in through shared/reingest only", pkg, imp)
 				}
 			}
-			for _, pkg := range []string{"lakestream/shared/firehose", "lakestream/shared/jsonscan", "lakestream/shared/reingest", "github.com/aws/aws-lambda-go/lambda"} {
+			for _, pkg := range []string{"lakestream/shared/firehose", "lakestream/shared/jsonscan", "lakestream/shared/reingest", "lakestream/shared/xraytrace", "github.com/aws/aws-lambda-go/lambda"} {
 				assert.True(t, seen[pkg], "%s links %s", fn, pkg)
 			}
 		})

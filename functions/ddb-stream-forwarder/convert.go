@@ -10,8 +10,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"lakestream/functions/ddb-stream-forwarder/ddbjson"
 	"lakestream/shared/batch"
-	"lakestream/shared/ddbjson"
 	"lakestream/shared/jsonenc"
 	"lakestream/shared/pipeline"
 )

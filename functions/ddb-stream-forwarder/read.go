@@ -10,7 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"lakestream/shared/ddbjson"
+	"lakestream/functions/ddb-stream-forwarder/ddbjson"
 	"lakestream/shared/jsonscan"
 )
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"lakestream/shared/ddbjson"
+	"lakestream/functions/ddb-stream-forwarder/ddbjson"
 	"lakestream/shared/jsonenc"
 	"lakestream/shared/jsonscan"
 )

@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"lakestream/shared/ddbjson"
+	"lakestream/functions/ddb-stream-forwarder/ddbjson"
 )
 
 // FuzzMarshal feeds Marshal items unmarshalled from DynamoDB JSON, as the

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"lakestream/shared/ddbjson"
+	"lakestream/functions/ddb-stream-forwarder/ddbjson"
 	"lakestream/shared/golden"
 )
 

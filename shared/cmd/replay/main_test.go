@@ -7,9 +7,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -119,13 +122,13 @@ func TestFirehoseEndToEnd(t *testing.T) {
 	assert.Len(t, lines(t, l, "lake", "json/"), 1, "nothing sent twice")
 }
 
-// TestStreamEndToEnd: the on-failure record of a DynamoDB stream mapping
-// names two of three records; the real ddb-stream-forwarder binary, run
-// locally with the template's environment, gets exactly those two, read
-// back from the stream, and writes their lines into its delivery stream;
-// the message is deleted and a second run has nothing to do.
-func TestStreamEndToEnd(t *testing.T) {
-	l, cfg := emulator(t)
+// failedBatch sets up what a stream mapping leaves after a batch failed
+// for good: the forwarder's delivery stream, a table Orders with three
+// records in its stream, and on an on-failure queue one message naming the
+// second and third. It returns the queue's URL, the lake prefix the
+// forwarder writes under and the stream's shard.
+func failedBatch(t *testing.T, l *lake.Lake, cfg aws.Config) (queueURL, prefix, shard string) {
+	t.Helper()
 	ctx := t.Context()
 	env, err := lambdarun.LoadRepoTemplate()
 	require.NoError(t, err)
@@ -133,7 +136,6 @@ func TestStreamEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	_, err = l.Setup(ctx, "ddb-stream-forwarder", fwd, nil) // its delivery stream into lake.CDCBucket
 	require.NoError(t, err)
-	prefix := fwd["DELIVERY_STREAM"] + "/"
 
 	streamARN, shard, seqs := ordersStream(t, cfg, 3)
 	sq := sqs.NewFromConfig(cfg)
@@ -145,7 +147,69 @@ func TestStreamEndToEnd(t *testing.T) {
 		time.Now().UTC().Format(time.RFC3339), shard, seqs[1], seqs[2], time.Now().UTC().Format(time.RFC3339), time.Now().UTC().Format(time.RFC3339), streamARN)
 	_, err = sq.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String(body)})
 	require.NoError(t, err)
-	args := []string{"stream", "-queue", aws.ToString(q.QueueUrl), "-local", "-visibility", "2m"}
+	return aws.ToString(q.QueueUrl), fwd["DELIVERY_STREAM"] + "/", shard
+}
+
+// TestStreamThroughDeployedFunction: with -function the records go to the
+// deployed forwarder through Lambda's Invoke API, synchronously. Lambda is
+// played by an endpoint (AWS_ENDPOINT_URL_LAMBDA) that hands each payload
+// to the real forwarder under the local Runtime API, writing into the
+// emulator; a forwarder that fails makes the records fail, not vanish.
+func TestStreamThroughDeployedFunction(t *testing.T) {
+	l, cfg := emulator(t)
+	queueURL, prefix, _ := failedBatch(t, l, cfg)
+	fn, err := lambdarun.StartRepoFunction("ddb-stream-forwarder", lambdarun.Options{InheritAWS: true})
+	require.NoError(t, err)
+	t.Cleanup(fn.Stop)
+	const name = "lakestream-DdbStreamForwarderFunction-AbC123"
+	var invoked []string
+	var fail atomic.Bool
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		invoked = append(invoked, r.Method+" "+r.URL.Path+" "+r.Header.Get("X-Amz-Invocation-Type"))
+		if fail.Load() {
+			w.Header().Set("X-Amz-Function-Error", "Unhandled")
+			io.WriteString(w, `{"errorMessage":"boom","errorType":"Runtime.ExitError"}`)
+			return
+		}
+		event, err := io.ReadAll(r.Body)
+		require.NoError(t, err)
+		resp, err := fn.Invoke(r.Context(), event)
+		require.NoError(t, err)
+		w.Write(resp)
+	}))
+	t.Cleanup(api.Close)
+	t.Setenv("AWS_ENDPOINT_URL_LAMBDA", api.URL)
+	args := []string{"stream", "-queue", queueURL, "-function", name, "-visibility", "2s", "-apply"}
+
+	fail.Store(true)
+	code, summary, progress := replayCmd(t, args...)
+	assert.NotEqual(t, 0, code, "records failed: %s", summary)
+	assert.Contains(t, summary, "failed 2", progress)
+	assert.Contains(t, progress, "boom")
+	assert.Empty(t, lines(t, l, lake.CDCBucket, prefix))
+
+	fail.Store(false)
+	time.Sleep(3 * time.Second) // the message is visible again (-visibility 2s)
+	code, summary, progress = replayCmd(t, args...)
+	require.Equal(t, 0, code, progress)
+	assert.True(t, strings.HasPrefix(summary, "replayed 2 records; skipped 0; failed 0"), summary)
+	assert.Len(t, lines(t, l, lake.CDCBucket, prefix), 2)
+	assert.Equal(t, []string{
+		"POST /2015-03-31/functions/" + name + "/invocations RequestResponse",
+		"POST /2015-03-31/functions/" + name + "/invocations RequestResponse",
+	}, invoked, "one synchronous invocation a run")
+}
+
+// TestStreamEndToEnd: the on-failure record of a DynamoDB stream mapping
+// names two of three records; the real ddb-stream-forwarder binary, run
+// locally with the template's environment, gets exactly those two, read
+// back from the stream, and writes their lines into its delivery stream;
+// the message is deleted and a second run has nothing to do.
+func TestStreamEndToEnd(t *testing.T) {
+	l, cfg := emulator(t)
+	ctx := t.Context()
+	queueURL, prefix, shard := failedBatch(t, l, cfg)
+	args := []string{"stream", "-queue", queueURL, "-local", "-visibility", "2m"}
 
 	code, summary, progress := replayCmd(t, args...)
 	assert.Equal(t, 0, code, progress)
@@ -173,7 +237,7 @@ func TestStreamEndToEnd(t *testing.T) {
 	}
 	assert.ElementsMatch(t, []string{"12345678901234567890123456789012345671", "12345678901234567890123456789012345672"}, ids, "every digit")
 
-	attrs, err := sq.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll}})
+	attrs, err := sqs.NewFromConfig(cfg).GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(queueURL), AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll}})
 	require.NoError(t, err)
 	assert.Equal(t, "0", attrs.Attributes["ApproximateNumberOfMessages"])
 	assert.Equal(t, "0", attrs.Attributes["ApproximateNumberOfMessagesNotVisible"])

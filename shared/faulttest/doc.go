@@ -5,7 +5,8 @@
 // call took effect, from a fixed seed. For every AWS-calling function the
 // test counts what went in and what became of it: delivered, or reported
 // failed (a batch item failure, ProcessingFailed, an invocation error the
-// trigger retries and finally dead-letters), with duplicates counted and
+// trigger retries and finally dead-letters, a bad line in its file's error
+// object), with duplicates counted and
 // nothing lost. The package holds no code of its own: the test is its
 // content, and the README's Reliability section its figures.
 package faulttest

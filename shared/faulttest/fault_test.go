@@ -60,6 +60,8 @@ func TestFaults(t *testing.T) {
 		{"s3-redistributor (copy)", func(t *testing.T, e *env) account { return runRedistributor(t, e, false) }},
 		{"s3-redistributor (move)", func(t *testing.T, e *env) account { return runRedistributor(t, e, true) }},
 		{"glue-job-trigger", runTrigger},
+		{"glue-catalog-fixer", runFixer},
+		{"s3-log-forwarder", runLogForwarder},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			start := time.Now()

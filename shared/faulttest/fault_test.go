@@ -62,6 +62,7 @@ func TestFaults(t *testing.T) {
 		{"glue-job-trigger", runTrigger},
 		{"glue-catalog-fixer", runFixer},
 		{"s3-log-forwarder", runLogForwarder},
+		{"replay firehose (the command, run twice)", runReplay},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			start := time.Now()

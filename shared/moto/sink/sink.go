@@ -1,0 +1,207 @@
+// Package sink is a stand-in for the two AWS calls that put records into
+// streams, Firehose PutRecordBatch and Kinesis Data Streams PutRecords:
+// an HTTP endpoint speaking their JSON protocol that accepts every record
+// at once, keeps it until taken, and answers each request as the service
+// does when nothing failed. Any other call is answered with an error.
+//
+// It is what the whole-invocation benchmark (shared/cmd/bench) points a
+// function that re-ingests or delivers at, in a process of its own, off
+// the function's core: the service's own processing is not on the
+// function's CPU, and moto_server answering each call in Python was most
+// of what those cases measured. It only counts what it is given; use
+// shared/moto where a test needs the streams to exist, deliver or fail.
+package sink
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"lakestream/shared/jsonscan"
+)
+
+// Record is one record put.
+type Record struct {
+	Stream string // the delivery stream's or data stream's name (or ARN, as the caller gave it)
+	Data   []byte // the record's data, decoded
+}
+
+// Sink accepts every record put to it, through ServeHTTP.
+type Sink struct {
+	mu   sync.Mutex
+	kept []Record
+	seq  uint64 // numbers record ids and sequence numbers
+}
+
+// New returns an empty Sink.
+func New() *Sink { return &Sink{} }
+
+// The calls served, by X-Amz-Target.
+const (
+	firehosePut = "Firehose_20150804.PutRecordBatch"
+	kinesisPut  = "Kinesis_20131202.PutRecords"
+)
+
+// TakePath is where a GET takes what the Sink kept (see Take): for a
+// process that serves a Sink for another.
+const TakePath = "/_sink/records"
+
+// ServeHTTP answers PutRecordBatch and PutRecords (POST / with the
+// service's X-Amz-Target) and, at TakePath, the records kept so far.
+func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && r.URL.Path == TakePath {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(s.Take()) //nolint:errcheck // the taker sees a broken answer.
+		return
+	}
+	target := r.Header.Get("X-Amz-Target")
+	if r.Method != http.MethodPost || (target != firehosePut && target != kinesisPut) {
+		fail(w, http.StatusBadRequest, "UnknownOperationException", fmt.Sprintf("the sink serves only %s and %s, not %s %s %q", firehosePut, kinesisPut, r.Method, r.URL.Path, target))
+		return
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		fail(w, http.StatusBadRequest, "SerializationException", err.Error())
+		return
+	}
+	stream, data, err := decodePut(body, target == kinesisPut)
+	if err != nil {
+		fail(w, http.StatusBadRequest, "SerializationException", err.Error())
+		return
+	}
+	s.mu.Lock()
+	first := s.seq
+	s.seq += uint64(len(data))
+	for _, d := range data {
+		s.kept = append(s.kept, Record{Stream: stream, Data: d})
+	}
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Write(answer(target == kinesisPut, first, len(data))) //nolint:errcheck // the caller sees a broken answer.
+}
+
+// Take returns the records put since the last Take, in the order they
+// were accepted, and forgets them.
+func (s *Sink) Take() []Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	kept := s.kept
+	s.kept = nil
+	return kept
+}
+
+// TakeFrom takes the records kept by the Sink that endpoint (its base
+// URL, http://host:port) serves, from another process.
+func TakeFrom(ctx context.Context, endpoint string) ([]Record, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint+TakePath, nil)
+	if err != nil {
+		return nil, fmt.Errorf("sink: take: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("sink: take: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("sink: take: %s", resp.Status)
+	}
+	var records []Record
+	if err := json.NewDecoder(resp.Body).Decode(&records); err != nil {
+		return nil, fmt.Errorf("sink: take: %w", err)
+	}
+	return records, nil
+}
+
+// decodePut reads a PutRecordBatch request ({"DeliveryStreamName": ...,
+// "Records": [{"Data": base64}, ...]}) or, for kinesis, a PutRecords one
+// ({"StreamName" or "StreamARN": ..., "Records": [{"Data": ...,
+// "PartitionKey": ...}, ...]}): the stream and each record's data. The
+// data are decoded into one slice they share.
+func decodePut(body []byte, kinesis bool) (string, [][]byte, error) {
+	nameKey := "DeliveryStreamName"
+	if kinesis {
+		nameKey = "StreamName"
+	}
+	var stream string
+	var data [][]byte
+	var bounds []int // each record's end in arena
+	arena := make([]byte, 0, len(body)*3/4)
+	var buf []byte
+	s := jsonscan.New(body)
+	for key := range s.Object() {
+		switch k := string(key); {
+		case k == nameKey || kinesis && k == "StreamARN" && stream == "":
+			v, _ := s.String(&buf)
+			stream = string(v)
+		case k == "Records":
+			for range s.Array() {
+				found := false
+				for key := range s.Object() {
+					if string(key) != "Data" {
+						continue
+					}
+					var err error
+					if arena, err = s.AppendBase64(arena); err != nil {
+						return "", nil, fmt.Errorf("sink: record %d: Data: %w", len(bounds), err)
+					}
+					found = true
+				}
+				if !found && s.Err() == nil {
+					return "", nil, fmt.Errorf("sink: record %d has no Data", len(bounds))
+				}
+				bounds = append(bounds, len(arena))
+			}
+		}
+	}
+	if err := s.End(); err != nil {
+		return "", nil, fmt.Errorf("sink: request: %w", err)
+	}
+	if stream == "" {
+		return "", nil, errors.New("sink: the request names no stream")
+	}
+	start := 0
+	for _, end := range bounds {
+		data = append(data, arena[start:end:end])
+		start = end
+	}
+	return stream, data, nil
+}
+
+// answer is the response to a put of n records, all accepted: Firehose's
+// one RecordId per record, or Kinesis's sequence number and shard. Ids
+// are numbered from first.
+func answer(kinesis bool, first uint64, n int) []byte {
+	b := make([]byte, 0, 64+n*64)
+	if kinesis {
+		b = append(b, `{"FailedRecordCount":0,"EncryptionType":"NONE","Records":[`...)
+	} else {
+		b = append(b, `{"FailedPutCount":0,"Encrypted":false,"RequestResponses":[`...)
+	}
+	for i := range n {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if kinesis {
+			b = append(b, `{"ShardId":"shardId-000000000000","SequenceNumber":"`...)
+			b = fmt.Appendf(b, "4950%052d", first+uint64(i)) // Kinesis's are 56 digits
+		} else {
+			b = append(b, `{"RecordId":"sink-`...)
+			b = strconv.AppendUint(b, first+uint64(i), 10)
+		}
+		b = append(b, `"}`...)
+	}
+	return append(b, "]}"...)
+}
+
+// fail answers an error as the JSON protocol does: the code in __type.
+func fail(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.WriteHeader(status)
+	b, _ := json.Marshal(map[string]string{"__type": code, "message": message})
+	w.Write(b) //nolint:errcheck // the caller sees a broken answer.
+}

@@ -117,6 +117,20 @@ func TakeFrom(ctx context.Context, endpoint string) ([]Record, error) {
 	return records, nil
 }
 
+// Env is the environment a function process needs to put its records
+// into the Sink endpoint serves: the endpoint for every service, and
+// fake credentials and a region for the SDK (the sink checks no
+// signature).
+func Env(endpoint string) map[string]string {
+	return map[string]string{
+		"AWS_ENDPOINT_URL":      endpoint,
+		"AWS_ACCESS_KEY_ID":     "testing",
+		"AWS_SECRET_ACCESS_KEY": "testing",
+		"AWS_REGION":            "us-east-1",
+		"AWS_DEFAULT_REGION":    "us-east-1",
+	}
+}
+
 // decodePut reads a PutRecordBatch request ({"DeliveryStreamName": ...,
 // "Records": [{"Data": base64}, ...]}) or, for kinesis, a PutRecords one
 // ({"StreamName" or "StreamARN": ..., "Records": [{"Data": ...,

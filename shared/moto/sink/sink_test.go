@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http/httptest"
+	"os"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
@@ -193,4 +195,22 @@ func uniq(s []string) map[string]bool {
 		m[v] = true
 	}
 	return m
+}
+
+// TestEnv: a process whose environment is Env loads an SDK
+// configuration that puts into the sink.
+func TestEnv(t *testing.T) {
+	s, url, _ := serve(t)
+	for k, v := range Env(url) {
+		t.Setenv(k, v)
+	}
+	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
+	ctx := context.Background()
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	require.NoError(t, err)
+	_, err = firehose.NewFromConfig(cfg).PutRecordBatch(ctx, &firehose.PutRecordBatchInput{
+		DeliveryStreamName: aws.String("env"), Records: []fhtypes.Record{{Data: []byte("x")}}})
+	require.NoError(t, err)
+	assert.Equal(t, []Record{{Stream: "env", Data: []byte("x")}}, s.Take())
 }

@@ -13,7 +13,9 @@
 package sink
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,8 +36,17 @@ type Record struct {
 // Sink accepts every record put to it, through ServeHTTP.
 type Sink struct {
 	mu   sync.Mutex
-	kept []Record
+	kept []put
 	seq  uint64 // numbers record ids and sequence numbers
+}
+
+// put is a record as it was put: its data still the base64 text of the
+// request, decoded only when taken, so that the answer waits on nothing
+// but a scan of the request (the function waits for it).
+type put struct {
+	stream  string
+	text    []byte // a slice of the request's body
+	escaped bool   // the text has JSON escapes (the SDK writes none)
 }
 
 // New returns an empty Sink.
@@ -55,8 +66,13 @@ const TakePath = "/_sink/records"
 // service's X-Amz-Target) and, at TakePath, the records kept so far.
 func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet && r.URL.Path == TakePath {
+		records, err := s.Take()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(s.Take()) //nolint:errcheck // the taker sees a broken answer.
+		json.NewEncoder(w).Encode(records) //nolint:errcheck // the taker sees a broken answer.
 		return
 	}
 	target := r.Header.Get("X-Amz-Target")
@@ -64,35 +80,65 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "UnknownOperationException", fmt.Sprintf("the sink serves only %s and %s, not %s %s %q", firehosePut, kinesisPut, r.Method, r.URL.Path, target))
 		return
 	}
-	body, err := io.ReadAll(r.Body)
+	body, err := readBody(r)
 	if err != nil {
 		fail(w, http.StatusBadRequest, "SerializationException", err.Error())
 		return
 	}
-	stream, data, err := decodePut(body, target == kinesisPut)
+	stream, texts, err := scanPut(body, target == kinesisPut)
 	if err != nil {
 		fail(w, http.StatusBadRequest, "SerializationException", err.Error())
 		return
 	}
 	s.mu.Lock()
 	first := s.seq
-	s.seq += uint64(len(data))
-	for _, d := range data {
-		s.kept = append(s.kept, Record{Stream: stream, Data: d})
+	s.seq += uint64(len(texts))
+	for _, t := range texts {
+		t.stream = stream
+		s.kept = append(s.kept, t)
 	}
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.Write(answer(target == kinesisPut, first, len(data))) //nolint:errcheck // the caller sees a broken answer.
+	w.Write(answer(target == kinesisPut, first, len(texts))) //nolint:errcheck // the caller sees a broken answer.
 }
 
+// readBody reads the request's body, into one slice of its length when
+// it says it (the SDK does).
+func readBody(r *http.Request) ([]byte, error) {
+	if r.ContentLength < 0 || r.ContentLength > maxBody {
+		return io.ReadAll(io.LimitReader(r.Body, maxBody))
+	}
+	body := make([]byte, r.ContentLength)
+	_, err := io.ReadFull(r.Body, body)
+	return body, err
+}
+
+// maxBody is more than either call takes (Firehose 4 MiB of records,
+// Kinesis 5 MiB), base64 and all.
+const maxBody = 16 << 20
+
 // Take returns the records put since the last Take, in the order they
-// were accepted, and forgets them.
-func (s *Sink) Take() []Record {
+// were accepted, and forgets them. A record whose data is not base64 (a
+// put the service would have rejected; the sink answers before it
+// decodes) is an error.
+func (s *Sink) Take() ([]Record, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	kept := s.kept
 	s.kept = nil
-	return kept
+	s.mu.Unlock()
+	out := make([]Record, len(kept))
+	for i, p := range kept {
+		text := p.text
+		if p.escaped {
+			text = jsonscan.Unescape(nil, text)
+		}
+		data, err := base64.StdEncoding.AppendDecode(make([]byte, 0, base64.StdEncoding.DecodedLen(len(text))), text)
+		if err != nil {
+			return nil, fmt.Errorf("sink: record %d put into %s: Data: %w", i, p.stream, err)
+		}
+		out[i] = Record{Stream: p.stream, Data: data}
+	}
+	return out, nil
 }
 
 // TakeFrom takes the records kept by the Sink that endpoint (its base
@@ -108,7 +154,8 @@ func TakeFrom(ctx context.Context, endpoint string) ([]Record, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("sink: take: %s", resp.Status)
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1000))
+		return nil, fmt.Errorf("sink: take: %s: %s", resp.Status, bytes.TrimSpace(msg))
 	}
 	var records []Record
 	if err := json.NewDecoder(resp.Body).Decode(&records); err != nil {
@@ -131,20 +178,18 @@ func Env(endpoint string) map[string]string {
 	}
 }
 
-// decodePut reads a PutRecordBatch request ({"DeliveryStreamName": ...,
+// scanPut reads a PutRecordBatch request ({"DeliveryStreamName": ...,
 // "Records": [{"Data": base64}, ...]}) or, for kinesis, a PutRecords one
 // ({"StreamName" or "StreamARN": ..., "Records": [{"Data": ...,
-// "PartitionKey": ...}, ...]}): the stream and each record's data. The
-// data are decoded into one slice they share.
-func decodePut(body []byte, kinesis bool) (string, [][]byte, error) {
+// "PartitionKey": ...}, ...]}), checking its syntax: the stream, and each
+// record's data as the text of its JSON string.
+func scanPut(body []byte, kinesis bool) (string, []put, error) {
 	nameKey := "DeliveryStreamName"
 	if kinesis {
 		nameKey = "StreamName"
 	}
 	var stream string
-	var data [][]byte
-	var bounds []int // each record's end in arena
-	arena := make([]byte, 0, len(body)*3/4)
+	var puts []put
 	var buf []byte
 	s := jsonscan.New(body)
 	for key := range s.Object() {
@@ -153,22 +198,25 @@ func decodePut(body []byte, kinesis bool) (string, [][]byte, error) {
 			v, _ := s.String(&buf)
 			stream = string(v)
 		case k == "Records":
-			for range s.Array() {
+			for i := range s.Array() {
 				found := false
 				for key := range s.Object() {
 					if string(key) != "Data" {
 						continue
 					}
-					var err error
-					if arena, err = s.AppendBase64(arena); err != nil {
-						return "", nil, fmt.Errorf("sink: record %d: Data: %w", len(bounds), err)
+					text, escaped, err := s.RawString()
+					if err != nil {
+						return "", nil, fmt.Errorf("sink: record %d: Data: %w", i, err)
 					}
+					if found { // encoding/json keeps the last
+						puts = puts[:len(puts)-1]
+					}
+					puts = append(puts, put{text: text, escaped: escaped})
 					found = true
 				}
 				if !found && s.Err() == nil {
-					return "", nil, fmt.Errorf("sink: record %d has no Data", len(bounds))
+					return "", nil, fmt.Errorf("sink: record %d has no Data", i)
 				}
-				bounds = append(bounds, len(arena))
 			}
 		}
 	}
@@ -178,12 +226,7 @@ func decodePut(body []byte, kinesis bool) (string, [][]byte, error) {
 	if stream == "" {
 		return "", nil, errors.New("sink: the request names no stream")
 	}
-	start := 0
-	for _, end := range bounds {
-		data = append(data, arena[start:end:end])
-		start = end
-	}
-	return stream, data, nil
+	return stream, puts, nil
 }
 
 // answer is the response to a put of n records, all accepted: Firehose's

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -75,13 +77,16 @@ func TestFirehosePutRecordBatch(t *testing.T) {
 	}
 	assert.Len(t, uniq(ids), len(data), "every record id differs")
 
-	got := s.Take()
+	got, err := s.Take()
+	require.NoError(t, err)
 	require.Len(t, got, len(data))
 	for i, r := range got {
 		assert.Equal(t, "cdc", r.Stream)
 		assert.Equal(t, data[i], r.Data, "record %d", i)
 	}
-	assert.Empty(t, s.Take(), "Take forgets what it returned")
+	got, err = s.Take()
+	require.NoError(t, err)
+	assert.Empty(t, got, "Take forgets what it returned")
 }
 
 func TestKinesisPutRecords(t *testing.T) {
@@ -109,7 +114,8 @@ func TestKinesisPutRecords(t *testing.T) {
 	_, err = ks.PutRecords(context.Background(), in)
 	require.NoError(t, err)
 
-	got := s.Take()
+	got, err := s.Take()
+	require.NoError(t, err)
 	require.Len(t, got, len(data)+1)
 	for i, d := range data {
 		assert.Equal(t, Record{Stream: "source", Data: d}, got[i])
@@ -126,7 +132,9 @@ func TestOtherCallsFail(t *testing.T) {
 	var apiErr smithy.APIError
 	require.True(t, errors.As(err, &apiErr), "%v", err)
 	assert.Equal(t, "UnknownOperationException", apiErr.ErrorCode())
-	assert.Empty(t, s.Take())
+	got, err := s.Take()
+	require.NoError(t, err)
+	assert.Empty(t, got)
 }
 
 // TestTakeFrom takes over HTTP, as the benchmark does from the sink's
@@ -145,7 +153,38 @@ func TestTakeFrom(t *testing.T) {
 	assert.Empty(t, got)
 }
 
-func TestDecodePutRejects(t *testing.T) {
+// decodePut is what a put of body leaves the sink holding: the stream
+// and each record's data, or why the put is refused or cannot be taken.
+func decodePut(body []byte, kinesis bool) (string, [][]byte, error) {
+	s := New()
+	stream, puts, err := scanPut(body, kinesis)
+	if err != nil {
+		return "", nil, err
+	}
+	for _, p := range puts {
+		p.stream = stream
+		s.kept = append(s.kept, p)
+	}
+	records, err := s.Take()
+	if err != nil {
+		return "", nil, err
+	}
+	data := make([][]byte, len(records))
+	for i, r := range records {
+		data[i] = r.Data
+	}
+	return stream, data, nil
+}
+
+func TestDecodePut(t *testing.T) {
+	stream, data, err := decodePut([]byte(`{"Records":[{"Data":"aGk\u003d","Data":"AA=="},{"PartitionKey":"k","Data":""}],"StreamARN":"arn","StreamName":"s"}`), true)
+	require.NoError(t, err)
+	assert.Equal(t, "s", stream, "the name before the ARN")
+	assert.Equal(t, [][]byte{{0}, {}}, data, "the last Data, as encoding/json keeps it")
+	_, data, err = decodePut([]byte(`{"DeliveryStreamName":"a","Records":[{"Data":"aGk\u003d"}]}`), false)
+	require.NoError(t, err)
+	assert.Equal(t, [][]byte{[]byte("hi")}, data, "escaped text is unescaped")
+
 	for name, body := range map[string]string{
 		"not JSON":     `{"DeliveryStreamName":"a","Records":[`,
 		"no stream":    `{"Records":[{"Data":"AA=="}]}`,
@@ -157,6 +196,21 @@ func TestDecodePutRejects(t *testing.T) {
 		_, _, err := decodePut([]byte(body), false)
 		assert.Error(t, err, name)
 	}
+}
+
+// TestTakeFailsOnData: a put whose data is not base64 is answered (the
+// sink answers before it decodes) but taking it fails, over HTTP too.
+func TestTakeFailsOnData(t *testing.T) {
+	_, url, _ := serve(t)
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"DeliveryStreamName":"a","Records":[{"Data":"!!"}]}`))
+	require.NoError(t, err)
+	req.Header.Set("X-Amz-Target", firehosePut)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	_, err = TakeFrom(context.Background(), url)
+	assert.ErrorContains(t, err, "record 0 put into a: Data: illegal base64 data")
 }
 
 // FuzzDecodePut: whatever the body, a put decodePut accepts is valid
@@ -212,5 +266,7 @@ func TestEnv(t *testing.T) {
 	_, err = firehose.NewFromConfig(cfg).PutRecordBatch(ctx, &firehose.PutRecordBatchInput{
 		DeliveryStreamName: aws.String("env"), Records: []fhtypes.Record{{Data: []byte("x")}}})
 	require.NoError(t, err)
-	assert.Equal(t, []Record{{Stream: "env", Data: []byte("x")}}, s.Take())
+	got, err := s.Take()
+	require.NoError(t, err)
+	assert.Equal(t, []Record{{Stream: "env", Data: []byte("x")}}, got)
 }

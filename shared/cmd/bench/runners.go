@@ -8,7 +8,9 @@ import (
 	"os/exec"
 	"regexp"
 	"runtime"
+	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"lakestream/shared/benchdata"
@@ -109,12 +111,10 @@ func runtimeRunner(j *job, c benchdata.Case, request []byte, env map[string]stri
 		if err != nil {
 			return nil, err
 		}
-		// As for measureInits: this process's collector, with every batch
-		// and result on its heap, is not to run on the function's core
-		// while the function starts and runs. Collected now, the heap has
-		// its whole headroom for the run, which allocates little more than
-		// a copy of each response.
-		runtime.GC()
+		// While the function starts and runs, collection is off (gcOff);
+		// the checks between the timed parts collect as usual.
+		gcOn := gcOff()
+		defer func() { gcOn() }()
 		f, err := lambdarun.Start(opts)
 		if err != nil {
 			return nil, err
@@ -134,6 +134,7 @@ func runtimeRunner(j *job, c benchdata.Case, request []byte, env map[string]stri
 		if err != nil {
 			return fail(err)
 		}
+		gcOn()
 		work, err := c.Work(request, resp)
 		if err != nil {
 			return fail(err)
@@ -147,6 +148,7 @@ func runtimeRunner(j *job, c benchdata.Case, request []byte, env map[string]stri
 				return fail(err)
 			}
 		}
+		gcOn = gcOff()
 		best := time.Duration(math.MaxInt64)
 		for range runs {
 			start := time.Now()
@@ -155,6 +157,7 @@ func runtimeRunner(j *job, c benchdata.Case, request []byte, env map[string]stri
 			}
 			best = min(best, time.Since(start))
 		}
+		gcOn()
 		if put != nil {
 			// The timed invocations put what the first did, each.
 			all, err := put(ctx)
@@ -167,6 +170,20 @@ func runtimeRunner(j *job, c benchdata.Case, request []byte, env map[string]stri
 		}
 		return []sample{{impl: impl, kind: lakestreamRuntime, fig: figure{Time: best, Work: work}, init: init, first: first}}, nil
 	}}
+}
+
+// gcOff collects, then turns this process's collector off until the
+// function it returns is called (which may be called again). As for
+// measureInits: the collector of this process, whose heap holds every
+// batch and result, is not to run on the function's core while the
+// function starts or runs. With it merely collected before, it still
+// ran during most runs: a run allocates a copy of each response (up to
+// 6 MB), which soon reaches the next collection's goal. Off, the heap
+// grows by those copies, a few tens of MB at most.
+func gcOff() (on func()) {
+	runtime.GC()
+	old := debug.SetGCPercent(-1)
+	return sync.OnceFunc(func() { debug.SetGCPercent(old) })
 }
 
 // size is the bytes of the records' data.

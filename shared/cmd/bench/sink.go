@@ -110,6 +110,9 @@ func (p *sinkProcess) pinAway(cpu int) string {
 	if out, err := exec.Command("taskset", "-a", "-p", "-c", list, strconv.Itoa(p.cmd.Process.Pid)).CombinedOutput(); err != nil {
 		return fmt.Sprintf("on any core (taskset -c %s failed: %s)", list, strings.TrimSpace(string(out)))
 	}
+	if len(others) > 1 {
+		return "on cores " + list
+	}
 	return "on core " + list
 }
 

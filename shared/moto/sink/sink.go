@@ -8,8 +8,9 @@
 // function that re-ingests or delivers at, in a process of its own, off
 // the function's core: the service's own processing is not on the
 // function's CPU, and moto_server answering each call in Python was most
-// of what those cases measured. It only counts what it is given; use
-// shared/moto where a test needs the streams to exist, deliver or fail.
+// of what those cases measured. It keeps what it is given and nothing
+// more: use shared/moto where a test needs streams that exist, deliver
+// or fail.
 package sink
 
 import (

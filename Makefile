@@ -91,7 +91,8 @@ replay:
 ## bench: whole-invocation benchmarks on the standard batches (shared/benchdata), in-process and through the
 ##   local Runtime API against the real bootstraps, one core, ROUNDS rounds; every function's init beside a
 ##   minimal aws-lambda-go function's and its linux/arm64 bootstrap's size (make build); Markdown on stdout
-##   and in .build/bench/results.md. The cases that call AWS start a moto_server.
+##   and in .build/bench/results.md. The cases that put records into Firehose put them into a Go endpoint that
+##   accepts every record (shared/moto/sink), on the other core.
 bench:
 	@$(MAKE) --no-print-directory build DEPLOY_ARCH=arm64
 	@$(GO) run ./shared/cmd/bench -rounds $(ROUNDS) -arm64 $(ROOT).build/arm64 -out $(ROOT).build/bench

@@ -231,6 +231,52 @@ func TestWork(t *testing.T) {
 	assert.ErrorContains(t, err, "cw: record r0")
 }
 
+// TestDelivered: a transformation's answered and re-ingested work make
+// the whole batch's, a stream function delivered every record; anything
+// short of that, or a put that is not what the function re-ingests, fails.
+func TestDelivered(t *testing.T) {
+	payload := func(messages ...string) []byte {
+		var evs []string
+		for _, m := range messages {
+			evs = append(evs, fmt.Sprintf(`{"id":"1","timestamp":1,"message":%q}`, m))
+		}
+		return gzipBest([]byte(`{"messageType":"DATA_MESSAGE","logEvents":[` + strings.Join(evs, ",") + `]}`))
+	}
+	cw := Case{Name: "cw", Unit: MessageBytes}
+	cwRequest := firehoseBatch(payload("abc", "de"), payload("fgh", "ij")) // 4+3 and 4+3
+	lines := Case{Name: "lines", Unit: InputBytes}
+	linesRequest := firehoseBatch([]byte("line one\n"), []byte("two\n")) // 9 and 4
+	ddb := Case{Name: "ddb", Unit: Records}
+	ddbRequest := []byte(`{"Records":[{"eventID":"1"},{"eventID":"2"},{"eventID":"3"}]}`)
+
+	for name, tc := range map[string]struct {
+		c       Case
+		request []byte
+		work    int64
+		put     [][]byte
+		err     string
+	}{
+		"all answered":                 {cw, cwRequest, 14, nil, ""},
+		"the rest re-ingested, split":  {cw, cwRequest, 7, [][]byte{payload("fgh"), payload("ij")}, ""},
+		"a re-ingested part missing":   {cw, cwRequest, 7, [][]byte{payload("fgh")}, "7 answered and 4 re-ingested (1 records put), not the whole work, 14"},
+		"a put that is not a payload":  {cw, cwRequest, 7, [][]byte{[]byte("fghij")}, "cw: record 0 put"},
+		"lines re-ingested":            {lines, linesRequest, 9, [][]byte{[]byte("two\n")}, ""},
+		"every stream record put":      {ddb, ddbRequest, 3, [][]byte{{'a'}, {'b'}, {'c'}}, ""},
+		"a stream record never put":    {ddb, ddbRequest, 3, [][]byte{{'a'}, {'b'}}, "ddb: 2 records delivered of 3"},
+		"a stream record put twice":    {ddb, ddbRequest, 3, [][]byte{{'a'}, {'b'}, {'c'}, {'c'}}, "ddb: 4 records delivered of 3"},
+		"nothing put by a transformer": {lines, linesRequest, 9, nil, "9 answered and 0 re-ingested"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := tc.c.Delivered(tc.request, tc.work, tc.put)
+			if tc.err != "" {
+				assert.ErrorContains(t, err, tc.err)
+				return
+			}
+			assert.NoError(t, err)
+		})
+	}
+}
+
 // TestCases: every case names a function, a batch, and one of its cases
 // is found by For.
 func TestCases(t *testing.T) {

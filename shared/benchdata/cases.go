@@ -63,7 +63,9 @@ type Case struct {
 	Unit Unit
 	// AWS says the function may call AWS on this batch (re-ingesting what
 	// does not fit the response, delivering to Firehose): through the
-	// Runtime API it then needs an emulator.
+	// Runtime API it then needs an endpoint that takes its records
+	// (shared/cmd/bench gives it shared/moto/sink), and what it put
+	// counts in its work (see Delivered).
 	AWS bool
 }
 

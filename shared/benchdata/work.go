@@ -145,3 +145,49 @@ func (c Case) recordWork(data []byte) (int64, error) {
 	}
 	return n, nil
 }
+
+// PutWork is the work in the records a function put into streams on c's
+// batch (the data of each, as shared/moto/sink keeps it): for
+// MessageBytes, the messages of the subscription payloads it re-ingested;
+// for InputBytes, their bytes; for Records, how many it delivered.
+func (c Case) PutWork(put [][]byte) (int64, error) {
+	if c.Unit == Records {
+		return int64(len(put)), nil
+	}
+	var work int64
+	for i, data := range put {
+		n, err := c.recordWork(data)
+		if err != nil {
+			return 0, fmt.Errorf("benchdata: %s: record %d put: %w", c.Name, i, err)
+		}
+		work += n
+	}
+	return work, nil
+}
+
+// Delivered checks that an invocation of c whose response accounts for
+// work (see Work) and which put the records put into streams did the
+// batch's whole work: a stream function delivered every record of the
+// request (its response only says none failed); a Firehose
+// transformation re-ingested what it did not answer Ok, so that work
+// plus the put work is the batch's Total.
+func (c Case) Delivered(request []byte, work int64, put [][]byte) error {
+	total, err := c.Total(request)
+	if err != nil {
+		return err
+	}
+	putWork, err := c.PutWork(put)
+	if err != nil {
+		return err
+	}
+	if c.Unit == Records {
+		if putWork != total {
+			return fmt.Errorf("benchdata: %s: %d records delivered of %d", c.Name, putWork, total)
+		}
+		return nil
+	}
+	if work+putWork != total {
+		return fmt.Errorf("benchdata: %s: %d answered and %d re-ingested (%d records put), not the whole work, %d", c.Name, work, putWork, len(put), total)
+	}
+	return nil
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -368,4 +369,68 @@ func TestCallsAWS(t *testing.T) {
 func TestLogicalID(t *testing.T) {
 	assert.Equal(t, "CwlogsDecompressorFunction", LogicalID("cwlogs-decompressor"))
 	assert.Equal(t, "FirehoseJsonFunction", LogicalID("firehose-json"))
+}
+
+// TestServerBodies plays the function over HTTP: every event comes with
+// its Content-Length (not chunked), and every response, chunked as
+// aws-lambda-go sends it or of stated length, large or small, comes back
+// whole in a payload of its own that later responses do not overwrite.
+func TestServerBodies(t *testing.T) {
+	srv, err := NewServer()
+	require.NoError(t, err)
+	t.Cleanup(func() { srv.Close() })
+	base := "http://" + srv.Addr() + apiPrefix + "/invocation/"
+
+	responses := [][]byte{
+		bytes.Repeat([]byte("a"), 1<<20), []byte(`{"small":1}`), bytes.Repeat([]byte("b"), 3<<20+17), {},
+		bytes.Repeat([]byte("c"), 5000),
+	}
+	go func() {
+		for i := 0; ; i++ {
+			resp, err := http.Get(base + "next")
+			if err != nil {
+				return // the server closed
+			}
+			event, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return
+			}
+			// The event says how the test wants its answer sent.
+			var ask struct {
+				N       int
+				Chunked bool
+			}
+			if json.Unmarshal(event, &ask) != nil || resp.ContentLength != int64(len(event)) || len(resp.TransferEncoding) > 0 {
+				ask.N = -1 // answer something the test rejects
+			}
+			var body io.Reader = bytes.NewReader([]byte("not the event's length"))
+			if ask.N >= 0 {
+				body = bytes.NewReader(responses[ask.N])
+			}
+			if ask.Chunked {
+				body = io.MultiReader(body) // no length: chunked
+			}
+			id := resp.Header.Get("Lambda-Runtime-Aws-Request-Id")
+			post, err := http.Post(base+id+"/response", "application/json", body)
+			if err == nil {
+				post.Body.Close()
+			}
+		}
+	}()
+
+	var got [][]byte
+	for round, chunked := range []bool{true, false} {
+		for i := range responses {
+			// Large enough that net/http would not count it by itself.
+			event := fmt.Sprintf(`{"N":%d,"Chunked":%t,"Pad":"%s"}`, i, chunked, strings.Repeat("p", 100_000))
+			resp, err := srv.Invoke(context.Background(), []byte(event), 10*time.Second)
+			require.NoError(t, err, "round %d, response %d", round, i)
+			require.Equal(t, responses[i], resp, "round %d, response %d", round, i)
+			got = append(got, resp)
+		}
+	}
+	for k, resp := range got {
+		assert.Equal(t, responses[k%len(responses)], resp, "payload %d changed after later invocations", k)
+	}
 }

@@ -210,29 +210,45 @@ func environ(vars map[string]string, api, xrayDaemon string, inheritAWS bool) []
 // working directory as a test deploys it: built once per process
 // (BuildOnce), with its template.yaml environment (parameter defaults)
 // overlaid by each of env in turn, and the template's Timeout unless
-// opts sets one. opts gives the output; its Binary and Env are set here.
+// opts sets one. opts gives the output; its Binary and Env are set here
+// (see RepoFunctionOptions).
 func StartRepoFunction(name string, opts Options, env ...map[string]string) (*Function, error) {
-	bin, err := BuildOnce(name)
+	opts, err := RepoFunctionOptions(name, opts, env...)
 	if err != nil {
 		return nil, err
+	}
+	return Start(opts)
+}
+
+// RepoFunctionOptions returns the Options StartRepoFunction starts
+// functions/<name> with: opts with the cached binary (BuildOnce), the
+// template.yaml environment overlaid by each of env in turn, and the
+// template's Timeout unless opts sets one. A caller that starts the same
+// function many times (a benchmark of its init) resolves them once and
+// calls Start, rather than building and parsing the template again per
+// start; the Options may be reused, Start does not modify them.
+func RepoFunctionOptions(name string, opts Options, env ...map[string]string) (Options, error) {
+	bin, err := BuildOnce(name)
+	if err != nil {
+		return Options{}, err
 	}
 	tmpl, err := LoadRepoTemplate()
 	if err != nil {
-		return nil, err
+		return Options{}, err
 	}
 	opts.Binary = bin
 	if opts.Env, err = tmpl.Environment(LogicalID(name)); err != nil {
-		return nil, err
+		return Options{}, err
 	}
 	if opts.Timeout == 0 {
 		if opts.Timeout, err = tmpl.Timeout(LogicalID(name)); err != nil {
-			return nil, err
+			return Options{}, err
 		}
 	}
 	for _, vars := range env {
 		maps.Copy(opts.Env, vars)
 	}
-	return Start(opts)
+	return opts, nil
 }
 
 // RepoRoot finds the module root (the folder holding go.mod) from dir upwards.

@@ -6,7 +6,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -89,4 +91,38 @@ func dirs(t *testing.T, path string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestRepoFunctionOptions checks what StartRepoFunction starts a function
+// with: its cached binary, the template's environment overlaid by each
+// map in turn, the template's Timeout unless the caller sets one, and the
+// caller's output left as it was.
+func TestRepoFunctionOptions(t *testing.T) {
+	tmpl, err := LoadRepoTemplate()
+	require.NoError(t, err)
+	const fn = "firehose-json"
+	want, err := tmpl.Environment(LogicalID(fn))
+	require.NoError(t, err)
+	timeout, err := tmpl.Timeout(LogicalID(fn))
+	require.NoError(t, err)
+	want["EXTRA"] = "second"
+	want["AWS_REGION"] = "eu-west-1"
+
+	logs := &strings.Builder{}
+	opts, err := RepoFunctionOptions(fn, Options{Stderr: logs},
+		map[string]string{"EXTRA": "first", "AWS_REGION": "eu-west-1"}, map[string]string{"EXTRA": "second"})
+	require.NoError(t, err)
+	assert.Equal(t, want, opts.Env)
+	assert.Equal(t, timeout, opts.Timeout)
+	assert.Same(t, logs, opts.Stderr)
+	bin, err := BuildOnce(fn)
+	require.NoError(t, err)
+	assert.Equal(t, bin, opts.Binary)
+
+	opts, err = RepoFunctionOptions(fn, Options{Timeout: 3 * time.Second})
+	require.NoError(t, err)
+	assert.Equal(t, 3*time.Second, opts.Timeout, "the caller's timeout wins")
+
+	_, err = RepoFunctionOptions("no-such-function", Options{})
+	assert.Error(t, err)
 }

@@ -16,10 +16,16 @@
 // issue's targets and a Lambda cost model, as Markdown on stdout and in
 // <out>/results.md.
 //
-// Where a function calls AWS on a batch (re-ingesting what does not fit
-// the response, delivering to Firehose), through the Runtime API it calls
-// a moto_server on loopback; in-process it hands the records to a
-// Firehose that accepts everything.
+// Where a function puts records into Firehose on a batch (re-ingesting
+// what does not fit the response, delivering), through the Runtime API
+// it puts them into a stand-in for Firehose: shared/moto/sink, a Go
+// endpoint that accepts every record, served by this command re-run as
+// `bench serve-sink` in a process held to the other cores, since real
+// Firehose's processing is not on the function's CPU (real Firehose adds
+// network latency to the wall time). Every run checks that the records
+// put, with the response, make the batch's whole work. In-process the
+// function hands them to a Firehose that accepts everything, without a
+// call.
 package main
 
 import (
@@ -41,8 +47,7 @@ import (
 
 	"lakestream/shared/benchdata"
 	"lakestream/shared/lambdarun"
-	"lakestream/shared/moto"
-	"lakestream/shared/moto/lake"
+	"lakestream/shared/moto/sink"
 )
 
 // options are the command's flags.
@@ -53,6 +58,13 @@ type options struct {
 }
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == sinkCommand {
+		if err := serveSink(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	var o options
 	flag.IntVar(&o.rounds, "rounds", 5, "rounds: each implementation runs once per round, in turn")
 	flag.IntVar(&o.runs, "runs", 5, "lakestream's invocations per round (after a first one), of which the best counts")
@@ -123,37 +135,17 @@ func run(ctx context.Context, o options, stdout, progress io.Writer) error {
 		return err
 	}
 
-	// The emulator starts before the pinning, so that it runs beside the
-	// function rather than on its core, as Firehose does.
-	var awsEnv map[string]string
+	// The sink starts before the pinning, and is then held to the other
+	// cores: it stands in for Firehose, whose work is not on the
+	// function's core.
+	var sk *sinkProcess
+	awsEnv := map[string]string{}
 	if needsAWS(cases) {
-		srv, err := moto.Start(ctx)
-		if err != nil {
-			return fmt.Errorf("the Runtime API cases that call AWS need the emulator: %w", err)
-		}
-		defer srv.Stop()
-		awsEnv = srv.Env()
-		cfg, err := srv.Config(ctx)
-		if err != nil {
+		if sk, err = startSink(ctx); err != nil {
 			return err
 		}
-		l := lake.New(cfg, tmpl)
-		for _, c := range cases {
-			if !c.AWS {
-				continue
-			}
-			env, err := c.Environment()
-			if err != nil {
-				return err
-			}
-			request, err := c.Request()
-			if err != nil {
-				return err
-			}
-			if _, err := l.Setup(ctx, c.Function, env, request); err != nil {
-				return err
-			}
-		}
+		defer sk.stop()
+		awsEnv = sink.Env(sk.URL)
 	}
 
 	var runners []*runner
@@ -164,11 +156,12 @@ func run(ctx context.Context, o options, stdout, progress io.Writer) error {
 		if err != nil {
 			return err
 		}
+		var put func(context.Context) ([][]byte, error)
 		env := map[string]string{}
 		if c.AWS {
-			env = awsEnv
+			env, put = awsEnv, sk.take
 		}
-		runners = append(runners, runtimeRunner(j, c, request, env, o.runs))
+		runners = append(runners, runtimeRunner(j, c, request, env, put, o.runs))
 	}
 	if o.ref != "" {
 		refs, err := referenceRunners(ctx, o, jobs, filepath.Join(out, "batches"), filepath.Join(out, "bin"))
@@ -180,6 +173,11 @@ func run(ctx context.Context, o options, stdout, progress io.Writer) error {
 
 	pinned := pin(o.cpu)
 	fmt.Fprintln(progress, pinned)
+	var sinkCores string
+	if sk != nil {
+		sinkCores = sk.pinAway(o.cpu)
+		fmt.Fprintln(progress, "the sink standing in for Firehose runs", sinkCores)
+	}
 	for round := range o.rounds {
 		for _, r := range runners {
 			if r.failed {
@@ -195,7 +193,7 @@ func run(ctx context.Context, o options, stdout, progress io.Writer) error {
 		fmt.Fprintf(progress, "round %d/%d\n", round+1, o.rounds)
 	}
 
-	rep := &report{Machine: machine(), Pinned: pinned, Rounds: o.rounds, Runs: o.runs, Cases: cases, InitRounds: o.initRounds}
+	rep := &report{Machine: machine(), Pinned: pinned, SinkCores: sinkCores, Rounds: o.rounds, Runs: o.runs, Cases: cases, InitRounds: o.initRounds}
 	for _, b := range benchdata.Batches {
 		if j, ok := jobs[b]; ok {
 			rep.Jobs = append(rep.Jobs, j)

@@ -7,7 +7,10 @@ import (
 	"math"
 	"os/exec"
 	"regexp"
+	"runtime"
+	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"lakestream/shared/benchdata"
@@ -91,12 +94,28 @@ func inProcessRunner(j *job, c benchdata.Case, testBin, dir string, runs int) *r
 // runtimeRunner starts the function's real bootstrap (from the build
 // cache) under the local Runtime API with its template environment, the
 // case's settings and env, and takes its init, its first invocation
-// (checked, see benchdata.Case.Work) and the best of runs more.
-func runtimeRunner(j *job, c benchdata.Case, request []byte, env map[string]string, runs int) *runner {
+// (checked, see benchdata.Case.Work) and the best of runs more. When the
+// function puts records into streams, put takes what it put since the
+// last call: every invocation must have delivered or re-ingested the
+// rest of the batch's work (benchdata.Case.Delivered).
+func runtimeRunner(j *job, c benchdata.Case, request []byte, env map[string]string, put func(context.Context) ([][]byte, error), runs int) *runner {
 	impl := lakestreamImpl(c, "Runtime API")
 	return &runner{job: j, impl: impl, kind: lakestreamRuntime, caseName: c.Name, run: func(ctx context.Context) ([]sample, error) {
+		if put != nil {
+			if _, err := put(ctx); err != nil { // what an earlier run that failed left
+				return nil, err
+			}
+		}
 		var logs bytes.Buffer
-		f, err := lambdarun.StartRepoFunction(c.Function, lambdarun.Options{Stdout: &logs, Stderr: &logs}, c.Env, env)
+		opts, err := lambdarun.RepoFunctionOptions(c.Function, lambdarun.Options{Stdout: &logs, Stderr: &logs}, c.Env, env)
+		if err != nil {
+			return nil, err
+		}
+		// While the function starts and runs, collection is off (gcOff);
+		// the checks between the timed parts collect as usual.
+		gcOn := gcOff()
+		defer func() { gcOn() }()
+		f, err := lambdarun.Start(opts)
 		if err != nil {
 			return nil, err
 		}
@@ -115,10 +134,21 @@ func runtimeRunner(j *job, c benchdata.Case, request []byte, env map[string]stri
 		if err != nil {
 			return fail(err)
 		}
+		gcOn()
 		work, err := c.Work(request, resp)
 		if err != nil {
 			return fail(err)
 		}
+		var firstPut [][]byte
+		if put != nil {
+			if firstPut, err = put(ctx); err != nil {
+				return fail(err)
+			}
+			if err := c.Delivered(request, work, firstPut); err != nil {
+				return fail(err)
+			}
+		}
+		gcOn = gcOff()
 		best := time.Duration(math.MaxInt64)
 		for range runs {
 			start := time.Now()
@@ -127,8 +157,42 @@ func runtimeRunner(j *job, c benchdata.Case, request []byte, env map[string]stri
 			}
 			best = min(best, time.Since(start))
 		}
+		gcOn()
+		if put != nil {
+			// The timed invocations put what the first did, each.
+			all, err := put(ctx)
+			if err != nil {
+				return fail(err)
+			}
+			if n, want := len(all), runs*len(firstPut); n != want || size(all) != runs*size(firstPut) {
+				return fail(fmt.Errorf("%d invocations put %d records, %d bytes; the first alone put %d, %d bytes", runs, n, size(all), len(firstPut), size(firstPut)))
+			}
+		}
 		return []sample{{impl: impl, kind: lakestreamRuntime, fig: figure{Time: best, Work: work}, init: init, first: first}}, nil
 	}}
+}
+
+// gcOff collects, then turns this process's collector off until the
+// function it returns is called (which may be called again). As for
+// measureInits: the collector of this process, whose heap holds every
+// batch and result, is not to run on the function's core while the
+// function starts or runs. With it merely collected before, it still
+// ran during most runs: a run allocates a copy of each response (up to
+// 6 MB), which soon reaches the next collection's goal. Off, the heap
+// grows by those copies, a few tens of MB at most.
+func gcOff() (on func()) {
+	runtime.GC()
+	old := debug.SetGCPercent(-1)
+	return sync.OnceFunc(func() { debug.SetGCPercent(old) })
+}
+
+// size is the bytes of the records' data.
+func size(records [][]byte) int {
+	n := 0
+	for _, r := range records {
+		n += len(r)
+	}
+	return n
 }
 
 // refNames are the reference implementations' names in the tables, by

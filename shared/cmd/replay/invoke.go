@@ -11,6 +11,7 @@ import (
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"lakestream/shared/lambdarun"
+	"lakestream/shared/retry"
 )
 
 // lambdaInvoker invokes the deployed forwarder synchronously, as its event
@@ -20,9 +21,21 @@ type lambdaInvoker struct {
 	function string
 }
 
+// Invoke retries a throttled invocation only, which did not run: after a
+// failure or a lost answer the forwarder may have delivered the records,
+// and the run reports them failed (its message is kept for the next run)
+// rather than send them twice now.
 func (l lambdaInvoker) Invoke(ctx context.Context, event []byte) ([]byte, error) {
-	out, err := l.client.Invoke(ctx, &lambda.InvokeInput{
-		FunctionName: aws.String(l.function), Payload: event, InvocationType: lambdatypes.InvocationTypeRequestResponse,
+	var out *lambda.InvokeOutput
+	err := retry.Default().Do(ctx, func(int) error {
+		var err error
+		out, err = l.client.Invoke(ctx, &lambda.InvokeInput{
+			FunctionName: aws.String(l.function), Payload: event, InvocationType: lambdatypes.InvocationTypeRequestResponse,
+		})
+		if err != nil && retry.Classify(err) != retry.ClassThrottling {
+			return retry.Permanent(err)
+		}
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("invoke %s: %w", l.function, err)

@@ -36,7 +36,6 @@ import (
 	"sync"
 	"time"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	sdkfirehose "github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -131,20 +130,18 @@ func firehoseJob(ctx context.Context, args []string, stderr io.Writer) (func(con
 	if f.To, err = parseTime("-to", *to); err != nil {
 		return nil, err
 	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	// One attempt per SDK call: every call retries through package retry,
+	// as the functions' do (replay.Retrying*, streamput).
+	cfg, err := awsclient.Load(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("AWS config: %w", err)
+		return nil, err
 	}
-	f.S3 = s3.NewFromConfig(cfg, awsclient.S3PathStyle, quietChecksums)
-	// The writes retry through package retry (streamput) and only there,
-	// as the functions' do; the reads keep the SDK's own retries.
-	wcfg := cfg.Copy()
-	awsclient.NoRetries(&wcfg)
+	f.S3 = replay.RetryingObjects(s3.NewFromConfig(cfg, awsclient.S3PathStyle, quietChecksums), retry.Default())
 	if *stream != "" {
-		f.Writer = streamput.NewFirehose(sdkfirehose.NewFromConfig(wcfg), *stream, retry.Default())
+		f.Writer = streamput.NewFirehose(sdkfirehose.NewFromConfig(cfg), *stream, retry.Default())
 		f.Target = "delivery stream " + *stream
 	} else {
-		f.Writer = streamput.NewKinesis(kinesis.NewFromConfig(wcfg), *kinesisARN, retry.Default())
+		f.Writer = streamput.NewKinesis(kinesis.NewFromConfig(cfg), *kinesisARN, retry.Default())
 		f.Target = "Kinesis stream " + *kinesisARN
 	}
 	return f.Run, nil
@@ -172,16 +169,17 @@ func streamJob(ctx context.Context, args []string, stderr io.Writer) (func(conte
 	case len(env) > 0 && !*local:
 		return nil, nil, errors.New("-env is for -local")
 	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	cfg, err := awsclient.Load(ctx) // one attempt per SDK call, as above
 	if err != nil {
-		return nil, nil, fmt.Errorf("AWS config: %w", err)
+		return nil, nil, err
 	}
 	// The -local forwarder's log is copied in from other goroutines.
 	stderr = &lockedWriter{w: stderr}
 	s := replay.Stream{
-		Queue: sqs.NewFromConfig(cfg), QueueURL: *queue,
-		DynamoDB: dynamodbstreams.NewFromConfig(cfg), Kinesis: kinesis.NewFromConfig(cfg),
-		Apply: *apply, Visibility: *visibility, Progress: stderr,
+		Queue: replay.RetryingQueue(sqs.NewFromConfig(cfg), retry.Default()), QueueURL: *queue,
+		DynamoDB: replay.RetryingDynamoDBStreams(dynamodbstreams.NewFromConfig(cfg), retry.Default()),
+		Kinesis:  replay.RetryingKinesisStreams(kinesis.NewFromConfig(cfg), retry.Default()),
+		Apply:    *apply, Visibility: *visibility, Progress: stderr,
 	}
 	closeJob := func() {}
 	if *local {

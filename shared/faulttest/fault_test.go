@@ -2,6 +2,7 @@ package faulttest
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -9,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/firehose"
+	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -140,6 +144,54 @@ func (e *env) start(name string, overrides map[string]string) *lambdarun.Functio
 	})
 	return f
 }
+
+// deliveryStream creates a Direct PUT delivery stream delivering into
+// bucket under prefix, and the bucket.
+func (e *env) deliveryStream(name, bucket, prefix string) {
+	e.t.Helper()
+	ctx := e.t.Context()
+	_, err := e.s3().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)})
+	require.NoError(e.t, err)
+	_, err = firehose.NewFromConfig(e.cfg).CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{
+		DeliveryStreamName: aws.String(name),
+		DeliveryStreamType: fhtypes.DeliveryStreamTypeDirectPut,
+		ExtendedS3DestinationConfiguration: &fhtypes.ExtendedS3DestinationConfiguration{
+			RoleARN: aws.String("arn:aws:iam::123456789012:role/firehose"), BucketARN: aws.String("arn:aws:s3:::" + bucket), Prefix: aws.String(prefix),
+		},
+	})
+	require.NoError(e.t, err)
+}
+
+// announce invokes f with the S3 notifications of n objects of bucket
+// (object i is key(i), of size(i) bytes), in SQS batches of batch
+// messages (message i is messageID(i)), and returns the ids of the
+// messages answered as batch item failures.
+func announce(t *testing.T, f *lambdarun.Function, bucket string, n, batch int, key func(int) string, size func(int) int) map[string]bool {
+	t.Helper()
+	failed := map[string]bool{}
+	for start := 0; start < n; start += batch {
+		var ev events.SQSEvent
+		for i := start; i < min(start+batch, n); i++ {
+			ev.Records = append(ev.Records, events.SQSMessage{
+				MessageId: messageID(i), EventSource: "aws:sqs", AWSRegion: "us-east-1",
+				EventSourceARN: "arn:aws:sqs:us-east-1:123456789012:" + bucket + "-events",
+				Body:           fmt.Sprintf(`{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","eventTime":"2024-05-01T13:59:59Z","s3":{"bucket":{"name":%q},"object":{"key":%q,"size":%d}}}]}`, bucket, key(i), size(i)),
+			})
+		}
+		raw, err := json.Marshal(ev)
+		require.NoError(t, err)
+		out, err := f.Invoke(t.Context(), raw)
+		require.NoError(t, err, "an SQS batch is answered with its failures, not failed")
+		var resp events.SQSEventResponse
+		require.NoError(t, json.Unmarshal(out, &resp), "%s", out)
+		for _, item := range resp.BatchItemFailures {
+			failed[item.ItemIdentifier] = true
+		}
+	}
+	return failed
+}
+
+func messageID(i int) string { return fmt.Sprintf("message-%02d", i) }
 
 // s3 is an S3 client for moto, direct.
 func (e *env) s3() *s3.Client {

@@ -7,10 +7,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/firehose"
-	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/require"
 )
 
@@ -29,16 +25,7 @@ const (
 // mapping retries).
 func runForwarder(t *testing.T, e *env) account {
 	ctx := t.Context()
-	_, err := e.s3().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(cdcBucket)})
-	require.NoError(t, err)
-	_, err = firehose.NewFromConfig(e.cfg).CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{
-		DeliveryStreamName: aws.String(cdcStream),
-		DeliveryStreamType: fhtypes.DeliveryStreamTypeDirectPut,
-		ExtendedS3DestinationConfiguration: &fhtypes.ExtendedS3DestinationConfiguration{
-			RoleARN: aws.String("arn:aws:iam::123456789012:role/firehose"), BucketARN: aws.String("arn:aws:s3:::" + cdcBucket), Prefix: aws.String(cdcPrefix),
-		},
-	})
-	require.NoError(t, err)
+	e.deliveryStream(cdcStream, cdcBucket, cdcPrefix)
 	f := e.start("ddb-stream-forwarder", map[string]string{"DELIVERY_STREAM": cdcStream, "ROUTES": "", "OVERFLOW_BUCKET": "", "PUT_ATTEMPTS": "3"})
 
 	failed := map[string]bool{}

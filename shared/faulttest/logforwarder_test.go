@@ -7,10 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/firehose"
-	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/require"
 )
@@ -35,18 +32,9 @@ const (
 func runLogForwarder(t *testing.T, e *env) account {
 	ctx := t.Context()
 	s3c := e.s3()
-	for _, b := range []string{logBucket, cdcBucket} {
-		_, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)})
-		require.NoError(t, err)
-	}
-	_, err := firehose.NewFromConfig(e.cfg).CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{
-		DeliveryStreamName: aws.String(logStream),
-		DeliveryStreamType: fhtypes.DeliveryStreamTypeDirectPut,
-		ExtendedS3DestinationConfiguration: &fhtypes.ExtendedS3DestinationConfiguration{
-			RoleARN: aws.String("arn:aws:iam::123456789012:role/firehose"), BucketARN: aws.String("arn:aws:s3:::" + cdcBucket), Prefix: aws.String(logLakePrefix),
-		},
-	})
+	_, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(logBucket)})
 	require.NoError(t, err)
+	e.deliveryStream(logStream, cdcBucket, logLakePrefix)
 	for i := range logFiles {
 		_, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(logBucket), Key: aws.String(logKey(i)), Body: strings.NewReader(logFile(i))})
 		require.NoError(t, err)
@@ -56,26 +44,7 @@ func runLogForwarder(t *testing.T, e *env) account {
 		"DERIVE_USER_AGENT": "", "MASK_FIELDS": "", "DROP_IF": "", "SCHEMA": "",
 	})
 
-	failed := map[string]bool{}
-	for start := 0; start < logFiles; start += logFilesBatch {
-		var ev events.SQSEvent
-		for i := start; i < start+logFilesBatch; i++ {
-			ev.Records = append(ev.Records, events.SQSMessage{
-				MessageId: messageID(i), EventSource: "aws:sqs", AWSRegion: "us-east-1",
-				EventSourceARN: "arn:aws:sqs:us-east-1:123456789012:log-files",
-				Body:           fmt.Sprintf(`{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","eventTime":"2024-05-01T13:59:59Z","s3":{"bucket":{"name":%q},"object":{"key":%q,"size":%d}}}]}`, logBucket, logKey(i), len(logFile(i))),
-			})
-		}
-		raw, err := json.Marshal(ev)
-		require.NoError(t, err)
-		out, err := f.Invoke(ctx, raw)
-		require.NoError(t, err, "an SQS batch is answered with its failures, not failed")
-		var resp events.SQSEventResponse
-		require.NoError(t, json.Unmarshal(out, &resp), "%s", out)
-		for _, item := range resp.BatchItemFailures {
-			failed[item.ItemIdentifier] = true
-		}
-	}
+	failed := announce(t, f, logBucket, logFiles, logFilesBatch, logKey, func(i int) int { return len(logFile(i)) })
 
 	copies := map[string]int{} // by line id
 	for _, body := range e.objects(cdcBucket, logLakePrefix) {

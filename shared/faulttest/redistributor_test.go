@@ -1,12 +1,10 @@
 package faulttest
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/require"
@@ -43,26 +41,7 @@ func runRedistributor(t *testing.T, e *env, move bool) account {
 		"SOURCE_PREFIX": "incoming/", "GLUE_DATABASE": "", "RETRY_ATTEMPTS": "3", "DELETE_SOURCE": fmt.Sprint(move),
 	})
 
-	failed := map[string]bool{}
-	for start := 0; start < redistributorObjects; start += redistributorBatch {
-		var ev events.SQSEvent
-		for i := start; i < start+redistributorBatch; i++ {
-			ev.Records = append(ev.Records, events.SQSMessage{
-				MessageId: messageID(i), EventSource: "aws:sqs", AWSRegion: "us-east-1",
-				EventSourceARN: "arn:aws:sqs:us-east-1:123456789012:landing-events",
-				Body:           fmt.Sprintf(`{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","eventTime":"2024-05-01T13:59:59Z","s3":{"bucket":{"name":%q},"object":{"key":%q,"size":%d}}}]}`, landingBucket, sourceKey(i), len(objectBody(i))),
-			})
-		}
-		raw, err := json.Marshal(ev)
-		require.NoError(t, err)
-		out, err := f.Invoke(ctx, raw)
-		require.NoError(t, err, "an SQS batch is answered with its failures, not failed")
-		var resp events.SQSEventResponse
-		require.NoError(t, json.Unmarshal(out, &resp), "%s", out)
-		for _, item := range resp.BatchItemFailures {
-			failed[item.ItemIdentifier] = true
-		}
-	}
+	failed := announce(t, f, landingBucket, redistributorObjects, redistributorBatch, sourceKey, func(i int) int { return len(objectBody(i)) })
 
 	sources := e.objects(landingBucket, "incoming/")
 	lake := e.objects(lakeBucket, "events/")
@@ -112,8 +91,6 @@ func repeatedWrites(calls []faultproxy.Call, prefix string) int {
 	}
 	return n
 }
-
-func messageID(i int) string { return fmt.Sprintf("message-%02d", i) }
 
 func objectBody(i int) string { return fmt.Sprintf(`{"event":"click","object":%d}`+"\n", i) }
 

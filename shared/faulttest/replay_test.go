@@ -14,8 +14,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/firehose"
-	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/require"
 
@@ -44,16 +42,7 @@ const (
 func runReplay(t *testing.T, e *env) account {
 	ctx := t.Context()
 	s3c := e.s3()
-	_, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(cdcBucket)})
-	require.NoError(t, err)
-	_, err = firehose.NewFromConfig(e.cfg).CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{
-		DeliveryStreamName: aws.String(replayStream),
-		DeliveryStreamType: fhtypes.DeliveryStreamTypeDirectPut,
-		ExtendedS3DestinationConfiguration: &fhtypes.ExtendedS3DestinationConfiguration{
-			RoleARN: aws.String("arn:aws:iam::123456789012:role/firehose"), BucketARN: aws.String("arn:aws:s3:::" + cdcBucket), Prefix: aws.String(replayLake),
-		},
-	})
-	require.NoError(t, err)
+	e.deliveryStream(replayStream, cdcBucket, replayLake)
 	for i := range replayObjects {
 		_, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(cdcBucket), Key: aws.String(errorObjectKey(i)), Body: bytes.NewReader(errorObject(t, i))})
 		require.NoError(t, err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"lakestream/shared/benchdata"
 	"lakestream/shared/boot"
 	"lakestream/shared/config"
 	"lakestream/shared/firehose"
@@ -97,13 +98,13 @@ func Benchmark(b *testing.B, newHandler NewHandler, env map[string]string, reque
 	b.ReportAllocs()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	cpu := cpuTime()
+	cpu := benchdata.CPUTime()
 	for b.Loop() {
 		if _, err := h.Invoke(ctx, request); err != nil {
 			b.Fatal(err)
 		}
 	}
-	cpu = cpuTime() - cpu
+	cpu = benchdata.CPUTime() - cpu
 	runtime.ReadMemStats(&after)
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	done := float64(b.N) * float64(lines)

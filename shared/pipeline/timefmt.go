@@ -68,24 +68,48 @@ func (c *millisStamps) append(dst []byte, t time.Time) []byte {
 }
 
 // appendDigits appends a non-negative n below 10^width as exactly width
-// digits, zero-padded.
+// digits (2, 3 or 4), zero-padded. Each digit is appended on its own: a
+// loop into a buffer copied out at the end took as long as the rest of a
+// line's partition values.
 func appendDigits(dst []byte, n, width int) []byte {
-	var d [4]byte
-	for i := width - 1; i >= 0; i-- {
-		d[i] = byte('0' + n%10)
-		n /= 10
+	switch width {
+	case 4:
+		dst = append(dst, byte('0'+n/1000), byte('0'+n/100%10))
+	case 3:
+		dst = append(dst, byte('0'+n/100))
 	}
-	return append(dst, d[:width]...)
+	return append(dst, byte('0'+n/10%10), byte('0'+n%10))
 }
 
 // timeMemo remembers the RFC 3339 text parsed last and what it parsed to:
 // SCHEMA's timestamp check and the event time (TIME_FIELD) usually read the
-// same field of a line, which would otherwise be parsed twice. A nil
+// same field of a line, which would otherwise be parsed twice. It also
+// remembers the date and hour of the last event time (dateHour). A nil
 // *timeMemo remembers nothing.
 type timeMemo struct {
 	text string
 	t    time.Time
 	err  error
+	// hour is the date and hour of the hour starting at hourStart (see
+	// dateHour), when haveHour.
+	hour      dateHour
+	hourStart int64
+	haveHour  bool
+}
+
+// dateHour is dateHourOf(t), remembered for the rest of t's hour: the
+// lines of a stream come in the order they were written, nearly all in
+// the hour of the line before.
+func (m *timeMemo) dateHour(t time.Time) dateHour {
+	if m == nil {
+		return dateHourOf(t)
+	}
+	sec := t.Unix()
+	if m.haveHour && sec >= m.hourStart && sec-m.hourStart < 3600 {
+		return m.hour
+	}
+	m.hour, m.hourStart, m.haveHour = dateHourOf(t), floorDiv(sec, 3600)*3600, true
+	return m.hour
 }
 
 // parse is parseRFC3339(s), remembered.

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -52,4 +53,28 @@ func FuzzParseRFC3339(f *testing.F) {
 			require.Equal(t, want.UTC(), fast)
 		}
 	})
+}
+
+// FuzzDateHour holds timeMemo.dateHour, kept across inputs as a pass keeps
+// it across lines, to dateHourOf, for a time and for times near it.
+func FuzzDateHour(f *testing.F) {
+	for _, sec := range []int64{0, -1, 1709618828, 1709621999, 1709622000, -62135596800, 253402300799} {
+		f.Add(sec, int64(1))
+	}
+	var memo timeMemo
+	f.Fuzz(func(t *testing.T, sec, step int64) {
+		sec = min(max(sec, minEventSec), maxEventSec)
+		for _, s := range []int64{sec, sec + step%7200, sec - step%3600, sec + 1} {
+			tm := time.Unix(s, 0).UTC()
+			require.Equal(t, dateHourOf(tm), memo.dateHour(tm), "%v", tm)
+		}
+	})
+}
+
+func TestAppendDigits(t *testing.T) {
+	for _, width := range []int{2, 3, 4} {
+		for n := range int(math.Pow10(width)) {
+			require.Equal(t, fmt.Sprintf("%0*d", width, n), string(appendDigits([]byte("x"), n, width))[1:], "%d, width %d", n, width)
+		}
+	}
 }

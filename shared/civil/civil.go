@@ -136,12 +136,11 @@ func AppendRFC3339(b []byte, sec int64, frac string) []byte {
 }
 
 // appendDigits appends a non-negative n below 10^width as exactly width
-// digits, zero-padded.
+// digits (2 or 4), zero-padded. Each digit is appended on its own: a loop
+// into a buffer copied out at the end took a third of AppendRFC3339.
 func appendDigits(b []byte, n, width int) []byte {
-	var d [4]byte
-	for i := width - 1; i >= 0; i-- {
-		d[i] = byte('0' + n%10)
-		n /= 10
+	if width == 4 {
+		b = append(b, byte('0'+n/1000), byte('0'+n/100%10))
 	}
-	return append(b, d[:width]...)
+	return append(b, byte('0'+n/10%10), byte('0'+n%10))
 }

@@ -61,6 +61,15 @@ func DaysIn(year, month int) int {
 	return 30 + (month+month/8)%2
 }
 
+// The first and the last second of the years 0 to 9999 in seconds since
+// the epoch: the instants AppendRFC3339 writes, four digits to a year. A
+// parser keeps a time within them by comparing its seconds, rather than
+// working out its year.
+const (
+	MinRFC3339 = -62167219200 // 0000-01-01T00:00:00Z
+	MaxRFC3339 = 253402300799 // 9999-12-31T23:59:59Z
+)
+
 // SplitSeconds splits seconds since the epoch into days since the epoch
 // and seconds into the day, rounding towards minus infinity, so that times
 // before 1970 fall on the right day.

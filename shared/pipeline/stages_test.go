@@ -386,6 +386,15 @@ func FuzzTruncateIPv4(f *testing.F) {
 	})
 }
 
+// TestAppendIPv4 writes every octet value in every place as netip does.
+func TestAppendIPv4(t *testing.T) {
+	for n := range uint32(256) {
+		ip := n<<24 | (255-n)<<16 | n/3<<8 | n
+		a := netip.AddrFrom4([4]byte{byte(ip >> 24), byte(ip >> 16), byte(ip >> 8), byte(ip)})
+		require.Equal(t, a.String(), string(appendIPv4(nil, ip)))
+	}
+}
+
 func abs(n int) int {
 	if n < 0 {
 		return -(n + 1)

@@ -46,15 +46,9 @@ type millisStamps struct {
 	prefix []byte // "2006-01-02T15:04:05." of sec; empty before the first
 }
 
-// Years 0 to 9999 in seconds since the epoch.
-const (
-	minStampSec = -62167219200
-	maxStampSec = 253402300799
-)
-
 func (c *millisStamps) append(dst []byte, t time.Time) []byte {
 	sec := t.Unix()
-	if sec < minStampSec || sec > maxStampSec {
+	if sec < civil.MinRFC3339 || sec > civil.MaxRFC3339 {
 		return appendMillisUTC(dst, t)
 	}
 	if len(c.prefix) == 0 || sec != c.sec {

@@ -614,8 +614,7 @@ func parseRFC3339(v string) (int64, string, error) {
 		return 0, "", errorf("timestamp %s has no such date or time", excerpt.Quote(v))
 	}
 	t := civil.Days(year, month, day)*86400 + int64(hour*3600+minute*60+sec) + offset
-	days, _ := civil.SplitSeconds(t)
-	if y, _, _ := civil.Date(days); y < 0 || y > 9999 {
+	if t < civil.MinRFC3339 || t > civil.MaxRFC3339 {
 		return 0, "", errorf("timestamp %s is out of range in UTC", excerpt.Quote(v))
 	}
 	return t, frac, nil

@@ -84,6 +84,10 @@ type timeMemo struct {
 	text string
 	t    time.Time
 	err  error
+	// hourText is the date and hour of the last Z-form text read
+	// (parseHourZ), hourSec what it read them as.
+	hourText string
+	hourSec  int64
 	// hour is the date and hour of the hour starting at hourStart (see
 	// dateHour), when haveHour.
 	hour      dateHour
@@ -112,10 +116,30 @@ func (m *timeMemo) parse(s string) (time.Time, error) {
 		return parseRFC3339(s)
 	}
 	if s != m.text || s == "" {
-		m.t, m.err = parseRFC3339(s)
+		m.t, m.err = m.parseRFC3339(s)
 		m.text = s
 	}
 	return m.t, m.err
+}
+
+// parseRFC3339 is parseRFC3339(s), reading the date and hour of the Z
+// form ("2006-01-02T15:") only when they are not the last one's: the
+// lines of a stream are nearly all of the hour of the line before, and
+// the date took most of reading a timestamp.
+func (m *timeMemo) parseRFC3339(s string) (time.Time, error) {
+	if len(s) >= len("2006-01-02T15:04:05Z") {
+		if hour := s[:len(hourZ)]; hour != m.hourText {
+			unix, ok := parseHourZ(hour)
+			if !ok {
+				return parseRFC3339(s)
+			}
+			m.hourText, m.hourSec = hour, unix
+		}
+		if sec, nsec, ok := parseMinutesZ(s[len(hourZ):]); ok {
+			return time.Unix(m.hourSec+int64(sec), int64(nsec)).UTC(), nil
+		}
+	}
+	return parseRFC3339(s)
 }
 
 // parseRFC3339 is time.Parse(time.RFC3339, s). The form every parser here
@@ -133,31 +157,64 @@ func parseRFC3339(s string) (time.Time, error) {
 // and for dates and times that do not exist, all of which time.Parse
 // rejects too or reads otherwise.
 func parseRFC3339Z(s string) (time.Time, bool) {
-	if len(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[len(s)-1] != 'Z' {
+	if len(s) < len("2006-01-02T15:04:05Z") {
 		return time.Time{}, false
+	}
+	unix, ok := parseHourZ(s[:len(hourZ)])
+	if !ok {
+		return time.Time{}, false
+	}
+	sec, nsec, ok := parseMinutesZ(s[len(hourZ):])
+	if !ok {
+		return time.Time{}, false
+	}
+	return time.Unix(unix+int64(sec), int64(nsec)).UTC(), true
+}
+
+// hourZ is the part of the Z form parseHourZ reads.
+const hourZ = "2006-01-02T15:"
+
+// parseHourZ reads the date and hour of the Z form, "2006-01-02T15:", as
+// seconds since the epoch, reporting false for anything else and for a
+// date or hour that does not exist.
+func parseHourZ(s string) (int64, bool) {
+	if len(s) != len(hourZ) || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' {
+		return 0, false
 	}
 	year, ok1 := digits(s[0:4])
 	month, ok2 := digits(s[5:7])
 	day, ok3 := digits(s[8:10])
 	hour, ok4 := digits(s[11:13])
-	minute, ok5 := digits(s[14:16])
-	sec, ok6 := digits(s[17:19])
-	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 || hour > 23 || minute > 59 || sec > 59 || !civil.Valid(year, month, day) {
-		return time.Time{}, false
+	if !ok1 || !ok2 || !ok3 || !ok4 || hour > 23 || !civil.Valid(year, month, day) {
+		return 0, false
 	}
-	nsec := 0
-	if frac := s[19 : len(s)-1]; frac != "" {
+	return civil.Days(year, month, day)*86400 + int64(hour*3600), true
+}
+
+// parseMinutesZ reads the rest of the Z form after the hour, "04:05Z"
+// with an optional fraction of one to nine digits after the seconds, as
+// the seconds into the hour and the nanoseconds, reporting false for
+// anything else.
+func parseMinutesZ(s string) (sec, nsec int, ok bool) {
+	if len(s) < len("04:05Z") || s[2] != ':' || s[len(s)-1] != 'Z' {
+		return 0, 0, false
+	}
+	minute, ok1 := digits(s[0:2])
+	second, ok2 := digits(s[3:5])
+	if !ok1 || !ok2 || minute > 59 || second > 59 {
+		return 0, 0, false
+	}
+	if frac := s[5 : len(s)-1]; frac != "" {
 		n, ok := digits(frac[1:])
 		if frac[0] != '.' || !ok || len(frac) > 10 {
-			return time.Time{}, false
+			return 0, 0, false
 		}
 		for range 10 - len(frac) {
 			n *= 10
 		}
 		nsec = n
 	}
-	unix := civil.Days(year, month, day)*86400 + int64(hour*3600+minute*60+sec)
-	return time.Unix(unix, int64(nsec)).UTC(), true
+	return minute*60 + second, nsec, true
 }
 
 // digits parses a non-empty run of at most 9 ASCII digits.

@@ -78,3 +78,35 @@ func TestAppendDigits(t *testing.T) {
 		}
 	}
 }
+
+// FuzzTimeMemo holds timeMemo.parse, kept across inputs as a pass keeps it
+// across lines, to parseRFC3339 (which FuzzParseRFC3339 holds to
+// time.Parse): for a text, for the text once more, and for texts of the
+// same date and hour with other minutes and seconds, which it reads
+// without the date.
+func FuzzTimeMemo(f *testing.F) {
+	for _, s := range []string{
+		"2024-03-05T06:07:08Z", "2024-03-05T06:59:59.999Z", "2024-02-29T23:00:00Z", "2023-02-29T00:00:00Z",
+		"2024-03-05T06:07:08+01:00", "2024-03-05T24:00:00Z", "2024-03-05T06:60:00Z", "2024-03-05T06:07:08.Z",
+		"2024-03-05T06:07", "",
+	} {
+		f.Add(s, "00:00Z")
+	}
+	var memo timeMemo
+	f.Fuzz(func(t *testing.T, s, rest string) {
+		texts := []string{s, s}
+		if len(s) >= len(hourZ) {
+			texts = append(texts, s[:len(hourZ)]+rest, s[:len(hourZ)]+"59:59.5Z", s)
+		}
+		for _, text := range texts {
+			want, wantErr := parseRFC3339(text)
+			got, err := memo.parse(text)
+			if wantErr != nil {
+				require.EqualError(t, err, wantErr.Error(), "%q", text)
+				continue
+			}
+			require.NoError(t, err, "%q", text)
+			require.Equal(t, want, got, "%q", text)
+		}
+	})
+}

@@ -183,3 +183,13 @@ func benchLines() [][]byte {
 }
 
 func BenchmarkParse(b *testing.B) { pipelinetest.BenchmarkParser(b, benchLines(), Parse) }
+
+// TestIsToken holds isToken to RFC 9110's tchar, byte by byte.
+func TestIsToken(t *testing.T) {
+	for c := range 256 {
+		b := byte(c)
+		want := 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", b) >= 0
+		assert.Equal(t, want, isToken(string([]byte{'G', b, 'T'})), "byte %#x", b)
+	}
+	assert.True(t, isToken(""))
+}

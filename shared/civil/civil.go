@@ -61,6 +61,15 @@ func DaysIn(year, month int) int {
 	return 30 + (month+month/8)%2
 }
 
+// The first and the last second of the years 0 to 9999 in seconds since
+// the epoch: the instants AppendRFC3339 writes, four digits to a year. A
+// parser keeps a time within them by comparing its seconds, rather than
+// working out its year.
+const (
+	MinRFC3339 = -62167219200 // 0000-01-01T00:00:00Z
+	MaxRFC3339 = 253402300799 // 9999-12-31T23:59:59Z
+)
+
 // SplitSeconds splits seconds since the epoch into days since the epoch
 // and seconds into the day, rounding towards minus infinity, so that times
 // before 1970 fall on the right day.
@@ -136,12 +145,11 @@ func AppendRFC3339(b []byte, sec int64, frac string) []byte {
 }
 
 // appendDigits appends a non-negative n below 10^width as exactly width
-// digits, zero-padded.
+// digits (2 or 4), zero-padded. Each digit is appended on its own: a loop
+// into a buffer copied out at the end took a third of AppendRFC3339.
 func appendDigits(b []byte, n, width int) []byte {
-	var d [4]byte
-	for i := width - 1; i >= 0; i-- {
-		d[i] = byte('0' + n%10)
-		n /= 10
+	if width == 4 {
+		b = append(b, byte('0'+n/1000), byte('0'+n/100%10))
 	}
-	return append(b, d[:width]...)
+	return append(b, byte('0'+n/10%10), byte('0'+n%10))
 }

@@ -114,3 +114,11 @@ func FuzzAppendRFC3339(f *testing.F) {
 		require.Equal(t, want, string(AppendRFC3339([]byte("x"), sec, frac))[1:])
 	})
 }
+
+// TestRFC3339Range: the bounds are the first and the last second of the
+// years 0 and 9999, as package time counts them.
+func TestRFC3339Range(t *testing.T) {
+	assert.Equal(t, time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC).Unix(), int64(MinRFC3339))
+	assert.Equal(t, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC).Unix()-1, int64(MaxRFC3339))
+	assert.Equal(t, Days(0, 1, 1)*86400, int64(MinRFC3339))
+}

@@ -260,3 +260,27 @@ func BenchmarkParse(b *testing.B) {
 		})
 	}
 }
+
+// FuzzSplitFields holds splitFields to cutting at each tab in turn, as
+// many fields as a line has room for, and to a search for '%' in each.
+func FuzzSplitFields(f *testing.F) {
+	f.Add("2024-03-05\t06:07:08\t%\t-\t%2\t%%41\t\t\t000\t\t\t\t")
+	f.Add(strings.Repeat("a%\t", 40))
+	f.Add("")
+	f.Add("no tabs at all, but 100% long enough")
+	f.Fuzz(func(t *testing.T, s string) {
+		var want [len(fields)]string
+		n := 0
+		for rest, more := s, true; more && n < len(want); n++ {
+			want[n], rest, more = strings.Cut(rest, "\t")
+		}
+		var got [len(fields)]string
+		gotN, encoded := splitFields(s, &got)
+		require.Equal(t, n, gotN)
+		require.Equal(t, want, got)
+		for k := range n {
+			require.Equal(t, strings.Contains(want[k], "%"), encoded&(1<<k) != 0, "field %d", k)
+		}
+		require.Zero(t, encoded>>n, "no marks past the fields")
+	})
+}

@@ -47,6 +47,8 @@ type Handler struct {
 	counts    func() []Count
 	outArena  bool
 	reuseResp bool
+	// stableKeys is WithStablePartitionKeys.
+	stableKeys bool
 	// spare is the last invocation's working memory, kept for the next.
 	spare atomic.Pointer[invocation]
 }
@@ -85,6 +87,16 @@ func WithOutArena() Option { return func(h *Handler) { h.outArena = true } }
 // responses, or invokes a handler from many goroutines at once, must not
 // ask for it.
 func WithResponseReuse() Option { return func(h *Handler) { h.reuseResp = true } }
+
+// WithStablePartitionKeys tells the handler that the transform never
+// changes a partition-key map it returned (Output.PartitionKeys), not even
+// in a later invocation: the handler then remembers each map's encoding
+// from one invocation to the next, instead of encoding it again in each.
+// A stream whose batches span many partitions (a month of hourly
+// partitions, say) has as many maps, each otherwise encoded, keys sorted,
+// in every invocation. The shared pipeline keeps its maps unchanged as
+// long as it hands them out.
+func WithStablePartitionKeys() Option { return func(h *Handler) { h.stableKeys = true } }
 
 // WithMetrics sets where the per-invocation counts are emitted (EMF).
 func WithMetrics(m *metrics.Recorder) Option { return func(h *Handler) { h.metrics = m } }
@@ -214,7 +226,9 @@ func (h *Handler) keep(inv *invocation) {
 	inv.req.Records = inv.req.Records[:0]
 	clear(inv.entries)
 	inv.entries = inv.entries[:0]
-	inv.meta.reset()
+	if !h.stableKeys {
+		inv.meta.reset()
+	}
 	clear(inv.reingest)
 	inv.reingest = inv.reingest[:0]
 	inv.scan.Reset(nil)

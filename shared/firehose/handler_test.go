@@ -722,3 +722,34 @@ func TestRecordOut(t *testing.T) {
 	assert.Zero(t, outs, "no Out without WithOutArena")
 	assert.Zero(t, cap(without.spare.Load().out.buf))
 }
+
+// TestStablePartitionKeys: a partition-key map is encoded once, by the
+// first invocation that returns it, with WithStablePartitionKeys, and in
+// every invocation without. (The transform here breaks the promise the
+// option is, changing its map between invocations, which is how the
+// difference shows.)
+func TestStablePartitionKeys(t *testing.T) {
+	for _, stable := range []bool{false, true} {
+		keys := map[string]string{"year": "2024", "hour": "06"}
+		var opts []Option
+		if stable {
+			opts = append(opts, WithStablePartitionKeys())
+		}
+		h := NewHandler(func(_ context.Context, r Record) (Output, error) {
+			return Output{Data: r.Data, PartitionKeys: keys}, nil
+		}, opts...)
+		for inv, want := range []map[string]string{{"year": "2024", "hour": "06"}, {"year": "2024", "hour": "07"}} {
+			if inv == 1 {
+				keys["hour"] = "07"
+			}
+			resp, _, err := process(t, h, event("a", "b"))
+			require.NoError(t, err)
+			if stable && inv == 1 {
+				want = map[string]string{"year": "2024", "hour": "06"} // remembered
+			}
+			for _, r := range resp.Records {
+				assert.Equal(t, want, r.PartitionKeys, "stable %v, invocation %d", stable, inv)
+			}
+		}
+	}
+}

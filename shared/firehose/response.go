@@ -168,19 +168,21 @@ func sortedKeys(keys []string, m map[string]string) []string {
 	return keys
 }
 
-// maxMemoMaps bounds the maps a metadataMemo remembers in one invocation
-// (a transform that makes a new map for every record gains nothing from
-// it): enough for a batch whose records span a month of hourly
-// partitions, as the standard access-log batch does.
+// maxMemoMaps bounds the maps a metadataMemo remembers (a transform that
+// makes a new map for every record gains nothing from it): enough for a
+// batch whose records span a month of hourly partitions, as the standard
+// access-log batch does. A memo kept from one invocation to the next
+// (WithStablePartitionKeys) starts over when it is full.
 const maxMemoMaps = 1 << 12
 
 // metadataMemo encodes the "metadata" member of each partition-key map
-// once per invocation: the shared pipeline hands every record of a
-// partition the same map, so a batch of thousands of records has a few
-// maps. A map is known by its identity, which is sound because the memo
-// holds the map (its memory cannot be another map's while remembered) and
-// is emptied for every invocation, during which a transform must not
-// change a map it returned (see Output.PartitionKeys).
+// once: the shared pipeline hands every record of a partition the same
+// map, so a batch of thousands of records has a few maps. A map is known
+// by its identity, which is sound because the memo holds the map (its
+// memory cannot be another map's while remembered) and is emptied for
+// every invocation, during which a transform must not change a map it
+// returned (see Output.PartitionKeys), unless the transform never changes
+// one (WithStablePartitionKeys).
 type metadataMemo struct {
 	last     unsafe.Pointer
 	lastMeta []byte
@@ -200,7 +202,7 @@ func (c *metadataMemo) get(m map[string]string) []byte {
 	if !ok {
 		meta = appendMetadata(nil, m)
 		if len(c.byMap) >= maxMemoMaps {
-			return meta
+			clear(c.byMap)
 		}
 		if c.byMap == nil {
 			c.byMap = make(map[unsafe.Pointer][]byte)

@@ -88,8 +88,7 @@ func ParseTime(v string) (Time, error) {
 		offset = -offset
 	}
 	t.Unix = civil.Days(year, month, day)*86400 + int64(hour*3600+minute*60+second) + offset
-	days, _ := civil.SplitSeconds(t.Unix)
-	if y, _, _ := civil.Date(days); y < 0 || y > 9999 {
+	if t.Unix < civil.MinRFC3339 || t.Unix > civil.MaxRFC3339 {
 		return Time{}, ErrTimeRange
 	}
 	return t, nil

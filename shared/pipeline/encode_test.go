@@ -169,3 +169,30 @@ func TestWithin(t *testing.T) {
 	assert.False(t, within(nil, doc))
 	assert.False(t, within(doc[1:3], nil))
 }
+
+// TestMemberNames writes records one after another through one
+// memberNames, as a pass does: the same names at the same places, names
+// that change place, more and fewer fields, names to escape, a name equal
+// to the last one's at its place but held in other memory. Each comes out
+// as AppendJSON writes it alone.
+func TestMemberNames(t *testing.T) {
+	other := string([]byte("time")) // equal to "time", not the same memory
+	records := []*record.Record{
+		rec("host", "a", "time", int64(1), "status", int64(200)),
+		rec("host", "b", "time", int64(2), "status", int64(404)),
+		rec("time", int64(3), "host", "c"),
+		rec("time", int64(4), "host", "d", "status", nil, "q\"uote", "é", "\xff", true),
+		rec("host", "e"),
+		rec(),
+		rec("host", "f", other, int64(5), "status", rec("host", "nested")),
+		rec("host", "g", "time", int64(6), "status", int64(200)),
+	}
+	var names memberNames
+	for i, r := range records {
+		want, err := AppendJSON(nil, r)
+		require.NoError(t, err)
+		got, err := appendRecord([]byte("x"), r, 0, false, nil, &names)
+		require.NoError(t, err)
+		assert.Equal(t, "x"+string(want), string(got), "record %d", i)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"hash"
 	"net/netip"
-	"strconv"
 	"strings"
 
 	"lakestream/shared/record"
@@ -182,10 +181,19 @@ func parseIPv4(s string) (uint32, bool) {
 	return ip, octets == 4
 }
 
-// appendIPv4 writes ip as a dotted quad.
+// appendIPv4 writes ip as a dotted quad, each octet's digits appended
+// one by one (strconv.AppendUint formats into a buffer of its own and
+// copies it out: four calls a line cost more than parsing the address).
 func appendIPv4(dst []byte, ip uint32) []byte {
 	for shift := 24; shift >= 0; shift -= 8 {
-		dst = strconv.AppendUint(dst, uint64(ip>>shift&0xff), 10)
+		switch n := byte(ip >> shift); {
+		case n >= 100:
+			dst = append(dst, '0'+n/100, '0'+n/10%10, '0'+n%10)
+		case n >= 10:
+			dst = append(dst, '0'+n/10, '0'+n%10)
+		default:
+			dst = append(dst, '0'+n)
+		}
 		if shift > 0 {
 			dst = append(dst, '.')
 		}

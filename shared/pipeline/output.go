@@ -15,12 +15,12 @@ import (
 
 // appendLine writes r as one output line in the configured format: its
 // fields (json, csv, tsv), or text, the source text r was made from
-// (lines, splunk). t is r's event time, which only splunk reads; valid is
-// as for appendRecord.
-func (s *stages) appendLine(dst []byte, r *record.Record, text, valid []byte, t time.Time, scratch *[]byte) ([]byte, error) {
+// (lines, splunk). t is r's event time, which only splunk reads; valid and
+// names are as for appendRecord.
+func (s *stages) appendLine(dst []byte, r *record.Record, text, valid []byte, t time.Time, scratch *[]byte, names *memberNames) ([]byte, error) {
 	switch s.format {
 	case FormatJSON:
-		dst, err := appendRecord(dst, r, 0, s.embedJSON, valid)
+		dst, err := appendRecord(dst, r, 0, s.embedJSON, valid, names)
 		return append(dst, '\n'), err
 	case FormatLines:
 		return append(appendValidUTF8(dst, text), '\n'), nil

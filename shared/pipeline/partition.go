@@ -130,7 +130,7 @@ func (s *stages) appendPartition(dst []byte, r *record.Record, arrival time.Time
 			if err != nil {
 				return dst, err
 			}
-			c, haveTime = dateHourOf(t), true
+			c, haveTime = times.dateHour(t), true
 		}
 		dst = append(appendTimePart(dst, k.part, c), 0)
 	}
@@ -240,11 +240,18 @@ func (s *stages) eventTime(r *record.Record, arrival time.Time, times *timeMemo)
 	return s.checkYear(t)
 }
 
+// The first and the last second of the years 0001 to 9999.
+const (
+	minEventSec = -62135596800 // 0001-01-01T00:00:00Z
+	maxEventSec = 253402300799 // 9999-12-31T23:59:59Z
+)
+
 // checkYear keeps event times within the years a partition value and an
-// RFC 3339 timestamp can write.
+// RFC 3339 timestamp can write. (It compares seconds: t.Year() works the
+// date out, which appendPartition does once more.)
 func (s *stages) checkYear(t time.Time) (time.Time, error) {
-	if y := t.Year(); y < 1 || y > 9999 {
-		return time.Time{}, &FieldError{Field: s.timeField.name, Err: fmt.Errorf("year %d is outside 0001 to 9999", y)}
+	if sec := t.Unix(); sec < minEventSec || sec > maxEventSec {
+		return time.Time{}, &FieldError{Field: s.timeField.name, Err: fmt.Errorf("year %d is outside 0001 to 9999", t.Year())}
 	}
 	return t, nil
 }

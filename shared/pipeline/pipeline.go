@@ -285,6 +285,7 @@ type pass struct {
 	arrivalMs int64
 	first     []byte // the partition values of the record's first line
 	shape     keyShape
+	names     memberNames
 	times     timeMemo
 	stamps    millisStamps
 	compact   bytes.Buffer
@@ -502,7 +503,7 @@ func (p *pass) write(rec *record.Record, text, valid []byte) error {
 		rec = &p.selected
 	}
 	var err error
-	if p.out, err = p.s.appendLine(p.out, rec, text, valid, t, &p.scratch); err != nil {
+	if p.out, err = p.s.appendLine(p.out, rec, text, valid, t, &p.scratch, &p.names); err != nil {
 		return p.s.withhold(err, false)
 	}
 	p.wrote()

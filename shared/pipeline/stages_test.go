@@ -258,6 +258,19 @@ func TestEventTimeYearRange(t *testing.T) {
 	require.Error(t, err)
 	_, err = s.eventTime(rec("t", int64(-99_999_999_999)), arrival, nil)
 	assert.EqualError(t, err, `field "t": year -1199 is outside 0001 to 9999`)
+	// The first and the last second of the years allowed, and the second
+	// before. (No epoch number reaches the year 10000: seconds stop at
+	// 1e11, the year 5138, and the larger units at the same instant.)
+	for _, v := range []string{"0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999Z"} {
+		_, err = s.eventTime(rec("t", v), arrival, nil)
+		assert.NoError(t, err, v)
+	}
+	_, err = s.eventTime(rec("t", "0000-12-31T23:59:59Z"), arrival, nil)
+	assert.EqualError(t, err, `field "t": year 0 is outside 0001 to 9999`)
+	_, err = s.eventTime(rec("t", int64(-62135596801)), arrival, nil)
+	assert.EqualError(t, err, `field "t": year 0 is outside 0001 to 9999`)
+	_, err = s.eventTime(rec("t", int64(-62135596800)), arrival, nil)
+	assert.NoError(t, err)
 }
 
 func TestAppendPartitionValue(t *testing.T) {
@@ -371,6 +384,15 @@ func FuzzTruncateIPv4(f *testing.F) {
 		want := netip.PrefixFrom(a, bits).Masked().Addr().String()
 		require.Equal(t, want, string(appendIPv4(nil, ip&^(1<<(32-bits)-1))))
 	})
+}
+
+// TestAppendIPv4 writes every octet value in every place as netip does.
+func TestAppendIPv4(t *testing.T) {
+	for n := range uint32(256) {
+		ip := n<<24 | (255-n)<<16 | n/3<<8 | n
+		a := netip.AddrFrom4([4]byte{byte(ip >> 24), byte(ip >> 16), byte(ip >> 8), byte(ip)})
+		require.Equal(t, a.String(), string(appendIPv4(nil, ip)))
+	}
 }
 
 func abs(n int) int {

@@ -46,15 +46,9 @@ type millisStamps struct {
 	prefix []byte // "2006-01-02T15:04:05." of sec; empty before the first
 }
 
-// Years 0 to 9999 in seconds since the epoch.
-const (
-	minStampSec = -62167219200
-	maxStampSec = 253402300799
-)
-
 func (c *millisStamps) append(dst []byte, t time.Time) []byte {
 	sec := t.Unix()
-	if sec < minStampSec || sec > maxStampSec {
+	if sec < civil.MinRFC3339 || sec > civil.MaxRFC3339 {
 		return appendMillisUTC(dst, t)
 	}
 	if len(c.prefix) == 0 || sec != c.sec {
@@ -68,24 +62,52 @@ func (c *millisStamps) append(dst []byte, t time.Time) []byte {
 }
 
 // appendDigits appends a non-negative n below 10^width as exactly width
-// digits, zero-padded.
+// digits (2, 3 or 4), zero-padded. Each digit is appended on its own: a
+// loop into a buffer copied out at the end took as long as the rest of a
+// line's partition values.
 func appendDigits(dst []byte, n, width int) []byte {
-	var d [4]byte
-	for i := width - 1; i >= 0; i-- {
-		d[i] = byte('0' + n%10)
-		n /= 10
+	switch width {
+	case 4:
+		dst = append(dst, byte('0'+n/1000), byte('0'+n/100%10))
+	case 3:
+		dst = append(dst, byte('0'+n/100))
 	}
-	return append(dst, d[:width]...)
+	return append(dst, byte('0'+n/10%10), byte('0'+n%10))
 }
 
 // timeMemo remembers the RFC 3339 text parsed last and what it parsed to:
 // SCHEMA's timestamp check and the event time (TIME_FIELD) usually read the
-// same field of a line, which would otherwise be parsed twice. A nil
+// same field of a line, which would otherwise be parsed twice. It also
+// remembers the date and hour of the last event time (dateHour). A nil
 // *timeMemo remembers nothing.
 type timeMemo struct {
 	text string
 	t    time.Time
 	err  error
+	// hourText is the date and hour of the last Z-form text read
+	// (parseHourZ), hourSec what it read them as.
+	hourText string
+	hourSec  int64
+	// hour is the date and hour of the hour starting at hourStart (see
+	// dateHour), when haveHour.
+	hour      dateHour
+	hourStart int64
+	haveHour  bool
+}
+
+// dateHour is dateHourOf(t), remembered for the rest of t's hour: the
+// lines of a stream come in the order they were written, nearly all in
+// the hour of the line before.
+func (m *timeMemo) dateHour(t time.Time) dateHour {
+	if m == nil {
+		return dateHourOf(t)
+	}
+	sec := t.Unix()
+	if m.haveHour && sec >= m.hourStart && sec-m.hourStart < 3600 {
+		return m.hour
+	}
+	m.hour, m.hourStart, m.haveHour = dateHourOf(t), floorDiv(sec, 3600)*3600, true
+	return m.hour
 }
 
 // parse is parseRFC3339(s), remembered.
@@ -94,10 +116,30 @@ func (m *timeMemo) parse(s string) (time.Time, error) {
 		return parseRFC3339(s)
 	}
 	if s != m.text || s == "" {
-		m.t, m.err = parseRFC3339(s)
+		m.t, m.err = m.parseRFC3339(s)
 		m.text = s
 	}
 	return m.t, m.err
+}
+
+// parseRFC3339 is parseRFC3339(s), reading the date and hour of the Z
+// form ("2006-01-02T15:") only when they are not the last one's: the
+// lines of a stream are nearly all of the hour of the line before, and
+// the date took most of reading a timestamp.
+func (m *timeMemo) parseRFC3339(s string) (time.Time, error) {
+	if len(s) >= len("2006-01-02T15:04:05Z") {
+		if hour := s[:len(hourZ)]; hour != m.hourText {
+			unix, ok := parseHourZ(hour)
+			if !ok {
+				return parseRFC3339(s)
+			}
+			m.hourText, m.hourSec = hour, unix
+		}
+		if sec, nsec, ok := parseMinutesZ(s[len(hourZ):]); ok {
+			return time.Unix(m.hourSec+int64(sec), int64(nsec)).UTC(), nil
+		}
+	}
+	return parseRFC3339(s)
 }
 
 // parseRFC3339 is time.Parse(time.RFC3339, s). The form every parser here
@@ -115,31 +157,64 @@ func parseRFC3339(s string) (time.Time, error) {
 // and for dates and times that do not exist, all of which time.Parse
 // rejects too or reads otherwise.
 func parseRFC3339Z(s string) (time.Time, bool) {
-	if len(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[len(s)-1] != 'Z' {
+	if len(s) < len("2006-01-02T15:04:05Z") {
 		return time.Time{}, false
+	}
+	unix, ok := parseHourZ(s[:len(hourZ)])
+	if !ok {
+		return time.Time{}, false
+	}
+	sec, nsec, ok := parseMinutesZ(s[len(hourZ):])
+	if !ok {
+		return time.Time{}, false
+	}
+	return time.Unix(unix+int64(sec), int64(nsec)).UTC(), true
+}
+
+// hourZ is the part of the Z form parseHourZ reads.
+const hourZ = "2006-01-02T15:"
+
+// parseHourZ reads the date and hour of the Z form, "2006-01-02T15:", as
+// seconds since the epoch, reporting false for anything else and for a
+// date or hour that does not exist.
+func parseHourZ(s string) (int64, bool) {
+	if len(s) != len(hourZ) || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' {
+		return 0, false
 	}
 	year, ok1 := digits(s[0:4])
 	month, ok2 := digits(s[5:7])
 	day, ok3 := digits(s[8:10])
 	hour, ok4 := digits(s[11:13])
-	minute, ok5 := digits(s[14:16])
-	sec, ok6 := digits(s[17:19])
-	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 || hour > 23 || minute > 59 || sec > 59 || !civil.Valid(year, month, day) {
-		return time.Time{}, false
+	if !ok1 || !ok2 || !ok3 || !ok4 || hour > 23 || !civil.Valid(year, month, day) {
+		return 0, false
 	}
-	nsec := 0
-	if frac := s[19 : len(s)-1]; frac != "" {
+	return civil.Days(year, month, day)*86400 + int64(hour*3600), true
+}
+
+// parseMinutesZ reads the rest of the Z form after the hour, "04:05Z"
+// with an optional fraction of one to nine digits after the seconds, as
+// the seconds into the hour and the nanoseconds, reporting false for
+// anything else.
+func parseMinutesZ(s string) (sec, nsec int, ok bool) {
+	if len(s) < len("04:05Z") || s[2] != ':' || s[len(s)-1] != 'Z' {
+		return 0, 0, false
+	}
+	minute, ok1 := digits(s[0:2])
+	second, ok2 := digits(s[3:5])
+	if !ok1 || !ok2 || minute > 59 || second > 59 {
+		return 0, 0, false
+	}
+	if frac := s[5 : len(s)-1]; frac != "" {
 		n, ok := digits(frac[1:])
 		if frac[0] != '.' || !ok || len(frac) > 10 {
-			return time.Time{}, false
+			return 0, 0, false
 		}
 		for range 10 - len(frac) {
 			n *= 10
 		}
 		nsec = n
 	}
-	unix := civil.Days(year, month, day)*86400 + int64(hour*3600+minute*60+sec)
-	return time.Unix(unix, int64(nsec)).UTC(), true
+	return minute*60 + second, nsec, true
 }
 
 // digits parses a non-empty run of at most 9 ASCII digits.

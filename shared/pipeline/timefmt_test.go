@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -50,6 +51,62 @@ func FuzzParseRFC3339(f *testing.F) {
 		require.Equal(t, want.UTC(), got.UTC())
 		if fast, ok := parseRFC3339Z(s); ok {
 			require.Equal(t, want.UTC(), fast)
+		}
+	})
+}
+
+// FuzzDateHour holds timeMemo.dateHour, kept across inputs as a pass keeps
+// it across lines, to dateHourOf, for a time and for times near it.
+func FuzzDateHour(f *testing.F) {
+	for _, sec := range []int64{0, -1, 1709618828, 1709621999, 1709622000, -62135596800, 253402300799} {
+		f.Add(sec, int64(1))
+	}
+	var memo timeMemo
+	f.Fuzz(func(t *testing.T, sec, step int64) {
+		sec = min(max(sec, minEventSec), maxEventSec)
+		for _, s := range []int64{sec, sec + step%7200, sec - step%3600, sec + 1} {
+			tm := time.Unix(s, 0).UTC()
+			require.Equal(t, dateHourOf(tm), memo.dateHour(tm), "%v", tm)
+		}
+	})
+}
+
+func TestAppendDigits(t *testing.T) {
+	for _, width := range []int{2, 3, 4} {
+		for n := range int(math.Pow10(width)) {
+			require.Equal(t, fmt.Sprintf("%0*d", width, n), string(appendDigits([]byte("x"), n, width))[1:], "%d, width %d", n, width)
+		}
+	}
+}
+
+// FuzzTimeMemo holds timeMemo.parse, kept across inputs as a pass keeps it
+// across lines, to parseRFC3339 (which FuzzParseRFC3339 holds to
+// time.Parse): for a text, for the text once more, and for texts of the
+// same date and hour with other minutes and seconds, which it reads
+// without the date.
+func FuzzTimeMemo(f *testing.F) {
+	for _, s := range []string{
+		"2024-03-05T06:07:08Z", "2024-03-05T06:59:59.999Z", "2024-02-29T23:00:00Z", "2023-02-29T00:00:00Z",
+		"2024-03-05T06:07:08+01:00", "2024-03-05T24:00:00Z", "2024-03-05T06:60:00Z", "2024-03-05T06:07:08.Z",
+		"2024-03-05T06:07", "",
+	} {
+		f.Add(s, "00:00Z")
+	}
+	var memo timeMemo
+	f.Fuzz(func(t *testing.T, s, rest string) {
+		texts := []string{s, s}
+		if len(s) >= len(hourZ) {
+			texts = append(texts, s[:len(hourZ)]+rest, s[:len(hourZ)]+"59:59.5Z", s)
+		}
+		for _, text := range texts {
+			want, wantErr := parseRFC3339(text)
+			got, err := memo.parse(text)
+			if wantErr != nil {
+				require.EqualError(t, err, wantErr.Error(), "%q", text)
+				continue
+			}
+			require.NoError(t, err, "%q", text)
+			require.Equal(t, want, got, "%q", text)
 		}
 	})
 }

@@ -230,7 +230,7 @@ func (p *parser) rfc5424(version int64) (header, error) {
 		if err != nil {
 			return h, err
 		}
-		h.timestamp = p.writeTime(t, frac)
+		h.timestamp = p.writeStamp(stamp, t, frac)
 	}
 	// One after the other, not through pointers into h, which would move
 	// h to the heap.
@@ -398,12 +398,13 @@ func (p *parser) rfc3164() (header, error) {
 	var h header
 	rest := p.s[p.i:]
 	var t int64
-	var frac string
+	var stamp, frac string
 	var err error
 	switch {
 	case rest != "" && isDigit(rest[0]):
 		end := tokenEnd(rest, 0)
-		t, frac, err = parseRFC3339(rest[:end])
+		stamp = rest[:end]
+		t, frac, err = parseRFC3339(stamp)
 		rest = rest[end:]
 	case isBSDTime(rest):
 		t, rest, err = p.parseBSDTime(rest)
@@ -413,7 +414,7 @@ func (p *parser) rfc3164() (header, error) {
 	if err != nil {
 		return h, err
 	}
-	h.timestamp = p.writeTime(t, frac)
+	h.timestamp = p.writeStamp(stamp, t, frac)
 	if rest == "" {
 		return h, nil
 	}
@@ -614,8 +615,7 @@ func parseRFC3339(v string) (int64, string, error) {
 		return 0, "", errorf("timestamp %s has no such date or time", excerpt.Quote(v))
 	}
 	t := civil.Days(year, month, day)*86400 + int64(hour*3600+minute*60+sec) + offset
-	days, _ := civil.SplitSeconds(t)
-	if y, _, _ := civil.Date(days); y < 0 || y > 9999 {
+	if t < civil.MinRFC3339 || t > civil.MaxRFC3339 {
 		return 0, "", errorf("timestamp %s is out of range in UTC", excerpt.Quote(v))
 	}
 	return t, frac, nil
@@ -626,6 +626,17 @@ func parseRFC3339(v string) (int64, string, error) {
 func (p *parser) writeTime(t int64, frac string) any {
 	var b [maxTimeLen]byte
 	return p.r.Box(p.r.Text(civil.AppendRFC3339(b[:0], t, frac)))
+}
+
+// writeStamp is writeTime for a timestamp read from stamp, its RFC 3339
+// text (or none: ""). Text in UTC, ending in "Z", is what writeTime would
+// write, digit for digit (FuzzStampAsWritten), so it is the value as it
+// stands, without writing it again.
+func (p *parser) writeStamp(stamp string, t int64, frac string) any {
+	if strings.HasSuffix(stamp, "Z") {
+		return p.r.Box(stamp)
+	}
+	return p.writeTime(t, frac)
 }
 
 // atoi parses a non-empty run of digits (at most a few).

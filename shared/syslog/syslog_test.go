@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"lakestream/shared/civil"
 	"lakestream/shared/pipeline"
 	"lakestream/shared/pipeline/pipelinetest"
 	"lakestream/shared/record"
@@ -235,3 +236,18 @@ func benchLines() [][]byte {
 }
 
 func BenchmarkParse(b *testing.B) { pipelinetest.BenchmarkParser(b, benchLines(), parseAtReference) }
+
+// FuzzStampAsWritten: an RFC 3339 timestamp in UTC ("Z") that parses is
+// the text writeTime writes for it, so writeStamp may keep it as it is.
+func FuzzStampAsWritten(f *testing.F) {
+	for _, s := range []string{"2003-10-11T22:14:15.003Z", "2024-03-05T06:07:08Z", "0000-01-01T00:00:00.123456789Z", "2024-02-29T23:59:59.000000000Z", "2003-08-24T05:14:15.000003-07:00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, stamp string) {
+		sec, frac, err := parseRFC3339(stamp)
+		if err != nil || !strings.HasSuffix(stamp, "Z") {
+			return
+		}
+		require.Equal(t, stamp, string(civil.AppendRFC3339(nil, sec, frac)))
+	})
+}

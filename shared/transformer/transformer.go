@@ -95,6 +95,8 @@ func NewHandler(fn *boot.Function, f Format, extra ...firehose.Option) *firehose
 		// before the next invocation.
 		firehose.WithOutArena(),
 		firehose.WithResponseReuse(),
+		// The pipeline's partition-key maps never change once made.
+		firehose.WithStablePartitionKeys(),
 	}, extra...)...)
 }
 

@@ -17,6 +17,14 @@ GO          ?= go
 # no RPC server in aws-lambda-go, no local paths, no symbol or DWARF tables.
 GOBUILD     := CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w'
 
+# Every go command here compiles as the bootstraps are compiled (no cgo,
+# -trimpath, the lambda.norpc tag), so each package is compiled once for
+# the bootstraps, the tests and the tools alike, and the build cache does
+# not depend on the checkout's path (clones and worktrees share it): on a
+# fresh machine the AWS SDK is compiled once, not twice.
+export CGO_ENABLED := 0
+export GOFLAGS := $(strip $(GOFLAGS) -trimpath -tags=lambda.norpc)
+
 # No X-Ray daemon or segment outside Lambda (see shared/awsclient).
 export AWS_XRAY_CONTEXT_MISSING ?= IGNORE_ERROR
 
@@ -54,15 +62,14 @@ tools:
 
 ## test: lint, then every unit, golden, fuzz-seed and integration test (integration tests start moto_server
 ##   themselves; shared/lambdarun's SAM test runs every build-<LogicalId> target, so every function is
-##   proven to build for linux/$(DEPLOY_ARCH)). -trimpath keeps the build cache independent of the
-##   checkout's path, so clones and worktrees share it.
+##   proven to build for linux/$(DEPLOY_ARCH)).
 test: tools lint
-	$(GO) test -trimpath -count=1 ./...
+	$(GO) test -count=1 ./...
 
 ## lint: gofmt, go vet, go mod tidy (go.mod and go.sum as tidy leaves them) and cfn-lint, with zero findings
 lint: tools
 	@out=$$(gofmt -l functions shared); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
-	$(GO) vet -trimpath ./...
+	$(GO) vet ./...
 	@$(GO) mod tidy -diff >/dev/null 2>&1 || { echo "go mod tidy would change go.mod or go.sum (run it and commit the result):"; $(GO) mod tidy -diff; exit 1; }
 	cfn-lint template.yaml
 

@@ -2,6 +2,7 @@ package faulttest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -189,6 +190,22 @@ func announce(t *testing.T, f *lambdarun.Function, bucket string, n, batch int, 
 		}
 	}
 	return failed
+}
+
+// asyncAttempts is how often Lambda runs an asynchronous invocation
+// (EventBridge, S3) that fails: once and two retries.
+const asyncAttempts = 3
+
+// invokeAsync invokes f with event as Lambda does an asynchronous
+// invocation: until one attempt succeeds, asyncAttempts at most. False
+// means every attempt failed, and the event is dead-lettered.
+func invokeAsync(ctx context.Context, f *lambdarun.Function, event []byte) bool {
+	for range asyncAttempts {
+		if _, err := f.Invoke(ctx, event); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 func messageID(i int) string { return fmt.Sprintf("message-%02d", i) }

@@ -17,7 +17,6 @@ import (
 // asynchronously: a failed invocation is retried twice, then dead-lettered.
 const (
 	fixerTables   = 30
-	fixerAttempts = 3
 	fixerDatabase = "lake"
 )
 
@@ -54,14 +53,7 @@ func runFixer(t *testing.T, e *env) account {
 			"detail":    map[string]any{"databaseName": fixerDatabase, "typeOfChange": "CreateTable", "tableName": tableName(i)},
 		})
 		require.NoError(t, err)
-		ok := false
-		for range fixerAttempts {
-			if _, err := f.Invoke(ctx, raw); err == nil {
-				ok = true
-				break
-			}
-		}
-		if !ok {
+		if !invokeAsync(ctx, f, raw) {
 			deadLettered[tableName(i)] = true
 		}
 	}

@@ -17,9 +17,8 @@ import (
 // EventBridge invokes asynchronously: a failed invocation is retried twice,
 // then dead-lettered.
 const (
-	triggerEvents   = 48
-	triggerAttempts = 3
-	triggerJob      = "lake-hourly-etl"
+	triggerEvents = 48
+	triggerJob    = "lake-hourly-etl"
 )
 
 // runTrigger: each window ends with exactly one run of the job with its
@@ -45,14 +44,7 @@ func runTrigger(t *testing.T, e *env) account {
 			"resources": []string{"arn:aws:events:us-east-1:123456789012:rule/hourly"}, "detail": map[string]any{},
 		})
 		require.NoError(t, err)
-		ok := false
-		for range triggerAttempts {
-			if _, err := f.Invoke(ctx, raw); err == nil {
-				ok = true
-				break
-			}
-		}
-		if !ok {
+		if !invokeAsync(ctx, f, raw) {
 			deadLettered[window(at)] = true
 		}
 	}

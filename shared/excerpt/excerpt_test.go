@@ -75,7 +75,13 @@ func FuzzQuote(f *testing.F) {
 
 		piece, cutBefore, cutAfter = unquote(t, excerpt.Around(s, offset))
 		assert.True(t, strings.Contains(s, piece))
-		assert.Equal(t, cutBefore || cutAfter, len(s) > 2*excerpt.Max)
+		// Cut exactly when the window leaves something out: never when s
+		// fits in it, and then at most UTFMax-1 bytes more, as the start
+		// moves back to a character's.
+		assert.Equal(t, cutBefore || cutAfter, piece != s)
+		if len(s) <= 2*excerpt.Max {
+			assert.Equal(t, s, piece)
+		}
 		// The window's start moves back to a character's start: up to
 		// UTFMax-1 bytes more.
 		checkPiece(t, s, piece, cutBefore || cutAfter, 2*excerpt.Max+utf8.UTFMax-1)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Errors Template methods wrap, for callers to branch on.
@@ -96,6 +97,9 @@ func parseTemplate(s string, keys []string) (*Template, error) {
 	}
 	if key == "" {
 		return nil, errors.New("no object key after the bucket")
+	}
+	if !utf8.ValidString(key) {
+		return nil, errors.New("the key is not valid UTF-8, as every S3 key is")
 	}
 
 	segments := strings.Split(key, "/")

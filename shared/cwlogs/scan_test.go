@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"lakestream/shared/golden"
 )
 
 // TestScanTakesCanonicalPayloads: the scanner itself reads what CloudWatch
@@ -118,12 +120,7 @@ func TestScanReusesBuffers(t *testing.T) {
 // FuzzScanAgrees is the differential test of the scanner: whatever it
 // accepts, encoding/json accepts too and decodes into the same data.
 func FuzzScanAgrees(f *testing.F) {
-	all, err := filepath.Glob("testdata/*.json")
-	require.NoError(f, err)
-	for _, p := range all {
-		if strings.HasSuffix(p, ".golden.json") {
-			continue
-		}
+	for _, p := range golden.Inputs(f, "testdata/*.json") {
 		doc, err := os.ReadFile(p)
 		require.NoError(f, err)
 		f.Add(doc)

@@ -12,6 +12,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -23,6 +24,23 @@ var update = flag.Bool("update", false, "rewrite the testdata golden files from 
 // Update reports whether the tests run with -update, for callers that write
 // or remove golden files of their own.
 func Update() bool { return *update }
+
+// Inputs lists the files pattern matches (a filepath.Glob pattern such as
+// "testdata/*.json") that are not golden files, failing the test when
+// there are none: a table test's cases.
+func Inputs(t testing.TB, pattern string) []string {
+	t.Helper()
+	all, err := filepath.Glob(pattern)
+	require.NoError(t, err)
+	var inputs []string
+	for _, p := range all {
+		if !strings.Contains(filepath.Base(p), ".golden.") {
+			inputs = append(inputs, p)
+		}
+	}
+	require.NotEmpty(t, inputs, "no test inputs match %s", pattern)
+	return inputs
+}
 
 // JSON compares got, as JSON, with the golden file at path: key order,
 // spacing and number notation do not count. With -update it first writes

@@ -178,16 +178,7 @@ func TestGolden(t *testing.T) {
 // images lists the DynamoDB JSON inputs in testdata.
 func images(t testing.TB) []string {
 	t.Helper()
-	all, err := filepath.Glob("testdata/*.json")
-	require.NoError(t, err)
-	var inputs []string
-	for _, p := range all {
-		if !strings.HasSuffix(p, ".golden.json") {
-			inputs = append(inputs, p)
-		}
-	}
-	require.NotEmpty(t, inputs)
-	return inputs
+	return golden.Inputs(t, "testdata/*.json")
 }
 
 func readImage(t testing.TB, path string) item {

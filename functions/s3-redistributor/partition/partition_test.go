@@ -195,16 +195,7 @@ func TestRenderErrors(t *testing.T) {
 
 // templateInputs lists the template cases, leaving out their golden files.
 func templateInputs(t testing.TB) []string {
-	all, err := filepath.Glob("testdata/templates/*.json")
-	require.NoError(t, err)
-	var inputs []string
-	for _, path := range all {
-		if !strings.HasSuffix(path, ".golden.json") {
-			inputs = append(inputs, path)
-		}
-	}
-	require.NotEmpty(t, inputs)
-	return inputs
+	return golden.Inputs(t, "testdata/templates/*.json")
 }
 
 func readFile(t testing.TB, path string) string {

@@ -33,6 +33,7 @@ import (
 	"lakestream/shared/firehose"
 	"lakestream/shared/lambdarun"
 	"lakestream/shared/moto"
+	"lakestream/shared/streamput"
 )
 
 func TestMain(m *testing.M) { moto.Main(m) }
@@ -456,9 +457,13 @@ func peakRSS(t *testing.T, bin string) int64 {
 // TestHandlerBuiltAsMainBuildsIt: newHandler wires re-ingestion and the
 // direct path from the environment, as main does.
 func TestHandlerBuiltAsMainBuildsIt(t *testing.T) {
-	_, fh, kc := awsClients(t)
+	awsClients(t)
+	cfg, err := moto.Shared(t).Config(t.Context())
+	require.NoError(t, err)
+	streams, err := streamput.NewClient(cfg, func(string) string { return "" })
+	require.NoError(t, err)
 	fn := boot.NewFrom(config.FromMap(templateEnv(t)), io.Discard)
-	h := newHandler(fn, fh, kc)
+	h := newHandler(fn, streams, streams)
 	require.NoError(t, fn.Err())
 	assert.NotNil(t, h.direct)
 	assert.Equal(t, "lakestream-cwlogs-direct", h.stream)
@@ -466,5 +471,5 @@ func TestHandlerBuiltAsMainBuildsIt(t *testing.T) {
 	env := templateEnv(t)
 	delete(env, "DESTINATION_STREAM")
 	fn = boot.NewFrom(config.FromMap(env), io.Discard)
-	assert.Nil(t, newHandler(fn, fh, kc).direct)
+	assert.Nil(t, newHandler(fn, streams, streams).direct)
 }

@@ -8,16 +8,13 @@
 package main
 
 import (
-	sdkfirehose "github.com/aws/aws-sdk-go-v2/service/firehose"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-
 	"lakestream/shared/awsclient"
 	"lakestream/shared/boot"
 )
 
 func main() {
 	fn := boot.New()
-	cfg := awsclient.Config(fn)
-	h := newHandler(fn, sdkfirehose.NewFromConfig(cfg), kinesis.NewFromConfig(cfg))
+	streams := awsclient.Streams(fn, awsclient.Config(fn))
+	h := newHandler(fn, streams, streams)
 	fn.Start(h)
 }

@@ -10,24 +10,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/firehose"
-	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"lakestream/shared/benchdata"
 	"lakestream/shared/config"
 	"lakestream/shared/metrics"
+	"lakestream/shared/streamput"
 )
-
-// acceptAll is a Firehose that accepts every record and keeps nothing, so
-// the benchmark measures the forwarder, not the fake.
-type acceptAll struct{}
-
-func (acceptAll) PutRecordBatch(_ context.Context, in *firehose.PutRecordBatchInput, _ ...func(*firehose.Options)) (*firehose.PutRecordBatchOutput, error) {
-	return &firehose.PutRecordBatchOutput{FailedPutCount: aws.Int32(0), RequestResponses: make([]fhtypes.PutRecordBatchResponseEntry, len(in.Records))}, nil
-}
 
 // BenchmarkHandle forwards one event of 500 records (a full
 // PutRecordBatch): DynamoDB records of a typical order item (both images,
@@ -75,7 +65,7 @@ func BenchmarkHandle(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			raw, err := json.Marshal(c.event)
 			require.NoError(b, err)
-			h := newHandler(c.cfg, acceptAll{}, nil, slog.New(slog.DiscardHandler), metrics.New(discard{}, "bench"))
+			h := newHandler(c.cfg, streamput.Discard{}, nil, slog.New(slog.DiscardHandler), metrics.New(discard{}, "bench"))
 			b.SetBytes(int64(len(raw)))
 			b.ReportAllocs()
 			var before, after runtime.MemStats

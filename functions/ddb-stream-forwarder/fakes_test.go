@@ -3,21 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/firehose"
-	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 
 	"lakestream/shared/batch"
 	"lakestream/shared/metrics"
 	"lakestream/shared/retry"
+	"lakestream/shared/streamput"
 )
 
 // fakeFirehose is a Firehose that keeps what it accepts and rejects what
@@ -39,7 +37,7 @@ type fakeFirehose struct {
 
 func newFakeFirehose() *fakeFirehose { return &fakeFirehose{accepted: map[string][][]byte{}} }
 
-func (f *fakeFirehose) PutRecordBatch(ctx context.Context, in *firehose.PutRecordBatchInput, _ ...func(*firehose.Options)) (*firehose.PutRecordBatchOutput, error) {
+func (f *fakeFirehose) PutRecordBatch(ctx context.Context, stream string, in []streamput.Entry) ([]streamput.Answer, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -51,23 +49,20 @@ func (f *fakeFirehose) PutRecordBatch(ctx context.Context, in *firehose.PutRecor
 		return nil, &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded", Fault: smithy.FaultClient}
 	}
 	size := 0
-	for _, r := range in.Records {
+	for _, r := range in {
 		size += len(r.Data)
 	}
-	f.maxRecords, f.maxBytes = max(f.maxRecords, len(in.Records)), max(f.maxBytes, size)
-	stream := aws.ToString(in.DeliveryStreamName)
-	out := &firehose.PutRecordBatchOutput{RequestResponses: make([]fhtypes.PutRecordBatchResponseEntry, len(in.Records))}
-	for i, r := range in.Records {
+	f.maxRecords, f.maxBytes = max(f.maxRecords, len(in)), max(f.maxBytes, size)
+	out := make([]streamput.Answer, len(in))
+	for i, r := range in {
 		if f.reject != nil {
 			if code := f.reject(f.calls, stream, r.Data); code != "" {
 				f.rejected++
-				out.RequestResponses[i] = fhtypes.PutRecordBatchResponseEntry{ErrorCode: aws.String(code), ErrorMessage: aws.String("rejected by the fake")}
-				out.FailedPutCount = aws.Int32(aws.ToInt32(out.FailedPutCount) + 1)
+				out[i] = streamput.Answer{ErrorCode: code, ErrorMessage: "rejected by the fake"}
 				continue
 			}
 		}
 		f.accepted[stream] = append(f.accepted[stream], bytes.Clone(r.Data))
-		out.RequestResponses[i] = fhtypes.PutRecordBatchResponseEntry{RecordId: aws.String(fmt.Sprint(f.calls, "-", i))}
 	}
 	return out, nil
 }

@@ -22,13 +22,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/smithy-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"lakestream/shared/batch"
-	"lakestream/shared/benchdata"
 	"lakestream/shared/boot"
 	"lakestream/shared/config"
 	"lakestream/shared/deadline"
@@ -37,6 +35,7 @@ import (
 	"lakestream/shared/logging/logtest"
 	"lakestream/shared/metrics"
 	"lakestream/shared/pipeline"
+	"lakestream/shared/streamput"
 )
 
 const tableARN = "arn:aws:dynamodb:us-east-1:123456789012:table/%s/stream/2024-05-01T00:00:00.000"
@@ -486,7 +485,7 @@ func TestMalformedEvents(t *testing.T) {
 // panicking is a Firehose that panics, as a bug in a client might.
 type panicking struct{}
 
-func (panicking) PutRecordBatch(context.Context, *firehose.PutRecordBatchInput, ...func(*firehose.Options)) (*firehose.PutRecordBatchOutput, error) {
+func (panicking) PutRecordBatch(context.Context, string, []streamput.Entry) ([]streamput.Answer, error) {
 	panic("boom")
 }
 
@@ -598,7 +597,7 @@ func TestMemoryReused(t *testing.T) {
 		require.Equal(t, string(conv.Line), string(l), "line %d", i)
 	}
 
-	quiet := newHandler(Config{DeliveryStream: "lake", Convert: both, Retry: instant(1)}, benchdata.Firehose{}, nil,
+	quiet := newHandler(Config{DeliveryStream: "lake", Convert: both, Retry: instant(1)}, streamput.Discard{}, nil,
 		slog.New(slog.NewJSONHandler(io.Discard, nil)), metrics.New(io.Discard, "test"))
 	allocated := func() uint64 {
 		var before, after runtime.MemStats

@@ -13,7 +13,6 @@
 package main
 
 import (
-	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"lakestream/shared/awsclient"
@@ -24,6 +23,6 @@ func main() {
 	fn := boot.New()
 	cfg := loadConfig(fn.Env)
 	aws := awsclient.Config(fn)
-	h := newHandler(cfg, firehose.NewFromConfig(aws), s3.NewFromConfig(aws, awsclient.S3PathStyle), fn.Log, fn.Metrics)
+	h := newHandler(cfg, awsclient.Streams(fn, aws), s3.NewFromConfig(aws, awsclient.S3PathStyle), fn.Log, fn.Metrics)
 	fn.Start(h)
 }

@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/firehose"
-	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -59,14 +57,12 @@ func logText(size int) []byte {
 // discard is a Firehose that takes every record and keeps none.
 type discard struct{ records, bytes atomic.Int64 }
 
-func (d *discard) PutRecordBatch(_ context.Context, in *firehose.PutRecordBatchInput, _ ...func(*firehose.Options)) (*firehose.PutRecordBatchOutput, error) {
-	out := &firehose.PutRecordBatchOutput{RequestResponses: make([]fhtypes.PutRecordBatchResponseEntry, len(in.Records))}
-	for i, r := range in.Records {
+func (d *discard) PutRecordBatch(_ context.Context, _ string, in []streamput.Entry) ([]streamput.Answer, error) {
+	for _, r := range in {
 		d.records.Add(1)
 		d.bytes.Add(int64(len(r.Data)))
-		out.RequestResponses[i].RecordId = aws.String("r")
 	}
-	return out, nil
+	return make([]streamput.Answer, len(in)), nil
 }
 
 // BenchmarkForward measures one CPU forwarding a gzipped CloudFront log

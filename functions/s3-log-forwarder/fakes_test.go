@@ -16,8 +16,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/firehose"
-	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -27,6 +25,7 @@ import (
 	"lakestream/shared/config"
 	"lakestream/shared/metrics"
 	"lakestream/shared/retry"
+	"lakestream/shared/streamput"
 )
 
 // fakeFirehose keeps what it accepts and rejects what reject says.
@@ -41,7 +40,7 @@ type fakeFirehose struct {
 	maxBytes int
 }
 
-func (f *fakeFirehose) PutRecordBatch(ctx context.Context, in *firehose.PutRecordBatchInput, _ ...func(*firehose.Options)) (*firehose.PutRecordBatchOutput, error) {
+func (f *fakeFirehose) PutRecordBatch(ctx context.Context, _ string, in []streamput.Entry) ([]streamput.Answer, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -54,17 +53,16 @@ func (f *fakeFirehose) PutRecordBatch(ctx context.Context, in *firehose.PutRecor
 		}
 	}
 	size := 0
-	out := &firehose.PutRecordBatchOutput{RequestResponses: make([]fhtypes.PutRecordBatchResponseEntry, len(in.Records))}
-	for i, r := range in.Records {
+	out := make([]streamput.Answer, len(in))
+	for i, r := range in {
 		size += len(r.Data)
 		if f.reject != nil {
 			if code := f.reject(f.calls, i); code != "" {
-				out.RequestResponses[i] = fhtypes.PutRecordBatchResponseEntry{ErrorCode: aws.String(code), ErrorMessage: aws.String("rejected by the fake")}
+				out[i] = streamput.Answer{ErrorCode: code, ErrorMessage: "rejected by the fake"}
 				continue
 			}
 		}
 		f.records = append(f.records, bytes.Clone(r.Data))
-		out.RequestResponses[i] = fhtypes.PutRecordBatchResponseEntry{RecordId: aws.String(strconv.Itoa(len(f.records)))}
 	}
 	f.maxBytes = max(f.maxBytes, size)
 	return out, nil

@@ -13,13 +13,13 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"lakestream/shared/batch"
 	"lakestream/shared/golden"
 	"lakestream/shared/lambdarun"
+	"lakestream/shared/streamput"
 )
 
 // templateEnv is the function's environment as the template deploys it.
@@ -416,7 +416,7 @@ func TestNotAnObjectEvent(t *testing.T) {
 // panicky is a Firehose whose every call panics.
 type panicky struct{}
 
-func (panicky) PutRecordBatch(context.Context, *firehose.PutRecordBatchInput, ...func(*firehose.Options)) (*firehose.PutRecordBatchOutput, error) {
+func (panicky) PutRecordBatch(context.Context, string, []streamput.Entry) ([]streamput.Answer, error) {
 	panic("boom")
 }
 

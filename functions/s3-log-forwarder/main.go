@@ -14,7 +14,6 @@
 package main
 
 import (
-	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"lakestream/shared/awsclient"
@@ -26,7 +25,7 @@ func main() {
 	cfg, err := loadConfig(fn.Env)
 	fn.Check(err)
 	aws := awsclient.Config(fn)
-	h := newHandler(cfg, s3.NewFromConfig(aws, awsclient.S3PathStyle, quietChecksums), firehose.NewFromConfig(aws), fn.Log, fn.Metrics)
+	h := newHandler(cfg, s3.NewFromConfig(aws, awsclient.S3PathStyle, quietChecksums), awsclient.Streams(fn, aws), fn.Log, fn.Metrics)
 	fn.Start(h)
 }
 

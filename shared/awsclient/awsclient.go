@@ -34,6 +34,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"lakestream/shared/boot"
+	"lakestream/shared/streamput"
 	"lakestream/shared/xraytrace"
 )
 
@@ -44,6 +45,17 @@ func Config(fn *boot.Function) aws.Config {
 	cfg, err := Load(context.Background())
 	fn.Check(err)
 	return cfg
+}
+
+// Streams is the client of Firehose's PutRecordBatch and Kinesis's
+// PutRecords (streamput.Client) on cfg, for a function's main: a failure is
+// recorded in fn. Functions use it instead of the SDK's Firehose and
+// Kinesis clients, which cost start-up time and per-call CPU (see
+// streamput.Client).
+func Streams(fn *boot.Function, cfg aws.Config) *streamput.Client {
+	c, err := streamput.NewClient(cfg, os.Getenv)
+	fn.Check(err)
+	return c
 }
 
 // Load returns an aws.Config instrumented for X-Ray, whose clients make

@@ -7,12 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/firehose"
-	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	kinesistypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-
 	"lakestream/shared/boot"
 	"lakestream/shared/config"
 )
@@ -66,24 +60,6 @@ func Benchmark(b *testing.B, c Case, h Invoker) {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
-
-// Firehose is a delivery stream that accepts every record and keeps none:
-// what an in-process benchmark gives a function that re-ingests or
-// delivers, so that the figure is the function's own.
-type Firehose struct{}
-
-// PutRecordBatch accepts every record.
-func (Firehose) PutRecordBatch(_ context.Context, in *firehose.PutRecordBatchInput, _ ...func(*firehose.Options)) (*firehose.PutRecordBatchOutput, error) {
-	return &firehose.PutRecordBatchOutput{FailedPutCount: aws.Int32(0), RequestResponses: make([]fhtypes.PutRecordBatchResponseEntry, len(in.Records))}, nil
-}
-
-// Kinesis is a data stream that accepts every record and keeps none.
-type Kinesis struct{}
-
-// PutRecords accepts every record.
-func (Kinesis) PutRecords(_ context.Context, in *kinesis.PutRecordsInput, _ ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error) {
-	return &kinesis.PutRecordsOutput{FailedRecordCount: aws.Int32(0), Records: make([]kinesistypes.PutRecordsResultEntry, len(in.Records))}, nil
-}
 
 // BenchmarkFunction is the BenchmarkInvoke of every function's
 // bench_invoke_test.go, which stays in the function's package main for

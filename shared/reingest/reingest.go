@@ -6,25 +6,24 @@
 // stream, PutRecords with the original partition key into a Kinesis
 // source).
 //
-// The clients are built when the first record needs them, not at start-up,
-// and what they link is kept to aws-sdk-go-v2's Firehose and Kinesis
-// packages, for a call most invocations never make: a function that makes
-// no AWS call on its ordinary path should start within 1.5 times a minimal
-// aws-lambda-go function (issue 11). Measured from process start to the
-// first /next through shared/lambdarun (median of 15, one core, x86-64;
-// arm64 bootstrap sizes), firehose-json took 2.9 ms (6.5 MB) without
-// re-ingestion against 2.5 ms (5.8 MB) for a minimal function, and with it:
-//
-//   - 3.8 ms (8.1 MB) as built here: the two service packages' init is
-//     about 1 ms (their schemas and endpoint tables).
-//   - 4.9 ms (10.0 MB) with the clients from aws-sdk-go-v2/config, which
-//     links the STS, SSO, SSO OIDC and sign-in clients for credential
-//     sources Lambda never uses. Lambda hands a function its role's
-//     credentials and region in the environment, which is all Config reads.
-//   - 11.7 ms (23.4 MB) traced by aws-xray-sdk-go, which links the AWS
-//     SDK v1 and gRPC. The calls are traced instead by shared/xraytrace,
-//     which sends the same subsegments without the X-Ray SDK's core: 49 KB
-//     more, and no start-up difference measurable in 30 interleaved starts.
+// The client is built when the first record needs it, not at start-up,
+// and it is streamput.Client, which takes from aws-sdk-go-v2 its core only
+// (credentials, the SigV4 signer, the HTTP client), for a call most
+// invocations never make: a function that makes no AWS call on its
+// ordinary path should start within 1.5 times a minimal aws-lambda-go
+// function (issue 11). Package initialisation of firehose-json
+// (GODEBUG=inittrace=1, x86-64) is 0.7 ms this way, against 1.9 ms with
+// the SDK's Firehose and Kinesis clients (their schemas and endpoint
+// tables); measured from process start to the first /next (median of 15,
+// one core; arm64 bootstrap sizes), firehose-json with the SDK clients
+// took 3.8 ms (8.1 MB) against 2.5 ms (5.8 MB) for a minimal function,
+// 4.9 ms (10.0 MB) with clients from aws-sdk-go-v2/config, which links
+// the STS, SSO, SSO OIDC and sign-in clients for credential sources Lambda
+// never uses (Lambda hands a function its role's credentials and region
+// in the environment, which is all Config reads), and 11.7 ms (23.4 MB)
+// traced by aws-xray-sdk-go, which links the AWS SDK v1 and gRPC. The
+// calls are traced instead by shared/xraytrace, which sends the same
+// subsegments without the X-Ray SDK's core.
 package reingest
 
 import (
@@ -35,13 +34,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	sdkfirehose "github.com/aws/aws-sdk-go-v2/service/firehose"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"lakestream/shared/firehose"
 	"lakestream/shared/retry"
 	"lakestream/shared/streamput"
-	"lakestream/shared/xraytrace"
 )
 
 // Lazy is a firehose.Reingester that builds the one it delegates to on
@@ -63,18 +59,11 @@ func New(policy retry.Policy) *Lazy {
 		if err != nil {
 			return nil, err
 		}
-		tracer, err := xraytrace.New()
+		c, err := streamput.NewClient(cfg, os.Getenv)
 		if err != nil {
 			return nil, err
 		}
-		tracer.Instrument(&cfg.APIOptions)
-		fh := sdkfirehose.NewFromConfig(cfg, func(o *sdkfirehose.Options) {
-			o.BaseEndpoint = endpoint(os.Getenv, "AWS_ENDPOINT_URL_FIREHOSE", o.BaseEndpoint)
-		})
-		ks := kinesis.NewFromConfig(cfg, func(o *kinesis.Options) {
-			o.BaseEndpoint = endpoint(os.Getenv, "AWS_ENDPOINT_URL_KINESIS", o.BaseEndpoint)
-		})
-		return streamput.NewSourceReingester(fh, ks, policy), nil
+		return streamput.NewSourceReingester(c, c, policy), nil
 	})
 }
 
@@ -82,8 +71,8 @@ func New(policy retry.Policy) *Lazy {
 // (AWS_REGION, else AWS_DEFAULT_REGION), the execution role's credentials
 // (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) and
 // AWS_ENDPOINT_URL, so that the same binary runs against an emulator. The
-// service-specific AWS_ENDPOINT_URL_<SERVICE> variables are New's. The
-// SDK's retryer is off, as in shared/awsclient.
+// service-specific AWS_ENDPOINT_URL_<SERVICE> variables are
+// streamput.Client's.
 func Config(getenv func(string) string) (aws.Config, error) {
 	region := getenv("AWS_REGION")
 	if region == "" {
@@ -106,23 +95,11 @@ func Config(getenv func(string) string) (aws.Config, error) {
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return creds, nil
 		}),
-		// One retry layer, as shared/awsclient's clients: each call is made
-		// once, and streamput retries through package retry.
-		Retryer: func() aws.Retryer { return aws.NopRetryer{} },
 	}
 	if ep := getenv("AWS_ENDPOINT_URL"); ep != "" {
 		cfg.BaseEndpoint = aws.String(ep)
 	}
 	return cfg, nil
-}
-
-// endpoint is the service-specific endpoint variable name's value, else
-// the endpoint already set.
-func endpoint(getenv func(string) string, name string, set *string) *string {
-	if ep := getenv(name); ep != "" {
-		return aws.String(ep)
-	}
-	return set
 }
 
 // NewFunc returns a Lazy that calls build when the first payloads are to

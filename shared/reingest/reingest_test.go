@@ -101,7 +101,6 @@ func TestConfig(t *testing.T) {
 			} else {
 				assert.Equal(t, tc.wantEP, *cfg.BaseEndpoint)
 			}
-			assert.Equal(t, 1, cfg.Retryer().MaxAttempts(), "one retry layer: package retry's")
 			got, err := cfg.Credentials.Retrieve(context.Background())
 			require.NoError(t, err)
 			assert.Equal(t, "AKID", got.AccessKeyID)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
 	"strconv"
 
 	sdkretry "github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -105,7 +106,9 @@ func Classify(err error) Class {
 	if errors.As(err, &invalid) {
 		return ClassPermanent // the SDK refused the input before sending it
 	}
-	if sdkThrottles.IsErrorThrottle(err).Bool() {
+	var status interface{ HTTPStatusCode() int }
+	hasStatus := errors.As(err, &status)
+	if sdkThrottles.IsErrorThrottle(err).Bool() || hasStatus && status.HTTPStatusCode() == http.StatusTooManyRequests {
 		return ClassThrottling
 	}
 	var api smithy.APIError
@@ -124,8 +127,7 @@ func Classify(err error) Class {
 		}
 		return ClassPermanent
 	}
-	var status interface{ HTTPStatusCode() int }
-	if errors.As(err, &status) && status.HTTPStatusCode() >= 400 && status.HTTPStatusCode() < 500 {
+	if hasStatus && status.HTTPStatusCode() >= 400 && status.HTTPStatusCode() < 500 {
 		return ClassPermanent
 	}
 	return ClassRetryable

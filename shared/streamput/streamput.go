@@ -13,12 +13,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/firehose"
-	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	kstypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-
 	"lakestream/shared/retry"
 )
 
@@ -68,55 +62,52 @@ type Writer struct {
 	send func(ctx context.Context, batch []Entry) ([]rejection, error)
 }
 
-// FirehoseAPI is the one call a Writer makes to Firehose.
+// FirehoseAPI is the one call a Writer makes to Firehose: one
+// PutRecordBatch request, answered record by record (Client makes it).
 type FirehoseAPI interface {
-	PutRecordBatch(ctx context.Context, in *firehose.PutRecordBatchInput, opts ...func(*firehose.Options)) (*firehose.PutRecordBatchOutput, error)
+	PutRecordBatch(ctx context.Context, stream string, records []Entry) ([]Answer, error)
 }
 
-// KinesisAPI is the one call a Writer makes to Kinesis.
+// KinesisAPI is the one call a Writer makes to Kinesis: one PutRecords
+// request, answered record by record (Client makes it).
 type KinesisAPI interface {
-	PutRecords(ctx context.Context, in *kinesis.PutRecordsInput, opts ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error)
+	PutRecords(ctx context.Context, streamARN string, records []Entry) ([]Answer, error)
+}
+
+// Discard is a delivery stream and a Kinesis stream that accept every
+// record and keep none: what an in-process benchmark gives a function
+// that delivers or re-ingests, so that its figure is the function's own.
+type Discard struct{}
+
+// PutRecordBatch implements FirehoseAPI, accepting every record.
+func (Discard) PutRecordBatch(_ context.Context, _ string, records []Entry) ([]Answer, error) {
+	return make([]Answer, len(records)), nil
+}
+
+// PutRecords implements KinesisAPI, accepting every record.
+func (Discard) PutRecords(_ context.Context, _ string, records []Entry) ([]Answer, error) {
+	return make([]Answer, len(records)), nil
 }
 
 // NewFirehose returns a Writer to the named delivery stream.
 func NewFirehose(api FirehoseAPI, stream string, policy retry.Policy) *Writer {
 	return &Writer{limits: FirehoseLimits, policy: policy, send: func(ctx context.Context, batch []Entry) ([]rejection, error) {
-		recs := make([]fhtypes.Record, len(batch))
-		for i, e := range batch {
-			recs[i] = fhtypes.Record{Data: e.Data}
-		}
-		out, err := api.PutRecordBatch(ctx, &firehose.PutRecordBatchInput{DeliveryStreamName: aws.String(stream), Records: recs})
+		answers, err := api.PutRecordBatch(ctx, stream, batch)
 		if err != nil {
 			return nil, fmt.Errorf("firehose PutRecordBatch to %s: %w", stream, err)
 		}
-		rejected := missing(len(batch), len(out.RequestResponses))
-		for i, r := range out.RequestResponses {
-			if i < len(rejected) && r.ErrorCode != nil {
-				rejected[i] = rejection{code: aws.ToString(r.ErrorCode), message: aws.ToString(r.ErrorMessage)}
-			}
-		}
-		return rejected, nil
+		return rejections(len(batch), answers), nil
 	}}
 }
 
 // NewKinesis returns a Writer to the Kinesis stream with the given ARN.
 func NewKinesis(api KinesisAPI, streamARN string, policy retry.Policy) *Writer {
 	return &Writer{limits: KinesisLimits, policy: policy, send: func(ctx context.Context, batch []Entry) ([]rejection, error) {
-		recs := make([]kstypes.PutRecordsRequestEntry, len(batch))
-		for i, e := range batch {
-			recs[i] = kstypes.PutRecordsRequestEntry{Data: e.Data, PartitionKey: aws.String(e.PartitionKey)}
-		}
-		out, err := api.PutRecords(ctx, &kinesis.PutRecordsInput{StreamARN: aws.String(streamARN), Records: recs})
+		answers, err := api.PutRecords(ctx, streamARN, batch)
 		if err != nil {
 			return nil, fmt.Errorf("kinesis PutRecords to %s: %w", streamARN, err)
 		}
-		rejected := missing(len(batch), len(out.Records))
-		for i, r := range out.Records {
-			if i < len(rejected) && r.ErrorCode != nil {
-				rejected[i] = rejection{code: aws.ToString(r.ErrorCode), message: aws.ToString(r.ErrorMessage)}
-			}
-		}
-		return rejected, nil
+		return rejections(len(batch), answers), nil
 	}}
 }
 
@@ -230,12 +221,18 @@ func (w *Writer) check(e Entry) string {
 	return ""
 }
 
-// missing marks the records an answer left out as failed: AWS answers one
-// entry per record, but a record never confirmed must not count as written.
-func missing(sent, answered int) []rejection {
+// rejections reads the answers to a request of sent records. AWS answers
+// one entry per record, in order; a record the answer leaves out is
+// failed, since one never confirmed must not count as written.
+func rejections(sent int, answers []Answer) []rejection {
 	rejected := make([]rejection, sent)
-	for i := answered; i < sent; i++ {
-		rejected[i].unanswered = true
+	for i := range rejected {
+		switch {
+		case i >= len(answers):
+			rejected[i].unanswered = true
+		case answers[i].ErrorCode != "":
+			rejected[i] = rejection{code: answers[i].ErrorCode, message: answers[i].ErrorMessage}
+		}
 	}
 	return rejected
 }

@@ -33,6 +33,14 @@ func awsConfig(t *testing.T) aws.Config {
 	return cfg
 }
 
+// client is the package's Client on cfg, with no endpoint variables.
+func client(t *testing.T, cfg aws.Config) *streamput.Client {
+	t.Helper()
+	c, err := streamput.NewClient(cfg, func(string) string { return "" })
+	require.NoError(t, err)
+	return c
+}
+
 // lines are n distinct newline-terminated records, as a Firehose producer
 // sends them so the delivered objects split back into records.
 func lines(n int) []streamput.Entry {
@@ -71,7 +79,7 @@ func TestFirehoseIntegration(t *testing.T) {
 	require.NoError(t, err)
 
 	in := lines(1200)
-	failures, err := streamput.NewFirehose(fh, stream, retry.Default()).Put(ctx, in)
+	failures, err := streamput.NewFirehose(client(t, cfg), stream, retry.Default()).Put(ctx, in)
 	require.NoError(t, err)
 	require.Empty(t, failures)
 
@@ -126,7 +134,7 @@ func TestKinesisIntegration(t *testing.T) {
 	require.NotEmpty(t, streamARN)
 
 	in := lines(1200)
-	failures, err := streamput.NewKinesis(kc, streamARN, retry.Default()).Put(ctx, in)
+	failures, err := streamput.NewKinesis(client(t, cfg), streamARN, retry.Default()).Put(ctx, in)
 	require.NoError(t, err)
 	require.Empty(t, failures)
 

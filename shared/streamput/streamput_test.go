@@ -11,11 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/firehose"
-	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	kstypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -132,53 +127,34 @@ func (f *fakeAPI) answer(ctx context.Context, name string, recs []sent) ([]strin
 	return codes, nil
 }
 
-func (f *fakeAPI) PutRecordBatch(ctx context.Context, in *firehose.PutRecordBatchInput, _ ...func(*firehose.Options)) (*firehose.PutRecordBatchOutput, error) {
-	recs := make([]sent, len(in.Records))
-	for i, r := range in.Records {
+func (f *fakeAPI) PutRecordBatch(ctx context.Context, stream string, in []streamput.Entry) ([]streamput.Answer, error) {
+	recs := make([]sent, len(in))
+	for i, r := range in {
 		recs[i] = sent{index: indexOf(f.t, r.Data), size: len(r.Data)}
 	}
-	codes, err := f.answer(ctx, aws.ToString(in.DeliveryStreamName), recs)
-	if err != nil {
-		return nil, err
-	}
-	out := &firehose.PutRecordBatchOutput{RequestResponses: make([]fhtypes.PutRecordBatchResponseEntry, len(codes))}
-	failed := int32(0)
-	for i, code := range codes {
-		if code == "" {
-			out.RequestResponses[i].RecordId = aws.String("id-" + strconv.Itoa(recs[i].index))
-			continue
-		}
-		failed++
-		out.RequestResponses[i].ErrorCode = aws.String(code)
-		out.RequestResponses[i].ErrorMessage = aws.String(message(recs[i].index, f.tries[recs[i].index]))
-	}
-	out.FailedPutCount = aws.Int32(failed)
-	return out, nil
+	return f.answers(ctx, stream, recs)
 }
 
-func (f *fakeAPI) PutRecords(ctx context.Context, in *kinesis.PutRecordsInput, _ ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error) {
-	recs := make([]sent, len(in.Records))
-	for i, r := range in.Records {
-		key := aws.ToString(r.PartitionKey)
-		recs[i] = sent{index: indexOf(f.t, r.Data), size: len(r.Data) + len(key), key: key}
+func (f *fakeAPI) PutRecords(ctx context.Context, streamARN string, in []streamput.Entry) ([]streamput.Answer, error) {
+	recs := make([]sent, len(in))
+	for i, r := range in {
+		recs[i] = sent{index: indexOf(f.t, r.Data), size: len(r.Data) + len(r.PartitionKey), key: r.PartitionKey}
 	}
-	codes, err := f.answer(ctx, aws.ToString(in.StreamARN), recs)
+	return f.answers(ctx, streamARN, recs)
+}
+
+// answers is answer's codes as the client returns them.
+func (f *fakeAPI) answers(ctx context.Context, name string, recs []sent) ([]streamput.Answer, error) {
+	codes, err := f.answer(ctx, name, recs)
 	if err != nil {
 		return nil, err
 	}
-	out := &kinesis.PutRecordsOutput{Records: make([]kstypes.PutRecordsResultEntry, len(codes))}
-	failed := int32(0)
+	out := make([]streamput.Answer, len(codes))
 	for i, code := range codes {
-		if code == "" {
-			out.Records[i].SequenceNumber = aws.String(strconv.Itoa(recs[i].index))
-			out.Records[i].ShardId = aws.String("shardId-000000000000")
-			continue
+		if code != "" {
+			out[i] = streamput.Answer{ErrorCode: code, ErrorMessage: message(recs[i].index, f.tries[recs[i].index])}
 		}
-		failed++
-		out.Records[i].ErrorCode = aws.String(code)
-		out.Records[i].ErrorMessage = aws.String(message(recs[i].index, f.tries[recs[i].index]))
 	}
-	out.FailedRecordCount = aws.Int32(failed)
 	return out, nil
 }
 
@@ -513,7 +489,7 @@ func TestPersistentFailureAcrossRequests(t *testing.T) {
 }
 
 func TestWholeRequestErrors(t *testing.T) {
-	throttled := &fhtypes.ServiceUnavailableException{Message: aws.String("Slow down.")}
+	throttled := &streamput.APIError{StatusCode: 400, Code: "ServiceUnavailableException", Message: "Slow down."}
 	tests := map[string]struct {
 		kind     kind
 		fail     func(n int) error
@@ -534,7 +510,7 @@ func TestWholeRequestErrors(t *testing.T) {
 			kind: kinesisKind, attempts: 5, requests: 3,
 			fail: func(n int) error {
 				if n < 2 {
-					return &kstypes.ProvisionedThroughputExceededException{Message: aws.String("Rate exceeded")}
+					return &streamput.APIError{StatusCode: 400, Code: "ProvisionedThroughputExceededException", Message: "Rate exceeded"}
 				}
 				return nil
 			},
@@ -546,12 +522,14 @@ func TestWholeRequestErrors(t *testing.T) {
 		"firehose missing stream is not retried": {
 			kind: firehoseKind, attempts: 5, requests: 1, failed: true,
 			fail: func(int) error {
-				return &fhtypes.ResourceNotFoundException{Message: aws.String("Firehose orders-to-lake not found")}
+				return &streamput.APIError{StatusCode: 400, Code: "ResourceNotFoundException", Message: "Firehose orders-to-lake not found"}
 			},
 		},
 		"kinesis access denied is not retried": {
 			kind: kinesisKind, attempts: 5, requests: 1, failed: true,
-			fail: func(int) error { return &kstypes.AccessDeniedException{Message: aws.String("not authorized")} },
+			fail: func(int) error {
+				return &streamput.APIError{StatusCode: 400, Code: "AccessDeniedException", Message: "not authorized"}
+			},
 		},
 		"kinesis network error every time": {
 			kind: kinesisKind, attempts: 2, requests: 2, failed: true,
@@ -723,7 +701,7 @@ func BenchmarkPut(b *testing.B) {
 				in[i] = entry(i, 200, "partition-"+strconv.Itoa(i%16))
 				total += len(in[i].Data)
 			}
-			api := acceptAll{}
+			api := streamput.Discard{}
 			var w *streamput.Writer
 			if k.name == "firehose" {
 				w = streamput.NewFirehose(api, streamName, retry.Default())
@@ -740,18 +718,6 @@ func BenchmarkPut(b *testing.B) {
 			}
 		})
 	}
-}
-
-// acceptAll is a fake that accepts every record and checks nothing, so the
-// benchmark measures the Writer rather than the fake.
-type acceptAll struct{}
-
-func (acceptAll) PutRecordBatch(_ context.Context, in *firehose.PutRecordBatchInput, _ ...func(*firehose.Options)) (*firehose.PutRecordBatchOutput, error) {
-	return &firehose.PutRecordBatchOutput{FailedPutCount: aws.Int32(0), RequestResponses: make([]fhtypes.PutRecordBatchResponseEntry, len(in.Records))}, nil
-}
-
-func (acceptAll) PutRecords(_ context.Context, in *kinesis.PutRecordsInput, _ ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error) {
-	return &kinesis.PutRecordsOutput{FailedRecordCount: aws.Int32(0), Records: make([]kstypes.PutRecordsResultEntry, len(in.Records))}, nil
 }
 
 // TestBadPartitionKey: Kinesis rejects a whole request for one record with
@@ -773,9 +739,9 @@ func TestBadPartitionKey(t *testing.T) {
 // the unanswered records must not count as written.
 type shortAPI struct{ calls int }
 
-func (s *shortAPI) PutRecordBatch(_ context.Context, in *firehose.PutRecordBatchInput, _ ...func(*firehose.Options)) (*firehose.PutRecordBatchOutput, error) {
+func (s *shortAPI) PutRecordBatch(_ context.Context, _ string, in []streamput.Entry) ([]streamput.Answer, error) {
 	s.calls++
-	return &firehose.PutRecordBatchOutput{FailedPutCount: aws.Int32(0), RequestResponses: make([]fhtypes.PutRecordBatchResponseEntry, len(in.Records)-1)}, nil
+	return make([]streamput.Answer, len(in)-1), nil
 }
 
 func TestMissingResponseEntriesFail(t *testing.T) {

@@ -9,11 +9,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	sdkfirehose "github.com/aws/aws-sdk-go-v2/service/firehose"
-	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	kstypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -34,23 +29,19 @@ type streams struct {
 	keys []string
 }
 
-func (s *streams) PutRecordBatch(_ context.Context, in *sdkfirehose.PutRecordBatchInput, _ ...func(*sdkfirehose.Options)) (*sdkfirehose.PutRecordBatchOutput, error) {
-	out := &sdkfirehose.PutRecordBatchOutput{FailedPutCount: aws.Int32(0)}
-	for _, r := range in.Records {
-		s.put[aws.ToString(in.DeliveryStreamName)] = append(s.put[aws.ToString(in.DeliveryStreamName)], string(r.Data))
-		out.RequestResponses = append(out.RequestResponses, fhtypes.PutRecordBatchResponseEntry{RecordId: aws.String("id")})
+func (s *streams) PutRecordBatch(_ context.Context, stream string, in []streamput.Entry) ([]streamput.Answer, error) {
+	for _, r := range in {
+		s.put[stream] = append(s.put[stream], string(r.Data))
 	}
-	return out, nil
+	return make([]streamput.Answer, len(in)), nil
 }
 
-func (s *streams) PutRecords(_ context.Context, in *kinesis.PutRecordsInput, _ ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error) {
-	out := &kinesis.PutRecordsOutput{FailedRecordCount: aws.Int32(0)}
-	for _, r := range in.Records {
-		s.put[aws.ToString(in.StreamARN)] = append(s.put[aws.ToString(in.StreamARN)], string(r.Data))
-		s.keys = append(s.keys, aws.ToString(r.PartitionKey))
-		out.Records = append(out.Records, kstypes.PutRecordsResultEntry{SequenceNumber: aws.String("1"), ShardId: aws.String("shardId-0")})
+func (s *streams) PutRecords(_ context.Context, streamARN string, in []streamput.Entry) ([]streamput.Answer, error) {
+	for _, r := range in {
+		s.put[streamARN] = append(s.put[streamARN], string(r.Data))
+		s.keys = append(s.keys, r.PartitionKey)
 	}
-	return out, nil
+	return make([]streamput.Answer, len(in)), nil
 }
 
 // TestNewHandlerReingests: records whose output does not fit in the

@@ -1,5 +1,6 @@
-// Package xraytrace traces every AWS SDK v2 call of a Lambda function as
-// an X-Ray subsegment, sending to the X-Ray daemon the same documents
+// Package xraytrace traces every AWS call of a Lambda function as an X-Ray
+// subsegment (the SDK v2's through Instrument, streamput's own client
+// through Span), sending to the X-Ray daemon the same documents
 // aws-xray-sdk-go's instrumentation/awsv2 sends in Lambda, without linking
 // the X-Ray SDK's core package (github.com/aws/aws-xray-sdk-go/xray).
 //
@@ -129,9 +130,11 @@ func (t *Tracer) Instrument(apiOptions *[]func(*middleware.Stack) error) {
 // callKey is the context key of a traced call's *call.
 type callKey struct{}
 
-// call is what the middleware learns of one traced AWS call.
+// call is what the tracer learns of one traced AWS call.
 type call struct {
 	start      time.Time
+	traceID    string   // the invocation's trace (the header's Root)
+	parentID   string   // the invocation's segment (the header's Parent)
 	id         [16]byte // the subsegment id, hex
 	downstream string   // the X-Amzn-Trace-Id sent with the request
 	sampled    bool
@@ -143,24 +146,17 @@ type call struct {
 	responded     bool
 }
 
-// addInitialize adds the middleware that spans the whole call: it runs
-// last in the Initialize step, after the operation has named its service,
-// operation and region, and before serialization, signing, the attempts
-// and deserialization, all of which the subsegment covers.
-func (t *Tracer) addInitialize(stack *middleware.Stack) error {
-	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("lakestream.XRaySubsegment", t.handleInitialize), middleware.After)
-}
-
-func (t *Tracer) handleInitialize(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+// begin starts a call made with ctx; nil when ctx carries no trace header.
+func begin(ctx context.Context) *call {
 	raw, _ := ctx.Value(lambdaTraceHeaderKey).(string)
 	if raw == "" {
-		return next.HandleInitialize(ctx, in)
+		return nil
 	}
 	h := header.FromString(raw)
 	if h.TraceID == "" {
-		return next.HandleInitialize(ctx, in)
+		return nil
 	}
-	c := &call{start: time.Now(), sampled: h.SamplingDecision == header.Sampled}
+	c := &call{start: time.Now(), traceID: h.TraceID, parentID: h.ParentID, sampled: h.SamplingDecision == header.Sampled}
 	down := header.Header{TraceID: h.TraceID, ParentID: noopID, SamplingDecision: header.NotSampled, AdditionalData: h.AdditionalData}
 	if c.sampled {
 		newID(c.id[:])
@@ -170,19 +166,40 @@ func (t *Tracer) handleInitialize(ctx context.Context, in middleware.InitializeI
 	// Lambda's recursive-loop detection reads), as the SDK's own
 	// RecursionDetection would pass them.
 	c.downstream = down.String()
+	return c
+}
 
+// finish completes doc (named by its caller: service, operation, region,
+// request id, retries) with what c learnt and err, and sends it.
+func (t *Tracer) finish(c *call, doc *document, err error) {
+	doc.TraceID, doc.ID, doc.ParentID = c.traceID, string(c.id[:]), c.parentID
+	doc.Start, doc.End = seconds(c.start), seconds(time.Now())
+	if c.responded {
+		doc.Status, doc.ContentLength, doc.ExtendedRequestID = c.status, c.contentLength, c.requestID2
+	}
+	doc.flag(err)
+	t.send(doc)
+}
+
+// addInitialize adds the middleware that spans the whole call: it runs
+// last in the Initialize step, after the operation has named its service,
+// operation and region, and before serialization, signing, the attempts
+// and deserialization, all of which the subsegment covers.
+func (t *Tracer) addInitialize(stack *middleware.Stack) error {
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("lakestream.XRaySubsegment", t.handleInitialize), middleware.After)
+}
+
+func (t *Tracer) handleInitialize(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+	c := begin(ctx)
+	if c == nil {
+		return next.HandleInitialize(ctx, in)
+	}
 	out, metadata, err := next.HandleInitialize(context.WithValue(ctx, callKey{}, c), in)
 	if !c.sampled {
 		return out, metadata, err
 	}
-	end := time.Now()
 	doc := document{
-		TraceID:   h.TraceID,
-		ID:        string(c.id[:]),
-		ParentID:  h.ParentID,
 		Name:      awsmiddleware.GetServiceID(ctx),
-		Start:     seconds(c.start),
-		End:       seconds(end),
 		Operation: awsmiddleware.GetOperationName(ctx),
 		Region:    awsmiddleware.GetRegion(ctx),
 	}
@@ -190,16 +207,64 @@ func (t *Tracer) handleInitialize(ctx context.Context, in middleware.InitializeI
 	if attempts, ok := sdkretry.GetAttemptResults(metadata); ok && len(attempts.Results) > 1 {
 		doc.Retries = len(attempts.Results) - 1
 	}
-	if c.responded {
-		doc.Status, doc.ContentLength, doc.ExtendedRequestID = c.status, c.contentLength, c.requestID2
-	}
 	var resources [4]Field
 	if t.Resources != nil {
 		doc.Resources = t.Resources(in.Parameters, resources[:0])
 	}
-	doc.flag(err)
-	t.send(&doc)
+	t.finish(c, &doc, err)
 	return out, metadata, err
+}
+
+// Span is one AWS call made without the SDK's middleware (streamput's
+// client for PutRecordBatch and PutRecords): the same subsegment as an SDK
+// call's. A nil *Span, which Start returns for a call that is not traced,
+// does nothing.
+type Span struct {
+	t                          *Tracer
+	c                          *call
+	service, operation, region string
+}
+
+// Start begins the span of one call made with ctx to service's operation
+// ("Firehose", "PutRecordBatch") in region; nil when the call is not
+// traced (no trace header in ctx, or tracing off).
+func (t *Tracer) Start(ctx context.Context, service, operation, region string) *Span {
+	if t == nil || t.disabled {
+		return nil
+	}
+	c := begin(ctx)
+	if c == nil {
+		return nil
+	}
+	return &Span{t: t, c: c, service: service, operation: operation, region: region}
+}
+
+// TraceHeader is the X-Amzn-Trace-Id to send with each attempt of the
+// call; empty for a nil Span.
+func (s *Span) TraceHeader() string {
+	if s == nil {
+		return ""
+	}
+	return s.c.downstream
+}
+
+// Responded records the answer of the call's last attempt: its HTTP status
+// and content length.
+func (s *Span) Responded(status int, contentLength int64) {
+	if s == nil {
+		return
+	}
+	s.c.responded, s.c.status, s.c.contentLength = true, status, contentLength
+}
+
+// End sends the call's subsegment when the invocation is sampled, with
+// the request id AWS gave (empty when none came) and the call's error.
+func (s *Span) End(requestID string, err error) {
+	if s == nil || !s.c.sampled {
+		return
+	}
+	doc := document{Name: s.service, Operation: s.operation, Region: s.region, RequestID: requestID}
+	s.t.finish(s.c, &doc, err)
 }
 
 // addDeserialize adds the middleware that sets the trace header on each

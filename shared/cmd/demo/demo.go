@@ -30,6 +30,7 @@ type demo struct {
 	lake     *lake.Lake
 	s3       *s3.Client
 	firehose *firehose.Client
+	streams  *streamput.Client // PutRecordBatch, as the functions make it
 	tmpl     *lambdarun.Template
 	bins     map[string]string
 }
@@ -64,8 +65,13 @@ func newDemo(ctx context.Context) (*demo, error) {
 		srv.Stop()
 		return nil, err
 	}
+	streams, err := streamput.NewClient(cfg, func(string) string { return "" })
+	if err != nil {
+		srv.Stop()
+		return nil, err
+	}
 	l := lake.New(cfg, tmpl)
-	return &demo{root: root, moto: srv, tmpl: tmpl, bins: bins, lake: l, s3: l.S3, firehose: l.Firehose}, nil
+	return &demo{root: root, moto: srv, tmpl: tmpl, bins: bins, lake: l, s3: l.S3, firehose: l.Firehose, streams: streams}, nil
 }
 
 func (d *demo) close() { d.moto.Stop() }
@@ -174,7 +180,7 @@ func (d *demo) transformAndDeliver(ctx context.Context, fn, eventFile, stream st
 		d.say("  partition keys: %s", k)
 	}
 	if len(entries) > 0 {
-		w := streamput.NewFirehose(d.firehose, stream, retry.Default())
+		w := streamput.NewFirehose(d.streams, stream, retry.Default())
 		if _, err := w.Put(ctx, entries); err != nil {
 			return nil, err
 		}

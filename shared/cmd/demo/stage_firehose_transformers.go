@@ -75,7 +75,7 @@ func (d *demo) transformAndPartition(ctx context.Context, fn, eventFile, bucket,
 		if err := d.createLake(ctx, bucket, stream, prefix); err != nil {
 			return err
 		}
-		if _, err := streamput.NewFirehose(d.firehose, stream, retry.Default()).Put(ctx, partitions[prefix]); err != nil {
+		if _, err := streamput.NewFirehose(d.streams, stream, retry.Default()).Put(ctx, partitions[prefix]); err != nil {
 			return err
 		}
 		d.say("  partition %s: %d records", prefix, len(partitions[prefix]))

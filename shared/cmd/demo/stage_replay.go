@@ -151,7 +151,7 @@ func (p *firehosePlayer) Put(ctx context.Context, entries []streamput.Entry) ([]
 		}
 	}
 	if len(ok) > 0 {
-		if _, err := streamput.NewFirehose(p.d.firehose, p.stream, retry.Default()).Put(ctx, ok); err != nil {
+		if _, err := streamput.NewFirehose(p.d.streams, p.stream, retry.Default()).Put(ctx, ok); err != nil {
 			return nil, err
 		}
 	}

@@ -37,7 +37,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
-	sdkfirehose "github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -137,11 +136,15 @@ func firehoseJob(ctx context.Context, args []string, stderr io.Writer) (func(con
 		return nil, err
 	}
 	f.S3 = replay.RetryingObjects(s3.NewFromConfig(cfg, awsclient.S3PathStyle, quietChecksums), retry.Default())
+	streams, err := streamput.NewClient(cfg, os.Getenv)
+	if err != nil {
+		return nil, err
+	}
 	if *stream != "" {
-		f.Writer = streamput.NewFirehose(sdkfirehose.NewFromConfig(cfg), *stream, retry.Default())
+		f.Writer = streamput.NewFirehose(streams, *stream, retry.Default())
 		f.Target = "delivery stream " + *stream
 	} else {
-		f.Writer = streamput.NewKinesis(kinesis.NewFromConfig(cfg), *kinesisARN, retry.Default())
+		f.Writer = streamput.NewKinesis(streams, *kinesisARN, retry.Default())
 		f.Target = "Kinesis stream " + *kinesisARN
 	}
 	return f.Run, nil

@@ -116,6 +116,8 @@ func deliver(t *testing.T, srv *moto.Server, function string, resp *firehose.Res
 		o.DisableLogOutputChecksumValidationSkipped = true // moto sends no checksums
 	})
 	fh := sdkfirehose.NewFromConfig(cfg)
+	streams, err := streamput.NewClient(cfg, func(string) string { return "" })
+	require.NoError(t, err)
 	const bucket = "lake"
 	_, err = s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)})
 	require.NoError(t, err)
@@ -149,7 +151,7 @@ func deliver(t *testing.T, srv *moto.Server, function string, resp *firehose.Res
 			},
 		})
 		require.NoError(t, err)
-		failures, err := streamput.NewFirehose(fh, stream, retry.Default()).Put(ctx, sent[prefix])
+		failures, err := streamput.NewFirehose(streams, stream, retry.Default()).Put(ctx, sent[prefix])
 		require.NoError(t, err)
 		require.Empty(t, failures)
 	}

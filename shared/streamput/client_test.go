@@ -85,7 +85,9 @@ func TestRequests(t *testing.T) {
 		service string
 	}{
 		"putrecordbatch": {
-			call:   func(c *Client) ([]Answer, error) { return c.PutRecordBatch(context.Background(), "orders-to-lake", records) },
+			call: func(c *Client) ([]Answer, error) {
+				return c.PutRecordBatch(context.Background(), "orders-to-lake", records)
+			},
 			target: "Firehose_20150804.PutRecordBatch", service: "firehose",
 		},
 		"putrecords": {
@@ -379,8 +381,12 @@ func TestEndpoints(t *testing.T) {
 // TestEndpointVariables: the service-specific variable wins over
 // AWS_ENDPOINT_URL, as in the SDK.
 func TestEndpointVariables(t *testing.T) {
-	general := newServer(t, func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, `{"RequestResponses":[{}],"Records":[{}]}`) })
-	own := newServer(t, func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, `{"RequestResponses":[{}],"Records":[{}]}`) })
+	general := newServer(t, func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, `{"RequestResponses":[{}],"Records":[{}]}`)
+	})
+	own := newServer(t, func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, `{"RequestResponses":[{}],"Records":[{}]}`)
+	})
 	env := map[string]string{"AWS_ENDPOINT_URL_KINESIS": own.URL + "/"}
 	cfg := aws.Config{Region: "eu-west-1", BaseEndpoint: aws.String(general.URL), Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 		return testCreds, nil

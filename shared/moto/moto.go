@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -112,13 +113,49 @@ func (s *Server) Env() map[string]string {
 }
 
 // Config is an aws.Config for this server, for test set-up and checks.
+// Its HTTP client sends each request body through Read alone (see
+// readOnlyBodies): a write the server applied is never sent twice.
 func (s *Server) Config(ctx context.Context) (aws.Config, error) {
-	return awsconfig.LoadDefaultConfig(ctx,
+	cfg, err := awsconfig.LoadDefaultConfig(ctx,
 		awsconfig.WithRegion(Region),
 		awsconfig.WithBaseEndpoint(s.Endpoint),
 		awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(AccessKey, SecretKey, "")),
 	)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	// Wrapped once loaded: loading configures the SDK's own client (an
+	// AWS_CA_BUNDLE, for one), which a wrapper given to it would refuse.
+	cfg.HTTPClient = readOnlyBodies{cfg.HTTPClient}
+	return cfg, nil
 }
+
+// readOnlyBodies hides the WriteTo method of request bodies from net/http.
+//
+// The SDK closes a request's body as soon as the response headers arrive,
+// and its body wrapper's WriteTo then fails with io.EOF. net/http, once it
+// has sent Content-Length bytes, copies whatever follows in the body to
+// io.Discard (io.Copy, so through WriteTo), and may do so only after
+// moto_server has answered: moto_server answers as soon as it has the
+// bytes, and closes every connection after one response. That failed
+// "write" makes net/http close the connection under the response, the
+// SDK sees the body read fail ("use of closed network connection") and
+// retries a request moto_server has already applied: a PutItem landed
+// twice and its table's stream had one record too many, under load only.
+// Through Read, a closed body reads as io.EOF, the end io.Copy expects.
+type readOnlyBodies struct{ client aws.HTTPClient }
+
+// Do sends r with its body (if any) behind a Read-only wrapper.
+func (c readOnlyBodies) Do(r *http.Request) (*http.Response, error) {
+	if r.Body != nil && r.Body != http.NoBody {
+		r = r.Clone(r.Context())
+		r.Body = readCloser{r.Body}
+	}
+	return c.client.Do(r)
+}
+
+// readCloser is an io.ReadCloser and nothing else.
+type readCloser struct{ io.ReadCloser }
 
 // shared is the moto_server of a test process, started by the first test
 // that asks for it (see Shared) and stopped by Main.

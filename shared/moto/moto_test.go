@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -159,3 +162,59 @@ func TestPatternBus(t *testing.T) {
 	assert.JSONEq(t, `{"kind":"order","id":2}`, string(ev.Detail))
 	assert.Empty(t, bus.Delivered(t, "Orders"), "Delivered empties the queue")
 }
+
+// closedSDKBody plays an SDK request body that the SDK has already closed
+// (it does so when the response headers arrive): Read still serves the
+// bytes not yet read, as the race allows, but WriteTo fails with io.EOF.
+type closedSDKBody struct{ *strings.Reader }
+
+func (closedSDKBody) WriteTo(io.Writer) (int64, error) { return 0, io.EOF }
+func (closedSDKBody) Close() error                     { return nil }
+
+// TestConfigSendsBodiesThroughRead: the client Config gives moto_server
+// never lets net/http reach a request body's WriteTo, whose io.EOF from a
+// body the SDK has closed makes net/http drop the connection under a
+// response the server may already have sent (then the SDK sends an
+// applied write again). With http.DefaultClient alone, most of these
+// requests fail.
+func TestConfigSendsBodiesThroughRead(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		fmt.Fprintf(w, "got %d bytes", len(b))
+	}))
+	defer srv.Close()
+	const body = `{"TableName":"Orders"}`
+	request := func() *http.Request {
+		req, err := http.NewRequest(http.MethodPost, srv.URL, closedSDKBody{strings.NewReader(body)})
+		require.NoError(t, err)
+		req.ContentLength = int64(len(body))
+		return req
+	}
+
+	var seen *http.Request
+	_, err := readOnlyBodies{doFunc(func(r *http.Request) (*http.Response, error) { seen = r; return nil, nil })}.Do(request())
+	require.NoError(t, err)
+	assert.NotImplements(t, (*io.WriterTo)(nil), seen.Body, "net/http can only Read the body")
+	b, err := io.ReadAll(seen.Body)
+	require.NoError(t, err)
+	assert.Equal(t, body, string(b))
+
+	c := readOnlyBodies{http.DefaultClient}
+	for range 100 {
+		resp, err := c.Do(request())
+		require.NoError(t, err)
+		got, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		assert.Equal(t, "got 22 bytes", string(got))
+	}
+}
+
+// doFunc is an HTTP client made of a function.
+type doFunc func(*http.Request) (*http.Response, error)
+
+func (f doFunc) Do(r *http.Request) (*http.Response, error) { return f(r) }

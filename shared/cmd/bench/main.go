@@ -3,9 +3,12 @@
 // standard batch, request bytes in and response bytes out) in-process,
 // through BenchmarkInvoke in the function's test binary, and through the
 // local Runtime API against the real bootstrap (start-up, transport and
-// all, as Lambda runs it); then every function's init (process start to
-// its first GET /next, median of 15) beside a minimal aws-lambda-go
-// function's, and the size of each linux/arm64 bootstrap.
+// all, as Lambda runs it), there splitting each invocation's CPU time
+// between the function's process and this one (which serves the Runtime
+// API on the same core) and reading the function's peak resident memory;
+// then every function's init (process start to its first GET /next,
+// median of 15) beside a minimal aws-lambda-go function's, and the size
+// of each linux/arm64 bootstrap.
 //
 // With -ref (`make bench-compare BENCH_REF=<dir>`) it also runs, on the
 // very same batches, the reference implementations in that folder: the

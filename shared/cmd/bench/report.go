@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"lakestream/shared/benchdata"
+	"lakestream/shared/lambdarun"
 )
 
 // report is everything one run measured.
@@ -99,11 +100,39 @@ func (r *report) markdown(w io.Writer) {
 		fmt.Fprintln(w)
 	}
 
+	r.useTable(w)
 	if len(r.Starts) > 0 {
 		r.startupTable(w)
 	}
 	r.targetList(w)
 	r.costTable(w)
+}
+
+// useTable splits the Runtime API figures into the CPU time of the
+// function and of the runner, both on the one core, and gives the
+// function's peak memory.
+func (r *report) useTable(w io.Writer) {
+	type row struct {
+		c benchdata.Case
+		s *series
+	}
+	var rows []row
+	for _, c := range r.Cases {
+		if _, s := r.lakestream(c, lakestreamRuntime); s != nil && len(s.Use) > 0 {
+			rows = append(rows, row{c, s})
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "**Through the Runtime API, per invocation**: the CPU time of the timed invocations (their mean, the median of the rounds) of the function's process — handler, aws-lambda-go's runtime client reading the event and posting the response, garbage collector — and of the runner (this command: the local Runtime API server writing the event and reading the response, on the same core; in Lambda its own process serves the Runtime API); and the function's peak resident memory (VmHWM) over a round, the most of the rounds, at %d MB (AWS_LAMBDA_FUNCTION_MEMORY_SIZE, which sets the Go memory limit, shared/boot). In-process is the handler alone, with a Firehose that takes records without a call.\n\n", lambdarun.DefaultMemoryMB)
+	fmt.Fprintln(w, "| case | median ms, Runtime API | function CPU ms | runner CPU ms | median ms, in-process | peak RSS MiB |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|")
+	for _, x := range rows {
+		_, ip := r.lakestream(x.c, lakestreamInProcess)
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %.1f |\n", x.c.Name, medianMS(x.s), ms(median(x.s.functionCPU())), ms(median(x.s.runnerCPU())), medianMS(ip), float64(x.s.peakRSS())/(1<<20))
+	}
+	fmt.Fprintln(w)
 }
 
 // putsRecords reports whether a case run on j's batch puts records into
@@ -205,6 +234,18 @@ func (r *report) targets() []check {
 	}
 	ratio("cwlogs-1mb-lines ≤ 1.5 × the floor's time", "cwlogs-1mb-lines", lakestreamRuntime, (*job).floor, 1.5, true)
 	ratio("cwlogs-1mb-lines ≥ 1.5 × faster than Python", "cwlogs-1mb-lines", lakestreamRuntime, (*job).python, 1.5, false)
+	for _, c := range r.Cases {
+		if c.Batch != benchdata.CWLogs6MB {
+			continue
+		}
+		what := fmt.Sprintf("%s (a full 6 MB batch) runs within %d MB", c.Name, lambdarun.DefaultMemoryMB)
+		if _, s := r.lakestream(c, lakestreamRuntime); s != nil && len(s.Use) > 0 {
+			peak := s.peakRSS()
+			out = append(out, check{What: what, Measured: fmt.Sprintf("peak RSS %.1f MiB", float64(peak)/(1<<20)), OK: peak <= lambdarun.DefaultMemoryMB<<20})
+		} else {
+			out = append(out, check{What: what})
+		}
+	}
 	ratio("accesslog-1mb ≥ 10 × faster than Python", "accesslog-1mb", lakestreamRuntime, (*job).python, 10, false)
 	throughput("cloudfront-1mb ≥ 100 MB/s of log in", "cloudfront-1mb", 100)
 	throughput("syslog-1mb ≥ 100 MB/s of log in", "syslog-1mb", 100)

@@ -15,6 +15,7 @@ import (
 type report struct {
 	Machine    string // CPU model, OS and architecture
 	Pinned     string // how the run was held to one core
+	APIOffCore bool   // the Runtime API was served from other cores (-runtime-api-off-core)
 	SinkCores  string // where the stand-in for Firehose ran (see sinkProcess), if it did
 	Rounds     int
 	Runs       int // lakestream's invocations per round
@@ -125,7 +126,11 @@ func (r *report) useTable(w io.Writer) {
 	if len(rows) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "**Through the Runtime API, per invocation**: the CPU time of the timed invocations (their mean, the median of the rounds) of the function's process — handler, aws-lambda-go's runtime client reading the event and posting the response, garbage collector — and of the runner (this command: the local Runtime API server writing the event and reading the response, on the same core; in Lambda its own process serves the Runtime API); and the function's peak resident memory (VmHWM) over a round, the most of the rounds, at %d MB (AWS_LAMBDA_FUNCTION_MEMORY_SIZE, which sets the Go memory limit, shared/boot). In-process is the handler alone, with a Firehose that takes records without a call.\n\n", lambdarun.DefaultMemoryMB)
+	where := "on the same core"
+	if r.APIOffCore {
+		where = "on the other cores, apart from the function (-runtime-api-off-core)"
+	}
+	fmt.Fprintf(w, "**Through the Runtime API, per invocation**: the CPU time of the timed invocations (their mean, the median of the rounds) of the function's process — handler, aws-lambda-go's runtime client reading the event and posting the response, garbage collector — and of the runner (this command: the local Runtime API server writing the event and reading the response, %s; in Lambda its own process serves the Runtime API); and the function's peak resident memory (VmHWM) over a round, the most of the rounds, at %d MB (AWS_LAMBDA_FUNCTION_MEMORY_SIZE, which sets the Go memory limit, shared/boot). In-process is the handler alone, with a Firehose that takes records without a call.\n\n", where, lambdarun.DefaultMemoryMB)
 	fmt.Fprintln(w, "| case | median ms, Runtime API | function CPU ms | runner CPU ms | median ms, in-process | peak RSS MiB |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|")
 	for _, x := range rows {

@@ -98,6 +98,13 @@ func TestMarkdown(t *testing.T) {
 	var buf bytes.Buffer
 	sampleReport(t).markdown(&buf)
 	golden.Bytes(t, "testdata/report.golden.md", buf.Bytes())
+
+	r := sampleReport(t)
+	r.APIOffCore = true
+	buf.Reset()
+	r.markdown(&buf)
+	assert.Contains(t, buf.String(), "reading the response, on the other cores, apart from the function (-runtime-api-off-core);")
+	assert.NotContains(t, buf.String(), "on the same core")
 }
 
 func TestTargets(t *testing.T) {

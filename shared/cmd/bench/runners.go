@@ -87,13 +87,19 @@ func lakestreamImpl(c benchdata.Case, how string) string {
 // inProcessRunner runs the case's BenchmarkInvoke in the function's test
 // binary (built with go test -c), runs invocations after one to warm up,
 // and takes the best of them.
-func inProcessRunner(j *job, c benchdata.Case, testBin, dir string, runs int) *runner {
+func inProcessRunner(j *job, c benchdata.Case, testBin, dir string, runs int, place placement) *runner {
 	impl := lakestreamImpl(c, "in-process")
 	return &runner{job: j, impl: impl, kind: lakestreamInProcess, caseName: c.Name, run: func(ctx context.Context) ([]sample, error) {
 		cmd := exec.CommandContext(ctx, testBin, "-test.run=^$", "-test.bench=^BenchmarkInvoke$/^"+regexp.QuoteMeta(c.Name)+"$",
 			fmt.Sprintf("-test.benchtime=%dx", runs), "-test.cpu=1", "-test.count=1")
 		cmd.Dir = dir // the package's folder, as go test runs it
-		out, err := cmd.CombinedOutput()
+		var output bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &output, &output
+		err := place.start(cmd.Start)
+		if err == nil {
+			err = cmd.Wait()
+		}
+		out := output.Bytes()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w\n%s", c.Name, err, tail(out, 2000))
 		}
@@ -112,7 +118,7 @@ func inProcessRunner(j *job, c benchdata.Case, testBin, dir string, runs int) *r
 // function puts records into streams, put takes what it put since the
 // last call: every invocation must have delivered or re-ingested the
 // rest of the batch's work (benchdata.Case.Delivered).
-func runtimeRunner(j *job, c benchdata.Case, request []byte, env map[string]string, put func(context.Context) ([][]byte, error), runs int) *runner {
+func runtimeRunner(j *job, c benchdata.Case, request []byte, env map[string]string, put func(context.Context) ([][]byte, error), runs int, place placement) *runner {
 	impl := lakestreamImpl(c, "Runtime API")
 	return &runner{job: j, impl: impl, kind: lakestreamRuntime, caseName: c.Name, run: func(ctx context.Context) ([]sample, error) {
 		if put != nil {
@@ -129,8 +135,8 @@ func runtimeRunner(j *job, c benchdata.Case, request []byte, env map[string]stri
 		// the checks between the timed parts collect as usual.
 		gcOn := gcOff()
 		defer func() { gcOn() }()
-		f, err := lambdarun.Start(opts)
-		if err != nil {
+		var f *lambdarun.Function
+		if err := place.start(func() (err error) { f, err = lambdarun.Start(opts); return err }); err != nil {
 			return nil, err
 		}
 		defer f.Stop()
@@ -239,13 +245,17 @@ var refNames = map[string]struct {
 // refRunner runs a reference implementation's command (it repeats the
 // batch a few times and prints its best) and checks that it did the
 // batch's whole work.
-func refRunner(j *job, impl string, k kind, dir string, argv ...string) *runner {
+func refRunner(j *job, impl string, k kind, dir string, place placement, argv ...string) *runner {
 	return &runner{job: j, impl: impl, kind: k, run: func(ctx context.Context) ([]sample, error) {
 		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 		cmd.Dir = dir
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := place.start(cmd.Start)
+		if err == nil {
+			err = cmd.Wait()
+		}
+		out := stdout.Bytes()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w\n%s", strings.Join(argv, " "), err, tail(stderr.Bytes(), 2000))
 		}

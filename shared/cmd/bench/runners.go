@@ -41,8 +41,9 @@ type sample struct {
 // use is what the timed invocations of a Runtime API round used, per
 // invocation (the mean of the round's): the CPU time of the function's
 // process and of this one (the Runtime API server, writing the event and
-// reading the response, on the same core), and the function's peak
-// resident memory over the whole round.
+// reading the response: on the function's core unless
+// -runtime-api-off-core), and the function's peak resident memory over
+// the whole round.
 type use struct {
 	function, runner time.Duration
 	peakRSS          int64

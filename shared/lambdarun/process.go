@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -19,12 +18,6 @@ import (
 // DefaultTimeout is an invocation's timeout when neither the caller nor a
 // template sets one.
 const DefaultTimeout = 30 * time.Second
-
-// DefaultMemoryMB is the function's memory size (AWS_LAMBDA_FUNCTION_MEMORY_SIZE)
-// unless its environment sets one: Lambda's smallest, against which the
-// Go runtime's memory limit (shared/boot) and the peak resident memory
-// of a whole 6 MB batch are checked.
-const DefaultMemoryMB = 128
 
 // Function is a running bootstrap process with its Runtime API.
 type Function struct {
@@ -197,7 +190,7 @@ func (f *Function) Stop() {
 func environ(vars map[string]string, api, xrayDaemon string, inheritAWS bool) []string {
 	env := map[string]string{
 		"AWS_LAMBDA_FUNCTION_NAME":        "local",
-		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": strconv.Itoa(DefaultMemoryMB),
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
 		"AWS_LAMBDA_FUNCTION_VERSION":     "$LATEST",
 		"AWS_REGION":                      "us-east-1",
 		"AWS_DEFAULT_REGION":              "us-east-1",

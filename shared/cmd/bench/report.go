@@ -4,12 +4,16 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
 	"lakestream/shared/benchdata"
-	"lakestream/shared/lambdarun"
 )
+
+// smallestMemoryMB is Lambda's smallest memory size, which issue 11 asks
+// a full 6 MB batch to run within.
+const smallestMemoryMB = 128
 
 // report is everything one run measured.
 type report struct {
@@ -130,14 +134,22 @@ func (r *report) useTable(w io.Writer) {
 	if r.APIOffCore {
 		where = "on the other cores, apart from the function (-runtime-api-off-core)"
 	}
-	fmt.Fprintf(w, "**Through the Runtime API, per invocation**: the CPU time of the timed invocations (their mean, the median of the rounds) of the function's process — handler, aws-lambda-go's runtime client reading the event and posting the response, garbage collector — and of the runner (this command: the local Runtime API server writing the event and reading the response, %s; in Lambda its own process serves the Runtime API); and the function's peak resident memory (VmHWM) over a round, the most of the rounds, at %d MB (AWS_LAMBDA_FUNCTION_MEMORY_SIZE, which sets the Go memory limit, shared/boot). In-process is the handler alone, with a Firehose that takes records without a call.\n\n", where, lambdarun.DefaultMemoryMB)
-	fmt.Fprintln(w, "| case | median ms, Runtime API | function CPU ms | runner CPU ms | median ms, in-process | peak RSS MiB |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|")
+	fmt.Fprintf(w, "**Through the Runtime API, per invocation**: the CPU time of the timed invocations (their mean, the median of the rounds) of the function's process — handler, aws-lambda-go's runtime client reading the event and posting the response, garbage collector — and of the runner (this command: the local Runtime API server writing the event and reading the response, %s; in Lambda its own process serves the Runtime API); and the function's peak resident memory (VmHWM) over a round, the most of the rounds, with the memory size it ran with (its template MemorySize, which Lambda gives it as AWS_LAMBDA_FUNCTION_MEMORY_SIZE and from which shared/boot sets the Go memory limit, three quarters of it). In-process is the handler alone, with a Firehose that takes records without a call.\n\n", where)
+	fmt.Fprintln(w, "| case | median ms, Runtime API | function CPU ms | runner CPU ms | median ms, in-process | peak RSS MiB | memory size MB |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
 	for _, x := range rows {
 		_, ip := r.lakestream(x.c, lakestreamInProcess)
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %.1f |\n", x.c.Name, medianMS(x.s), ms(median(x.s.functionCPU())), ms(median(x.s.runnerCPU())), medianMS(ip), float64(x.s.peakRSS())/(1<<20))
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %.1f | %s |\n", x.c.Name, medianMS(x.s), ms(median(x.s.functionCPU())), ms(median(x.s.runnerCPU())), medianMS(ip), float64(x.s.peakRSS())/(1<<20), memorySize(x.s))
 	}
 	fmt.Fprintln(w)
+}
+
+// memorySize is the memory size a series ran with, for a table.
+func memorySize(s *series) string {
+	if s.memoryMB() == 0 {
+		return "not known"
+	}
+	return strconv.Itoa(s.memoryMB())
 }
 
 // putsRecords reports whether a case run on j's batch puts records into
@@ -243,10 +255,14 @@ func (r *report) targets() []check {
 		if c.Batch != benchdata.CWLogs6MB {
 			continue
 		}
-		what := fmt.Sprintf("%s (a full 6 MB batch) runs within %d MB", c.Name, lambdarun.DefaultMemoryMB)
+		what := fmt.Sprintf("%s (a full 6 MB batch) runs within %d MB", c.Name, smallestMemoryMB)
 		if _, s := r.lakestream(c, lakestreamRuntime); s != nil && len(s.Use) > 0 {
+			// Run with a larger memory size (as deployed), the Go memory
+			// limit is higher and the collector no keener: a peak within
+			// 128 MB there is within it at 128 MB too.
 			peak := s.peakRSS()
-			out = append(out, check{What: what, Measured: fmt.Sprintf("peak RSS %.1f MiB", float64(peak)/(1<<20)), OK: peak <= lambdarun.DefaultMemoryMB<<20})
+			out = append(out, check{What: what, Measured: fmt.Sprintf("peak RSS %.1f MiB, run at %s MB", float64(peak)/(1<<20), memorySize(s)),
+				OK: peak <= smallestMemoryMB<<20 && s.memoryMB() >= smallestMemoryMB})
 		} else {
 			out = append(out, check{What: what})
 		}

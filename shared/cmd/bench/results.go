@@ -73,6 +73,15 @@ func (s *series) runnerCPU() []time.Duration {
 	return out
 }
 
+// memoryMB is the memory size the function ran with (the first round's;
+// every round runs with the same), 0 when not known.
+func (s *series) memoryMB() int {
+	if len(s.Use) == 0 {
+		return 0
+	}
+	return s.Use[0].memoryMB
+}
+
 // peakRSS is the most memory the function held resident in any round.
 func (s *series) peakRSS() int64 {
 	var peak int64

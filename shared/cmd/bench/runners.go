@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -43,10 +44,11 @@ type sample struct {
 // process and of this one (the Runtime API server, writing the event and
 // reading the response: on the function's core unless
 // -runtime-api-off-core), and the function's peak resident memory over
-// the whole round.
+// the whole round, with the memory size it ran with.
 type use struct {
 	function, runner time.Duration
 	peakRSS          int64
+	memoryMB         int // AWS_LAMBDA_FUNCTION_MEMORY_SIZE; 0 when not known
 }
 
 // take runs r once and files its samples (or its failure) in its job.
@@ -190,7 +192,10 @@ func runtimeRunner(j *job, c benchdata.Case, request []byte, env map[string]stri
 		gcOn()
 		var u *use
 		if usageErr == nil && err == nil {
-			u = &use{function: (fnAfter.CPU - fnBefore.CPU) / time.Duration(runs), runner: runner / time.Duration(runs), peakRSS: fnAfter.PeakRSS}
+			// The template's MemorySize, as Lambda gives it; shared/boot
+			// sets the Go memory limit from it.
+			mem, _ := strconv.Atoi(opts.Env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"])
+			u = &use{function: (fnAfter.CPU - fnBefore.CPU) / time.Duration(runs), runner: runner / time.Duration(runs), peakRSS: fnAfter.PeakRSS, memoryMB: mem}
 		}
 		if put != nil {
 			// The timed invocations put what the first did, each.

@@ -127,7 +127,8 @@ func (f *Function) InvokeResult(ctx context.Context, event []byte) (*Result, err
 
 // InvokeInto is Invoke with the response read into buf (from its start,
 // grown as needed) instead of into memory of its own, and without
-// collecting the invocation's X-Ray subsegments: for a caller that
+// waiting for the invocation's X-Ray subsegments (the daemon keeps what it
+// is sent until Stop): for a caller that
 // invokes many times and keeps no response (a benchmark), so that the
 // runner's own work on the machine is reading the response, not also
 // copying it into new memory (page faults and clearing included) each

@@ -433,4 +433,80 @@ func TestServerBodies(t *testing.T) {
 	for k, resp := range got {
 		assert.Equal(t, responses[k%len(responses)], resp, "payload %d changed after later invocations", k)
 	}
+
+	// Into the caller's memory (InvokeInto): each response whole, in buf
+	// when it fits, in what buf grew into when it did not.
+	buf := make([]byte, 0, 2<<20)
+	for round, chunked := range []bool{true, false} {
+		for i := range responses {
+			event := fmt.Sprintf(`{"N":%d,"Chunked":%t,"Pad":"%s"}`, i, chunked, strings.Repeat("p", 100_000))
+			inv := srv.newInvocation([]byte(event), 10*time.Second)
+			inv.into, inv.reuse = buf, true
+			resp, err := srv.invoke(context.Background(), inv)
+			require.NoError(t, err, "into, round %d, response %d", round, i)
+			require.Equal(t, responses[i], resp, "into, round %d, response %d", round, i)
+			if len(resp) > 0 {
+				fits := len(resp) <= cap(buf)
+				assert.Equal(t, fits, &resp[:1][0] == &buf[:1][0], "into, round %d, response %d: in buf exactly when it fits", round, i)
+			}
+			buf = resp
+		}
+	}
+}
+
+// TestInvokeIntoAndUsage: the real binary's responses come back whole in
+// the caller's memory, and its process's CPU time and peak memory grow
+// with what it is asked to do.
+func TestInvokeIntoAndUsage(t *testing.T) {
+	f, _ := start(t, map[string]string{"ECHO_MODE": "plain"})
+	ctx := context.Background()
+	_, err := f.Invoke(ctx, []byte(`{"message":"warm"}`))
+	require.NoError(t, err)
+	before, err := f.Usage()
+	require.NoError(t, err)
+	assert.Positive(t, before.CPU)
+	assert.Positive(t, before.PeakRSS)
+
+	buf := make([]byte, 0, 64)
+	big := strings.Repeat("m", 32<<20) // a 32 MB message: decoded, held and encoded again
+	for _, msg := range []string{"x", big, "y"} {
+		resp, err := f.InvokeInto(ctx, []byte(`{"message":"`+msg+`"}`), buf)
+		require.NoError(t, err)
+		require.JSONEq(t, `{"message":"`+msg+`","fail":false,"panic":false,"exit":false}`, string(resp))
+		buf = resp
+	}
+	assert.GreaterOrEqual(t, cap(buf), 32<<20, "buf grew to the largest response and was kept")
+
+	after, err := f.Usage()
+	require.NoError(t, err)
+	assert.Greater(t, after.PeakRSS, before.PeakRSS+32<<20, "it held the 32 MB message at least once")
+	assert.Greater(t, after.CPU, before.CPU+time.Millisecond, "reading and writing 64 MB of JSON takes CPU")
+
+	_, err = f.InvokeInto(ctx, []byte(`{"fail":true}`), buf)
+	var fe *FunctionError
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, "asked to fail", fe.Message)
+
+	f.Stop()
+	_, err = f.Usage()
+	assert.Error(t, err, "no usage once the process has gone")
+}
+
+func TestUsageParsers(t *testing.T) {
+	ns, err := schedstatRunTime([]byte("131110325 97193566 447\n"))
+	require.NoError(t, err)
+	assert.Equal(t, 131110325*time.Nanosecond, ns)
+	for _, bad := range []string{"", "1 2", "x 2 3", "1 2 3 4"} {
+		_, err := schedstatRunTime([]byte(bad))
+		assert.Error(t, err, "%q", bad)
+	}
+
+	status := []byte("Name:\tbootstrap\nVmPeak:\t  812344 kB\nVmHWM:\t   81304 kB\nVmRSS:\t   71520 kB\n")
+	hwm, err := statusKB(status, "VmHWM")
+	require.NoError(t, err)
+	assert.Equal(t, int64(81304<<10), hwm)
+	for _, bad := range []string{"VmRSS:\t1 kB\n", "VmHWM:\t1 MB\n", "VmHWM:\tx kB\n", "VmHWM:\n"} {
+		_, err := statusKB([]byte(bad), "VmHWM")
+		assert.Error(t, err, "%q", bad)
+	}
 }

@@ -120,6 +120,28 @@ type Result struct {
 // the Result is returned with the error too.
 func (f *Function) InvokeResult(ctx context.Context, event []byte) (*Result, error) {
 	inv := f.server.newInvocation(event, f.Timeout)
+	resp, err := f.invoke(ctx, inv)
+	f.xray.sync()
+	return &Result{RequestID: inv.RequestID, TraceID: inv.traceRoot, Payload: resp, Subsegments: f.xray.take(inv.traceRoot)}, err
+}
+
+// InvokeInto is Invoke with the response read into buf (from its start,
+// grown as needed) instead of into memory of its own, and without
+// waiting for the invocation's X-Ray subsegments (the daemon keeps what it
+// is sent until Stop): for a caller that
+// invokes many times and keeps no response (a benchmark), so that the
+// runner's own work on the machine is reading the response, not also
+// copying it into new memory (page faults and clearing included) each
+// time. The response returned shares buf's memory (or what it grew into):
+// pass it as buf again.
+func (f *Function) InvokeInto(ctx context.Context, event, buf []byte) ([]byte, error) {
+	inv := f.server.newInvocation(event, f.Timeout)
+	inv.into, inv.reuse = buf, true
+	return f.invoke(ctx, inv)
+}
+
+// invoke runs one invocation; when it times out, the process is killed.
+func (f *Function) invoke(ctx context.Context, inv *Invocation) ([]byte, error) {
 	resp, err := f.server.invoke(ctx, inv)
 	var fe *FunctionError
 	if errors.As(err, &fe) && errors.Is(fe, ErrTimedOut) {
@@ -127,8 +149,7 @@ func (f *Function) InvokeResult(ctx context.Context, event []byte) (*Result, err
 		f.kill()
 		fe.Message += "; the process was killed, as Lambda does"
 	}
-	f.xray.sync()
-	return &Result{RequestID: inv.RequestID, TraceID: inv.traceRoot, Payload: resp, Subsegments: f.xray.take(inv.traceRoot)}, err
+	return resp, err
 }
 
 // kill ends the process and waits until it has.

@@ -16,6 +16,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,6 +55,10 @@ type Invocation struct {
 	traceRoot   string // its Root: the X-Ray trace id
 	timeout     time.Duration
 	done        chan result
+	// into, when reuse is set, is the caller's memory for the response
+	// (see Function.InvokeInto).
+	into  []byte
+	reuse bool
 }
 
 type result struct {
@@ -76,10 +81,9 @@ type Server struct {
 	asked     chan struct{}
 	askedOnce sync.Once
 	askedAt   time.Time
-	// body is the buffer responses are read into, kept for the next
-	// one: read with io.ReadAll, a chunked 1.3 MB response cost its
-	// growth copies, clearing and page faults on every invocation. Only
-	// copies of it leave the server (callers keep the payload).
+	// body is the buffer responses of unknown length are read into
+	// (see appendAll), kept for the next one. Only copies of it leave the
+	// server (callers keep the payload).
 	bodyMu sync.Mutex
 	body   []byte
 }
@@ -252,7 +256,7 @@ func (s *Server) take(w http.ResponseWriter, r *http.Request) (*Invocation, []by
 		http.Error(w, `{"errorMessage":"unknown request id","errorType":"InvalidRequestID"}`, http.StatusBadRequest)
 		return nil, nil, false
 	}
-	body, err := s.readBody(r)
+	body, err := s.readBody(r, inv)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		inv.done <- result{err: &FunctionError{Type: "Runtime.ReadError", Message: err.Error()}}
@@ -262,38 +266,60 @@ func (s *Server) take(w http.ResponseWriter, r *http.Request) (*Invocation, []by
 	return inv, body, true
 }
 
-// readBody returns r's body in a slice of its own: read into exactly
-// that when the request says its length, else (aws-lambda-go sends its
-// responses chunked) into the server's reused buffer, then copied once.
-func (s *Server) readBody(r *http.Request) ([]byte, error) {
-	if n := r.ContentLength; n >= 0 && n <= maxBody {
-		body := make([]byte, n)
-		if _, err := io.ReadFull(r.Body, body); err != nil {
-			return nil, fmt.Errorf("lambdarun: read the body: %w", err)
-		}
-		return body, nil
+// readBody returns r's body: in the invocation's own memory when it
+// brought some (InvokeInto), else in a slice of its own, read into
+// exactly that when the request says its length, or (aws-lambda-go sends
+// its responses chunked) into the server's reused buffer, then copied
+// once.
+func (s *Server) readBody(r *http.Request, inv *Invocation) ([]byte, error) {
+	n := r.ContentLength
+	if n > maxBody {
+		n = -1
 	}
-	s.bodyMu.Lock()
-	defer s.bodyMu.Unlock()
-	buf := s.body[:0]
+	var (
+		body []byte
+		err  error
+	)
+	switch {
+	case inv.reuse && n >= 0:
+		body = slices.Grow(inv.into[:0], int(n))[:n]
+		_, err = io.ReadFull(r.Body, body)
+	case inv.reuse:
+		body, err = appendAll(inv.into[:0], r.Body)
+	case n >= 0:
+		body = make([]byte, n)
+		_, err = io.ReadFull(r.Body, body)
+	default:
+		s.bodyMu.Lock()
+		s.body, err = appendAll(s.body[:0], r.Body)
+		if err == nil {
+			body = slices.Clone(s.body)
+		}
+		s.bodyMu.Unlock()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lambdarun: read the body: %w", err)
+	}
+	return body, nil
+}
+
+// appendAll appends what r holds to buf, growing it only when full: read
+// with io.ReadAll, a chunked 1.3 MB response cost its growth copies,
+// clearing and page faults on every invocation.
+func appendAll(buf []byte, r io.Reader) ([]byte, error) {
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)] // room to read into
 		}
-		n, err := r.Body.Read(buf[len(buf):cap(buf)])
+		n, err := r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if err == io.EOF {
-			break
+			return buf, nil
 		}
 		if err != nil {
-			s.body = buf
-			return nil, fmt.Errorf("lambdarun: read the body: %w", err)
+			return buf, err
 		}
 	}
-	s.body = buf
-	body := make([]byte, len(buf))
-	copy(body, buf)
-	return body, nil
 }
 
 // maxBody bounds a body read at its stated length: a response larger

@@ -3,9 +3,12 @@
 // standard batch, request bytes in and response bytes out) in-process,
 // through BenchmarkInvoke in the function's test binary, and through the
 // local Runtime API against the real bootstrap (start-up, transport and
-// all, as Lambda runs it); then every function's init (process start to
-// its first GET /next, median of 15) beside a minimal aws-lambda-go
-// function's, and the size of each linux/arm64 bootstrap.
+// all, as Lambda runs it), there splitting each invocation's CPU time
+// between the function's process and this one (which serves the Runtime
+// API on the same core) and reading the function's peak resident memory;
+// then every function's init (process start to its first GET /next,
+// median of 15) beside a minimal aws-lambda-go function's, and the size
+// of each linux/arm64 bootstrap.
 //
 // With -ref (`make bench-compare BENCH_REF=<dir>`) it also runs, on the
 // very same batches, the reference implementations in that folder: the
@@ -55,6 +58,7 @@ type options struct {
 	rounds, runs, initRounds, cpu  int
 	ref, cases, arm64, out, readme string
 	python, node                   string
+	apiOffCore                     bool
 }
 
 func main() {
@@ -77,6 +81,7 @@ func main() {
 	flag.StringVar(&o.readme, "readme", "", "also put the report into this Markdown file, between its "+beginMarker+" and "+endMarker+" lines")
 	flag.StringVar(&o.python, "python", "python3", "Python interpreter for the references")
 	flag.StringVar(&o.node, "node", "node", "Node.js for the reference")
+	flag.BoolVar(&o.apiOffCore, "runtime-api-off-core", false, "serve the local Runtime API from the other cores, as Lambda's own process serves it, and start only what is measured on -cpu (default: this command, its Runtime API server included, shares -cpu with the function)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -104,6 +109,7 @@ func run(ctx context.Context, o options, stdout, progress io.Writer) error {
 		return err
 	}
 	out := o.out
+	place := placement{cpu: min(o.cpu, runtime.NumCPU()-1), apart: o.apiOffCore}
 	cases, err := chooseCases(o.cases)
 	if err != nil {
 		return err
@@ -151,7 +157,7 @@ func run(ctx context.Context, o options, stdout, progress io.Writer) error {
 	var runners []*runner
 	for _, c := range cases {
 		j := jobs[c.Batch]
-		runners = append(runners, inProcessRunner(j, c, testBins[c.Function], filepath.Join(root, "functions", c.Function), o.runs))
+		runners = append(runners, inProcessRunner(j, c, testBins[c.Function], filepath.Join(root, "functions", c.Function), o.runs, place))
 		request, err := c.Request()
 		if err != nil {
 			return err
@@ -161,17 +167,17 @@ func run(ctx context.Context, o options, stdout, progress io.Writer) error {
 		if c.AWS {
 			env, put = awsEnv, sk.take
 		}
-		runners = append(runners, runtimeRunner(j, c, request, env, put, o.runs))
+		runners = append(runners, runtimeRunner(j, c, request, env, put, o.runs, place))
 	}
 	if o.ref != "" {
-		refs, err := referenceRunners(ctx, o, jobs, filepath.Join(out, "batches"), filepath.Join(out, "bin"))
+		refs, err := referenceRunners(ctx, o, jobs, filepath.Join(out, "batches"), filepath.Join(out, "bin"), place)
 		if err != nil {
 			return err
 		}
 		runners = append(runners, refs...)
 	}
 
-	pinned := pin(o.cpu)
+	pinned := place.hold()
 	fmt.Fprintln(progress, pinned)
 	var sinkCores string
 	if sk != nil {
@@ -193,7 +199,7 @@ func run(ctx context.Context, o options, stdout, progress io.Writer) error {
 		fmt.Fprintf(progress, "round %d/%d\n", round+1, o.rounds)
 	}
 
-	rep := &report{Machine: machine(), Pinned: pinned, SinkCores: sinkCores, Rounds: o.rounds, Runs: o.runs, Cases: cases, InitRounds: o.initRounds}
+	rep := &report{Machine: machine(), Pinned: pinned, APIOffCore: place.apart && place.cpu >= 0, SinkCores: sinkCores, Rounds: o.rounds, Runs: o.runs, Cases: cases, InitRounds: o.initRounds}
 	for _, b := range benchdata.Batches {
 		if j, ok := jobs[b]; ok {
 			rep.Jobs = append(rep.Jobs, j)
@@ -204,7 +210,7 @@ func run(ctx context.Context, o options, stdout, progress io.Writer) error {
 			rep.Starts = append(rep.Starts, &startup{Function: fn, CallsAWS: tmpl.CallsAWS(lambdarun.LogicalID(fn))})
 		}
 		rep.Starts = append(rep.Starts, &startup{Function: minimalName})
-		measureInits(ctx, rep.Starts, minimalBin, o.initRounds, progress)
+		measureInits(ctx, rep.Starts, minimalBin, o.initRounds, place, progress)
 		measureSizes(ctx, root, rep.Starts, o.arm64, out)
 	}
 	rep.Costs, rep.CostNote = costs(rep)
@@ -387,7 +393,7 @@ func buildTestBinaries(ctx context.Context, root string, functions []string, dir
 // referenceRunners runs the reference implementations in o.ref on the
 // batches they read: the floor is built once into binDir; an interpreter
 // that is missing makes its rows say so.
-func referenceRunners(ctx context.Context, o options, jobs map[string]*job, batchDir, binDir string) ([]*runner, error) {
+func referenceRunners(ctx context.Context, o options, jobs map[string]*job, batchDir, binDir string, place placement) ([]*runner, error) {
 	ref := o.ref
 	if _, err := os.Stat(filepath.Join(ref, "cwl_python_baseline.py")); err != nil {
 		return nil, fmt.Errorf("-ref %s is not the reference folder: %w", o.ref, err)
@@ -416,7 +422,7 @@ func referenceRunners(ctx context.Context, o options, jobs map[string]*job, batc
 			runners = append(runners, failedRunner(j, impl, k, err))
 			return
 		}
-		runners = append(runners, refRunner(j, impl, k, ref, argv...))
+		runners = append(runners, refRunner(j, impl, k, ref, place, argv...))
 	}
 	for _, batch := range benchdata.Batches {
 		j := jobs[batch]
@@ -442,22 +448,6 @@ func lookPath(name string) error {
 		return fmt.Errorf("%s is not installed", name)
 	}
 	return nil
-}
-
-// pin holds this process, its threads and everything it starts from now
-// on to one core with taskset, and says how the run was held.
-func pin(cpu int) string {
-	if cpu < 0 {
-		return "on every core (not pinned)"
-	}
-	if cpu >= runtime.NumCPU() {
-		cpu = runtime.NumCPU() - 1
-	}
-	out, err := exec.Command("taskset", "-a", "-p", "-c", strconv.Itoa(cpu), strconv.Itoa(os.Getpid())).CombinedOutput()
-	if err != nil {
-		return fmt.Sprintf("on every core (taskset -c %d failed: %s)", cpu, strings.TrimSpace(firstLine(fmt.Errorf("%v %s", err, out))))
-	}
-	return fmt.Sprintf("one core (taskset -c %d)", cpu)
 }
 
 // machine describes the CPU, the OS and the architecture.

@@ -53,10 +53,17 @@ func caseNamed(t *testing.T, name string) benchdata.Case {
 func sampleReport(t *testing.T) *report {
 	cw := &job{Batch: benchdata.CWLogs1MB, Unit: benchdata.MessageBytes, Total: 3_506_589, Records: 83, Size: 1_020_345, Series: []*series{
 		{Impl: "lakestream lines, in-process", Kind: lakestreamInProcess, Case: "cwlogs-1mb-lines", Figures: withWork(millis(40, 44, 42), 3_506_589)},
-		{Impl: "lakestream lines, Runtime API", Kind: lakestreamRuntime, Case: "cwlogs-1mb-lines", Figures: withWork(millis(47, 45, 50), 3_506_589), Init: durations(9, 10, 11), First: durations(60, 64, 62)},
+		{Impl: "lakestream lines, Runtime API", Kind: lakestreamRuntime, Case: "cwlogs-1mb-lines", Figures: withWork(millis(47, 45, 50), 3_506_589), Init: durations(9, 10, 11), First: durations(60, 64, 62),
+			Use: []use{{function: msDuration(44), runner: msDuration(2), peakRSS: 40 << 20, memoryMB: 256}, {function: msDuration(43), runner: msDuration(2.5), peakRSS: 42 << 20, memoryMB: 256}, {function: msDuration(46), runner: msDuration(1.5), peakRSS: 41 << 20, memoryMB: 256}}},
 		{Impl: refNames["python-blueprint-steps"].name, Kind: python, Figures: millis(60, 70, 62)},
 		{Impl: refNames["node-blueprint-steps"].name, Kind: node, Err: errors.New("node is not installed")},
 		{Impl: refNames["floor-klauspost"].name, Kind: floorKlauspost, Figures: millis(16, 18, 17)},
+	}}
+	// A whole 6 MB batch: its peak memory is checked against 128 MB.
+	cw6 := &job{Batch: benchdata.CWLogs6MB, Unit: benchdata.MessageBytes, Total: 19_200_000, Records: 454, Size: 5_540_000, Series: []*series{
+		{Impl: "lakestream lines, in-process", Kind: lakestreamInProcess, Case: "cwlogs-6mb-lines", Figures: withWork(millis(33, 34, 35), 4_438_554)},
+		{Impl: "lakestream lines, Runtime API", Kind: lakestreamRuntime, Case: "cwlogs-6mb-lines", Figures: withWork(millis(52, 55, 53), 4_438_554), Init: durations(12, 13, 14), First: durations(150, 170, 160),
+			Use: []use{{function: msDuration(50), runner: msDuration(3.1), peakRSS: 81 << 20, memoryMB: 256}, {function: msDuration(49.5), runner: msDuration(3.3), peakRSS: 126 << 20, memoryMB: 256}}},
 	}}
 	access := &job{Batch: benchdata.AccessLog1MB, Unit: benchdata.InputBytes, Total: 745_822, Records: 4184, Size: 1_347_000, Series: []*series{
 		{Impl: "lakestream, in-process", Kind: lakestreamInProcess, Case: "accesslog-1mb", Figures: withWork(millis(20, 21, 22), 745_822)},
@@ -70,8 +77,8 @@ func sampleReport(t *testing.T) *report {
 	}}
 	return &report{
 		Machine: "a test CPU (linux/amd64, 2 cores)", Pinned: "one core (taskset -c 1)", SinkCores: "on core 0", Rounds: 3, Runs: 5, InitRounds: 3,
-		Jobs:  []*job{cw, access, ddb},
-		Cases: []benchdata.Case{caseNamed(t, "cwlogs-1mb-lines"), caseNamed(t, "accesslog-1mb"), caseNamed(t, "ddb-1000")},
+		Jobs:  []*job{cw, cw6, access, ddb},
+		Cases: []benchdata.Case{caseNamed(t, "cwlogs-1mb-lines"), caseNamed(t, "accesslog-1mb"), caseNamed(t, "ddb-1000"), caseNamed(t, "cwlogs-6mb-lines")},
 		Starts: []*startup{
 			{Function: "ddb-stream-forwarder", CallsAWS: true, Inits: durations(30, 32, 31), Size: 25_300_000},
 			{Function: "firehose-accesslog", Inits: durations(9, 11, 10), Size: 9_512_000},
@@ -91,6 +98,13 @@ func TestMarkdown(t *testing.T) {
 	var buf bytes.Buffer
 	sampleReport(t).markdown(&buf)
 	golden.Bytes(t, "testdata/report.golden.md", buf.Bytes())
+
+	r := sampleReport(t)
+	r.APIOffCore = true
+	buf.Reset()
+	r.markdown(&buf)
+	assert.Contains(t, buf.String(), "reading the response, on the other cores, apart from the function (-runtime-api-off-core);")
+	assert.NotContains(t, buf.String(), "on the same core")
 }
 
 func TestTargets(t *testing.T) {
@@ -103,6 +117,8 @@ func TestTargets(t *testing.T) {
 		"cwlogs-1mb-lines ≤ 1.5 × the floor's time":   {What: "cwlogs-1mb-lines ≤ 1.5 × the floor's time", Measured: "2.76×"},
 		"cwlogs-1mb-lines ≥ 1.5 × faster than Python": {What: "cwlogs-1mb-lines ≥ 1.5 × faster than Python", Measured: "1.32×"},
 		"accesslog-1mb ≥ 10 × faster than Python":     {What: "accesslog-1mb ≥ 10 × faster than Python", Measured: "12.61×", OK: true},
+		// The most of its rounds, 126 MiB, not their median.
+		"cwlogs-6mb-lines (a full 6 MB batch) runs within 128 MB":                                                        {What: "cwlogs-6mb-lines (a full 6 MB batch) runs within 128 MB", Measured: "peak RSS 126.0 MiB, run at 256 MB", OK: true},
 		"ddb-1000 ≥ 5 × faster than boto3 (Runtime API, Firehose: a Go endpoint on another core accepting every record)": {What: "ddb-1000 ≥ 5 × faster than boto3 (Runtime API, Firehose: a Go endpoint on another core accepting every record)"},
 		"ddb-1000 ≥ 5 × faster than boto3 (in-process, Firehose accepting everything, without a call)":                   {What: "ddb-1000 ≥ 5 × faster than boto3 (in-process, Firehose accepting everything, without a call)", Measured: "5.54×", OK: true},
 		"firehose-accesslog init ≤ 1.5 × the minimal function's":                                                         {What: "firehose-accesslog init ≤ 1.5 × the minimal function's", Measured: "1.11×", OK: true},
@@ -113,6 +129,20 @@ func TestTargets(t *testing.T) {
 		"glue-job-trigger arm64 bootstrap ≤ 20 MB":                                                                       {What: "glue-job-trigger arm64 bootstrap ≤ 20 MB", Measured: "18.0 MB", OK: true},
 	}
 	assert.Equal(t, want, got, "no target for a case that did not run (cloudfront, syslog, json), no init target for a function that calls AWS")
+
+	r := sampleReport(t)
+	r.Jobs[1].Series[1].Use[0].peakRSS = 129 << 20
+	for _, c := range r.targets() {
+		if c.What == "cwlogs-6mb-lines (a full 6 MB batch) runs within 128 MB" {
+			assert.Equal(t, check{What: c.What, Measured: "peak RSS 129.0 MiB, run at 256 MB"}, c, "one round over 128 MiB misses it")
+		}
+	}
+	r.Jobs[1].Series[1].Use = nil
+	for _, c := range r.targets() {
+		if c.What == "cwlogs-6mb-lines (a full 6 MB batch) runs within 128 MB" {
+			assert.Equal(t, check{What: c.What}, c, "not measured where the memory could not be read")
+		}
+	}
 }
 
 // TestCost: the model's arithmetic on round figures worked out by hand.

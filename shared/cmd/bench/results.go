@@ -44,12 +44,51 @@ type series struct {
 	// Init and First are, through the Runtime API, each round's init
 	// (process start to first /next) and first invocation.
 	Init, First []time.Duration
-	Err         error
+	// Use is, through the Runtime API, each round's use of the machine
+	// (where it could be read).
+	Use []use
+	Err error
 }
 
 // best is the fastest figure.
 func (s *series) best() time.Duration {
 	return slices.MinFunc(s.Figures, func(a, b figure) int { return int(a.Time - b.Time) }).Time
+}
+
+// functionCPU and runnerCPU are each round's CPU time per invocation
+// of the function and of the runner.
+func (s *series) functionCPU() []time.Duration {
+	out := make([]time.Duration, len(s.Use))
+	for i, u := range s.Use {
+		out[i] = u.function
+	}
+	return out
+}
+
+func (s *series) runnerCPU() []time.Duration {
+	out := make([]time.Duration, len(s.Use))
+	for i, u := range s.Use {
+		out[i] = u.runner
+	}
+	return out
+}
+
+// memoryMB is the memory size the function ran with (the first round's;
+// every round runs with the same), 0 when not known.
+func (s *series) memoryMB() int {
+	if len(s.Use) == 0 {
+		return 0
+	}
+	return s.Use[0].memoryMB
+}
+
+// peakRSS is the most memory the function held resident in any round.
+func (s *series) peakRSS() int64 {
+	var peak int64
+	for _, u := range s.Use {
+		peak = max(peak, u.peakRSS)
+	}
+	return peak
 }
 
 // median is the median figure's time.

@@ -143,19 +143,19 @@ func TestJobSeries(t *testing.T) {
 // the batch's is refused.
 func TestRefRunner(t *testing.T) {
 	j := &job{Batch: "b", Unit: benchdata.MessageBytes, Total: 3464167}
-	r := refRunner(j, "Python", python, t.TempDir(), "sh", "-c", `echo '{"impl": "python-blueprint-steps", "output_bytes": 3464167, "best_s": 0.05}'`)
+	r := refRunner(j, "Python", python, t.TempDir(), placement{cpu: 0, apart: true}, "sh", "-c", `echo '{"impl": "python-blueprint-steps", "output_bytes": 3464167, "best_s": 0.05}'`)
 	require.NoError(t, r.take(context.Background()))
 	require.NoError(t, r.take(context.Background()))
 	require.Len(t, j.Series, 1)
 	assert.Equal(t, refNames["python-blueprint-steps"].name, j.Series[0].Impl)
 	assert.Equal(t, []figure{{Time: 50 * time.Millisecond}, {Time: 50 * time.Millisecond}}, j.Series[0].Figures)
 
-	other := refRunner(j, "Node", node, t.TempDir(), "sh", "-c", `echo '{"impl": "node-blueprint-steps", "output_bytes": 12, "best_s": 0.05}'`)
+	other := refRunner(j, "Node", node, t.TempDir(), placement{cpu: -1}, "sh", "-c", `echo '{"impl": "node-blueprint-steps", "output_bytes": 12, "best_s": 0.05}'`)
 	assert.ErrorContains(t, other.take(context.Background()), "did not read the same batch")
 	assert.True(t, other.failed)
 	assert.Error(t, j.find("Node", node, "").Err, "its row says why")
 
-	broken := refRunner(j, "Broken", python, t.TempDir(), "sh", "-c", "echo oops >&2; exit 3")
+	broken := refRunner(j, "Broken", python, t.TempDir(), placement{cpu: -1}, "sh", "-c", "echo oops >&2; exit 3")
 	err := broken.take(context.Background())
 	assert.ErrorContains(t, err, "exit status 3")
 	assert.ErrorContains(t, err, "oops")

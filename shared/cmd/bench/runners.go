@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -35,6 +36,19 @@ type sample struct {
 	kind        kind
 	fig         figure
 	init, first time.Duration // through the Runtime API
+	use         *use          // through the Runtime API, where it could be read
+}
+
+// use is what the timed invocations of a Runtime API round used, per
+// invocation (the mean of the round's): the CPU time of the function's
+// process and of this one (the Runtime API server, writing the event and
+// reading the response: on the function's core unless
+// -runtime-api-off-core), and the function's peak resident memory over
+// the whole round, with the memory size it ran with.
+type use struct {
+	function, runner time.Duration
+	peakRSS          int64
+	memoryMB         int // AWS_LAMBDA_FUNCTION_MEMORY_SIZE; 0 when not known
 }
 
 // take runs r once and files its samples (or its failure) in its job.
@@ -51,6 +65,9 @@ func (r *runner) take(ctx context.Context) error {
 		if s.kind == lakestreamRuntime {
 			se.Init = append(se.Init, s.init)
 			se.First = append(se.First, s.first)
+			if s.use != nil {
+				se.Use = append(se.Use, *s.use)
+			}
 		}
 	}
 	return nil
@@ -73,13 +90,19 @@ func lakestreamImpl(c benchdata.Case, how string) string {
 // inProcessRunner runs the case's BenchmarkInvoke in the function's test
 // binary (built with go test -c), runs invocations after one to warm up,
 // and takes the best of them.
-func inProcessRunner(j *job, c benchdata.Case, testBin, dir string, runs int) *runner {
+func inProcessRunner(j *job, c benchdata.Case, testBin, dir string, runs int, place placement) *runner {
 	impl := lakestreamImpl(c, "in-process")
 	return &runner{job: j, impl: impl, kind: lakestreamInProcess, caseName: c.Name, run: func(ctx context.Context) ([]sample, error) {
 		cmd := exec.CommandContext(ctx, testBin, "-test.run=^$", "-test.bench=^BenchmarkInvoke$/^"+regexp.QuoteMeta(c.Name)+"$",
 			fmt.Sprintf("-test.benchtime=%dx", runs), "-test.cpu=1", "-test.count=1")
 		cmd.Dir = dir // the package's folder, as go test runs it
-		out, err := cmd.CombinedOutput()
+		var output bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &output, &output
+		err := place.start(cmd.Start)
+		if err == nil {
+			err = cmd.Wait()
+		}
+		out := output.Bytes()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w\n%s", c.Name, err, tail(out, 2000))
 		}
@@ -98,7 +121,7 @@ func inProcessRunner(j *job, c benchdata.Case, testBin, dir string, runs int) *r
 // function puts records into streams, put takes what it put since the
 // last call: every invocation must have delivered or re-ingested the
 // rest of the batch's work (benchdata.Case.Delivered).
-func runtimeRunner(j *job, c benchdata.Case, request []byte, env map[string]string, put func(context.Context) ([][]byte, error), runs int) *runner {
+func runtimeRunner(j *job, c benchdata.Case, request []byte, env map[string]string, put func(context.Context) ([][]byte, error), runs int, place placement) *runner {
 	impl := lakestreamImpl(c, "Runtime API")
 	return &runner{job: j, impl: impl, kind: lakestreamRuntime, caseName: c.Name, run: func(ctx context.Context) ([]sample, error) {
 		if put != nil {
@@ -115,8 +138,8 @@ func runtimeRunner(j *job, c benchdata.Case, request []byte, env map[string]stri
 		// the checks between the timed parts collect as usual.
 		gcOn := gcOff()
 		defer func() { gcOn() }()
-		f, err := lambdarun.Start(opts)
-		if err != nil {
+		var f *lambdarun.Function
+		if err := place.start(func() (err error) { f, err = lambdarun.Start(opts); return err }); err != nil {
 			return nil, err
 		}
 		defer f.Stop()
@@ -149,15 +172,31 @@ func runtimeRunner(j *job, c benchdata.Case, request []byte, env map[string]stri
 			}
 		}
 		gcOn = gcOff()
+		// Each response goes into the memory of the one before (the
+		// first's, checked above): copied into new memory instead, with
+		// the collector off, every one cost this process page faults on
+		// the function's core (a third of its work there on cwlogs-6mb).
+		buf := resp
+		fnBefore, usageErr := f.Usage()
+		runnerBefore := benchdata.CPUTime()
 		best := time.Duration(math.MaxInt64)
 		for range runs {
 			start := time.Now()
-			if _, err := f.Invoke(ctx, request); err != nil {
+			if buf, err = f.InvokeInto(ctx, request, buf); err != nil {
 				return fail(err)
 			}
 			best = min(best, time.Since(start))
 		}
+		runner := benchdata.CPUTime() - runnerBefore
+		fnAfter, err := f.Usage()
 		gcOn()
+		var u *use
+		if usageErr == nil && err == nil {
+			// The template's MemorySize, as Lambda gives it; shared/boot
+			// sets the Go memory limit from it.
+			mem, _ := strconv.Atoi(opts.Env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"])
+			u = &use{function: (fnAfter.CPU - fnBefore.CPU) / time.Duration(runs), runner: runner / time.Duration(runs), peakRSS: fnAfter.PeakRSS, memoryMB: mem}
+		}
 		if put != nil {
 			// The timed invocations put what the first did, each.
 			all, err := put(ctx)
@@ -168,7 +207,7 @@ func runtimeRunner(j *job, c benchdata.Case, request []byte, env map[string]stri
 				return fail(fmt.Errorf("%d invocations put %d records, %d bytes; the first alone put %d, %d bytes", runs, n, size(all), len(firstPut), size(firstPut)))
 			}
 		}
-		return []sample{{impl: impl, kind: lakestreamRuntime, fig: figure{Time: best, Work: work}, init: init, first: first}}, nil
+		return []sample{{impl: impl, kind: lakestreamRuntime, fig: figure{Time: best, Work: work}, init: init, first: first, use: u}}, nil
 	}}
 }
 
@@ -212,13 +251,17 @@ var refNames = map[string]struct {
 // refRunner runs a reference implementation's command (it repeats the
 // batch a few times and prints its best) and checks that it did the
 // batch's whole work.
-func refRunner(j *job, impl string, k kind, dir string, argv ...string) *runner {
+func refRunner(j *job, impl string, k kind, dir string, place placement, argv ...string) *runner {
 	return &runner{job: j, impl: impl, kind: k, run: func(ctx context.Context) ([]sample, error) {
 		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 		cmd.Dir = dir
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := place.start(cmd.Start)
+		if err == nil {
+			err = cmd.Wait()
+		}
+		out := stdout.Bytes()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w\n%s", strings.Join(argv, " "), err, tail(stderr.Bytes(), 2000))
 		}

@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"runtime"
-	"strconv"
 	"strings"
 
 	"lakestream/shared/moto/sink"
@@ -92,29 +90,7 @@ func (p *sinkProcess) take(ctx context.Context) ([][]byte, error) {
 
 // pinAway holds the sink's process to the cores other than cpu (the
 // benchmark's, see pin), and says where it runs.
-func (p *sinkProcess) pinAway(cpu int) string {
-	if cpu < 0 {
-		return "on any core"
-	}
-	cpu = min(cpu, runtime.NumCPU()-1)
-	var others []string
-	for c := range runtime.NumCPU() {
-		if c != cpu {
-			others = append(others, strconv.Itoa(c))
-		}
-	}
-	if len(others) == 0 {
-		return "on the same core (there is no other)"
-	}
-	list := strings.Join(others, ",")
-	if out, err := exec.Command("taskset", "-a", "-p", "-c", list, strconv.Itoa(p.cmd.Process.Pid)).CombinedOutput(); err != nil {
-		return fmt.Sprintf("on any core (taskset -c %s failed: %s)", list, strings.TrimSpace(string(out)))
-	}
-	if len(others) > 1 {
-		return "on cores " + list
-	}
-	return "on core " + list
-}
+func (p *sinkProcess) pinAway(cpu int) string { return holdAway(p.cmd.Process.Pid, cpu) }
 
 // stop ends the sink's process.
 func (p *sinkProcess) stop() {

@@ -47,7 +47,7 @@ type startup struct {
 // it while the minimal one, started with less allocation, did not (their
 // init read about 3 times the minimal function's; about 1.5 times started
 // alone).
-func measureInits(ctx context.Context, starts []*startup, minimalBin string, rounds int, progress io.Writer) {
+func measureInits(ctx context.Context, starts []*startup, minimalBin string, rounds int, place placement, progress io.Writer) {
 	opts := make([]lambdarun.Options, len(starts))
 	for i, s := range starts {
 		if s.Function == minimalName {
@@ -62,7 +62,8 @@ func measureInits(ctx context.Context, starts []*startup, minimalBin string, rou
 				continue
 			}
 			runtime.GC()
-			f, err := lambdarun.Start(opts[i])
+			var f *lambdarun.Function
+			err := place.start(func() (err error) { f, err = lambdarun.Start(opts[i]); return err })
 			if err != nil {
 				s.Err = err
 				continue

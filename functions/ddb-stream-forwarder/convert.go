@@ -151,12 +151,21 @@ func (c *Converter) convert(arena []byte, raw []byte, seq string) (Record, []byt
 	if err := rd.read(raw); err != nil {
 		return identify(raw), arena, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
+	rec, arena, err := c.line(arena, rd, raw)
+	if id := rd.id(); string(id) == seq {
+		rec.ID = seq
+	} else {
+		rec.ID = string(id)
+	}
+	return rec, arena, err
+}
+
+// line is convert once the record raw is read into rd: the record,
+// without its ID, and its line appended to arena.
+func (c *Converter) line(arena []byte, rd *reader, raw []byte) (Record, []byte, error) {
 	switch string(rd.eventSource) {
 	case sourceDynamoDB:
-		rec := Record{Kind: sourceDynamoDB, ID: seq, raw: raw, read: true}
-		if string(rd.sequenceNumber) != seq {
-			rec.ID = string(rd.sequenceNumber)
-		}
+		rec := Record{Kind: sourceDynamoDB, raw: raw, read: true}
 		var err error
 		if rec.Source, err = rd.source("table/"); err != nil {
 			return rec, arena, err
@@ -186,10 +195,7 @@ func (c *Converter) convert(arena []byte, raw []byte, seq string) (Record, []byt
 		rec.Line = out[start:len(out):len(out)]
 		return rec, out, nil
 	case sourceKinesis:
-		rec := Record{Kind: sourceKinesis, ID: seq, raw: raw, read: true}
-		if string(rd.kinesisSeq) != seq {
-			rec.ID = string(rd.kinesisSeq)
-		}
+		rec := Record{Kind: sourceKinesis, raw: raw, read: true}
 		var err error
 		if rec.Source, err = rd.source("stream/"); err != nil {
 			return rec, arena, err
@@ -203,10 +209,7 @@ func (c *Converter) convert(arena []byte, raw []byte, seq string) (Record, []byt
 		rec.Line = arena[start:len(arena):len(arena)]
 		return rec, arena, nil
 	}
-	rec := Record{Kind: string(rd.eventSource), ID: string(rd.sequenceNumber)}
-	if rd.kinesis && rec.ID == "" {
-		rec.ID = string(rd.kinesisSeq)
-	}
+	rec := Record{Kind: string(rd.eventSource)}
 	return rec, arena, fmt.Errorf("%w: eventSource %s is neither %s nor %s", ErrMalformed, strconv.Quote(string(rd.eventSource)), sourceDynamoDB, sourceKinesis)
 }
 

@@ -34,7 +34,21 @@ const (
 // read on the way; the other shapes' records are then decoded with
 // encoding/json, each on its own.
 func Decode(payload []byte) (*Invocation, error) {
-	var p probe
+	return decode(payload, nil)
+}
+
+// DecodeWith is Decode with the records of a stream event read by sr in
+// the same pass (see StreamReader), as a Handler made WithStreamReader
+// decodes a request: Invocation.StreamReader is sr when the request is a
+// stream event. A nil sr reads as Decode.
+func DecodeWith(payload []byte, sr StreamReader) (*Invocation, error) {
+	return decode(payload, sr)
+}
+
+// decode is Decode with the records of a stream event read by sr, when
+// set, in the probe's pass.
+func decode(payload []byte, sr StreamReader) (*Invocation, error) {
+	p := probe{reader: sr}
 	if err := p.read(payload, true); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnknownEvent, err)
 	}
@@ -47,7 +61,8 @@ func Decode(payload []byte) (*Invocation, error) {
 		inv.Source = Source(p.firstSource())
 		switch inv.Source {
 		case SourceDynamoDB, SourceKinesis:
-			inv.Items = decodeStream(p.records, p.heads)
+			inv.Items = decodeStream(p.records, p.heads, p.preread)
+			inv.StreamReader = sr
 		case SourceSQS:
 			inv.Items = decodeSQS(p.records)
 		case SourceSNS:

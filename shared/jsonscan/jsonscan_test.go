@@ -124,6 +124,53 @@ func TestDepth(t *testing.T) {
 	assert.ErrorContains(t, s.Err(), "deeper nesting")
 }
 
+// TestNested: a value handed from one scanner to another (ResetNested,
+// Seek) is read as the first would read it, nesting limit included, and
+// the first goes on after it.
+func TestNested(t *testing.T) {
+	data := []byte(`{"a": [1, {"b": [true]}], "c": 2}`)
+	s := New(data)
+	var c int64
+	for key := range s.Object() {
+		switch string(key) {
+		case "a":
+			assert.Equal(t, 1, s.Depth())
+			start := s.Offset()
+			var sub Scanner
+			sub.ResetNested(data[start:], s.Depth())
+			for range sub.Array() {
+				_ = sub.Skip()
+			}
+			require.NoError(t, sub.Err())
+			assert.Equal(t, 1, sub.Depth())
+			s.Seek(start + sub.Offset())
+		case "c":
+			c, _ = s.Int64()
+		}
+	}
+	require.NoError(t, s.End())
+	assert.Equal(t, int64(2), c)
+
+	// Too deep for the whole text is too deep for the part.
+	var sub Scanner
+	sub.ResetNested([]byte("[[1]]"), MaxDepth-1)
+	assert.ErrorContains(t, sub.Skip(), "deeper nesting")
+	sub.ResetNested([]byte("[1]"), MaxDepth-1)
+	assert.NoError(t, sub.Skip())
+
+	// Seek never moves back, past the end, or after an error.
+	s = New([]byte(`[1, 2]`))
+	s.Peek()
+	s.Seek(len(s.data) + 1)
+	assert.Equal(t, 0, s.Offset())
+	s.Seek(3)
+	s.Seek(1)
+	assert.Equal(t, 3, s.Offset())
+	s.Fail(errors.New("stop"))
+	s.Seek(5)
+	assert.Equal(t, 3, s.Offset())
+}
+
 func TestString(t *testing.T) {
 	tests := map[string]struct {
 		in   string

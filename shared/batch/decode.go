@@ -3,6 +3,7 @@ package batch
 import (
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // Errors of decoding, for callers and tests to branch on.
@@ -48,7 +49,9 @@ func DecodeWith(payload []byte, sr StreamReader) (*Invocation, error) {
 // decode is Decode with the records of a stream event read by sr, when
 // set, in the probe's pass.
 func decode(payload []byte, sr StreamReader) (*Invocation, error) {
-	p := probe{reader: sr}
+	p := probes.Get().(*probe)
+	defer p.release()
+	p.reader = sr
 	if err := p.read(payload, true); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnknownEvent, err)
 	}
@@ -86,6 +89,28 @@ func decode(payload []byte, sr StreamReader) (*Invocation, error) {
 		it.Index, it.Source = i, inv.Source
 	}
 	return inv, nil
+}
+
+// probes keeps the probes of requests decoded, whose slices of records
+// and heads, a few hundred kilobytes for a large stream event, then serve
+// the next: nothing Decode returns holds them.
+var probes = sync.Pool{New: func() any { return new(probe) }}
+
+// release empties p, all its capacity (the heads point into the request,
+// which must not outlive its invocation; a later request's heads must
+// start empty, as encoding/json's do), and puts it back in probes.
+func (p *probe) release() {
+	records, heads := p.records, p.heads
+	if cap(p.spareRecords) > cap(records) {
+		records = p.spareRecords
+	}
+	if cap(p.spareHeads) > cap(heads) {
+		heads = p.spareHeads
+	}
+	clear(records[:cap(records)])
+	clear(heads[:cap(heads)])
+	*p = probe{spareRecords: records[:0], spareHeads: heads[:0], preread: p.preread[:0]}
+	probes.Put(p)
 }
 
 // unwrap reads a message body (an SQS body, an SNS message) into the items

@@ -45,6 +45,11 @@ type probe struct {
 	// index, for the array the records are of.
 	reader  StreamReader
 	preread []bool
+	// spareRecords and spareHeads are memory for records and heads, kept
+	// from an earlier request (probes): records and heads themselves
+	// start nil, as encoding/json's do.
+	spareRecords []json.RawMessage
+	spareHeads   []streamHead
 }
 
 // read reads data, a request or an SNS message or SQS body, into p, with
@@ -99,7 +104,10 @@ func (p *probe) readRecords(s *jsonscan.Scanner, data []byte, heads bool) error 
 	}
 	p.records, p.preread = p.records[:0], p.preread[:0]
 	if p.records == nil {
-		p.records = make([]json.RawMessage, 0, 16)
+		p.records, p.spareRecords = p.spareRecords[:0], nil
+		if p.records == nil {
+			p.records = make([]json.RawMessage, 0, 16)
+		}
 	}
 	for i := range s.Array() {
 		s.Peek()
@@ -107,6 +115,11 @@ func (p *probe) readRecords(s *jsonscan.Scanner, data []byte, heads bool) error 
 		if heads {
 			// As encoding/json decodes into a slice: elements it already
 			// holds, even past its length, are decoded into, not replaced.
+			if p.heads == nil {
+				// Once only: a later Records array after a null one
+				// starts empty too, as encoding/json's does.
+				p.heads, p.spareHeads = p.spareHeads[:0], nil
+			}
 			switch {
 			case i < len(p.heads):
 			case i < cap(p.heads):

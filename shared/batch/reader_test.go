@@ -137,3 +137,28 @@ func FuzzDecodeWith(f *testing.F) {
 	}
 	f.Fuzz(assertSameWithReader)
 }
+
+// TestDecodeReusesNothing: a request decoded after another, with the
+// memory of the first, reads as it does alone (heads left by an earlier
+// request, or by a Records array before a null one, are not merged).
+func TestDecodeReusesNothing(t *testing.T) {
+	first := []byte(`{"Records":[{"eventSource":"aws:dynamodb","dynamodb":{"SequenceNumber":"1"}},{"dynamodb":{"SequenceNumber":"2"}},{"dynamodb":{"SequenceNumber":"3"}}]}`)
+	later := map[string]string{
+		"after another":     `{"Records":[{"eventSource":"aws:dynamodb"},{},{}]}`,
+		"after a null list": `{"Records":[{"eventSource":"aws:dynamodb","dynamodb":{"SequenceNumber":"1"}},{"dynamodb":{"SequenceNumber":"2"}}],"Records":null,"Records":[{"eventSource":"aws:dynamodb"},{}]}`,
+	}
+	for name, raw := range later {
+		t.Run(name, func(t *testing.T) {
+			for range 3 {
+				_, err := Decode(first)
+				require.NoError(t, err)
+				inv, err := Decode([]byte(raw))
+				require.NoError(t, err)
+				for _, it := range inv.Items {
+					assert.Empty(t, it.ID)
+				}
+				assertSameInvocation(t, []byte(raw))
+			}
+		})
+	}
+}

@@ -318,7 +318,7 @@ func (t *Transcoder) value(s *jsonscan.Scanner, out []byte, depth int) (_ []byte
 func (t *Transcoder) typed(s *jsonscan.Scanner, out []byte, label []byte, depth int) (_ []byte, werr, rerr error) {
 	switch string(label) {
 	case "S":
-		raw, ascii, k := t.rawString(s)
+		v, ascii, k := t.stringASCII(s)
 		switch {
 		case k != jsonscan.String:
 			return out, nil, wrongKind("S", k, jsonscan.String)
@@ -326,19 +326,16 @@ func (t *Transcoder) typed(s *jsonscan.Scanner, out []byte, label []byte, depth 
 			// Neither escaped nor beyond ASCII, the text is its own
 			// JSON: no quote, backslash or control character.
 			out = append(out, '"')
-			out = append(out, raw...)
+			out = append(out, v...)
 			return append(out, '"'), nil, nil
 		}
-		return jsonenc.AppendBytes(out, t.unescape(raw)), nil, nil
+		return jsonenc.AppendBytes(out, v), nil, nil
 	case "N":
-		raw, ascii, k := t.rawString(s)
+		v, _, k := t.stringASCII(s)
 		if k != jsonscan.String {
 			return out, nil, wrongKind("N", k, jsonscan.String)
 		}
-		if !ascii {
-			raw = t.unescape(raw)
-		}
-		out, werr = appendNumber(out, raw)
+		out, werr = appendNumber(out, v)
 		return out, werr, nil
 	case "B":
 		v, k := t.string(s)
@@ -502,38 +499,18 @@ func (t *Transcoder) string(s *jsonscan.Scanner) ([]byte, jsonscan.Kind) {
 	return v, k
 }
 
-// rawString reads a string value and returns its text as it is between
-// the quotes, and whether that is plain ASCII without escapes (the text is
-// then the value); it skips a value of another kind, which it returns for
-// the caller's error.
-func (t *Transcoder) rawString(s *jsonscan.Scanner) (raw []byte, ascii bool, k jsonscan.Kind) {
+// stringASCII reads a string value, unescaped into t.str when it must
+// be, and says whether it came as plain ASCII without escapes (its value
+// is then its text, which is its own JSON between quotes); it skips a
+// value of another kind, which it returns for the caller's error.
+func (t *Transcoder) stringASCII(s *jsonscan.Scanner) (v []byte, ascii bool, k jsonscan.Kind) {
 	k = s.Peek()
 	if k != jsonscan.String {
 		t.skip(s)
 		return nil, false, k
 	}
-	raw, escaped, _ := s.RawString()
-	return raw, !escaped && isASCII(raw), k
-}
-
-// unescape is the value of a string whose text is raw, in t.str: as
-// jsonscan and encoding/json decode it.
-func (t *Transcoder) unescape(raw []byte) []byte {
-	t.str = jsonscan.Unescape(t.str[:0], raw)
-	return t.str
-}
-
-// isASCII reports whether b has no byte of 0x80 or more, eight at a time.
-func isASCII(b []byte) bool {
-	var or uint64
-	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		or |= binary.LittleEndian.Uint64(b[i:])
-	}
-	for ; i < len(b); i++ {
-		or |= uint64(b[i])
-	}
-	return or&0x8080808080808080 == 0
+	v, ascii, _ = s.StringASCII(&t.str)
+	return v, ascii, k
 }
 
 // appendBinary writes a B value, given as base64 text, as

@@ -36,6 +36,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"iter"
+	"math"
 	"math/bits"
 	"strconv"
 	"unicode/utf16"
@@ -1033,6 +1034,15 @@ func eightDigits(x uint64, n int) uint64 {
 // decodes into one: the nearest value, and an error beyond its range.
 func (s *Scanner) Float64() (float64, error) {
 	start := s.pos
+	// An integer of at most 16 digits (a time in seconds, a count) needs
+	// no strconv: converting it rounds to nearest, ties to even, as
+	// ParseFloat rounds its text. Only -0 keeps its sign as a float.
+	if n, ok := s.smallInt(); ok {
+		if n == 0 && s.data[skipWS(s.data, start)] == '-' {
+			return math.Copysign(0, -1), nil
+		}
+		return float64(n), nil
+	}
 	lit, err := s.Number()
 	if err != nil {
 		return 0, err

@@ -243,17 +243,19 @@ func TestNumbers(t *testing.T) {
 		float64  float64
 		floatErr string
 	}{
-		"zero":          {in: "0"},
-		"negative zero": {in: "-0", float64: math.Copysign(0, -1)},
-		"integer":       {in: "1700000000123", int64: 1700000000123, float64: 1700000000123},
-		"18 digits":     {in: "-999999999999999999", int64: -999999999999999999, float64: -999999999999999999},
-		"19 digits":     {in: "1000000000000000000", int64: 1000000000000000000, float64: 1e18},
-		"min int64":     {in: "-9223372036854775808", int64: math.MinInt64, float64: -9223372036854775808},
-		"over int64":    {in: "9223372036854775808", intErr: "expected an integer in the int64 range, found 9223372036854775808", float64: 9223372036854775808},
-		"fraction":      {in: "1.0", intErr: "found 1.0", float64: 1},
-		"exponent":      {in: "1e3", intErr: "found 1e3", float64: 1000},
-		"tiny":          {in: "1e-400", intErr: "found 1e-400", float64: 0},
-		"huge":          {in: "1e400", intErr: "found 1e400", floatErr: "offset 0: expected a number in the float64 range, found 1e400"},
+		"zero":           {in: "0"},
+		"negative zero":  {in: "-0", float64: math.Copysign(0, -1)},
+		"16 digits":      {in: "9007199254740993", int64: 9007199254740993, float64: 9007199254740992},
+		"16 digits, odd": {in: "-9007199254740995", int64: -9007199254740995, float64: -9007199254740996},
+		"integer":        {in: "1700000000123", int64: 1700000000123, float64: 1700000000123},
+		"18 digits":      {in: "-999999999999999999", int64: -999999999999999999, float64: -999999999999999999},
+		"19 digits":      {in: "1000000000000000000", int64: 1000000000000000000, float64: 1e18},
+		"min int64":      {in: "-9223372036854775808", int64: math.MinInt64, float64: -9223372036854775808},
+		"over int64":     {in: "9223372036854775808", intErr: "expected an integer in the int64 range, found 9223372036854775808", float64: 9223372036854775808},
+		"fraction":       {in: "1.0", intErr: "found 1.0", float64: 1},
+		"exponent":       {in: "1e3", intErr: "found 1e3", float64: 1000},
+		"tiny":           {in: "1e-400", intErr: "found 1e-400", float64: 0},
+		"huge":           {in: "1e400", intErr: "found 1e400", floatErr: "offset 0: expected a number in the float64 range, found 1e400"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -273,6 +275,9 @@ func TestNumbers(t *testing.T) {
 				assert.Equal(t, ji, i)
 			}
 			f, err := New([]byte(tc.in)).Float64()
+			pf, perr := New([]byte(tc.in + "]                ")).Float64()
+			assert.Equal(t, math.Float64bits(f), math.Float64bits(pf), "inside a document")
+			assert.Equal(t, err == nil, perr == nil, "inside a document")
 			var jf float64
 			jerr = json.Unmarshal([]byte(tc.in), &jf)
 			if tc.floatErr != "" {

@@ -157,9 +157,9 @@ func (f *forwarder) takeScratch(size, n int) *scratch {
 // its lines (Firehose and S3 have been answered). The records are cleared:
 // they point into the event, which must not outlive its invocation.
 func (f *forwarder) keepScratch(s *scratch) {
-	clear(s.recs)
-	clear(s.errs)
-	clear(s.itemID)
+	clear(s.recs[:cap(s.recs)]) // past len too: records read of a Records array the event repeated
+	clear(s.errs[:cap(s.errs)])
+	clear(s.itemID[:cap(s.itemID)])
 	clear(s.sent[:cap(s.sent)])
 	f.spare.Store(s)
 }

@@ -107,10 +107,21 @@ func (m *member) rerr() error {
 // newMember starts the member named by the key just appended to t.keys
 // from keyStart; its value starts at val.
 func (t *Transcoder) newMember(keyStart, val int) member {
-	name := t.keys[keyStart:]
-	var b [8]byte
-	copy(b[:], name)
-	return member{prefix: binary.BigEndian.Uint64(b[:]), key: int32(keyStart), keyEnd: int32(len(t.keys)), val: int32(val)}
+	return member{prefix: prefix(t.keys[keyStart:]), key: int32(keyStart), keyEnd: int32(len(t.keys)), val: int32(val)}
+}
+
+// prefix is a name's first eight bytes, big-endian, zeros after a shorter
+// name. A short name is shifted in byte by byte: copying it into a word
+// and loading that stalls on the store.
+func prefix(name []byte) uint64 {
+	if len(name) >= 8 {
+		return binary.BigEndian.Uint64(name)
+	}
+	var p uint64
+	for i, c := range name {
+		p |= uint64(c) << (56 - 8*i)
+	}
+	return p
 }
 
 // setErrors records a member's errors, the path from its name prepended.
@@ -289,7 +300,9 @@ func (t *Transcoder) value(s *jsonscan.Scanner, out []byte, depth int) (_ []byte
 		switch {
 		case types == 0:
 			types, firstLen = 1, len(key)
-			copy(first[:], key)
+			for i := range min(len(key), len(first)) { // no call to copy
+				first[i] = key[i]
+			}
 		case types == 1 && (len(key) != firstLen || firstLen > len(first) || string(key) != string(first[:firstLen])):
 			types = 2 // a longer name is no type, which fails anyway
 		}

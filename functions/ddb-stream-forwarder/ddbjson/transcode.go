@@ -60,8 +60,14 @@ type Transcoder struct {
 	tmp     []byte    // an M value's members while they are put in order
 	perm    []int32   // the order of an item's or M value's members
 	sorting []sortKey // what order sorts
-	str     []byte    // unescaped strings
-	bin     []byte    // decoded binary values
+	// The name prefixes, in the order they came, and the order found of
+	// the last item or M value order sorted whose prefixes all differ:
+	// its order is then the prefixes' alone, and the items of a table
+	// mostly list their attributes alike.
+	lastPrefixes []uint64
+	lastPerm     []int32
+	str          []byte // unescaped strings
+	bin          []byte // decoded binary values
 }
 
 // Item is an item a Transcoder has read and not yet written. It stands for
@@ -244,6 +250,20 @@ func (t *Transcoder) order(ms []member) []int32 {
 		}
 	}
 	t.sorting = keys
+	remember := !sorted && len(ms) >= minRemembered
+	if remember && len(ms) == len(t.lastPrefixes) {
+		same := true
+		for i := range ms {
+			if ms[i].prefix != t.lastPrefixes[i] {
+				same = false
+				break
+			}
+		}
+		if same {
+			t.perm = append(t.perm[:0], t.lastPerm...)
+			return t.perm
+		}
+	}
 	if !sorted {
 		// A stable sort, so that of equal names the last stays last.
 		less := func(a, b sortKey) bool {
@@ -265,15 +285,30 @@ func (t *Transcoder) order(ms []member) []int32 {
 		}
 	}
 	perm := t.perm[:0]
+	distinct := true
 	for n, k := range keys {
-		if !sorted && n+1 < len(keys) && k.prefix == keys[n+1].prefix && t.compare(&ms[k.i], &ms[keys[n+1].i]) == 0 {
-			continue
+		if !sorted && n+1 < len(keys) && k.prefix == keys[n+1].prefix {
+			distinct = false
+			if t.compare(&ms[k.i], &ms[keys[n+1].i]) == 0 {
+				continue
+			}
 		}
 		perm = append(perm, k.i)
 	}
 	t.perm = perm
+	if remember && distinct {
+		t.lastPrefixes = t.lastPrefixes[:0]
+		for i := range ms {
+			t.lastPrefixes = append(t.lastPrefixes, ms[i].prefix)
+		}
+		t.lastPerm = append(t.lastPerm[:0], perm...)
+	}
 	return perm
 }
+
+// minRemembered is the fewest members whose order order remembers: fewer
+// sort in about the time the check takes.
+const minRemembered = 6
 
 // sortKey is a member in order: the first eight bytes of its name, and
 // its index.

@@ -11,9 +11,11 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"lakestream/shared/batch"
+	"lakestream/shared/benchdata"
 	"lakestream/shared/config"
 	"lakestream/shared/metrics"
 )
@@ -168,4 +170,34 @@ func FuzzPreread(f *testing.F) {
 		f.Add(raw)
 	}
 	f.Fuzz(assertSamePreread)
+}
+
+// TestPrereadConcurrent: invocations at once (tests do it; Lambda runs
+// one at a time) each convert into their own scratch, taken at decoding.
+func TestPrereadConcurrent(t *testing.T) {
+	raw := benchdata.DynamoDB(50)
+	fh := newFakeFirehose()
+	h := testHandler(Config{DeliveryStream: "lake", Convert: both, Retry: instant(3)}, fh, nil, nil)
+	alone := newFakeFirehose()
+	_, err := testHandler(Config{DeliveryStream: "lake", Convert: both, Retry: instant(3)}, alone, nil, nil).Handle(context.Background(), raw)
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 5 {
+				resp, err := h.Handle(context.Background(), raw)
+				assert.NoError(t, err)
+				assert.Empty(t, failures(t, resp))
+			}
+		})
+	}
+	wg.Wait()
+	got := map[string]int{}
+	for _, line := range fh.accepted["lake"] {
+		got[string(line)]++
+	}
+	require.Len(t, alone.accepted["lake"], 50)
+	for _, line := range alone.accepted["lake"] {
+		assert.Equal(t, 20, got[string(line)], "each line once per invocation")
+	}
 }

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"lakestream/shared/batch"
 	"lakestream/shared/benchdata"
 	"lakestream/shared/config"
 	"lakestream/shared/metrics"
@@ -114,6 +117,53 @@ func TestReferenceEvent(t *testing.T) {
 		require.NoError(t, want.Err)
 		require.Equal(t, string(want.Line), string(fh.accepted["lake"][i]), "record %d", i)
 	}
+}
+
+// BenchmarkConvertRequest is the conversion alone as the Python baseline
+// (../shared/bench/ddb_python_baseline.py) times it: the reference event's
+// request bytes in, decoded by the adapter as the handler has it decoded
+// (batch.DecodeWith and the forwarder's StreamReader), every record's
+// line out (keys and both images, into one arena), without the Firehose
+// writes, the response or the summary line. best-ms compares with the
+// baseline's best_s, both run with taskset -c 1:
+//
+//	go test -run '^$' -bench ConvertRequest ./functions/ddb-stream-forwarder/
+func BenchmarkConvertRequest(b *testing.B) {
+	raw := benchdata.DynamoDB(1000)
+	f := &forwarder{convert: both, def: "lake"}
+	ctx := context.Background()
+	lines := 0
+	convert := func() {
+		inv, err := batch.DecodeWith(raw, f.newPreread(len(raw)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		w := &forward{forwarder: f, scratch: inv.StreamReader.(*preread).done(len(inv.Items))}
+		lines = 0
+		for _, it := range inv.Items {
+			if err := w.record(ctx, it); !errors.Is(err, batch.Defer) {
+				b.Fatal(err)
+			}
+			if len(w.recs[it.Index].Line) > 0 {
+				lines++
+			}
+		}
+		f.keepScratch(w.scratch)
+	}
+	convert()
+	require.Equal(b, 1000, lines, "every record of the reference event makes a line")
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	var times []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		convert()
+		times = append(times, time.Since(start))
+	}
+	slices.Sort(times)
+	b.ReportMetric(float64(times[0].Nanoseconds())/1e6, "best-ms")
+	b.ReportMetric(float64(times[len(times)/2].Nanoseconds())/1e6, "median-ms")
+	b.ReportMetric(float64(b.N)*float64(lines)/b.Elapsed().Seconds(), "records/s")
 }
 
 // BenchmarkConvert is the conversion alone on the reference event's

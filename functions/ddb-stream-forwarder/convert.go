@@ -151,12 +151,21 @@ func (c *Converter) convert(arena []byte, raw []byte, seq string) (Record, []byt
 	if err := rd.read(raw); err != nil {
 		return identify(raw), arena, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
+	rec, arena, err := c.line(arena, rd, raw)
+	if id := rd.id(); string(id) == seq {
+		rec.ID = seq
+	} else {
+		rec.ID = string(id)
+	}
+	return rec, arena, err
+}
+
+// line is convert once the record raw is read into rd: the record,
+// without its ID, and its line appended to arena.
+func (c *Converter) line(arena []byte, rd *reader, raw []byte) (Record, []byte, error) {
 	switch string(rd.eventSource) {
 	case sourceDynamoDB:
-		rec := Record{Kind: sourceDynamoDB, ID: seq, raw: raw, read: true}
-		if string(rd.sequenceNumber) != seq {
-			rec.ID = string(rd.sequenceNumber)
-		}
+		rec := Record{Kind: sourceDynamoDB, raw: raw, read: true}
 		var err error
 		if rec.Source, err = rd.source("table/"); err != nil {
 			return rec, arena, err
@@ -186,10 +195,7 @@ func (c *Converter) convert(arena []byte, raw []byte, seq string) (Record, []byt
 		rec.Line = out[start:len(out):len(out)]
 		return rec, out, nil
 	case sourceKinesis:
-		rec := Record{Kind: sourceKinesis, ID: seq, raw: raw, read: true}
-		if string(rd.kinesisSeq) != seq {
-			rec.ID = string(rd.kinesisSeq)
-		}
+		rec := Record{Kind: sourceKinesis, raw: raw, read: true}
 		var err error
 		if rec.Source, err = rd.source("stream/"); err != nil {
 			return rec, arena, err
@@ -203,10 +209,7 @@ func (c *Converter) convert(arena []byte, raw []byte, seq string) (Record, []byt
 		rec.Line = arena[start:len(arena):len(arena)]
 		return rec, arena, nil
 	}
-	rec := Record{Kind: string(rd.eventSource), ID: string(rd.sequenceNumber)}
-	if rd.kinesis && rec.ID == "" {
-		rec.ID = string(rd.kinesisSeq)
-	}
+	rec := Record{Kind: string(rd.eventSource)}
 	return rec, arena, fmt.Errorf("%w: eventSource %s is neither %s nor %s", ErrMalformed, strconv.Quote(string(rd.eventSource)), sourceDynamoDB, sourceKinesis)
 }
 
@@ -241,6 +244,49 @@ func sourceName(arn, marker string) (string, error) {
 // DynamoDB gives whole seconds; emulators and Kinesis give fractions.
 const timeLayout = "2006-01-02T15:04:05.999Z07:00"
 
+// appendTime appends t, a time in UTC rounded to the millisecond, as
+// t.AppendFormat(dst, timeLayout) does, without parsing the layout for
+// every record: years outside 0 to 9999, which that writes its own way,
+// are left to it.
+func appendTime(dst []byte, t time.Time) []byte {
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 || t.Location() != time.UTC {
+		return t.AppendFormat(dst, timeLayout)
+	}
+	hour, minute, second := t.Clock()
+	dst = appendDigits(dst, year, 4)
+	dst = append(dst, '-')
+	dst = appendDigits(dst, int(month), 2)
+	dst = append(dst, '-')
+	dst = appendDigits(dst, day, 2)
+	dst = append(dst, 'T')
+	dst = appendDigits(dst, hour, 2)
+	dst = append(dst, ':')
+	dst = appendDigits(dst, minute, 2)
+	dst = append(dst, ':')
+	dst = appendDigits(dst, second, 2)
+	if ms := t.Nanosecond() / int(time.Millisecond); ms != 0 {
+		// .999: the fraction without its trailing zeros.
+		n := 3
+		for ; ms%10 == 0; ms /= 10 {
+			n--
+		}
+		dst = append(dst, '.')
+		dst = appendDigits(dst, ms, n)
+	}
+	return append(dst, 'Z')
+}
+
+// appendDigits appends v, at most n digits, as exactly n, zeros first.
+func appendDigits(dst []byte, v, n int) []byte {
+	var b [4]byte
+	for i := n - 1; i >= 0; i-- {
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(dst, b[:n]...)
+}
+
 // appendDynamoDB writes the envelope line of a DynamoDB stream record:
 //
 //	{"table","event_name","event_id","sequence_number",
@@ -261,7 +307,7 @@ func (c *Converter) appendDynamoDB(dst []byte, rd *reader, table string) ([]byte
 	if t := rd.created; !t.IsZero() {
 		t = t.Round(time.Millisecond).UTC()
 		out = append(out, `,"approximate_creation_time":"`...)
-		out = t.AppendFormat(out, timeLayout)
+		out = appendTime(out, t)
 		out = append(out, `","approximate_creation_epoch":`...)
 		out = strconv.AppendInt(out, t.Unix(), 10)
 	}

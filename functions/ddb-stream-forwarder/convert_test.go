@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/assert"
@@ -210,4 +212,27 @@ func mustProjection(spec string) *Projection {
 		panic(err)
 	}
 	return p
+}
+
+// TestAppendTime: the line's time is written as time.Format writes it with
+// timeLayout, for times as the stream gives them (whole seconds, and
+// fractions an emulator or a float epoch gives), across the years the
+// shortcut writes and beyond them, where Format writes them its own way.
+func TestAppendTime(t *testing.T) {
+	times := []time.Time{
+		time.Unix(0, 0), time.Unix(1700000000, 0), time.Unix(1714521600, 123456789),
+		time.Unix(-1, 0), time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-1, 6, 15, 1, 2, 3, 4e6, time.UTC),
+		time.Unix(1e15, 5e8), time.Unix(-1e12, 0), time.Unix(1714521600, 10e6), time.Unix(1714521600, 100e6),
+	}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		times = append(times, time.Unix(rnd.Int64N(1<<40)-1<<39, rnd.Int64N(1e9)))
+	}
+	for _, tm := range times {
+		tm = tm.Round(time.Millisecond).UTC()
+		assert.Equal(t, tm.Format(timeLayout), string(appendTime([]byte("x"), tm))[1:], "%v", tm)
+	}
+	local := time.Unix(1700000000, 0).In(time.FixedZone("X", 3600))
+	assert.Equal(t, local.Format(timeLayout), string(appendTime(nil, local)), "a zone other than UTC")
 }

@@ -65,6 +65,11 @@ type forwarder struct {
 type scratch struct {
 	arena []byte
 	recs  []Record
+	// Of records converted while the request was decoded (preread), by
+	// item index: the conversion's error, and whether the record's ID is
+	// its item's.
+	errs   []error
+	itemID []bool
 	// A delivery stream's entries and their items, while flush writes it.
 	entries []streamput.Entry
 	sent    []*batch.Item
@@ -76,6 +81,14 @@ type scratch struct {
 // its sequence number, and fails the invocation only for an event that is
 // not a stream event or a failed record without a sequence number.
 func newHandler(cfg Config, fh streamput.FirehoseAPI, s3c ObjectPutter, log *slog.Logger, m *metrics.Recorder) *batch.Handler {
+	f := newForwarder(cfg, fh, s3c, log, m)
+	// Records are converted as the adapter finds them: one pass over the
+	// request (preread).
+	return batch.New(f.start, batch.WithNoun("records"), batch.WithLogger(log), batch.WithMetrics(m), batch.WithStreamReader(f.newPreread))
+}
+
+// newForwarder builds the forwarder newHandler runs.
+func newForwarder(cfg Config, fh streamput.FirehoseAPI, s3c ObjectPutter, log *slog.Logger, m *metrics.Recorder) *forwarder {
 	f := &forwarder{
 		convert: cfg.Convert, stages: cfg.Stages, withhold: cfg.Withhold,
 		def: cfg.DeliveryStream, routes: cfg.Routes,
@@ -89,7 +102,7 @@ func newHandler(cfg Config, fh streamput.FirehoseAPI, s3c ObjectPutter, log *slo
 	if cfg.OverflowBucket != "" {
 		f.s3 = s3c
 	}
-	return batch.New(f.start, batch.WithNoun("records"), batch.WithLogger(log), batch.WithMetrics(m))
+	return f
 }
 
 // forward is one invocation: each record converted to its line, then the
@@ -110,7 +123,13 @@ type forward struct {
 }
 
 func (f *forwarder) start(inv *batch.Invocation) batch.Job {
-	w := &forward{forwarder: f, scratch: f.takeScratch(inv.Size, len(inv.Items)), now: time.Now()}
+	var s *scratch
+	if p, ok := inv.StreamReader.(*preread); ok {
+		s = p.done(len(inv.Items))
+	} else {
+		s = f.takeScratch(inv.Size, len(inv.Items))
+	}
+	w := &forward{forwarder: f, scratch: s, now: time.Now()}
 	return batch.Job{Item: w.record, Flush: w.flush, Finish: w.finish}
 }
 
@@ -127,8 +146,10 @@ func (f *forwarder) takeScratch(size, n int) *scratch {
 	s.arena = s.arena[:0]
 	if cap(s.recs) < n {
 		s.recs = make([]Record, n)
+		s.errs = make([]error, n)
+		s.itemID = make([]bool, n)
 	}
-	s.recs = s.recs[:n]
+	s.recs, s.errs, s.itemID = s.recs[:n], s.errs[:n], s.itemID[:n]
 	return s
 }
 
@@ -136,7 +157,9 @@ func (f *forwarder) takeScratch(size, n int) *scratch {
 // its lines (Firehose and S3 have been answered). The records are cleared:
 // they point into the event, which must not outlive its invocation.
 func (f *forwarder) keepScratch(s *scratch) {
-	clear(s.recs)
+	clear(s.recs[:cap(s.recs)]) // past len too: records read of a Records array the event repeated
+	clear(s.errs[:cap(s.errs)])
+	clear(s.itemID[:cap(s.itemID)])
 	clear(s.sent[:cap(s.sent)])
 	f.spare.Store(s)
 }
@@ -153,8 +176,19 @@ func (w *forward) record(ctx context.Context, it *batch.Item) error {
 	if it.Stream == nil {
 		return fmt.Errorf("%w: not a DynamoDB or Kinesis stream record", ErrMalformed)
 	}
-	rec, arena, err := w.convert.convert(w.arena, it.Stream.JSON, it.ID)
-	w.arena, w.recs[it.Index] = arena, rec
+	var err error
+	if it.Stream.Read {
+		// Converted while the request was decoded.
+		err = w.errs[it.Index]
+		if w.itemID[it.Index] {
+			w.recs[it.Index].ID = it.ID
+		}
+	} else {
+		var rec Record
+		rec, w.arena, err = w.convert.convert(w.arena, it.Stream.JSON, it.ID)
+		w.recs[it.Index] = rec
+	}
+	rec := &w.recs[it.Index]
 	switch {
 	case err != nil:
 		if w.withhold {
@@ -168,19 +202,20 @@ func (w *forward) record(ctx context.Context, it *batch.Item) error {
 		return fmt.Errorf("no delivery stream for source %q: set DELIVERY_STREAM or add it to ROUTES", rec.Source)
 	}
 	if w.stages != nil && rec.Kind == sourceDynamoDB {
-		return w.stage(ctx, &w.recs[it.Index])
+		return w.stage(ctx, rec)
 	}
 	return batch.Defer
 }
 
-// stage runs the pipeline's stages on a DynamoDB line, the last thing in
-// the arena, and puts what they write in its place: Defer, or Skip when
+// stage runs the pipeline's stages on a DynamoDB line and appends what
+// they write to the arena as the record's line (the lines of later
+// records may follow the line in the arena, when they were converted
+// while the request was decoded): Defer, or Skip when
 // DROP_IF drops it, or why it fails (a SCHEMA violation, say), worded
 // without masked values. The record's approximate creation time is the
 // arrival time the stages see (ARRIVAL_TIME_FIELD; the event time when
 // TIME_FIELD is unset).
 func (w *forward) stage(ctx context.Context, rec *Record) error {
-	start := len(w.arena) - len(rec.Line)
 	arrival := rec.Time
 	if arrival.IsZero() {
 		arrival = w.now
@@ -188,19 +223,21 @@ func (w *forward) stage(ctx context.Context, rec *Record) error {
 	out, err := w.stages.Transform(ctx, firehose.Record{ID: rec.ID, Data: rec.Line, ArrivalTime: arrival})
 	switch {
 	case err != nil:
-		w.arena, rec.Line = w.arena[:start], nil
+		rec.Line = nil
 		// One line per record: the line number says nothing.
 		if le, ok := err.(*pipeline.LineError); ok {
 			err = le.Err
 		}
 		return err
 	case out.Drop:
-		w.arena, rec.Line = w.arena[:start], nil
+		rec.Line = nil
 		w.filtered++
 		return skipDropIf
 	}
-	// The output may share the line's memory; append moves it safely.
-	w.arena = append(w.arena[:start], out.Data...)
+	// The output may share the line's memory, before the arena's end:
+	// append copies it from there.
+	start := len(w.arena)
+	w.arena = append(w.arena, out.Data...)
 	rec.Line = w.arena[start:len(w.arena):len(w.arena)]
 	return batch.Defer
 }

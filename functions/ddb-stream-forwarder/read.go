@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"lakestream/functions/ddb-stream-forwarder/ddbjson"
+	"lakestream/shared/batch"
 	"lakestream/shared/jsonscan"
 )
 
@@ -49,6 +50,10 @@ type reader struct {
 	// kinesis, a pointer too.
 	kinesis                  bool
 	kinesisSeq, partitionKey []byte
+	// headKinesisSeq is the last kinesis.sequenceNumber string read, as
+	// the adapter reads it (batch.StreamHead): a later kinesis object, or
+	// null, does not forget it.
+	headKinesisSeq []byte
 	// data is kinesis.data decoded: data[:dataLen], in a slice of
 	// capacity dataCap as encoding/json left it (a later array of the
 	// same name shows the bytes past its length again).
@@ -91,12 +96,31 @@ func field(key []byte, names []string) int {
 // read reads the record raw. On error (wrapped by the caller in
 // ErrMalformed) what was read is meaningless.
 func (r *reader) read(raw []byte) error {
+	r.s.Reset(raw)
+	if err := r.readRecord(); err != nil {
+		return err
+	}
+	return r.s.End()
+}
+
+// readNested reads the record data starts with, which sits depth arrays
+// and objects deep in the event (data goes on past it), and returns the
+// length of its text. On error what was read is meaningless.
+func (r *reader) readNested(data []byte, depth int) (int, error) {
+	r.s.ResetNested(data, depth)
+	if err := r.readRecord(); err != nil {
+		return 0, err
+	}
+	return r.s.Offset(), nil
+}
+
+// readRecord reads the record r.s is at.
+func (r *reader) readRecord() error {
 	r.reset()
 	s := &r.s
-	s.Reset(raw)
 	switch k := s.Peek(); {
 	case s.Null():
-		return s.End() // encoding/json leaves the record empty
+		return s.Err() // encoding/json leaves the record empty
 	case k != jsonscan.Object:
 		if err := s.Skip(); err != nil {
 			return err
@@ -129,7 +153,7 @@ func (r *reader) read(raw []byte) error {
 			return err
 		}
 	}
-	return s.End()
+	return s.Err()
 }
 
 // reset forgets the previous record.
@@ -142,6 +166,32 @@ func (r *reader) reset() {
 	r.created = time.Time{}
 	r.resetIdentity(false)
 	r.resetKinesis(false)
+	r.headKinesisSeq = nil
+}
+
+// head is what the adapter reads of the record (see batch.StreamHead),
+// for a record read without error.
+func (r *reader) head() batch.StreamHead {
+	return batch.StreamHead{
+		EventSource: r.eventSource, EventSourceARN: r.eventSourceARN,
+		DynamoDBSequenceNumber: r.sequenceNumber, KinesisSequenceNumber: r.headKinesisSeq,
+	}
+}
+
+// id is the sequence number that names the record in a partial batch
+// response: its own kind's, or for a record of another eventSource the
+// DynamoDB one, else the Kinesis one.
+func (r *reader) id() []byte {
+	switch string(r.eventSource) {
+	case sourceDynamoDB:
+		return r.sequenceNumber
+	case sourceKinesis:
+		return r.kinesisSeq
+	}
+	if r.kinesis && len(r.sequenceNumber) == 0 {
+		return r.kinesisSeq
+	}
+	return r.sequenceNumber
 }
 
 // release drops what the reader holds of the last record before it goes
@@ -300,7 +350,10 @@ func (r *reader) readKinesis() error {
 		case 1:
 			err = r.string(&r.partitionKey, "kinesis.partitionKey")
 		case 2:
-			err = r.string(&r.kinesisSeq, "kinesis.sequenceNumber")
+			str := s.Peek() == jsonscan.String
+			if err = r.string(&r.kinesisSeq, "kinesis.sequenceNumber"); str {
+				r.headKinesisSeq = r.kinesisSeq
+			}
 		case 3:
 			_, err = r.epoch("kinesis.approximateArrivalTimestamp")
 		case 4:

@@ -285,7 +285,7 @@ func appendMeta(out []byte, f *projected, rd *reader, table string) ([]byte, err
 			return strconv.AppendInt(out, t.UnixMilli(), 10), nil
 		}
 		out = append(out, '"')
-		out = t.AppendFormat(out, timeLayout)
+		out = appendTime(out, t)
 		return append(out, '"'), nil
 	case metaTTLDelete:
 		return strconv.AppendBool(out, rd.isTTLDelete()), nil

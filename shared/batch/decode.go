@@ -3,6 +3,7 @@ package batch
 import (
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // Errors of decoding, for callers and tests to branch on.
@@ -34,7 +35,23 @@ const (
 // read on the way; the other shapes' records are then decoded with
 // encoding/json, each on its own.
 func Decode(payload []byte) (*Invocation, error) {
-	var p probe
+	return decode(payload, nil)
+}
+
+// DecodeWith is Decode with the records of a stream event read by sr in
+// the same pass (see StreamReader), as a Handler made WithStreamReader
+// decodes a request: Invocation.StreamReader is sr when the request is a
+// stream event. A nil sr reads as Decode.
+func DecodeWith(payload []byte, sr StreamReader) (*Invocation, error) {
+	return decode(payload, sr)
+}
+
+// decode is Decode with the records of a stream event read by sr, when
+// set, in the probe's pass.
+func decode(payload []byte, sr StreamReader) (*Invocation, error) {
+	p := probes.Get().(*probe)
+	defer p.release()
+	p.reader = sr
 	if err := p.read(payload, true); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnknownEvent, err)
 	}
@@ -47,7 +64,8 @@ func Decode(payload []byte) (*Invocation, error) {
 		inv.Source = Source(p.firstSource())
 		switch inv.Source {
 		case SourceDynamoDB, SourceKinesis:
-			inv.Items = decodeStream(p.records, p.heads)
+			inv.Items = decodeStream(p.records, p.heads, p.preread)
+			inv.StreamReader = sr
 		case SourceSQS:
 			inv.Items = decodeSQS(p.records)
 		case SourceSNS:
@@ -71,6 +89,28 @@ func Decode(payload []byte) (*Invocation, error) {
 		it.Index, it.Source = i, inv.Source
 	}
 	return inv, nil
+}
+
+// probes keeps the probes of requests decoded, whose slices of records
+// and heads, a few hundred kilobytes for a large stream event, then serve
+// the next: nothing Decode returns holds them.
+var probes = sync.Pool{New: func() any { return new(probe) }}
+
+// release empties p, all its capacity (the heads point into the request,
+// which must not outlive its invocation; a later request's heads must
+// start empty, as encoding/json's do), and puts it back in probes.
+func (p *probe) release() {
+	records, heads := p.records, p.heads
+	if cap(p.spareRecords) > cap(records) {
+		records = p.spareRecords
+	}
+	if cap(p.spareHeads) > cap(heads) {
+		heads = p.spareHeads
+	}
+	clear(records[:cap(records)])
+	clear(heads[:cap(heads)])
+	*p = probe{spareRecords: records[:0], spareHeads: heads[:0], preread: p.preread[:0]}
+	probes.Put(p)
 }
 
 // unwrap reads a message body (an SQS body, an SNS message) into the items

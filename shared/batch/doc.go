@@ -76,5 +76,9 @@
 // itself. The request is read once without reflection (probe.go, with
 // shared/jsonscan): its shape told and its records sliced out, a stream
 // record's identifiers read in the same pass; records of the other shapes
-// are then decoded with encoding/json, which is not their cost.
+// are then decoded with encoding/json, which is not their cost. A function
+// that decodes stream records itself can have them decoded in that same
+// pass too (WithStreamReader: the adapter hands each record to the
+// function's StreamReader and moves past it), rather than the adapter
+// checking each record whole only for the function to read it again.
 package batch

@@ -24,6 +24,9 @@ type Invocation struct {
 	Items []*Item
 	// Size is the request's length in bytes, for sizing buffers.
 	Size int
+	// StreamReader is the reader WithStreamReader's function made for
+	// this invocation, when the request is a stream event; nil otherwise.
+	StreamReader StreamReader
 }
 
 // Job is what a function does with one invocation's items; see the package
@@ -44,10 +47,11 @@ type Job struct {
 // Handler is a Lambda handler running a function's Job on every
 // invocation. It is an aws-lambda-go lambda.Handler: boot's fn.Start(h).
 type Handler struct {
-	start   func(inv *Invocation) Job
-	noun    string
-	log     *slog.Logger
-	metrics *metrics.Recorder
+	start     func(inv *Invocation) Job
+	newReader func(size int) StreamReader
+	noun      string
+	log       *slog.Logger
+	metrics   *metrics.Recorder
 }
 
 // Option configures a Handler.
@@ -64,6 +68,15 @@ func WithLogger(l *slog.Logger) Option { return func(h *Handler) { h.log = l } }
 // WithMetrics sets where the counts are emitted (EMF), with whatever the
 // function's Finish adds.
 func WithMetrics(m *metrics.Recorder) Option { return func(h *Handler) { h.metrics = m } }
+
+// WithStreamReader has the adapter hand the records of every DynamoDB or
+// Kinesis stream event to a StreamReader while it decodes the request, a
+// new one per invocation from newReader (size is the request's length).
+// The Job finds it in Invocation.StreamReader, and the records it read by
+// StreamRecord.Read.
+func WithStreamReader(newReader func(size int) StreamReader) Option {
+	return func(h *Handler) { h.newReader = newReader }
+}
 
 // New returns a Handler that calls start once per invocation, after
 // decoding, for the Job that handles its items.
@@ -106,7 +119,11 @@ func (h *Handler) serve(ctx context.Context, payload []byte, encode bool) (resp 
 		h.report(ctx, inv, attrs, err, time.Since(began))
 	}()
 
-	inv, err = Decode(payload)
+	var sr StreamReader
+	if h.newReader != nil {
+		sr = h.newReader(len(payload))
+	}
+	inv, err = decode(payload, sr)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -78,6 +78,10 @@ type StreamRecord struct {
 	EventSourceARN string
 	// SequenceNumber is dynamodb.SequenceNumber or kinesis.sequenceNumber.
 	SequenceNumber string
+	// Read says the invocation's StreamReader read the record while the
+	// request was decoded (its ReadRecord returned ok for it): the
+	// function has what it needs of the record already.
+	Read bool
 }
 
 // S3Object is an object an S3 event reports, the same whether it came in a

@@ -40,6 +40,16 @@ type probe struct {
 	// lists counts the Records arrays the request holds: more than one,
 	// and the first record's own eventSource must be read again.
 	lists int
+	// reader, when set, reads the records of the first Records array in
+	// the probe's pass (see StreamReader); preread says which it read, by
+	// index, for the array the records are of.
+	reader  StreamReader
+	preread []bool
+	// spareRecords and spareHeads are memory for records and heads, kept
+	// from an earlier request (probes): records and heads themselves
+	// start nil, as encoding/json's do.
+	spareRecords []json.RawMessage
+	spareHeads   []streamHead
 }
 
 // read reads data, a request or an SNS message or SQS body, into p, with
@@ -85,16 +95,19 @@ func (p *probe) read(data []byte, heads bool) error {
 func (p *probe) readRecords(s *jsonscan.Scanner, data []byte, heads bool) error {
 	p.lists++
 	if s.Null() {
-		p.records, p.heads = nil, nil
+		p.records, p.heads, p.preread = nil, nil, nil
 		return nil
 	}
 	if k := s.Peek(); k != jsonscan.Array {
 		_ = s.Skip()
 		return fmt.Errorf("Records is %s, not an array", k)
 	}
-	p.records = p.records[:0]
+	p.records, p.preread = p.records[:0], p.preread[:0]
 	if p.records == nil {
-		p.records = make([]json.RawMessage, 0, 16)
+		p.records, p.spareRecords = p.spareRecords[:0], nil
+		if p.records == nil {
+			p.records = make([]json.RawMessage, 0, 16)
+		}
 	}
 	for i := range s.Array() {
 		s.Peek()
@@ -102,6 +115,11 @@ func (p *probe) readRecords(s *jsonscan.Scanner, data []byte, heads bool) error 
 		if heads {
 			// As encoding/json decodes into a slice: elements it already
 			// holds, even past its length, are decoded into, not replaced.
+			if p.heads == nil {
+				// Once only: a later Records array after a null one
+				// starts empty too, as encoding/json's does.
+				p.heads, p.spareHeads = p.spareHeads[:0], nil
+			}
 			switch {
 			case i < len(p.heads):
 			case i < cap(p.heads):
@@ -109,11 +127,23 @@ func (p *probe) readRecords(s *jsonscan.Scanner, data []byte, heads bool) error 
 			default:
 				p.heads = append(p.heads, streamHead{})
 			}
+			// Only the first Records array's heads start empty, as the
+			// reader's do; a later one reads into what the first left.
+			if p.reader != nil && p.lists == 1 && s.Err() == nil {
+				if h, n, ok := readWith(p.reader, i, data[start:], s.Depth()); ok {
+					p.heads[i] = streamHead{eventSource: h.EventSource, eventSourceARN: h.EventSourceARN, dynamoDBSeq: h.DynamoDBSequenceNumber, kinesisSeq: h.KinesisSequenceNumber}
+					s.Seek(start + n)
+					p.records = append(p.records, data[start:start+n])
+					p.preread = append(p.preread, true)
+					continue
+				}
+			}
 			p.heads[i].read(s)
 		} else {
 			_ = s.Skip()
 		}
 		p.records = append(p.records, data[start:s.Offset()])
+		p.preread = append(p.preread, false)
 	}
 	if heads {
 		p.heads = p.heads[:len(p.records)]
@@ -122,6 +152,19 @@ func (p *probe) readRecords(s *jsonscan.Scanner, data []byte, heads bool) error 
 		}
 	}
 	return nil
+}
+
+// readWith has r read record i, which data starts with, depth levels
+// deep; a panic, or a length that is no record's, is a record r could not
+// read, which the probe then reads itself.
+func readWith(r StreamReader, i int, data []byte, depth int) (h StreamHead, n int, ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	h, n, ok = r.ReadRecord(i, data, depth)
+	return h, n, ok && n > 0 && n <= len(data)
 }
 
 // firstSource is the eventSource of the first record, which names the

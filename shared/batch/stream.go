@@ -88,11 +88,39 @@ func StreamRecordOf(raw []byte) StreamRecord {
 	}
 }
 
+// StreamHead is what a StreamReader reads of a record for the adapter, as
+// the adapter reads it itself (streamHead): the record's eventSource and
+// eventSourceARN, its dynamodb.SequenceNumber and kinesis.sequenceNumber,
+// strings unescaped, nil where the record has none. When a name is
+// repeated the last string counts; null, or a dynamodb or kinesis value
+// that is not an object, changes nothing.
+type StreamHead struct {
+	EventSource, EventSourceARN                   []byte
+	DynamoDBSequenceNumber, KinesisSequenceNumber []byte
+}
+
+// StreamReader reads the records of a DynamoDB or Kinesis stream event
+// for the function while the adapter decodes the request, so that the
+// request is read once rather than by the adapter and then again by the
+// function (WithStreamReader).
+type StreamReader interface {
+	// ReadRecord reads the index-th record of the event, the JSON value
+	// data starts with (data goes on past it, to the end of the request),
+	// nested depth arrays and objects deep in the request (see
+	// jsonscan.Scanner.ResetNested). It returns the record's head and the
+	// length of its text, or ok false when it does not read the record:
+	// it is not valid JSON, does not decode, or is none the reader takes.
+	// The adapter then reads that record itself, exactly as without a
+	// StreamReader, and the function decodes it from its JSON as usual.
+	// The adapter trusts a record read to be valid JSON.
+	ReadRecord(index int, data []byte, depth int) (head StreamHead, n int, ok bool)
+}
+
 // decodeStream makes one item per record of a DynamoDB or Kinesis event,
 // from the records and their heads as Decode's probe read them. A record
 // that does not decode still becomes an item, with what could be read of
 // it: the function fails it, by sequence number when it has one.
-func decodeStream(records []json.RawMessage, heads []streamHead) []*Item {
+func decodeStream(records []json.RawMessage, heads []streamHead, read []bool) []*Item {
 	if len(heads) < len(records) {
 		heads = append(heads, make([]streamHead, len(records)-len(heads))...)
 	}
@@ -110,6 +138,7 @@ func decodeStream(records []json.RawMessage, heads []streamHead) []*Item {
 			arn = string(h.eventSourceARN)
 		}
 		*r = StreamRecord{JSON: raw, EventSource: source, EventSourceARN: arn, SequenceNumber: string(h.sequenceNumber())}
+		r.Read = i < len(read) && read[i]
 		out[i].Stream, out[i].ID = r, r.SequenceNumber
 	}
 	return out

@@ -36,6 +36,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"iter"
+	"math"
 	"math/bits"
 	"strconv"
 	"unicode/utf16"
@@ -134,6 +135,30 @@ func New(data []byte) *Scanner {
 // Reset makes s read data from its start, forgetting any error.
 func (s *Scanner) Reset(data []byte) {
 	s.data, s.pos, s.depth, s.err = data, 0, 0, nil
+}
+
+// ResetNested is Reset for a value that sits depth arrays and objects
+// deep in a larger text, data starting at the value (and possibly going on
+// past it): the nesting limit counts as it would in the whole text, so a
+// reader of one part refuses what a reader of the whole would. Another
+// scanner reading the whole text hands a value to it this way, and Seek
+// takes it back.
+func (s *Scanner) ResetNested(data []byte, depth int) {
+	s.Reset(data)
+	s.depth = depth
+}
+
+// Depth is how many arrays and objects are open around the scanner.
+func (s *Scanner) Depth() int { return s.depth }
+
+// Seek moves the scanner to offset, which must be after the value that
+// comes next and no further: the end of that value as another scanner
+// read it (ResetNested). The scanner then goes on as if it had read the
+// value itself; without an error from that scanner, the value was valid.
+func (s *Scanner) Seek(offset int) {
+	if s.err == nil && offset >= s.pos && offset <= len(s.data) {
+		s.pos = offset
+	}
 }
 
 // Offset is the byte offset of the scanner in its input: just after the
@@ -1009,6 +1034,15 @@ func eightDigits(x uint64, n int) uint64 {
 // decodes into one: the nearest value, and an error beyond its range.
 func (s *Scanner) Float64() (float64, error) {
 	start := s.pos
+	// An integer of at most 16 digits (a time in seconds, a count) needs
+	// no strconv: converting it rounds to nearest, ties to even, as
+	// ParseFloat rounds its text. Only -0 keeps its sign as a float.
+	if n, ok := s.smallInt(); ok {
+		if n == 0 && s.data[skipWS(s.data, start)] == '-' {
+			return math.Copysign(0, -1), nil
+		}
+		return float64(n), nil
+	}
 	lit, err := s.Number()
 	if err != nil {
 		return 0, err

@@ -124,6 +124,53 @@ func TestDepth(t *testing.T) {
 	assert.ErrorContains(t, s.Err(), "deeper nesting")
 }
 
+// TestNested: a value handed from one scanner to another (ResetNested,
+// Seek) is read as the first would read it, nesting limit included, and
+// the first goes on after it.
+func TestNested(t *testing.T) {
+	data := []byte(`{"a": [1, {"b": [true]}], "c": 2}`)
+	s := New(data)
+	var c int64
+	for key := range s.Object() {
+		switch string(key) {
+		case "a":
+			assert.Equal(t, 1, s.Depth())
+			start := s.Offset()
+			var sub Scanner
+			sub.ResetNested(data[start:], s.Depth())
+			for range sub.Array() {
+				_ = sub.Skip()
+			}
+			require.NoError(t, sub.Err())
+			assert.Equal(t, 1, sub.Depth())
+			s.Seek(start + sub.Offset())
+		case "c":
+			c, _ = s.Int64()
+		}
+	}
+	require.NoError(t, s.End())
+	assert.Equal(t, int64(2), c)
+
+	// Too deep for the whole text is too deep for the part.
+	var sub Scanner
+	sub.ResetNested([]byte("[[1]]"), MaxDepth-1)
+	assert.ErrorContains(t, sub.Skip(), "deeper nesting")
+	sub.ResetNested([]byte("[1]"), MaxDepth-1)
+	assert.NoError(t, sub.Skip())
+
+	// Seek never moves back, past the end, or after an error.
+	s = New([]byte(`[1, 2]`))
+	s.Peek()
+	s.Seek(len(s.data) + 1)
+	assert.Equal(t, 0, s.Offset())
+	s.Seek(3)
+	s.Seek(1)
+	assert.Equal(t, 3, s.Offset())
+	s.Fail(errors.New("stop"))
+	s.Seek(5)
+	assert.Equal(t, 3, s.Offset())
+}
+
 func TestString(t *testing.T) {
 	tests := map[string]struct {
 		in   string
@@ -196,17 +243,19 @@ func TestNumbers(t *testing.T) {
 		float64  float64
 		floatErr string
 	}{
-		"zero":          {in: "0"},
-		"negative zero": {in: "-0", float64: math.Copysign(0, -1)},
-		"integer":       {in: "1700000000123", int64: 1700000000123, float64: 1700000000123},
-		"18 digits":     {in: "-999999999999999999", int64: -999999999999999999, float64: -999999999999999999},
-		"19 digits":     {in: "1000000000000000000", int64: 1000000000000000000, float64: 1e18},
-		"min int64":     {in: "-9223372036854775808", int64: math.MinInt64, float64: -9223372036854775808},
-		"over int64":    {in: "9223372036854775808", intErr: "expected an integer in the int64 range, found 9223372036854775808", float64: 9223372036854775808},
-		"fraction":      {in: "1.0", intErr: "found 1.0", float64: 1},
-		"exponent":      {in: "1e3", intErr: "found 1e3", float64: 1000},
-		"tiny":          {in: "1e-400", intErr: "found 1e-400", float64: 0},
-		"huge":          {in: "1e400", intErr: "found 1e400", floatErr: "offset 0: expected a number in the float64 range, found 1e400"},
+		"zero":           {in: "0"},
+		"negative zero":  {in: "-0", float64: math.Copysign(0, -1)},
+		"16 digits":      {in: "9007199254740993", int64: 9007199254740993, float64: 9007199254740992},
+		"16 digits, odd": {in: "-9007199254740995", int64: -9007199254740995, float64: -9007199254740996},
+		"integer":        {in: "1700000000123", int64: 1700000000123, float64: 1700000000123},
+		"18 digits":      {in: "-999999999999999999", int64: -999999999999999999, float64: -999999999999999999},
+		"19 digits":      {in: "1000000000000000000", int64: 1000000000000000000, float64: 1e18},
+		"min int64":      {in: "-9223372036854775808", int64: math.MinInt64, float64: -9223372036854775808},
+		"over int64":     {in: "9223372036854775808", intErr: "expected an integer in the int64 range, found 9223372036854775808", float64: 9223372036854775808},
+		"fraction":       {in: "1.0", intErr: "found 1.0", float64: 1},
+		"exponent":       {in: "1e3", intErr: "found 1e3", float64: 1000},
+		"tiny":           {in: "1e-400", intErr: "found 1e-400", float64: 0},
+		"huge":           {in: "1e400", intErr: "found 1e400", floatErr: "offset 0: expected a number in the float64 range, found 1e400"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -226,6 +275,9 @@ func TestNumbers(t *testing.T) {
 				assert.Equal(t, ji, i)
 			}
 			f, err := New([]byte(tc.in)).Float64()
+			pf, perr := New([]byte(tc.in + "]                ")).Float64()
+			assert.Equal(t, math.Float64bits(f), math.Float64bits(pf), "inside a document")
+			assert.Equal(t, err == nil, perr == nil, "inside a document")
 			var jf float64
 			jerr = json.Unmarshal([]byte(tc.in), &jf)
 			if tc.floatErr != "" {

@@ -60,8 +60,14 @@ type Transcoder struct {
 	tmp     []byte    // an M value's members while they are put in order
 	perm    []int32   // the order of an item's or M value's members
 	sorting []sortKey // what order sorts
-	str     []byte    // unescaped strings
-	bin     []byte    // decoded binary values
+	// The name prefixes, in the order they came, and the order found of
+	// the last item or M value order sorted whose prefixes all differ:
+	// its order is then the prefixes' alone, and the items of a table
+	// mostly list their attributes alike.
+	lastPrefixes []uint64
+	lastPerm     []int32
+	str          []byte // unescaped strings
+	bin          []byte // decoded binary values
 }
 
 // Item is an item a Transcoder has read and not yet written. It stands for
@@ -107,10 +113,21 @@ func (m *member) rerr() error {
 // newMember starts the member named by the key just appended to t.keys
 // from keyStart; its value starts at val.
 func (t *Transcoder) newMember(keyStart, val int) member {
-	name := t.keys[keyStart:]
-	var b [8]byte
-	copy(b[:], name)
-	return member{prefix: binary.BigEndian.Uint64(b[:]), key: int32(keyStart), keyEnd: int32(len(t.keys)), val: int32(val)}
+	return member{prefix: prefix(t.keys[keyStart:]), key: int32(keyStart), keyEnd: int32(len(t.keys)), val: int32(val)}
+}
+
+// prefix is a name's first eight bytes, big-endian, zeros after a shorter
+// name. A short name is shifted in byte by byte: copying it into a word
+// and loading that stalls on the store.
+func prefix(name []byte) uint64 {
+	if len(name) >= 8 {
+		return binary.BigEndian.Uint64(name)
+	}
+	var p uint64
+	for i, c := range name {
+		p |= uint64(c) << (56 - 8*i)
+	}
+	return p
 }
 
 // setErrors records a member's errors, the path from its name prepended.
@@ -233,6 +250,20 @@ func (t *Transcoder) order(ms []member) []int32 {
 		}
 	}
 	t.sorting = keys
+	remember := !sorted && len(ms) >= minRemembered
+	if remember && len(ms) == len(t.lastPrefixes) {
+		same := true
+		for i := range ms {
+			if ms[i].prefix != t.lastPrefixes[i] {
+				same = false
+				break
+			}
+		}
+		if same {
+			t.perm = append(t.perm[:0], t.lastPerm...)
+			return t.perm
+		}
+	}
 	if !sorted {
 		// A stable sort, so that of equal names the last stays last.
 		less := func(a, b sortKey) bool {
@@ -254,15 +285,30 @@ func (t *Transcoder) order(ms []member) []int32 {
 		}
 	}
 	perm := t.perm[:0]
+	distinct := true
 	for n, k := range keys {
-		if !sorted && n+1 < len(keys) && k.prefix == keys[n+1].prefix && t.compare(&ms[k.i], &ms[keys[n+1].i]) == 0 {
-			continue
+		if !sorted && n+1 < len(keys) && k.prefix == keys[n+1].prefix {
+			distinct = false
+			if t.compare(&ms[k.i], &ms[keys[n+1].i]) == 0 {
+				continue
+			}
 		}
 		perm = append(perm, k.i)
 	}
 	t.perm = perm
+	if remember && distinct {
+		t.lastPrefixes = t.lastPrefixes[:0]
+		for i := range ms {
+			t.lastPrefixes = append(t.lastPrefixes, ms[i].prefix)
+		}
+		t.lastPerm = append(t.lastPerm[:0], perm...)
+	}
 	return perm
 }
+
+// minRemembered is the fewest members whose order order remembers: fewer
+// sort in about the time the check takes.
+const minRemembered = 6
 
 // sortKey is a member in order: the first eight bytes of its name, and
 // its index.
@@ -289,7 +335,9 @@ func (t *Transcoder) value(s *jsonscan.Scanner, out []byte, depth int) (_ []byte
 		switch {
 		case types == 0:
 			types, firstLen = 1, len(key)
-			copy(first[:], key)
+			for i := range min(len(key), len(first)) { // no call to copy
+				first[i] = key[i]
+			}
 		case types == 1 && (len(key) != firstLen || firstLen > len(first) || string(key) != string(first[:firstLen])):
 			types = 2 // a longer name is no type, which fails anyway
 		}
@@ -318,7 +366,7 @@ func (t *Transcoder) value(s *jsonscan.Scanner, out []byte, depth int) (_ []byte
 func (t *Transcoder) typed(s *jsonscan.Scanner, out []byte, label []byte, depth int) (_ []byte, werr, rerr error) {
 	switch string(label) {
 	case "S":
-		raw, ascii, k := t.rawString(s)
+		v, ascii, k := t.stringASCII(s)
 		switch {
 		case k != jsonscan.String:
 			return out, nil, wrongKind("S", k, jsonscan.String)
@@ -326,19 +374,16 @@ func (t *Transcoder) typed(s *jsonscan.Scanner, out []byte, label []byte, depth 
 			// Neither escaped nor beyond ASCII, the text is its own
 			// JSON: no quote, backslash or control character.
 			out = append(out, '"')
-			out = append(out, raw...)
+			out = append(out, v...)
 			return append(out, '"'), nil, nil
 		}
-		return jsonenc.AppendBytes(out, t.unescape(raw)), nil, nil
+		return jsonenc.AppendBytes(out, v), nil, nil
 	case "N":
-		raw, ascii, k := t.rawString(s)
+		v, _, k := t.stringASCII(s)
 		if k != jsonscan.String {
 			return out, nil, wrongKind("N", k, jsonscan.String)
 		}
-		if !ascii {
-			raw = t.unescape(raw)
-		}
-		out, werr = appendNumber(out, raw)
+		out, werr = appendNumber(out, v)
 		return out, werr, nil
 	case "B":
 		v, k := t.string(s)
@@ -502,38 +547,18 @@ func (t *Transcoder) string(s *jsonscan.Scanner) ([]byte, jsonscan.Kind) {
 	return v, k
 }
 
-// rawString reads a string value and returns its text as it is between
-// the quotes, and whether that is plain ASCII without escapes (the text is
-// then the value); it skips a value of another kind, which it returns for
-// the caller's error.
-func (t *Transcoder) rawString(s *jsonscan.Scanner) (raw []byte, ascii bool, k jsonscan.Kind) {
+// stringASCII reads a string value, unescaped into t.str when it must
+// be, and says whether it came as plain ASCII without escapes (its value
+// is then its text, which is its own JSON between quotes); it skips a
+// value of another kind, which it returns for the caller's error.
+func (t *Transcoder) stringASCII(s *jsonscan.Scanner) (v []byte, ascii bool, k jsonscan.Kind) {
 	k = s.Peek()
 	if k != jsonscan.String {
 		t.skip(s)
 		return nil, false, k
 	}
-	raw, escaped, _ := s.RawString()
-	return raw, !escaped && isASCII(raw), k
-}
-
-// unescape is the value of a string whose text is raw, in t.str: as
-// jsonscan and encoding/json decode it.
-func (t *Transcoder) unescape(raw []byte) []byte {
-	t.str = jsonscan.Unescape(t.str[:0], raw)
-	return t.str
-}
-
-// isASCII reports whether b has no byte of 0x80 or more, eight at a time.
-func isASCII(b []byte) bool {
-	var or uint64
-	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		or |= binary.LittleEndian.Uint64(b[i:])
-	}
-	for ; i < len(b); i++ {
-		or |= uint64(b[i])
-	}
-	return or&0x8080808080808080 == 0
+	v, ascii, _ = s.StringASCII(&t.str)
+	return v, ascii, k
 }
 
 // appendBinary writes a B value, given as base64 text, as

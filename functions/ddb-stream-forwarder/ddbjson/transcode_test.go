@@ -210,6 +210,49 @@ func TestTranscodeReuse(t *testing.T) {
 	assert.Equal(t, `{"z":"z"}`, string(out))
 }
 
+// TestTranscodeOrderRemembered: one Transcoder writing item after item,
+// each as a new Transcoder writes it alone, whether the items list their
+// attributes as the one before (names alike, or alike only in their first
+// eight bytes) or not, in items and in M values.
+func TestTranscodeOrderRemembered(t *testing.T) {
+	items := []string{
+		`{"f":{"N":"1"},"b":{"N":"2"},"e":{"N":"3"},"a":{"N":"4"},"d":{"N":"5"},"c":{"N":"6"},"g":{"N":"7"}}`,
+		`{"f":{"N":"1"},"b":{"N":"2"},"e":{"N":"3"},"a":{"N":"4"},"d":{"N":"5"},"c":{"N":"6"},"g":{"N":"7"}}`,
+		`{"b":{"N":"1"},"f":{"N":"2"},"e":{"N":"3"},"a":{"N":"4"},"d":{"N":"5"},"c":{"N":"6"},"g":{"N":"7"}}`,
+		`{"long-name-f1":{"S":"1"},"long-name-b1":{"S":"2"},"long-nam3":{"S":"3"},"long-nam1":{"S":"4"},"long-nam4":{"S":"5"},"long-nam2":{"S":"6"}}`,
+		`{"long-name-f2":{"S":"1"},"long-name-b2":{"S":"2"},"long-nam3":{"S":"3"},"long-nam1":{"S":"4"},"long-nam4":{"S":"5"},"long-nam2":{"S":"6"}}`,
+		`{"long-nam6":{"S":"1"},"long-nam5":{"S":"2"},"long-nam3":{"S":"3"},"long-nam1":{"S":"4"},"long-nam4":{"S":"5"},"long-nam2":{"S":"6"}}`,
+		`{"long-nam6":{"S":"1"},"long-nam5":{"S":"2"},"long-nam3":{"S":"3"},"long-nam1":{"S":"4"},"long-nam4":{"S":"5"},"long-nam2":{"S":"6"}}`,
+		`{"long-nam6":{"S":"1"},"long-nam5":{"S":"2"},"long-nam3":{"S":"3"},"long-nam1":{"S":"4"},"long-nam4":{"S":"5"},"long-nam0":{"S":"6"}}`,
+		`{"m":{"M":{"z":{"N":"1"},"y":{"N":"2"},"x":{"N":"3"},"w":{"N":"4"},"v":{"N":"5"},"u":{"N":"6"}}},"a":{"M":{"z":{"N":"1"},"y":{"N":"2"},"x":{"N":"3"},"w":{"N":"4"},"v":{"N":"5"},"u":{"N":"6"}}}}`,
+		`{"f":{"N":"1"},"b":{"N":"2"},"e":{"N":"3"},"a":{"N":"4"},"d":{"N":"5"},"c":{"N":"6"},"c":{"N":"7"}}`,
+		`{"f":{"N":"1"},"b":{"N":"2"},"e":{"N":"3"},"a":{"N":"4"},"d":{"N":"5"},"c":{"N":"6"},"c":{"N":"7"}}`,
+	}
+	var reused ddbjson.Transcoder
+	for round := range 2 {
+		for i, raw := range items {
+			var fresh ddbjson.Transcoder
+			var a, b ddbjson.Item
+			require.NoError(t, fresh.ReadItem(jsonscan.New([]byte(raw)), &a))
+			want, err := fresh.AppendItem(nil, &a)
+			require.NoError(t, err)
+			var o map[string]any
+			require.NoError(t, json.Unmarshal(want, &o), "valid JSON")
+			reused.Reset()
+			require.NoError(t, reused.ReadItem(jsonscan.New([]byte(raw)), &b))
+			got, err := reused.AppendItem(nil, &b)
+			require.NoError(t, err)
+			assert.Equal(t, string(want), string(got), "round %d, item %d", round, i)
+		}
+	}
+	var tr ddbjson.Transcoder
+	var it ddbjson.Item
+	require.NoError(t, tr.ReadItem(jsonscan.New([]byte(items[0])), &it))
+	out, err := tr.AppendItem(nil, &it)
+	require.NoError(t, err)
+	assert.Equal(t, `{"a":4,"b":2,"c":6,"d":5,"e":3,"f":1,"g":7}`, string(out))
+}
+
 // FuzzTranscode: for any input, Transcode and encoding/json + aws-lambda-go
 // + Marshal agree byte for byte, or on the error, or both refuse to read
 // it.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -132,17 +133,27 @@ func readObject(r *record.Builder, s *jsonscan.Scanner, shape *keyShape) {
 // nearly always have the same keys in the same order: a key that is the
 // shape's at its place takes the shape's name, instead of being copied
 // into the record's arena and compared with every key before it (which
-// was a tenth of reading a document). The names are the arena's strings,
-// never written again, so a shape stays valid.
+// was a tenth of reading a document). The names are copies, held by the
+// shape's own memory: the pipeline rewinds the arena a document's names
+// come from (record.Builder's Rewind) and writes the next line's values
+// over them.
 type keyShape struct {
 	names []string
 }
 
-// remember makes the document just read, with fields, the shape.
+// remember makes the document just read, with fields, the shape: its
+// names copied into one new string (a shape changes rarely in a stream),
+// so that names handed out from the old shape stay valid too.
 func (k *keyShape) remember(fields []record.Field) {
+	var b strings.Builder
+	for _, f := range fields {
+		b.WriteString(f.Name)
+	}
+	all := b.String()
 	k.names = k.names[:0]
 	for _, f := range fields {
-		k.names = append(k.names, f.Name)
+		k.names = append(k.names, all[:len(f.Name)])
+		all = all[len(f.Name):]
 	}
 }
 

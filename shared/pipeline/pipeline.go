@@ -158,12 +158,23 @@ func (p *Pipeline) Transform(ctx context.Context, r firehose.Record) (firehose.O
 	if err := ctx.Err(); err != nil {
 		return firehose.Output{}, err
 	}
-	s := p.stages
 	ps, _ := p.passes.Get().(*pass)
 	if ps == nil {
-		ps = s.newPass()
+		ps = p.stages.newPass()
 	}
-	defer p.passes.Put(ps)
+	o, err := p.transform(r, ps)
+	if err == nil {
+		p.passes.Put(ps)
+	}
+	// else the pass is left to the garbage collector: the error may
+	// refer to the line's values (a field's name), which the next
+	// Transform taking the pass would write over (see pass.rec).
+	return o, err
+}
+
+// transform is Transform with the pass ps.
+func (p *Pipeline) transform(r firehose.Record, ps *pass) (firehose.Output, error) {
+	s := p.stages
 	ps.start(r.ArrivalTime, 0, 0, nil)
 	ps.outputFor(len(r.Data), r.Out)
 	var (
@@ -231,6 +242,7 @@ func (p *Pipeline) Transform(ctx context.Context, r firehose.Record) (firehose.O
 // it into rec, reporting false when there is none left.
 func (p *Pipeline) next(lines *splitter, rec *record.Builder, arrival time.Time, shape *keyShape) (n int, line []byte, kept, more bool, err error) {
 	if p.jsonDocs && lines.skipSpace() && lines.data[0] == '{' {
+		rec.Rewind()
 		// One pass: parsing a well-formed object finds its end. Anything
 		// else is cut out and parsed again below, for its error.
 		if end, ok := readJSONDocument(rec, lines.data, shape); ok {
@@ -242,7 +254,7 @@ func (p *Pipeline) next(lines *splitter, rec *record.Builder, arrival time.Time,
 	if !more {
 		return 0, nil, false, false, nil
 	}
-	rec.Reset()
+	rec.Rewind() // the last line is written: its values are done with
 	kept, err = p.parse(rec, line, arrival)
 	return n, line, kept, true, err
 }
@@ -278,9 +290,14 @@ type pass struct {
 	selected record.Record
 
 	// rec is the record every line is parsed into, which prepare works on;
-	// its arena also holds the values the stages make (a masked address,
-	// the arrival time), which stay valid after it is reset.
+	// its arena also holds the values the stages make (a masked address).
+	// Transform rewinds it between lines (see record.Builder's Rewind):
+	// nothing of a line's record is kept once the line is written, but
+	// copies (timeMemo, memberNames, keyShape, the partition values).
 	rec record.Builder
+	// stamp holds arrivalV, which outlives the lines of a record (and
+	// records of the same millisecond): rewound when it changes.
+	stamp record.Builder
 	// arrivalMs is the arrival time arrivalV was made for.
 	arrivalMs int64
 	first     []byte // the partition values of the record's first line
@@ -315,8 +332,10 @@ func (p *pass) start(arrival time.Time, capacity, limit int, out []byte) {
 	p.arrival = arrival.UTC()
 	if ms := arrival.UnixMilli(); ms != p.arrivalMs || p.arrivalV == nil {
 		// Records of a batch arrive milliseconds apart; lines of a record
-		// share the value.
-		p.arrivalV, p.arrivalMs = p.s.arrivalValue(&p.rec, &p.stamps, arrival), ms
+		// share the value. The last one is done with: the lines it was
+		// written into are.
+		p.stamp.Rewind()
+		p.arrivalV, p.arrivalMs = p.s.arrivalValue(&p.stamp, &p.stamps, arrival), ms
 	}
 	if cap(out) >= capacity && out != nil {
 		p.out = out

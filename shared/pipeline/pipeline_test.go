@@ -303,3 +303,45 @@ func FuzzJSONDocumentsOnePass(f *testing.F) {
 		require.Equal(t, want.Drop, got.Drop)
 	})
 }
+
+// TestRewoundArenaCaches: Transform rewinds the arena each line's values
+// come from, so the next line's values take the same memory. What the
+// pipeline remembers from line to line (the JSON member names written,
+// the shape of the last document, the last event time parsed) must be
+// copies: a name or time kept by reference would read as the next line's
+// and be taken for it.
+func TestRewoundArenaCaches(t *testing.T) {
+	into := func(r *record.Builder, line []byte, _ time.Time) (bool, error) {
+		// Every line's name and time are copied into the arena first
+		// thing, so consecutive lines put them at the same address.
+		name, when, _ := bytes.Cut(line, []byte(" "))
+		r.Fields = append(r.Fields, record.Field{Name: r.Text(name), Value: r.Box(r.Text(when))})
+		return true, nil
+	}
+	p, err := NewInto(into, Options{TimeField: "ab", PartitionKeys: "hour", Schema: "ab:timestamp"})
+	require.NoError(t, err)
+	ctx := context.Background()
+	for _, c := range []struct{ line, want, hour string }{
+		{"ab 2024-03-05T06:07:08Z", `{"ab":"2024-03-05T06:07:08Z"}` + "\n", "06"},
+		{"ab 2024-03-05T07:07:08Z", `{"ab":"2024-03-05T07:07:08Z"}` + "\n", "07"},
+	} {
+		out, err := p.Transform(ctx, firehose.Record{Data: []byte(c.line), ArrivalTime: arrival})
+		require.NoError(t, err)
+		assert.Equal(t, c.want, string(out.Data))
+		assert.Equal(t, map[string]string{"hour": c.hour}, out.PartitionKeys, "the time of this line, not the last")
+	}
+
+	q, err := New(ParseJSON, Options{Split: SplitJSON})
+	require.NoError(t, err)
+	pj, err := NewInto(ParseJSONInto, Options{Split: SplitJSON})
+	require.NoError(t, err)
+	data := []byte("{\"ab\":1,\"cd\":2}\n{\"ef\":3,\"gh\":4}\n{\"ef\":5,\"ij\":6}\n{\"ab\":7}\n")
+	want, err := q.Transform(ctx, firehose.Record{Data: data, ArrivalTime: arrival})
+	require.NoError(t, err)
+	require.Equal(t, "{\"ab\":1,\"cd\":2}\n{\"ef\":3,\"gh\":4}\n{\"ef\":5,\"ij\":6}\n{\"ab\":7}\n", string(want.Data))
+	for range 3 {
+		got, err := pj.Transform(ctx, firehose.Record{Data: data, ArrivalTime: arrival})
+		require.NoError(t, err)
+		assert.Equal(t, string(want.Data), string(got.Data), "each document under its own names")
+	}
+}

@@ -79,14 +79,16 @@ func appendDigits(dst []byte, n, width int) []byte {
 // SCHEMA's timestamp check and the event time (TIME_FIELD) usually read the
 // same field of a line, which would otherwise be parsed twice. It also
 // remembers the date and hour of the last event time (dateHour). A nil
-// *timeMemo remembers nothing.
+// *timeMemo remembers nothing. The texts it remembers are copies: the
+// pipeline rewinds the arena a line's values come from (record.Builder's
+// Rewind), which writes the next line's over them.
 type timeMemo struct {
-	text string
+	text []byte
 	t    time.Time
 	err  error
 	// hourText is the date and hour of the last Z-form text read
 	// (parseHourZ), hourSec what it read them as.
-	hourText string
+	hourText []byte
 	hourSec  int64
 	// hour is the date and hour of the hour starting at hourStart (see
 	// dateHour), when haveHour.
@@ -115,9 +117,9 @@ func (m *timeMemo) parse(s string) (time.Time, error) {
 	if m == nil {
 		return parseRFC3339(s)
 	}
-	if s != m.text || s == "" {
+	if s != string(m.text) || s == "" {
 		m.t, m.err = m.parseRFC3339(s)
-		m.text = s
+		m.text = append(m.text[:0], s...)
 	}
 	return m.t, m.err
 }
@@ -128,12 +130,12 @@ func (m *timeMemo) parse(s string) (time.Time, error) {
 // the date took most of reading a timestamp.
 func (m *timeMemo) parseRFC3339(s string) (time.Time, error) {
 	if len(s) >= len("2006-01-02T15:04:05Z") {
-		if hour := s[:len(hourZ)]; hour != m.hourText {
+		if hour := s[:len(hourZ)]; hour != string(m.hourText) {
 			unix, ok := parseHourZ(hour)
 			if !ok {
 				return parseRFC3339(s)
 			}
-			m.hourText, m.hourSec = hour, unix
+			m.hourText, m.hourSec = append(m.hourText[:0], hour...), unix
 		}
 		if sec, nsec, ok := parseMinutesZ(s[len(hourZ):]); ok {
 			return time.Unix(m.hourSec+int64(sec), int64(nsec)).UTC(), nil

@@ -6,7 +6,9 @@ import (
 	"math"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -126,4 +128,38 @@ func BenchmarkBox(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestArenaRewind: after Rewind the arena serves the next line from the
+// memory it served the last from, with the right values, and a line
+// larger than the block takes a block that holds it.
+func TestArenaRewind(t *testing.T) {
+	r := NewBuilder(4)
+	var first unsafe.Pointer
+	for i := range 1000 {
+		r.Rewind()
+		require.Empty(t, r.Fields)
+		line := []byte(fmt.Sprintf("line %d %s", i, strings.Repeat("x", i%700)))
+		s := r.Text(line)
+		if i == 0 {
+			first = unsafe.Pointer(unsafe.StringData(s))
+		} else if i < 100 {
+			require.Equal(t, first, unsafe.Pointer(unsafe.StringData(s)), "line %d: the same memory", i)
+		}
+		nested := r.NewRecord(2)
+		nested.Fields = append(nested.Fields, Field{Name: "n", Value: r.BoxInt(int64(i) * 1000)})
+		r.Fields = append(r.Fields, Field{Name: "text", Value: r.Box(s)},
+			Field{Name: "f", Value: r.BoxFloat(float64(i) / 8)}, Field{Name: "raw", Value: r.BoxJSON(line[:4])},
+			Field{Name: "nested", Value: nested})
+		require.Equal(t, string(line), r.Fields[0].Value)
+		require.Equal(t, float64(i)/8, r.Fields[1].Value)
+		require.Equal(t, json.RawMessage("line"), r.Fields[2].Value)
+		require.Equal(t, &Record{Fields: []Field{{Name: "n", Value: int64(i) * 1000}}}, r.Fields[3].Value)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		r.Rewind()
+		r.Fields = append(r.Fields, Field{Name: "text", Value: r.Box(r.Text([]byte("a line of the log")))},
+			Field{Name: "n", Value: r.BoxInt(1 << 40)})
+	})
+	assert.Zero(t, allocs, "a rewound arena allocates nothing for a line it has held before")
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"unsafe"
 
 	"lakestream/shared/jsonenc"
@@ -79,29 +80,34 @@ func appendRecord(dst []byte, r *record.Record, depth int, embed bool, valid []b
 // second place on. A parser writes the same names in the same order line
 // after line (the very strings: a parser's constants, the shape of a
 // JSON stream), so a place's name is nearly always the one it held
-// before, which a comparison of the names tells quickly, where escaping
-// the name again was a twelfth of a line's time. A place keeps a copy of
-// its name: a name may come from the arena of a record.Builder that the
-// pipeline rewinds, where the next line's values are written over it.
+// before, which a comparison of the strings tells at once (the same
+// memory) where escaping the name again was a twelfth of a line's time.
+// A name held by arena, which the pipeline rewinds between lines (see
+// record.Builder's Rewind), is kept as a copy: the next line's values are
+// written over it, and the same memory would then pass for the same name.
 type memberNames struct {
 	places []memberName
+	arena  *record.Builder // nil: every name is kept as it is
 }
 
 type memberName struct {
-	name []byte
+	name string
 	text []byte
 }
 
 // member returns the JSON text of name written at place i.
 func (m *memberNames) member(i int, name string) []byte {
-	if i < len(m.places) && string(m.places[i].name) == name {
+	if i < len(m.places) && m.places[i].name == name {
 		return m.places[i].text
 	}
 	for len(m.places) <= i {
 		m.places = append(m.places, memberName{})
 	}
 	p := &m.places[i]
-	p.name, p.text = append(p.name[:0], name...), p.text[:0]
+	p.name, p.text = name, p.text[:0]
+	if m.arena != nil && m.arena.Holds(name) {
+		p.name = strings.Clone(name)
+	}
 	if i > 0 {
 		p.text = append(p.text, ',')
 	}

@@ -318,7 +318,9 @@ type pass struct {
 }
 
 func (s *stages) newPass() *pass {
-	return &pass{s: s, masks: masker{stages: s}, arrivalMs: math.MinInt64}
+	p := &pass{s: s, masks: masker{stages: s}, arrivalMs: math.MinInt64}
+	p.names.arena = &p.rec
+	return p
 }
 
 // start readies p for a record that arrived at arrival, with room for

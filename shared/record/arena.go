@@ -84,6 +84,20 @@ func (r *Builder) Rewind() {
 	a.fields = a.fields[:0]
 }
 
+// Holds reports whether s is in memory that Rewind gives back, where the
+// values of the lines after it are written: a cache that keeps strings
+// across lines keeps a copy of such a string, and only of such a one
+// (a parser's constant names, say, are kept as they are).
+func (r *Builder) Holds(s string) bool {
+	text := r.arena.text
+	if len(s) == 0 || cap(text) == 0 {
+		return false
+	}
+	p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(text)))
+	return p >= start && p-start < uintptr(cap(text))
+}
+
 // Text returns b as a string held by r's arena: the same as string(b), but
 // once the arena has room, without an allocation. A parser copies its line
 // (and what it derives from it) with Text and slices its values from the

@@ -53,6 +53,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"lakestream/shared/civil"
 	"lakestream/shared/excerpt"
@@ -178,6 +179,8 @@ func ParseInto(r *record.Builder, line []byte) error {
 	// Everything is valid: build the record.
 	var stamp [maxTimeLen]byte
 	timestamp := r.Text(civil.AppendRFC3339(stamp[:0], when.Unix, when.Frac))
+	// The pipeline reads the time back for partition keys and SCHEMA.
+	r.HintTime(timestamp, time.Unix(when.Unix, int64(when.Nano)).UTC())
 
 	hosts := head[:n]
 	if n == 4 {

@@ -319,7 +319,7 @@ type pass struct {
 
 func (s *stages) newPass() *pass {
 	p := &pass{s: s, masks: masker{stages: s}, arrivalMs: math.MinInt64}
-	p.names.arena = &p.rec
+	p.names.arena, p.times.hints = &p.rec, &p.rec
 	return p
 }
 

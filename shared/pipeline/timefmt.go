@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"lakestream/shared/civil"
+	"lakestream/shared/record"
 )
 
 // millisLayout is how ARRIVAL_TIME_FIELD writes the arrival time (rfc3339).
@@ -95,6 +96,9 @@ type timeMemo struct {
 	hour      dateHour
 	hourStart int64
 	haveHour  bool
+	// hints, when not nil, is the record being read, whose parser may
+	// have handed over the time its text says (record.Builder.HintTime).
+	hints *record.Builder
 }
 
 // dateHour is dateHourOf(t), remembered for the rest of t's hour: the
@@ -116,6 +120,11 @@ func (m *timeMemo) dateHour(t time.Time) dateHour {
 func (m *timeMemo) parse(s string) (time.Time, error) {
 	if m == nil {
 		return parseRFC3339(s)
+	}
+	if m.hints != nil {
+		if t, ok := m.hints.HintedTime(s); ok {
+			return t, nil
+		}
 	}
 	if s != string(m.text) || s == "" {
 		m.t, m.err = m.parseRFC3339(s)

@@ -2,6 +2,7 @@ package record
 
 import (
 	"encoding/json"
+	"time"
 	"unsafe"
 )
 
@@ -21,6 +22,9 @@ import (
 type Builder struct {
 	Record
 	arena arena
+	// hintText and hintTime are HintTime's, until Reset.
+	hintText string
+	hintTime time.Time
 }
 
 // NewBuilder returns an empty Builder with room for n fields.
@@ -56,6 +60,26 @@ const (
 func (r *Builder) Reset() {
 	clear(r.Fields) // nothing of the last line is kept alive through r
 	r.Fields = r.Fields[:0]
+	r.hintText = ""
+}
+
+// HintTime tells whoever reads the record that the string text, a value
+// of one of its fields, is the RFC 3339 form of t (in UTC, as a parser
+// writes its event time), so that the text need not be parsed back: a
+// parser that has the time in hand when it writes its text hands it over
+// this way. The hint holds until Reset, and only for that very string
+// (the same memory): a stage that replaces the field's value loses it.
+func (r *Builder) HintTime(text string, t time.Time) {
+	r.hintText, r.hintTime = text, t
+}
+
+// HintedTime returns the time HintTime gave for text, when text is the
+// very string hinted (the same memory and length) since the last Reset.
+func (r *Builder) HintedTime(text string) (time.Time, bool) {
+	if len(text) == 0 || len(text) != len(r.hintText) || unsafe.StringData(text) != unsafe.StringData(r.hintText) {
+		return time.Time{}, false
+	}
+	return r.hintTime, true
 }
 
 // Rewind is Reset that also takes the arena's memory back, for a caller

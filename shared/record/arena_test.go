@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/stretchr/testify/assert"
@@ -162,4 +163,24 @@ func TestArenaRewind(t *testing.T) {
 			Field{Name: "n", Value: r.BoxInt(1 << 40)})
 	})
 	assert.Zero(t, allocs, "a rewound arena allocates nothing for a line it has held before")
+}
+
+// TestHintTime: a hint is for the very string hinted, until Reset.
+func TestHintTime(t *testing.T) {
+	r := NewBuilder(1)
+	when := time.Date(2024, 3, 5, 6, 7, 8, 9, time.UTC)
+	s := r.Text([]byte("2024-03-05T06:07:08.000000009Z"))
+	r.HintTime(s, when)
+	got, ok := r.HintedTime(s)
+	require.True(t, ok)
+	assert.Equal(t, when, got)
+	_, ok = r.HintedTime(strings.Clone(s))
+	assert.False(t, ok, "an equal string elsewhere is not the one hinted")
+	_, ok = r.HintedTime(s[:10])
+	assert.False(t, ok, "nor a part of it")
+	r.Rewind()
+	_, ok = r.HintedTime(s)
+	assert.False(t, ok, "Reset drops the hint")
+	_, ok = (&Builder{}).HintedTime("")
+	assert.False(t, ok)
 }

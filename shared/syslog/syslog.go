@@ -625,7 +625,22 @@ func parseRFC3339(v string) (int64, string, error) {
 // 9999) as RFC 3339 in UTC, held by the record's arena, as a field value.
 func (p *parser) writeTime(t int64, frac string) any {
 	var b [maxTimeLen]byte
-	return p.r.Box(p.r.Text(civil.AppendRFC3339(b[:0], t, frac)))
+	return p.hint(p.r.Text(civil.AppendRFC3339(b[:0], t, frac)), t, frac)
+}
+
+// hint boxes text, the RFC 3339 form of the instant t with the fractional
+// digits frac, and hands the instant over with it (record.Builder's
+// HintTime): the pipeline reads it for partition keys and SCHEMA.
+func (p *parser) hint(text string, t int64, frac string) any {
+	nsec := 0
+	for i := range 9 {
+		nsec *= 10
+		if i < len(frac) {
+			nsec += int(frac[i] - '0')
+		}
+	}
+	p.r.HintTime(text, time.Unix(t, int64(nsec)).UTC())
+	return p.r.Box(text)
 }
 
 // writeStamp is writeTime for a timestamp read from stamp, its RFC 3339
@@ -634,7 +649,7 @@ func (p *parser) writeTime(t int64, frac string) any {
 // stands, without writing it again.
 func (p *parser) writeStamp(stamp string, t int64, frac string) any {
 	if strings.HasSuffix(stamp, "Z") {
-		return p.r.Box(stamp)
+		return p.hint(stamp, t, frac)
 	}
 	return p.writeTime(t, frac)
 }

@@ -10,55 +10,9 @@
 // year an int can hold; FuzzDays holds them to package time.
 package civil
 
-import "sync/atomic"
-
-// last is the date converted last either way, packed with its day number
-// (see pack): the lines of a log are nearly all of the day of the line
-// before, and each line's time is converted both ways (read as a date,
-// written back in UTC), which took a twentieth of an access-log line.
-// One atomic word: a value loaded is always one date and its day, whoever
-// stored it.
-var last atomic.Uint64
-
-// Packing: the day number as 32 bits, then the day (5 bits), the month (4)
-// and the year (14) above it, and the top bit set.
-const (
-	packed    = 1 << 63
-	packYears = 1 << 14
-)
-
-// dateKey is year, month and day in the bits pack puts them, and false for
-// a date outside what pack holds.
-func dateKey(year, month, day int) (uint64, bool) {
-	if year < 0 || year >= packYears || month < 0 || month > 15 || day < 0 || day > 31 {
-		return 0, false
-	}
-	return packed | uint64(year)<<41 | uint64(month)<<37 | uint64(day)<<32, true
-}
-
-// remember stores the date and its day number as last.
-func remember(days int64, year, month, day int) {
-	if key, ok := dateKey(year, month, day); ok && days == int64(int32(days)) {
-		last.Store(key | uint64(uint32(days)))
-	}
-}
-
 // Days returns the number of days from 1970-01-01 to the given date, which
 // must exist (see Valid).
 func Days(year, month, day int) int64 {
-	key, ok := dateKey(year, month, day)
-	if v := last.Load(); ok && v&^(1<<32-1) == key {
-		return int64(int32(uint32(v)))
-	}
-	days := days(year, month, day)
-	if ok {
-		remember(days, year, month, day)
-	}
-	return days
-}
-
-// days is Days without last.
-func days(year, month, day int) int64 {
 	if month <= 2 {
 		year--
 	}
@@ -72,16 +26,6 @@ func days(year, month, day int) int64 {
 
 // Date returns the date that lies days after 1970-01-01.
 func Date(days int64) (year, month, day int) {
-	if v := last.Load(); v&packed != 0 && int64(int32(uint32(v))) == days {
-		return int(v >> 41 & (packYears - 1)), int(v >> 37 & 15), int(v >> 32 & 31)
-	}
-	year, month, day = date(days)
-	remember(days, year, month, day)
-	return year, month, day
-}
-
-// date is Date without last.
-func date(days int64) (year, month, day int) {
 	z := days + 719468
 	era := floorDiv(z, 146097)
 	doe := z - era*146097                                  // [0, 146096]

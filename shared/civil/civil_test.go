@@ -1,9 +1,7 @@
 package civil
 
 import (
-	"fmt"
 	"math"
-	"sync"
 	"testing"
 	"time"
 
@@ -123,39 +121,4 @@ func TestRFC3339Range(t *testing.T) {
 	assert.Equal(t, time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC).Unix(), int64(MinRFC3339))
 	assert.Equal(t, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC).Unix()-1, int64(MaxRFC3339))
 	assert.Equal(t, Days(0, 1, 1)*86400, int64(MinRFC3339))
-}
-
-// TestLastDate: Date and Days remember the date converted last; from
-// several goroutines at once, each converting runs of the same day and
-// days around the edges of what is remembered, every answer is still
-// package time's.
-func TestLastDate(t *testing.T) {
-	dayNumbers := []int64{0, -1, 1, 19000, 19000, 19001, -719528, -719529, 2932896, 2932897,
-		math.MaxInt32, math.MaxInt32 + 1, math.MinInt32, math.MinInt32 - 1, 1 << 28, -(1 << 28)}
-	var wg sync.WaitGroup
-	errs := make(chan string, 8)
-	for g := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range 20000 {
-				days := dayNumbers[(i/3+g)%len(dayNumbers)]
-				wy, wm, wd := time.Unix(days*86400, 0).UTC().Date()
-				y, m, d := Date(days)
-				if y != wy || m != int(wm) || d != wd {
-					errs <- fmt.Sprintf("Date(%d) = %d-%d-%d, want %d-%d-%d", days, y, m, d, wy, wm, wd)
-					return
-				}
-				if got := Days(wy, int(wm), wd); got != days {
-					errs <- fmt.Sprintf("Days(%d, %d, %d) = %d, want %d", wy, wm, wd, got, days)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for e := range errs {
-		t.Error(e)
-	}
 }

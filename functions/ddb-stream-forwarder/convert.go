@@ -12,6 +12,7 @@ import (
 
 	"lakestream/functions/ddb-stream-forwarder/ddbjson"
 	"lakestream/shared/batch"
+	"lakestream/shared/civil"
 	"lakestream/shared/jsonenc"
 	"lakestream/shared/pipeline"
 )
@@ -246,45 +247,15 @@ const timeLayout = "2006-01-02T15:04:05.999Z07:00"
 
 // appendTime appends t, a time in UTC rounded to the millisecond, as
 // t.AppendFormat(dst, timeLayout) does, without parsing the layout for
-// every record: years outside 0 to 9999, which that writes its own way,
-// are left to it.
+// every record: years outside 0 to 9999 and other zones, which that
+// writes its own way, are left to it.
 func appendTime(dst []byte, t time.Time) []byte {
-	year, month, day := t.Date()
-	if year < 0 || year > 9999 || t.Location() != time.UTC {
-		return t.AppendFormat(dst, timeLayout)
-	}
-	hour, minute, second := t.Clock()
-	dst = appendDigits(dst, year, 4)
-	dst = append(dst, '-')
-	dst = appendDigits(dst, int(month), 2)
-	dst = append(dst, '-')
-	dst = appendDigits(dst, day, 2)
-	dst = append(dst, 'T')
-	dst = appendDigits(dst, hour, 2)
-	dst = append(dst, ':')
-	dst = appendDigits(dst, minute, 2)
-	dst = append(dst, ':')
-	dst = appendDigits(dst, second, 2)
-	if ms := t.Nanosecond() / int(time.Millisecond); ms != 0 {
-		// .999: the fraction without its trailing zeros.
-		n := 3
-		for ; ms%10 == 0; ms /= 10 {
-			n--
+	if t.Location() == time.UTC {
+		if out, ok := civil.AppendMillis(dst, t, true); ok {
+			return out
 		}
-		dst = append(dst, '.')
-		dst = appendDigits(dst, ms, n)
 	}
-	return append(dst, 'Z')
-}
-
-// appendDigits appends v, at most n digits, as exactly n, zeros first.
-func appendDigits(dst []byte, v, n int) []byte {
-	var b [4]byte
-	for i := n - 1; i >= 0; i-- {
-		b[i] = byte('0' + v%10)
-		v /= 10
-	}
-	return append(dst, b[:n]...)
+	return t.AppendFormat(dst, timeLayout)
 }
 
 // appendDynamoDB writes the envelope line of a DynamoDB stream record:

@@ -2,7 +2,6 @@ package accesslog
 
 import (
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -127,39 +126,20 @@ func FuzzParse(f *testing.F) {
 // (record.Builder.HintTime) is what the pipeline would otherwise read from
 // the field's text, for any line it parses.
 func FuzzTimeHint(f *testing.F) {
-	inputs, err := filepath.Glob(filepath.Join("testdata", "*.log"))
-	require.NoError(f, err)
-	for _, path := range inputs {
-		for _, line := range pipelinetest.Lines(f, path) {
-			f.Add(line)
-		}
-	}
-	for _, seed := range []string{
+	pipelinetest.AddCorpus(f,
 		`1 2 3 [01/Jan/2024:00:00:00.123456789 -2359] "\x" 0 0 "\\" "\"`,
 		`h - - [31/Dec/9999:23:59:59.9999999999 +0000] "GET / HTTP/1.1" 200 1`,
 		`h - - [01/Jan/0001:00:00:00 +2359] "GET / HTTP/1.1" 200 1`,
 		`h - - [01/Jan/0000:00:00:00.5 +0000] "GET / HTTP/1.1" 200 1`,
-	} {
-		f.Add([]byte(seed))
-	}
+	)
 	r := record.NewBuilder(0)
 	f.Fuzz(func(t *testing.T, line []byte) {
 		if ParseInto(r, line) == nil {
-			checkTimeHint(t, r)
+			_, ok := r.Get("time")
+			require.True(t, ok, "a parsed line has its time")
+			pipelinetest.TimeHinted(t, r, "time")
 		}
 	})
-}
-
-func checkTimeHint(t *testing.T, r *record.Builder) {
-	v, _ := r.Get("time")
-	ts := v.(string)
-	hinted, ok := r.HintedTime(ts)
-	require.True(t, ok, "time %q has a hint", ts)
-	want, err := time.Parse(time.RFC3339, ts)
-	require.NoError(t, err)
-	require.Equal(t, want.UTC(), hinted, "time %q", ts)
-	_, ok = r.HintedTime(strings.Clone(ts))
-	require.False(t, ok, "a hint is for the very string only")
 }
 
 // checkRecord checks what holds for every record Parse returns.

@@ -10,6 +10,8 @@
 // year an int can hold; FuzzDays holds them to package time.
 package civil
 
+import "time"
+
 // Days returns the number of days from 1970-01-01 to the given date, which
 // must exist (see Valid).
 func Days(year, month, day int) int64 {
@@ -142,6 +144,26 @@ func AppendRFC3339(b []byte, sec int64, frac string) []byte {
 		b = append(b, frac...)
 	}
 	return append(b, 'Z')
+}
+
+// AppendMillis appends t as RFC 3339 in UTC with its milliseconds
+// (truncated, as time.Format truncates): all three digits
+// ("…:05.120Z", Format's .000), or with trim the digits without their
+// trailing zeros and no point when none is left ("…:05.12Z", Format's
+// .999). ok is false, and b unchanged, for an instant outside the years 0
+// to 9999, which the caller leaves to time.Format.
+func AppendMillis(b []byte, t time.Time, trim bool) (_ []byte, ok bool) {
+	sec := t.Unix()
+	if sec < MinRFC3339 || sec > MaxRFC3339 {
+		return b, false
+	}
+	ms := t.Nanosecond() / int(time.Millisecond)
+	frac := [3]byte{byte('0' + ms/100), byte('0' + ms/10%10), byte('0' + ms%10)}
+	n := len(frac)
+	for trim && n > 0 && frac[n-1] == '0' {
+		n--
+	}
+	return AppendRFC3339(b, sec, string(frac[:n])), true
 }
 
 // appendDigits appends a non-negative n below 10^width as exactly width

@@ -2,6 +2,7 @@ package civil
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -121,4 +122,31 @@ func TestRFC3339Range(t *testing.T) {
 	assert.Equal(t, time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC).Unix(), int64(MinRFC3339))
 	assert.Equal(t, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC).Unix()-1, int64(MaxRFC3339))
 	assert.Equal(t, Days(0, 1, 1)*86400, int64(MinRFC3339))
+}
+
+// TestAppendMillis: the same text as time.Format with .000 and .999 in
+// UTC, over random instants of the years 0 to 9999 and the edges; outside
+// them, nothing written and false.
+func TestAppendMillis(t *testing.T) {
+	times := []time.Time{
+		time.Unix(MinRFC3339, 0), time.Unix(MaxRFC3339, 999_999_999), time.Unix(0, 0),
+		time.Unix(1700000000, 120_000_000), time.Unix(1700000000, 100_999_999), time.Unix(-1, 1_000_000),
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		times = append(times, time.Unix(MinRFC3339+rng.Int64N(MaxRFC3339-MinRFC3339), rng.Int64N(1e9)))
+	}
+	for _, tm := range times {
+		got, ok := AppendMillis([]byte("x"), tm, false)
+		require.True(t, ok, "%v", tm)
+		assert.Equal(t, "x"+tm.UTC().Format("2006-01-02T15:04:05.000Z07:00"), string(got))
+		got, ok = AppendMillis(nil, tm, true)
+		require.True(t, ok)
+		assert.Equal(t, tm.UTC().Format("2006-01-02T15:04:05.999Z07:00"), string(got))
+	}
+	for _, sec := range []int64{MinRFC3339 - 1, MaxRFC3339 + 1} {
+		got, ok := AppendMillis([]byte("x"), time.Unix(sec, 0), false)
+		assert.False(t, ok)
+		assert.Equal(t, "x", string(got))
+	}
 }

@@ -11,31 +11,14 @@ import (
 const millisLayout = "2006-01-02T15:04:05.000Z07:00"
 
 // appendMillisUTC appends t in UTC as millisLayout does
-// ("2024-03-05T06:07:08.009Z"), by hand for the years 0 to 9999: it runs
+// ("2024-03-05T06:07:08.009Z"), by civil for the years 0 to 9999: it runs
 // for every Firehose record, and time.Format's layout interpretation cost
 // more than the rest of the enrichment.
 func appendMillisUTC(dst []byte, t time.Time) []byte {
-	t = t.UTC()
-	year, month, day := t.Date()
-	if year < 0 || year > 9999 {
-		return t.AppendFormat(dst, millisLayout)
+	if out, ok := civil.AppendMillis(dst, t, false); ok {
+		return out
 	}
-	hour, minute, sec := t.Clock()
-	ms := t.Nanosecond() / 1e6
-	dst = appendDigits(dst, year, 4)
-	dst = append(dst, '-')
-	dst = appendDigits(dst, int(month), 2)
-	dst = append(dst, '-')
-	dst = appendDigits(dst, day, 2)
-	dst = append(dst, 'T')
-	dst = appendDigits(dst, hour, 2)
-	dst = append(dst, ':')
-	dst = appendDigits(dst, minute, 2)
-	dst = append(dst, ':')
-	dst = appendDigits(dst, sec, 2)
-	dst = append(dst, '.')
-	dst = appendDigits(dst, ms, 3)
-	return append(dst, 'Z')
+	return t.UTC().AppendFormat(dst, millisLayout)
 }
 
 // millisStamps writes arrival times as appendMillisUTC does, keeping the

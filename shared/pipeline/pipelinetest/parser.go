@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -144,16 +146,7 @@ type Fuzz struct {
 // allows, or returns a record that fits z.Columns, that z.Check accepts
 // and that the pipeline can write as JSON. It never panics.
 func FuzzParser(f *testing.F, z Fuzz) {
-	inputs, err := filepath.Glob(filepath.Join("testdata", "*.log"))
-	require.NoError(f, err)
-	for _, path := range inputs {
-		for _, line := range Lines(f, path) {
-			f.Add(line)
-		}
-	}
-	for _, seed := range z.Seeds {
-		f.Add([]byte(seed))
-	}
+	AddCorpus(f, z.Seeds...)
 	reused := record.NewBuilder(0) // holds the previous input's record
 	f.Fuzz(func(t *testing.T, line []byte) {
 		r, err := z.Parse(line)
@@ -188,6 +181,41 @@ func FuzzParser(f *testing.F, z Fuzz) {
 		_, err = pipeline.AppendJSON(nil, r)
 		require.NoError(t, err)
 	})
+}
+
+// AddCorpus adds to f's corpus every line of the package's testdata/*.log
+// files, then seeds.
+func AddCorpus(f *testing.F, seeds ...string) {
+	inputs, err := filepath.Glob(filepath.Join("testdata", "*.log"))
+	require.NoError(f, err)
+	for _, path := range inputs {
+		for _, line := range Lines(f, path) {
+			f.Add(line)
+		}
+	}
+	for _, seed := range seeds {
+		f.Add([]byte(seed))
+	}
+}
+
+// TimeHinted checks the time a parser handed over with the RFC 3339 text
+// of r's field (record.Builder.HintTime): there is one, it is the instant
+// the text says, and it is for that very string only. A record without
+// the field as a string passes.
+func TimeHinted(t *testing.T, r *record.Builder, field string) {
+	t.Helper()
+	v, _ := r.Get(field)
+	text, ok := v.(string)
+	if !ok {
+		return
+	}
+	hinted, ok := r.HintedTime(text)
+	require.True(t, ok, "%s %q has a hint", field, text)
+	want, err := time.Parse(time.RFC3339, text)
+	require.NoError(t, err)
+	require.Equal(t, want.UTC(), hinted, "%s %q", field, text)
+	_, ok = r.HintedTime(strings.Clone(text))
+	require.False(t, ok, "a hint is for the very string only")
 }
 
 // BenchmarkParser measures parse over lines, every one of which must

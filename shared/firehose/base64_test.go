@@ -18,15 +18,15 @@ func TestAppendBase64(t *testing.T) {
 	}
 	for n := 0; n <= len(src); n++ {
 		want := base64.StdEncoding.AppendEncode([]byte("prefix"), src[:n])
-		assert.Equal(t, string(want), string(appendBase64([]byte("prefix"), src[:n])), "length %d, no room", n)
+		assert.Equal(t, string(want), string(AppendBase64([]byte("prefix"), src[:n])), "length %d, no room", n)
 		roomy := append(make([]byte, 0, 400), "prefix"...)
-		assert.Equal(t, string(want), string(appendBase64(roomy, src[:n])), "length %d, room", n)
+		assert.Equal(t, string(want), string(AppendBase64(roomy, src[:n])), "length %d, room", n)
 	}
 	all := make([]byte, 0, 3*4096)
 	for v := range 4096 * 4 { // every 12-bit value at each place of a round
 		all = append(all, byte(v>>4), byte(v<<4|v>>8), byte(v))
 	}
-	assert.Equal(t, base64.StdEncoding.EncodeToString(all), string(appendBase64(nil, all)))
+	assert.Equal(t, base64.StdEncoding.EncodeToString(all), string(AppendBase64(nil, all)))
 }
 
 func FuzzAppendBase64(f *testing.F) {
@@ -34,7 +34,7 @@ func FuzzAppendBase64(f *testing.F) {
 	f.Fuzz(func(t *testing.T, src []byte, prefix int) {
 		dst := bytes.Repeat([]byte("p"), prefix&63)
 		want := base64.StdEncoding.AppendEncode(bytes.Clone(dst), src)
-		require.Equal(t, want, appendBase64(dst, src))
+		require.Equal(t, want, AppendBase64(dst, src))
 	})
 }
 
@@ -43,10 +43,10 @@ func FuzzAppendBase64(f *testing.F) {
 func BenchmarkAppendBase64(b *testing.B) {
 	src := bytes.Repeat([]byte("2 123456789012 eni-0a1b2c3d 10.0.1.2 172.31.3.4 1024 443 6 12 3456 ACCEPT OK\n"), 550)
 	dst := make([]byte, 0, base64.StdEncoding.EncodedLen(len(src)))
-	b.Run("appendBase64", func(b *testing.B) {
+	b.Run("AppendBase64", func(b *testing.B) {
 		b.SetBytes(int64(len(src)))
 		for b.Loop() {
-			dst = appendBase64(dst[:0], src)
+			dst = AppendBase64(dst[:0], src)
 		}
 	})
 	b.Run("encoding-base64", func(b *testing.B) {

@@ -107,7 +107,7 @@ func (e *entry) appendJSON(b []byte) []byte {
 	b = append(b, '"')
 	if e.hasData() {
 		b = append(b, `,"data":"`...)
-		b = appendBase64(b, e.data)
+		b = AppendBase64(b, e.data)
 		b = append(b, '"')
 	}
 	b = append(b, e.meta...)

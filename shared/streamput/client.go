@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 
+	"lakestream/shared/firehose"
 	"lakestream/shared/jsonenc"
 	"lakestream/shared/jsonscan"
 	"lakestream/shared/xraytrace"
@@ -134,7 +134,7 @@ func (c *Client) PutRecordBatch(ctx context.Context, stream string, records []En
 			b = append(b, ',')
 		}
 		b = append(b, `{"Data":"`...)
-		b = base64.StdEncoding.AppendEncode(b, r.Data)
+		b = firehose.AppendBase64(b, r.Data)
 		b = append(b, `"}`...)
 	}
 	b = append(b, "]}"...)
@@ -163,7 +163,7 @@ func (c *Client) PutRecords(ctx context.Context, streamARN string, records []Ent
 			b = append(b, ',')
 		}
 		b = append(b, `{"Data":"`...)
-		b = base64.StdEncoding.AppendEncode(b, r.Data)
+		b = firehose.AppendBase64(b, r.Data)
 		b = append(b, `","PartitionKey":`...)
 		b = jsonenc.AppendString(b, r.PartitionKey)
 		b = append(b, '}')

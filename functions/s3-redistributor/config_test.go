@@ -39,7 +39,7 @@ type destinationView struct {
 // TestLoadConfig loads each testdata/config/<case>.env and compares the
 // settings, or every problem found, with <case>.golden.json.
 func TestLoadConfig(t *testing.T) {
-	for _, in := range inputs(t, "testdata/config/*.env") {
+	for _, in := range golden.Inputs(t, "testdata/config/*.env") {
 		name := caseName(in)
 		t.Run(name, func(t *testing.T) {
 			env := config.New(config.FromMap(readEnv(t, in)))

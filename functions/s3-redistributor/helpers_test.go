@@ -12,23 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"lakestream/shared/config"
+	"lakestream/shared/golden"
 	"lakestream/shared/lambdarun"
 )
-
-// inputs lists dir's files with extension ext, leaving out golden files.
-func inputs(t testing.TB, pattern string) []string {
-	t.Helper()
-	all, err := filepath.Glob(pattern)
-	require.NoError(t, err)
-	var out []string
-	for _, p := range all {
-		if !strings.Contains(filepath.Base(p), ".golden.") {
-			out = append(out, p)
-		}
-	}
-	require.NotEmpty(t, out, "no test inputs match %s", pattern)
-	return out
-}
 
 // caseName is a test input's file name without its extension.
 func caseName(path string) string {
@@ -95,7 +81,7 @@ func samples(t testing.TB) []string {
 	t.Helper()
 	root, err := lambdarun.RepoRoot(".")
 	require.NoError(t, err)
-	paths := inputs(t, filepath.Join(root, "events", "s3-redistributor", "*.json"))
+	paths := golden.Inputs(t, filepath.Join(root, "events", "s3-redistributor", "*.json"))
 	names := make([]string, len(paths))
 	for i, p := range paths {
 		names[i] = filepath.Base(p)

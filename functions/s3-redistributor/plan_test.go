@@ -26,7 +26,7 @@ type layoutCase struct {
 // <case>.golden.json: the time found in its key, each destination's copy
 // and each copy's Glue partition.
 func TestPlace(t *testing.T) {
-	for _, in := range inputs(t, "testdata/layouts/*.json") {
+	for _, in := range golden.Inputs(t, "testdata/layouts/*.json") {
 		name := caseName(in)
 		t.Run(name, func(t *testing.T) {
 			b, err := os.ReadFile(in)

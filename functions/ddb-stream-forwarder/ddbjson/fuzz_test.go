@@ -17,13 +17,10 @@ import (
 	"lakestream/functions/ddb-stream-forwarder/ddbjson"
 )
 
-// FuzzMarshal feeds Marshal items unmarshalled from DynamoDB JSON, as the
-// forwarder receives them, and checks that it never panics, that it fails
-// only with a bad number or too deep a nesting, and that what it writes is
-// valid JSON holding the item: the same keys and elements, every string,
-// and every number with its digits as the package doc promises, verbatim
-// when the input is a JSON number already.
-func FuzzMarshal(f *testing.F) {
+// addItems adds to f's corpus every item image of testdata and every
+// table case aws-lambda-go can write (not one without a type), as
+// DynamoDB JSON.
+func addItems(f *testing.F) {
 	for _, in := range images(f) {
 		raw, err := os.ReadFile(in)
 		require.NoError(f, err)
@@ -37,6 +34,16 @@ func FuzzMarshal(f *testing.F) {
 		require.NoError(f, err)
 		f.Add(raw)
 	}
+}
+
+// FuzzMarshal feeds Marshal items unmarshalled from DynamoDB JSON, as the
+// forwarder receives them, and checks that it never panics, that it fails
+// only with a bad number or too deep a nesting, and that what it writes is
+// valid JSON holding the item: the same keys and elements, every string,
+// and every number with its digits as the package doc promises, verbatim
+// when the input is a JSON number already.
+func FuzzMarshal(f *testing.F) {
+	addItems(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		img, ok := unmarshalItem(data)
 		if !ok {

@@ -257,19 +257,7 @@ func TestTranscodeOrderRemembered(t *testing.T) {
 // + Marshal agree byte for byte, or on the error, or both refuse to read
 // it.
 func FuzzTranscode(f *testing.F) {
-	for _, in := range images(f) {
-		raw, err := os.ReadFile(in)
-		require.NoError(f, err)
-		f.Add(raw)
-	}
-	for name, tc := range cases {
-		if tc.is != nil {
-			continue
-		}
-		raw, err := json.Marshal(item{name: tc.in})
-		require.NoError(f, err)
-		f.Add(raw)
-	}
+	addItems(f)
 	for _, s := range []string{
 		`{"a":{"S":1,"S":"x"},"a":{"M":{"b":{"N":"1"},"b":{"NULL":[1e5]}}}}`,
 		`{"a":{"BS":["QR==",1]}}`, `{"a":{"NULL":-1e400}}`, `null`, `{"\u0061":{"\u004e":"+.5e3"}}`,

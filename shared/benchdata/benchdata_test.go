@@ -174,16 +174,18 @@ func firehoseBatch(data ...[]byte) []byte {
 	return firehoseRequest("s", records)
 }
 
-func TestWork(t *testing.T) {
-	payload := func(messages ...string) []byte {
-		var evs []string
-		for _, m := range messages {
-			evs = append(evs, fmt.Sprintf(`{"id":"1","timestamp":1,"message":%q}`, m))
-		}
-		return gzipBest([]byte(`{"messageType":"DATA_MESSAGE","logEvents":[` + strings.Join(evs, ",") + `]}`))
+// subscription is a gzipped CloudWatch Logs DATA_MESSAGE of messages.
+func subscription(messages ...string) []byte {
+	var evs []string
+	for _, m := range messages {
+		evs = append(evs, fmt.Sprintf(`{"id":"1","timestamp":1,"message":%q}`, m))
 	}
+	return gzipBest([]byte(`{"messageType":"DATA_MESSAGE","logEvents":[` + strings.Join(evs, ",") + `]}`))
+}
+
+func TestWork(t *testing.T) {
 	cw := Case{Name: "cw", Unit: MessageBytes}
-	cwRequest := firehoseBatch(payload("abc", "de"), payload("fghij"))
+	cwRequest := firehoseBatch(subscription("abc", "de"), subscription("fghij"))
 	lines := Case{Name: "lines", Unit: InputBytes}
 	linesRequest := firehoseBatch([]byte("line one\n"), []byte("two\n"))
 	ddb := Case{Name: "ddb", Unit: Records}
@@ -235,15 +237,8 @@ func TestWork(t *testing.T) {
 // the whole batch's, a stream function delivered every record; anything
 // short of that, or a put that is not what the function re-ingests, fails.
 func TestDelivered(t *testing.T) {
-	payload := func(messages ...string) []byte {
-		var evs []string
-		for _, m := range messages {
-			evs = append(evs, fmt.Sprintf(`{"id":"1","timestamp":1,"message":%q}`, m))
-		}
-		return gzipBest([]byte(`{"messageType":"DATA_MESSAGE","logEvents":[` + strings.Join(evs, ",") + `]}`))
-	}
 	cw := Case{Name: "cw", Unit: MessageBytes}
-	cwRequest := firehoseBatch(payload("abc", "de"), payload("fgh", "ij")) // 4+3 and 4+3
+	cwRequest := firehoseBatch(subscription("abc", "de"), subscription("fgh", "ij")) // 4+3 and 4+3
 	lines := Case{Name: "lines", Unit: InputBytes}
 	linesRequest := firehoseBatch([]byte("line one\n"), []byte("two\n")) // 9 and 4
 	ddb := Case{Name: "ddb", Unit: Records}
@@ -257,8 +252,8 @@ func TestDelivered(t *testing.T) {
 		err     string
 	}{
 		"all answered":                 {cw, cwRequest, 14, nil, ""},
-		"the rest re-ingested, split":  {cw, cwRequest, 7, [][]byte{payload("fgh"), payload("ij")}, ""},
-		"a re-ingested part missing":   {cw, cwRequest, 7, [][]byte{payload("fgh")}, "7 answered and 4 re-ingested (1 records put), not the whole work, 14"},
+		"the rest re-ingested, split":  {cw, cwRequest, 7, [][]byte{subscription("fgh"), subscription("ij")}, ""},
+		"a re-ingested part missing":   {cw, cwRequest, 7, [][]byte{subscription("fgh")}, "7 answered and 4 re-ingested (1 records put), not the whole work, 14"},
 		"a put that is not a payload":  {cw, cwRequest, 7, [][]byte{[]byte("fghij")}, "cw: record 0 put"},
 		"lines re-ingested":            {lines, linesRequest, 9, [][]byte{[]byte("two\n")}, ""},
 		"every stream record put":      {ddb, ddbRequest, 3, [][]byte{{'a'}, {'b'}, {'c'}}, ""},

@@ -31,9 +31,13 @@ import (
 // takes one from a pool.
 type reader struct {
 	s jsonscan.Scanner
-	t ddbjson.Transcoder
+	// text is what s reads, for the images read straight from it.
+	text []byte
+	t    ddbjson.Transcoder
 	// ps reads the maps a projection's paths go into.
 	ps jsonscan.Scanner
+	// num reads the numbers of the fast path (fastRecord).
+	num jsonscan.Scanner
 
 	// Strings read: slices of the record, or unescaped copies.
 	eventSource, eventSourceARN, eventName, eventID []byte
@@ -97,7 +101,10 @@ func field(key []byte, names []string) int {
 // ErrMalformed) what was read is meaningless.
 func (r *reader) read(raw []byte) error {
 	r.s.Reset(raw)
-	if err := r.readRecord(); err != nil {
+	r.text = raw
+	if end, ok := r.fastRecord(raw, 0); ok {
+		r.s.Seek(end)
+	} else if err := r.readRecord(); err != nil {
 		return err
 	}
 	return r.s.End()
@@ -108,6 +115,11 @@ func (r *reader) read(raw []byte) error {
 // length of its text. On error what was read is meaningless.
 func (r *reader) readNested(data []byte, depth int) (int, error) {
 	r.s.ResetNested(data, depth)
+	r.text = data
+	if end, ok := r.fastRecord(data, depth); ok {
+		r.s.Seek(end)
+		return end, nil
+	}
 	if err := r.readRecord(); err != nil {
 		return 0, err
 	}
@@ -199,7 +211,9 @@ func (r *reader) id() []byte {
 func (r *reader) release() {
 	r.reset()
 	r.s.Reset(nil)
+	r.text = nil
 	r.ps.Reset(nil)
+	r.num.Reset(nil)
 }
 
 // string reads a string field into dst (nil: checked only); name names it
@@ -256,7 +270,7 @@ func (r *reader) readChange() error {
 }
 
 func (r *reader) readImage(it *ddbjson.Item, name string) error {
-	if err := r.t.ReadItem(&r.s, it); err != nil {
+	if err := r.t.ReadItemFrom(&r.s, r.text, it); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
@@ -278,10 +292,15 @@ func (r *reader) epoch(name string) (time.Time, error) {
 	default:
 		return time.Time{}, r.wrongKind(name, k, "a number")
 	}
-	// The arithmetic of SecondsEpochTime.UnmarshalJSON, to the bit.
+	return epochTime(epoch), nil
+}
+
+// epochTime is the time of epoch seconds, by the arithmetic of
+// SecondsEpochTime.UnmarshalJSON, to the bit.
+func epochTime(epoch float64) time.Time {
 	sec := int64(epoch)
 	nsec := int64((epoch - float64(sec)) * float64(time.Second))
-	return time.Unix(sec, nsec), nil
+	return time.Unix(sec, nsec)
 }
 
 // int64 checks an integer field, as encoding/json reads one into an int64.

@@ -68,6 +68,8 @@ type Transcoder struct {
 	lastPerm     []int32
 	str          []byte // unescaped strings
 	bin          []byte // decoded binary values
+	// ss reads the strings of the fast path that are not plain ASCII.
+	ss jsonscan.Scanner
 }
 
 // Item is an item a Transcoder has read and not yet written. It stands for
@@ -171,6 +173,7 @@ func (it *Item) Reset() {
 func (t *Transcoder) Reset() {
 	t.buf = t.buf[:0]
 	t.keys = t.keys[:0]
+	t.ss.Reset(nil)
 }
 
 // ReadItem reads the value s is at, an item in DynamoDB JSON or null, into
@@ -624,7 +627,7 @@ func Transcode(dst, raw []byte) ([]byte, error) {
 		transcodings.Put(tc)
 	}()
 	tc.s.Reset(raw)
-	if err := tc.t.ReadItem(&tc.s, &tc.it); err != nil {
+	if err := tc.t.ReadItemFrom(&tc.s, raw, &tc.it); err != nil {
 		return dst, err
 	}
 	if err := tc.s.End(); err != nil {

@@ -45,6 +45,17 @@ func agree(t *testing.T, raw []byte) []byte {
 	t.Helper()
 	want, wantErr, ok := oracle(raw)
 	got, err := ddbjson.Transcode([]byte("prefix:"), raw)
+	// The fast path of ReadItemFrom (which Transcode takes) changes
+	// nothing: ReadItem alone, the scanner's way, reads raw alike, errors
+	// worded alike.
+	scanned, scanErr := scannerTranscode(raw)
+	if err != nil {
+		require.Error(t, scanErr, "ReadItem alone reads %s", raw)
+		assert.Equal(t, err.Error(), scanErr.Error(), "input %s", raw)
+	} else {
+		require.NoError(t, scanErr, "input %s", raw)
+		assert.Equal(t, string(got[len("prefix:"):]), string(scanned), "input %s", raw)
+	}
 	if !ok {
 		require.Error(t, err, "encoding/json and aws-lambda-go refuse %s; Transcode wrote %s", raw, got)
 		assert.Equal(t, "prefix:", string(got), "dst comes back as it was")
@@ -64,6 +75,21 @@ func agree(t *testing.T, raw []byte) []byte {
 	require.Equal(t, "prefix:"+string(want), string(got), "input %s", raw)
 	attributesAgree(t, raw, want, nil)
 	return got[len("prefix:"):]
+}
+
+// scannerTranscode is Transcode with ReadItem, which reads every item on
+// the scanner.
+func scannerTranscode(raw []byte) ([]byte, error) {
+	var tr ddbjson.Transcoder
+	var it ddbjson.Item
+	s := jsonscan.New(raw)
+	if err := tr.ReadItem(s, &it); err != nil {
+		return nil, err
+	}
+	if err := s.End(); err != nil {
+		return nil, err
+	}
+	return tr.AppendItem(nil, &it)
 }
 
 // TestTranscodeGolden transcodes the images of TestGolden: the same

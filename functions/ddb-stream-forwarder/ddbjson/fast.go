@@ -1,0 +1,366 @@
+package ddbjson
+
+import (
+	"lakestream/functions/ddb-stream-forwarder/internal/plainjson"
+	"lakestream/shared/jsonenc"
+	"lakestream/shared/jsonscan"
+)
+
+// The fast path: an item as DynamoDB writes it — every attribute value an
+// object of one type, names in plain ASCII, values valid — read and
+// written in one pass over its bytes, without the scanner's iterators.
+// Anything else (an escape in a name, a second type, a value of the wrong
+// kind, a bad number, a NULL holding more than a literal, deep nesting,
+// the end of the text) makes it give up, and ReadItemFrom reads the item
+// again on the scanner: that path alone decides errors and corner cases,
+// so their wording cannot differ. What it writes for an item it reads is
+// what that path writes (FuzzTranscode compares the two).
+
+// fastMaxDepth is the deepest value the fast path reads; deeper values,
+// which DynamoDB allows up to 32, go the scanner's way.
+const fastMaxDepth = 32
+
+// fastMaxNesting is how deep in the text the scanner may be for the fast
+// path to read there: with fastMaxDepth levels of two containers each it
+// stays far within jsonscan.MaxDepth.
+const fastMaxNesting = jsonscan.MaxDepth - 4*fastMaxDepth
+
+// ReadItemFrom is ReadItem for a scanner reading text, the bytes given to
+// its Reset or ResetNested. An item in the form DynamoDB writes is read
+// straight from them (ReadItemAt); any other goes to ReadItem, so the
+// result, errors included, is ReadItem's.
+func (t *Transcoder) ReadItemFrom(s *jsonscan.Scanner, text []byte, it *Item) error {
+	if s.Peek() == jsonscan.Object {
+		if end, ok := t.ReadItemAt(text, s.Offset(), s.Depth(), it); ok {
+			s.Seek(end)
+			return nil
+		}
+	}
+	return t.ReadItem(s, it)
+}
+
+// ReadItemAt reads the item that starts at text[i], depth arrays and
+// objects deep in text, into it, as ReadItem would, when the item is in the
+// form DynamoDB writes, and returns the offset just after it. For anything
+// else at text[i] it reports false, having read nothing: ReadItem is then
+// the one to read it, and to say what is wrong with it.
+func (t *Transcoder) ReadItemAt(text []byte, i, depth int, it *Item) (int, bool) {
+	if i >= len(text) || text[i] != '{' || depth >= fastMaxNesting {
+		return 0, false
+	}
+	return t.fastItem(text, i, it)
+}
+
+// fastItem reads the item at d[i], a '{', into it, and returns the offset
+// just after it; false if it gave up, with t and it as they were.
+func (t *Transcoder) fastItem(d []byte, i int, it *Item) (int, bool) {
+	buf0, keys0, stack0, members0, set0 := len(t.buf), len(t.keys), len(t.stack), len(it.members), it.set
+	end, ok := t.fastMembers(d, i, it)
+	if !ok {
+		t.buf, t.keys, t.stack = t.buf[:buf0], t.keys[:keys0], t.stack[:stack0]
+		it.members, it.set = it.members[:members0], set0
+	}
+	return end, ok
+}
+
+func (t *Transcoder) fastMembers(d []byte, i int, it *Item) (int, bool) {
+	it.set = true
+	i = plainjson.Space(d, i+1)
+	if i < len(d) && d[i] == '}' {
+		return i + 1, true
+	}
+	for {
+		key, j, ok := plainjson.Key(d, i)
+		if !ok {
+			return 0, false
+		}
+		k := len(t.keys)
+		t.keys = append(t.keys, key...)
+		m := t.newMember(k, len(t.buf))
+		if t.buf, i, ok = t.fastValue(d, j, t.buf, 1); !ok {
+			return 0, false
+		}
+		m.valEnd = int32(len(t.buf))
+		it.members = append(it.members, m)
+		if i = plainjson.Space(d, i); i >= len(d) {
+			return 0, false
+		}
+		switch d[i] {
+		case ',':
+			i = plainjson.Space(d, i+1)
+		case '}':
+			return i + 1, true
+		default:
+			return 0, false
+		}
+	}
+}
+
+// fastValue reads the attribute value at d[i], at depth (as value counts
+// it), writes it to out and returns the offset after it.
+func (t *Transcoder) fastValue(d []byte, i int, out []byte, depth int) ([]byte, int, bool) {
+	if depth > fastMaxDepth || i >= len(d) || d[i] != '{' {
+		return out, 0, false
+	}
+	typ, i := label(d, plainjson.Space(d, i+1))
+	if i = plainjson.Space(d, i); i >= len(d) || d[i] != ':' {
+		return out, 0, false
+	}
+	if i = plainjson.Space(d, i+1); i >= len(d) {
+		return out, 0, false
+	}
+	var ok bool
+	switch typ {
+	case 'S':
+		out, i, ok = t.fastString(d, i, out)
+	case 'N':
+		var v []byte
+		if v, i, ok = plainjson.String(d, i); ok {
+			var err error
+			out, err = appendNumber(out, v)
+			ok = err == nil
+		}
+	case 'B':
+		var v []byte
+		if v, i, ok = plainjson.String(d, i); ok {
+			var err error
+			out, err = t.appendBinary(out, v)
+			ok = err == nil
+		}
+	case typeBool:
+		var lit []byte
+		if lit, i, ok = plainjson.Literal(d, i); ok && lit[0] != 'n' {
+			out = append(out, lit...)
+		} else {
+			ok = false
+		}
+	case typeNull:
+		if _, i, ok = plainjson.Literal(d, i); ok {
+			out = append(out, "null"...)
+		}
+	case 'M':
+		out, i, ok = t.fastObject(d, i, out, depth)
+	case 'L':
+		out, i, ok = t.fastList(d, i, out, depth)
+	case typeSS, typeNS, typeBS:
+		out, i, ok = t.fastSet(d, i, out, typ)
+	default:
+		return out, 0, false
+	}
+	if !ok {
+		return out, 0, false
+	}
+	if i = plainjson.Space(d, i); i >= len(d) || d[i] != '}' {
+		return out, 0, false // a second type, or not JSON
+	}
+	return out, i + 1, true
+}
+
+// The types label tells apart beside the one-letter ones, which are
+// their letter.
+const (
+	typeSS   = 's'
+	typeNS   = 'n'
+	typeBS   = 'b'
+	typeBool = 'o'
+	typeNull = 'u'
+)
+
+// label reads the type name at d[i], a string, and returns its letter (or
+// one of the constants above), and the offset after it; 0 for a string
+// that is none of the ten types as they are written without escapes.
+// The names are matched byte by byte, where a general string read costs
+// more than the rest of a short value.
+func label(d []byte, i int) (byte, int) {
+	if i+3 > len(d) || d[i] != '"' {
+		return 0, i
+	}
+	c := d[i+1]
+	if d[i+2] == '"' {
+		switch c {
+		case 'S', 'N', 'B', 'M', 'L':
+			return c, i + 3
+		}
+		return 0, i
+	}
+	if i+4 <= len(d) && d[i+2] == 'S' && d[i+3] == '"' {
+		switch c {
+		case 'S':
+			return typeSS, i + 4
+		case 'N':
+			return typeNS, i + 4
+		case 'B':
+			return typeBS, i + 4
+		}
+		return 0, i
+	}
+	if i+6 <= len(d) && d[i+5] == '"' {
+		switch string(d[i+1 : i+5]) {
+		case "BOOL":
+			return typeBool, i + 6
+		case "NULL":
+			return typeNull, i + 6
+		}
+	}
+	return 0, i
+}
+
+// fastString reads an S value or an SS element at d[i] and writes it as
+// jsonenc does: text of plain ASCII as it came, which is its own JSON;
+// other text unescaped, then escaped again.
+func (t *Transcoder) fastString(d []byte, i int, out []byte) ([]byte, int, bool) {
+	if d[i] != '"' {
+		return out, 0, false
+	}
+	if end, ok := plainjson.StringEnd(d, i+1); ok {
+		return append(out, d[i:end+1]...), end + 1, true
+	}
+	// Escapes or text beyond ASCII, as in most names of people: the
+	// scanner checks and unescapes it (the raw text is no output, \/
+	// and \u escapes of printable text being written as the text).
+	t.ss.Reset(d[i:])
+	v, err := t.ss.String(&t.str)
+	if err != nil {
+		return out, 0, false
+	}
+	return jsonenc.AppendBytes(out, v), i + t.ss.Offset(), true
+}
+
+// fastObject reads an M value at d[i] as object does: members written in
+// the order they come, then put in order if they are not.
+func (t *Transcoder) fastObject(d []byte, i int, out []byte, depth int) ([]byte, int, bool) {
+	if d[i] != '{' {
+		return out, 0, false
+	}
+	start := len(out)
+	base, keysBase := len(t.stack), len(t.keys)
+	ordered := true
+	out = append(out, '{')
+	if i = plainjson.Space(d, i+1); i < len(d) && d[i] == '}' {
+		return append(out, '}'), i + 1, true
+	}
+	for {
+		key, j, ok := plainjson.Key(d, i)
+		if !ok {
+			return out, 0, false
+		}
+		k := len(t.keys)
+		t.keys = append(t.keys, key...)
+		n := len(t.stack)
+		if n > base {
+			out = append(out, ',')
+		}
+		m := t.newMember(k, len(out))
+		if n > base {
+			ordered = ordered && t.compare(&t.stack[n-1], &m) < 0
+		}
+		out = append(out, '"')
+		out = append(out, key...)
+		out = append(out, '"', ':')
+		if out, i, ok = t.fastValue(d, j, out, depth+1); !ok {
+			return out, 0, false
+		}
+		m.valEnd = int32(len(out))
+		t.stack = append(t.stack, m)
+		if i = plainjson.Space(d, i); i >= len(d) {
+			return out, 0, false
+		}
+		if d[i] == '}' {
+			i++
+			break
+		}
+		if d[i] != ',' {
+			return out, 0, false
+		}
+		i = plainjson.Space(d, i+1)
+	}
+	if members := t.stack[base:]; !ordered {
+		perm := t.order(members)
+		t.tmp = append(t.tmp[:0], out[start:]...)
+		out = append(out[:start], '{')
+		for n, p := range perm {
+			if n > 0 {
+				out = append(out, ',')
+			}
+			m := &members[p]
+			out = append(out, t.tmp[int(m.val)-start:int(m.valEnd)-start]...)
+		}
+	}
+	t.stack, t.keys = t.stack[:base], t.keys[:keysBase]
+	return append(out, '}'), i, true
+}
+
+// fastList reads an L value at d[i].
+func (t *Transcoder) fastList(d []byte, i int, out []byte, depth int) ([]byte, int, bool) {
+	if d[i] != '[' {
+		return out, 0, false
+	}
+	out = append(out, '[')
+	if i = plainjson.Space(d, i+1); i < len(d) && d[i] == ']' {
+		return append(out, ']'), i + 1, true
+	}
+	for {
+		var ok bool
+		if out, i, ok = t.fastValue(d, i, out, depth+1); !ok {
+			return out, 0, false
+		}
+		if i = plainjson.Space(d, i); i >= len(d) {
+			return out, 0, false
+		}
+		switch d[i] {
+		case ']':
+			return append(out, ']'), i + 1, true
+		case ',':
+			out = append(out, ',')
+			i = plainjson.Space(d, i+1)
+		default:
+			return out, 0, false
+		}
+	}
+}
+
+// fastSet reads an SS, NS or BS value at d[i] (typ says which).
+func (t *Transcoder) fastSet(d []byte, i int, out []byte, typ byte) ([]byte, int, bool) {
+	if d[i] != '[' {
+		return out, 0, false
+	}
+	out = append(out, '[')
+	if i = plainjson.Space(d, i+1); i < len(d) && d[i] == ']' {
+		return append(out, ']'), i + 1, true
+	}
+	for {
+		if i >= len(d) {
+			return out, 0, false
+		}
+		var ok bool
+		if typ == typeSS {
+			out, i, ok = t.fastString(d, i, out)
+		} else {
+			var v []byte
+			if v, i, ok = plainjson.String(d, i); ok {
+				var err error
+				if typ == typeNS {
+					out, err = appendNumber(out, v)
+				} else {
+					out, err = t.appendBinary(out, v)
+				}
+				ok = err == nil
+			}
+		}
+		if !ok {
+			return out, 0, false
+		}
+		if i = plainjson.Space(d, i); i >= len(d) {
+			return out, 0, false
+		}
+		switch d[i] {
+		case ']':
+			return append(out, ']'), i + 1, true
+		case ',':
+			out = append(out, ',')
+			i = plainjson.Space(d, i+1)
+		default:
+			return out, 0, false
+		}
+	}
+}

@@ -1,0 +1,195 @@
+package main
+
+import "lakestream/functions/ddb-stream-forwarder/internal/plainjson"
+
+// The fast path of reader: a DynamoDB record as Lambda sends it — every
+// name spelt as aws-lambda-go tags it and given once, every value of its
+// kind and none null, strings in plain ASCII, the images as DynamoDB
+// writes them (ddbjson.Transcoder.ReadItemAt) — read in one pass over its
+// bytes, without the scanner's iterators or the case-insensitive match of
+// names. Any other record (a Kinesis record, an unknown or repeated name,
+// a null, an escape, anything wrong) makes it give up, and readRecord reads
+// the record again from the start: that path alone decides what an unusual
+// record means and words every error. For a record it reads, the fast
+// path leaves the reader as readRecord would (FuzzConvertAsEncodingJSON
+// and FuzzPreread hold the two to encoding/json).
+
+// fastRecord reads the record d starts with, which sits depth arrays and
+// objects deep in the event, and returns the offset after it; false if it
+// gave up, the reader then holding nothing meaningful.
+func (r *reader) fastRecord(d []byte, depth int) (int, bool) {
+	r.reset()
+	i := plainjson.Space(d, 0)
+	if i >= len(d) || d[i] != '{' {
+		return 0, false
+	}
+	i = plainjson.Space(d, i+1)
+	var seen uint32
+	for {
+		key, j, ok := plainjson.Key(d, i)
+		if !ok {
+			return 0, false
+		}
+		f := exactField(key, recordFields)
+		if f < 0 || seen&(1<<f) != 0 {
+			return 0, false
+		}
+		seen |= 1 << f
+		switch f {
+		case 0:
+			r.eventSource, j, ok = plainjson.String(d, j)
+		case 1:
+			r.eventSourceARN, j, ok = plainjson.String(d, j)
+		case 2:
+			r.eventName, j, ok = plainjson.String(d, j)
+		case 3:
+			r.eventID, j, ok = plainjson.String(d, j)
+		case 4:
+			j, ok = r.fastChange(d, j, depth+1)
+		case 5, 6: // awsRegion, eventVersion
+			_, j, ok = plainjson.String(d, j)
+		case 7:
+			j, ok = r.fastIdentity(d, j)
+		default: // kinesis
+			return 0, false
+		}
+		if !ok {
+			return 0, false
+		}
+		more := false
+		if i, more, ok = plainjson.Next(d, j, '}'); !ok {
+			return 0, false
+		}
+		if !more {
+			return i, true
+		}
+	}
+}
+
+// exactField is the index in names of key spelt exactly as given; -1 for
+// none (field, which matches the other spellings encoding/json accepts,
+// is then the slow path's to call).
+func exactField(key []byte, names []string) int {
+	for i, n := range names {
+		if string(key) == n {
+			return i
+		}
+	}
+	return -1
+}
+
+// fastChange reads the dynamodb object at d[i], which sits depth arrays
+// and objects deep.
+func (r *reader) fastChange(d []byte, i, depth int) (int, bool) {
+	if i >= len(d) || d[i] != '{' {
+		return 0, false
+	}
+	i = plainjson.Space(d, i+1)
+	var seen uint32
+	for {
+		key, j, ok := plainjson.Key(d, i)
+		if !ok {
+			return 0, false
+		}
+		f := exactField(key, changeFields)
+		if f < 0 || seen&(1<<f) != 0 {
+			return 0, false
+		}
+		seen |= 1 << f
+		switch f {
+		case 0:
+			j, ok = r.t.ReadItemAt(d, j, depth+1, &r.keys)
+		case 1:
+			j, ok = r.t.ReadItemAt(d, j, depth+1, &r.newImage)
+		case 2:
+			j, ok = r.t.ReadItemAt(d, j, depth+1, &r.oldImage)
+		case 3:
+			r.sequenceNumber, j, ok = plainjson.String(d, j)
+		case 4:
+			var epoch float64
+			if epoch, j, ok = r.fastFloat64(d, j); ok {
+				r.created = epochTime(epoch)
+			}
+		case 5:
+			j, ok = r.fastInt64(d, j)
+		case 6:
+			_, j, ok = plainjson.String(d, j)
+		}
+		if !ok {
+			return 0, false
+		}
+		more := false
+		if i, more, ok = plainjson.Next(d, j, '}'); !ok {
+			return 0, false
+		}
+		if !more {
+			return i, true
+		}
+	}
+}
+
+// fastIdentity reads the userIdentity object at d[i].
+func (r *reader) fastIdentity(d []byte, i int) (int, bool) {
+	if i >= len(d) || d[i] != '{' {
+		return 0, false
+	}
+	r.resetIdentity(true)
+	i = plainjson.Space(d, i+1)
+	var seen uint32
+	for {
+		key, j, ok := plainjson.Key(d, i)
+		if !ok {
+			return 0, false
+		}
+		f := exactField(key, identityFields)
+		if f < 0 || seen&(1<<f) != 0 {
+			return 0, false
+		}
+		seen |= 1 << f
+		if f == 0 {
+			r.identityType, j, ok = plainjson.String(d, j)
+		} else {
+			r.identityPrincip, j, ok = plainjson.String(d, j)
+		}
+		if !ok {
+			return 0, false
+		}
+		more := false
+		if i, more, ok = plainjson.Next(d, j, '}'); !ok {
+			return 0, false
+		}
+		if !more {
+			return i, true
+		}
+	}
+}
+
+// fastFloat64 reads the number at d[i] as reader.epoch does (the
+// scanner's Float64, on the number alone).
+func (r *reader) fastFloat64(d []byte, i int) (float64, int, bool) {
+	if !startsNumber(d, i) {
+		return 0, 0, false
+	}
+	r.num.Reset(d[i:])
+	f, err := r.num.Float64()
+	if err != nil {
+		return 0, 0, false
+	}
+	return f, i + r.num.Offset(), true
+}
+
+// fastInt64 checks the number at d[i] as reader.int64 does.
+func (r *reader) fastInt64(d []byte, i int) (int, bool) {
+	if !startsNumber(d, i) {
+		return 0, false
+	}
+	r.num.Reset(d[i:])
+	if _, err := r.num.Int64(); err != nil {
+		return 0, false
+	}
+	return i + r.num.Offset(), true
+}
+
+func startsNumber(d []byte, i int) bool {
+	return i < len(d) && (d[i] == '-' || '0' <= d[i] && d[i] <= '9')
+}

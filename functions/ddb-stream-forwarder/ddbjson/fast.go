@@ -1,6 +1,8 @@
 package ddbjson
 
 import (
+	"encoding/binary"
+
 	"lakestream/functions/ddb-stream-forwarder/internal/plainjson"
 	"lakestream/shared/jsonenc"
 	"lakestream/shared/jsonscan"
@@ -74,14 +76,26 @@ func (t *Transcoder) fastMembers(d []byte, i int, it *Item) (int, bool) {
 		if !ok {
 			return 0, false
 		}
-		k := len(t.keys)
+		// The member is written in place, field by field: a member built
+		// aside and then appended is stored in pieces and loaded whole,
+		// which stalls.
+		n := len(it.members)
+		it.members = append(it.members, member{})
+		m := &it.members[n]
+		m.prefix = prefixAt(d, i+1, len(key))
+		m.key = int32(len(t.keys))
 		t.keys = append(t.keys, key...)
-		m := t.newMember(k, len(t.buf))
+		m.keyEnd = int32(len(t.keys))
+		// The name is written before the value, as AppendItem writes
+		// it, so that AppendItem copies the two at once (named).
+		t.buf = append(t.buf, '"')
+		t.buf = append(t.buf, key...)
+		t.buf = append(t.buf, '"', ':')
+		m.val, m.named = int32(len(t.buf)), true
 		if t.buf, i, ok = t.fastValue(d, j, t.buf, 1); !ok {
 			return 0, false
 		}
-		m.valEnd = int32(len(t.buf))
-		it.members = append(it.members, m)
+		it.members[n].valEnd = int32(len(t.buf))
 		if i = plainjson.Space(d, i); i >= len(d) {
 			return 0, false
 		}
@@ -244,24 +258,28 @@ func (t *Transcoder) fastObject(d []byte, i int, out []byte, depth int) ([]byte,
 		if !ok {
 			return out, 0, false
 		}
-		k := len(t.keys)
-		t.keys = append(t.keys, key...)
 		n := len(t.stack)
+		p := prefixAt(d, i+1, len(key))
 		if n > base {
 			out = append(out, ',')
+			last := &t.stack[n-1]
+			ordered = ordered && (last.prefix < p || last.prefix == p && string(t.keys[last.key:last.keyEnd]) < string(key))
 		}
-		m := t.newMember(k, len(out))
-		if n > base {
-			ordered = ordered && t.compare(&t.stack[n-1], &m) < 0
-		}
+		// In place, as in fastMembers; the values of an M value below
+		// push their members above this one, and pop them.
+		t.stack = append(t.stack, member{})
+		m := &t.stack[n]
+		m.prefix, m.val = p, int32(len(out))
+		m.key = int32(len(t.keys))
+		t.keys = append(t.keys, key...)
+		m.keyEnd = int32(len(t.keys))
 		out = append(out, '"')
 		out = append(out, key...)
 		out = append(out, '"', ':')
 		if out, i, ok = t.fastValue(d, j, out, depth+1); !ok {
 			return out, 0, false
 		}
-		m.valEnd = int32(len(out))
-		t.stack = append(t.stack, m)
+		t.stack[n].valEnd = int32(len(out))
 		if i = plainjson.Space(d, i); i >= len(d) {
 			return out, 0, false
 		}
@@ -363,4 +381,17 @@ func (t *Transcoder) fastSet(d []byte, i int, out []byte, typ byte) ([]byte, int
 			return out, 0, false
 		}
 	}
+}
+
+// prefixAt is prefix of the name of n bytes at d[i], loaded from d at
+// once where d goes on for eight bytes: no loop over a short name.
+func prefixAt(d []byte, i, n int) uint64 {
+	if i+8 > len(d) {
+		return prefix(d[i : i+n])
+	}
+	p := binary.BigEndian.Uint64(d[i:])
+	if n < 8 {
+		p &^= 1<<(64-8*n) - 1 // zeros after the name (all of them for n 0)
+	}
+	return p
 }

@@ -89,7 +89,10 @@ type member struct {
 	prefix      uint64
 	key, keyEnd int32 // the name, decoded, in Transcoder.keys
 	val, valEnd int32 // the value as plain JSON (in an M value, with its key)
-	errs        *memberErrors
+	// named says an item's member has its name written before its value,
+	// as AppendItem writes it: "name": (fastMembers).
+	named bool
+	errs  *memberErrors
 }
 
 // memberErrors are a member's errors, when it has any.
@@ -233,6 +236,10 @@ func (t *Transcoder) AppendItem(dst []byte, it *Item) ([]byte, error) {
 			dst = append(dst, ',')
 		}
 		m := &ms[i]
+		if m.named {
+			dst = append(dst, t.buf[int(m.val)-int(m.keyEnd-m.key)-3:m.valEnd]...)
+			continue
+		}
 		dst = jsonenc.AppendBytes(dst, t.keys[m.key:m.keyEnd])
 		dst = append(dst, ':')
 		dst = append(dst, t.buf[m.val:m.valEnd]...)

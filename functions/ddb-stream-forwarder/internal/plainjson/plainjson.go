@@ -16,13 +16,9 @@ import (
 // Space skips JSON whitespace from d[i] and returns the offset of what
 // follows.
 func Space(d []byte, i int) int {
-	for i < len(d) {
-		switch d[i] {
-		case ' ', '\n', '\t', '\r':
-			i++
-		default:
-			return i
-		}
+	// Nearly every byte looked at is no space, and above ' ': one test.
+	for i < len(d) && d[i] <= ' ' && (d[i] == ' ' || d[i] == '\n' || d[i] == '\t' || d[i] == '\r') {
+		i++
 	}
 	return i
 }

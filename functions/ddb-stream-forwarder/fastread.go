@@ -25,13 +25,9 @@ func (r *reader) fastRecord(d []byte, depth int) (int, bool) {
 	}
 	i = plainjson.Space(d, i+1)
 	var seen uint32
-	for {
-		key, j, ok := plainjson.Key(d, i)
-		if !ok {
-			return 0, false
-		}
-		f := exactField(key, recordFields)
-		if f < 0 || seen&(1<<f) != 0 {
+	for k := 0; ; k++ {
+		f, j, ok := r.recordOrder.key(d, i, k, recordFields)
+		if !ok || seen&(1<<f) != 0 {
 			return 0, false
 		}
 		seen |= 1 << f
@@ -66,6 +62,45 @@ func (r *reader) fastRecord(d []byte, depth int) (int, bool) {
 	}
 }
 
+// fieldOrder is the order in which the previous record gave the fields of
+// one of its objects: the records of an event, written by one producer,
+// give them in one order, so that each name of the next is checked
+// against the one expected there rather than read and then searched for.
+type fieldOrder struct {
+	order [16]int8 // the index of the field that came k-th
+	n     int      // how many of order are known
+}
+
+// key reads the key at d[i], the k-th of an object whose fields are
+// names, and the colon after it, and returns the index of the field it
+// names exactly and the offset of its value.
+func (o *fieldOrder) key(d []byte, i, k int, names []string) (int, int, bool) {
+	if k < o.n {
+		f := int(o.order[k])
+		name := names[f]
+		if e := i + 1 + len(name); e < len(d) && d[i] == '"' && d[e] == '"' && string(d[i+1:e]) == name {
+			j := plainjson.Space(d, e+1)
+			if j >= len(d) || d[j] != ':' {
+				return 0, 0, false
+			}
+			return f, plainjson.Space(d, j+1), true
+		}
+	}
+	key, j, ok := plainjson.Key(d, i)
+	if !ok {
+		return 0, 0, false
+	}
+	f := exactField(key, names)
+	if f < 0 {
+		return 0, 0, false
+	}
+	if k < len(o.order) {
+		o.order[k] = int8(f)
+		o.n = max(o.n, k+1)
+	}
+	return f, j, true
+}
+
 // exactField is the index in names of key spelt exactly as given; -1 for
 // none (field, which matches the other spellings encoding/json accepts,
 // is then the slow path's to call).
@@ -86,13 +121,9 @@ func (r *reader) fastChange(d []byte, i, depth int) (int, bool) {
 	}
 	i = plainjson.Space(d, i+1)
 	var seen uint32
-	for {
-		key, j, ok := plainjson.Key(d, i)
-		if !ok {
-			return 0, false
-		}
-		f := exactField(key, changeFields)
-		if f < 0 || seen&(1<<f) != 0 {
+	for k := 0; ; k++ {
+		f, j, ok := r.changeOrder.key(d, i, k, changeFields)
+		if !ok || seen&(1<<f) != 0 {
 			return 0, false
 		}
 		seen |= 1 << f

@@ -22,8 +22,11 @@ func TestFastRecord(t *testing.T) {
 		seeds = append(seeds, raw)
 	}
 	taken := 0
+	// One reader for all, as for the records of an invocation: it
+	// expects each record's names in the order of the one before.
+	var fast reader
 	for _, raw := range seeds {
-		var fast, slow reader
+		var slow reader
 		end, ok := fast.fastRecord(raw, 1)
 		slow.s.ResetNested(raw, 1)
 		slowErr := slow.readRecord()

@@ -38,6 +38,9 @@ type reader struct {
 	ps jsonscan.Scanner
 	// num reads the numbers of the fast path (fastRecord).
 	num jsonscan.Scanner
+	// The order of the fields of the last record and of its dynamodb
+	// object, for fastRecord.
+	recordOrder, changeOrder fieldOrder
 
 	// Strings read: slices of the record, or unescaped copies.
 	eventSource, eventSourceARN, eventName, eventID []byte

@@ -39,7 +39,7 @@ func (t *Transcoder) Attribute(it *Item, name string) (Attribute, bool) {
 	ms := it.members
 	for i := len(ms) - 1; i >= 0; i-- {
 		m := &ms[i]
-		if string(t.keys[m.key:m.keyEnd]) == name {
+		if string(t.name(m)) == name {
 			return t.attribute(m), true
 		}
 	}
@@ -47,5 +47,5 @@ func (t *Transcoder) Attribute(it *Item, name string) (Attribute, bool) {
 }
 
 func (t *Transcoder) attribute(m *member) Attribute {
-	return Attribute{Name: t.keys[m.key:m.keyEnd], Value: t.buf[m.val:m.valEnd], Err: m.werr()}
+	return Attribute{Name: t.name(m), Value: t.buf[m.val:m.valEnd], Err: m.werr()}
 }

@@ -83,14 +83,13 @@ func (t *Transcoder) fastMembers(d []byte, i int, it *Item) (int, bool) {
 		it.members = append(it.members, member{})
 		m := &it.members[n]
 		m.prefix = prefixAt(d, i+1, len(key))
-		m.key = int32(len(t.keys))
-		t.keys = append(t.keys, key...)
-		m.keyEnd = int32(len(t.keys))
-		// The name is written before the value, as AppendItem writes
-		// it, so that AppendItem copies the two at once (named).
-		t.buf = append(t.buf, '"')
-		t.buf = append(t.buf, key...)
-		t.buf = append(t.buf, '"', ':')
+		// The name is written before the value, quoted as it came (plain
+		// ASCII is its own JSON), as AppendItem writes it: AppendItem
+		// copies the two at once, and the name is not copied again.
+		q := len(t.buf)
+		t.buf = append(t.buf, d[i:i+len(key)+2]...)
+		t.buf = append(t.buf, ':')
+		m.key, m.keyEnd = int32(q+1), int32(q+1+len(key))
 		m.val, m.named = int32(len(t.buf)), true
 		if t.buf, i, ok = t.fastValue(d, j, t.buf, 1); !ok {
 			return 0, false
@@ -273,9 +272,8 @@ func (t *Transcoder) fastObject(d []byte, i int, out []byte, depth int) ([]byte,
 		m.key = int32(len(t.keys))
 		t.keys = append(t.keys, key...)
 		m.keyEnd = int32(len(t.keys))
-		out = append(out, '"')
-		out = append(out, key...)
-		out = append(out, '"', ':')
+		out = append(out, d[i:i+len(key)+2]...) // quoted as it came
+		out = append(out, ':')
 		if out, i, ok = t.fastValue(d, j, out, depth+1); !ok {
 			return out, 0, false
 		}

@@ -89,8 +89,9 @@ type member struct {
 	prefix      uint64
 	key, keyEnd int32 // the name, decoded, in Transcoder.keys
 	val, valEnd int32 // the value as plain JSON (in an M value, with its key)
-	// named says an item's member has its name written before its value,
-	// as AppendItem writes it: "name": (fastMembers).
+	// named says key and keyEnd are in Transcoder.buf, not keys: an
+	// item's member whose name is written before its value, quoted, with
+	// the colon after it, as AppendItem writes it (fastMembers).
 	named bool
 	errs  *memberErrors
 }
@@ -140,7 +141,7 @@ func (t *Transcoder) setErrors(m *member, werr, rerr error) {
 	if werr == nil && rerr == nil {
 		return
 	}
-	name := string(t.keys[m.key:m.keyEnd])
+	name := string(t.name(m))
 	m.errs = &memberErrors{}
 	if werr != nil {
 		m.errs.write = within(werr, name)
@@ -158,7 +159,15 @@ func (t *Transcoder) compare(a, b *member) int {
 	case a.prefix > b.prefix:
 		return 1
 	}
-	return bytes.Compare(t.keys[a.key:a.keyEnd], t.keys[b.key:b.keyEnd])
+	return bytes.Compare(t.name(a), t.name(b))
+}
+
+// name is a member's name, decoded.
+func (t *Transcoder) name(m *member) []byte {
+	if m.named {
+		return t.buf[m.key:m.keyEnd]
+	}
+	return t.keys[m.key:m.keyEnd]
 }
 
 // IsNil reports whether the item is absent or null, the nil map that
@@ -237,7 +246,7 @@ func (t *Transcoder) AppendItem(dst []byte, it *Item) ([]byte, error) {
 		}
 		m := &ms[i]
 		if m.named {
-			dst = append(dst, t.buf[int(m.val)-int(m.keyEnd-m.key)-3:m.valEnd]...)
+			dst = append(dst, t.buf[m.key-1:m.valEnd]...) // from the name's quote
 			continue
 		}
 		dst = jsonenc.AppendBytes(dst, t.keys[m.key:m.keyEnd])

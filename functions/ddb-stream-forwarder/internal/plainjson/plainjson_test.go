@@ -36,7 +36,8 @@ func TestStringEnd(t *testing.T) {
 }
 
 // FuzzStringEnd: the eight-byte search finds what a byte loop finds, from
-// any offset.
+// any offset, in StringEnd and in the copies of its loop in String and
+// Key.
 func FuzzStringEnd(f *testing.F) {
 	f.Add([]byte(`abcdefgh"ijkl"`), 0)
 	f.Add([]byte("é\"\\\x00~\x7f\"a"), 3)
@@ -48,6 +49,18 @@ func FuzzStringEnd(f *testing.F) {
 		wantEnd, wantOK := stringEnd(d, i)
 		assert.Equal(t, wantOK, ok)
 		assert.Equal(t, wantEnd, end)
+
+		q := append([]byte{'"'}, d[i:]...)
+		text, next, ok := String(q, 0)
+		assert.Equal(t, wantOK, ok)
+		key, value, keyOK := Key(append(q[:next:next], ':'), 0)
+		assert.Equal(t, wantOK, keyOK)
+		if ok {
+			assert.Equal(t, string(d[i:wantEnd]), string(text))
+			assert.Equal(t, wantEnd-i+2, next)
+			assert.Equal(t, string(text), string(key))
+			assert.Equal(t, next+1, value)
+		}
 	})
 }
 

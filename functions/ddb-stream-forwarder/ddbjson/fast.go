@@ -2,6 +2,7 @@ package ddbjson
 
 import (
 	"encoding/binary"
+	"unicode/utf8"
 
 	"lakestream/functions/ddb-stream-forwarder/internal/plainjson"
 	"lakestream/shared/jsonenc"
@@ -133,6 +134,24 @@ func (t *Transcoder) fastValue(d []byte, i int, out []byte, depth int) ([]byte, 
 			out, err = appendNumber(out, v)
 			ok = err == nil
 		}
+	default:
+		// The other types apart: this function, run for every value,
+		// keeps a small frame.
+		out, i, ok = t.fastOther(d, i, out, typ, depth)
+	}
+	if !ok {
+		return out, 0, false
+	}
+	if i = plainjson.Space(d, i); i >= len(d) || d[i] != '}' {
+		return out, 0, false // a second type, or not JSON
+	}
+	return out, i + 1, true
+}
+
+// fastOther reads a value of type typ other than S and N at d[i].
+func (t *Transcoder) fastOther(d []byte, i int, out []byte, typ byte, depth int) ([]byte, int, bool) {
+	var ok bool
+	switch typ {
 	case 'B':
 		var v []byte
 		if v, i, ok = plainjson.String(d, i); ok {
@@ -157,16 +176,8 @@ func (t *Transcoder) fastValue(d []byte, i int, out []byte, depth int) ([]byte, 
 		out, i, ok = t.fastList(d, i, out, depth)
 	case typeSS, typeNS, typeBS:
 		out, i, ok = t.fastSet(d, i, out, typ)
-	default:
-		return out, 0, false
 	}
-	if !ok {
-		return out, 0, false
-	}
-	if i = plainjson.Space(d, i); i >= len(d) || d[i] != '}' {
-		return out, 0, false // a second type, or not JSON
-	}
-	return out, i + 1, true
+	return out, i, ok
 }
 
 // The types label tells apart beside the one-letter ones, which are
@@ -228,9 +239,53 @@ func (t *Transcoder) fastString(d []byte, i int, out []byte) ([]byte, int, bool)
 	if end, ok := plainjson.StringEnd(d, i+1); ok {
 		return append(out, d[i:end+1]...), end + 1, true
 	}
-	// Escapes or text beyond ASCII, as in most names of people: the
-	// scanner checks and unescapes it (the raw text is no output, \/
-	// and \u escapes of printable text being written as the text).
+	return t.escapedString(d, i, out)
+}
+
+// escapedString is fastString for text with escapes or beyond ASCII, as
+// in most names of people. \u escapes of characters beyond ASCII (but
+// surrogates, U+2028 and U+2029), as Python and Lambda's events write
+// them, are written as the characters, as jsonenc writes their value;
+// any other text goes to unescapedString.
+func (t *Transcoder) escapedString(d []byte, i int, out []byte) ([]byte, int, bool) {
+	start := len(out)
+	out = append(out, '"')
+	for j := i + 1; ; {
+		end, ok := plainjson.StringEnd(d, j)
+		out = append(out, d[j:end]...)
+		if ok {
+			return append(out, '"'), end + 1, true
+		}
+		if end+6 > len(d) || d[end] != '\\' || d[end+1] != 'u' {
+			break
+		}
+		r := rune(unhex(d[end+2])<<12 | unhex(d[end+3])<<8 | unhex(d[end+4])<<4 | unhex(d[end+5]))
+		if r < utf8.RuneSelf || r > 0xffff || 0xd800 <= r && r < 0xe000 || r == '\u2028' || r == '\u2029' {
+			break // a bad digit makes r too large
+		}
+		out = utf8.AppendRune(out, r)
+		j = end + 6
+	}
+	return t.unescapedString(d, i, out[:start])
+}
+
+// unhex is the value of a hexadecimal digit; 0x10000 for another byte,
+// which makes any rune it is part of too large.
+func unhex(c byte) int32 {
+	switch {
+	case '0' <= c && c <= '9':
+		return int32(c - '0')
+	case 'a' <= c && c <= 'f':
+		return int32(c - 'a' + 10)
+	case 'A' <= c && c <= 'F':
+		return int32(c - 'A' + 10)
+	}
+	return 0x10000
+}
+
+// unescapedString reads any string at d[i]: the scanner checks and
+// unescapes it, and jsonenc writes its value.
+func (t *Transcoder) unescapedString(d []byte, i int, out []byte) ([]byte, int, bool) {
 	t.ss.Reset(d[i:])
 	v, err := t.ss.String(&t.str)
 	if err != nil {

@@ -26,6 +26,7 @@ func TestReadItemAtTakes(t *testing.T) {
 		"nested L":   `{"l":{"L":[{"L":[{"NULL":true}]},{"BS":["3q2+7w=="]},{"NS":[]}]}}`,
 		"whitespace": "{ \"a\" :\t{ \"BOOL\" : false } ,\n\"b\":{\"NULL\":false}}",
 		"B":          `{"b":{"B":"AQ=="}}`,
+		"u escapes":  `{"a":{"S":"\u674e \u010D\u0148"},"b":{"SS":["\u2028x","\ud83d\ude00","\u0041\u00e9"]}}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			var fast Transcoder
@@ -60,6 +61,7 @@ func TestReadItemAtGivesUp(t *testing.T) {
 		"NULL object":    `{"a":{"NULL":{}}}`,
 		"BOOL null":      `{"a":{"BOOL":null}}`,
 		"bad escape":     `{"a":{"S":"\x"}}`,
+		"bad u escape":   `{"a":{"S":"\u00e"}}`,
 		"truncated":      `{"a":{"M":{"b":{"S":"x"}}`,
 		"not an object":  `[]`,
 		"deep":           deep(fastMaxDepth + 1),

@@ -345,7 +345,17 @@ func (t *Transcoder) fastObject(d []byte, i int, out []byte, depth int) ([]byte,
 		}
 		i = plainjson.Space(d, i+1)
 	}
-	if members := t.stack[base:]; !ordered {
+	switch members := t.stack[base:]; {
+	case ordered:
+	case len(members) == 2 && members[1].prefix < members[0].prefix:
+		// Two members the wrong way round, their names apart in their
+		// first bytes (as in most small maps): swapped in place.
+		m0, m1 := &members[0], &members[1]
+		t.tmp = append(t.tmp[:0], out[m0.val:m0.valEnd]...)
+		n := copy(out[start+1:], out[m1.val:m1.valEnd])
+		out[start+1+n] = ','
+		copy(out[start+2+n:], t.tmp)
+	default:
 		perm := t.order(members)
 		t.tmp = append(t.tmp[:0], out[start:]...)
 		out = append(out[:start], '{')

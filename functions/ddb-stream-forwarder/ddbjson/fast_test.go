@@ -23,6 +23,7 @@ func TestReadItemAtTakes(t *testing.T) {
 		"escaped S":  `{"a":{"S":"\u010de\u0148ek \"q\" \/"},"b":{"SS":["李","\n"]}}`,
 		"unsorted M": `{"m":{"M":{"z":{"N":"1"},"a":{"M":{}},"m":{"L":[]},"a":{"N":"+.5"}}}}`,
 		"repeated":   `{"a":{"S":"x"},"a":{"N":"2"}}`,
+		"M of two":   `{"m":{"M":{"sku":{"S":"x"},"n":{"M":{"z":{"L":[]},"y":{"S":"é"}}}}},"e":{"M":{"ab":{"S":"1"},"ab":{"S":"2"}}},"f":{"M":{"abcdefghX":{"S":"1"},"abcdefghA":{"S":"2"}}}}`,
 		"nested L":   `{"l":{"L":[{"L":[{"NULL":true}]},{"BS":["3q2+7w=="]},{"NS":[]}]}}`,
 		"whitespace": "{ \"a\" :\t{ \"BOOL\" : false } ,\n\"b\":{\"NULL\":false}}",
 		"B":          `{"b":{"B":"AQ=="}}`,

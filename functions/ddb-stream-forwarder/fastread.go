@@ -33,9 +33,9 @@ func (r *reader) fastRecord(d []byte, depth int) (int, bool) {
 		seen |= 1 << f
 		switch f {
 		case 0:
-			r.eventSource, j, ok = plainjson.String(d, j)
+			r.eventSource, j, ok = r.same[0].read(d, j)
 		case 1:
-			r.eventSourceARN, j, ok = plainjson.String(d, j)
+			r.eventSourceARN, j, ok = r.same[1].read(d, j)
 		case 2:
 			r.eventName, j, ok = plainjson.String(d, j)
 		case 3:
@@ -43,7 +43,7 @@ func (r *reader) fastRecord(d []byte, depth int) (int, bool) {
 		case 4:
 			j, ok = r.fastChange(d, j, depth+1)
 		case 5, 6: // awsRegion, eventVersion
-			_, j, ok = plainjson.String(d, j)
+			_, j, ok = r.same[f-3].read(d, j)
 		case 7:
 			j, ok = r.fastIdentity(d, j)
 		default: // kinesis
@@ -101,6 +101,26 @@ func (o *fieldOrder) key(d []byte, i, k int, names []string) (int, int, bool) {
 	return f, j, true
 }
 
+// repeated is a string value the previous record had, which the next
+// mostly has too (the event source, its ARN, the region): the text is
+// compared with it rather than scanned.
+type repeated []byte
+
+// read reads the plain string at d[j] and returns its text and the
+// offset after it; the text is expected from then on.
+func (p *repeated) read(d []byte, j int) ([]byte, int, bool) {
+	if v := *p; v != nil {
+		if e := j + 1 + len(v); e < len(d) && d[j] == '"' && d[e] == '"' && string(d[j+1:e]) == string(v) {
+			return d[j+1 : e], e + 1, true
+		}
+	}
+	v, e, ok := plainjson.String(d, j)
+	if ok {
+		*p = v
+	}
+	return v, e, ok
+}
+
 // exactField is the index in names of key spelt exactly as given; -1 for
 // none (field, which matches the other spellings encoding/json accepts,
 // is then the slow path's to call).
@@ -143,8 +163,8 @@ func (r *reader) fastChange(d []byte, i, depth int) (int, bool) {
 			}
 		case 5:
 			j, ok = r.fastInt64(d, j)
-		case 6:
-			_, j, ok = plainjson.String(d, j)
+		case 6: // StreamViewType
+			_, j, ok = r.same[4].read(d, j)
 		}
 		if !ok {
 			return 0, false

@@ -41,6 +41,10 @@ type reader struct {
 	// The order of the fields of the last record and of its dynamodb
 	// object, for fastRecord.
 	recordOrder, changeOrder fieldOrder
+	// The last eventSource, eventSourceARN, awsRegion, eventVersion and
+	// dynamodb.StreamViewType read by fastRecord: slices of the request,
+	// dropped with it (release).
+	same [5]repeated
 
 	// Strings read: slices of the record, or unescaped copies.
 	eventSource, eventSourceARN, eventName, eventID []byte
@@ -215,6 +219,7 @@ func (r *reader) release() {
 	r.reset()
 	r.s.Reset(nil)
 	r.text = nil
+	r.same = [5]repeated{}
 	r.ps.Reset(nil)
 	r.num.Reset(nil)
 }

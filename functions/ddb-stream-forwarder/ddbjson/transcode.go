@@ -260,17 +260,10 @@ func (t *Transcoder) AppendItem(dst []byte, it *Item) ([]byte, error) {
 // name kept (a later member replaces an earlier one of the same name), in
 // t.perm: valid until the next call.
 func (t *Transcoder) order(ms []member) []int32 {
-	keys := t.sorting[:0]
-	sorted := true
-	for i := range ms {
-		keys = append(keys, sortKey{ms[i].prefix, int32(i)})
-		if i > 0 && sorted {
-			sorted = t.compare(&ms[i-1], &ms[i]) < 0
-		}
-	}
-	t.sorting = keys
-	remember := !sorted && len(ms) >= minRemembered
-	if remember && len(ms) == len(t.lastPrefixes) {
+	// The order remembered, checked first: the prefixes it was found for
+	// all differ and were not in order, so equal ones now are ordered by
+	// them alone, the same way.
+	if len(ms) == len(t.lastPrefixes) && len(ms) >= minRemembered {
 		same := true
 		for i := range ms {
 			if ms[i].prefix != t.lastPrefixes[i] {
@@ -283,6 +276,16 @@ func (t *Transcoder) order(ms []member) []int32 {
 			return t.perm
 		}
 	}
+	keys := t.sorting[:0]
+	sorted := true
+	for i := range ms {
+		keys = append(keys, sortKey{ms[i].prefix, int32(i)})
+		if i > 0 && sorted {
+			sorted = t.compare(&ms[i-1], &ms[i]) < 0
+		}
+	}
+	t.sorting = keys
+	remember := !sorted && len(ms) >= minRemembered
 	if !sorted {
 		// A stable sort, so that of equal names the last stays last.
 		less := func(a, b sortKey) bool {

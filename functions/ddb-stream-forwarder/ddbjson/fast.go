@@ -66,6 +66,7 @@ func (t *Transcoder) fastItem(d []byte, i int, it *Item) (int, bool) {
 	return end, ok
 }
 
+// fastMembers is fastItem's work, leaving the clearing up to it.
 func (t *Transcoder) fastMembers(d []byte, i int, it *Item) (int, bool) {
 	it.set = true
 	i = plainjson.Space(d, i+1)

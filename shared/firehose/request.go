@@ -156,12 +156,17 @@ type requestDecoder struct {
 	// generic turns plainRecord off, so that tests can hold it to the
 	// general way.
 	generic bool
-	buf     []byte
-	data    []byte
-	ids     []byte
-	rec     int // index of the record being read; -1 outside "records"
-	err     error
-	hint    string // what the payload looks like instead, from its keys
+	// meta is plainMetadata's scanner.
+	meta jsonscan.Scanner
+	// lastKinesis is the last metadata read, whose strings the next
+	// record's may be (see metadataString).
+	lastKinesis events.KinesisFirehoseRecordMetadata
+	buf         []byte
+	data        []byte
+	ids         []byte
+	rec         int // index of the record being read; -1 outside "records"
+	err         error
+	hint        string // what the payload looks like instead, from its keys
 	// clash is the error for a top-level "Records" in a payload that turns
 	// out to have "records" as well.
 	clash string
@@ -297,15 +302,15 @@ func (d *requestDecoder) record(r *RequestRecord) {
 }
 
 // plainRecord reads the record that comes next when it is laid out as
-// Firehose lays out a Direct PUT stream's records: "recordId" (printable
-// ASCII, no escapes), "approximateArrivalTimestamp" (a non-negative
-// integer) and "data" (plain base64), in that order and nothing else,
-// with any whitespace around the punctuation. It reads the bytes itself,
+// Firehose lays out records: "recordId" (printable ASCII, no escapes),
+// "approximateArrivalTimestamp" (a non-negative integer) and "data"
+// (plain base64), in that order, then "kinesisRecordMetadata" or nothing
+// (from a Kinesis stream or not), with any whitespace around the
+// punctuation. It reads the bytes itself,
 // with the scanner still before the record, and moves the scanner past
 // it only when the whole record was of that shape; otherwise it reports
-// false, having changed nothing, and record reads it the general way (a
-// Kinesis source's metadata, nulls, escapes, keys in another order, any
-// error). What it accepts, record reads the same (FuzzDecodeRequest holds
+// false, having changed nothing, and record reads it the general way
+// (nulls, escapes, keys in another order or unknown ones, any error). What it accepts, record reads the same (FuzzDecodeRequest holds
 // it to that); it costs a third of record's time on a batch of small
 // records, where the JSON around the data is most of the work.
 func (d *requestDecoder) plainRecord(r *RequestRecord) bool {
@@ -341,16 +346,46 @@ func (d *requestDecoder) plainRecord(r *RequestRecord) bool {
 		return false
 	}
 	i = skipSpace(p, i+n+2)
+	var md events.KinesisFirehoseRecordMetadata
+	if i < len(p) && p[i] == ',' {
+		if i = member(p, i, ',', `"kinesisRecordMetadata"`); i < 0 {
+			return false
+		}
+		if i = d.plainMetadata(&md, i); i < 0 {
+			return false
+		}
+		i = skipSpace(p, i)
+	}
 	if i >= len(p) || p[i] != '}' {
 		return false
 	}
 	r.RecordID, r.idLen = d.keepID(id, true)
 	r.ArrivalTime = time.Unix(ms/1000, (ms%1000)*1000000)
+	r.Kinesis = md
 	r.hasData = true
 	d.data = data
 	r.data = data[start:len(data):len(data)] // capped: see Record.Data
 	d.s.Seek(i + 1)
 	return true
+}
+
+// plainMetadata reads the kinesisRecordMetadata value at offset i of the
+// payload into md as record reads it, with a scanner of its own that
+// starts there, as deep in the request as the value is (in the request's
+// object, "records" and the record), and returns the offset after it. On
+// an error it returns -1, forgetting the error: the general way, which
+// then reads the record from its start, meets it again and says where.
+func (d *requestDecoder) plainMetadata(md *events.KinesisFirehoseRecordMetadata, i int) int {
+	outer := d.s
+	d.meta.ResetNested(d.payload[i:], 3)
+	d.s = &d.meta
+	d.kinesis(md)
+	d.s = outer
+	if d.err != nil || d.meta.Err() != nil {
+		d.err = nil
+		return -1
+	}
+	return i + d.meta.Offset()
 }
 
 // member reads, from offset i of p, the byte sep ('{' or ','), a key
@@ -449,23 +484,47 @@ func (d *requestDecoder) id() (string, int) {
 // keepID copies the id v into the id blocks (see id); ascii says it came
 // in ASCII without escapes.
 func (d *requestDecoder) keepID(v []byte, ascii bool) (string, int) {
-	var id string
-	switch {
-	case len(v) == 0:
-	case len(v) > cap(d.ids)-len(d.ids) && len(v) > idBlock/4:
-		id = string(v) // a rare long id pays for its own
-	default:
-		if len(v) > cap(d.ids)-len(d.ids) {
-			d.ids = make([]byte, 0, idBlock)
-		}
-		start := len(d.ids)
-		d.ids = append(d.ids, v...)
-		id = unsafe.String(&d.ids[start], len(v))
-	}
+	id := d.keep(v)
 	if ascii {
 		return id, len(id) + 2
 	}
 	return id, jsonenc.StringLen(id)
+}
+
+// keep copies v into the id blocks (see id) and returns the copy.
+func (d *requestDecoder) keep(v []byte) string {
+	switch {
+	case len(v) == 0:
+		return ""
+	case len(v) > cap(d.ids)-len(d.ids) && len(v) > idBlock/4:
+		return string(v) // a rare long string pays for its own
+	}
+	if len(v) > cap(d.ids)-len(d.ids) {
+		d.ids = make([]byte, 0, idBlock)
+	}
+	start := len(d.ids)
+	d.ids = append(d.ids, v...)
+	return unsafe.String(&d.ids[start], len(v))
+}
+
+// metadataString reads a string or null ("") of a record's Kinesis
+// metadata into the id blocks (see id), the value the record before had
+// there when it is the same (a stream's records share a few shards and,
+// often, partition keys): three strings a record, which took a seventh
+// of decoding a Kinesis source's request when each was allocated.
+func (d *requestDecoder) metadataString(field string, last string) string {
+	if d.s.Null() {
+		return ""
+	}
+	v, err := d.s.String(&d.buf)
+	if err != nil {
+		d.fail(field, err)
+		return ""
+	}
+	if string(v) == last {
+		return last
+	}
+	return d.keep(v)
 }
 
 func (d *requestDecoder) kinesis(md *events.KinesisFirehoseRecordMetadata) {
@@ -477,20 +536,37 @@ func (d *requestDecoder) kinesis(md *events.KinesisFirehoseRecordMetadata) {
 		return
 	}
 	var seen uint
+	last := &d.lastKinesis
 	for key := range s.Object() {
-		if !d.once(&seen, kinesisKeys, key, "kinesisRecordMetadata.") {
-			continue
-		}
+		// Told apart by a switch, as record's keys are.
+		i := -1
 		switch string(key) {
 		case "shardId":
-			md.ShardID = d.string("kinesisRecordMetadata.shardId")
+			i = 0
 		case "partitionKey":
-			md.PartitionKey = d.string("kinesisRecordMetadata.partitionKey")
+			i = 1
 		case "approximateArrivalTimestamp":
-			md.ApproximateArrivalTimestamp.Time = d.millis("kinesisRecordMetadata.approximateArrivalTimestamp")
+			i = 2
 		case "sequenceNumber":
-			md.SequenceNumber = d.string("kinesisRecordMetadata.sequenceNumber")
+			i = 3
 		case "subsequenceNumber":
+			i = 4
+		}
+		if i < 0 || seen&(1<<i) != 0 {
+			d.once(&seen, kinesisKeys, key, "kinesisRecordMetadata.") // says why, or skips an unknown key
+			continue
+		}
+		seen |= 1 << i
+		switch i {
+		case 0:
+			md.ShardID = d.metadataString("kinesisRecordMetadata.shardId", last.ShardID)
+		case 1:
+			md.PartitionKey = d.metadataString("kinesisRecordMetadata.partitionKey", last.PartitionKey)
+		case 2:
+			md.ApproximateArrivalTimestamp.Time = d.millis("kinesisRecordMetadata.approximateArrivalTimestamp")
+		case 3:
+			md.SequenceNumber = d.metadataString("kinesisRecordMetadata.sequenceNumber", last.SequenceNumber)
+		case 4:
 			if !s.Null() {
 				n, err := s.Int64()
 				d.fail("kinesisRecordMetadata.subsequenceNumber", err)
@@ -498,6 +574,7 @@ func (d *requestDecoder) kinesis(md *events.KinesisFirehoseRecordMetadata) {
 			}
 		}
 	}
+	*last = *md
 }
 
 // once reports whether key is one of keys seen for the first time, marking

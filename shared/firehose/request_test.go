@@ -285,15 +285,29 @@ func TestPlainRecord(t *testing.T) {
 		"no timestamp":          {`{"recordId":"r","data":"aGk="}`, false},
 		"keys in another order": {`{"approximateArrivalTimestamp":1,"recordId":"r","data":"aGk="}`, false},
 		"key in another case":   {`{"recordID":"r","approximateArrivalTimestamp":1,"data":"aGk="}`, false},
-		"kinesis source":        {`{"recordId":"r","approximateArrivalTimestamp":1,"data":"aGk=","kinesisRecordMetadata":{"partitionKey":"pk"}}`, false},
-		"member after data":     {`{"recordId":"r","approximateArrivalTimestamp":1,"data":"aGk=","data":"aGk="}`, false},
-		"unclosed":              {`{"recordId":"r","approximateArrivalTimestamp":1,"data":"aGk="`, false},
-		"not an object":         {`["recordId","r"]`, false},
+		"kinesis source":        {`{"recordId":"r","approximateArrivalTimestamp":1,"data":"aGk=","kinesisRecordMetadata":{"partitionKey":"pk"}}`, true},
+		"all the metadata": {`{"recordId": "r", "approximateArrivalTimestamp": 1714571102000, "data": "aGk=", "kinesisRecordMetadata": ` +
+			`{"shardId": "shardId-000000000000", "partitionKey": "p\u00e9", "approximateArrivalTimestamp": 1714571101500, "sequenceNumber": "4959", "subsequenceNumber": 2, "future": [{}]} }`, true},
+		"null metadata":          {`{"recordId":"r","approximateArrivalTimestamp":1,"data":"aGk=","kinesisRecordMetadata":null}`, true},
+		"metadata not an object": {`{"recordId":"r","approximateArrivalTimestamp":1,"data":"aGk=","kinesisRecordMetadata":"pk"}`, false},
+		"metadata key in case":   {`{"recordId":"r","approximateArrivalTimestamp":1,"data":"aGk=","kinesisRecordMetadata":{"PartitionKey":"pk"}}`, false},
+		"metadata key twice":     {`{"recordId":"r","approximateArrivalTimestamp":1,"data":"aGk=","kinesisRecordMetadata":{"shardId":"a","shardId":"b"}}`, false},
+		"bad subsequence":        {`{"recordId":"r","approximateArrivalTimestamp":1,"data":"aGk=","kinesisRecordMetadata":{"subsequenceNumber":1.5}}`, false},
+		"metadata unclosed":      {`{"recordId":"r","approximateArrivalTimestamp":1,"data":"aGk=","kinesisRecordMetadata":{"shardId":"a"`, false},
+		"member after metadata":  {`{"recordId":"r","approximateArrivalTimestamp":1,"data":"aGk=","kinesisRecordMetadata":null,"x":1}`, false},
+		"metadata at the depth limit": {`{"recordId":"r","approximateArrivalTimestamp":1,"data":"aGk=","kinesisRecordMetadata":{"x":` +
+			strings.Repeat("[", jsonscan.MaxDepth-4) + strings.Repeat("]", jsonscan.MaxDepth-4) + `}}`, true},
+		"metadata past the depth limit": {`{"recordId":"r","approximateArrivalTimestamp":1,"data":"aGk=","kinesisRecordMetadata":{"x":` +
+			strings.Repeat("[", jsonscan.MaxDepth-3) + strings.Repeat("]", jsonscan.MaxDepth-3) + `}}`, false},
+		"member after data": {`{"recordId":"r","approximateArrivalTimestamp":1,"data":"aGk=","data":"aGk="}`, false},
+		"unclosed":          {`{"recordId":"r","approximateArrivalTimestamp":1,"data":"aGk="`, false},
+		"not an object":     {`["recordId","r"]`, false},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			raw := []byte(`{"records":[` + tc.rec + `, ` + tc.rec + `]}`)
 			s := jsonscan.New([]byte(tc.rec))
+			s.ResetNested([]byte(tc.rec), 2) // as deep as a record is
 			d := requestDecoder{s: s, payload: []byte(tc.rec), data: make([]byte, 0, 64)}
 			var r RequestRecord
 			assert.Equal(t, tc.plain, d.plainRecord(&r))
@@ -315,8 +329,11 @@ func FuzzPlainRecords(f *testing.F) {
 		checkPlainRecords(t, raw)
 		idJSON, err := json.Marshal(id)
 		require.NoError(t, err)
-		rec := fmt.Sprintf(`{%[1]s"recordId"%[1]s:%[1]s%[2]s%[1]s,%[1]s"approximateArrivalTimestamp"%[1]s:%[1]s%[3]d%[1]s,%[1]s"data"%[1]s:%[1]s"%[4]s"%[1]s}`,
+		rec := fmt.Sprintf(`{%[1]s"recordId"%[1]s:%[1]s%[2]s%[1]s,%[1]s"approximateArrivalTimestamp"%[1]s:%[1]s%[3]d%[1]s,%[1]s"data"%[1]s:%[1]s"%[4]s"%[1]s`,
 			space, idJSON, ms, base64.StdEncoding.EncodeToString(data))
-		checkPlainRecords(t, []byte(`{"records":[`+rec+`,`+rec+`]}`))
+		// From a Kinesis stream, with metadata made of the same pieces.
+		kin := fmt.Sprintf(`,%[1]s"kinesisRecordMetadata"%[1]s:%[1]s{"shardId":%[2]s,%[1]s"partitionKey":%[2]s,"approximateArrivalTimestamp":%[3]d,"sequenceNumber":"%[4]s","subsequenceNumber":%[3]d}`,
+			space, idJSON, ms, data)
+		checkPlainRecords(t, []byte(`{"records":[`+rec+`}, `+rec+kin+space+`}]}`))
 	})
 }

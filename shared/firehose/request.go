@@ -29,6 +29,10 @@ type Request struct {
 	SourceKinesisStreamArn string
 	Region                 string
 	Records                []RequestRecord
+	// idLens is the sum of the records' idLen: what their ids take in
+	// the response, which the handler reserves before it transforms the
+	// first record, known without going over the records again.
+	idLens int
 }
 
 // RequestRecord is one record of a Request.
@@ -216,6 +220,7 @@ func (d *requestDecoder) request(r *Request) {
 				if !d.plainRecord(&r.Records[i]) {
 					d.record(&r.Records[i])
 				}
+				r.idLens += r.Records[i].idLen
 			}
 			if s.Err() == nil {
 				d.rec = -1 // an error in the array is said of its record

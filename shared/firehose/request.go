@@ -160,7 +160,7 @@ type requestDecoder struct {
 	// generic turns plainRecord off, so that tests can hold it to the
 	// general way.
 	generic bool
-	// meta is plainMetadata's scanner.
+	// meta is plainRecord's scanner for a timestamp and plainMetadata's.
 	meta jsonscan.Scanner
 	// lastKinesis is the last metadata read, whose strings the next
 	// record's may be (see metadataString).
@@ -308,7 +308,7 @@ func (d *requestDecoder) record(r *RequestRecord) {
 
 // plainRecord reads the record that comes next when it is laid out as
 // Firehose lays out records: "recordId" (printable ASCII, no escapes),
-// "approximateArrivalTimestamp" (a non-negative integer) and "data"
+// "approximateArrivalTimestamp" (an integer) and "data"
 // (plain base64), in that order, then "kinesisRecordMetadata" or nothing
 // (from a Kinesis stream or not), with any whitespace around the
 // punctuation. It reads the bytes itself,
@@ -337,10 +337,14 @@ func (d *requestDecoder) plainRecord(r *RequestRecord) bool {
 	if i < 0 {
 		return false
 	}
-	ms, i := smallUint(p, i)
-	if i < 0 {
+	// The number read as millis reads it, by a scanner of its own (the
+	// record's is still before the record): eight digits at a time.
+	d.meta.Reset(p[i:])
+	ms, err := d.meta.Int64()
+	if err != nil {
 		return false
 	}
+	i += d.meta.Offset()
 	i = member(p, i, ',', `"data"`)
 	if i < 0 || i >= len(p) || p[i] != '"' {
 		return false
@@ -444,27 +448,6 @@ func plainASCIIEnd(p []byte, i int) int {
 		}
 	}
 	return i
-}
-
-// smallUint reads the digits of a non-negative integer of at most 18
-// digits (without a leading zero, unless it is 0) at offset i of p,
-// returning its value and the offset after it; i is -1 when there is no
-// such number there, or the number goes on (more digits, a fraction or an
-// exponent), which the general way reads or refuses.
-func smallUint(p []byte, i int) (int64, int) {
-	start := i
-	var n int64
-	for ; i < len(p) && p[i] >= '0' && p[i] <= '9'; i++ {
-		n = n*10 + int64(p[i]-'0')
-	}
-	switch digits := i - start; {
-	case digits == 0, digits > 18, digits > 1 && p[start] == '0':
-		return 0, -1
-	}
-	if i < len(p) && (p[i] == '.' || p[i] == 'e' || p[i] == 'E') {
-		return 0, -1
-	}
-	return n, i
 }
 
 // idBlock is the size of the blocks record ids are copied into.

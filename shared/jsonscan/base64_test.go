@@ -118,6 +118,14 @@ func TestAppendBase64(t *testing.T) {
 	for _, in := range plain {
 		checkAppendBase64(t, []byte(in))
 	}
+	// A bad character or padding at every place of the first rounds,
+	// which are decoded several at a time.
+	long := base64.StdEncoding.EncodeToString(src)
+	for i := range 80 {
+		for _, c := range []string{"!", "=", "-"} {
+			checkAppendBase64(t, []byte(`"`+long[:i]+c+long[i+1:]+`"`))
+		}
+	}
 	for name, in := range map[string]string{
 		"escaped slash":           `"ab\/c"`,
 		"escaped letter":          `"\u0061GVsbG8="`,

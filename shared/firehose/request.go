@@ -308,16 +308,17 @@ func (d *requestDecoder) record(r *RequestRecord) {
 
 // plainRecord reads the record that comes next when it is laid out as
 // Firehose lays out records: "recordId" (printable ASCII, no escapes),
-// "approximateArrivalTimestamp" (an integer) and "data"
-// (plain base64), in that order, then "kinesisRecordMetadata" or nothing
-// (from a Kinesis stream or not), with any whitespace around the
-// punctuation. It reads the bytes itself,
-// with the scanner still before the record, and moves the scanner past
-// it only when the whole record was of that shape; otherwise it reports
-// false, having changed nothing, and record reads it the general way
-// (nulls, escapes, keys in another order or unknown ones, any error). What it accepts, record reads the same (FuzzDecodeRequest holds
-// it to that); it costs a third of record's time on a batch of small
-// records, where the JSON around the data is most of the work.
+// "approximateArrivalTimestamp" (an integer) and "data" (plain base64),
+// in that order, then "kinesisRecordMetadata" or nothing (from a Kinesis
+// stream or not), with any whitespace around the punctuation. It reads
+// the bytes itself, the scanner still before the record, and moves the
+// scanner past the record only when all of it was of that shape;
+// otherwise it reports false, having changed nothing, and record reads it
+// the general way (nulls, escapes, keys in another order or unknown ones,
+// any error). What it takes, record reads the same (TestPlainRecord,
+// FuzzPlainRecords). Decoding the access-log batch's request (4,184
+// records, the JSON around the data a good part of the work) took a
+// third less time than with record alone.
 func (d *requestDecoder) plainRecord(r *RequestRecord) bool {
 	if d.generic {
 		return false

@@ -49,7 +49,10 @@ func (s *Scanner) AppendBase64(dst []byte) ([]byte, error) {
 // eight characters is four lookups and one test for a bad character:
 // half the lookups of a table of single characters, and half as long
 // again as fast on the JSON benchmark (BenchmarkAppendBase64). It takes
-// 128 KB, of which the 4,096 valid pairs touch about a sixth.
+// 128 KB, of which the 4,096 valid pairs touch about a sixth. (Four
+// tables of 256 single characters, 4 KB, decoded 10% slower: a Firehose
+// request is decoded whole before any record is transformed, so the
+// pairs in use stay in the cache while it is.)
 var b64Pairs = func() *[1 << 16]uint16 {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 	t := new([1 << 16]uint16)

@@ -2,8 +2,10 @@ package firehose
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"time"
 	"unsafe"
 
@@ -27,6 +29,10 @@ type Request struct {
 	SourceKinesisStreamArn string
 	Region                 string
 	Records                []RequestRecord
+	// idLens is the sum of the records' idLen: what their ids take in
+	// the response, which the handler reserves before it transforms the
+	// first record, known without going over the records again.
+	idLens int
 }
 
 // RequestRecord is one record of a Request.
@@ -123,6 +129,12 @@ func DecodeRequest(payload []byte) (*Request, error) {
 // The records' data is decoded into buf's memory (grown when it has too
 // little), which comes back for the next request.
 func (r *Request) decode(s *jsonscan.Scanner, payload, buf []byte) ([]byte, error) {
+	return r.decodeAs(s, payload, buf, false)
+}
+
+// decodeAs is decode, reading every record the general way when generic
+// is set (see plainRecord).
+func (r *Request) decodeAs(s *jsonscan.Scanner, payload, buf []byte, generic bool) ([]byte, error) {
 	s.Reset(payload)
 	clear(r.Records)
 	*r = Request{Records: r.Records[:0]}
@@ -132,7 +144,7 @@ func (r *Request) decode(s *jsonscan.Scanner, payload, buf []byte) ([]byte, erro
 	if room := len(payload)/4*3 + 8; cap(buf) < room {
 		buf = make([]byte, 0, room)
 	}
-	d := requestDecoder{s: s, rec: -1, data: buf[:0]}
+	d := requestDecoder{s: s, payload: payload, generic: generic, rec: -1, data: buf[:0]}
 	d.request(r)
 	return d.data, d.result()
 }
@@ -143,13 +155,22 @@ func (r *Request) decode(s *jsonscan.Scanner, payload, buf []byte) ([]byte, erro
 // which record it is in (for error messages) and the first error with
 // where it happened.
 type requestDecoder struct {
-	s    *jsonscan.Scanner
-	buf  []byte
-	data []byte
-	ids  []byte
-	rec  int // index of the record being read; -1 outside "records"
-	err  error
-	hint string // what the payload looks like instead, from its keys
+	s       *jsonscan.Scanner
+	payload []byte
+	// generic turns plainRecord off, so that tests can hold it to the
+	// general way.
+	generic bool
+	// meta is plainRecord's scanner for a timestamp and plainMetadata's.
+	meta jsonscan.Scanner
+	// lastKinesis is the last metadata read, whose strings the next
+	// record's may be (see metadataString).
+	lastKinesis events.KinesisFirehoseRecordMetadata
+	buf         []byte
+	data        []byte
+	ids         []byte
+	rec         int // index of the record being read; -1 outside "records"
+	err         error
+	hint        string // what the payload looks like instead, from its keys
 	// clash is the error for a top-level "Records" in a payload that turns
 	// out to have "records" as well.
 	clash string
@@ -196,7 +217,10 @@ func (d *requestDecoder) request(r *Request) {
 			for i := range s.Array() {
 				d.rec = i
 				r.Records = append(r.Records, RequestRecord{})
-				d.record(&r.Records[i])
+				if !d.plainRecord(&r.Records[i]) {
+					d.record(&r.Records[i])
+				}
+				r.idLens += r.Records[i].idLen
 			}
 			if s.Err() == nil {
 				d.rec = -1 // an error in the array is said of its record
@@ -282,6 +306,151 @@ func (d *requestDecoder) record(r *RequestRecord) {
 	}
 }
 
+// plainRecord reads the record that comes next when it is laid out as
+// Firehose lays out records: "recordId" (printable ASCII, no escapes),
+// "approximateArrivalTimestamp" (an integer) and "data" (plain base64),
+// in that order, then "kinesisRecordMetadata" or nothing (from a Kinesis
+// stream or not), with any whitespace around the punctuation. It reads
+// the bytes itself, the scanner still before the record, and moves the
+// scanner past the record only when all of it was of that shape;
+// otherwise it reports false, having changed nothing, and record reads it
+// the general way (nulls, escapes, keys in another order or unknown ones,
+// any error). What it takes, record reads the same (TestPlainRecord,
+// FuzzPlainRecords). Decoding the access-log batch's request (4,184
+// records, the JSON around the data a good part of the work) took a
+// third less time than with record alone.
+func (d *requestDecoder) plainRecord(r *RequestRecord) bool {
+	if d.generic {
+		return false
+	}
+	p := d.payload
+	i := member(p, d.s.Offset(), '{', `"recordId"`)
+	if i < 0 || i >= len(p) || p[i] != '"' {
+		return false
+	}
+	idStart := i + 1
+	i = plainASCIIEnd(p, idStart)
+	if i >= len(p) || p[i] != '"' || i == idStart {
+		return false
+	}
+	id := p[idStart:i]
+	i = member(p, i+1, ',', `"approximateArrivalTimestamp"`)
+	if i < 0 {
+		return false
+	}
+	// The number read as millis reads it, by a scanner of its own (the
+	// record's is still before the record): eight digits at a time.
+	d.meta.Reset(p[i:])
+	ms, err := d.meta.Int64()
+	if err != nil {
+		return false
+	}
+	i += d.meta.Offset()
+	i = member(p, i, ',', `"data"`)
+	if i < 0 || i >= len(p) || p[i] != '"' {
+		return false
+	}
+	start := len(d.data)
+	data, n, ok := jsonscan.DecodeBase64Text(d.data, p[i+1:])
+	if !ok {
+		return false
+	}
+	i = skipSpace(p, i+n+2)
+	var md events.KinesisFirehoseRecordMetadata
+	if i < len(p) && p[i] == ',' {
+		if i = member(p, i, ',', `"kinesisRecordMetadata"`); i < 0 {
+			return false
+		}
+		if i = d.plainMetadata(&md, i); i < 0 {
+			return false
+		}
+		i = skipSpace(p, i)
+	}
+	if i >= len(p) || p[i] != '}' {
+		return false
+	}
+	r.RecordID, r.idLen = d.keepID(id, true)
+	r.ArrivalTime = time.Unix(ms/1000, (ms%1000)*1000000)
+	r.Kinesis = md
+	r.hasData = true
+	d.data = data
+	r.data = data[start:len(data):len(data)] // capped: see Record.Data
+	d.s.Seek(i + 1)
+	return true
+}
+
+// plainMetadata reads the kinesisRecordMetadata value at offset i of the
+// payload into md as record reads it, with a scanner of its own that
+// starts there, as deep in the request as the value is (in the request's
+// object, "records" and the record), and returns the offset after it. On
+// an error it returns -1, forgetting the error: the general way, which
+// then reads the record from its start, meets it again and says where.
+func (d *requestDecoder) plainMetadata(md *events.KinesisFirehoseRecordMetadata, i int) int {
+	outer := d.s
+	d.meta.ResetNested(d.payload[i:], 3)
+	d.s = &d.meta
+	d.kinesis(md)
+	d.s = outer
+	if d.err != nil || d.meta.Err() != nil {
+		d.err = nil
+		return -1
+	}
+	return i + d.meta.Offset()
+}
+
+// member reads, from offset i of p, the byte sep ('{' or ','), a key
+// (with its quotes) and the colon after it, whitespace allowed around
+// each, and returns the offset of the member's value: -1 when p holds
+// anything else there.
+func member(p []byte, i int, sep byte, key string) int {
+	i = skipSpace(p, i)
+	if i >= len(p) || p[i] != sep {
+		return -1
+	}
+	i = skipSpace(p, i+1)
+	if len(p)-i < len(key) || string(p[i:i+len(key)]) != key {
+		return -1
+	}
+	i = skipSpace(p, i+len(key))
+	if i >= len(p) || p[i] != ':' {
+		return -1
+	}
+	return skipSpace(p, i+1)
+}
+
+// skipSpace returns the offset of the first byte at or after i that is
+// not JSON whitespace.
+func skipSpace(p []byte, i int) int {
+	for i < len(p) && (p[i] == ' ' || p[i] == '\n' || p[i] == '\r' || p[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// plainASCIIEnd returns the offset of the first byte at or after i that
+// would end a string's plain ASCII text: a quote, a backslash, a control
+// byte or one of 0x80 or more (or len(p)). It looks at eight bytes at a
+// time: record ids run to 56 characters or more.
+func plainASCIIEnd(p []byte, i int) int {
+	const lsb, msb = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(p); i += 8 {
+		x := binary.LittleEndian.Uint64(p[i:])
+		q, b := x^(lsb*'"'), x^(lsb*'\\')
+		// A byte's top bit is set in m when the byte is a quote, a
+		// backslash, below 0x20 or at least 0x80; the lowest such byte
+		// is always one of those (bits above it may be wrong).
+		if m := ((q-lsb)&^q | (b-lsb)&^b | (x - lsb*0x20) | x) & msb; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for ; i < len(p); i++ {
+		if c := p[i]; c == '"' || c == '\\' || c < 0x20 || c >= 0x80 {
+			break
+		}
+	}
+	return i
+}
+
 // idBlock is the size of the blocks record ids are copied into.
 const idBlock = 32 << 10
 
@@ -298,23 +467,53 @@ func (d *requestDecoder) id() (string, int) {
 		d.fail("recordId", err)
 		return "", 0
 	}
-	var id string
-	switch {
-	case len(v) == 0:
-	case len(v) > cap(d.ids)-len(d.ids) && len(v) > idBlock/4:
-		id = string(v) // a rare long id pays for its own
-	default:
-		if len(v) > cap(d.ids)-len(d.ids) {
-			d.ids = make([]byte, 0, idBlock)
-		}
-		start := len(d.ids)
-		d.ids = append(d.ids, v...)
-		id = unsafe.String(&d.ids[start], len(v))
-	}
+	return d.keepID(v, ascii)
+}
+
+// keepID copies the id v into the id blocks (see id); ascii says it came
+// in ASCII without escapes.
+func (d *requestDecoder) keepID(v []byte, ascii bool) (string, int) {
+	id := d.keep(v)
 	if ascii {
 		return id, len(id) + 2
 	}
 	return id, jsonenc.StringLen(id)
+}
+
+// keep copies v into the id blocks (see id) and returns the copy.
+func (d *requestDecoder) keep(v []byte) string {
+	switch {
+	case len(v) == 0:
+		return ""
+	case len(v) > cap(d.ids)-len(d.ids) && len(v) > idBlock/4:
+		return string(v) // a rare long string pays for its own
+	}
+	if len(v) > cap(d.ids)-len(d.ids) {
+		d.ids = make([]byte, 0, idBlock)
+	}
+	start := len(d.ids)
+	d.ids = append(d.ids, v...)
+	return unsafe.String(&d.ids[start], len(v))
+}
+
+// metadataString reads a string or null ("") of a record's Kinesis
+// metadata into the id blocks (see id), the value the record before had
+// there when it is the same (a stream's records share a few shards and,
+// often, partition keys): three strings a record, which took a seventh
+// of decoding a Kinesis source's request when each was allocated.
+func (d *requestDecoder) metadataString(field string, last string) string {
+	if d.s.Null() {
+		return ""
+	}
+	v, err := d.s.String(&d.buf)
+	if err != nil {
+		d.fail(field, err)
+		return ""
+	}
+	if string(v) == last {
+		return last
+	}
+	return d.keep(v)
 }
 
 func (d *requestDecoder) kinesis(md *events.KinesisFirehoseRecordMetadata) {
@@ -326,20 +525,37 @@ func (d *requestDecoder) kinesis(md *events.KinesisFirehoseRecordMetadata) {
 		return
 	}
 	var seen uint
+	last := &d.lastKinesis
 	for key := range s.Object() {
-		if !d.once(&seen, kinesisKeys, key, "kinesisRecordMetadata.") {
-			continue
-		}
+		// Told apart by a switch, as record's keys are.
+		i := -1
 		switch string(key) {
 		case "shardId":
-			md.ShardID = d.string("kinesisRecordMetadata.shardId")
+			i = 0
 		case "partitionKey":
-			md.PartitionKey = d.string("kinesisRecordMetadata.partitionKey")
+			i = 1
 		case "approximateArrivalTimestamp":
-			md.ApproximateArrivalTimestamp.Time = d.millis("kinesisRecordMetadata.approximateArrivalTimestamp")
+			i = 2
 		case "sequenceNumber":
-			md.SequenceNumber = d.string("kinesisRecordMetadata.sequenceNumber")
+			i = 3
 		case "subsequenceNumber":
+			i = 4
+		}
+		if i < 0 || seen&(1<<i) != 0 {
+			d.once(&seen, kinesisKeys, key, "kinesisRecordMetadata.") // says why, or skips an unknown key
+			continue
+		}
+		seen |= 1 << i
+		switch i {
+		case 0:
+			md.ShardID = d.metadataString("kinesisRecordMetadata.shardId", last.ShardID)
+		case 1:
+			md.PartitionKey = d.metadataString("kinesisRecordMetadata.partitionKey", last.PartitionKey)
+		case 2:
+			md.ApproximateArrivalTimestamp.Time = d.millis("kinesisRecordMetadata.approximateArrivalTimestamp")
+		case 3:
+			md.SequenceNumber = d.metadataString("kinesisRecordMetadata.sequenceNumber", last.SequenceNumber)
+		case 4:
 			if !s.Null() {
 				n, err := s.Int64()
 				d.fail("kinesisRecordMetadata.subsequenceNumber", err)
@@ -347,6 +563,7 @@ func (d *requestDecoder) kinesis(md *events.KinesisFirehoseRecordMetadata) {
 			}
 		}
 	}
+	*last = *md
 }
 
 // once reports whether key is one of keys seen for the first time, marking

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"lakestream/shared/jsonscan"
 	"lakestream/shared/lambdarun"
 )
 
@@ -232,5 +234,109 @@ func FuzzDecodeEvent(f *testing.F) {
 		require.NoError(t, jerr)
 		require.NoError(t, err, "%s", raw)
 		require.Equal(t, theirs, ours)
+	})
+}
+
+// checkPlainRecords decodes raw both ways, plainRecord on and off, and
+// holds the two to the same request or the same error.
+func checkPlainRecords(t *testing.T, raw []byte) {
+	t.Helper()
+	var fast, slow Request
+	_, ferr := fast.decodeAs(&jsonscan.Scanner{}, raw, nil, false)
+	_, serr := slow.decodeAs(&jsonscan.Scanner{}, raw, nil, true)
+	if serr != nil {
+		require.Error(t, ferr, "%q", raw)
+		assert.Equal(t, serr.Error(), ferr.Error(), "%q", raw)
+		return
+	}
+	require.NoError(t, ferr, "%q", raw)
+	require.Equal(t, slow, fast, "%q", raw)
+}
+
+// TestPlainRecord: plainRecord takes the records laid out as Firehose
+// lays them out, and leaves any other to the general way, which reads
+// them the same either way.
+func TestPlainRecord(t *testing.T) {
+	const id, ts = `"49546986683135544286507457936321625675700192471156785154"`, `1700000000000`
+	tests := map[string]struct {
+		rec   string
+		plain bool
+	}{
+		"compact":               {`{"recordId":` + id + `,"approximateArrivalTimestamp":` + ts + `,"data":"aGVsbG8="}`, true},
+		"Python's separators":   {`{"recordId": "r000001", "approximateArrivalTimestamp": ` + ts + `, "data": "aGk="}`, true},
+		"whitespace":            {"{ \"recordId\"\t:\r\n\"r\" ,\n\"approximateArrivalTimestamp\" : 0 , \"data\" : \"\" }", true},
+		"short id":              {`{"recordId":"r","approximateArrivalTimestamp":7,"data":"aGVsbG8sIHdvcmxkIQ=="}`, true},
+		"DEL in id":             {"{\"recordId\":\"r\x7f\",\"approximateArrivalTimestamp\":7,\"data\":\"\"}", true},
+		"18 digits":             {`{"recordId":"r","approximateArrivalTimestamp":999999999999999999,"data":"aGk="}`, true},
+		"19 digits":             {`{"recordId":"r","approximateArrivalTimestamp":1000000000000000000,"data":"aGk="}`, true},
+		"int64 range's end":     {`{"recordId":"r","approximateArrivalTimestamp":-9223372036854775808,"data":"aGk="}`, true},
+		"past int64's range":    {`{"recordId":"r","approximateArrivalTimestamp":9223372036854775808,"data":"aGk="}`, false},
+		"minus zero":            {`{"recordId":"r","approximateArrivalTimestamp":-0,"data":"aGk="}`, true},
+		"negative timestamp":    {`{"recordId":"r","approximateArrivalTimestamp":-1,"data":"aGk="}`, true},
+		"leading zero":          {`{"recordId":"r","approximateArrivalTimestamp":01,"data":"aGk="}`, false},
+		"fraction":              {`{"recordId":"r","approximateArrivalTimestamp":1.5,"data":"aGk="}`, false},
+		"exponent":              {`{"recordId":"r","approximateArrivalTimestamp":1e3,"data":"aGk="}`, false},
+		"null timestamp":        {`{"recordId":"r","approximateArrivalTimestamp":null,"data":"aGk="}`, false},
+		"escaped id":            {`{"recordId":"r\"1","approximateArrivalTimestamp":1,"data":"aGk="}`, false},
+		"UTF-8 id":              {`{"recordId":"ré","approximateArrivalTimestamp":1,"data":"aGk="}`, false},
+		"long UTF-8 id":         {`{"recordId":"r1234567é","approximateArrivalTimestamp":1,"data":"aGk="}`, false},
+		"control byte in id":    {"{\"recordId\":\"r\x01\",\"approximateArrivalTimestamp\":1,\"data\":\"aGk=\"}", false},
+		"empty id":              {`{"recordId":"","approximateArrivalTimestamp":1,"data":"aGk="}`, false},
+		"null data":             {`{"recordId":"r","approximateArrivalTimestamp":1,"data":null}`, false},
+		"bad base64":            {`{"recordId":"r","approximateArrivalTimestamp":1,"data":"aGk"}`, false},
+		"escaped base64":        {`{"recordId":"r","approximateArrivalTimestamp":1,"data":"aG\u006b="}`, false},
+		"no timestamp":          {`{"recordId":"r","data":"aGk="}`, false},
+		"keys in another order": {`{"approximateArrivalTimestamp":1,"recordId":"r","data":"aGk="}`, false},
+		"key in another case":   {`{"recordID":"r","approximateArrivalTimestamp":1,"data":"aGk="}`, false},
+		"kinesis source":        {`{"recordId":"r","approximateArrivalTimestamp":1,"data":"aGk=","kinesisRecordMetadata":{"partitionKey":"pk"}}`, true},
+		"all the metadata": {`{"recordId": "r", "approximateArrivalTimestamp": 1714571102000, "data": "aGk=", "kinesisRecordMetadata": ` +
+			`{"shardId": "shardId-000000000000", "partitionKey": "p\u00e9", "approximateArrivalTimestamp": 1714571101500, "sequenceNumber": "4959", "subsequenceNumber": 2, "future": [{}]} }`, true},
+		"null metadata":          {`{"recordId":"r","approximateArrivalTimestamp":1,"data":"aGk=","kinesisRecordMetadata":null}`, true},
+		"metadata not an object": {`{"recordId":"r","approximateArrivalTimestamp":1,"data":"aGk=","kinesisRecordMetadata":"pk"}`, false},
+		"metadata key in case":   {`{"recordId":"r","approximateArrivalTimestamp":1,"data":"aGk=","kinesisRecordMetadata":{"PartitionKey":"pk"}}`, false},
+		"metadata key twice":     {`{"recordId":"r","approximateArrivalTimestamp":1,"data":"aGk=","kinesisRecordMetadata":{"shardId":"a","shardId":"b"}}`, false},
+		"bad subsequence":        {`{"recordId":"r","approximateArrivalTimestamp":1,"data":"aGk=","kinesisRecordMetadata":{"subsequenceNumber":1.5}}`, false},
+		"metadata unclosed":      {`{"recordId":"r","approximateArrivalTimestamp":1,"data":"aGk=","kinesisRecordMetadata":{"shardId":"a"`, false},
+		"member after metadata":  {`{"recordId":"r","approximateArrivalTimestamp":1,"data":"aGk=","kinesisRecordMetadata":null,"x":1}`, false},
+		"metadata at the depth limit": {`{"recordId":"r","approximateArrivalTimestamp":1,"data":"aGk=","kinesisRecordMetadata":{"x":` +
+			strings.Repeat("[", jsonscan.MaxDepth-4) + strings.Repeat("]", jsonscan.MaxDepth-4) + `}}`, true},
+		"metadata past the depth limit": {`{"recordId":"r","approximateArrivalTimestamp":1,"data":"aGk=","kinesisRecordMetadata":{"x":` +
+			strings.Repeat("[", jsonscan.MaxDepth-3) + strings.Repeat("]", jsonscan.MaxDepth-3) + `}}`, false},
+		"member after data": {`{"recordId":"r","approximateArrivalTimestamp":1,"data":"aGk=","data":"aGk="}`, false},
+		"unclosed":          {`{"recordId":"r","approximateArrivalTimestamp":1,"data":"aGk="`, false},
+		"not an object":     {`["recordId","r"]`, false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			raw := []byte(`{"records":[` + tc.rec + `, ` + tc.rec + `]}`)
+			s := jsonscan.New([]byte(tc.rec))
+			s.ResetNested([]byte(tc.rec), 2) // as deep as a record is
+			d := requestDecoder{s: s, payload: []byte(tc.rec), data: make([]byte, 0, 64)}
+			var r RequestRecord
+			assert.Equal(t, tc.plain, d.plainRecord(&r))
+			assert.Equal(t, !tc.plain, s.Offset() == 0, "the scanner moves past the record only when it is taken")
+			checkPlainRecords(t, raw)
+		})
+	}
+}
+
+// FuzzPlainRecords holds plainRecord to the general way on any payload,
+// and on records of Firehose's layout made of any id, timestamp, data
+// and whitespace, which it nearly always takes.
+func FuzzPlainRecords(f *testing.F) {
+	for _, s := range requestSeeds {
+		f.Add([]byte(s), "r1", int64(1700000000000), []byte("hi"), " ")
+	}
+	f.Add([]byte(`{"records":[]}`), "r\"1", int64(-1), []byte{0, 0xff}, "\t\n")
+	f.Fuzz(func(t *testing.T, raw []byte, id string, ms int64, data []byte, space string) {
+		checkPlainRecords(t, raw)
+		idJSON, err := json.Marshal(id)
+		require.NoError(t, err)
+		rec := fmt.Sprintf(`{%[1]s"recordId"%[1]s:%[1]s%[2]s%[1]s,%[1]s"approximateArrivalTimestamp"%[1]s:%[1]s%[3]d%[1]s,%[1]s"data"%[1]s:%[1]s"%[4]s"%[1]s`,
+			space, idJSON, ms, base64.StdEncoding.EncodeToString(data))
+		// From a Kinesis stream, with metadata made of the same pieces.
+		kin := fmt.Sprintf(`,%[1]s"kinesisRecordMetadata"%[1]s:%[1]s{"shardId":%[2]s,%[1]s"partitionKey":%[2]s,"approximateArrivalTimestamp":%[3]d,"sequenceNumber":"%[4]s","subsequenceNumber":%[3]d}`,
+			space, idJSON, ms, data)
+		checkPlainRecords(t, []byte(`{"records":[`+rec+`}, `+rec+kin+space+`}]}`))
 	})
 }

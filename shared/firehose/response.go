@@ -191,15 +191,20 @@ type metadataMemo struct {
 
 // get returns m's "metadata" member, as appendMetadata writes it.
 func (c *metadataMemo) get(m map[string]string) []byte {
-	if len(m) == 0 {
-		return nil
-	}
+	// A map is looked up by its identity before its length is asked:
+	// that reads the map's own memory, which had left the cache by the
+	// time the handler met it again (a third of get's time on the
+	// access-log batch, whose records take turns among many maps). Only
+	// non-empty maps are remembered.
 	p := reflect.ValueOf(m).UnsafePointer()
-	if p == c.last {
+	if p == c.last && p != nil {
 		return c.lastMeta
 	}
 	meta, ok := c.byMap[p]
 	if !ok {
+		if len(m) == 0 {
+			return nil
+		}
 		meta = appendMetadata(nil, m)
 		if len(c.byMap) >= maxMemoMaps {
 			clear(c.byMap)

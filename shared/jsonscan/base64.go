@@ -49,7 +49,10 @@ func (s *Scanner) AppendBase64(dst []byte) ([]byte, error) {
 // eight characters is four lookups and one test for a bad character:
 // half the lookups of a table of single characters, and half as long
 // again as fast on the JSON benchmark (BenchmarkAppendBase64). It takes
-// 128 KB, of which the 4,096 valid pairs touch about a sixth.
+// 128 KB, of which the 4,096 valid pairs touch about a sixth. (Four
+// tables of 256 single characters, 4 KB, decoded 10% slower: a Firehose
+// request is decoded whole before any record is transformed, so the
+// pairs in use stay in the cache while it is.)
 var b64Pairs = func() *[1 << 16]uint16 {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 	t := new([1 << 16]uint16)
@@ -78,6 +81,20 @@ func group(g uint32) (uint32, bool) {
 // sextet is the 6-bit value of one base64 character, above 63 when it is
 // not one: its pair with 'A', which is 0.
 func sextet(c byte) uint32 { return uint32(b64Pairs[uint16(c)|'A'<<8]) >> 6 }
+
+// DecodeBase64Text decodes the text of a JSON string that holds plain
+// base64, src starting just after the string's opening quote, for a
+// decoder that reads the JSON around it itself (a Firehose request's
+// records, laid out as Firehose lays them out): what AppendBase64 does on
+// its fast way, without a Scanner. When the text is only alphabet
+// characters, with padding at its end, and a quote closes it, it appends
+// the value to dst and returns n, the text's length (the quote is at
+// src[n]); otherwise ok is false, dst comes back as it was (its spare
+// capacity may have been written to), and the caller reads the string as
+// AppendBase64 does. Room in dst for the whole value saves growing it.
+func DecodeBase64Text(dst, src []byte) (out []byte, n int, ok bool) {
+	return decodeBase64Prefix(dst, src)
+}
 
 // decodeBase64Prefix decodes the text of a JSON string, src starting just
 // after its opening quote, when it is plain base64 (only alphabet
@@ -144,22 +161,42 @@ func decodeBase64Prefix(dst, src []byte) (out []byte, n int, ok bool) {
 // decodeRounds decodes src into dst eight characters (six bytes) a round,
 // while src has eight characters and dst room for a word, and stops before
 // a round with a byte outside the alphabet. It returns the characters read
-// and the bytes written. (A loop of its own, on slices it moves along,
-// keeps everything it needs in registers.)
+// and the bytes written. Four rounds go together while there is room for
+// them, with one test for a bad character: 7-12% faster than a round at
+// a time (records of 240 and 12,000 characters, one core). (A loop of its
+// own, with offsets into the slices, keeps everything it needs in
+// registers.)
 func decodeRounds(dst, src []byte) (read, written int) {
 	t := b64Pairs
-	n := len(src)
-	for len(src) >= 8 && len(dst) >= 8 {
-		x := binary.LittleEndian.Uint64(src)
+	i, o := 0, 0
+	for i+32 <= len(src) && o+26 <= len(dst) {
+		s, d := src[i:i+32], dst[o:o+26]
+		x0, x1 := binary.LittleEndian.Uint64(s), binary.LittleEndian.Uint64(s[8:])
+		x2, x3 := binary.LittleEndian.Uint64(s[16:]), binary.LittleEndian.Uint64(s[24:])
+		a0, a1, a2, a3 := uint64(t[uint16(x0)]), uint64(t[uint16(x0>>16)]), uint64(t[uint16(x0>>32)]), uint64(t[uint16(x0>>48)])
+		b0, b1, b2, b3 := uint64(t[uint16(x1)]), uint64(t[uint16(x1>>16)]), uint64(t[uint16(x1>>32)]), uint64(t[uint16(x1>>48)])
+		c0, c1, c2, c3 := uint64(t[uint16(x2)]), uint64(t[uint16(x2>>16)]), uint64(t[uint16(x2>>32)]), uint64(t[uint16(x2>>48)])
+		e0, e1, e2, e3 := uint64(t[uint16(x3)]), uint64(t[uint16(x3>>16)]), uint64(t[uint16(x3>>32)]), uint64(t[uint16(x3>>48)])
+		if (a0 | a1 | a2 | a3 | b0 | b1 | b2 | b3 | c0 | c1 | c2 | c3 | e0 | e1 | e2 | e3) > 0xfff {
+			break // the rounds one at a time below stop before the bad one
+		}
+		// The 48 bits of each round, first character highest, written
+		// big-endian: six bytes, and two more that the next round
+		// writes over.
+		binary.BigEndian.PutUint64(d, (a0<<36|a1<<24|a2<<12|a3)<<16)
+		binary.BigEndian.PutUint64(d[6:], (b0<<36|b1<<24|b2<<12|b3)<<16)
+		binary.BigEndian.PutUint64(d[12:], (c0<<36|c1<<24|c2<<12|c3)<<16)
+		binary.BigEndian.PutUint64(d[18:], (e0<<36|e1<<24|e2<<12|e3)<<16)
+		i, o = i+32, o+24
+	}
+	for i+8 <= len(src) && o+8 <= len(dst) {
+		x := binary.LittleEndian.Uint64(src[i:])
 		p0, p1, p2, p3 := uint64(t[uint16(x)]), uint64(t[uint16(x>>16)]), uint64(t[uint16(x>>32)]), uint64(t[uint16(x>>48)])
 		if (p0 | p1 | p2 | p3) > 0xfff {
 			break
 		}
-		// The 48 bits, first character highest, written big-endian: six
-		// bytes, and two more that the next round writes over.
-		binary.BigEndian.PutUint64(dst, (p0<<36|p1<<24|p2<<12|p3)<<16)
-		src, dst = src[8:], dst[6:]
+		binary.BigEndian.PutUint64(dst[o:], (p0<<36|p1<<24|p2<<12|p3)<<16)
+		i, o = i+8, o+6
 	}
-	read = n - len(src)
-	return read, read / 4 * 3
+	return i, o
 }

@@ -72,6 +72,33 @@ func checkAppendBase64(t *testing.T, data []byte) {
 			assert.Equal(t, "prefix"+string(want), string(got), "%q, room %d", data, room)
 		}
 	}
+	checkDecodeBase64Text(t, data)
+}
+
+// checkDecodeBase64Text holds DecodeBase64Text to encoding/json on data:
+// where it takes the text after the opening quote, the string it says
+// ends at n (the closing quote at data[1+n]) is one encoding/json reads
+// as base64, to the same value; where it does not, dst comes back as it
+// was.
+func checkDecodeBase64Text(t *testing.T, data []byte) {
+	t.Helper()
+	if len(data) == 0 || data[0] != '"' {
+		return
+	}
+	for _, room := range []int{0, 3, 1 << 16} {
+		dst := append(make([]byte, 0, len("prefix")+room), "prefix"...)
+		got, n, ok := DecodeBase64Text(dst, data[1:])
+		if !ok {
+			assert.Equal(t, "prefix", string(got), "dst comes back as it was")
+			continue
+		}
+		require.Less(t, 1+n, len(data))
+		require.Equal(t, byte('"'), data[1+n], "%q: n is where the closing quote is", data)
+		want, wantB64, notString := appendBase64AsJSON(data[:1+n+1])
+		require.NoError(t, notString, "%q", data)
+		require.NoError(t, wantB64, "%q taken, but encoding/json does not read it as base64", data)
+		assert.Equal(t, "prefix"+string(want), string(got), "%q, room %d", data, room)
+	}
 }
 
 func TestAppendBase64(t *testing.T) {
@@ -90,6 +117,14 @@ func TestAppendBase64(t *testing.T) {
 	plain = append(plain, `"`+base64.StdEncoding.EncodeToString(all)+`"`)
 	for _, in := range plain {
 		checkAppendBase64(t, []byte(in))
+	}
+	// A bad character or padding at every place of the first rounds,
+	// which are decoded several at a time.
+	long := base64.StdEncoding.EncodeToString(src)
+	for i := range 80 {
+		for _, c := range []string{"!", "=", "-"} {
+			checkAppendBase64(t, []byte(`"`+long[:i]+c+long[i+1:]+`"`))
+		}
 	}
 	for name, in := range map[string]string{
 		"escaped slash":           `"ab\/c"`,

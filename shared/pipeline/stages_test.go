@@ -128,6 +128,8 @@ func TestFilter(t *testing.T) {
 		"nested path":                {spec: "obj.k=v", want: true},
 		"prefix":                     {spec: "uri^=/img/", want: true},
 		"prefix longer than value":   {spec: "method^=GETTER", want: false},
+		"prefix of an int's text":    {spec: "status^=30", want: true},
+		"prefix of a nested object":  {spec: `obj^={"k"`, want: true},
 		"regexp unanchored":          {spec: `uri~=\.png`, want: true},
 		"regexp anchored":            {spec: `uri~=^\.png$`, want: false},
 		"regexp on numbers":          {spec: `status~=^3\d\d$`, want: true},

@@ -193,18 +193,23 @@ func (p *Parser) ParseInto(r *record.Builder, line []byte) (bool, error) {
 	}
 	r.Fields = append(r.Fields, record.Field{Name: "timestamp", Value: r.Box(timestamp)})
 	start := 0
-	for k, f := range fields {
+	for k := range fields {
+		f := &fields[k]
 		var v any
 		if k < n {
-			if v, err = convert(r, f.w3c, f.kind, s[start:ends[k]], encoded&(1<<k) != 0); err != nil {
-				r.Reset()
-				return false, err
+			switch value := s[start:ends[k]]; {
+			case value == "-" || value == "":
+			case f.kind == text && encoded&(1<<k) == 0:
+				v = r.Box(value) // most fields: a string as it stands
+			default:
+				if v, err = convert(r, f.w3c, f.kind, value, encoded&(1<<k) != 0); err != nil {
+					r.Reset()
+					return false, err
+				}
 			}
-		}
-		r.Fields = append(r.Fields, record.Field{Name: f.name, Value: v})
-		if k < n {
 			start = ends[k] + 1
 		}
+		r.Fields = append(r.Fields, record.Field{Name: f.name, Value: v})
 	}
 	if p.opts.DeriveUserAgent {
 		var c agentClass

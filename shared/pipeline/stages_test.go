@@ -370,7 +370,8 @@ func TestSplit(t *testing.T) {
 // netip, which handles every other address: the same masked text for
 // every input and prefix length.
 func FuzzTruncateIPv4(f *testing.F) {
-	for _, s := range []string{"203.0.113.9", "0.0.0.0", "255.255.255.255", "01.2.3.4", "1.2.3", "1.2.3.4.5", "1..2.3", "256.1.1.1", "1.2.3.4:80", "::ffff:1.2.3.4", "1.2.3.-4", "1.2.3.4 "} {
+	for _, s := range []string{"203.0.113.9", "0.0.0.0", "255.255.255.255", "01.2.3.4", "1.2.3", "1.2.3.4.5", "1..2.3", "256.1.1.1", "1.2.3.4:80", "::ffff:1.2.3.4", "1.2.3.-4", "1.2.3.4 ",
+		"1.2.3.04", "10.0.0.0", "100.200.250.255", "1.2.3.1234", "1.2.3.", ".1.2.3", "1.2.3.4."} {
 		f.Add(s, 24)
 	}
 	f.Fuzz(func(t *testing.T, s string, bits int) {

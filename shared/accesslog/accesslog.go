@@ -111,7 +111,7 @@ func ParseInto(r *record.Builder, line []byte) error {
 		if n == len(head) {
 			return errorf("more than 4 fields before the [time]")
 		}
-		j := logfield.TokenEnd(s, i)
+		j := shortTokenEnd(s, i)
 		head[n] = s[i:j]
 		n++
 		i = j
@@ -124,7 +124,8 @@ func ParseInto(r *record.Builder, line []byte) error {
 	if end < 0 {
 		return errorf("[time] has no closing bracket")
 	}
-	when, err := parseTime(s[i+1 : i+end])
+	timeAt, timeEnd := i+1, i+end
+	when, err := parseTime(s[timeAt:timeEnd])
 	if err != nil {
 		return err
 	}
@@ -142,7 +143,7 @@ func ParseInto(r *record.Builder, line []byte) error {
 	if err != nil {
 		return err
 	}
-	j := logfield.TokenEnd(s, i)
+	j := shortTokenEnd(s, i)
 	status, err := count(r, s[i:j], "status")
 	if err != nil {
 		return err
@@ -151,7 +152,7 @@ func ParseInto(r *record.Builder, line []byte) error {
 	if err != nil {
 		return err
 	}
-	j = logfield.TokenEnd(s, i)
+	j = shortTokenEnd(s, i)
 	sent, err := count(r, s[i:j], "bytes")
 	if err != nil {
 		return err
@@ -177,8 +178,7 @@ func ParseInto(r *record.Builder, line []byte) error {
 	}
 
 	// Everything is valid: build the record.
-	var stamp [maxTimeLen]byte
-	timestamp := r.Text(civil.AppendRFC3339(stamp[:0], when.Unix, when.Frac))
+	timestamp := timeText(r, s[timeAt:timeEnd], when)
 	// The pipeline reads the time back for partition keys and SCHEMA.
 	r.HintTime(timestamp, time.Unix(when.Unix, int64(when.Nano)).UTC())
 
@@ -245,9 +245,9 @@ func addRequest(r *record.Builder, req string) {
 // splitRequest splits "METHOD URI PROTOCOL". The URI is everything between
 // the first and the last space, so a URI sent with raw spaces still splits.
 func splitRequest(req string) (method, uri, protocol string, ok bool) {
-	first := strings.IndexByte(req, ' ')
+	first := shortTokenEnd(req, 0) // a method is a short word
 	last := strings.LastIndexByte(req, ' ')
-	if first <= 0 || last == first || last == len(req)-1 {
+	if first == 0 || first == len(req) || last == first || last == len(req)-1 {
 		return "", "", "", false
 	}
 	method, uri, protocol = req[:first], req[first+1:last], req[last+1:]
@@ -415,11 +415,42 @@ func isTimeStart(s string) bool {
 	return len(s) >= 4 && s[0] == '[' && isDigit(s[1]) && isDigit(s[2]) && s[3] == '/'
 }
 
+// shortTokenEnd is logfield.TokenEnd for the short words of a line (a
+// host, "-", a status, a byte count): a byte loop, where a search costs
+// more to start than such a word takes to read (a fifth of a line).
+func shortTokenEnd(s string, i int) int {
+	for i < len(s) && s[i] != ' ' {
+		i++
+	}
+	return i
+}
+
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // parseTime reads %t, "10/Oct/2000:13:55:36 -0700", also with fractional
 // seconds after the seconds ("13:55:36.123", as Apache logs with
 // %{msec_frac}t and NGINX with a custom $msec format).
+// timeText returns the RFC 3339 text in UTC of when, read from v by
+// parseTime, held by r's arena. A time logged in UTC (+0000, as servers
+// on UTC hosts and load balancers log) is v's own date and clock in the
+// other order: what civil.AppendRFC3339 writes, without working the date
+// out of the instant again.
+func timeText(r *record.Builder, v string, when logfield.Time) string {
+	var stamp [maxTimeLen]byte
+	if zone := v[len(v)-5:]; zone != "+0000" && zone != "-0000" {
+		return r.Text(civil.AppendRFC3339(stamp[:0], when.Unix, when.Frac))
+	}
+	// v is "dd/Mon/yyyy:hh:mm:ss[.fraction] +zzzz", every digit checked.
+	month := civil.Month(v[3:6])
+	b := append(stamp[:0], v[7:11]...)
+	b = append(b, '-', byte('0'+month/10), byte('0'+month%10), '-', v[0], v[1], 'T')
+	b = append(b, v[12:20]...)
+	if when.Frac != "" {
+		b = append(append(b, '.'), when.Frac...)
+	}
+	return r.Text(append(b, 'Z'))
+}
+
 func parseTime(v string) (logfield.Time, error) {
 	t, err := logfield.ParseTime(v)
 	switch err {

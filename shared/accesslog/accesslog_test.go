@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"lakestream/shared/civil"
+	"lakestream/shared/logfield"
 	"lakestream/shared/pipeline/pipelinetest"
 	"lakestream/shared/record"
 )
@@ -204,6 +206,29 @@ func benchLines() [][]byte {
 
 func BenchmarkParse(b *testing.B) { pipelinetest.BenchmarkParser(b, benchLines(), Parse) }
 
+// BenchmarkParseInto parses the lines into one record rewound in between,
+// as the pipeline does: the parser's own cost, without a record's
+// allocation per line.
+func BenchmarkParseInto(b *testing.B) {
+	lines := benchLines()
+	size := 0
+	for _, l := range lines {
+		size += len(l) + 1
+	}
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	r := record.NewBuilder(0)
+	for b.Loop() {
+		for _, l := range lines {
+			r.Rewind()
+			if err := ParseInto(r, l); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(lines)), "ns/line")
+}
+
 // TestIsToken holds isToken to RFC 9110's tchar, byte by byte.
 func TestIsToken(t *testing.T) {
 	for c := range 256 {
@@ -212,4 +237,52 @@ func TestIsToken(t *testing.T) {
 		assert.Equal(t, want, isToken(string([]byte{'G', b, 'T'})), "byte %#x", b)
 	}
 	assert.True(t, isToken(""))
+}
+
+// FuzzShortTokenEnd holds shortTokenEnd to logfield.TokenEnd.
+func FuzzShortTokenEnd(f *testing.F) {
+	f.Add("203.0.113.9 - -", 0)
+	f.Add("200 1234", 4)
+	f.Add("", 0)
+	f.Add("nospace", 3)
+	f.Fuzz(func(t *testing.T, s string, i int) {
+		if i < 0 || i > len(s) {
+			return
+		}
+		require.Equal(t, logfield.TokenEnd(s, i), shortTokenEnd(s, i))
+	})
+}
+
+// FuzzSplitRequest holds splitRequest to its reading with searches: the
+// method before the first space, the protocol after the last.
+func FuzzSplitRequest(f *testing.F) {
+	for _, s := range []string{"GET / HTTP/1.1", "GET /a b HTTP/1.0", " GET / HTTP/1.1", "GET", "GET ", "GET / ", "\x16\x03\x01", "G(T / HTTP/1.1", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, req string) {
+		first, last := strings.IndexByte(req, ' '), strings.LastIndexByte(req, ' ')
+		wantOK := first > 0 && last != first && last != len(req)-1 && isToken(req[:max(first, 0)]) && strings.HasPrefix(req[last+1:], "HTTP/")
+		method, uri, protocol, ok := splitRequest(req)
+		require.Equal(t, wantOK, ok)
+		if ok {
+			require.Equal(t, []string{req[:first], req[first+1 : last], req[last+1:]}, []string{method, uri, protocol})
+		}
+	})
+}
+
+// FuzzTimeText holds timeText to civil.AppendRFC3339 of the instant read,
+// for every time parseTime reads, in UTC or not.
+func FuzzTimeText(f *testing.F) {
+	for _, s := range []string{"10/Oct/2000:13:55:36 -0700", "05/Mar/2024:06:07:08 +0000", "29/Feb/2024:23:59:59.123456789 -0000",
+		"01/Jan/0000:00:00:00 +0000", "31/Dec/9999:23:59:59.5 +0000", "01/Jan/2024:00:00:00 +2359"} {
+		f.Add(s)
+	}
+	r := record.NewBuilder(0)
+	f.Fuzz(func(t *testing.T, v string) {
+		when, err := parseTime(v)
+		if err != nil {
+			return
+		}
+		require.Equal(t, string(civil.AppendRFC3339(nil, when.Unix, when.Frac)), timeText(r, v, when))
+	})
 }

@@ -181,24 +181,33 @@ func (p *Parser) ParseInto(r *record.Builder, line []byte) (bool, error) {
 	// of the text derived from it (decoded values, the timestamp).
 	s := r.Text(line)
 
-	var values [len(fields)]string
-	n, encoded := splitFields(s, &values)
+	var ends [len(fields)]int
+	n, encoded := splitFields(s, &ends)
 	if n < MinFields {
 		return false, errorf("%d tab-separated fields, want at least %d", n, MinFields)
 	}
 
-	timestamp, err := joinTimestamp(r, values[0], values[1])
+	timestamp, err := joinTimestamp(r, s[:ends[0]], s[ends[0]+1:ends[1]])
 	if err != nil {
 		return false, err
 	}
 	r.Fields = append(r.Fields, record.Field{Name: "timestamp", Value: r.Box(timestamp)})
-	for k, f := range fields {
+	start := 0
+	for k := range fields {
+		f := &fields[k]
 		var v any
 		if k < n {
-			if v, err = convert(r, f.w3c, f.kind, values[k], encoded&(1<<k) != 0); err != nil {
-				r.Reset()
-				return false, err
+			switch value := s[start:ends[k]]; {
+			case value == "-" || value == "":
+			case f.kind == text && encoded&(1<<k) == 0:
+				v = r.Box(value) // most fields: a string as it stands
+			default:
+				if v, err = convert(r, f.w3c, f.kind, value, encoded&(1<<k) != 0); err != nil {
+					r.Reset()
+					return false, err
+				}
 			}
+			start = ends[k] + 1
 		}
 		r.Fields = append(r.Fields, record.Field{Name: f.name, Value: v})
 	}
@@ -215,26 +224,34 @@ func (p *Parser) ParseInto(r *record.Builder, line []byte) (bool, error) {
 	return true, nil
 }
 
-// splitFields cuts s at its tabs into values, as many as values holds
-// (what follows the last is left out: fields a newer log layout adds),
-// and returns how many it cut and, bit k for values[k], which hold a '%'
-// (only those need decode). It reads s a word at a time, finding tabs and
-// percent signs together: a search for each tab, and one for a '%' in
-// each text field, were a fifth of reading a line.
-func splitFields(s string, values *[len(fields)]string) (n int, encoded uint64) {
-	start, i := 0, 0
+// splitFields cuts s at its tabs into fields, as many as ends has room
+// for (what follows the last is left out: fields a newer log layout adds),
+// and returns how many it cut and, bit k for field k, which hold a '%'
+// (only those need decode). Field k ends at ends[k] and starts after the
+// end of the one before, or at 0. It reads s a word at a time, finding
+// tabs and percent signs together: a search for each tab, and one for a
+// '%' in each text field, were a fifth of reading a line. It writes
+// offsets rather than strings: no pointer is stored for each field.
+func splitFields(s string, ends *[len(fields)]int) (n int, encoded uint64) {
+	i := 0
 	for ; i+8 <= len(s); i += 8 {
 		x := load8(s[i : i+8])
-		for m := zeroBytes(x^(lsb*'\t')) | zeroBytes(x^(lsb*'%')); m != 0; m &= m - 1 {
-			j := i + bits.TrailingZeros64(m)/8
-			if s[j] == '%' {
+		tabs, percents := zeroBytes(x^(lsb*'\t')), zeroBytes(x^(lsb*'%'))
+		for ; tabs != 0; tabs &= tabs - 1 {
+			// Percent signs before this tab are the field's: one test
+			// for them all (a user agent has a dozen "%20").
+			b := bits.TrailingZeros64(tabs)
+			if below := uint64(1)<<b - 1; percents&below != 0 {
 				encoded |= 1 << n
-				continue
+				percents &^= below
 			}
-			values[n], start = s[start:j], j+1
-			if n++; n == len(values) {
+			ends[n] = i + b/8
+			if n++; n == len(ends) {
 				return n, encoded
 			}
+		}
+		if percents != 0 {
+			encoded |= 1 << n
 		}
 	}
 	for ; i < len(s); i++ {
@@ -242,13 +259,13 @@ func splitFields(s string, values *[len(fields)]string) (n int, encoded uint64) 
 		case '%':
 			encoded |= 1 << n
 		case '\t':
-			values[n], start = s[start:i], i+1
-			if n++; n == len(values) {
+			ends[n] = i
+			if n++; n == len(ends) {
 				return n, encoded
 			}
 		}
 	}
-	values[n] = s[start:]
+	ends[n] = len(s)
 	return n + 1, encoded
 }
 
@@ -287,6 +304,9 @@ func convert(r *record.Builder, name string, k kind, v string, encoded bool) (an
 		}
 		return r.BoxInt(n), nil
 	case seconds:
+		if f, ok := shortDecimal(v); ok {
+			return r.BoxFloat(f), nil
+		}
 		if !logfield.IsDecimal(v) {
 			return nil, errorf("%s %s is not a number of seconds", name, excerpt.Quote(v))
 		}
@@ -303,6 +323,44 @@ func convert(r *record.Builder, name string, k kind, v string, encoded bool) (an
 	}
 }
 
+// pow10 holds the powers of ten a float64 holds exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
+
+// shortDecimal reads digits with at most one '.' (as logfield.IsDecimal
+// accepts: "0.002", "12", ".5") of at most 15 digits in all, as
+// strconv.ParseFloat would, bit for bit, and reports false for anything
+// else, which is left to ParseFloat. Such a number is n / 10^k with n and
+// 10^k both exact in a float64, and IEEE division rounds their quotient
+// correctly, as ParseFloat rounds; ParseFloat's own general reading cost
+// CloudFront's two seconds fields a tenth of a line.
+func shortDecimal(v string) (float64, bool) {
+	if len(v) == 0 || len(v) > 16 {
+		return 0, false
+	}
+	var n uint64
+	digits, dot := 0, -1
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c == '.' && dot < 0 {
+			dot = i
+			continue
+		}
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+		digits++
+	}
+	if digits == 0 || digits > 15 {
+		return 0, false
+	}
+	f := float64(n)
+	if dot >= 0 {
+		f /= pow10[len(v)-1-dot]
+	}
+	return f, true
+}
+
 // decode undoes CloudFront's %XX encoding once. A value without "%" is
 // returned as is; otherwise the result is held by r's arena.
 func decode(r *record.Builder, v string) string {
@@ -310,27 +368,28 @@ func decode(r *record.Builder, v string) string {
 	if i < 0 {
 		return v
 	}
-	var stack [256]byte // decoded is shorter than v
-	buf := stack[:0]
-	for i >= 0 {
-		buf = append(buf, v[:i]...)
-		v = v[i:]
-		if len(v) >= 3 {
-			hi, ok1 := unhex(v[1])
-			lo, ok2 := unhex(v[2])
+	var stack [256]byte
+	buf := stack[:]
+	if len(v) > len(buf) {
+		buf = make([]byte, len(v)) // decoded is never longer than v
+	}
+	// Byte by byte after the first '%': a user agent has one every few
+	// bytes, where a search for each cost more than it skipped.
+	n := copy(buf, v[:i])
+	for ; i < len(v); i++ {
+		c := v[i]
+		if c == '%' && i+2 < len(v) {
+			hi, ok1 := unhex(v[i+1])
+			lo, ok2 := unhex(v[i+2])
 			if ok1 && ok2 {
-				buf = append(buf, hi<<4|lo)
-				v = v[3:]
-				i = strings.IndexByte(v, '%')
-				continue
+				c = hi<<4 | lo
+				i += 2
 			}
 		}
-		buf = append(buf, '%')
-		v = v[1:]
-		i = strings.IndexByte(v, '%')
+		buf[n] = c
+		n++
 	}
-	buf = append(buf, v...)
-	return r.Text(buf)
+	return r.Text(buf[:n])
 }
 
 func unhex(c byte) (byte, bool) {

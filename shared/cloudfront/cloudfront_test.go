@@ -3,7 +3,9 @@ package cloudfront
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"lakestream/shared/logfield"
 	"lakestream/shared/pipeline/pipelinetest"
 	"lakestream/shared/record"
 )
@@ -261,6 +264,33 @@ func BenchmarkParse(b *testing.B) {
 	}
 }
 
+// BenchmarkParseInto parses the lines into one record rewound in between,
+// as the pipeline does: the parser's own cost, without a record's
+// allocation per line.
+func BenchmarkParseInto(b *testing.B) {
+	for name, opts := range map[string]Options{"plain": {}, "derive-user-agent": {DeriveUserAgent: true}} {
+		b.Run(name, func(b *testing.B) {
+			lines, p := benchLines(), New(opts)
+			size := 0
+			for _, l := range lines {
+				size += len(l) + 1
+			}
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			r := record.NewBuilder(0)
+			for b.Loop() {
+				for _, l := range lines {
+					r.Rewind()
+					if _, err := p.ParseInto(r, l); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(lines)), "ns/line")
+		})
+	}
+}
+
 // FuzzSplitFields holds splitFields to cutting at each tab in turn, as
 // many fields as a line has room for, and to a search for '%' in each.
 func FuzzSplitFields(f *testing.F) {
@@ -274,13 +304,69 @@ func FuzzSplitFields(f *testing.F) {
 		for rest, more := s, true; more && n < len(want); n++ {
 			want[n], rest, more = strings.Cut(rest, "\t")
 		}
-		var got [len(fields)]string
-		gotN, encoded := splitFields(s, &got)
+		var ends [len(fields)]int
+		gotN, encoded := splitFields(s, &ends)
 		require.Equal(t, n, gotN)
+		var got [len(fields)]string
+		start := 0
+		for k := range gotN {
+			require.LessOrEqual(t, start, ends[k], "field %d", k)
+			got[k], start = s[start:ends[k]], ends[k]+1
+		}
 		require.Equal(t, want, got)
 		for k := range n {
 			require.Equal(t, strings.Contains(want[k], "%"), encoded&(1<<k) != 0, "field %d", k)
 		}
 		require.Zero(t, encoded>>n, "no marks past the fields")
+	})
+}
+
+// FuzzShortDecimal holds shortDecimal to strconv.ParseFloat, bit for bit,
+// for every decimal it reads, and to reading every short decimal
+// logfield.IsDecimal accepts.
+func FuzzShortDecimal(f *testing.F) {
+	for _, s := range []string{"0.002", "12", ".5", "5.", "0.000000000000001", "999999999999999", "9999999999999999", "0.1", "123456789.012345", "1.2.3", "", ".", "-1", "1e5", "00000000000000.5"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := shortDecimal(s)
+		if !ok {
+			digits := 0
+			for i := range len(s) {
+				if '0' <= s[i] && s[i] <= '9' {
+					digits++
+				}
+			}
+			require.False(t, logfield.IsDecimal(s) && digits <= 15, "%q is a short decimal", s)
+			return
+		}
+		require.True(t, logfield.IsDecimal(s), "%q", s)
+		want, err := strconv.ParseFloat(s, 64)
+		require.NoError(t, err)
+		require.Equal(t, math.Float64bits(want), math.Float64bits(got), "%q: %v, want %v", s, got, want)
+	})
+}
+
+// FuzzDecode holds decode to a plain reading of the rule: each '%' and
+// two hex digits is the byte they spell; anything else, a '%' without
+// them included, is kept.
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{"", "%", "%2", "%20", "a%20b", "%%41", "%zz%41", "Mozilla/5.0%20(Windows%20NT%2010.0)", "100%", "%2520", strings.Repeat("%41", 200)} {
+		f.Add(s)
+	}
+	r := record.NewBuilder(0)
+	f.Fuzz(func(t *testing.T, s string) {
+		var want []byte
+		for i := 0; i < len(s); i++ {
+			if s[i] == '%' && i+2 < len(s) {
+				if b, err := strconv.ParseUint(s[i+1:i+3], 16, 8); err == nil && s[i+1] != '+' && s[i+1] != '-' {
+					want = append(want, byte(b))
+					i += 2
+					continue
+				}
+			}
+			want = append(want, s[i])
+		}
+		require.Equal(t, string(want), decode(r, s))
 	})
 }

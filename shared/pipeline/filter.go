@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unsafe"
 
 	"lakestream/shared/record"
 )
@@ -100,17 +101,31 @@ func (c *condition) match(r *record.Record, scratch *[]byte) (bool, error) {
 	if v == nil {
 		return false, nil
 	}
+	if s, ok := v.(string); ok {
+		// A string is its own text (appendText): matched where it is,
+		// not copied first.
+		return c.matchText(s), nil
+	}
 	text, err := appendText((*scratch)[:0], v)
 	*scratch = text
 	if err != nil {
 		return false, &FieldError{Field: c.path.name, Err: err}
 	}
+	return c.matchText(stringOf(text)), nil
+}
+
+// matchText reports whether a value's text matches c.
+func (c *condition) matchText(text string) bool {
 	switch c.op {
 	case opPrefix:
-		return len(text) >= len(c.value) && string(text[:len(c.value)]) == c.value, nil
+		return strings.HasPrefix(text, c.value)
 	case opRegexp:
-		return c.re.Match(text), nil
+		return c.re.MatchString(text)
 	default:
-		return string(text) == c.value, nil
+		return text == c.value
 	}
 }
+
+// stringOf returns b's bytes as a string without copying them, for a
+// match that does not keep it: b is not written while it is in use.
+func stringOf(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

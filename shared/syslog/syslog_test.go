@@ -237,6 +237,29 @@ func benchLines() [][]byte {
 
 func BenchmarkParse(b *testing.B) { pipelinetest.BenchmarkParser(b, benchLines(), parseAtReference) }
 
+// BenchmarkParseInto parses the lines into one record rewound in between,
+// as the pipeline does: the parser's own cost, without a record's
+// allocation per line.
+func BenchmarkParseInto(b *testing.B) {
+	lines := benchLines()
+	size := 0
+	for _, l := range lines {
+		size += len(l) + 1
+	}
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	r := record.NewBuilder(numFields + 2)
+	for b.Loop() {
+		for _, l := range lines {
+			r.Rewind()
+			if err := ParseInto(r, l, reference); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(lines)), "ns/line")
+}
+
 // FuzzStampAsWritten: an RFC 3339 timestamp in UTC ("Z") that parses is
 // the text writeTime writes for it, so writeStamp may keep it as it is.
 func FuzzStampAsWritten(f *testing.F) {
@@ -269,4 +292,28 @@ func FuzzTimeHint(f *testing.F) {
 			pipelinetest.TimeHinted(t, r, "timestamp") // none in some messages
 		}
 	})
+}
+
+// TestSDNameChars holds the SD-NAME table to RFC 5424's rule, byte by
+// byte: printable US-ASCII but '=', ' ', ']' and '"'.
+func TestSDNameChars(t *testing.T) {
+	for c := range 256 {
+		want := c > ' ' && c < 0x7f && c != '=' && c != ']' && c != '"'
+		assert.Equal(t, want, sdNameChars[c], "byte %#x", c)
+	}
+}
+
+// TestTwo holds two to atoi for every pair of bytes.
+func TestTwo(t *testing.T) {
+	for hi := range 256 {
+		for lo := range 256 {
+			s := string([]byte{byte(hi), byte(lo)})
+			want, wantOK := atoi(s)
+			got, ok := two(s, 0)
+			require.Equal(t, wantOK, ok, "%q", s)
+			if ok {
+				require.Equal(t, want, got, "%q", s)
+			}
+		}
+	}
 }

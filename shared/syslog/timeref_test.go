@@ -176,9 +176,10 @@ func FuzzTimes(f *testing.F) {
 			return
 		}
 		want, wantRest, wantErr := p.referenceParseBSDTime(s)
-		got, rest, err := p.parseBSDTime(s)
+		got, text, rest, err := p.parseBSDTime(s)
 		requireSameTime(t, want, "", wantRest, wantErr, got, "", rest, err)
 		if err == nil {
+			require.Equal(t, referenceText(want, ""), text)
 			require.Equal(t, referenceText(want, ""), p.writeTime(got, ""))
 		}
 	})

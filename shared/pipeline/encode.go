@@ -142,8 +142,12 @@ func appendCompact(dst, v []byte) ([]byte, error) {
 // nested objects, arrays and fractions as slices of the document, which
 // it read whole, so checking one again as it is written was a second
 // pass over it (an eighth of a JSON record's time).
+//
+// A string token within valid (a member kept verbatim: see verbatim.go)
+// is copied as it is too, spaces and all: compacting leaves a string's
+// text alone.
 func appendRawJSON(dst, v, valid []byte) ([]byte, error) {
-	if within(v, valid) && !hasSpace(v) {
+	if within(v, valid) && (v[0] == '"' || !hasSpace(v)) {
 		return append(dst, v...), nil
 	}
 	return appendCompact(dst, v)
@@ -151,7 +155,7 @@ func appendRawJSON(dst, v, valid []byte) ([]byte, error) {
 
 // within reports whether v is a part of text (by address).
 func within(v, text []byte) bool {
-	if len(v) == 0 || len(text) == 0 {
+	if len(v) == 0 || len(v) > len(text) { // len(text)-len(v) below must not wrap
 		return false
 	}
 	p, start := uintptr(unsafe.Pointer(unsafe.SliceData(v))), uintptr(unsafe.Pointer(unsafe.SliceData(text)))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,7 +63,7 @@ func ParseJSONInto(r *record.Builder, line []byte, _ time.Time) (bool, error) {
 		}
 		return false, fmt.Errorf("%w: found %s", ErrNotObject, k)
 	}
-	readObject(r, s, nil)
+	readObject(r, s, line, nil)
 	if s.End() != nil {
 		r.Reset()
 		return false, invalidJSON(line)
@@ -70,10 +71,11 @@ func ParseJSONInto(r *record.Builder, line []byte, _ time.Time) (bool, error) {
 	return true, nil
 }
 
-// readObject reads the object that comes next into r's fields; a syntax
-// error stops it and stays in s. shape, when not nil, holds the keys of
-// the last object read (see keyShape).
-func readObject(r *record.Builder, s *jsonscan.Scanner, shape *keyShape) {
+// readObject reads the object that comes next, the start of data, into
+// r's fields; a syntax error stops it and stays in s. shape, when not nil,
+// holds the keys of the last object read (see keyShape) and tells which
+// members may be kept verbatim (see verbatim.go).
+func readObject(r *record.Builder, s *jsonscan.Scanner, data []byte, shape *keyShape) {
 	var (
 		index map[string]int
 		buf   []byte // unescaped strings; r.Text copies them
@@ -83,13 +85,17 @@ func readObject(r *record.Builder, s *jsonscan.Scanner, shape *keyShape) {
 	// earlier one, the shape's keys being distinct.
 	same := shape != nil
 	for key := range s.Object() {
-		v, ok := jsonValue(r, s, &buf)
-		if !ok {
-			break
-		}
 		if n := len(r.Fields); same && n < len(shape.names) && string(key) == shape.names[n] {
+			v, ok := jsonValue(r, s, &buf, data, shape.verbatim[n])
+			if !ok {
+				break
+			}
 			r.Fields = append(r.Fields, record.Field{Name: shape.names[n], Value: v})
 			continue
+		}
+		v, ok := jsonValue(r, s, &buf, data, shape != nil && !slices.Contains(shape.reads, string(key)))
+		if !ok {
+			break
 		}
 		if same {
 			same = false
@@ -133,12 +139,18 @@ func readObject(r *record.Builder, s *jsonscan.Scanner, shape *keyShape) {
 // nearly always have the same keys in the same order: a key that is the
 // shape's at its place takes the shape's name, instead of being copied
 // into the record's arena and compared with every key before it (which
-// was a tenth of reading a document). The names are copies, held by the
-// shape's own memory: the pipeline rewinds the arena a document's names
-// come from (record.Builder's Rewind) and writes the next line's values
-// over them.
+// was a tenth of reading a document), and whether its value may be kept
+// verbatim, instead of looking its name up among the fields the stages
+// read. The names are copies, held by the shape's own memory: the
+// pipeline rewinds the arena a document's names come from
+// (record.Builder's Rewind) and writes the next line's values over them.
 type keyShape struct {
 	names []string
+	// verbatim tells, for each name, whether no stage reads the field:
+	// its value may then be kept as its text (see verbatim.go).
+	verbatim []bool
+	// reads is the names of the fields the stages read (readFields).
+	reads []string
 }
 
 // remember makes the document just read, with fields, the shape: its
@@ -150,25 +162,25 @@ func (k *keyShape) remember(fields []record.Field) {
 		b.WriteString(f.Name)
 	}
 	all := b.String()
-	k.names = k.names[:0]
+	k.names, k.verbatim = k.names[:0], k.verbatim[:0]
 	for _, f := range fields {
 		k.names = append(k.names, all[:len(f.Name)])
+		k.verbatim = append(k.verbatim, !slices.Contains(k.reads, f.Name))
 		all = all[len(f.Name):]
 	}
 }
 
 // readJSONDocument parses the JSON object at the start of data into r (reset
-// first) and returns where it ends, or false if it is not a well-formed
-// object (r is then left empty). It is ParseJSONInto for a document not yet
-// cut out of the record's data: parsing finds the end of an object, so
-// Transform need not cut the documents apart first (a second pass), except
-// to find and describe a bad one. shape is as for readObject.
-func readJSONDocument(r *record.Builder, data []byte, shape *keyShape) (int, bool) {
+// first) with s and returns where it ends, or false if it is not a
+// well-formed object (r is then left empty). It is ParseJSONInto for a
+// document not yet cut out of the record's data: parsing finds the end of
+// an object, so Transform need not cut the documents apart first (a
+// second pass), except to find and describe a bad one. shape is as for
+// readObject.
+func readJSONDocument(r *record.Builder, s *jsonscan.Scanner, data []byte, shape *keyShape) (int, bool) {
 	r.Reset()
-	s := scanners.Get().(*jsonscan.Scanner)
-	defer scanners.Put(s)
 	s.Reset(data)
-	readObject(r, s, shape)
+	readObject(r, s, data, shape)
 	if s.Err() != nil {
 		r.Reset()
 		return 0, false
@@ -184,12 +196,24 @@ func isParseJSONInto(parse ParserInto) bool {
 }
 
 // jsonValue reads the member value that comes next as a record value,
-// reporting false on a syntax error (which the scanner keeps).
-func jsonValue(r *record.Builder, s *jsonscan.Scanner, buf *[]byte) (any, bool) {
+// reporting false on a syntax error (which the scanner keeps). data is
+// the text the scanner reads; with verbatim set, a string or number
+// whose text is what the writer would write for it is kept as its text
+// (see verbatim.go).
+func jsonValue(r *record.Builder, s *jsonscan.Scanner, buf *[]byte, data []byte, verbatim bool) (any, bool) {
 	switch s.Peek() {
 	case jsonscan.String:
-		v, err := s.String(buf)
-		return r.Box(r.Text(v)), err == nil
+		start := s.Offset()
+		v, ascii, err := s.StringASCII(buf)
+		if err != nil {
+			return nil, false
+		}
+		if verbatim {
+			if text := data[start:s.Offset()]; ascii || verbatimString(text, v) {
+				return r.BoxJSON(text), true
+			}
+		}
+		return r.Box(r.Text(v)), true
 	case jsonscan.Bool:
 		v, err := s.Bool()
 		return v, err == nil
@@ -199,6 +223,9 @@ func jsonValue(r *record.Builder, s *jsonscan.Scanner, buf *[]byte) (any, bool) 
 		v, err := s.Number()
 		if err != nil {
 			return nil, false
+		}
+		if verbatim && string(v) != "-0" {
+			return r.BoxJSON(v), true
 		}
 		for _, c := range v {
 			if c == '.' || c == 'e' || c == 'E' {

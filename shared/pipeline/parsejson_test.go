@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"lakestream/shared/jsonscan"
 	"lakestream/shared/record"
 )
 
@@ -146,15 +148,18 @@ func FuzzParseJSONDifferential(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	reused := record.NewBuilder(0)
-	var shape keyShape // kept from one input to the next, as Transform keeps it
+	// Kept from one input to the next, as Transform keeps it; the stages
+	// read a and b, the other members may be kept verbatim.
+	shape := keyShape{reads: []string{"a", "b"}}
+	var scan jsonscan.Scanner
 	shaped := record.NewBuilder(0)
 	f.Fuzz(func(t *testing.T, line []byte) {
 		want, wantErr := referenceParseJSON(line)
 		got, err := ParseJSON(line)
 		ok, intoErr := ParseJSONInto(reused, line, time.Time{})
 		for range 2 { // the second time, the shape is the line's own
-			if end, ok := readJSONDocument(shaped, line, &shape); ok && wantErr == nil && len(bytes.TrimSpace(line[end:])) == 0 {
-				require.Equal(t, want.Fields, shaped.Fields, "read with the shape %q", shape.names)
+			if end, ok := readJSONDocument(shaped, &scan, line, &shape); ok && wantErr == nil && len(bytes.TrimSpace(line[end:])) == 0 {
+				requireReadAlike(t, want, &shaped.Record, shape.reads, line[:end])
 			}
 		}
 		if wantErr != nil {
@@ -215,19 +220,102 @@ func TestKeyShape(t *testing.T) {
 		`{}`,
 		`{"a":1,"b":"x","c":[1]}`,
 	}
-	var shape keyShape
+	shape := keyShape{reads: []string{"b", "k3"}}
+	var scan jsonscan.Scanner
 	b := record.NewBuilder(0)
 	for _, doc := range docs {
 		want, err := referenceParseJSON([]byte(doc))
 		require.NoError(t, err)
-		end, ok := readJSONDocument(b, []byte(doc), &shape)
+		end, ok := readJSONDocument(b, &scan, []byte(doc), &shape)
 		require.True(t, ok, doc)
 		require.Equal(t, len(doc), end)
-		require.Equal(t, want.Fields, b.Fields, doc)
+		requireReadAlike(t, want, &b.Record, shape.reads, []byte(doc))
 		names := make([]string, len(b.Fields))
 		for i, f := range b.Fields {
 			names[i] = f.Name
 		}
 		require.Equal(t, names, shape.names, "the shape is the document's keys")
+	}
+}
+
+// requireReadAlike checks got, a document read by Transform's reader, which
+// keeps the members no stage reads verbatim where it can, against want,
+// the same document as ParseJSON reads it: the same names in the same
+// order, the same values for the fields in reads, and for every other
+// field either the same value or its text, which the writer writes as it
+// writes want's value.
+func requireReadAlike(t *testing.T, want, got *record.Record, reads []string, doc []byte) {
+	t.Helper()
+	require.Len(t, got.Fields, len(want.Fields), "%s", doc)
+	for i, w := range want.Fields {
+		g := got.Fields[i]
+		require.Equal(t, w.Name, g.Name, "%s", doc)
+		if slices.Contains(reads, w.Name) {
+			require.Equal(t, w.Value, g.Value, "field %q of %s, which a stage reads", w.Name, doc)
+			continue
+		}
+		if _, isText := g.Value.(json.RawMessage); !isText {
+			require.Equal(t, w.Value, g.Value, "field %q of %s", w.Name, doc)
+			continue
+		}
+		wantText, err := appendValue(nil, w.Value, 0, doc)
+		require.NoError(t, err)
+		gotText, err := appendValue(nil, g.Value, 0, doc)
+		require.NoError(t, err)
+		require.Equal(t, string(wantText), string(gotText), "field %q of %s, kept verbatim", w.Name, doc)
+	}
+}
+
+// TestVerbatimMembers: the members no stage reads are kept as their
+// text exactly when it is what the writer writes for their value; the
+// members a stage reads never are.
+func TestVerbatimMembers(t *testing.T) {
+	tests := map[string]struct {
+		value    string
+		verbatim bool
+	}{
+		"ascii string":          {`"GET /index.html HTTP/1.1"`, true},
+		"empty string":          {`""`, true},
+		"utf-8 string":          {`"caf\u00e9 café"`, false},
+		"utf-8 without escapes": {`"café 日本"`, true},
+		"escaped quote":         {`"a\"b"`, false},
+		"escaped slash":         {`"a\/b"`, false},
+		"escaped separator":     {`"a\u2028b"`, false},
+		"line separator":        {"\"a\u2028b\"", false}, // written escaped
+		"paragraph separator":   {"\"a\u2029b\"", false},
+		"other e2 80 text":      {"\"a\xe2\x80\x94b\"", true}, // an em dash
+		"invalid utf-8":         {"\"a\xffb\"", false},
+		"integer":               {`1234567890123`, true},
+		"negative integer":      {`-42`, true},
+		"zero":                  {`0`, true},
+		"minus zero":            {`-0`, false},
+		"beyond int64":          {`123456789012345678901234567890`, true},
+		"fraction":              {`-1.50`, true},
+		"exponent":              {`1E+400`, true},
+		"true":                  {`true`, false},
+		"null":                  {`null`, false},
+		"object":                {`{"x": [1, 2]}`, true}, // kept as text as ParseJSON keeps it
+	}
+	var scan jsonscan.Scanner
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			doc := []byte(`{"read": ` + tc.value + `, "other": ` + tc.value + `}`)
+			want, err := referenceParseJSON(doc)
+			require.NoError(t, err)
+			shape := keyShape{reads: []string{"read"}}
+			b := record.NewBuilder(0)
+			for range 2 { // without a shape, then with the document's own
+				_, ok := readJSONDocument(b, &scan, doc, &shape)
+				require.True(t, ok)
+				requireReadAlike(t, want, &b.Record, shape.reads, doc)
+				_, isText := b.Fields[1].Value.(json.RawMessage)
+				_, wantText := want.Fields[1].Value.(json.RawMessage)
+				assert.Equal(t, tc.verbatim, isText, "kept as its text")
+				if isText && !wantText {
+					assert.Equal(t, tc.value, string(b.Fields[1].Value.(json.RawMessage)), "the value's text")
+				}
+				assert.Equal(t, want.Fields[0], b.Fields[0], "a field a stage reads is read as ParseJSON reads it")
+			}
+		})
 	}
 }

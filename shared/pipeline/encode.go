@@ -51,6 +51,13 @@ func appendRecord(dst []byte, r *record.Record, depth int, embed bool, valid []b
 	dst = append(dst, '{')
 	for i := range r.Fields {
 		f := &r.Fields[i]
+		if run, ok := f.Value.(*memberRun); ok {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, run.text...)
+			continue
+		}
 		if names != nil {
 			dst = append(dst, names.member(i, f.Name)...)
 		} else {

@@ -63,7 +63,7 @@ func ParseJSONInto(r *record.Builder, line []byte, _ time.Time) (bool, error) {
 		}
 		return false, fmt.Errorf("%w: found %s", ErrNotObject, k)
 	}
-	readObject(r, s, line, nil)
+	readObject(r, s, line, nil, false)
 	if s.End() != nil {
 		r.Reset()
 		return false, invalidJSON(line)
@@ -72,32 +72,62 @@ func ParseJSONInto(r *record.Builder, line []byte, _ time.Time) (bool, error) {
 }
 
 // readObject reads the object that comes next, the start of data, into
-// r's fields; a syntax error stops it and stays in s. shape, when not nil,
-// holds the keys of the last object read (see keyShape) and tells which
-// members may be kept verbatim (see verbatim.go).
-func readObject(r *record.Builder, s *jsonscan.Scanner, data []byte, shape *keyShape) {
+// r's fields; a syntax error stops it and stays in s. d, when not nil, is
+// the pass's document reader: the keys of the last object read (see
+// keyShape), the members that may be kept verbatim and, with runs set,
+// written in runs (see verbatim.go). readObject reports true when it must
+// be read again without runs: a member's key repeats one a run may hide.
+func readObject(r *record.Builder, s *jsonscan.Scanner, data []byte, d *docReader, runs bool) (again bool) {
 	var (
 		index map[string]int
 		buf   []byte // unescaped strings; r.Text copies them
+		shape *keyShape
+		run   runCursor // the run being read, not yet in r's fields
 	)
+	if d != nil {
+		shape = &d.shape
+	}
 	// same stays set while this object's keys are the shape's, one for
 	// one: such a key is a name already made and cannot repeat an
-	// earlier one, the shape's keys being distinct.
+	// earlier one, the shape's keys being distinct. Runs of members are
+	// made only then, as their keys are not compared with later ones.
 	same := shape != nil
+	members := 0
 	for key := range s.Object() {
-		if n := len(r.Fields); same && n < len(shape.names) && string(key) == shape.names[n] {
-			v, ok := jsonValue(r, s, &buf, data, shape.verbatim[n])
+		n := members
+		members++
+		if same && n < len(shape.names) && string(key) == shape.names[n] {
+			use, from := keepValue, 0
+			if shape.verbatim[n] {
+				use = keepText
+				if runs {
+					var ok bool
+					if from, ok = memberStart(data, key, s.Offset()); ok {
+						use = keepRun
+					}
+				}
+			}
+			v, inRun, ok := jsonValue(r, s, &buf, data, use)
 			if !ok {
 				break
 			}
+			if inRun {
+				if !run.continues(data, from) {
+					d.endRun(r, data, &run)
+					run.start = from
+				}
+				run.end = s.Offset()
+				continue
+			}
+			d.endRun(r, data, &run)
 			r.Fields = append(r.Fields, record.Field{Name: shape.names[n], Value: v})
 			continue
 		}
-		v, ok := jsonValue(r, s, &buf, data, shape != nil && !slices.Contains(shape.reads, string(key)))
-		if !ok {
-			break
-		}
 		if same {
+			if d.endRun(r, data, &run); len(d.runs) > 0 {
+				// A run holds keys this one may repeat.
+				return true
+			}
 			same = false
 			if n := len(r.Fields); n >= indexAt {
 				index = make(map[string]int, 2*n)
@@ -105,6 +135,14 @@ func readObject(r *record.Builder, s *jsonscan.Scanner, data []byte, shape *keyS
 					index[f.Name] = k
 				}
 			}
+		}
+		use := keepValue
+		if d != nil && !slices.Contains(d.reads, string(key)) {
+			use = keepText
+		}
+		v, _, ok := jsonValue(r, s, &buf, data, use)
+		if !ok {
+			break
 		}
 		i := -1
 		if index != nil {
@@ -129,9 +167,16 @@ func readObject(r *record.Builder, s *jsonscan.Scanner, data []byte, shape *keyS
 			}
 		}
 	}
-	if shape != nil && s.Err() == nil && !(same && len(r.Fields) == len(shape.names)) {
-		shape.remember(r.Fields)
+	if shape != nil && s.Err() == nil {
+		d.endRun(r, data, &run)
+		// A document with fewer keys than the shape, the shape's first
+		// ones, leaves it as it is: it still tells the keys of documents
+		// that have them all.
+		if !same {
+			shape.remember(r.Fields, d.reads)
+		}
 	}
+	return false
 }
 
 // keyShape is the field names of the last JSON document Transform read,
@@ -149,14 +194,13 @@ type keyShape struct {
 	// verbatim tells, for each name, whether no stage reads the field:
 	// its value may then be kept as its text (see verbatim.go).
 	verbatim []bool
-	// reads is the names of the fields the stages read (readFields).
-	reads []string
 }
 
 // remember makes the document just read, with fields, the shape: its
 // names copied into one new string (a shape changes rarely in a stream),
-// so that names handed out from the old shape stay valid too.
-func (k *keyShape) remember(fields []record.Field) {
+// so that names handed out from the old shape stay valid too. reads is
+// the names of the fields the stages read.
+func (k *keyShape) remember(fields []record.Field, reads []string) {
 	var b strings.Builder
 	for _, f := range fields {
 		b.WriteString(f.Name)
@@ -165,27 +209,61 @@ func (k *keyShape) remember(fields []record.Field) {
 	k.names, k.verbatim = k.names[:0], k.verbatim[:0]
 	for _, f := range fields {
 		k.names = append(k.names, all[:len(f.Name)])
-		k.verbatim = append(k.verbatim, !slices.Contains(k.reads, f.Name))
+		k.verbatim = append(k.verbatim, !slices.Contains(reads, f.Name))
 		all = all[len(f.Name):]
 	}
 }
 
-// readJSONDocument parses the JSON object at the start of data into r (reset
-// first) with s and returns where it ends, or false if it is not a
+// docReader reads the JSON documents of a pass's records straight from
+// their data (see readJSONDocument), with what it keeps from one to the
+// next: its scanner, the shape of the last document, the runs of members
+// of the record read last.
+type docReader struct {
+	scan  jsonscan.Scanner
+	shape keyShape
+	runs  []memberRun
+	// reads is the names of the fields the stages read (readFields).
+	reads []string
+	// inRuns is set when no stage looks for fields by names it does not
+	// know in advance, so that members may be written in runs.
+	inRuns bool
+}
+
+// readJSONDocument parses the JSON object at the start of data into r
+// (reset first) and returns where it ends, or false if it is not a
 // well-formed object (r is then left empty). It is ParseJSONInto for a
 // document not yet cut out of the record's data: parsing finds the end of
 // an object, so Transform need not cut the documents apart first (a
-// second pass), except to find and describe a bad one. shape is as for
-// readObject.
-func readJSONDocument(r *record.Builder, s *jsonscan.Scanner, data []byte, shape *keyShape) (int, bool) {
-	r.Reset()
-	s.Reset(data)
-	readObject(r, s, data, shape)
-	if s.Err() != nil {
+// second pass), except to find and describe a bad one.
+func (d *docReader) readJSONDocument(r *record.Builder, data []byte) (int, bool) {
+	runs := d.inRuns
+	for {
+		r.Reset()
+		d.runs = d.runs[:0]
+		d.scan.Reset(data)
+		if !readObject(r, &d.scan, data, d, runs) {
+			break
+		}
+		runs = false // rare: the keys changed, and one repeats
+	}
+	if d.scan.Err() != nil {
 		r.Reset()
 		return 0, false
 	}
-	return s.Offset(), true
+	return d.scan.Offset(), true
+}
+
+// endRun puts the run of members being read from data, if any, into r's
+// fields.
+func (d *docReader) endRun(r *record.Builder, data []byte, run *runCursor) {
+	if run.end == 0 {
+		return
+	}
+	d.runs = append(d.runs, memberRun{text: data[run.start:run.end]})
+	// A pointer boxes without allocating. Should d.runs grow for a later
+	// run, this one keeps pointing at the old array, which holds it still.
+	r.Fields = append(r.Fields, record.Field{Value: &d.runs[len(d.runs)-1]})
+	*run = runCursor{}
 }
 
 // isParseJSONInto reports whether parse is ParseJSONInto itself, by its
@@ -195,52 +273,73 @@ func isParseJSONInto(parse ParserInto) bool {
 	return reflect.ValueOf(parse).Pointer() == reflect.ValueOf(ParseJSONInto).Pointer()
 }
 
+// keep is how jsonValue takes a value (see verbatim.go).
+type keep uint8
+
+const (
+	keepValue keep = iota // as ParseJSON takes it: a stage reads it
+	keepText              // as its text where that is what the writer writes
+	keepRun               // likewise, but left to the caller to add to a run
+)
+
 // jsonValue reads the member value that comes next as a record value,
 // reporting false on a syntax error (which the scanner keeps). data is
-// the text the scanner reads; with verbatim set, a string or number
-// whose text is what the writer would write for it is kept as its text
-// (see verbatim.go).
-func jsonValue(r *record.Builder, s *jsonscan.Scanner, buf *[]byte, data []byte, verbatim bool) (any, bool) {
+// the text the scanner reads. With keepRun, a value whose text is what
+// the writer writes for it is not made into a value: jsonValue reports it
+// in a run instead.
+func jsonValue(r *record.Builder, s *jsonscan.Scanner, buf *[]byte, data []byte, use keep) (v any, inRun, ok bool) {
+	start := s.Offset() // memberKey moved past the white space
 	switch s.Peek() {
 	case jsonscan.String:
-		start := s.Offset()
 		v, ascii, err := s.StringASCII(buf)
 		if err != nil {
-			return nil, false
+			return nil, false, false
 		}
-		if verbatim {
-			if text := data[start:s.Offset()]; ascii || verbatimString(text, v) {
-				return r.BoxJSON(text), true
-			}
+		if use == keepValue || !ascii && !verbatimString(data[start:s.Offset()], v) {
+			return r.Box(r.Text(v)), false, true
 		}
-		return r.Box(r.Text(v)), true
 	case jsonscan.Bool:
 		v, err := s.Bool()
-		return v, err == nil
+		return v, use == keepRun, err == nil
 	case jsonscan.Null:
-		return nil, s.Null()
+		return nil, use == keepRun, s.Null()
 	case jsonscan.Number:
 		v, err := s.Number()
 		if err != nil {
-			return nil, false
+			return nil, false, false
 		}
-		if verbatim && string(v) != "-0" {
-			return r.BoxJSON(v), true
+		if use == keepValue || string(v) == "-0" {
+			return numberValue(r, v), false, true
 		}
-		for _, c := range v {
-			if c == '.' || c == 'e' || c == 'E' {
-				return r.BoxJSON(v), true
-			}
-		}
-		// The string conversion stays on the stack: ParseInt does not keep it.
-		if n, err := strconv.ParseInt(string(v), 10, 64); err == nil {
-			return r.BoxInt(n), true
-		}
-		return r.BoxJSON(v), true // beyond int64: keep every digit
 	default: // an object or an array, kept as its text; Raw checks it
 		v, err := s.Raw()
-		return r.BoxJSON(v), err == nil
+		if err != nil {
+			return nil, false, false
+		}
+		if use != keepRun || hasSpace(v) {
+			return r.BoxJSON(v), false, true
+		}
 	}
+	// The value's text is what the writer writes for it.
+	if use == keepRun {
+		return nil, true, true
+	}
+	return r.BoxJSON(data[start:s.Offset()]), false, true
+}
+
+// numberValue is the record value of a JSON number's text: an int64 when
+// it is an integer within its range, else the text.
+func numberValue(r *record.Builder, v []byte) any {
+	for _, c := range v {
+		if c == '.' || c == 'e' || c == 'E' {
+			return r.BoxJSON(v)
+		}
+	}
+	// The string conversion stays on the stack: ParseInt does not keep it.
+	if n, err := strconv.ParseInt(string(v), 10, 64); err == nil {
+		return r.BoxInt(n)
+	}
+	return r.BoxJSON(v) // beyond int64: keep every digit
 }
 
 // invalidJSON describes why line is not JSON as encoding/json words it,

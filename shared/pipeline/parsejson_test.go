@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +14,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"lakestream/shared/jsonscan"
 	"lakestream/shared/record"
 )
 
@@ -149,17 +147,16 @@ func FuzzParseJSONDifferential(f *testing.F) {
 	}
 	reused := record.NewBuilder(0)
 	// Kept from one input to the next, as Transform keeps it; the stages
-	// read a and b, the other members may be kept verbatim.
-	shape := keyShape{reads: []string{"a", "b"}}
-	var scan jsonscan.Scanner
+	// read a and b, the other members may be kept verbatim, in runs.
+	docs := docReader{reads: []string{"a", "b"}, inRuns: true}
 	shaped := record.NewBuilder(0)
 	f.Fuzz(func(t *testing.T, line []byte) {
 		want, wantErr := referenceParseJSON(line)
 		got, err := ParseJSON(line)
 		ok, intoErr := ParseJSONInto(reused, line, time.Time{})
 		for range 2 { // the second time, the shape is the line's own
-			if end, ok := readJSONDocument(shaped, &scan, line, &shape); ok && wantErr == nil && len(bytes.TrimSpace(line[end:])) == 0 {
-				requireReadAlike(t, want, &shaped.Record, shape.reads, line[:end])
+			if end, ok := docs.readJSONDocument(shaped, line); ok && wantErr == nil && len(bytes.TrimSpace(line[end:])) == 0 {
+				requireReadAlike(t, want, &shaped.Record, docs.reads, line[:end])
 			}
 		}
 		if wantErr != nil {
@@ -220,50 +217,43 @@ func TestKeyShape(t *testing.T) {
 		`{}`,
 		`{"a":1,"b":"x","c":[1]}`,
 	}
-	shape := keyShape{reads: []string{"b", "k3"}}
-	var scan jsonscan.Scanner
-	b := record.NewBuilder(0)
-	for _, doc := range docs {
-		want, err := referenceParseJSON([]byte(doc))
-		require.NoError(t, err)
-		end, ok := readJSONDocument(b, &scan, []byte(doc), &shape)
-		require.True(t, ok, doc)
-		require.Equal(t, len(doc), end)
-		requireReadAlike(t, want, &b.Record, shape.reads, []byte(doc))
-		names := make([]string, len(b.Fields))
-		for i, f := range b.Fields {
-			names[i] = f.Name
+	for _, inRuns := range []bool{false, true} {
+		d := docReader{reads: []string{"b", "k3"}, inRuns: inRuns}
+		b := record.NewBuilder(0)
+		for _, doc := range docs {
+			want, err := referenceParseJSON([]byte(doc))
+			require.NoError(t, err)
+			end, ok := d.readJSONDocument(b, []byte(doc))
+			require.True(t, ok, doc)
+			require.Equal(t, len(doc), end)
+			requireReadAlike(t, want, &b.Record, d.reads, []byte(doc))
+			names := make([]string, len(want.Fields))
+			for i, f := range want.Fields {
+				names[i] = f.Name
+			}
+			require.GreaterOrEqual(t, len(d.shape.names), len(names))
+			require.Equal(t, names, d.shape.names[:len(names)], "the shape starts with the document's keys")
 		}
-		require.Equal(t, names, shape.names, "the shape is the document's keys")
 	}
 }
 
 // requireReadAlike checks got, a document read by Transform's reader, which
-// keeps the members no stage reads verbatim where it can, against want,
-// the same document as ParseJSON reads it: the same names in the same
-// order, the same values for the fields in reads, and for every other
-// field either the same value or its text, which the writer writes as it
-// writes want's value.
+// keeps the members no stage reads verbatim where it can, in runs or one
+// by one, against want, the same document as ParseJSON reads it: the
+// fields in reads hold the same values, and the writer writes both
+// records alike.
 func requireReadAlike(t *testing.T, want, got *record.Record, reads []string, doc []byte) {
 	t.Helper()
-	require.Len(t, got.Fields, len(want.Fields), "%s", doc)
-	for i, w := range want.Fields {
-		g := got.Fields[i]
-		require.Equal(t, w.Name, g.Name, "%s", doc)
-		if slices.Contains(reads, w.Name) {
-			require.Equal(t, w.Value, g.Value, "field %q of %s, which a stage reads", w.Name, doc)
-			continue
-		}
-		if _, isText := g.Value.(json.RawMessage); !isText {
-			require.Equal(t, w.Value, g.Value, "field %q of %s", w.Name, doc)
-			continue
-		}
-		wantText, err := appendValue(nil, w.Value, 0, doc)
-		require.NoError(t, err)
-		gotText, err := appendValue(nil, g.Value, 0, doc)
-		require.NoError(t, err)
-		require.Equal(t, string(wantText), string(gotText), "field %q of %s, kept verbatim", w.Name, doc)
+	for _, name := range reads {
+		w, inWant := want.Get(name)
+		g, inGot := got.Get(name)
+		require.Equal(t, inWant, inGot, "field %q of %s, which a stage reads", name, doc)
+		require.Equal(t, w, g, "field %q of %s, which a stage reads", name, doc)
 	}
+	wantText, wantErr := AppendJSON(nil, want)
+	gotText, err := appendRecord(nil, got, 0, false, doc, nil)
+	require.Equal(t, wantErr, err, "%s", doc)
+	require.Equal(t, string(wantText), string(gotText), "%s", doc)
 }
 
 // TestVerbatimMembers: the members no stage reads are kept as their
@@ -296,18 +286,17 @@ func TestVerbatimMembers(t *testing.T) {
 		"null":                  {`null`, false},
 		"object":                {`{"x": [1, 2]}`, true}, // kept as text as ParseJSON keeps it
 	}
-	var scan jsonscan.Scanner
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			doc := []byte(`{"read": ` + tc.value + `, "other": ` + tc.value + `}`)
 			want, err := referenceParseJSON(doc)
 			require.NoError(t, err)
-			shape := keyShape{reads: []string{"read"}}
+			d := docReader{reads: []string{"read"}}
 			b := record.NewBuilder(0)
 			for range 2 { // without a shape, then with the document's own
-				_, ok := readJSONDocument(b, &scan, doc, &shape)
+				_, ok := d.readJSONDocument(b, doc)
 				require.True(t, ok)
-				requireReadAlike(t, want, &b.Record, shape.reads, doc)
+				requireReadAlike(t, want, &b.Record, d.reads, doc)
 				_, isText := b.Fields[1].Value.(json.RawMessage)
 				_, wantText := want.Fields[1].Value.(json.RawMessage)
 				assert.Equal(t, tc.verbatim, isText, "kept as its text")
@@ -318,4 +307,67 @@ func TestVerbatimMembers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMemberRuns: the members no stage reads of a compact document whose
+// keys are the last one's come in runs, written in one piece each; a
+// member a stage reads, a value that must be written otherwise, a key
+// written otherwise, white space around a colon or a comma, each end a
+// run, and a repeated key in a document of new keys reads it all again
+// without runs.
+func TestMemberRuns(t *testing.T) {
+	tests := map[string]struct {
+		doc  string
+		runs []string // the runs' text, in order, on the second reading
+	}{
+		"compact":     {`{"a":1,"b":"x","r":2,"c":[1,{"d":null}],"e":true}`, []string{`"a":1,"b":"x"`, `"c":[1,{"d":null}],"e":true`}},
+		"first read":  {`{"r":2,"a":1,"b":"x"}`, []string{`"a":1,"b":"x"`}},
+		"all read":    {`{"r":2}`, nil},
+		"escape":      {`{"a":1,"b":"\u0078","c":3}`, []string{`"a":1`, `"c":3`}},
+		"escaped key": {`{"a":1,"\u0062":2,"c":3}`, []string{`"a":1`, `"c":3`}},
+		"minus zero":  {`{"a":1,"b":-0,"c":3}`, []string{`"a":1`, `"c":3`}},
+		"spaces":      {`{"a":1, "b":2 ,"c" :3,"d": 4,"e":{ },"f":"x y"}`, []string{`"a":1`, `"b":2`, `"f":"x y"`}},
+		"separators":  {"{\"a\":\"\u2028\",\"b\u2029\":1,\"c\":2}", []string{`"c":2`}},
+		"empty key":   {`{"a":1,"":2,"c":3}`, []string{`"a":1`, `"c":3`}},
+		"empty":       {`{}`, nil},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			want, err := referenceParseJSON([]byte(tc.doc))
+			require.NoError(t, err)
+			d := docReader{reads: []string{"r"}, inRuns: true}
+			b := record.NewBuilder(0)
+			for i := range 2 { // the first time without a shape: no runs
+				end, ok := d.readJSONDocument(b, []byte(tc.doc))
+				require.True(t, ok)
+				require.Equal(t, len(tc.doc), end)
+				requireReadAlike(t, want, &b.Record, d.reads, []byte(tc.doc))
+				var runs []string
+				for _, f := range b.Fields {
+					if run, ok := f.Value.(*memberRun); ok {
+						assert.Empty(t, f.Name)
+						runs = append(runs, string(run.text))
+					}
+				}
+				if i == 0 {
+					assert.Empty(t, runs, "no runs without the shape")
+				} else {
+					assert.Equal(t, tc.runs, runs)
+				}
+			}
+		})
+	}
+
+	t.Run("repeated key", func(t *testing.T) {
+		d := docReader{reads: []string{"r"}, inRuns: true}
+		b := record.NewBuilder(0)
+		for _, doc := range []string{`{"a":1,"b":2,"c":3}`, `{"a":1,"b":2,"c":3}`, `{"a":1,"b":2,"c":3,"a":4}`, `{"a":1,"b":2,"c":3,"d":4,"b":5,"r":6}`} {
+			want, err := referenceParseJSON([]byte(doc))
+			require.NoError(t, err)
+			_, ok := d.readJSONDocument(b, []byte(doc))
+			require.True(t, ok)
+			requireReadAlike(t, want, &b.Record, d.reads, []byte(doc))
+		}
+		assert.Equal(t, []string{"a", "b", "c", "d", "r"}, d.shape.names)
+	})
 }

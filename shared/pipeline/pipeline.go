@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"lakestream/shared/firehose"
-	"lakestream/shared/jsonscan"
 	"lakestream/shared/record"
 )
 
@@ -246,7 +245,7 @@ func (p *Pipeline) next(lines *splitter, rec *record.Builder, ps *pass) (n int, 
 		rec.Rewind()
 		// One pass: parsing a well-formed object finds its end. Anything
 		// else is cut out and parsed again below, for its error.
-		if end, ok := readJSONDocument(rec, &ps.scan, lines.data, &ps.shape); ok {
+		if end, ok := ps.docs.readJSONDocument(rec, lines.data); ok {
 			line = lines.data[:end]
 			return lines.take(end), line, true, true, nil
 		}
@@ -301,9 +300,8 @@ type pass struct {
 	stamp record.Builder
 	// arrivalMs is the arrival time arrivalV was made for.
 	arrivalMs int64
-	first     []byte // the partition values of the record's first line
-	shape     keyShape
-	scan      jsonscan.Scanner // reads the documents of SplitJSON
+	first     []byte    // the partition values of the record's first line
+	docs      docReader // reads the documents of SplitJSON
 	names     memberNames
 	times     timeMemo
 	stamps    millisStamps
@@ -322,7 +320,8 @@ type pass struct {
 func (s *stages) newPass() *pass {
 	p := &pass{s: s, masks: masker{stages: s}, arrivalMs: math.MinInt64}
 	p.names.arena, p.times.hints = &p.rec, &p.rec
-	p.shape.reads = s.reads
+	p.docs.reads = s.reads
+	p.docs.inRuns = s.fields == nil && s.parseMessage == nil
 	return p
 }
 

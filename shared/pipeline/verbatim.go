@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"slices"
+	"unsafe"
 )
 
 // Members written verbatim.
@@ -76,6 +77,12 @@ func (s *stages) readFields() []string {
 	}
 	add(s.splunk.host.field)
 	add(s.splunk.source.field)
+	if s.arrivalField != "" {
+		// Not read, but set: a member of that name is replaced in its
+		// place, so it must be a field of its own (see memberRun).
+		m := fieldPath{name: s.arrivalField}
+		add(&m)
+	}
 	if s.parseMessage != nil || s.embedJSON {
 		// PARSE_MESSAGE parses the message, EMBED_JSON_MESSAGE writes it
 		// as an object after it: both need it as a string.
@@ -85,23 +92,70 @@ func (s *stages) readFields() []string {
 	return names
 }
 
-// verbatimString reports whether the text of a string token, quotes
-// included, is what jsonenc.AppendString writes for its value: its value
-// value is a slice of its text (String returns one for a string without
-// escapes in valid UTF-8) and holds no U+2028 or U+2029, which the
-// writer escapes.
+// verbatimString reports whether text, a string token, quotes included,
+// is what jsonenc.AppendString writes for its value: its value is a slice
+// of its text (String returns one for a string without escapes in valid
+// UTF-8) and writes as it is (see writesAsIs).
 func verbatimString(text, value []byte) bool {
-	if !within(value, text) {
-		return false
-	}
+	return within(value, text) && writesAsIs(value)
+}
+
+// writesAsIs reports whether text in valid UTF-8 without a character to
+// escape holds neither U+2028 nor U+2029, which jsonenc.AppendString
+// escapes: it then writes text as it is, between quotes.
+func writesAsIs(text []byte) bool {
 	for i := 0; ; {
-		k := bytes.IndexByte(value[i:], 0xe2) // U+2028 is E2 80 A8, U+2029 E2 80 A9
+		k := bytes.IndexByte(text[i:], 0xe2) // U+2028 is E2 80 A8, U+2029 E2 80 A9
 		if k < 0 {
 			return true
 		}
 		i += k + 1
-		if i+1 < len(value) && value[i] == 0x80 && (value[i+1] == 0xa8 || value[i+1] == 0xa9) {
+		if i+1 < len(text) && text[i] == 0x80 && (text[i+1] == 0xa8 || text[i+1] == 0xa9) {
 			return false
 		}
 	}
+}
+
+// memberRun is consecutive members of a JSON document kept verbatim,
+// keys and all (`"a":1,"b":"x"`), as Transform reads a document of a
+// stream whose keys come in the order of the last (see keyShape): a
+// record's field whose value is a *memberRun (and whose name is empty)
+// stands for those members, which the writer copies in one piece. Only
+// the JSON writer sees them: a run is made of members no stage reads,
+// and not at all when a stage looks for fields by names it does not know
+// in advance (FIELDS' *, PARSE_MESSAGE; see docReader), or when the
+// document's keys are not the shape's (a repeated key must replace the
+// value it repeats; see readObject).
+type memberRun struct {
+	text []byte
+}
+
+// runCursor is the run of members being read: data[start:end], end 0
+// before the first member.
+type runCursor struct {
+	start, end int
+}
+
+// continues reports whether the member starting at offset from of data
+// comes right after the run, with only its comma between.
+func (c *runCursor) continues(data []byte, from int) bool {
+	return c.end > 0 && from == c.end+1 && data[c.end] == ','
+}
+
+// memberStart returns the offset in data of the member whose key (as the
+// scanner read it) and value start (valueStart) are given: the opening
+// quote of its key. It reports false unless the member's text up to its
+// value is what the writer writes there: the key as it came, a slice of
+// data (without escapes, in valid UTF-8), writing as it is, and the colon
+// right after it.
+func memberStart(data, key []byte, valueStart int) (int, bool) {
+	if !within(key, data) {
+		return 0, false
+	}
+	at := int(uintptr(unsafe.Pointer(unsafe.SliceData(key))) - uintptr(unsafe.Pointer(unsafe.SliceData(data))))
+	colon := at + len(key) + 1 // after the closing quote
+	if valueStart != colon+1 || data[colon] != ':' || !writesAsIs(key) {
+		return 0, false
+	}
+	return at - 1, true
 }

@@ -155,7 +155,11 @@ func FuzzParseJSONDifferential(f *testing.F) {
 		got, err := ParseJSON(line)
 		ok, intoErr := ParseJSONInto(reused, line, time.Time{})
 		for range 2 { // the second time, the shape is the line's own
-			if end, ok := docs.readJSONDocument(shaped, line); ok && wantErr == nil && len(bytes.TrimSpace(line[end:])) == 0 {
+			end, ok := docs.readJSONDocument(shaped, line)
+			if ok {
+				require.True(t, json.Valid(line[:end]), "read %q, which is not JSON", line[:end])
+			}
+			if ok && wantErr == nil && len(bytes.TrimSpace(line[end:])) == 0 {
 				requireReadAlike(t, want, &shaped.Record, docs.reads, line[:end])
 			}
 		}

@@ -101,14 +101,11 @@ func readObject(r *record.Builder, s *jsonscan.Scanner, data []byte, d *docReade
 		n := members
 		members++
 		if same && n < len(shape.names) && string(key) == shape.names[n] {
-			use, from := keepValue, 0
-			if shape.verbatim[n] {
-				use = keepText
-				if runs {
-					var ok bool
-					if from, ok = memberStart(data, key, s.Offset()); ok {
-						use = keepRun
-					}
+			use, from := shape.keeps[n], 0
+			if use == keepRun {
+				var ok bool
+				if from, ok = memberStart(data, key, s.Offset()); !ok || !runs {
+					use = keepText
 				}
 			}
 			v, inRun, ok := jsonValue(r, s, &buf, data, use)
@@ -195,9 +192,11 @@ func readObject(r *record.Builder, s *jsonscan.Scanner, data []byte, d *docReade
 // (record.Builder's Rewind) and writes the next line's values over them.
 type keyShape struct {
 	names []string
-	// verbatim tells, for each name, whether no stage reads the field:
-	// its value may then be kept as its text (see verbatim.go).
-	verbatim []bool
+	// keeps tells, for each name, how its value is read: keepValue when
+	// a stage reads it, else keepText, or keepRun when the name also
+	// writes as it is (see writesAsIs), so that the member may be in a
+	// run (see verbatim.go).
+	keeps []keep
 }
 
 // remember makes the document just read, with fields, the shape: its
@@ -210,11 +209,18 @@ func (k *keyShape) remember(fields []record.Field, reads []string) {
 		b.WriteString(f.Name)
 	}
 	all := b.String()
-	k.names, k.verbatim = k.names[:0], k.verbatim[:0]
+	k.names, k.keeps = k.names[:0], k.keeps[:0]
 	for _, f := range fields {
 		k.names = append(k.names, all[:len(f.Name)])
-		k.verbatim = append(k.verbatim, !slices.Contains(reads, f.Name))
 		all = all[len(f.Name):]
+		use := keepValue
+		if !slices.Contains(reads, f.Name) {
+			use = keepText
+			if writesAsIs(stringBytes(f.Name)) {
+				use = keepRun
+			}
+		}
+		k.keeps = append(k.keeps, use)
 	}
 }
 

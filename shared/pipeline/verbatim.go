@@ -145,16 +145,16 @@ func (c *runCursor) continues(data []byte, from int) bool {
 // memberStart returns the offset in data of the member whose key (as the
 // scanner read it) and value start (valueStart) are given: the opening
 // quote of its key. It reports false unless the member's text up to its
-// value is what the writer writes there: the key as it came, a slice of
-// data (without escapes, in valid UTF-8), writing as it is, and the colon
-// right after it.
+// value is what the writer writes there, for a key that writes as it is
+// (see writesAsIs; the caller checks): the key as it came, a slice of
+// data (without escapes, in valid UTF-8), and the colon right after it.
 func memberStart(data, key []byte, valueStart int) (int, bool) {
 	if !within(key, data) {
 		return 0, false
 	}
 	at := int(uintptr(unsafe.Pointer(unsafe.SliceData(key))) - uintptr(unsafe.Pointer(unsafe.SliceData(data))))
 	colon := at + len(key) + 1 // after the closing quote
-	if valueStart != colon+1 || data[colon] != ':' || !writesAsIs(key) {
+	if valueStart != colon+1 || data[colon] != ':' {
 		return 0, false
 	}
 	return at - 1, true

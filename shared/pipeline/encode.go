@@ -59,7 +59,11 @@ func appendRecord(dst []byte, r *record.Record, depth int, embed bool, valid []b
 			continue
 		}
 		if names != nil {
-			dst = append(dst, names.member(i, f.Name)...)
+			text, ok := names.last(i, f.Name)
+			if !ok {
+				text = names.member(i, f.Name)
+			}
+			dst = append(dst, text...)
 		} else {
 			if i > 0 {
 				dst = append(dst, ',')
@@ -67,9 +71,14 @@ func appendRecord(dst []byte, r *record.Record, depth int, embed bool, valid []b
 			dst = jsonenc.AppendString(dst, f.Name)
 			dst = append(dst, ':')
 		}
-		var err error
-		if dst, err = appendValue(dst, f.Value, depth, valid); err != nil {
-			return dst, &FieldError{Field: f.Name, Err: err}
+		if v, ok := f.Value.(string); ok {
+			// Most values: appendValue's case, without its call.
+			dst = jsonenc.AppendString(dst, v)
+		} else {
+			var err error
+			if dst, err = appendValue(dst, f.Value, depth, valid); err != nil {
+				return dst, &FieldError{Field: f.Name, Err: err}
+			}
 		}
 		if embed && f.Name == FieldMessage {
 			if msg, ok := f.Value.(string); ok {
@@ -100,6 +109,16 @@ type memberNames struct {
 type memberName struct {
 	name string
 	text []byte
+}
+
+// last returns the JSON text of name written at place i when name is
+// the very string written there last (the same memory and length), as
+// it nearly always is: small enough to be inlined, where member is not.
+func (m *memberNames) last(i int, name string) ([]byte, bool) {
+	if i < len(m.places) && unsafe.StringData(m.places[i].name) == unsafe.StringData(name) && len(m.places[i].name) == len(name) {
+		return m.places[i].text, true
+	}
+	return nil, false
 }
 
 // member returns the JSON text of name written at place i.

@@ -124,6 +124,12 @@ func (m *memberNames) last(i int, name string) ([]byte, bool) {
 // member returns the JSON text of name written at place i.
 func (m *memberNames) member(i int, name string) []byte {
 	if i < len(m.places) && m.places[i].name == name {
+		if m.arena == nil || !m.arena.Holds(name) {
+			// The same name in other memory that stays (a copy made
+			// when the place was last written, say): last finds it
+			// from now on.
+			m.places[i].name = name
+		}
 		return m.places[i].text
 	}
 	for len(m.places) <= i {

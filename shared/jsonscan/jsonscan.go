@@ -299,6 +299,57 @@ func (s *Scanner) members(yield func(key []byte) bool) {
 	}
 }
 
+// FirstKey and NextKey read an object as Object does, without an
+// iterator, for a decoder's hottest loop: Object's loop body is a
+// closure, which every member calls through and whose variables live
+// behind a pointer.
+//
+//	for key, ok := s.FirstKey(); ok; key, ok = s.NextKey() {
+//		// read the member's value
+//	}
+//
+// FirstKey reads the '{' opening the object that comes next and its first
+// key (valid until the next key is read, as Object's), leaving the
+// scanner at the member's value; NextKey, called once the value is read,
+// reads the ',' and the next key. Each reports false at the end of the
+// object, the scanner then after it, and on an error (see Err). Unlike
+// Object's loop body, the caller must read every value (Skip one it does
+// not want): NextKey fails at a value left unread.
+func (s *Scanner) FirstKey() ([]byte, bool) {
+	if !s.open(Object) {
+		return nil, false
+	}
+	s.skipWS()
+	if s.pos < len(s.data) && s.data[s.pos] == '}' {
+		s.close()
+		return nil, false
+	}
+	return s.memberKey()
+}
+
+// NextKey reads the next key of the object FirstKey started: see FirstKey.
+func (s *Scanner) NextKey() ([]byte, bool) {
+	if s.err != nil {
+		return nil, false
+	}
+	d := s.data
+	i := skipWS(d, s.pos)
+	if i < len(d) {
+		switch d[i] {
+		case ',':
+			s.pos = skipWS(d, i+1)
+			return s.memberKey()
+		case '}':
+			s.pos = i
+			s.close()
+			return nil, false
+		}
+	}
+	s.pos = i
+	s.syntax(i, "',' or '}' after an object member")
+	return nil, false
+}
+
 // Array iterates over the elements of the array that comes next, yielding
 // each one's index. The loop body reads the element; an element it leaves
 // unread is skipped. Errors and breaking out behave as for Object.

@@ -533,20 +533,28 @@ func TestZeroAllocs(t *testing.T) {
 
 // decodeAny decodes the next value as encoding/json decodes into any with
 // UseNumber, checking on the way that the other ways of reading each
-// string and number agree.
-func decodeAny(t *testing.T, s *Scanner) any {
+// string and number agree. With keys, it reads objects with FirstKey and
+// NextKey instead of Object.
+func decodeAny(t *testing.T, s *Scanner, keys bool) any {
 	switch s.Peek() {
 	case Object:
 		m := map[string]any{}
+		if keys {
+			for key, ok := s.FirstKey(); ok; key, ok = s.NextKey() {
+				k := string(key)
+				m[k] = decodeAny(t, s, keys)
+			}
+			return m
+		}
 		for key := range s.Object() {
 			k := string(key) // before the value's keys reuse the buffer
-			m[k] = decodeAny(t, s)
+			m[k] = decodeAny(t, s, keys)
 		}
 		return m
 	case Array:
 		a := []any{}
 		for range s.Array() {
-			a = append(a, decodeAny(t, s))
+			a = append(a, decodeAny(t, s, keys))
 		}
 		return a
 	case String:
@@ -631,8 +639,8 @@ func FuzzValid(f *testing.F) {
 	})
 }
 
-// FuzzDecode: walking any valid text with the iterators and reading every
-// value gives what encoding/json decodes into any (strings, numbers as
+// FuzzDecode: walking any valid text with the iterators (or FirstKey and
+// NextKey) and reading every value gives what encoding/json decodes into any (strings, numbers as
 // text, keys with the last duplicate winning), and every number reads as
 // int64 and float64 as encoding/json reads it; an invalid text fails.
 func FuzzDecode(f *testing.F) {
@@ -641,8 +649,13 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s := New(data)
-		got := decodeAny(t, s)
+		got := decodeAny(t, s, false)
 		err := s.End()
+		// Objects read with FirstKey and NextKey instead of Object: the
+		// same values, the same error.
+		c := New(data)
+		require.Equal(t, got, decodeAny(t, c, true), "%q", data)
+		require.Equal(t, err, c.End(), "%q", data)
 		if !json.Valid(data) {
 			require.Error(t, err, "invalid input accepted: %q", data)
 			return
@@ -742,4 +755,33 @@ func TestStringEveryPlace(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestFirstKey: FirstKey and NextKey read an object's keys as Object
+// does, an empty one included, stop at the first error as Object does,
+// and fail at a value the caller left unread.
+func TestFirstKey(t *testing.T) {
+	for _, doc := range []string{`{}`, ` { } `, `{"a":1,"b" : [2], "c":{"d":{}}}`, `{"a":1 "b":2}`, `{"a":1,}`, `{"a"}`, `[]`} {
+		var want, got []string
+		s := New([]byte(doc))
+		for key := range s.Object() {
+			want = append(want, string(key))
+			_ = s.Skip()
+		}
+		c := New([]byte(doc))
+		for key, ok := c.FirstKey(); ok; key, ok = c.NextKey() {
+			got = append(got, string(key))
+			_ = c.Skip()
+		}
+		assert.Equal(t, want, got, doc)
+		assert.Equal(t, s.Err(), c.Err(), doc)
+		assert.Equal(t, s.Offset(), c.Offset(), doc)
+	}
+	s := New([]byte(`{"a":1,"b":2}`))
+	key, ok := s.FirstKey()
+	require.True(t, ok)
+	require.Equal(t, "a", string(key))
+	_, ok = s.NextKey()
+	assert.False(t, ok, "the value 1 was not read")
+	assert.EqualError(t, s.Err(), `offset 5: expected ',' or '}' after an object member, found '1'`)
 }

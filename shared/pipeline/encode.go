@@ -51,8 +51,19 @@ func appendRecord(dst []byte, r *record.Record, depth int, embed bool, valid []b
 	dst = append(dst, '{')
 	for i := range r.Fields {
 		f := &r.Fields[i]
+		if run, ok := f.Value.(*memberRun); ok {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, run.text...)
+			continue
+		}
 		if names != nil {
-			dst = append(dst, names.member(i, f.Name)...)
+			text, ok := names.last(i, f.Name)
+			if !ok {
+				text = names.member(i, f.Name)
+			}
+			dst = append(dst, text...)
 		} else {
 			if i > 0 {
 				dst = append(dst, ',')
@@ -60,9 +71,14 @@ func appendRecord(dst []byte, r *record.Record, depth int, embed bool, valid []b
 			dst = jsonenc.AppendString(dst, f.Name)
 			dst = append(dst, ':')
 		}
-		var err error
-		if dst, err = appendValue(dst, f.Value, depth, valid); err != nil {
-			return dst, &FieldError{Field: f.Name, Err: err}
+		if v, ok := f.Value.(string); ok {
+			// Most values: appendValue's case, without its call.
+			dst = jsonenc.AppendString(dst, v)
+		} else {
+			var err error
+			if dst, err = appendValue(dst, f.Value, depth, valid); err != nil {
+				return dst, &FieldError{Field: f.Name, Err: err}
+			}
 		}
 		if embed && f.Name == FieldMessage {
 			if msg, ok := f.Value.(string); ok {
@@ -95,9 +111,25 @@ type memberName struct {
 	text []byte
 }
 
+// last returns the JSON text of name written at place i when name is
+// the very string written there last (the same memory and length), as
+// it nearly always is: small enough to be inlined, where member is not.
+func (m *memberNames) last(i int, name string) ([]byte, bool) {
+	if i < len(m.places) && unsafe.StringData(m.places[i].name) == unsafe.StringData(name) && len(m.places[i].name) == len(name) {
+		return m.places[i].text, true
+	}
+	return nil, false
+}
+
 // member returns the JSON text of name written at place i.
 func (m *memberNames) member(i int, name string) []byte {
 	if i < len(m.places) && m.places[i].name == name {
+		if m.arena == nil || !m.arena.Holds(name) {
+			// The same name in other memory that stays (a copy made
+			// when the place was last written, say): last finds it
+			// from now on.
+			m.places[i].name = name
+		}
 		return m.places[i].text
 	}
 	for len(m.places) <= i {
@@ -142,8 +174,12 @@ func appendCompact(dst, v []byte) ([]byte, error) {
 // nested objects, arrays and fractions as slices of the document, which
 // it read whole, so checking one again as it is written was a second
 // pass over it (an eighth of a JSON record's time).
+//
+// A string token within valid (a member kept verbatim: see verbatim.go)
+// is copied as it is too, spaces and all: compacting leaves a string's
+// text alone.
 func appendRawJSON(dst, v, valid []byte) ([]byte, error) {
-	if within(v, valid) && !hasSpace(v) {
+	if within(v, valid) && (v[0] == '"' || !hasSpace(v)) {
 		return append(dst, v...), nil
 	}
 	return appendCompact(dst, v)
@@ -151,7 +187,7 @@ func appendRawJSON(dst, v, valid []byte) ([]byte, error) {
 
 // within reports whether v is a part of text (by address).
 func within(v, text []byte) bool {
-	if len(v) == 0 || len(text) == 0 {
+	if len(v) == 0 || len(v) > len(text) { // len(text)-len(v) below must not wrap
 		return false
 	}
 	p, start := uintptr(unsafe.Pointer(unsafe.SliceData(v))), uintptr(unsafe.Pointer(unsafe.SliceData(text)))

@@ -168,6 +168,7 @@ func TestWithin(t *testing.T) {
 	assert.False(t, within([]byte(`[1,2]`), doc), "a copy")
 	assert.False(t, within(nil, doc))
 	assert.False(t, within(doc[1:3], nil))
+	assert.False(t, within(doc[1:], doc[:2]), "longer, starting within")
 }
 
 // TestMemberNames writes records one after another through one

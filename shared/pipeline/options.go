@@ -223,6 +223,9 @@ type stages struct {
 	fields        *fieldSelect
 	parseMessage  ParserAt
 	parsedPrefix  string
+	// reads is the top-level fields whose values the stages read
+	// (readFields): the others may be kept verbatim.
+	reads []string
 }
 
 // buildStages is compile for New and NewEvents: the stages, or every problem
@@ -236,6 +239,7 @@ func buildStages(o Options) (*stages, error) {
 		}
 		return nil, fmt.Errorf("pipeline: invalid options: %w", errors.Join(errs...))
 	}
+	s.reads = s.readFields()
 	return s, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,7 +63,7 @@ func ParseJSONInto(r *record.Builder, line []byte, _ time.Time) (bool, error) {
 		}
 		return false, fmt.Errorf("%w: found %s", ErrNotObject, k)
 	}
-	readObject(r, s, nil)
+	readObject(r, s, line, nil, false)
 	if s.End() != nil {
 		r.Reset()
 		return false, invalidJSON(line)
@@ -70,28 +71,64 @@ func ParseJSONInto(r *record.Builder, line []byte, _ time.Time) (bool, error) {
 	return true, nil
 }
 
-// readObject reads the object that comes next into r's fields; a syntax
-// error stops it and stays in s. shape, when not nil, holds the keys of
-// the last object read (see keyShape).
-func readObject(r *record.Builder, s *jsonscan.Scanner, shape *keyShape) {
+// readObject reads the object that comes next, the start of data, into
+// r's fields; a syntax error stops it and stays in s. d, when not nil, is
+// the pass's document reader: the keys of the last object read (see
+// keyShape), the members that may be kept verbatim and, with runs set,
+// written in runs (see verbatim.go). readObject reports true when it must
+// be read again without runs: a member's key repeats one a run may hide.
+func readObject(r *record.Builder, s *jsonscan.Scanner, data []byte, d *docReader, runs bool) (again bool) {
 	var (
 		index map[string]int
 		buf   []byte // unescaped strings; r.Text copies them
+		shape *keyShape
+		run   runCursor // the run being read, not yet in r's fields
 	)
+	if d != nil {
+		shape = &d.shape
+	}
 	// same stays set while this object's keys are the shape's, one for
 	// one: such a key is a name already made and cannot repeat an
-	// earlier one, the shape's keys being distinct.
+	// earlier one, the shape's keys being distinct. Runs of members are
+	// made only then, as their keys are not compared with later ones.
 	same := shape != nil
-	for key := range s.Object() {
-		v, ok := jsonValue(r, s, &buf)
-		if !ok {
-			break
-		}
-		if n := len(r.Fields); same && n < len(shape.names) && string(key) == shape.names[n] {
+	members := 0
+	// Not Object's iterator: its loop body is a closure, called for
+	// every member, whose variables live behind a pointer (a tenth of
+	// reading a document). Every value is read (jsonValue), as NextKey
+	// asks.
+	for key, more := s.FirstKey(); more; key, more = s.NextKey() {
+		n := members
+		members++
+		if same && n < len(shape.names) && string(key) == shape.names[n] {
+			use, from := shape.keeps[n], 0
+			if use == keepRun {
+				var ok bool
+				if from, ok = memberStart(data, key, s.Offset()); !ok || !runs {
+					use = keepText
+				}
+			}
+			v, inRun, ok := jsonValue(r, s, &buf, data, use)
+			if !ok {
+				break
+			}
+			if inRun {
+				if !run.continues(data, from) {
+					d.endRun(r, data, &run)
+					run.start = from
+				}
+				run.end = s.Offset()
+				continue
+			}
+			d.endRun(r, data, &run)
 			r.Fields = append(r.Fields, record.Field{Name: shape.names[n], Value: v})
 			continue
 		}
 		if same {
+			if d.endRun(r, data, &run); len(d.runs) > 0 {
+				// A run holds keys this one may repeat.
+				return true
+			}
 			same = false
 			if n := len(r.Fields); n >= indexAt {
 				index = make(map[string]int, 2*n)
@@ -99,6 +136,14 @@ func readObject(r *record.Builder, s *jsonscan.Scanner, shape *keyShape) {
 					index[f.Name] = k
 				}
 			}
+		}
+		use := keepValue
+		if d != nil && !slices.Contains(d.reads, string(key)) {
+			use = keepText
+		}
+		v, _, ok := jsonValue(r, s, &buf, data, use)
+		if !ok {
+			break
 		}
 		i := -1
 		if index != nil {
@@ -123,9 +168,16 @@ func readObject(r *record.Builder, s *jsonscan.Scanner, shape *keyShape) {
 			}
 		}
 	}
-	if shape != nil && s.Err() == nil && !(same && len(r.Fields) == len(shape.names)) {
-		shape.remember(r.Fields)
+	if shape != nil && s.Err() == nil {
+		d.endRun(r, data, &run)
+		// A document with fewer keys than the shape, the shape's first
+		// ones, leaves it as it is: it still tells the keys of documents
+		// that have them all.
+		if !same {
+			shape.remember(r.Fields, d.reads)
+		}
 	}
+	return false
 }
 
 // keyShape is the field names of the last JSON document Transform read,
@@ -133,47 +185,95 @@ func readObject(r *record.Builder, s *jsonscan.Scanner, shape *keyShape) {
 // nearly always have the same keys in the same order: a key that is the
 // shape's at its place takes the shape's name, instead of being copied
 // into the record's arena and compared with every key before it (which
-// was a tenth of reading a document). The names are copies, held by the
-// shape's own memory: the pipeline rewinds the arena a document's names
-// come from (record.Builder's Rewind) and writes the next line's values
-// over them.
+// was a tenth of reading a document), and whether its value may be kept
+// verbatim, instead of looking its name up among the fields the stages
+// read. The names are copies, held by the shape's own memory: the
+// pipeline rewinds the arena a document's names come from
+// (record.Builder's Rewind) and writes the next line's values over them.
 type keyShape struct {
 	names []string
+	// keeps tells, for each name, how its value is read: keepValue when
+	// a stage reads it, else keepText, or keepRun when the name also
+	// writes as it is (see writesAsIs), so that the member may be in a
+	// run (see verbatim.go).
+	keeps []keep
 }
 
 // remember makes the document just read, with fields, the shape: its
 // names copied into one new string (a shape changes rarely in a stream),
-// so that names handed out from the old shape stay valid too.
-func (k *keyShape) remember(fields []record.Field) {
+// so that names handed out from the old shape stay valid too. reads is
+// the names of the fields the stages read.
+func (k *keyShape) remember(fields []record.Field, reads []string) {
 	var b strings.Builder
 	for _, f := range fields {
 		b.WriteString(f.Name)
 	}
 	all := b.String()
-	k.names = k.names[:0]
+	k.names, k.keeps = k.names[:0], k.keeps[:0]
 	for _, f := range fields {
 		k.names = append(k.names, all[:len(f.Name)])
 		all = all[len(f.Name):]
+		use := keepValue
+		if !slices.Contains(reads, f.Name) {
+			use = keepText
+			if writesAsIs(stringBytes(f.Name)) {
+				use = keepRun
+			}
+		}
+		k.keeps = append(k.keeps, use)
 	}
 }
 
-// readJSONDocument parses the JSON object at the start of data into r (reset
-// first) and returns where it ends, or false if it is not a well-formed
-// object (r is then left empty). It is ParseJSONInto for a document not yet
-// cut out of the record's data: parsing finds the end of an object, so
-// Transform need not cut the documents apart first (a second pass), except
-// to find and describe a bad one. shape is as for readObject.
-func readJSONDocument(r *record.Builder, data []byte, shape *keyShape) (int, bool) {
-	r.Reset()
-	s := scanners.Get().(*jsonscan.Scanner)
-	defer scanners.Put(s)
-	s.Reset(data)
-	readObject(r, s, shape)
-	if s.Err() != nil {
+// docReader reads the JSON documents of a pass's records straight from
+// their data (see readJSONDocument), with what it keeps from one to the
+// next: its scanner, the shape of the last document, the runs of members
+// of the record read last.
+type docReader struct {
+	scan  jsonscan.Scanner
+	shape keyShape
+	runs  []memberRun
+	// reads is the names of the fields the stages read (readFields).
+	reads []string
+	// inRuns is set when no stage looks for fields by names it does not
+	// know in advance, so that members may be written in runs.
+	inRuns bool
+}
+
+// readJSONDocument parses the JSON object at the start of data into r
+// (reset first) and returns where it ends, or false if it is not a
+// well-formed object (r is then left empty). It is ParseJSONInto for a
+// document not yet cut out of the record's data: parsing finds the end of
+// an object, so Transform need not cut the documents apart first (a
+// second pass), except to find and describe a bad one.
+func (d *docReader) readJSONDocument(r *record.Builder, data []byte) (int, bool) {
+	runs := d.inRuns
+	for {
+		r.Reset()
+		d.runs = d.runs[:0]
+		d.scan.Reset(data)
+		if !readObject(r, &d.scan, data, d, runs) {
+			break
+		}
+		runs = false // rare: the keys changed, and one repeats
+	}
+	if d.scan.Err() != nil {
 		r.Reset()
 		return 0, false
 	}
-	return s.Offset(), true
+	return d.scan.Offset(), true
+}
+
+// endRun puts the run of members being read from data, if any, into r's
+// fields.
+func (d *docReader) endRun(r *record.Builder, data []byte, run *runCursor) {
+	if run.end == 0 {
+		return
+	}
+	d.runs = append(d.runs, memberRun{text: data[run.start:run.end]})
+	// A pointer boxes without allocating. Should d.runs grow for a later
+	// run, this one keeps pointing at the old array, which holds it still.
+	r.Fields = append(r.Fields, record.Field{Value: &d.runs[len(d.runs)-1]})
+	*run = runCursor{}
 }
 
 // isParseJSONInto reports whether parse is ParseJSONInto itself, by its
@@ -183,37 +283,77 @@ func isParseJSONInto(parse ParserInto) bool {
 	return reflect.ValueOf(parse).Pointer() == reflect.ValueOf(ParseJSONInto).Pointer()
 }
 
+// keep is how jsonValue takes a value (see verbatim.go).
+type keep uint8
+
+const (
+	keepValue keep = iota // as ParseJSON takes it: a stage reads it
+	keepText              // as its text where that is what the writer writes
+	keepRun               // likewise, but left to the caller to add to a run
+)
+
 // jsonValue reads the member value that comes next as a record value,
-// reporting false on a syntax error (which the scanner keeps).
-func jsonValue(r *record.Builder, s *jsonscan.Scanner, buf *[]byte) (any, bool) {
+// reporting false on a syntax error (which the scanner keeps). data is
+// the text the scanner reads. With keepRun, a value whose text is what
+// the writer writes for it is not made into a value: jsonValue reports it
+// in a run instead.
+func jsonValue(r *record.Builder, s *jsonscan.Scanner, buf *[]byte, data []byte, use keep) (v any, inRun, ok bool) {
+	start := s.Offset() // memberKey moved past the white space
 	switch s.Peek() {
 	case jsonscan.String:
-		v, err := s.String(buf)
-		return r.Box(r.Text(v)), err == nil
+		v, ascii, err := s.StringASCII(buf)
+		if err != nil {
+			return nil, false, false
+		}
+		if use == keepValue || !ascii && !verbatimString(data[start:s.Offset()], v) {
+			return r.Box(r.Text(v)), false, true
+		}
 	case jsonscan.Bool:
 		v, err := s.Bool()
-		return v, err == nil
+		return v, use == keepRun, err == nil
 	case jsonscan.Null:
-		return nil, s.Null()
+		if !s.Null() {
+			_ = s.Skip() // "nul", say: Skip fails saying why
+			return nil, false, false
+		}
+		return nil, use == keepRun, true
 	case jsonscan.Number:
 		v, err := s.Number()
 		if err != nil {
-			return nil, false
+			return nil, false, false
 		}
-		for _, c := range v {
-			if c == '.' || c == 'e' || c == 'E' {
-				return r.BoxJSON(v), true
-			}
+		if use == keepValue || string(v) == "-0" {
+			return numberValue(r, v), false, true
 		}
-		// The string conversion stays on the stack: ParseInt does not keep it.
-		if n, err := strconv.ParseInt(string(v), 10, 64); err == nil {
-			return r.BoxInt(n), true
-		}
-		return r.BoxJSON(v), true // beyond int64: keep every digit
 	default: // an object or an array, kept as its text; Raw checks it
 		v, err := s.Raw()
-		return r.BoxJSON(v), err == nil
+		if err != nil {
+			return nil, false, false
+		}
+		if use != keepRun || hasSpace(v) {
+			return r.BoxJSON(v), false, true
+		}
 	}
+	// The value's text is what the writer writes for it.
+	if use == keepRun {
+		return nil, true, true
+	}
+	return r.BoxJSON(data[start:s.Offset()]), false, true
+}
+
+// numberValue is the record value of a JSON number's text: an int64 when
+// it is an integer within its range, else the text.
+func numberValue(r *record.Builder, v []byte) any {
+	for _, c := range v {
+		if c == '.' || c == 'e' || c == 'E' {
+			return r.BoxJSON(v)
+		}
+	}
+	// The string conversion stays on the stack: ParseInt does not keep it.
+	if n, err := strconv.ParseInt(string(v), 10, 64); err == nil {
+		return r.BoxInt(n)
+	}
+	return r.BoxJSON(v) // beyond int64: keep every digit
 }
 
 // invalidJSON describes why line is not JSON as encoding/json words it,

@@ -146,15 +146,21 @@ func FuzzParseJSONDifferential(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	reused := record.NewBuilder(0)
-	var shape keyShape // kept from one input to the next, as Transform keeps it
+	// Kept from one input to the next, as Transform keeps it; the stages
+	// read a and b, the other members may be kept verbatim, in runs.
+	docs := docReader{reads: []string{"a", "b"}, inRuns: true}
 	shaped := record.NewBuilder(0)
 	f.Fuzz(func(t *testing.T, line []byte) {
 		want, wantErr := referenceParseJSON(line)
 		got, err := ParseJSON(line)
 		ok, intoErr := ParseJSONInto(reused, line, time.Time{})
 		for range 2 { // the second time, the shape is the line's own
-			if end, ok := readJSONDocument(shaped, line, &shape); ok && wantErr == nil && len(bytes.TrimSpace(line[end:])) == 0 {
-				require.Equal(t, want.Fields, shaped.Fields, "read with the shape %q", shape.names)
+			end, ok := docs.readJSONDocument(shaped, line)
+			if ok {
+				require.True(t, json.Valid(line[:end]), "read %q, which is not JSON", line[:end])
+			}
+			if ok && wantErr == nil && len(bytes.TrimSpace(line[end:])) == 0 {
+				requireReadAlike(t, want, &shaped.Record, docs.reads, line[:end])
 			}
 		}
 		if wantErr != nil {
@@ -215,19 +221,157 @@ func TestKeyShape(t *testing.T) {
 		`{}`,
 		`{"a":1,"b":"x","c":[1]}`,
 	}
-	var shape keyShape
-	b := record.NewBuilder(0)
-	for _, doc := range docs {
-		want, err := referenceParseJSON([]byte(doc))
-		require.NoError(t, err)
-		end, ok := readJSONDocument(b, []byte(doc), &shape)
-		require.True(t, ok, doc)
-		require.Equal(t, len(doc), end)
-		require.Equal(t, want.Fields, b.Fields, doc)
-		names := make([]string, len(b.Fields))
-		for i, f := range b.Fields {
-			names[i] = f.Name
+	for _, inRuns := range []bool{false, true} {
+		d := docReader{reads: []string{"b", "k3"}, inRuns: inRuns}
+		b := record.NewBuilder(0)
+		for _, doc := range docs {
+			want, err := referenceParseJSON([]byte(doc))
+			require.NoError(t, err)
+			end, ok := d.readJSONDocument(b, []byte(doc))
+			require.True(t, ok, doc)
+			require.Equal(t, len(doc), end)
+			requireReadAlike(t, want, &b.Record, d.reads, []byte(doc))
+			names := make([]string, len(want.Fields))
+			for i, f := range want.Fields {
+				names[i] = f.Name
+			}
+			require.GreaterOrEqual(t, len(d.shape.names), len(names))
+			require.Equal(t, names, d.shape.names[:len(names)], "the shape starts with the document's keys")
 		}
-		require.Equal(t, names, shape.names, "the shape is the document's keys")
 	}
+}
+
+// requireReadAlike checks got, a document read by Transform's reader, which
+// keeps the members no stage reads verbatim where it can, in runs or one
+// by one, against want, the same document as ParseJSON reads it: the
+// fields in reads hold the same values, and the writer writes both
+// records alike.
+func requireReadAlike(t *testing.T, want, got *record.Record, reads []string, doc []byte) {
+	t.Helper()
+	for _, name := range reads {
+		w, inWant := want.Get(name)
+		g, inGot := got.Get(name)
+		require.Equal(t, inWant, inGot, "field %q of %s, which a stage reads", name, doc)
+		require.Equal(t, w, g, "field %q of %s, which a stage reads", name, doc)
+	}
+	wantText, wantErr := AppendJSON(nil, want)
+	gotText, err := appendRecord(nil, got, 0, false, doc, nil)
+	require.Equal(t, wantErr, err, "%s", doc)
+	require.Equal(t, string(wantText), string(gotText), "%s", doc)
+}
+
+// TestVerbatimMembers: the members no stage reads are kept as their
+// text exactly when it is what the writer writes for their value; the
+// members a stage reads never are.
+func TestVerbatimMembers(t *testing.T) {
+	tests := map[string]struct {
+		value    string
+		verbatim bool
+	}{
+		"ascii string":          {`"GET /index.html HTTP/1.1"`, true},
+		"empty string":          {`""`, true},
+		"utf-8 string":          {`"caf\u00e9 café"`, false},
+		"utf-8 without escapes": {`"café 日本"`, true},
+		"escaped quote":         {`"a\"b"`, false},
+		"escaped slash":         {`"a\/b"`, false},
+		"escaped separator":     {`"a\u2028b"`, false},
+		"line separator":        {"\"a\u2028b\"", false}, // written escaped
+		"paragraph separator":   {"\"a\u2029b\"", false},
+		"other e2 80 text":      {"\"a\xe2\x80\x94b\"", true}, // an em dash
+		"invalid utf-8":         {"\"a\xffb\"", false},
+		"integer":               {`1234567890123`, true},
+		"negative integer":      {`-42`, true},
+		"zero":                  {`0`, true},
+		"minus zero":            {`-0`, false},
+		"beyond int64":          {`123456789012345678901234567890`, true},
+		"fraction":              {`-1.50`, true},
+		"exponent":              {`1E+400`, true},
+		"true":                  {`true`, false},
+		"null":                  {`null`, false},
+		"object":                {`{"x": [1, 2]}`, true}, // kept as text as ParseJSON keeps it
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			doc := []byte(`{"read": ` + tc.value + `, "other": ` + tc.value + `}`)
+			want, err := referenceParseJSON(doc)
+			require.NoError(t, err)
+			d := docReader{reads: []string{"read"}}
+			b := record.NewBuilder(0)
+			for range 2 { // without a shape, then with the document's own
+				_, ok := d.readJSONDocument(b, doc)
+				require.True(t, ok)
+				requireReadAlike(t, want, &b.Record, d.reads, doc)
+				_, isText := b.Fields[1].Value.(json.RawMessage)
+				_, wantText := want.Fields[1].Value.(json.RawMessage)
+				assert.Equal(t, tc.verbatim, isText, "kept as its text")
+				if isText && !wantText {
+					assert.Equal(t, tc.value, string(b.Fields[1].Value.(json.RawMessage)), "the value's text")
+				}
+				assert.Equal(t, want.Fields[0], b.Fields[0], "a field a stage reads is read as ParseJSON reads it")
+			}
+		})
+	}
+}
+
+// TestMemberRuns: the members no stage reads of a compact document whose
+// keys are the last one's come in runs, written in one piece each; a
+// member a stage reads, a value that must be written otherwise, a key
+// written otherwise, white space around a colon or a comma, each end a
+// run, and a repeated key in a document of new keys reads it all again
+// without runs.
+func TestMemberRuns(t *testing.T) {
+	tests := map[string]struct {
+		doc  string
+		runs []string // the runs' text, in order, on the second reading
+	}{
+		"compact":     {`{"a":1,"b":"x","r":2,"c":[1,{"d":null}],"e":true}`, []string{`"a":1,"b":"x"`, `"c":[1,{"d":null}],"e":true`}},
+		"first read":  {`{"r":2,"a":1,"b":"x"}`, []string{`"a":1,"b":"x"`}},
+		"all read":    {`{"r":2}`, nil},
+		"escape":      {`{"a":1,"b":"\u0078","c":3}`, []string{`"a":1`, `"c":3`}},
+		"escaped key": {`{"a":1,"\u0062":2,"c":3}`, []string{`"a":1`, `"c":3`}},
+		"minus zero":  {`{"a":1,"b":-0,"c":3}`, []string{`"a":1`, `"c":3`}},
+		"spaces":      {`{"a":1, "b":2 ,"c" :3,"d": 4,"e":{ },"f":"x y"}`, []string{`"a":1`, `"b":2`, `"f":"x y"`}},
+		"separators":  {"{\"a\":\"\u2028\",\"b\u2029\":1,\"c\":2}", []string{`"c":2`}},
+		"empty key":   {`{"a":1,"":2,"c":3}`, []string{`"a":1`, `"c":3`}},
+		"empty":       {`{}`, nil},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			want, err := referenceParseJSON([]byte(tc.doc))
+			require.NoError(t, err)
+			d := docReader{reads: []string{"r"}, inRuns: true}
+			b := record.NewBuilder(0)
+			for i := range 2 { // the first time without a shape: no runs
+				end, ok := d.readJSONDocument(b, []byte(tc.doc))
+				require.True(t, ok)
+				require.Equal(t, len(tc.doc), end)
+				requireReadAlike(t, want, &b.Record, d.reads, []byte(tc.doc))
+				var runs []string
+				for _, f := range b.Fields {
+					if run, ok := f.Value.(*memberRun); ok {
+						assert.Empty(t, f.Name)
+						runs = append(runs, string(run.text))
+					}
+				}
+				if i == 0 {
+					assert.Empty(t, runs, "no runs without the shape")
+				} else {
+					assert.Equal(t, tc.runs, runs)
+				}
+			}
+		})
+	}
+
+	t.Run("repeated key", func(t *testing.T) {
+		d := docReader{reads: []string{"r"}, inRuns: true}
+		b := record.NewBuilder(0)
+		for _, doc := range []string{`{"a":1,"b":2,"c":3}`, `{"a":1,"b":2,"c":3}`, `{"a":1,"b":2,"c":3,"a":4}`, `{"a":1,"b":2,"c":3,"d":4,"b":5,"r":6}`} {
+			want, err := referenceParseJSON([]byte(doc))
+			require.NoError(t, err)
+			_, ok := d.readJSONDocument(b, []byte(doc))
+			require.True(t, ok)
+			requireReadAlike(t, want, &b.Record, d.reads, []byte(doc))
+		}
+		assert.Equal(t, []string{"a", "b", "c", "d", "r"}, d.shape.names)
+	})
 }

@@ -42,6 +42,15 @@ func newFieldPath(name string) (fieldPath, error) {
 	return p, nil
 }
 
+// first is the top-level field the path starts with: its first segment,
+// or the whole name.
+func (p *fieldPath) first() string {
+	if p.segs != nil {
+		return p.segs[0]
+	}
+	return p.name
+}
+
 // locate returns the record holding the field and its index there, or
 // (nil, -1) when the field is absent. A top-level field named exactly like
 // the path wins, so flat logs with dotted names keep working. A nested

@@ -184,7 +184,7 @@ func (p *Pipeline) transform(r firehose.Record, ps *pass) (firehose.Output, erro
 	lines := s.split.splitter(r.Data)
 	for {
 		rec := &ps.rec
-		n, line, kept, more, err := p.next(&lines, rec, ps.arrival, &ps.shape)
+		n, line, kept, more, err := p.next(&lines, rec, ps)
 		if !more {
 			break
 		}
@@ -240,12 +240,12 @@ func (p *Pipeline) transform(r firehose.Record, ps *pass) (firehose.Output, erro
 
 // next cuts the next line or document from the record's data and parses
 // it into rec, reporting false when there is none left.
-func (p *Pipeline) next(lines *splitter, rec *record.Builder, arrival time.Time, shape *keyShape) (n int, line []byte, kept, more bool, err error) {
+func (p *Pipeline) next(lines *splitter, rec *record.Builder, ps *pass) (n int, line []byte, kept, more bool, err error) {
 	if p.jsonDocs && lines.skipSpace() && lines.data[0] == '{' {
 		rec.Rewind()
 		// One pass: parsing a well-formed object finds its end. Anything
 		// else is cut out and parsed again below, for its error.
-		if end, ok := readJSONDocument(rec, lines.data, shape); ok {
+		if end, ok := ps.docs.readJSONDocument(rec, lines.data); ok {
 			line = lines.data[:end]
 			return lines.take(end), line, true, true, nil
 		}
@@ -255,7 +255,7 @@ func (p *Pipeline) next(lines *splitter, rec *record.Builder, arrival time.Time,
 		return 0, nil, false, false, nil
 	}
 	rec.Rewind() // the last line is written: its values are done with
-	kept, err = p.parse(rec, line, arrival)
+	kept, err = p.parse(rec, line, ps.arrival)
 	return n, line, kept, true, err
 }
 
@@ -300,8 +300,8 @@ type pass struct {
 	stamp record.Builder
 	// arrivalMs is the arrival time arrivalV was made for.
 	arrivalMs int64
-	first     []byte // the partition values of the record's first line
-	shape     keyShape
+	first     []byte    // the partition values of the record's first line
+	docs      docReader // reads the documents of SplitJSON
 	names     memberNames
 	times     timeMemo
 	stamps    millisStamps
@@ -320,6 +320,8 @@ type pass struct {
 func (s *stages) newPass() *pass {
 	p := &pass{s: s, masks: masker{stages: s}, arrivalMs: math.MinInt64}
 	p.names.arena, p.times.hints = &p.rec, &p.rec
+	p.docs.reads = s.reads
+	p.docs.inRuns = s.fields == nil && s.parseMessage == nil
 	return p
 }
 

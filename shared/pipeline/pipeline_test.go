@@ -260,19 +260,40 @@ func FuzzTransformJSON(f *testing.F) {
 
 // FuzzJSONDocumentsOnePass holds Transform's one-pass reading of JSON
 // documents (ParseJSONInto with SplitJSON parses each straight from the
-// record's data) to cutting each out first and parsing it then, which a
-// wrapped ParseJSONInto gets: the same output, keys and error, in every
-// format (lines and splunk write the documents' text).
+// record's data, keeping the members no stage reads verbatim) to cutting
+// each out first and parsing it then, which a wrapped ParseJSONInto gets:
+// the same output, keys and error, in every format (lines and splunk write
+// the documents' text) and with every stage that reads fields.
 func FuzzJSONDocumentsOnePass(f *testing.F) {
 	for _, s := range jsonSeeds(f) {
-		f.Add(s, uint8(0))
+		for format := range uint8(8) {
+			f.Add(s, format)
+		}
 	}
 	f.Add([]byte("{\"a\":1}{\"b\":2} [3]\n{\"c\":\n 4}\n x"), uint8(1))
 	f.Add([]byte(`{"a":"}"} {"b":{"c":[}`), uint8(2))
+	// Values the writer would write otherwise than they came, in fields
+	// the stages read and in others, one document after another with the
+	// same keys (as a stream has them).
+	for _, v := range []string{`"x\u00e9\/y"`, "\"a\u2028b\u2029\"", "\"\xff\"", `-0`, `-0.0`, `1e400`, `12345678901234567890`, `{ "a" : [ 1 , "b c" ] }`, `"a b"`, `"café"`} {
+		doc := `{"event": ` + v + `, "ip": ` + v + `, "ts": "2024-03-05T06:07:08Z", "message": ` + v + `, "other": ` + v + "}\n"
+		for format := range uint8(8) {
+			f.Add([]byte(doc+doc), format)
+		}
+	}
+	// The template's settings for firehose-json, and settings under which
+	// other stages read fields: FIELDS, OUTPUT_COLUMNS, SPLUNK_HOST,
+	// EMBED_JSON_MESSAGE, a nested path.
 	formats := []Options{
 		{Split: SplitJSON, DropIf: "level=debug", TimeField: "time", PartitionKeys: "year,host=field:host"},
 		{Split: SplitJSON, OutputFormat: FormatLines},
 		{Split: SplitJSON, OutputFormat: FormatSplunk, EmbedJSON: true},
+		{Split: SplitJSON, ArrivalTimeField: "arrival_time", TimeField: "ts", PartitionKeys: "year,month,day,hour",
+			MaskFields: "ip=truncate-ip", DropIf: "event=healthcheck", Schema: "event:string:required,user_id:string:max=128,ts:timestamp"},
+		{Split: SplitJSON, Fields: "e=event,*,nested=other.a", ArrivalTimeField: "other"},
+		{Split: SplitJSON, OutputFormat: FormatCSV, OutputColumns: "event,ip,other.a,message"},
+		{Split: SplitJSON, EmbedJSON: true, MaskFields: "event=hash,user.id=redact", HashSalt: "s"},
+		{Split: SplitJSON, OutputFormat: FormatSplunk, SplunkHost: "field:ip", SplunkSource: "field:other"},
 	}
 	type pair struct{ onePass, cut *Pipeline }
 	var pipes []pair

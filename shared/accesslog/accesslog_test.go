@@ -210,23 +210,7 @@ func BenchmarkParse(b *testing.B) { pipelinetest.BenchmarkParser(b, benchLines()
 // as the pipeline does: the parser's own cost, without a record's
 // allocation per line.
 func BenchmarkParseInto(b *testing.B) {
-	lines := benchLines()
-	size := 0
-	for _, l := range lines {
-		size += len(l) + 1
-	}
-	b.SetBytes(int64(size))
-	b.ReportAllocs()
-	r := record.NewBuilder(0)
-	for b.Loop() {
-		for _, l := range lines {
-			r.Rewind()
-			if err := ParseInto(r, l); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(lines)), "ns/line")
+	pipelinetest.BenchmarkParseInto(b, benchLines(), 0, ParseInto)
 }
 
 // TestIsToken holds isToken to RFC 9110's tchar, byte by byte.

@@ -270,23 +270,11 @@ func BenchmarkParse(b *testing.B) {
 func BenchmarkParseInto(b *testing.B) {
 	for name, opts := range map[string]Options{"plain": {}, "derive-user-agent": {DeriveUserAgent: true}} {
 		b.Run(name, func(b *testing.B) {
-			lines, p := benchLines(), New(opts)
-			size := 0
-			for _, l := range lines {
-				size += len(l) + 1
-			}
-			b.SetBytes(int64(size))
-			b.ReportAllocs()
-			r := record.NewBuilder(0)
-			for b.Loop() {
-				for _, l := range lines {
-					r.Rewind()
-					if _, err := p.ParseInto(r, l); err != nil {
-						b.Fatal(err)
-					}
-				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(lines)), "ns/line")
+			p := New(opts)
+			pipelinetest.BenchmarkParseInto(b, benchLines(), 0, func(r *record.Builder, l []byte) error {
+				_, err := p.ParseInto(r, l)
+				return err
+			})
 		})
 	}
 }

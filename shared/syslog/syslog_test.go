@@ -241,23 +241,9 @@ func BenchmarkParse(b *testing.B) { pipelinetest.BenchmarkParser(b, benchLines()
 // as the pipeline does: the parser's own cost, without a record's
 // allocation per line.
 func BenchmarkParseInto(b *testing.B) {
-	lines := benchLines()
-	size := 0
-	for _, l := range lines {
-		size += len(l) + 1
-	}
-	b.SetBytes(int64(size))
-	b.ReportAllocs()
-	r := record.NewBuilder(numFields + 2)
-	for b.Loop() {
-		for _, l := range lines {
-			r.Rewind()
-			if err := ParseInto(r, l, reference); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(lines)), "ns/line")
+	pipelinetest.BenchmarkParseInto(b, benchLines(), numFields+2, func(r *record.Builder, l []byte) error {
+		return ParseInto(r, l, reference)
+	})
 }
 
 // FuzzStampAsWritten: an RFC 3339 timestamp in UTC ("Z") that parses is

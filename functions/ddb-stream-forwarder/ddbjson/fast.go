@@ -386,17 +386,9 @@ func (t *Transcoder) fastList(d []byte, i int, out []byte, depth int) ([]byte, i
 		if out, i, ok = t.fastValue(d, i, out, depth+1); !ok {
 			return out, 0, false
 		}
-		if i = plainjson.Space(d, i); i >= len(d) {
-			return out, 0, false
-		}
-		switch d[i] {
-		case ']':
-			return append(out, ']'), i + 1, true
-		case ',':
-			out = append(out, ',')
-			i = plainjson.Space(d, i+1)
-		default:
-			return out, 0, false
+		var end bool
+		if out, i, end, ok = nextElement(d, i, out); end || !ok {
+			return out, i, ok
 		}
 	}
 }
@@ -432,19 +424,26 @@ func (t *Transcoder) fastSet(d []byte, i int, out []byte, typ byte) ([]byte, int
 		if !ok {
 			return out, 0, false
 		}
-		if i = plainjson.Space(d, i); i >= len(d) {
-			return out, 0, false
-		}
-		switch d[i] {
-		case ']':
-			return append(out, ']'), i + 1, true
-		case ',':
-			out = append(out, ',')
-			i = plainjson.Space(d, i+1)
-		default:
-			return out, 0, false
+		var end bool
+		if out, i, end, ok = nextElement(d, i, out); end || !ok {
+			return out, i, ok
 		}
 	}
+}
+
+// nextElement reads what follows an element of a list at d[i], and writes
+// it to out: the list's end (end, i after it) or a comma (i at the next
+// element); false for anything else.
+func nextElement(d []byte, i int, out []byte) (_ []byte, next int, end, ok bool) {
+	if i = plainjson.Space(d, i); i < len(d) {
+		switch d[i] {
+		case ']':
+			return append(out, ']'), i + 1, true, true
+		case ',':
+			return append(out, ','), plainjson.Space(d, i+1), false, true
+		}
+	}
+	return out, 0, false, false
 }
 
 // prefixAt is prefix of the name of n bytes at d[i], loaded from d at

@@ -3,6 +3,7 @@ package firehose
 import (
 	"encoding/base64"
 	"encoding/binary"
+	"math/bits"
 )
 
 // base64Pairs holds the two standard base64 characters of every 12-bit
@@ -62,4 +63,88 @@ func encode6(d []byte, x uint64) {
 		uint64(base64Pairs[x>>40&0xfff])<<16|
 		uint64(base64Pairs[x>>28&0xfff])<<32|
 		uint64(base64Pairs[x>>16&0xfff])<<48)
+}
+
+// plainBase64Len checks the text of a JSON string, src starting just after
+// its opening quote, without decoding it: when it is plain base64 (only
+// alphabet characters, a multiple of four of them, padding at its end)
+// closed by a quote, it returns the text's length (the quote is at
+// src[n]). It takes exactly what jsonscan.DecodeBase64Text decodes
+// (FuzzPlainBase64Len), at a fraction of the cost: the records a response
+// cannot hold go back to their stream as this text, never decoded.
+func plainBase64Len(src []byte) (n int, ok bool) {
+	i := base64AlphabetEnd(src)
+	rest := src[i:]
+	switch {
+	case len(rest) >= 1 && rest[0] == '"' && i%4 == 0:
+		return i, true
+	case len(rest) >= 2 && rest[0] == '=' && rest[1] == '"' && i%4 == 3:
+		return i + 1, true
+	case len(rest) >= 3 && rest[0] == '=' && rest[1] == '=' && rest[2] == '"' && i%4 == 2:
+		return i + 2, true
+	}
+	return 0, false
+}
+
+// base64AlphabetEnd returns the offset of the first byte of p that is not
+// in the standard base64 alphabet (or len(p)), eight bytes at a time.
+func base64AlphabetEnd(p []byte) int {
+	const lsb, msb = 0x0101010101010101, 0x8080808080808080
+	// ge has a byte's top bit set when the byte of x is at least c: for
+	// bytes below 0x80, adding 0x80-c carries into the top bit exactly
+	// then, and never into the next byte. (A byte of 0x80 or more, which
+	// x&msb flags, may carry into the bytes above it, never below.)
+	ge := func(x uint64, c byte) uint64 { return x + lsb*uint64(0x80-c) }
+	i := 0
+	for ; i+8 <= len(p); i += 8 {
+		x := binary.LittleEndian.Uint64(p[i:])
+		// x|0x20 folds 'A'-'Z' onto 'a'-'z', and nothing else onto them.
+		y := x | lsb*0x20
+		letter := ge(y, 'a') &^ ge(y, 'z'+1)
+		digitSlash := ge(x, '/') &^ ge(x, '9'+1) // '/' is just below '0'
+		plus := ge(x, '+') &^ ge(x, '+'+1)
+		if bad := (^(letter | digitSlash | plus) | x) & msb; bad != 0 {
+			return i + bits.TrailingZeros64(bad)/8
+		}
+	}
+	for ; i < len(p); i++ {
+		if c := p[i]; sextet(c) > 63 {
+			break
+		}
+	}
+	return i
+}
+
+// sextet is the 6-bit value of a standard base64 character, 64 for any
+// other byte.
+func sextet(c byte) byte {
+	switch {
+	case c >= 'A' && c <= 'Z':
+		return c - 'A'
+	case c >= 'a' && c <= 'z':
+		return c - 'a' + 26
+	case c >= '0' && c <= '9':
+		return c - '0' + 52
+	case c == '+':
+		return 62
+	case c == '/':
+		return 63
+	}
+	return 64
+}
+
+// canonicalBase64 reports whether text, which plainBase64Len took, is what
+// AppendBase64 gives for its value: the bits of the last character that
+// fall outside the value's bytes are zero (a decoder drops them, so text
+// with them set decodes to the same bytes but is not their encoding).
+func canonicalBase64(text []byte) bool {
+	k := len(text)
+	switch {
+	case k < 4 || text[k-1] != '=':
+		return true
+	case text[k-2] == '=':
+		return sextet(text[k-3])&0xf == 0
+	default:
+		return sextet(text[k-2])&0x3 == 0
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"math"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -163,7 +164,10 @@ func (h *Handler) invoke(ctx context.Context, payload []byte) ([]byte, Stats, er
 	}
 	defer h.keep(inv)
 	var err error
-	if inv.data, err = inv.req.decode(&inv.scan, payload, inv.data); err != nil {
+	if inv.eager == 0 {
+		inv.eager = math.MaxInt // nothing known yet: decode every record
+	}
+	if inv.data, err = inv.req.decode(&inv.scan, payload, inv.data, inv.eager); err != nil {
 		err = fmt.Errorf("firehose: %w", err)
 		h.report(ctx, &inv.req, Stats{}, true, err)
 		return nil, Stats{}, err
@@ -217,6 +221,14 @@ type invocation struct {
 	meta     metadataMemo
 	reingest []Reingest
 	resp     []byte // the last response, with WithResponseReuse
+	// eager is how many bytes of data the request's decoding decodes as
+	// it reads them (see Request.decode): all of them, unless the last
+	// response filled up, and then an eighth more than the last
+	// invocation transformed before it did, the rest being likely to go
+	// back to the stream undecoded. (Checking text without decoding it,
+	// then decoding it when the record is transformed, is slower than
+	// decoding it as it is read.)
+	eager int
 }
 
 // keep drops inv's references into this invocation's payload and outputs
@@ -389,7 +401,12 @@ func (h *Handler) process(ctx context.Context, inv *invocation) (stats Stats, si
 			// invocation transforms it again.
 			requeue(out, in)
 			full = true
+			inv.eager = stats.BytesIn + stats.BytesIn/8 + 64<<10
 		}
+	}
+
+	if !full {
+		inv.eager = math.MaxInt
 	}
 
 	// The counts, and the response's length (responseLen) in the same

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -244,7 +245,7 @@ func TestResponseWithinBudget(t *testing.T) {
 			h := NewHandler(keys, WithBudget(budget), WithReingester(&fakeReingester{}))
 			inv := &invocation{}
 			var err error
-			inv.data, err = inv.req.decode(&inv.scan, request(t, ev), nil)
+			inv.data, err = inv.req.decode(&inv.scan, request(t, ev), nil, math.MaxInt)
 			require.NoError(t, err)
 			stats, size, err := h.process(context.Background(), inv)
 			require.NoError(t, err)
@@ -784,10 +785,10 @@ func TestStablePartitionKeys(t *testing.T) {
 // and base64 text with stray bits after its last byte ("aGl=" for "hi",
 // which must go back decoded and encoded again).
 func FuzzLazyDecoding(f *testing.F) {
-	f.Add([]byte("aaaaa\x00bbbbb\x00ccccc\x00d"), 300, uint8(0))
-	f.Add([]byte("hi\x00Fail\x00Drop\x00Reingest me\x00??>>\x00hi\x00hi"), 400, uint8(3))
-	f.Add([]byte("x\x00\x00hi\x00Fx"), 0, uint8(2))
-	f.Fuzz(func(t *testing.T, blob []byte, budget int, layout uint8) {
+	f.Add([]byte("aaaaa\x00bbbbb\x00ccccc\x00d"), 300, uint8(0), uint16(0))
+	f.Add([]byte("hi\x00Fail\x00Drop\x00Reingest me\x00??>>\x00hi\x00hi"), 400, uint8(3), uint16(7))
+	f.Add([]byte("x\x00\x00hi\x00Fx"), 0, uint8(2), uint16(0xffff))
+	f.Fuzz(func(t *testing.T, blob []byte, budget int, layout uint8, eager uint16) {
 		var data []string
 		for _, d := range bytes.Split(blob, []byte{0}) {
 			data = append(data, string(d))
@@ -817,7 +818,9 @@ func FuzzLazyDecoding(f *testing.F) {
 			h := NewHandler(transform, WithBudget(budget), WithReingester(re))
 			inv := &invocation{}
 			var err error
-			inv.data, err = inv.req.decodeAs(&inv.scan, payload, nil, generic)
+			// The plain way decodes the first eager bytes' records as it
+			// reads them, the rest when first needed.
+			inv.data, err = inv.req.decodeAs(&inv.scan, payload, nil, generic, int(eager))
 			require.NoError(t, err)
 			stats, size, err := h.process(context.Background(), inv)
 			require.NoError(t, err)
@@ -850,7 +853,7 @@ func TestFullResponseReingestsText(t *testing.T) {
 	h := NewHandler(upper, WithBudget(budgetFitting(ev, 0, 1)), WithReingester(re))
 	inv := &invocation{}
 	var err error
-	inv.data, err = inv.req.decode(&inv.scan, payload, nil)
+	inv.data, err = inv.req.decode(&inv.scan, payload, nil, 0)
 	require.NoError(t, err)
 	stats, _, err := h.process(context.Background(), inv)
 	require.NoError(t, err)

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"math/bits"
 	"time"
 	"unsafe"
@@ -188,20 +189,25 @@ func (r *Request) header() events.KinesisFirehoseEvent {
 // where that is cheap to tell.
 func DecodeRequest(payload []byte) (*Request, error) {
 	r := &Request{}
-	_, err := r.decode(&jsonscan.Scanner{}, payload, nil)
+	_, err := r.decode(&jsonscan.Scanner{}, payload, nil, math.MaxInt)
 	return r, err
 }
 
 // decode is DecodeRequest into r, reusing its records and the scanner.
 // The records' data is decoded into buf's memory (grown when it has too
-// little), which comes back for the next request.
-func (r *Request) decode(s *jsonscan.Scanner, payload, buf []byte) ([]byte, error) {
-	return r.decodeAs(s, payload, buf, false)
+// little), which comes back for the next request. Records read the plain
+// way are decoded as they are read until eager bytes of data are, the
+// rest only checked, and decoded when first needed (Request.data): one
+// pass over the text is faster than a check and a decoding later, for
+// the records that will be transformed, and the handler knows from the
+// last invocation about how many those are (see invocation.eager).
+func (r *Request) decode(s *jsonscan.Scanner, payload, buf []byte, eager int) ([]byte, error) {
+	return r.decodeAs(s, payload, buf, false, eager)
 }
 
 // decodeAs is decode, reading every record the general way when generic
 // is set (see plainRecord).
-func (r *Request) decodeAs(s *jsonscan.Scanner, payload, buf []byte, generic bool) ([]byte, error) {
+func (r *Request) decodeAs(s *jsonscan.Scanner, payload, buf []byte, generic bool, eager int) ([]byte, error) {
 	s.Reset(payload)
 	clear(r.Records)
 	*r = Request{Records: r.Records[:0]}
@@ -211,7 +217,7 @@ func (r *Request) decodeAs(s *jsonscan.Scanner, payload, buf []byte, generic boo
 	if room := len(payload)/4*3 + 8; cap(buf) < room {
 		buf = make([]byte, 0, room)
 	}
-	d := requestDecoder{s: s, payload: payload, generic: generic, rec: -1, data: buf[:0]}
+	d := requestDecoder{s: s, payload: payload, generic: generic, eager: eager, rec: -1, data: buf[:0]}
 	d.request(r)
 	r.buf = d.data
 	return d.data, d.result()
@@ -228,6 +234,9 @@ type requestDecoder struct {
 	// generic turns plainRecord off, so that tests can hold it to the
 	// general way.
 	generic bool
+	// eager is how many bytes of data plainRecord decodes as it reads
+	// them; after that it only checks the text (see decode).
+	eager int
 	// meta is plainRecord's scanner for a timestamp and plainMetadata's.
 	meta jsonscan.Scanner
 	// lastKinesis is the last metadata read, whose strings the next
@@ -418,10 +427,18 @@ func (d *requestDecoder) plainRecord(r *RequestRecord) bool {
 	if i < 0 || i >= len(p) || p[i] != '"' {
 		return false
 	}
-	// The text is checked, not decoded: decoding waits until the record
-	// is transformed (Request.data), which a record that goes back to its
-	// stream untouched never is.
-	n, ok := plainBase64Len(p[i+1:])
+	// Past eager bytes, the text is checked, not decoded: decoding waits
+	// until the record is transformed (Request.data), which a record that
+	// goes back to its stream untouched never is.
+	var n int
+	var ok bool
+	start, data := len(d.data), d.data
+	decoded := len(d.data) < d.eager
+	if decoded {
+		data, n, ok = jsonscan.DecodeBase64Text(d.data, p[i+1:])
+	} else {
+		n, ok = plainBase64Len(p[i+1:])
+	}
 	if !ok {
 		return false
 	}
@@ -444,7 +461,11 @@ func (d *requestDecoder) plainRecord(r *RequestRecord) bool {
 	r.ArrivalTime = time.Unix(ms/1000, (ms%1000)*1000000)
 	r.Kinesis = md
 	r.hasData = true
-	r.raw, r.lazy = raw, true
+	r.raw, r.lazy = raw, !decoded
+	if decoded {
+		d.data = data
+		r.data = data[start:len(data):len(data)] // capped: see Record.Data
+	}
 	d.s.Seek(i + 1)
 	return true
 }

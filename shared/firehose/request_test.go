@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -241,16 +242,21 @@ func FuzzDecodeEvent(f *testing.F) {
 // holds the two to the same request or the same error.
 func checkPlainRecords(t *testing.T, raw []byte) {
 	t.Helper()
-	var fast, slow Request
-	_, ferr := fast.decodeAs(&jsonscan.Scanner{}, raw, nil, false)
-	_, serr := slow.decodeAs(&jsonscan.Scanner{}, raw, nil, true)
-	if serr != nil {
-		require.Error(t, ferr, "%q", raw)
-		assert.Equal(t, serr.Error(), ferr.Error(), "%q", raw)
-		return
+	var slow Request
+	_, serr := slow.decodeAs(&jsonscan.Scanner{}, raw, nil, true, 0)
+	// The plain way decoding no record as it reads it, the first few, or
+	// all of them.
+	for _, eager := range []int{0, 5, math.MaxInt} {
+		var fast Request
+		_, ferr := fast.decodeAs(&jsonscan.Scanner{}, raw, nil, false, eager)
+		if serr != nil {
+			require.Error(t, ferr, "%q", raw)
+			assert.Equal(t, serr.Error(), ferr.Error(), "%q", raw)
+			continue
+		}
+		require.NoError(t, ferr, "%q", raw)
+		require.Equal(t, settled(t, &slow), settled(t, &fast), "%q, eager %d", raw, eager)
 	}
-	require.NoError(t, ferr, "%q", raw)
-	require.Equal(t, settled(t, &slow), settled(t, &fast), "%q", raw)
 }
 
 // settled returns r as it is once every record's data is decoded, and

@@ -101,7 +101,8 @@ func base64AlphabetEnd(p []byte) int {
 			break // the bytes one at a time below stop at the bad one
 		}
 	}
-	for ; i < len(p) && sextet(p[i]) < 64; i++ {
+	for i < len(p) && sextet(p[i]) < 64 {
+		i++
 	}
 	return i
 }

@@ -866,3 +866,21 @@ func TestFullResponseReingestsText(t *testing.T) {
 		assert.Equal(t, i == 4, in.lazy, "records[%d]: only record 4 is never decoded", i)
 	}
 }
+
+// TestEagerFollowsLastInvocation: the request is decoded whole as it is
+// read until a response fills up; after one that did, only about what
+// that invocation transformed is, and after one that did not, all again.
+func TestEagerFollowsLastInvocation(t *testing.T) {
+	ev := event("aaaaa", "bbbbb", "ccccc", "ddddd")
+	h := NewHandler(upper, WithBudget(budgetFitting(ev, 0, 1)), WithReingester(&fakeReingester{}))
+	_, stats, err := h.invoke(context.Background(), request(t, ev))
+	require.NoError(t, err)
+	require.Equal(t, 2, stats.Reingested)
+	transformed := 15 // records 0 to 2, the last over budget
+	assert.Equal(t, transformed+transformed/8+64<<10, h.spare.Load().eager)
+
+	_, stats, err = h.invoke(context.Background(), request(t, event("a")))
+	require.NoError(t, err)
+	require.Zero(t, stats.Reingested)
+	assert.Equal(t, math.MaxInt, h.spare.Load().eager)
+}

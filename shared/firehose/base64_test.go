@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"lakestream/shared/jsonscan"
 )
 
 // TestAppendBase64 compares with encoding/base64 at every length around
@@ -54,5 +56,52 @@ func BenchmarkAppendBase64(b *testing.B) {
 		for b.Loop() {
 			dst = base64.StdEncoding.AppendEncode(dst[:0], src)
 		}
+	})
+}
+
+// checkPlainBase64Len holds plainBase64Len to jsonscan.DecodeBase64Text,
+// which decodes what the plain way used to: the same text taken, of the
+// same length; and canonicalBase64 to encoding/base64: text is canonical
+// exactly when encoding its value gives it back.
+func checkPlainBase64Len(t *testing.T, src []byte) {
+	t.Helper()
+	n, ok := plainBase64Len(src)
+	_, wantN, wantOK := jsonscan.DecodeBase64Text(nil, src)
+	require.Equal(t, wantOK, ok, "%q", src)
+	if !ok {
+		return
+	}
+	require.Equal(t, wantN, n, "%q", src)
+	text := src[:n]
+	value, err := base64.StdEncoding.DecodeString(string(text))
+	require.NoError(t, err, "%q", text)
+	assert.Equal(t, len(value), base64Len(text), "%q", text)
+	assert.Equal(t, base64.StdEncoding.EncodeToString(value) == string(text), canonicalBase64(text), "%q", text)
+}
+
+// TestPlainBase64Len: every byte at every place of a round, padding in
+// and out of place, and stray bits after the last byte.
+func TestPlainBase64Len(t *testing.T) {
+	for _, s := range []string{`"`, `aGk="`, `aGk=`, `aGl="`, `aGi="`, `aQ=="`, `aR=="`, `aGVsbG8sIHdvcmxkIQ=="`, `aGk"`,
+		`a==="`, `aGk=="`, `aG=k"`, `aGk=x"`, `aGVsbG8/+w=="`, `aGVsbG8\/"`, "aGVs\nbG8=\"", `====`, `""`} {
+		checkPlainBase64Len(t, []byte(s))
+	}
+	base := []byte("QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0")
+	for c := range 256 {
+		for at := range 20 {
+			src := append(bytes.Clone(base[:at+12]), `"`...)
+			src[at] = byte(c)
+			checkPlainBase64Len(t, src)
+		}
+	}
+}
+
+func FuzzPlainBase64Len(f *testing.F) {
+	f.Add([]byte(`aGVsbG8sIHdvcmxkIQ=="`))
+	f.Add([]byte(`aGl="`))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		checkPlainBase64Len(t, src)
+		// And as the text of a JSON string, the way it is mostly met.
+		checkPlainBase64Len(t, []byte(base64.StdEncoding.EncodeToString(src)+`"`))
 	})
 }

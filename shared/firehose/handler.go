@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"math"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -163,7 +164,10 @@ func (h *Handler) invoke(ctx context.Context, payload []byte) ([]byte, Stats, er
 	}
 	defer h.keep(inv)
 	var err error
-	if inv.data, err = inv.req.decode(&inv.scan, payload, inv.data); err != nil {
+	if inv.eager == 0 {
+		inv.eager = math.MaxInt // nothing known yet: decode every record
+	}
+	if inv.data, err = inv.req.decode(&inv.scan, payload, inv.data, inv.eager); err != nil {
 		err = fmt.Errorf("firehose: %w", err)
 		h.report(ctx, &inv.req, Stats{}, true, err)
 		return nil, Stats{}, err
@@ -217,6 +221,14 @@ type invocation struct {
 	meta     metadataMemo
 	reingest []Reingest
 	resp     []byte // the last response, with WithResponseReuse
+	// eager is how many bytes of data the request's decoding decodes as
+	// it reads them (see Request.decode): all of them, unless the last
+	// response filled up, and then an eighth more than the last
+	// invocation transformed before it did, the rest being likely to go
+	// back to the stream undecoded. (Checking text without decoding it,
+	// then decoding it when the record is transformed, is slower than
+	// decoding it as it is read.)
+	eager int
 }
 
 // keep drops inv's references into this invocation's payload and outputs
@@ -274,9 +286,18 @@ func (h *Handler) process(ctx context.Context, inv *invocation) (stats Stats, si
 	// the records after it go back as they came, untransformed, as the
 	// blueprint does, rather than being transformed only to be thrown away.
 	full := false
-	requeue := func(out *entry, in *RequestRecord, data []byte) {
+	// requeue puts a record back as it came: as the base64 text it came
+	// in when that is its encoding (RequestRecord.encoded), so that a
+	// record not transformed is never decoded, nor encoded again to be
+	// written. Its data, when needed, cannot fail to decode: a record
+	// whose data does not fails before it could be re-ingested.
+	requeue := func(out *entry, in *RequestRecord) {
 		out.result, out.data, out.meta = ResultDropped, nil, nil
-		inv.reingest = append(inv.reingest, Reingest{Data: data, PartitionKey: in.Kinesis.PartitionKey})
+		p := Reingest{Encoded: in.encoded(), PartitionKey: in.Kinesis.PartitionKey}
+		if p.Encoded == nil {
+			p.Data, _ = req.data(in)
+		}
+		inv.reingest = append(inv.reingest, p)
 		reingested++
 	}
 	// fail turns a record that cannot be returned Ok into ProcessingFailed,
@@ -293,11 +314,12 @@ func (h *Handler) process(ctx context.Context, inv *invocation) (stats Stats, si
 	// untransformed handles a record the deadline margin left no time to
 	// transform: back to the source stream as it came when there is a
 	// re-ingester, otherwise failed with its original data.
-	untransformed := func(out *entry, in *RequestRecord, data []byte) {
+	untransformed := func(out *entry, in *RequestRecord) {
 		if h.reingest != nil {
-			requeue(out, in, data)
+			requeue(out, in)
 			return
 		}
+		data, _ := req.data(in) // see requeue
 		fail(out, in, data, "not transformed: the invocation reached its deadline margin")
 	}
 
@@ -305,7 +327,18 @@ func (h *Handler) process(ctx context.Context, inv *invocation) (stats Stats, si
 		in := &req.Records[i]
 		out := &entries[i]
 		*out = entry{id: in.RecordID, idLen: in.idLen}
-		data, err := in.decoded()
+		// A record not decoded yet is plain base64 (it cannot fail to
+		// decode): one that will not be transformed is left as it is.
+		if in.lazy && (full || work.Err() != nil) {
+			stats.BytesIn += in.dataLen()
+			if full {
+				requeue(out, in)
+			} else {
+				untransformed(out, in)
+			}
+			continue
+		}
+		data, err := req.data(in)
 		if err != nil {
 			// Nothing to transform, re-ingest or hand back: the record
 			// fails alone, without data, and the batch goes on.
@@ -314,11 +347,11 @@ func (h *Handler) process(ctx context.Context, inv *invocation) (stats Stats, si
 		}
 		stats.BytesIn += len(data)
 		if full {
-			requeue(out, in, data)
+			requeue(out, in)
 			continue
 		}
 		if work.Err() != nil {
-			untransformed(out, in, data)
+			untransformed(out, in)
 			continue
 		}
 		o, err := h.run(work, in, data, inv.out.free())
@@ -326,7 +359,7 @@ func (h *Handler) process(ctx context.Context, inv *invocation) (stats Stats, si
 		switch {
 		case err != nil && work.Err() != nil:
 			// Cut short by the deadline: not this record's fault.
-			untransformed(out, in, data)
+			untransformed(out, in)
 			continue
 		case err != nil:
 			out.result = ResultProcessingFailed
@@ -366,9 +399,14 @@ func (h *Handler) process(ctx context.Context, inv *invocation) (stats Stats, si
 		default:
 			// Over budget: put the record back as it came; a later
 			// invocation transforms it again.
-			requeue(out, in, data)
+			requeue(out, in)
 			full = true
+			inv.eager = stats.BytesIn + stats.BytesIn/8 + 64<<10
 		}
+	}
+
+	if !full {
+		inv.eager = math.MaxInt
 	}
 
 	// The counts, and the response's length (responseLen) in the same

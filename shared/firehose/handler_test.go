@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -63,6 +64,7 @@ func event(data ...string) events.KinesisFirehoseEvent {
 type fakeReingester struct {
 	calls    int
 	payloads []Reingest
+	encoded  int // payloads that came as base64 text (Reingest.Encoded)
 	header   events.KinesisFirehoseEvent
 	err      error
 }
@@ -71,8 +73,22 @@ func (f *fakeReingester) Reingest(_ context.Context, ev events.KinesisFirehoseEv
 	f.calls++
 	f.header = ev
 	for _, r := range p {
-		// The data is only valid during the call.
-		f.payloads = append(f.payloads, Reingest{Data: bytes.Clone(r.Data), PartitionKey: r.PartitionKey})
+		// The data is only valid during the call; a payload that came as
+		// its base64 text is kept decoded, so that tests compare values.
+		data := r.AppendData([]byte{})
+		if r.Len() != len(data) {
+			return fmt.Errorf("payload's Len %d, decoded %d bytes", r.Len(), len(data))
+		}
+		if r.Encoded != nil {
+			f.encoded++
+			if r.Data != nil {
+				return errors.New("payload has both Data and Encoded")
+			}
+			if want := base64.StdEncoding.EncodeToString(data); string(r.Encoded) != want {
+				return fmt.Errorf("encoded payload %q is not its value's encoding %q", r.Encoded, want)
+			}
+		}
+		f.payloads = append(f.payloads, Reingest{Data: data, PartitionKey: r.PartitionKey})
 	}
 	return f.err
 }
@@ -229,7 +245,7 @@ func TestResponseWithinBudget(t *testing.T) {
 			h := NewHandler(keys, WithBudget(budget), WithReingester(&fakeReingester{}))
 			inv := &invocation{}
 			var err error
-			inv.data, err = inv.req.decode(&inv.scan, request(t, ev), nil)
+			inv.data, err = inv.req.decode(&inv.scan, request(t, ev), nil, math.MaxInt)
 			require.NoError(t, err)
 			stats, size, err := h.process(context.Background(), inv)
 			require.NoError(t, err)
@@ -608,7 +624,7 @@ type deadlineReingester struct {
 func (d *deadlineReingester) Reingest(ctx context.Context, _ events.KinesisFirehoseEvent, p []Reingest) error {
 	d.deadline, _ = ctx.Deadline()
 	for _, r := range p {
-		d.data = append(d.data, string(r.Data))
+		d.data = append(d.data, string(r.AppendData(nil)))
 	}
 	if d.block {
 		<-ctx.Done()
@@ -758,4 +774,113 @@ func TestStablePartitionKeys(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzLazyDecoding: a record read the plain way is decoded only when it
+// is transformed, and goes back to its stream as the text it came in
+// when it is not; the general way decodes every record up front, as the
+// handler did before. Both give the same response, the same counts and
+// the same re-ingested payloads, over any records, budgets and layouts:
+// slashes escaped ("\/", which the plain way leaves to the general one)
+// and base64 text with stray bits after its last byte ("aGl=" for "hi",
+// which must go back decoded and encoded again).
+func FuzzLazyDecoding(f *testing.F) {
+	f.Add([]byte("aaaaa\x00bbbbb\x00ccccc\x00d"), 300, uint8(0), uint16(0))
+	f.Add([]byte("hi\x00Fail\x00Drop\x00Reingest me\x00??>>\x00hi\x00hi"), 400, uint8(3), uint16(7))
+	f.Add([]byte("x\x00\x00hi\x00Fx"), 0, uint8(2), uint16(0xffff))
+	f.Fuzz(func(t *testing.T, blob []byte, budget int, layout uint8, eager uint16) {
+		var data []string
+		for _, d := range bytes.Split(blob, []byte{0}) {
+			data = append(data, string(d))
+		}
+		ev := event(data...)
+		payload := request(t, ev)
+		if layout&1 != 0 {
+			payload = bytes.ReplaceAll(payload, []byte("/"), []byte(`\/`))
+		}
+		if layout&2 != 0 {
+			payload = bytes.ReplaceAll(payload, []byte(`"data":"aGk="`), []byte(`"data":"aGl="`))
+		}
+		transform := func(_ context.Context, r Record) (Output, error) {
+			switch {
+			case bytes.HasPrefix(r.Data, []byte("F")):
+				return Output{}, errors.New("failed")
+			case bytes.HasPrefix(r.Data, []byte("D")):
+				return Output{Drop: true}, nil
+			case bytes.HasPrefix(r.Data, []byte("R")):
+				return Output{Reingest: [][]byte{r.Data[:len(r.Data)/2], r.Data[len(r.Data)/2:]}}, nil
+			}
+			return Output{Data: bytes.Repeat(bytes.ToUpper(r.Data), 2)}, nil
+		}
+		budget = max(budget%4000, 0)
+		run := func(generic bool) ([]byte, Stats, *fakeReingester) {
+			re := &fakeReingester{}
+			h := NewHandler(transform, WithBudget(budget), WithReingester(re))
+			inv := &invocation{}
+			var err error
+			// The plain way decodes the first eager bytes' records as it
+			// reads them, the rest when first needed.
+			inv.data, err = inv.req.decodeAs(&inv.scan, payload, nil, generic, int(eager))
+			require.NoError(t, err)
+			stats, size, err := h.process(context.Background(), inv)
+			require.NoError(t, err)
+			resp := appendResponse(nil, inv.entries)
+			require.Len(t, resp, size)
+			require.Equal(t, stats.In, stats.Ok+stats.Dropped+stats.Failed+stats.Reingested)
+			return resp, stats, re
+		}
+		lazyResp, lazyStats, lazyRe := run(false)
+		eagerResp, eagerStats, eagerRe := run(true)
+		assert.Equal(t, string(eagerResp), string(lazyResp))
+		assert.Equal(t, eagerStats, lazyStats)
+		assert.Equal(t, eagerRe.payloads, lazyRe.payloads)
+		assert.Zero(t, eagerRe.encoded, "the general way keeps no text")
+	})
+}
+
+// TestFullResponseReingestsText: the records a full response cannot hold
+// go back as the base64 text they came in, never decoded; those whose
+// text is not the encoding of their value (stray bits, an escape) go back
+// decoded.
+func TestFullResponseReingestsText(t *testing.T) {
+	ev := event("aaaaa", "bbbbb", "ccccc", "hi", "hi", "d/?")
+	payload := request(t, ev)
+	// Record 3's text with stray bits, record 5's with an escaped slash.
+	payload = bytes.Replace(payload, []byte(`"data":"aGk="`), []byte(`"data":"aGl="`), 1)
+	payload = bytes.Replace(payload, []byte(`"ZC8/"`), []byte(`"ZC8\/"`), 1)
+	require.Contains(t, string(payload), `"ZC8\/"`)
+	re := &fakeReingester{}
+	h := NewHandler(upper, WithBudget(budgetFitting(ev, 0, 1)), WithReingester(re))
+	inv := &invocation{}
+	var err error
+	inv.data, err = inv.req.decode(&inv.scan, payload, nil, 0)
+	require.NoError(t, err)
+	stats, _, err := h.process(context.Background(), inv)
+	require.NoError(t, err)
+	assert.Equal(t, Stats{In: 6, Ok: 2, Reingested: 4, ReingestedPayloads: 4, BytesIn: 22, BytesOut: 10}, stats)
+	assert.Equal(t, []Reingest{{Data: []byte("ccccc")}, {Data: []byte("hi")}, {Data: []byte("hi")}, {Data: []byte("d/?")}}, re.payloads)
+	assert.Equal(t, 2, re.encoded, "the text of records 2 and 4, which are their encodings")
+	for i, in := range inv.req.Records {
+		// Record 2 was transformed; 3 decoded to go back; 5 read the
+		// general way, which decodes as it reads.
+		assert.Equal(t, i == 4, in.lazy, "records[%d]: only record 4 is never decoded", i)
+	}
+}
+
+// TestEagerFollowsLastInvocation: the request is decoded whole as it is
+// read until a response fills up; after one that did, only about what
+// that invocation transformed is, and after one that did not, all again.
+func TestEagerFollowsLastInvocation(t *testing.T) {
+	ev := event("aaaaa", "bbbbb", "ccccc", "ddddd")
+	h := NewHandler(upper, WithBudget(budgetFitting(ev, 0, 1)), WithReingester(&fakeReingester{}))
+	_, stats, err := h.invoke(context.Background(), request(t, ev))
+	require.NoError(t, err)
+	require.Equal(t, 2, stats.Reingested)
+	transformed := 15 // records 0 to 2, the last over budget
+	assert.Equal(t, transformed+transformed/8+64<<10, h.spare.Load().eager)
+
+	_, stats, err = h.invoke(context.Background(), request(t, event("a")))
+	require.NoError(t, err)
+	require.Zero(t, stats.Reingested)
+	assert.Equal(t, math.MaxInt, h.spare.Load().eager)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"math/bits"
 	"time"
 	"unsafe"
@@ -29,6 +30,10 @@ type Request struct {
 	SourceKinesisStreamArn string
 	Region                 string
 	Records                []RequestRecord
+	// buf is the memory records' data is decoded into, with room for all
+	// of it (see decodeAs): records read the plain way are decoded into
+	// it when first needed (data).
+	buf []byte
 	// idLens is the sum of the records' idLen: what their ids take in
 	// the response, which the handler reserves before it transforms the
 	// first record, known without going over the records again.
@@ -50,6 +55,15 @@ type RequestRecord struct {
 	data    []byte
 	dataErr error
 	hasData bool
+	// raw is the record's base64 text as it came (a slice of the payload,
+	// which is never written; its capacity reaches the closing quote),
+	// set when the record was read the plain way (plainRecord), which
+	// checks the text is plain base64 without decoding it. lazy is set
+	// until data is decoded from it: a record that goes back to its
+	// stream untouched (the response full, the deadline near) is never
+	// decoded, and travels as the text it came as (see encoded).
+	raw  []byte
+	lazy bool
 	// idLen is what RecordID takes in the response: the length of its
 	// JSON string (jsonenc.StringLen), worked out once.
 	idLen int
@@ -62,16 +76,70 @@ func (r *RequestRecord) AppendData(dst []byte) ([]byte, error) {
 	if r.dataErr != nil {
 		return dst, fmt.Errorf("data is not valid base64: %w", r.dataErr)
 	}
+	if r.lazy {
+		return decodeRaw(dst, r.raw), nil
+	}
 	return append(dst, r.data...), nil
 }
 
-// decoded returns the record's data, or why it could not be decoded (as
-// AppendData says it).
-func (r *RequestRecord) decoded() ([]byte, error) {
-	if r.dataErr != nil {
-		return nil, fmt.Errorf("data is not valid base64: %w", r.dataErr)
+// decodeRaw appends the value of raw, text plainRecord checked to be
+// plain base64 (plainBase64Len), to dst.
+func decodeRaw(dst, raw []byte) []byte {
+	// The text with its closing quote, as DecodeBase64Text reads it.
+	out, _, ok := jsonscan.DecodeBase64Text(dst, raw[:len(raw)+1])
+	if !ok {
+		// plainBase64Len takes only what DecodeBase64Text decodes
+		// (FuzzPlainBase64Len): this is a bug, not bad input.
+		panic("firehose: plain base64 text did not decode")
 	}
-	return r.data, nil
+	return out
+}
+
+// data returns in's data, decoding it into the request's buffer first if
+// it has not been, or why it could not be decoded (as AppendData says it).
+func (r *Request) data(in *RequestRecord) ([]byte, error) {
+	if in.dataErr != nil {
+		return nil, fmt.Errorf("data is not valid base64: %w", in.dataErr)
+	}
+	if in.lazy {
+		start := len(r.buf)
+		r.buf = decodeRaw(r.buf, in.raw)
+		in.data, in.lazy = r.buf[start:len(r.buf):len(r.buf)], false // capped: see Record.Data
+	}
+	return in.data, nil
+}
+
+// dataLen is the length of the record's data, decoded or not: known from
+// the base64 text's length and padding.
+func (r *RequestRecord) dataLen() int {
+	if !r.lazy {
+		return len(r.data)
+	}
+	return base64Len(r.raw)
+}
+
+// base64Len is the length of the value of plain, padded base64 text.
+func base64Len(text []byte) int {
+	n := len(text) / 4 * 3
+	if k := len(text); k > 0 && text[k-1] == '=' {
+		n--
+		if text[k-2] == '=' {
+			n--
+		}
+	}
+	return n
+}
+
+// encoded returns the record's data as the base64 text it came in, when
+// that is exactly what encoding it would give (standard alphabet, padded,
+// no line breaks or escapes, the bits after the last byte zero), so that
+// it can go back to a stream without being decoded and encoded again;
+// otherwise nil. Its capacity is its length: the payload is not written.
+func (r *RequestRecord) encoded() []byte {
+	if r.raw == nil || !canonicalBase64(r.raw) {
+		return nil
+	}
+	return r.raw[:len(r.raw):len(r.raw)]
 }
 
 // Event returns the request as encoding/json decodes it into aws-lambda-go's
@@ -121,20 +189,25 @@ func (r *Request) header() events.KinesisFirehoseEvent {
 // where that is cheap to tell.
 func DecodeRequest(payload []byte) (*Request, error) {
 	r := &Request{}
-	_, err := r.decode(&jsonscan.Scanner{}, payload, nil)
+	_, err := r.decode(&jsonscan.Scanner{}, payload, nil, math.MaxInt)
 	return r, err
 }
 
 // decode is DecodeRequest into r, reusing its records and the scanner.
 // The records' data is decoded into buf's memory (grown when it has too
-// little), which comes back for the next request.
-func (r *Request) decode(s *jsonscan.Scanner, payload, buf []byte) ([]byte, error) {
-	return r.decodeAs(s, payload, buf, false)
+// little), which comes back for the next request. Records read the plain
+// way are decoded as they are read until eager bytes of data are, the
+// rest only checked, and decoded when first needed (Request.data): one
+// pass over the text is faster than a check and a decoding later, for
+// the records that will be transformed, and the handler knows from the
+// last invocation about how many those are (see invocation.eager).
+func (r *Request) decode(s *jsonscan.Scanner, payload, buf []byte, eager int) ([]byte, error) {
+	return r.decodeAs(s, payload, buf, false, eager)
 }
 
 // decodeAs is decode, reading every record the general way when generic
 // is set (see plainRecord).
-func (r *Request) decodeAs(s *jsonscan.Scanner, payload, buf []byte, generic bool) ([]byte, error) {
+func (r *Request) decodeAs(s *jsonscan.Scanner, payload, buf []byte, generic bool, eager int) ([]byte, error) {
 	s.Reset(payload)
 	clear(r.Records)
 	*r = Request{Records: r.Records[:0]}
@@ -144,8 +217,9 @@ func (r *Request) decodeAs(s *jsonscan.Scanner, payload, buf []byte, generic boo
 	if room := len(payload)/4*3 + 8; cap(buf) < room {
 		buf = make([]byte, 0, room)
 	}
-	d := requestDecoder{s: s, payload: payload, generic: generic, rec: -1, data: buf[:0]}
+	d := requestDecoder{s: s, payload: payload, generic: generic, eager: eager, rec: -1, data: buf[:0]}
 	d.request(r)
+	r.buf = d.data
 	return d.data, d.result()
 }
 
@@ -160,6 +234,9 @@ type requestDecoder struct {
 	// generic turns plainRecord off, so that tests can hold it to the
 	// general way.
 	generic bool
+	// eager is how many bytes of data plainRecord decodes as it reads
+	// them; after that it only checks the text (see decode).
+	eager int
 	// meta is plainRecord's scanner for a timestamp and plainMetadata's.
 	meta jsonscan.Scanner
 	// lastKinesis is the last metadata read, whose strings the next
@@ -350,11 +427,22 @@ func (d *requestDecoder) plainRecord(r *RequestRecord) bool {
 	if i < 0 || i >= len(p) || p[i] != '"' {
 		return false
 	}
-	start := len(d.data)
-	data, n, ok := jsonscan.DecodeBase64Text(d.data, p[i+1:])
+	// Past eager bytes, the text is checked, not decoded: decoding waits
+	// until the record is transformed (Request.data), which a record that
+	// goes back to its stream untouched never is.
+	var n int
+	var ok bool
+	start, data := len(d.data), d.data
+	decoded := len(d.data) < d.eager
+	if decoded {
+		data, n, ok = jsonscan.DecodeBase64Text(d.data, p[i+1:])
+	} else {
+		n, ok = plainBase64Len(p[i+1:])
+	}
 	if !ok {
 		return false
 	}
+	raw := p[i+1 : i+1+n : i+2+n] // up to the closing quote: see decodeRaw
 	i = skipSpace(p, i+n+2)
 	var md events.KinesisFirehoseRecordMetadata
 	if i < len(p) && p[i] == ',' {
@@ -373,8 +461,11 @@ func (d *requestDecoder) plainRecord(r *RequestRecord) bool {
 	r.ArrivalTime = time.Unix(ms/1000, (ms%1000)*1000000)
 	r.Kinesis = md
 	r.hasData = true
-	d.data = data
-	r.data = data[start:len(data):len(data)] // capped: see Record.Data
+	r.raw, r.lazy = raw, !decoded
+	if decoded {
+		d.data = data
+		r.data = data[start:len(data):len(data)] // capped: see Record.Data
+	}
 	d.s.Seek(i + 1)
 	return true
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -46,7 +47,7 @@ func BenchmarkStages(b *testing.B) {
 			inv := &invocation{}
 			b.SetBytes(int64(len(c.payload)))
 			for b.Loop() {
-				if inv.data, err = inv.req.decode(&inv.scan, c.payload, inv.data); err != nil {
+				if inv.data, err = inv.req.decode(&inv.scan, c.payload, inv.data, math.MaxInt); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -19,7 +19,6 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 
-	"lakestream/shared/firehose"
 	"lakestream/shared/jsonenc"
 	"lakestream/shared/jsonscan"
 	"lakestream/shared/xraytrace"
@@ -38,8 +37,8 @@ import (
 // to re-ingest), and the SDK builds each request through generic
 // serialisation, which was a sixth of ddb-stream-forwarder's time. This
 // client writes the request body in one pass into a reused buffer, base64
-// encoding the records straight into it, and reads the answer without
-// reflection.
+// encoding the records straight into it (or copying an Entry's Encoded
+// text), and reads the answer without reflection.
 //
 // Endpoints are what the SDK resolves in the commercial, China and
 // GovCloud partitions: AWS_ENDPOINT_URL_FIREHOSE or AWS_ENDPOINT_URL_KINESIS
@@ -134,7 +133,7 @@ func (c *Client) PutRecordBatch(ctx context.Context, stream string, records []En
 			b = append(b, ',')
 		}
 		b = append(b, `{"Data":"`...)
-		b = firehose.AppendBase64(b, r.Data)
+		b = r.appendBase64(b)
 		b = append(b, `"}`...)
 	}
 	b = append(b, "]}"...)
@@ -163,7 +162,7 @@ func (c *Client) PutRecords(ctx context.Context, streamARN string, records []Ent
 			b = append(b, ',')
 		}
 		b = append(b, `{"Data":"`...)
-		b = firehose.AppendBase64(b, r.Data)
+		b = r.appendBase64(b)
 		b = append(b, `","PartitionKey":`...)
 		b = jsonenc.AppendString(b, r.PartitionKey)
 		b = append(b, '}')

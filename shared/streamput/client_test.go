@@ -3,6 +3,7 @@ package streamput
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"io"
@@ -79,19 +80,25 @@ func TestRequests(t *testing.T) {
 		{Data: []byte{0, 1, 2, 0xff, 0xfe}, PartitionKey: "pk-2"},
 		{Data: []byte{}, PartitionKey: "ключ"},
 	}
+	// The same records as base64 text (Entry.Encoded), which a request
+	// carries as it is: the bodies must be byte for byte the same.
+	encoded := make([]Entry, len(records))
+	for i, r := range records {
+		encoded[i] = Entry{Encoded: []byte(base64.StdEncoding.EncodeToString(r.Data)), PartitionKey: r.PartitionKey}
+	}
 	tests := map[string]struct {
-		call    func(c *Client) ([]Answer, error)
+		call    func(c *Client, records []Entry) ([]Answer, error)
 		target  string
 		service string
 	}{
 		"putrecordbatch": {
-			call: func(c *Client) ([]Answer, error) {
+			call: func(c *Client, records []Entry) ([]Answer, error) {
 				return c.PutRecordBatch(context.Background(), "orders-to-lake", records)
 			},
 			target: "Firehose_20150804.PutRecordBatch", service: "firehose",
 		},
 		"putrecords": {
-			call: func(c *Client) ([]Answer, error) {
+			call: func(c *Client, records []Entry) ([]Answer, error) {
 				return c.PutRecords(context.Background(), "arn:aws:kinesis:eu-west-1:123456789012:stream/orders", records)
 			},
 			target: "Kinesis_20131202.PutRecords", service: "kinesis",
@@ -102,12 +109,15 @@ func TestRequests(t *testing.T) {
 			srv := newServer(t, func(w http.ResponseWriter, _ *http.Request) {
 				io.WriteString(w, `{"FailedPutCount":0,"FailedRecordCount":0,"RequestResponses":[{},{},{}],"Records":[{},{},{}]}`)
 			})
-			answers, err := tc.call(newTestClient(t, srv.URL, testCreds))
+			answers, err := tc.call(newTestClient(t, srv.URL, testCreds), records)
 			require.NoError(t, err)
-			assert.Len(t, answers, 3)
+			assert.Len(t, answers, len(records))
+			_, err = tc.call(newTestClient(t, srv.URL, testCreds), encoded)
+			require.NoError(t, err)
 
-			require.Len(t, srv.requests, 1)
+			require.Len(t, srv.requests, 2)
 			got := srv.requests[0]
+			assert.Equal(t, string(got.body), string(srv.requests[1].body), "the encoded twins' body")
 			assert.Equal(t, "/", got.path)
 			assert.Equal(t, tc.target, got.header.Get("X-Amz-Target"))
 			assert.Equal(t, "application/x-amz-json-1.1", got.header.Get("Content-Type"))

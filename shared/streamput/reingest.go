@@ -35,21 +35,12 @@ var _ firehose.Reingester = SourceReingester{}
 
 // Reingest implements firehose.Reingester.
 func (s SourceReingester) Reingest(ctx context.Context, ev events.KinesisFirehoseEvent, payloads []firehose.Reingest) error {
-	entries := make([]Entry, len(payloads))
-	for i, p := range payloads {
-		key := p.PartitionKey
-		if key == "" {
-			// Kinesis requires a key; one derived from the data spreads
-			// payloads over shards and stays the same on a retry.
-			sum := sha256.Sum256(p.Data)
-			key = hex.EncodeToString(sum[:16])
-		}
-		entries[i] = Entry{Data: p.Data, PartitionKey: key}
-	}
 	var w *Writer
+	toKinesis := false
 	switch {
 	case ev.SourceKinesisStreamArn != "" && s.kinesis != nil:
 		w = NewKinesis(s.kinesis, ev.SourceKinesisStreamArn, s.policy)
+		toKinesis = true
 	case ev.SourceKinesisStreamArn == "" && s.firehose != nil:
 		name, err := StreamName(ev.DeliveryStreamArn)
 		if err != nil {
@@ -58,6 +49,23 @@ func (s SourceReingester) Reingest(ctx context.Context, ev events.KinesisFirehos
 		w = NewFirehose(s.firehose, name, s.policy)
 	default:
 		return fmt.Errorf("streamput: no writer for source %q (delivery stream %q)", ev.SourceKinesisStreamArn, ev.DeliveryStreamArn)
+	}
+	entries := make([]Entry, len(payloads))
+	var data []byte
+	for i, p := range payloads {
+		// A payload that came as base64 text goes as that text, never
+		// decoded (firehose.Reingest.Encoded).
+		e := Entry{Data: p.Data, Encoded: p.Encoded, PartitionKey: p.PartitionKey}
+		if e.PartitionKey == "" && toKinesis {
+			// Kinesis requires a key; one derived from the data spreads
+			// payloads over shards and stays the same on a retry. (A
+			// Kinesis source's records all have one: decoding text to
+			// hash it is the rare case. Firehose takes no key.)
+			data = p.AppendData(data[:0])
+			sum := sha256.Sum256(data)
+			e.PartitionKey = hex.EncodeToString(sum[:16])
+		}
+		entries[i] = e
 	}
 	_, err := w.Put(ctx, entries)
 	return err

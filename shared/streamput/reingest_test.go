@@ -2,6 +2,7 @@ package streamput_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"testing"
 
@@ -81,4 +82,34 @@ func TestStreamName(t *testing.T) {
 	assert.Equal(t, "my-stream", name)
 	_, err = streamput.StreamName("arn:aws:kinesis:eu-west-1:123456789012:stream/x")
 	assert.Error(t, err)
+}
+
+// TestSourceReingesterEncoded: a payload that came as base64 text
+// (firehose.Reingest.Encoded) is written as that text, and lands as its
+// decoded twin does: the same records, and into a Kinesis source the same
+// key derived from the data (the hash of the decoded bytes).
+func TestSourceReingesterEncoded(t *testing.T) {
+	const deliveryARN = "arn:aws:firehose:us-east-1:123456789012:deliverystream/" + streamName
+	data := [][]byte{entry(0, 10, "").Data, entry(1, 11, "").Data, entry(2, 12, "").Data}
+	decoded := []firehose.Reingest{{Data: data[0], PartitionKey: "pk-0"}, {Data: data[1]}, {Data: data[2]}}
+	encoded := make([]firehose.Reingest, len(decoded))
+	for i, p := range decoded {
+		encoded[i] = firehose.Reingest{Encoded: []byte(base64.StdEncoding.EncodeToString(p.Data)), PartitionKey: p.PartitionKey}
+	}
+	for _, source := range []string{"", streamARN} {
+		ev := events.KinesisFirehoseEvent{DeliveryStreamArn: deliveryARN, SourceKinesisStreamArn: source}
+		var got [2][]sent
+		for i, payloads := range [][]firehose.Reingest{decoded, encoded} {
+			f := newFake(t)
+			require.NoError(t, streamput.NewSourceReingester(f, f, instant(3)).Reingest(context.Background(), ev, payloads))
+			assert.Equal(t, map[int]int{0: 1, 1: 1, 2: 1}, f.delivered, "source %q", source)
+			require.Len(t, f.requests, 1)
+			got[i] = f.requests[0]
+		}
+		assert.Equal(t, got[0], got[1], "source %q: the encoded payloads land as their decoded twins", source)
+		if source != "" {
+			assert.Len(t, got[1][1].key, 32, "a key derived from the data")
+			assert.NotEqual(t, got[1][1].key, got[1][2].key)
+		}
+	}
 }

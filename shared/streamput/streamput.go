@@ -9,10 +9,12 @@ package streamput
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
 
+	"lakestream/shared/firehose"
 	"lakestream/shared/retry"
 )
 
@@ -43,8 +45,52 @@ var ErrBadPartitionKey = errors.New("streamput: Kinesis partition key must be 1 
 
 // Entry is one record to write. PartitionKey is used by Kinesis only.
 type Entry struct {
-	Data         []byte
+	Data []byte
+	// Encoded, when not nil, is the record's data instead of Data, as
+	// standard base64 text with padding, exactly what encoding the data
+	// gives (no line breaks, no stray bits after the last byte): written
+	// into the request as it is, never decoded. A record re-ingested as
+	// it came (firehose.Reingest.Encoded) travels so. The caller vouches
+	// for the text; the limits count its decoded length (Len).
+	Encoded      []byte
 	PartitionKey string
+}
+
+// Len is the length of the entry's data, decoded: what the API's limits
+// count. For Encoded text it is known from the text's length and padding.
+func (e Entry) Len() int {
+	if e.Encoded == nil {
+		return len(e.Data)
+	}
+	n := len(e.Encoded) / 4 * 3
+	if k := len(e.Encoded); k > 0 && e.Encoded[k-1] == '=' {
+		n--
+		if k > 1 && e.Encoded[k-2] == '=' {
+			n--
+		}
+	}
+	return n
+}
+
+// AppendData appends the entry's data, decoded, to dst.
+func (e Entry) AppendData(dst []byte) ([]byte, error) {
+	if e.Encoded == nil {
+		return append(dst, e.Data...), nil
+	}
+	out, err := base64.StdEncoding.AppendDecode(dst, e.Encoded)
+	if err != nil {
+		return dst, fmt.Errorf("streamput: encoded data: %w", err)
+	}
+	return out, nil
+}
+
+// appendBase64 appends the entry's data in base64 to b, as a request
+// carries it.
+func (e Entry) appendBase64(b []byte) []byte {
+	if e.Encoded != nil {
+		return append(b, e.Encoded...)
+	}
+	return firehose.AppendBase64(b, e.Data)
 }
 
 // Failure is an entry that could not be written after every retry.
@@ -239,7 +285,7 @@ func rejections(sent int, answers []Answer) []rejection {
 
 func (w *Writer) size(e Entry) int {
 	if w.limits.countsKeyName {
-		return len(e.Data) + len(e.PartitionKey)
+		return e.Len() + len(e.PartitionKey)
 	}
-	return len(e.Data)
+	return e.Len()
 }

@@ -2,6 +2,7 @@ package streamput_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -130,7 +131,7 @@ func (f *fakeAPI) answer(ctx context.Context, name string, recs []sent) ([]strin
 func (f *fakeAPI) PutRecordBatch(ctx context.Context, stream string, in []streamput.Entry) ([]streamput.Answer, error) {
 	recs := make([]sent, len(in))
 	for i, r := range in {
-		recs[i] = sent{index: indexOf(f.t, r.Data), size: len(r.Data)}
+		recs[i] = sent{index: indexOf(f.t, f.data(r)), size: r.Len()}
 	}
 	return f.answers(ctx, stream, recs)
 }
@@ -138,9 +139,16 @@ func (f *fakeAPI) PutRecordBatch(ctx context.Context, stream string, in []stream
 func (f *fakeAPI) PutRecords(ctx context.Context, streamARN string, in []streamput.Entry) ([]streamput.Answer, error) {
 	recs := make([]sent, len(in))
 	for i, r := range in {
-		recs[i] = sent{index: indexOf(f.t, r.Data), size: len(r.Data) + len(r.PartitionKey), key: r.PartitionKey}
+		recs[i] = sent{index: indexOf(f.t, f.data(r)), size: r.Len() + len(r.PartitionKey), key: r.PartitionKey}
 	}
 	return f.answers(ctx, streamARN, recs)
+}
+
+// data is an entry's data, decoded when it came as base64 text.
+func (f *fakeAPI) data(e streamput.Entry) []byte {
+	data, err := e.AppendData(nil)
+	require.NoError(f.t, err)
+	return data
 }
 
 // answers is answer's codes as the client returns them.
@@ -294,24 +302,38 @@ func TestBatching(t *testing.T) {
 		},
 	}
 	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			f := newFake(t)
-			failures, err := put(t, tc.kind, f, instant(3), tc.in)
-			require.NoError(t, err)
-			assert.Empty(t, failures)
-			assert.Equal(t, tc.want, f.requestSizes())
-			// Entries go out in their input order.
-			var order []int
-			for _, req := range f.requests {
-				for _, r := range req {
-					order = append(order, r.index)
+		// As base64 text (Entry.Encoded), the limits count the same
+		// decoded lengths, so the requests are the same.
+		for form, in := range forms(tc.in) {
+			t.Run(name+"/"+form, func(t *testing.T) {
+				f := newFake(t)
+				failures, err := put(t, tc.kind, f, instant(3), in)
+				require.NoError(t, err)
+				assert.Empty(t, failures)
+				assert.Equal(t, tc.want, f.requestSizes())
+				// Entries go out in their input order.
+				var order []int
+				for _, req := range f.requests {
+					for _, r := range req {
+						order = append(order, r.index)
+					}
 				}
-			}
-			for i, idx := range order {
-				require.Equal(t, i, idx, "entries must be sent in input order")
-			}
-		})
+				for i, idx := range order {
+					require.Equal(t, i, idx, "entries must be sent in input order")
+				}
+			})
+		}
 	}
+}
+
+// forms returns in as it is and with every entry's data as base64 text
+// (Entry.Encoded), as a record re-ingested as it came is written.
+func forms(in []streamput.Entry) map[string][]streamput.Entry {
+	enc := make([]streamput.Entry, len(in))
+	for i, e := range in {
+		enc[i] = streamput.Entry{Encoded: base64.StdEncoding.AppendEncode([]byte{}, e.Data), PartitionKey: e.PartitionKey}
+	}
+	return map[string][]streamput.Entry{"decoded": in, "encoded": enc}
 }
 
 func TestTooLarge(t *testing.T) {
@@ -349,31 +371,40 @@ func TestTooLarge(t *testing.T) {
 		},
 	}
 	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			f := newFake(t)
-			failures, err := put(t, tc.kind, f, instant(3), tc.in)
-			var got []int
-			for _, fl := range failures {
-				got = append(got, fl.Index)
-				assert.Contains(t, fl.Err, streamput.ErrRecordTooLarge.Error())
-				assert.Contains(t, fl.Err, fmt.Sprintf("limit %d", tc.kind.limits.RecordBytes))
-				if tc.size != 0 {
-					assert.Contains(t, fl.Err, fmt.Sprintf(": %d bytes", tc.size))
-				}
-			}
-			assert.Equal(t, tc.tooLarge, got)
-			for _, idx := range tc.tooLarge {
-				assert.Zero(t, f.tries[idx], "a too-large entry is never sent")
-			}
-			if len(tc.tooLarge) == 0 {
-				assert.NoError(t, err)
-			} else {
-				assert.ErrorContains(t, err, streamput.ErrRecordTooLarge.Error())
-			}
-			if len(tc.tooLarge) == len(tc.in) {
-				assert.Empty(t, f.requests, "nothing to send, no request")
-			}
-		})
+		for form, in := range forms(tc.in) {
+			t.Run(name+"/"+form, func(t *testing.T) {
+				testTooLarge(t, tc.kind, in, tc.tooLarge, tc.size)
+			})
+		}
+	}
+}
+
+// testTooLarge puts in and checks that exactly the entries tooLarge are
+// reported too large, the first of size bytes (when not 0), and not sent.
+func testTooLarge(t *testing.T, k kind, in []streamput.Entry, tooLarge []int, size int) {
+	t.Helper()
+	f := newFake(t)
+	failures, err := put(t, k, f, instant(3), in)
+	var got []int
+	for _, fl := range failures {
+		got = append(got, fl.Index)
+		assert.Contains(t, fl.Err, streamput.ErrRecordTooLarge.Error())
+		assert.Contains(t, fl.Err, fmt.Sprintf("limit %d", k.limits.RecordBytes))
+		if size != 0 {
+			assert.Contains(t, fl.Err, fmt.Sprintf(": %d bytes", size))
+		}
+	}
+	assert.Equal(t, tooLarge, got)
+	for _, idx := range tooLarge {
+		assert.Zero(t, f.tries[idx], "a too-large entry is never sent")
+	}
+	if len(tooLarge) == 0 {
+		assert.NoError(t, err)
+	} else {
+		assert.ErrorContains(t, err, streamput.ErrRecordTooLarge.Error())
+	}
+	if len(tooLarge) == len(in) {
+		assert.Empty(t, f.requests, "nothing to send, no request")
 	}
 }
 

@@ -116,7 +116,8 @@ func validKeyName(s string) bool {
 func (s *stages) appendPartition(dst []byte, r *record.Record, arrival time.Time, scratch *[]byte, times *timeMemo) ([]byte, error) {
 	var c dateHour
 	haveTime := false
-	for _, k := range s.partition {
+	for j := range s.partition {
+		k := &s.partition[j]
 		if k.part == partField {
 			var err error
 			if *scratch, err = appendText((*scratch)[:0], k.field.get(r)); err != nil {

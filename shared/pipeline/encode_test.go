@@ -197,3 +197,50 @@ func TestMemberNames(t *testing.T) {
 		assert.Equal(t, "x"+string(want), string(got), "record %d", i)
 	}
 }
+
+func TestAppendMillisDecimal(t *testing.T) {
+	cases := map[string]struct {
+		in   float64
+		want string // "" when it must leave the value to jsonenc.AppendFloat
+	}{
+		"milliseconds":        {in: 0.002, want: "0.002"},
+		"tenths":              {in: 12.5, want: "12.5"},
+		"whole":               {in: 3, want: "3"},
+		"negative":            {in: -0.25, want: "-0.25"},
+		"largest":             {in: 999999999.999, want: "999999999.999"},
+		"four places":         {in: 0.0005},
+		"not a short decimal": {in: math.Nextafter(0.3, 1)}, // 0.30000000000000004, as 0.1+0.2 computes
+		"zero":                {in: 0},
+		"negative zero":       {in: math.Copysign(0, -1)},
+		"too large":           {in: 1e9},
+		"NaN":                 {in: math.NaN()},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got, ok := appendMillisDecimal(nil, tc.in)
+			assert.Equal(t, tc.want != "", ok)
+			assert.Equal(t, tc.want, string(got))
+		})
+	}
+}
+
+// FuzzAppendMillisDecimal holds the shortcut to jsonenc.AppendFloat (and
+// so to encoding/json): the same bytes whenever it takes the value, for
+// decimals of three places, their neighbouring doubles and any double.
+func FuzzAppendMillisDecimal(f *testing.F) {
+	f.Add(int64(2), 0.1)
+	f.Add(int64(999999999999), 1e-7)
+	f.Add(int64(-125), 5e-324)
+	f.Fuzz(func(t *testing.T, n int64, any float64) {
+		d := float64(n) / 1000
+		for _, fl := range []float64{d, math.Nextafter(d, math.Inf(1)), math.Nextafter(d, math.Inf(-1)), any} {
+			got, ok := appendMillisDecimal(nil, fl)
+			if !ok {
+				continue
+			}
+			want, err := jsonenc.AppendFloat(nil, fl)
+			require.NoError(t, err)
+			require.Equal(t, string(want), string(got), "%v", fl)
+		}
+	})
+}

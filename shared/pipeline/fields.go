@@ -82,7 +82,8 @@ func parseFieldSelect(spec string) (*fieldSelect, error) {
 // Values are shared with src, which is not changed.
 func (f *fieldSelect) apply(dst, src *record.Record) {
 	dst.Fields = dst.Fields[:0]
-	for _, it := range f.items {
+	for j := range f.items {
+		it := &f.items[j]
 		if it.rest {
 			for _, fl := range src.Fields {
 				if !slices.Contains(f.taken, fl.Name) {

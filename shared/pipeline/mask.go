@@ -77,7 +77,8 @@ type masker struct {
 
 // apply masks the fields of b, whose arena holds the masked values.
 func (m *masker) apply(b *record.Builder) error {
-	for _, k := range m.masks {
+	for j := range m.masks {
+		k := &m.masks[j]
 		at, i := k.path.locate(&b.Record)
 		if i < 0 || at.Fields[i].Value == nil {
 			continue

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"lakestream/shared/config"
@@ -226,6 +227,9 @@ type stages struct {
 	// reads is the top-level fields whose values the stages read
 	// (readFields): the others may be kept verbatim.
 	reads []string
+	// hourKeysOnly: every partition key is a time part, so a line's
+	// partition values follow from its date and hour alone.
+	hourKeysOnly bool
 }
 
 // buildStages is compile for New and NewEvents: the stages, or every problem
@@ -317,6 +321,7 @@ func compile(o Options) (*stages, []*config.Error) {
 	if s.partition, err = parsePartitionKeys(o.PartitionKeys, o.PartitionAliases); err != nil {
 		failSpec("PARTITION_KEYS", o.PartitionKeys, err, acceptsPartition+aliasesText(o.PartitionAliases))
 	}
+	s.hourKeysOnly = !slices.ContainsFunc(s.partition, func(k partitionKey) bool { return k.part == partField })
 
 	switch s.format {
 	case "":

@@ -31,7 +31,8 @@ func (s *stages) appendLine(dst []byte, r *record.Record, text, valid []byte, t 
 	if s.format == FormatTSV {
 		sep = '\t'
 	}
-	for i, col := range s.columns {
+	for i := range s.columns {
+		col := &s.columns[i]
 		if i > 0 {
 			dst = append(dst, sep)
 		}

@@ -114,9 +114,23 @@ func validKeyName(s string) bool {
 // a 0 byte (which sanitising keeps out of values), so the values of two
 // lines compare as one byte string without building a map per line.
 func (s *stages) appendPartition(dst []byte, r *record.Record, arrival time.Time, scratch *[]byte, times *timeMemo) ([]byte, error) {
+	if s.hourKeysOnly && times != nil {
+		// The usual year,month,day,hour: the values of the hour before,
+		// nearly always the line's own, are written once per hour.
+		t, err := s.eventTime(r, arrival, times)
+		if err != nil {
+			return dst, err
+		}
+		c := times.dateHour(t)
+		if !times.haveKeys || c != times.keysHour {
+			times.keys, times.keysHour, times.haveKeys = s.appendHourKeys(times.keys[:0], c), c, true
+		}
+		return append(dst, times.keys...), nil
+	}
 	var c dateHour
 	haveTime := false
-	for _, k := range s.partition {
+	for j := range s.partition {
+		k := &s.partition[j]
 		if k.part == partField {
 			var err error
 			if *scratch, err = appendText((*scratch)[:0], k.field.get(r)); err != nil {
@@ -135,6 +149,15 @@ func (s *stages) appendPartition(dst []byte, r *record.Record, arrival time.Time
 		dst = append(appendTimePart(dst, k.part, c), 0)
 	}
 	return dst, nil
+}
+
+// appendHourKeys appends the partition values of a line of hour c when
+// every key is a time part (hourKeysOnly), as appendPartition does.
+func (s *stages) appendHourKeys(dst []byte, c dateHour) []byte {
+	for j := range s.partition {
+		dst = append(appendTimePart(dst, s.partition[j].part, c), 0)
+	}
+	return dst
 }
 
 // dateHour is the calendar date and hour of a time in UTC, worked out once

@@ -57,7 +57,7 @@ func (p *fieldPath) first() string {
 // object still held as JSON text (as ParseJSON leaves it) is parsed into a
 // *record.Record in place, once, only when a path goes through it; it is
 // written back as the same JSON.
-func (p fieldPath) locate(r *record.Record) (*record.Record, int) {
+func (p *fieldPath) locate(r *record.Record) (*record.Record, int) {
 	if i := p.index(r, p.name, 0); i >= 0 || p.segs == nil {
 		return r, i
 	}
@@ -89,7 +89,14 @@ func (p fieldPath) locate(r *record.Record) (*record.Record, int) {
 
 // get returns the field's value; absent fields and nulls are both nil,
 // which every stage treats alike.
-func (p fieldPath) get(r *record.Record) any {
+func (p *fieldPath) get(r *record.Record) any {
+	// The cached place, checked here where it is inlined: most lookups
+	// end here, and a call to locate costs more than the comparison.
+	if r != nil && len(p.at) > 0 {
+		if h := int(p.at[0].Load()); h < len(r.Fields) && r.Fields[h].Name == p.name {
+			return r.Fields[h].Value
+		}
+	}
 	at, i := p.locate(r)
 	if i < 0 {
 		return nil
@@ -98,7 +105,7 @@ func (p fieldPath) get(r *record.Record) any {
 }
 
 // index is fieldIndex, looking first where lookup k found name last.
-func (p fieldPath) index(r *record.Record, name string, k int) int {
+func (p *fieldPath) index(r *record.Record, name string, k int) int {
 	if r == nil || k >= len(p.at) {
 		return fieldIndex(r, name)
 	}

@@ -404,3 +404,27 @@ func abs(n int) int {
 	}
 	return n
 }
+
+// TestAppendPartitionHourKeys holds the values remembered for an hour
+// (keys of time parts only) to those written part by part, across hours
+// and back, and with a field key that turns the memory off.
+func TestAppendPartitionHourKeys(t *testing.T) {
+	hourOnly := mustStages(t, Options{TimeField: "t", PartitionKeys: "year,month,day,hour"})
+	require.True(t, hourOnly.hourKeysOnly)
+	mixed := mustStages(t, Options{TimeField: "t", PartitionKeys: "year,month,day,hour,h=field:h"})
+	require.False(t, mixed.hourKeysOnly)
+	var times timeMemo
+	var scratch []byte
+	for _, ts := range []string{"2024-03-05T06:59:59Z", "2024-03-05T07:00:00Z", "2024-03-05T06:10:00Z", "2025-12-31T23:00:00Z"} {
+		r := rec("t", ts, "h", "x")
+		got, err := hourOnly.appendPartition(nil, r, arrival, &scratch, &times)
+		require.NoError(t, err)
+		all, err := mixed.appendPartition(nil, r, arrival, &scratch, nil)
+		require.NoError(t, err)
+		want := ts[:4] + "\x00" + ts[5:7] + "\x00" + ts[8:10] + "\x00" + ts[11:13] + "\x00"
+		assert.Equal(t, want, string(got), ts)
+		assert.Equal(t, want+"x\x00", string(all), ts)
+	}
+	_, err := hourOnly.appendPartition(nil, rec("t", "not a time"), arrival, &scratch, &times)
+	assert.Error(t, err)
+}

@@ -79,6 +79,11 @@ type timeMemo struct {
 	hour      dateHour
 	hourStart int64
 	haveHour  bool
+	// keys are the partition values of hour keysHour, when haveKeys
+	// (see appendPartition).
+	keys     []byte
+	keysHour dateHour
+	haveKeys bool
 	// hints, when not nil, is the record being read, whose parser may
 	// have handed over the time its text says (record.Builder.HintTime).
 	hints *record.Builder

@@ -423,7 +423,7 @@ func (s *Scanner) memberKey() (key []byte, ok bool) {
 		n := bits.TrailingZeros64(m) / 8
 		if end := k + n; d[end] == '"' && x&(1<<(8*n)-1)&msb == 0 {
 			key, ok = d[i+1:end], true
-			s.pos = end + 1
+			i = end + 1
 		}
 		break
 	}
@@ -433,18 +433,18 @@ func (s *Scanner) memberKey() (key []byte, ok bool) {
 			return nil, false
 		}
 		s.key = grown[:0] // keep the grown buffer for the next key
+		i = s.pos
 	}
-	if s.pos < len(d) && d[s.pos] == ':' {
-		s.pos++
-	} else {
-		s.skipWS()
-		if s.pos >= len(d) || d[s.pos] != ':' {
-			s.syntax(s.pos, "':' after an object key")
+	// i is kept in a register and s.pos written once: through s, each
+	// step would be a store and a load.
+	if i >= len(d) || d[i] != ':' {
+		if i = skipWS(d, i); i >= len(d) || d[i] != ':' {
+			s.pos = i
+			s.syntax(i, "':' after an object key")
 			return nil, false
 		}
-		s.pos++
 	}
-	s.skipWS()
+	s.pos = skipWS(d, i+1)
 	return key, true
 }
 
@@ -517,8 +517,12 @@ func (s *Scanner) String(buf *[]byte) ([]byte, error) {
 // in the input, which JSON writes back byte for byte, so that a decoder
 // sizing what it will write needs no second look at it.
 func (s *Scanner) StringASCII(buf *[]byte) (v []byte, ascii bool, err error) {
-	if !s.at(String) {
-		return nil, false, s.err
+	// at's test written out: at itself is just too large to be inlined,
+	// and a decoder calls this for nearly every value.
+	if i := s.pos; i >= len(s.data) || s.data[i] != '"' || s.err != nil {
+		if !s.atSlow(String) {
+			return nil, false, s.err
+		}
 	}
 	start := s.pos + 1
 	if end, high, plain := plainEnd(s.data, start); plain && !high {
@@ -665,6 +669,22 @@ func plainEnd(d []byte, i int) (end int, high, ok bool) {
 	k := bytes.IndexByte(d[i:], '"')
 	if k < 0 {
 		return i, h&msb != 0, false
+	}
+	if k < 32 && i+k+8 <= len(d) {
+		// A medium string (a timestamp, a URL): the few words up to its
+		// quote are looked at as the first two were, which costs less
+		// than two more searches. Every word read ends before len(d),
+		// the quote being at i+k, and the quote at the latest stops it.
+		for {
+			x := binary.LittleEndian.Uint64(d[i:])
+			if m := special(x); m != 0 {
+				n := bits.TrailingZeros64(m) / 8
+				h |= x & (1<<(8*n) - 1)
+				return i + n, h&msb != 0, d[i+n] == '"'
+			}
+			h |= x
+			i += 8
+		}
 	}
 	text := d[i : i+k]
 	if b := bytes.IndexByte(text, '\\'); b >= 0 {
@@ -1340,9 +1360,26 @@ func (s *Scanner) skipKey(i int) (int, bool) {
 		s.syntax(i, "'\"' starting an object key")
 		return 0, false
 	}
-	end, _, ok := s.stringEnd(i + 1)
-	if !ok {
-		return 0, false
+	// Most keys end in the first word after the quote, and none of
+	// stringEnd's cases apply; skipping does not look at bytes of 0x80 or
+	// more. A word without a special byte is the start of a longer key,
+	// which plainEnd goes on with.
+	end := -1
+	if i+9 <= len(d) {
+		x := binary.LittleEndian.Uint64(d[i+1:])
+		if m := special(x); m != 0 {
+			if e := i + 1 + bits.TrailingZeros64(m)/8; d[e] == '"' {
+				end = e
+			}
+		} else if e, _, ok := plainEnd(d, i+9); ok {
+			end = e
+		}
+	}
+	if end < 0 {
+		var ok bool
+		if end, _, ok = s.stringEnd(i + 1); !ok {
+			return 0, false
+		}
 	}
 	i = skipWS(d, end+1)
 	if i >= len(d) || d[i] != ':' {

@@ -51,8 +51,9 @@ func (s *Scanner) AppendBase64(dst []byte) ([]byte, error) {
 // again as fast on the JSON benchmark (BenchmarkAppendBase64). It takes
 // 128 KB, of which the 4,096 valid pairs touch about a sixth. (Four
 // tables of 256 single characters, 4 KB, decoded 10% slower: a Firehose
-// request is decoded whole before any record is transformed, so the
-// pairs in use stay in the cache while it is.)
+// request's records are decoded as it is read, before any is transformed
+// (all of them unless the last response filled up; see shared/firehose),
+// so the pairs in use stay in the cache while they are.)
 var b64Pairs = func() *[1 << 16]uint16 {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 	t := new([1 << 16]uint16)

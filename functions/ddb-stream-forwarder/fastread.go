@@ -1,6 +1,9 @@
 package main
 
-import "lakestream/functions/ddb-stream-forwarder/internal/plainjson"
+import (
+	"lakestream/functions/ddb-stream-forwarder/internal/plainjson"
+	"lakestream/shared/jsonscan"
+)
 
 // The fast path of reader: a DynamoDB record as Lambda sends it — every
 // name spelt as aws-lambda-go tags it and given once, every value of its
@@ -19,11 +22,11 @@ import "lakestream/functions/ddb-stream-forwarder/internal/plainjson"
 // gave up, the reader then holding nothing meaningful.
 func (r *reader) fastRecord(d []byte, depth int) (int, bool) {
 	r.reset()
-	i := plainjson.Space(d, 0)
+	i := jsonscan.SkipSpace(d, 0)
 	if i >= len(d) || d[i] != '{' {
 		return 0, false
 	}
-	i = plainjson.Space(d, i+1)
+	i = jsonscan.SkipSpace(d, i+1)
 	var seen uint32
 	for k := 0; ; k++ {
 		f, j, ok := r.recordOrder.key(d, i, k, recordFields)
@@ -79,11 +82,11 @@ func (o *fieldOrder) key(d []byte, i, k int, names []string) (int, int, bool) {
 		f := int(o.order[k])
 		name := names[f]
 		if e := i + 1 + len(name); e < len(d) && d[i] == '"' && d[e] == '"' && string(d[i+1:e]) == name {
-			j := plainjson.Space(d, e+1)
+			j := jsonscan.SkipSpace(d, e+1)
 			if j >= len(d) || d[j] != ':' {
 				return 0, 0, false
 			}
-			return f, plainjson.Space(d, j+1), true
+			return f, jsonscan.SkipSpace(d, j+1), true
 		}
 	}
 	key, j, ok := plainjson.Key(d, i)
@@ -139,7 +142,7 @@ func (r *reader) fastChange(d []byte, i, depth int) (int, bool) {
 	if i >= len(d) || d[i] != '{' {
 		return 0, false
 	}
-	i = plainjson.Space(d, i+1)
+	i = jsonscan.SkipSpace(d, i+1)
 	var seen uint32
 	for k := 0; ; k++ {
 		f, j, ok := r.changeOrder.key(d, i, k, changeFields)
@@ -185,7 +188,7 @@ func (r *reader) fastIdentity(d []byte, i int) (int, bool) {
 		return 0, false
 	}
 	r.resetIdentity(true)
-	i = plainjson.Space(d, i+1)
+	i = jsonscan.SkipSpace(d, i+1)
 	var seen uint32
 	for {
 		key, j, ok := plainjson.Key(d, i)

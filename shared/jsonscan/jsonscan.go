@@ -208,10 +208,12 @@ func (s *Scanner) foundValue(i int) string {
 
 // skipWS moves past JSON whitespace.
 func (s *Scanner) skipWS() {
-	s.pos = skipWS(s.data, s.pos)
+	s.pos = SkipSpace(s.data, s.pos)
 }
 
-func skipWS(d []byte, i int) int {
+// SkipSpace returns the offset of the first byte from d[i] on that is not
+// JSON whitespace (or len(d)).
+func SkipSpace(d []byte, i int) int {
 	for i < len(d) {
 		if c := d[i]; c > ' ' || (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
 			return i
@@ -333,11 +335,11 @@ func (s *Scanner) NextKey() ([]byte, bool) {
 		return nil, false
 	}
 	d := s.data
-	i := skipWS(d, s.pos)
+	i := SkipSpace(d, s.pos)
 	if i < len(d) {
 		switch d[i] {
 		case ',':
-			s.pos = skipWS(d, i+1)
+			s.pos = SkipSpace(d, i+1)
 			return s.memberKey()
 		case '}':
 			s.pos = i
@@ -438,13 +440,13 @@ func (s *Scanner) memberKey() (key []byte, ok bool) {
 	// i is kept in a register and s.pos written once: through s, each
 	// step would be a store and a load.
 	if i >= len(d) || d[i] != ':' {
-		if i = skipWS(d, i); i >= len(d) || d[i] != ':' {
+		if i = SkipSpace(d, i); i >= len(d) || d[i] != ':' {
 			s.pos = i
 			s.syntax(i, "':' after an object key")
 			return nil, false
 		}
 	}
-	s.pos = skipWS(d, i+1)
+	s.pos = SkipSpace(d, i+1)
 	return key, true
 }
 
@@ -459,11 +461,11 @@ func (s *Scanner) nextMember(k Kind, mark int) bool {
 		return false
 	}
 	d := s.data
-	i := skipWS(d, s.pos)
+	i := SkipSpace(d, s.pos)
 	if i < len(d) {
 		switch c := d[i]; {
 		case c == ',':
-			s.pos = skipWS(d, i+1)
+			s.pos = SkipSpace(d, i+1)
 			return true
 		case c == ']' && k == Array, c == '}' && k == Object:
 			s.pos = i
@@ -1026,7 +1028,7 @@ func (s *Scanner) Int64() (int64, error) {
 	}
 	n, perr := strconv.ParseInt(string(lit), 10, 64)
 	if perr != nil {
-		s.Fail(&Error{Offset: skipWS(s.data, start), Expected: "an integer in the int64 range", Found: string(lit)})
+		s.Fail(&Error{Offset: SkipSpace(s.data, start), Expected: "an integer in the int64 range", Found: string(lit)})
 		return 0, s.err
 	}
 	return n, nil
@@ -1109,7 +1111,7 @@ func (s *Scanner) Float64() (float64, error) {
 	// no strconv: converting it rounds to nearest, ties to even, as
 	// ParseFloat rounds its text. Only -0 keeps its sign as a float.
 	if n, ok := s.smallInt(); ok {
-		if n == 0 && s.data[skipWS(s.data, start)] == '-' {
+		if n == 0 && s.data[SkipSpace(s.data, start)] == '-' {
 			return math.Copysign(0, -1), nil
 		}
 		return float64(n), nil
@@ -1120,7 +1122,7 @@ func (s *Scanner) Float64() (float64, error) {
 	}
 	f, perr := strconv.ParseFloat(string(lit), 64)
 	if perr != nil {
-		s.Fail(&Error{Offset: skipWS(s.data, start), Expected: "a number in the float64 range", Found: string(lit)})
+		s.Fail(&Error{Offset: SkipSpace(s.data, start), Expected: "a number in the float64 range", Found: string(lit)})
 		return 0, s.err
 	}
 	return f, nil
@@ -1251,7 +1253,7 @@ func (s *Scanner) Skip() error {
 	open := 0 // containers this Skip opened
 	for {
 		// i is where a value is expected.
-		i = skipWS(d, i)
+		i = SkipSpace(d, i)
 		if i >= len(d) {
 			return s.syntax(i, "a value")
 		}
@@ -1264,7 +1266,7 @@ func (s *Scanner) Skip() error {
 			}
 			s.push(open, c == '{')
 			open++
-			i = skipWS(d, i+1)
+			i = SkipSpace(d, i+1)
 			switch {
 			case i < len(d) && d[i] == c+2: // '}' is '{'+2, ']' is '['+2
 				open--
@@ -1313,7 +1315,7 @@ func (s *Scanner) Skip() error {
 				s.pos = i
 				return nil
 			}
-			i = skipWS(d, i)
+			i = SkipSpace(d, i)
 			inObject := s.stack[(open-1)/64]&(1<<((open-1)%64)) != 0
 			end, want := byte(']'), "',' or ']' after an array element"
 			if inObject {
@@ -1324,7 +1326,7 @@ func (s *Scanner) Skip() error {
 				i++
 				if inObject {
 					var ok bool
-					if i, ok = s.skipKey(skipWS(d, i)); !ok {
+					if i, ok = s.skipKey(SkipSpace(d, i)); !ok {
 						return s.err
 					}
 				}
@@ -1381,7 +1383,7 @@ func (s *Scanner) skipKey(i int) (int, bool) {
 			return 0, false
 		}
 	}
-	i = skipWS(d, end+1)
+	i = SkipSpace(d, end+1)
 	if i >= len(d) || d[i] != ':' {
 		s.syntax(i, "':' after an object key")
 		return 0, false

@@ -69,7 +69,7 @@ func (t *Transcoder) fastItem(d []byte, i int, it *Item) (int, bool) {
 // fastMembers is fastItem's work, leaving the clearing up to it.
 func (t *Transcoder) fastMembers(d []byte, i int, it *Item) (int, bool) {
 	it.set = true
-	i = plainjson.Space(d, i+1)
+	i = jsonscan.SkipSpace(d, i+1)
 	if i < len(d) && d[i] == '}' {
 		return i + 1, true
 	}
@@ -97,12 +97,12 @@ func (t *Transcoder) fastMembers(d []byte, i int, it *Item) (int, bool) {
 			return 0, false
 		}
 		it.members[n].valEnd = int32(len(t.buf))
-		if i = plainjson.Space(d, i); i >= len(d) {
+		if i = jsonscan.SkipSpace(d, i); i >= len(d) {
 			return 0, false
 		}
 		switch d[i] {
 		case ',':
-			i = plainjson.Space(d, i+1)
+			i = jsonscan.SkipSpace(d, i+1)
 		case '}':
 			return i + 1, true
 		default:
@@ -117,11 +117,11 @@ func (t *Transcoder) fastValue(d []byte, i int, out []byte, depth int) ([]byte, 
 	if depth > fastMaxDepth || i >= len(d) || d[i] != '{' {
 		return out, 0, false
 	}
-	typ, i := label(d, plainjson.Space(d, i+1))
-	if i = plainjson.Space(d, i); i >= len(d) || d[i] != ':' {
+	typ, i := label(d, jsonscan.SkipSpace(d, i+1))
+	if i = jsonscan.SkipSpace(d, i); i >= len(d) || d[i] != ':' {
 		return out, 0, false
 	}
-	if i = plainjson.Space(d, i+1); i >= len(d) {
+	if i = jsonscan.SkipSpace(d, i+1); i >= len(d) {
 		return out, 0, false
 	}
 	var ok bool
@@ -143,7 +143,7 @@ func (t *Transcoder) fastValue(d []byte, i int, out []byte, depth int) ([]byte, 
 	if !ok {
 		return out, 0, false
 	}
-	if i = plainjson.Space(d, i); i >= len(d) || d[i] != '}' {
+	if i = jsonscan.SkipSpace(d, i); i >= len(d) || d[i] != '}' {
 		return out, 0, false // a second type, or not JSON
 	}
 	return out, i + 1, true
@@ -305,7 +305,7 @@ func (t *Transcoder) fastObject(d []byte, i int, out []byte, depth int) ([]byte,
 	base, keysBase := len(t.stack), len(t.keys)
 	ordered := true
 	out = append(out, '{')
-	if i = plainjson.Space(d, i+1); i < len(d) && d[i] == '}' {
+	if i = jsonscan.SkipSpace(d, i+1); i < len(d) && d[i] == '}' {
 		return append(out, '}'), i + 1, true
 	}
 	for {
@@ -334,7 +334,7 @@ func (t *Transcoder) fastObject(d []byte, i int, out []byte, depth int) ([]byte,
 			return out, 0, false
 		}
 		t.stack[n].valEnd = int32(len(out))
-		if i = plainjson.Space(d, i); i >= len(d) {
+		if i = jsonscan.SkipSpace(d, i); i >= len(d) {
 			return out, 0, false
 		}
 		if d[i] == '}' {
@@ -344,7 +344,7 @@ func (t *Transcoder) fastObject(d []byte, i int, out []byte, depth int) ([]byte,
 		if d[i] != ',' {
 			return out, 0, false
 		}
-		i = plainjson.Space(d, i+1)
+		i = jsonscan.SkipSpace(d, i+1)
 	}
 	switch members := t.stack[base:]; {
 	case ordered:
@@ -378,7 +378,7 @@ func (t *Transcoder) fastList(d []byte, i int, out []byte, depth int) ([]byte, i
 		return out, 0, false
 	}
 	out = append(out, '[')
-	if i = plainjson.Space(d, i+1); i < len(d) && d[i] == ']' {
+	if i = jsonscan.SkipSpace(d, i+1); i < len(d) && d[i] == ']' {
 		return append(out, ']'), i + 1, true
 	}
 	for {
@@ -399,7 +399,7 @@ func (t *Transcoder) fastSet(d []byte, i int, out []byte, typ byte) ([]byte, int
 		return out, 0, false
 	}
 	out = append(out, '[')
-	if i = plainjson.Space(d, i+1); i < len(d) && d[i] == ']' {
+	if i = jsonscan.SkipSpace(d, i+1); i < len(d) && d[i] == ']' {
 		return append(out, ']'), i + 1, true
 	}
 	for {
@@ -435,12 +435,12 @@ func (t *Transcoder) fastSet(d []byte, i int, out []byte, typ byte) ([]byte, int
 // it to out: the list's end (end, i after it) or a comma (i at the next
 // element); false for anything else.
 func nextElement(d []byte, i int, out []byte) (_ []byte, next int, end, ok bool) {
-	if i = plainjson.Space(d, i); i < len(d) {
+	if i = jsonscan.SkipSpace(d, i); i < len(d) {
 		switch d[i] {
 		case ']':
 			return append(out, ']'), i + 1, true, true
 		case ',':
-			return append(out, ','), plainjson.Space(d, i+1), false, true
+			return append(out, ','), jsonscan.SkipSpace(d, i+1), false, true
 		}
 	}
 	return out, 0, false, false

@@ -11,17 +11,9 @@ package plainjson
 import (
 	"encoding/binary"
 	"math/bits"
-)
 
-// Space skips JSON whitespace from d[i] and returns the offset of what
-// follows.
-func Space(d []byte, i int) int {
-	// Nearly every byte looked at is no space, and above ' ': one test.
-	for i < len(d) && d[i] <= ' ' && (d[i] == ' ' || d[i] == '\n' || d[i] == '\t' || d[i] == '\r') {
-		i++
-	}
-	return i
-}
+	"lakestream/shared/jsonscan"
+)
 
 // SWAR constants: one byte value repeated in each byte of a uint64.
 const (
@@ -80,11 +72,11 @@ func Key(d []byte, i int) ([]byte, int, bool) {
 	if !ok {
 		return nil, 0, false
 	}
-	j = Space(d, j)
+	j = jsonscan.SkipSpace(d, j)
 	if j >= len(d) || d[j] != ':' {
 		return nil, 0, false
 	}
-	return key, Space(d, j+1), true
+	return key, jsonscan.SkipSpace(d, j+1), true
 }
 
 // Literal reads true, false or null at d[i] and returns it and the offset
@@ -114,13 +106,13 @@ func Literal(d []byte, i int) ([]byte, int, bool) {
 // the offset is of what follows it) or the closing byte end ('}' or ']';
 // the offset is after it).
 func Next(d []byte, i int, end byte) (next int, more, ok bool) {
-	i = Space(d, i)
+	i = jsonscan.SkipSpace(d, i)
 	if i >= len(d) {
 		return 0, false, false
 	}
 	switch d[i] {
 	case ',':
-		return Space(d, i+1), true, true
+		return jsonscan.SkipSpace(d, i+1), true, true
 	case end:
 		return i + 1, false, true
 	}

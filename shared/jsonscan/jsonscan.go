@@ -352,6 +352,45 @@ func (s *Scanner) NextKey() ([]byte, bool) {
 	return nil, false
 }
 
+// NextKeyIs is NextKey for a decoder that expects the next member's key
+// to be key, as a stream of documents with the same keys has it: if the
+// object goes on with that key written as it is between quotes, the colon
+// right after it, NextKeyIs reads the ',', the key and the colon, leaving
+// the scanner at the member's value, and returns the offset of the key's
+// opening quote. Otherwise (another key, the key escaped or spaced from
+// its colon, the object's end, an error) it reads nothing and reports
+// false: NextKey reads the member then, whatever it is. The key needs no
+// scanning for its end, only comparing.
+//
+// key must be a plain key: no quote, backslash or control byte (see
+// PlainKey), so that its text cannot be read otherwise than as key.
+func (s *Scanner) NextKeyIs(key string) (at int, ok bool) {
+	d := s.data
+	i := SkipSpace(d, s.pos)
+	if i >= len(d) || d[i] != ',' || s.err != nil {
+		return 0, false
+	}
+	i = SkipSpace(d, i+1)
+	end := i + len(key) + 1 // the closing quote
+	if end+1 >= len(d) || d[i] != '"' || d[end] != '"' || d[end+1] != ':' || string(d[i+1:end]) != key {
+		return 0, false
+	}
+	s.pos = SkipSpace(d, end+2)
+	return i, true
+}
+
+// PlainKey reports whether key, an object key's value, holds no quote,
+// backslash or control byte: written between quotes as it is, it is its
+// own text (NextKeyIs).
+func PlainKey(key string) bool {
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; c < 0x20 || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
 // Array iterates over the elements of the array that comes next, yielding
 // each one's index. The loop body reads the element; an element it leaves
 // unread is skipped. Errors and breaking out behave as for Object.
@@ -1250,7 +1289,8 @@ func (s *Scanner) Skip() error {
 	}
 	d := s.data
 	i := s.pos
-	open := 0 // containers this Skip opened
+	open := 0         // containers this Skip opened
+	inObject := false // whether the innermost of them is an object
 	for {
 		// i is where a value is expected.
 		i = SkipSpace(d, i)
@@ -1272,12 +1312,14 @@ func (s *Scanner) Skip() error {
 				open--
 				i++
 			case c == '{':
+				inObject = true
 				var ok bool
 				if i, ok = s.skipKey(i); !ok {
 					return s.err
 				}
 				closed = false
 			default:
+				inObject = false
 				closed = false
 			}
 		case '"':
@@ -1316,7 +1358,6 @@ func (s *Scanner) Skip() error {
 				return nil
 			}
 			i = SkipSpace(d, i)
-			inObject := s.stack[(open-1)/64]&(1<<((open-1)%64)) != 0
 			end, want := byte(']'), "',' or ']' after an array element"
 			if inObject {
 				end, want = '}', "',' or '}' after an object member"
@@ -1334,6 +1375,11 @@ func (s *Scanner) Skip() error {
 			case i < len(d) && d[i] == end:
 				open--
 				i++
+				if open > 0 {
+					// The stack is read only here: kept in a variable
+					// between, the kind costs nothing a member.
+					inObject = s.kindAt(open - 1)
+				}
 			default:
 				return s.syntax(i, want)
 			}
@@ -1352,6 +1398,11 @@ func (s *Scanner) push(n int, object bool) {
 	} else {
 		s.stack[w] &^= 1 << (n % 64)
 	}
+}
+
+// kindAt reports whether the container opened n-th by Skip is an object.
+func (s *Scanner) kindAt(n int) bool {
+	return s.stack[uint(n)/64]&(1<<(uint(n)%64)) != 0
 }
 
 // skipKey checks an object key and its colon at offset i, returning the

@@ -785,3 +785,109 @@ func TestFirstKey(t *testing.T) {
 	assert.False(t, ok, "the value 1 was not read")
 	assert.EqualError(t, s.Err(), `offset 5: expected ',' or '}' after an object member, found '1'`)
 }
+
+// readKeys reads the object data holds with FirstKey and then, for the
+// n-th member after the first, NextKeyIs(guess(n)) when guess gives a
+// plain key, else NextKey, skipping every value: the keys, the error and
+// where the scanner stopped. NextKeyIs must report the offset of the key's
+// quote, and the key it found must be guess(n).
+func readKeys(t *testing.T, data []byte, guess func(n int) (string, bool)) (keys []string, err error, offset int) {
+	s := New(data)
+	for key, ok := s.FirstKey(); ok; {
+		keys = append(keys, string(key))
+		if s.Skip() != nil {
+			break
+		}
+		if g, try := guess(len(keys) - 1); try && PlainKey(g) {
+			if at, found := s.NextKeyIs(g); found {
+				require.Equal(t, byte('"'), data[at], "%q at %d", data, at)
+				key, ok = []byte(g), true
+				continue
+			}
+		}
+		key, ok = s.NextKey()
+	}
+	return keys, s.End(), s.Offset()
+}
+
+// TestNextKeyIs: NextKeyIs reads a key only when it is the one given,
+// written plainly with its colon right after it; otherwise it leaves the
+// member to NextKey, so that reading an object with it is reading it
+// with NextKey alone.
+func TestNextKeyIs(t *testing.T) {
+	tests := map[string]struct {
+		doc   string
+		guess string
+		found bool
+	}{
+		"same":               {`{"a":1,"bc":2}`, "bc", true},
+		"spaces":             {`{"a":1 , "bc":  2}`, "bc", true},
+		"other key":          {`{"a":1,"bd":2}`, "bc", false},
+		"longer key":         {`{"a":1,"bcd":2}`, "bc", false},
+		"shorter key":        {`{"a":1,"b":2}`, "bc", false},
+		"escaped":            {`{"a":1,"b\u0063":2}`, "bc", false},
+		"space before colon": {`{"a":1,"bc" :2}`, "bc", false},
+		"end":                {`{"a":1}`, "bc", false},
+		"cut":                {`{"a":1,"bc"`, "bc", false},
+		"cut at colon":       {`{"a":1,"bc":`, "bc", true},
+		"empty key":          {`{"a":1,"":2}`, "", true},
+		"utf-8":              {`{"a":1,"é":2}`, "é", true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			s := New([]byte(tc.doc))
+			_, ok := s.FirstKey()
+			require.True(t, ok)
+			require.NoError(t, s.Skip())
+			before := s.Offset()
+			at, found := s.NextKeyIs(tc.guess)
+			require.Equal(t, tc.found, found)
+			if !found {
+				assert.Equal(t, before, s.Offset(), "nothing read")
+				assert.NoError(t, s.Err())
+			} else {
+				assert.Equal(t, strings.Index(tc.doc[before:], `"`)+before, at)
+			}
+			wantKeys, wantErr, wantOff := readKeys(t, []byte(tc.doc), func(int) (string, bool) { return "", false })
+			keys, err, off := readKeys(t, []byte(tc.doc), func(int) (string, bool) { return tc.guess, true })
+			assert.Equal(t, wantKeys, keys)
+			assert.Equal(t, wantErr, err)
+			assert.Equal(t, wantOff, off)
+		})
+	}
+	assert.True(t, PlainKey("user_id é"))
+	for _, k := range []string{`a"b`, `a\b`, "a\tb", "\x00"} {
+		assert.False(t, PlainKey(k), "%q", k)
+	}
+}
+
+// FuzzNextKeyIs: reading an object's keys with NextKeyIs, guessing each
+// from the keys NextKey read (as a stream's documents have the keys of
+// the last) or from the fuzzer, is reading them with NextKey alone: the
+// same keys, error and offset.
+func FuzzNextKeyIs(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s), "a", uint8(0))
+	}
+	f.Add([]byte(`{"a":1,"b" :2, "c":3,"d":{"a":1},"\u0065":4,"e":5}`), "e", uint8(1))
+	f.Add([]byte(`{"a":1,"bc":2,"b":3}`), "bc", uint8(2))
+	f.Fuzz(func(t *testing.T, data []byte, key string, shift uint8) {
+		wantKeys, wantErr, wantOff := readKeys(t, data, func(int) (string, bool) { return "", false })
+		guesses := []func(n int) (string, bool){
+			func(int) (string, bool) { return key, true },
+			func(n int) (string, bool) {
+				// The key NextKey read at that place, or near it.
+				if n += int(shift % 3); n < len(wantKeys) {
+					return wantKeys[n], true
+				}
+				return key, true
+			},
+		}
+		for _, guess := range guesses {
+			keys, err, off := readKeys(t, data, guess)
+			require.Equal(t, wantKeys, keys, "%q", data)
+			require.Equal(t, wantErr, err, "%q", data)
+			require.Equal(t, wantOff, off, "%q", data)
+		}
+	})
+}

@@ -97,14 +97,27 @@ func readObject(r *record.Builder, s *jsonscan.Scanner, data []byte, d *docReade
 	// every member, whose variables live behind a pointer (a tenth of
 	// reading a document). Every value is read (jsonValue), as NextKey
 	// asks.
-	for key, more := s.FirstKey(); more; key, more = s.NextKey() {
+	//
+	// at is the offset of the key's opening quote when NextKeyIs read
+	// it, the shape's key at its place; -1 when FirstKey or NextKey did.
+	key, more := s.FirstKey()
+	for at := -1; more; key, at, more = shape.nextKey(s, same, members) {
 		n := members
 		members++
-		if same && n < len(shape.names) && string(key) == shape.names[n] {
+		if same && n < len(shape.names) && (at >= 0 || string(key) == shape.names[n]) {
 			use, from := shape.keeps[n], 0
 			if use == keepRun {
-				var ok bool
-				if from, ok = memberStart(data, key, s.Offset()); !ok || !runs {
+				ok := false
+				if at >= 0 {
+					// The colon is right after the key: the value too?
+					// (An empty key is never in a run, as memberStart
+					// cannot place it.)
+					name := shape.names[n]
+					from, ok = at, s.Offset() == at+len(name)+3 && name != ""
+				} else {
+					from, ok = memberStart(data, key, s.Offset())
+				}
+				if !ok || !runs {
 					use = keepText
 				}
 			}
@@ -197,6 +210,25 @@ type keyShape struct {
 	// writes as it is (see writesAsIs), so that the member may be in a
 	// run (see verbatim.go).
 	keeps []keep
+	// plain tells, for each name, whether NextKeyIs may look for it
+	// (jsonscan.PlainKey).
+	plain []bool
+}
+
+// nextKey reads the key of the member after the n-th (n counted from 0)
+// of the object s reads: with NextKeyIs when same (the object's keys have
+// been the shape's so far) and the shape's n-th name is plain, which
+// then needs no scanning for its end nor comparing again, reporting the
+// offset of its quote; else with NextKey, reporting -1. k may be nil
+// (then same is false).
+func (k *keyShape) nextKey(s *jsonscan.Scanner, same bool, n int) (key []byte, at int, more bool) {
+	if same && n < len(k.names) && k.plain[n] {
+		if at, ok := s.NextKeyIs(k.names[n]); ok {
+			return nil, at, true
+		}
+	}
+	key, more = s.NextKey()
+	return key, -1, more
 }
 
 // remember makes the document just read, with fields, the shape: its
@@ -209,9 +241,10 @@ func (k *keyShape) remember(fields []record.Field, reads []string) {
 		b.WriteString(f.Name)
 	}
 	all := b.String()
-	k.names, k.keeps = k.names[:0], k.keeps[:0]
+	k.names, k.keeps, k.plain = k.names[:0], k.keeps[:0], k.plain[:0]
 	for _, f := range fields {
 		k.names = append(k.names, all[:len(f.Name)])
+		k.plain = append(k.plain, jsonscan.PlainKey(f.Name))
 		all = all[len(f.Name):]
 		use := keepValue
 		if !slices.Contains(reads, f.Name) {

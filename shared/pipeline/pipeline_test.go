@@ -281,6 +281,20 @@ func FuzzJSONDocumentsOnePass(f *testing.F) {
 			f.Add([]byte(doc+doc), format)
 		}
 	}
+	// Documents after the first with its keys written otherwise: escaped,
+	// spaced, another key in a shape key's place, a key repeated.
+	first := `{"event":"a","user_id":"u","page":"/p","amount":1.5,"ts":"2024-03-05T06:07:08Z","ua":"x"}` + "\n"
+	for _, next := range []string{
+		`{"event":"b","user_id":"v","p\u0061ge":"/q","amount":2,"ts":"2024-03-05T06:07:09Z","ua":"y"}`,
+		`{"event":"b","user_id":"v","page" :"/q","amount": 2 ,"ts":"2024-03-05T06:07:09Z", "ua":"y"}`,
+		`{"event":"b","user_id":"v","pages":"/q","amount":2,"ts":"2024-03-05T06:07:09Z","ua":"y"}`,
+		`{"event":"b","user_id":"v","page":"/q","amount":2,"page":"/r","ts":"2024-03-05T06:07:09Z","ua":"y"}`,
+		`{"event":"b","user_id":"v","page":"/q","amount":2}`,
+	} {
+		for format := range uint8(8) {
+			f.Add([]byte(first+next+"\n"+first), format)
+		}
+	}
 	// The template's settings for firehose-json, and settings under which
 	// other stages read fields: FIELDS, OUTPUT_COLUMNS, SPLUNK_HOST,
 	// EMBED_JSON_MESSAGE, a nested path.

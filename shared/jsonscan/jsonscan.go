@@ -352,43 +352,75 @@ func (s *Scanner) NextKey() ([]byte, bool) {
 	return nil, false
 }
 
+// Key is an object key prepared for NextKeyIs: its text as a member
+// starts with it, quotes and colon included, and that text's first and
+// last eight bytes as words, which compare it in one or two tests.
+type Key struct {
+	text       string
+	head, tail uint64
+	mask       uint64 // the bytes of head that are text's, when it is shorter than a word
+}
+
+// NewKey prepares key for NextKeyIs, reporting false when it cannot
+// serve: key holds a quote, a backslash or a control byte, so that its
+// value written between quotes is not its text.
+func NewKey(key string) (Key, bool) {
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; c < 0x20 || c == '"' || c == '\\' {
+			return Key{}, false
+		}
+	}
+	k := Key{text: `"` + key + `":`, mask: ^uint64(0)}
+	var w [8]byte
+	copy(w[:], k.text)
+	k.head = binary.LittleEndian.Uint64(w[:])
+	if n := len(k.text); n < 8 {
+		k.mask = 1<<(8*n) - 1
+	} else {
+		k.tail = binary.LittleEndian.Uint64([]byte(k.text[n-8:]))
+	}
+	return k, true
+}
+
 // NextKeyIs is NextKey for a decoder that expects the next member's key
-// to be key, as a stream of documents with the same keys has it: if the
+// to be k, as a stream of documents with the same keys has it: if the
 // object goes on with that key written as it is between quotes, the colon
 // right after it, NextKeyIs reads the ',', the key and the colon, leaving
 // the scanner at the member's value, and returns the offset of the key's
 // opening quote. Otherwise (another key, the key escaped or spaced from
 // its colon, the object's end, an error) it reads nothing and reports
 // false: NextKey reads the member then, whatever it is. The key needs no
-// scanning for its end, only comparing.
-//
-// key must be a plain key: no quote, backslash or control byte (see
-// PlainKey), so that its text cannot be read otherwise than as key.
-func (s *Scanner) NextKeyIs(key string) (at int, ok bool) {
+// scanning for its end, only comparing: a word or two.
+func (s *Scanner) NextKeyIs(k *Key) (at int, ok bool) {
 	d := s.data
-	i := SkipSpace(d, s.pos)
-	if i >= len(d) || d[i] != ',' || s.err != nil {
+	i := s.pos
+	if s.err != nil {
 		return 0, false
 	}
-	i = SkipSpace(d, i+1)
-	end := i + len(key) + 1 // the closing quote
-	if end+1 >= len(d) || d[i] != '"' || d[end] != '"' || d[end+1] != ':' || string(d[i+1:end]) != key {
-		return 0, false
-	}
-	s.pos = SkipSpace(d, end+2)
-	return i, true
-}
-
-// PlainKey reports whether key, an object key's value, holds no quote,
-// backslash or control byte: written between quotes as it is, it is its
-// own text (NextKeyIs).
-func PlainKey(key string) bool {
-	for i := 0; i < len(key); i++ {
-		if c := key[i]; c < 0x20 || c == '"' || c == '\\' {
-			return false
+	if i >= len(d) || d[i] != ',' { // a value's comma nearly always follows it
+		if i = SkipSpace(d, i); i >= len(d) || d[i] != ',' {
+			return 0, false
 		}
 	}
-	return true
+	if i++; i < len(d) && d[i] != '"' {
+		i = SkipSpace(d, i)
+	}
+	n := len(k.text)
+	switch {
+	case i+16 <= len(d) && n <= 16:
+		if (binary.LittleEndian.Uint64(d[i:])^k.head)&k.mask != 0 ||
+			n > 8 && binary.LittleEndian.Uint64(d[i+n-8:]) != k.tail {
+			return 0, false
+		}
+	case i+n > len(d) || string(d[i:i+n]) != k.text:
+		return 0, false
+	}
+	if j := i + n; j < len(d) && d[j] > ' ' {
+		s.pos = j
+	} else {
+		s.pos = SkipSpace(d, j)
+	}
+	return i, true
 }
 
 // Array iterates over the elements of the array that comes next, yielding

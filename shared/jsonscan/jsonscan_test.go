@@ -798,11 +798,13 @@ func readKeys(t *testing.T, data []byte, guess func(n int) (string, bool)) (keys
 		if s.Skip() != nil {
 			break
 		}
-		if g, try := guess(len(keys) - 1); try && PlainKey(g) {
-			if at, found := s.NextKeyIs(g); found {
-				require.Equal(t, byte('"'), data[at], "%q at %d", data, at)
-				key, ok = []byte(g), true
-				continue
+		if g, try := guess(len(keys) - 1); try {
+			if k, plain := NewKey(g); plain {
+				if at, found := s.NextKeyIs(&k); found {
+					require.Equal(t, byte('"'), data[at], "%q at %d", data, at)
+					key, ok = []byte(g), true
+					continue
+				}
 			}
 		}
 		key, ok = s.NextKey()
@@ -840,7 +842,9 @@ func TestNextKeyIs(t *testing.T) {
 			require.True(t, ok)
 			require.NoError(t, s.Skip())
 			before := s.Offset()
-			at, found := s.NextKeyIs(tc.guess)
+			k, plain := NewKey(tc.guess)
+			require.True(t, plain)
+			at, found := s.NextKeyIs(&k)
 			require.Equal(t, tc.found, found)
 			if !found {
 				assert.Equal(t, before, s.Offset(), "nothing read")
@@ -855,9 +859,28 @@ func TestNextKeyIs(t *testing.T) {
 			assert.Equal(t, wantOff, off)
 		})
 	}
-	assert.True(t, PlainKey("user_id é"))
+	// Keys of every length around the words compared, differing from
+	// the key in the input at either end, near the end of the input.
+	for n := range 20 {
+		name := strings.Repeat("k", n)
+		for _, doc := range []string{`{"a":1,"` + name + `":2}`, `{"a":1,"` + name + `":2,"b":3,"c":4,"d":5}`} {
+			for _, guess := range []string{name, "x" + name[min(1, n):], name[:max(0, n-1)] + "x", name + "k"} {
+				for end := len(doc); end > len(doc)-8-n && end > 6; end-- {
+					data := []byte(doc[:end])
+					wantKeys, wantErr, wantOff := readKeys(t, data, func(int) (string, bool) { return "", false })
+					keys, err, off := readKeys(t, data, func(int) (string, bool) { return guess, true })
+					require.Equal(t, wantKeys, keys, "%q guessing %q", data, guess)
+					require.Equal(t, wantErr, err, "%q guessing %q", data, guess)
+					require.Equal(t, wantOff, off, "%q guessing %q", data, guess)
+				}
+			}
+		}
+	}
+	_, plain := NewKey("user_id é")
+	assert.True(t, plain)
 	for _, k := range []string{`a"b`, `a\b`, "a\tb", "\x00"} {
-		assert.False(t, PlainKey(k), "%q", k)
+		_, plain := NewKey(k)
+		assert.False(t, plain, "%q", k)
 	}
 }
 

@@ -210,8 +210,9 @@ type keyShape struct {
 	// writes as it is (see writesAsIs), so that the member may be in a
 	// run (see verbatim.go).
 	keeps []keep
-	// plain tells, for each name, whether NextKeyIs may look for it
-	// (jsonscan.PlainKey).
+	// keys is the names prepared for NextKeyIs, and plain whether each
+	// could be (see jsonscan.NewKey).
+	keys  []jsonscan.Key
 	plain []bool
 }
 
@@ -223,7 +224,7 @@ type keyShape struct {
 // (then same is false).
 func (k *keyShape) nextKey(s *jsonscan.Scanner, same bool, n int) (key []byte, at int, more bool) {
 	if same && n < len(k.names) && k.plain[n] {
-		if at, ok := s.NextKeyIs(k.names[n]); ok {
+		if at, ok := s.NextKeyIs(&k.keys[n]); ok {
 			return nil, at, true
 		}
 	}
@@ -241,10 +242,11 @@ func (k *keyShape) remember(fields []record.Field, reads []string) {
 		b.WriteString(f.Name)
 	}
 	all := b.String()
-	k.names, k.keeps, k.plain = k.names[:0], k.keeps[:0], k.plain[:0]
+	k.names, k.keeps, k.keys, k.plain = k.names[:0], k.keeps[:0], k.keys[:0], k.plain[:0]
 	for _, f := range fields {
 		k.names = append(k.names, all[:len(f.Name)])
-		k.plain = append(k.plain, jsonscan.PlainKey(f.Name))
+		key, plain := jsonscan.NewKey(f.Name)
+		k.keys, k.plain = append(k.keys, key), append(k.plain, plain)
 		all = all[len(f.Name):]
 		use := keepValue
 		if !slices.Contains(reads, f.Name) {

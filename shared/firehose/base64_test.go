@@ -29,6 +29,17 @@ func TestAppendBase64(t *testing.T) {
 		all = append(all, byte(v>>4), byte(v<<4|v>>8), byte(v))
 	}
 	assert.Equal(t, base64.StdEncoding.EncodeToString(all), string(AppendBase64(nil, all)))
+	// Every value of the padded last group, after rounds and alone.
+	for v := range 1 << 16 {
+		for _, src := range [][]byte{{byte(v)}, {byte(v >> 8), byte(v)}} {
+			for _, lead := range [][]byte{nil, bytes.Repeat([]byte{0xa5}, 27)} {
+				in := append(bytes.Clone(lead), src...)
+				if want := base64.StdEncoding.EncodeToString(in); string(AppendBase64(nil, in)) != want {
+					require.Equal(t, want, string(AppendBase64(nil, in)), "% x", in)
+				}
+			}
+		}
+	}
 }
 
 func FuzzAppendBase64(f *testing.F) {

@@ -401,7 +401,7 @@ func (d *requestDecoder) plainRecord(r *RequestRecord) bool {
 		return false
 	}
 	p := d.payload
-	i := member(p, d.s.Offset(), '{', `"recordId"`)
+	i := member(p, d.s.Offset(), '{', &plainKeys.recordID)
 	if i < 0 || i >= len(p) || p[i] != '"' {
 		return false
 	}
@@ -411,7 +411,7 @@ func (d *requestDecoder) plainRecord(r *RequestRecord) bool {
 		return false
 	}
 	id := p[idStart:i]
-	i = member(p, i+1, ',', `"approximateArrivalTimestamp"`)
+	i = member(p, i+1, ',', &plainKeys.arrival)
 	if i < 0 {
 		return false
 	}
@@ -423,7 +423,7 @@ func (d *requestDecoder) plainRecord(r *RequestRecord) bool {
 		return false
 	}
 	i += d.meta.Offset()
-	i = member(p, i, ',', `"data"`)
+	i = member(p, i, ',', &plainKeys.data)
 	if i < 0 || i >= len(p) || p[i] != '"' {
 		return false
 	}
@@ -446,7 +446,7 @@ func (d *requestDecoder) plainRecord(r *RequestRecord) bool {
 	i = skipSpace(p, i+n+2)
 	var md events.KinesisFirehoseRecordMetadata
 	if i < len(p) && p[i] == ',' {
-		if i = member(p, i, ',', `"kinesisRecordMetadata"`); i < 0 {
+		if i = member(p, i, ',', &plainKeys.kinesis); i < 0 {
 			return false
 		}
 		if i = d.plainMetadata(&md, i); i < 0 {
@@ -489,20 +489,44 @@ func (d *requestDecoder) plainMetadata(md *events.KinesisFirehoseRecordMetadata,
 	return i + d.meta.Offset()
 }
 
+// plainKeys are the keys of a record as plainRecord reads them.
+var plainKeys = struct{ recordID, arrival, data, kinesis plainKey }{
+	newPlainKey("recordId"), newPlainKey("approximateArrivalTimestamp"), newPlainKey("data"), newPlainKey("kinesisRecordMetadata"),
+}
+
+// plainKey is a key that member looks for: as jsonscan compares it, a
+// word or two at a time with its colon, and as its quoted text, for a
+// colon spaced from it.
+type plainKey struct {
+	key    jsonscan.Key
+	quoted string
+}
+
+func newPlainKey(name string) plainKey {
+	k, ok := jsonscan.NewKey(name)
+	if !ok {
+		panic("firehose: not a plain key: " + name)
+	}
+	return plainKey{key: k, quoted: `"` + name + `"`}
+}
+
 // member reads, from offset i of p, the byte sep ('{' or ','), a key
 // (with its quotes) and the colon after it, whitespace allowed around
 // each, and returns the offset of the member's value: -1 when p holds
 // anything else there.
-func member(p []byte, i int, sep byte, key string) int {
+func member(p []byte, i int, sep byte, key *plainKey) int {
 	i = skipSpace(p, i)
 	if i >= len(p) || p[i] != sep {
 		return -1
 	}
 	i = skipSpace(p, i+1)
-	if len(p)-i < len(key) || string(p[i:i+len(key)]) != key {
+	if key.key.At(p, i) { // the colon right after the key, nearly always
+		return skipSpace(p, i+key.key.Len())
+	}
+	if len(p)-i < len(key.quoted) || string(p[i:i+len(key.quoted)]) != key.quoted {
 		return -1
 	}
-	i = skipSpace(p, i+len(key))
+	i = skipSpace(p, i+len(key.quoted))
 	if i >= len(p) || p[i] != ':' {
 		return -1
 	}

@@ -353,12 +353,12 @@ func (s *Scanner) NextKey() ([]byte, bool) {
 }
 
 // Key is an object key prepared for NextKeyIs: its text as a member
-// starts with it, quotes and colon included, and that text's first and
-// last eight bytes as words, which compare it in one or two tests.
+// starts with it, quotes and colon included, and that text's first
+// sixteen bytes as two words and masks, which compare a key of up to 13
+// bytes in one test.
 type Key struct {
-	text       string
-	head, tail uint64
-	mask       uint64 // the bytes of head that are text's, when it is shorter than a word
+	text           string
+	w0, w1, m0, m1 uint64
 }
 
 // NewKey prepares key for NextKeyIs, reporting false when it cannot
@@ -370,16 +370,37 @@ func NewKey(key string) (Key, bool) {
 			return Key{}, false
 		}
 	}
-	k := Key{text: `"` + key + `":`, mask: ^uint64(0)}
-	var w [8]byte
-	copy(w[:], k.text)
-	k.head = binary.LittleEndian.Uint64(w[:])
-	if n := len(k.text); n < 8 {
-		k.mask = 1<<(8*n) - 1
-	} else {
-		k.tail = binary.LittleEndian.Uint64([]byte(k.text[n-8:]))
+	k := Key{text: `"` + key + `":`}
+	var w, m [16]byte
+	n := copy(w[:], k.text)
+	for i := range n {
+		m[i] = 0xff
 	}
+	k.w0, k.w1 = binary.LittleEndian.Uint64(w[:]), binary.LittleEndian.Uint64(w[8:])
+	k.m0, k.m1 = binary.LittleEndian.Uint64(m[:]), binary.LittleEndian.Uint64(m[8:])
 	return k, true
+}
+
+// Len is the length of k's text: its key between quotes, and the colon.
+func (k *Key) Len() int { return len(k.text) }
+
+// At reports whether d holds k's text at offset i (at least 0): its key
+// between quotes, the colon right after it. A decoder of a fixed layout
+// (a Firehose request's records) looks for its keys so.
+func (k *Key) At(d []byte, i int) bool {
+	// Small enough to be inlined: a key of up to 13 bytes, not near the
+	// input's end, is one test of two words.
+	if len(k.text) <= 16 && i+16 <= len(d) {
+		w := d[i : i+16 : i+16]
+		return (binary.LittleEndian.Uint64(w)^k.w0)&k.m0|(binary.LittleEndian.Uint64(w[8:])^k.w1)&k.m1 == 0
+	}
+	return k.atSlow(d, i)
+}
+
+// atSlow is At for a long key, or near the end of d.
+func (k *Key) atSlow(d []byte, i int) bool {
+	n := len(k.text)
+	return i+n <= len(d) && string(d[i:i+n]) == k.text
 }
 
 // NextKeyIs is NextKey for a decoder that expects the next member's key
@@ -405,17 +426,10 @@ func (s *Scanner) NextKeyIs(k *Key) (at int, ok bool) {
 	if i++; i < len(d) && d[i] != '"' {
 		i = SkipSpace(d, i)
 	}
-	n := len(k.text)
-	switch {
-	case i+16 <= len(d) && n <= 16:
-		if (binary.LittleEndian.Uint64(d[i:])^k.head)&k.mask != 0 ||
-			n > 8 && binary.LittleEndian.Uint64(d[i+n-8:]) != k.tail {
-			return 0, false
-		}
-	case i+n > len(d) || string(d[i:i+n]) != k.text:
+	if !k.At(d, i) {
 		return 0, false
 	}
-	if j := i + n; j < len(d) && d[j] > ' ' {
+	if j := i + len(k.text); j < len(d) && d[j] > ' ' {
 		s.pos = j
 	} else {
 		s.pos = SkipSpace(d, j)

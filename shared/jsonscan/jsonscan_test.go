@@ -861,10 +861,14 @@ func TestNextKeyIs(t *testing.T) {
 	}
 	// Keys of every length around the words compared, differing from
 	// the key in the input at either end, near the end of the input.
-	for n := range 20 {
+	for n := range 28 {
 		name := strings.Repeat("k", n)
 		for _, doc := range []string{`{"a":1,"` + name + `":2}`, `{"a":1,"` + name + `":2,"b":3,"c":4,"d":5}`} {
-			for _, guess := range []string{name, "x" + name[min(1, n):], name[:max(0, n-1)] + "x", name + "k"} {
+			middle := name
+			if n > 0 {
+				middle = name[:n/2] + "x" + name[n/2+1:]
+			}
+			for _, guess := range []string{name, "x" + name[min(1, n):], name[:max(0, n-1)] + "x", middle, name + "k"} {
 				for end := len(doc); end > len(doc)-8-n && end > 6; end-- {
 					data := []byte(doc[:end])
 					wantKeys, wantErr, wantOff := readKeys(t, data, func(int) (string, bool) { return "", false })

@@ -739,6 +739,23 @@ func TestStringEveryPlace(t *testing.T) {
 		if err == nil {
 			require.Equal(t, want, got, "%q", text)
 		}
+		// StringASCII, which looks at more words before it searches.
+		s = New(doc)
+		got = got[:0]
+		for range s.Array() {
+			v, ascii, err := s.StringASCII(&buf)
+			if err != nil {
+				break
+			}
+			if ascii {
+				require.NotContains(t, string(v), `\`)
+			}
+			got = append(got, string(v))
+		}
+		require.Equal(t, err, s.End(), "StringASCII on %q", text)
+		if err == nil {
+			require.Equal(t, want, got, "StringASCII on %q", text)
+		}
 		require.Equal(t, wantErr == nil, valid(doc) == nil, "Skip on %q", text)
 	}
 	for n := 0; n <= 72; n++ { // past two words and a 32-byte round

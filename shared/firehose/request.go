@@ -535,12 +535,7 @@ func member(p []byte, i int, sep byte, key *plainKey) int {
 
 // skipSpace returns the offset of the first byte at or after i that is
 // not JSON whitespace.
-func skipSpace(p []byte, i int) int {
-	for i < len(p) && (p[i] == ' ' || p[i] == '\n' || p[i] == '\r' || p[i] == '\t') {
-		i++
-	}
-	return i
-}
+func skipSpace(p []byte, i int) int { return jsonscan.SkipSpace(p, i) }
 
 // plainASCIIEnd returns the offset of the first byte at or after i that
 // would end a string's plain ASCII text: a quote, a backslash, a control

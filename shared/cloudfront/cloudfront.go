@@ -252,12 +252,22 @@ func splitFields(s string, ends *[len(fields)]int) (n int, encoded uint64) {
 	for ; i+8 <= len(s); i += 8 {
 		x := load8(s[i : i+8])
 		tabs, percents := zeroBytes(x^(lsb*'\t')), zeroBytes(x^(lsb*'%'))
+		if percents == 0 {
+			// Most words: only tabs to find.
+			for ; tabs != 0; tabs &= tabs - 1 {
+				ends[n] = i + bits.TrailingZeros64(tabs)/8
+				if n++; n == len(ends) {
+					return n, encoded
+				}
+			}
+			continue
+		}
 		for ; tabs != 0; tabs &= tabs - 1 {
 			// Percent signs before this tab are the field's: one test
 			// for them all (a user agent has a dozen "%20").
 			b := bits.TrailingZeros64(tabs)
 			if below := uint64(1)<<b - 1; percents&below != 0 {
-				encoded |= 1 << n
+				encoded |= 1 << (uint(n) & 63)
 				percents &^= below
 			}
 			ends[n] = i + b/8
@@ -266,13 +276,13 @@ func splitFields(s string, ends *[len(fields)]int) (n int, encoded uint64) {
 			}
 		}
 		if percents != 0 {
-			encoded |= 1 << n
+			encoded |= 1 << (uint(n) & 63)
 		}
 	}
 	for ; i < len(s); i++ {
 		switch s[i] {
 		case '%':
-			encoded |= 1 << n
+			encoded |= 1 << (uint(n) & 63)
 		case '\t':
 			ends[n] = i
 			if n++; n == len(ends) {

@@ -124,6 +124,16 @@ var fields = [...]struct {
 	{"sc-range-end", "sc_range_end", integer},
 }
 
+// textFields has bit k set for each text field k.
+var textFields = func() (m uint64) {
+	for k, f := range fields {
+		if f.kind == text {
+			m |= 1 << k
+		}
+	}
+	return m
+}()
+
 // userAgentField is the index of cs(User-Agent) in fields.
 const userAgentField = 10
 
@@ -205,26 +215,30 @@ func (p *Parser) ParseInto(r *record.Builder, line []byte) (bool, error) {
 	out := (*[1 + len(fields)]record.Field)(r.Fields)
 	boxes := r.Boxes(1+len(fields), len(fields))
 	out[0] = record.Field{Name: "timestamp", Value: boxes.String(timestamp)}
+	// Bit k set: field k is a string as it stands, no '%' to decode.
+	plain := textFields &^ encoded
+	n = min(n, len(fields))
 	start := 0
-	for k := range fields {
+	for k := 0; k < n; k++ {
 		f := &fields[k]
+		end := ends[k]
+		value := s[start:end]
+		start = end + 1
 		var v any
-		if k < n {
-			end := ends[k]
-			value := s[start:end]
-			start = end + 1
-			switch {
-			case len(value) == 0 || len(value) == 1 && value[0] == '-':
-			case f.kind == text && encoded&(1<<k) == 0:
-				v = boxes.String(value) // most fields: a string as it stands
-			default:
-				if v, err = convert(r, &boxes, f.w3c, f.kind, value, encoded&(1<<k) != 0); err != nil {
-					r.Reset()
-					return false, err
-				}
+		switch {
+		case len(value) == 0 || len(value) == 1 && value[0] == '-':
+		case plain&(1<<k) != 0:
+			v = boxes.String(value) // most fields
+		default:
+			if v, err = convert(r, &boxes, f.w3c, f.kind, value, encoded&(1<<k) != 0); err != nil {
+				r.Reset()
+				return false, err
 			}
 		}
 		out[1+k] = record.Field{Name: f.name, Value: v}
+	}
+	for k := n; k < len(fields); k++ {
+		out[1+k] = record.Field{Name: fields[k].name} // an older layout's
 	}
 	if p.opts.DeriveUserAgent {
 		var c agentClass

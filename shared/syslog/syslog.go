@@ -551,27 +551,27 @@ func (p *parser) parseBSDTime(s string) (int64, string, string, error) {
 	if day < 1 || day > 31 {
 		return 0, "", "", errorf("timestamp %q has no such date", s[:j+9])
 	}
-	var b [maxTimeLen]byte
-	var t int64
 	if p.now.Location() == time.UTC {
 		year, days, ok := p.date(month, day, hour*3600+minute*60+sec)
 		if !ok {
 			return 0, "", "", errorf("timestamp %q has no such date", s[:j+9])
 		}
-		t = days*86400 + int64(hour*3600+minute*60+sec)
+		t := days*86400 + int64(hour*3600+minute*60+sec)
 		// The date is the one read and the clock its text (digits
 		// checked): what civil.AppendRFC3339 would write for t, without
-		// working the date out of t again.
-		text := append(appendDigits(b[:0], year, 4), '-')
+		// working the date out of t again. Written in place in the
+		// arena (record.Builder.Room).
+		text := append(appendDigits(p.r.Room(len("2006-01-02T15:04:05Z")), year, 4), '-')
 		text = append(appendDigits(text, month, 2), '-')
 		text = append(appendDigits(text, day, 2), 'T')
 		text = append(append(text, clock[:8]...), 'Z')
-		return t, p.r.Text(text), clock[8:], nil
+		return t, p.r.Keep(text), clock[8:], nil
 	}
 	t, ok := p.dateYearIn(month, day, hour, minute, sec)
 	if !ok {
 		return 0, "", "", errorf("timestamp %q has no such date", s[:j+9])
 	}
+	var b [maxTimeLen]byte
 	return t, p.r.Text(civil.AppendRFC3339(b[:0], t, "")), clock[8:], nil
 }
 

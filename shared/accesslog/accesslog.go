@@ -444,19 +444,20 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 // other order: what civil.AppendRFC3339 writes, without working the date
 // out of the instant again.
 func timeText(r *record.Builder, v string, when logfield.Time) string {
-	var stamp [maxTimeLen]byte
+	// Written in place in the arena (record.Builder.Room).
+	stamp := r.Room(maxTimeLen)
 	if zone := v[len(v)-5:]; zone != "+0000" && zone != "-0000" {
-		return r.Text(civil.AppendRFC3339(stamp[:0], when.Unix, when.Frac))
+		return r.Keep(civil.AppendRFC3339(stamp, when.Unix, when.Frac))
 	}
 	// v is "dd/Mon/yyyy:hh:mm:ss[.fraction] +zzzz", every digit checked.
 	month := civil.Month(v[3:6])
-	b := append(stamp[:0], v[7:11]...)
+	b := append(stamp, v[7:11]...)
 	b = append(b, '-', byte('0'+month/10), byte('0'+month%10), '-', v[0], v[1], 'T')
 	b = append(b, v[12:20]...)
 	if when.Frac != "" {
 		b = append(append(b, '.'), when.Frac...)
 	}
-	return r.Text(append(b, 'Z'))
+	return r.Keep(append(b, 'Z'))
 }
 
 func parseTime(v string) (logfield.Time, error) {

@@ -350,11 +350,14 @@ func (p *parser) structuredData() (any, error) {
 
 // sdName reads an SD-NAME: printable US-ASCII but '=', ' ', ']' and '"'.
 func (p *parser) sdName() string {
-	start := p.i
-	for p.i < len(p.s) && sdNameChars[p.s[p.i]] {
-		p.i++
+	// In locals: through p the loop loaded and stored p.i at every byte.
+	s, i := p.s, p.i
+	for i < len(s) && sdNameChars[s[i]] {
+		i++
 	}
-	return p.s[start:p.i]
+	name := s[p.i:i]
+	p.i = i
+	return name
 }
 
 // sdNameChars marks the bytes of an SD-NAME.

@@ -60,7 +60,6 @@ import (
 	"math/bits"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"lakestream/shared/civil"
@@ -400,31 +399,17 @@ func shortDecimal(v string) (float64, bool) {
 	return f, true
 }
 
-// decode undoes CloudFront's %XX encoding once. A value without "%" is
-// returned as is; otherwise the result is held by r's arena.
+// decode undoes CloudFront's %XX encoding once. A value without a "%XX"
+// is returned as is; otherwise the result is held by r's arena.
 //
 // It copies a word at a time up to each '%', writing in place in the
 // arena (record.Builder.Room): a user agent has a "%20" every few bytes,
 // where a byte loop, or a search for each '%', cost a CloudFront line
 // more than cutting it into fields.
 func decode(r *record.Builder, v string) string {
-	i := strings.IndexByte(v, '%')
-	if i < 0 {
-		return v
-	}
 	buf := r.Room(len(v))[:len(v)] // decoded is never longer than v
-	n := copy(buf, v[:i])
-	for i < len(v) {
-		// v[i] is a '%'; n <= i, so buf has room for what follows.
-		c := byte('%')
-		if i+2 < len(v) {
-			if hi, lo := unhex[v[i+1]], unhex[v[i+2]]; hi|lo < 16 {
-				c = hi<<4 | lo
-				i += 2
-			}
-		}
-		buf[n] = c
-		n, i = n+1, i+1
+	n, i := 0, 0                   // n <= i: buf has room for what v has left
+	for {
 		// The bytes up to the next '%', a word at a time: a word is
 		// stored whole, and what follows its '%' written over later.
 		for i+8 <= len(v) {
@@ -437,12 +422,25 @@ func decode(r *record.Builder, v string) string {
 			}
 			n, i = n+8, i+8
 		}
-		if i+8 > len(v) {
-			for ; i < len(v) && v[i] != '%'; i++ {
-				buf[n] = v[i]
-				n++
+		for ; i < len(v) && v[i] != '%'; i++ {
+			buf[n] = v[i]
+			n++
+		}
+		if i == len(v) {
+			break
+		}
+		c := byte('%') // kept when not followed by two hex digits
+		if i+2 < len(v) {
+			if hi, lo := unhex[v[i+1]], unhex[v[i+2]]; hi|lo < 16 {
+				c = hi<<4 | lo
+				i += 2
 			}
 		}
+		buf[n] = c
+		n, i = n+1, i+1
+	}
+	if n == len(v) {
+		return v // nothing decoded: v as it stands, the room left free
 	}
 	return r.Keep(buf[:n])
 }
@@ -495,11 +493,11 @@ func joinTimestamp(r *record.Builder, date, clock string) (string, error) {
 	if hour > 23 || minute > 59 || sec > 59 {
 		return "", errorf("time %q has no such time of day", clock)
 	}
-	var stamp [timestampLen]byte
-	b := append(stamp[:0], date...)
+	// Written in place in the arena (record.Builder.Room).
+	b := append(r.Room(timestampLen), date...)
 	b = append(b, 'T')
 	b = append(b, clock...)
-	text := r.Text(append(b, 'Z'))
+	text := r.Keep(append(b, 'Z'))
 	unix := civil.Days(year, month, day)*86400 + int64(hour*3600+minute*60+sec)
 	r.HintTime(text, time.Unix(unix, 0).UTC())
 	return text, nil

@@ -228,8 +228,20 @@ func (p *Parser) ParseInto(r *record.Builder, line []byte) (bool, error) {
 		case len(value) == 0 || len(value) == 1 && value[0] == '-':
 		case plain&(1<<k) != 0:
 			v = boxes.String(value) // most fields
+		case f.kind == text:
+			v = boxes.String(decode(r, value))
+		case f.kind == integer:
+			i, ok := logfield.Digits(value)
+			if !ok {
+				r.Reset()
+				return false, errorf("%s %s is not a whole number", f.w3c, excerpt.Quote(value))
+			}
+			v = boxes.Int(i)
 		default:
-			if v, err = convert(r, &boxes, f.w3c, f.kind, value, encoded&(1<<k) != 0); err != nil {
+			// boxes is not handed to a call: the compiler keeps it in
+			// registers rather than in memory the inlined boxing reads
+			// and writes.
+			if v, err = secondsValue(r, f.w3c, value); err != nil {
 				r.Reset()
 				return false, err
 			}
@@ -328,37 +340,20 @@ func zeroBytes(x uint64) uint64 {
 	return ^((x&low7 + low7) | x | low7)
 }
 
-// convert turns one field's text into its record value; encoded says the
-// text holds a '%' to decode.
-func convert(r *record.Builder, boxes *record.Boxes, name string, k kind, v string, encoded bool) (any, error) {
-	if v == "-" || v == "" {
-		return nil, nil
-	}
-	switch k {
-	case integer:
-		n, ok := logfield.Digits(v)
-		if !ok {
-			return nil, errorf("%s %s is not a whole number", name, excerpt.Quote(v))
-		}
-		return boxes.Int(n), nil
-	case seconds:
-		if f, ok := shortDecimal(v); ok {
-			return r.BoxFloat(f), nil
-		}
-		if !logfield.IsDecimal(v) {
-			return nil, errorf("%s %s is not a number of seconds", name, excerpt.Quote(v))
-		}
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil { // hundreds of digits: beyond float64, and no JSON number
-			return nil, errorf("%s %s is out of range", name, excerpt.Quote(v))
-		}
+// secondsValue reads a number of seconds, which is not "-" or empty, as
+// its record value; name is the field's W3C name, for the error.
+func secondsValue(r *record.Builder, name, v string) (any, error) {
+	if f, ok := shortDecimal(v); ok {
 		return r.BoxFloat(f), nil
-	default:
-		if encoded {
-			v = decode(r, v)
-		}
-		return boxes.String(v), nil
 	}
+	if !logfield.IsDecimal(v) {
+		return nil, errorf("%s %s is not a number of seconds", name, excerpt.Quote(v))
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil { // hundreds of digits: beyond float64, and no JSON number
+		return nil, errorf("%s %s is out of range", name, excerpt.Quote(v))
+	}
+	return r.BoxFloat(f), nil
 }
 
 // pow10 holds the powers of ten a float64 holds exactly.

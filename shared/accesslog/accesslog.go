@@ -86,6 +86,12 @@ func Parse(line []byte) (*record.Record, error) {
 // numFields is how many fields Parse writes at most, the vhost formats'.
 const numFields = 16
 
+// maxStrings and maxInts are how many of them are strings and integers
+// at most: vhost, remote_host, ident, user, time, method, path, query,
+// protocol (or request instead of those four), referrer, user_agent;
+// port, time_ms, status, bytes.
+const maxStrings, maxInts = 11, 4
+
 // ParseInto is Parse into r, which it resets first, for a caller parsing
 // line after line into one record (a pipeline.ParserInto): the line's
 // values then come from r's arena and cost no allocation each. On error r
@@ -93,8 +99,10 @@ const numFields = 16
 func ParseInto(r *record.Builder, line []byte) error {
 	r.Reset()
 	// Every string of the record is a slice of one copy of the line, or
-	// of the text derived from it (unescaped values, the time).
+	// of the text derived from it (unescaped values, the time), boxed
+	// in room taken once (record.Boxes).
 	s := r.Text(line)
+	boxes := r.Boxes(maxStrings, maxInts)
 
 	// Up to four space-separated fields come before the time: host, ident
 	// and user, after a virtual host in the vhost formats.
@@ -144,7 +152,7 @@ func ParseInto(r *record.Builder, line []byte) error {
 		return err
 	}
 	j := shortTokenEnd(s, i)
-	status, err := count(r, s[i:j], "status")
+	status, err := count(&boxes, s[i:j], "status")
 	if err != nil {
 		return err
 	}
@@ -153,7 +161,7 @@ func ParseInto(r *record.Builder, line []byte) error {
 		return err
 	}
 	j = shortTokenEnd(s, i)
-	sent, err := count(r, s[i:j], "bytes")
+	sent, err := count(&boxes, s[i:j], "bytes")
 	if err != nil {
 		return err
 	}
@@ -184,9 +192,9 @@ func ParseInto(r *record.Builder, line []byte) error {
 
 	hosts := head[:n]
 	if n == 4 {
-		vhost, port := splitHostPort(r, hosts[0])
+		vhost, port := splitHostPort(&boxes, hosts[0])
 		r.Fields = append(r.Fields,
-			record.Field{Name: "vhost", Value: optional(r, vhost)},
+			record.Field{Name: "vhost", Value: optional(&boxes, vhost)},
 			record.Field{Name: "port", Value: port})
 		hosts = hosts[1:]
 	}
@@ -196,17 +204,17 @@ func ParseInto(r *record.Builder, line []byte) error {
 		rawReferrer, rawAgent = unescape(r, rawReferrer), unescape(r, rawAgent)
 	}
 	r.Fields = append(r.Fields,
-		record.Field{Name: "remote_host", Value: optional(r, hosts[0])},
-		record.Field{Name: "ident", Value: optional(r, ident)},
-		record.Field{Name: "user", Value: optional(r, user)},
-		record.Field{Name: "time", Value: r.Box(timestamp)},
-		record.Field{Name: "time_ms", Value: r.BoxInt(when.Unix*1000 + int64(when.Nano/1e6))},
+		record.Field{Name: "remote_host", Value: optional(&boxes, hosts[0])},
+		record.Field{Name: "ident", Value: optional(&boxes, ident)},
+		record.Field{Name: "user", Value: optional(&boxes, user)},
+		record.Field{Name: "time", Value: boxes.String(timestamp)},
+		record.Field{Name: "time_ms", Value: boxes.Int(when.Unix*1000 + int64(when.Nano/1e6))},
 	)
-	addRequest(r, request)
+	addRequest(r, &boxes, request)
 	var referrer, agent any
 	if combined {
-		referrer = optional(r, rawReferrer)
-		agent = optional(r, rawAgent)
+		referrer = optional(&boxes, rawReferrer)
+		agent = optional(&boxes, rawAgent)
 	}
 	r.Fields = append(r.Fields,
 		record.Field{Name: "status", Value: status},
@@ -218,8 +226,8 @@ func ParseInto(r *record.Builder, line []byte) error {
 }
 
 // addRequest adds method, path, query, protocol and request from the
-// unescaped request line.
-func addRequest(r *record.Builder, req string) {
+// unescaped request line, boxing them in boxes.
+func addRequest(r *record.Builder, boxes *record.Boxes, req string) {
 	method, uri, protocol, ok := splitRequest(req)
 	if !ok {
 		r.Fields = append(r.Fields,
@@ -227,18 +235,18 @@ func addRequest(r *record.Builder, req string) {
 			record.Field{Name: "path", Value: nil},
 			record.Field{Name: "query", Value: nil},
 			record.Field{Name: "protocol", Value: nil},
-			record.Field{Name: "request", Value: optional(r, req)})
+			record.Field{Name: "request", Value: optional(boxes, req)})
 		return
 	}
 	path, query := uri, any(nil)
 	if q := strings.IndexByte(uri, '?'); q >= 0 {
-		path, query = uri[:q], r.Box(uri[q+1:])
+		path, query = uri[:q], boxes.String(uri[q+1:])
 	}
 	r.Fields = append(r.Fields,
-		record.Field{Name: "method", Value: r.Box(method)},
-		record.Field{Name: "path", Value: r.Box(path)},
+		record.Field{Name: "method", Value: boxes.String(method)},
+		record.Field{Name: "path", Value: boxes.String(path)},
 		record.Field{Name: "query", Value: query},
-		record.Field{Name: "protocol", Value: r.Box(protocol)},
+		record.Field{Name: "protocol", Value: boxes.String(protocol)},
 		record.Field{Name: "request", Value: nil})
 }
 
@@ -280,7 +288,7 @@ var tchar = func() (t [256]bool) {
 // splitHostPort splits a %v:%p virtual host. Only a host without a colon, or
 // an IPv6 address in brackets, can carry a port: an unbracketed IPv6 address
 // ends in digits too.
-func splitHostPort(r *record.Builder, v string) (host string, port any) {
+func splitHostPort(boxes *record.Boxes, v string) (host string, port any) {
 	c := strings.LastIndexByte(v, ':')
 	if c < 0 || c == len(v)-1 || len(v)-c-1 > 5 {
 		return v, nil
@@ -296,11 +304,11 @@ func splitHostPort(r *record.Builder, v string) (host string, port any) {
 	if !ok || p > 65535 {
 		return v, nil
 	}
-	return host, r.BoxInt(p)
+	return host, boxes.Int(p)
 }
 
 // count parses a status or byte count: a non-negative integer, or "-".
-func count(r *record.Builder, v, name string) (any, error) {
+func count(boxes *record.Boxes, v, name string) (any, error) {
 	if v == "-" {
 		return nil, nil
 	}
@@ -308,15 +316,15 @@ func count(r *record.Builder, v, name string) (any, error) {
 	if !ok {
 		return nil, errorf("%s %s is not a number", name, excerpt.Quote(v))
 	}
-	return r.BoxInt(n), nil
+	return boxes.Int(n), nil
 }
 
-// optional is v as a field value, "-" being null.
-func optional(r *record.Builder, v string) any {
+// optional is v as a field value boxed in boxes, "-" being null.
+func optional(boxes *record.Boxes, v string) any {
 	if v == "-" {
 		return nil
 	}
-	return r.Box(v)
+	return boxes.String(v)
 }
 
 // quoted reads the double-quoted field at s[i] and returns its content, still
@@ -436,19 +444,20 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 // other order: what civil.AppendRFC3339 writes, without working the date
 // out of the instant again.
 func timeText(r *record.Builder, v string, when logfield.Time) string {
-	var stamp [maxTimeLen]byte
+	// Written in place in the arena (record.Builder.Room).
+	stamp := r.Room(maxTimeLen)
 	if zone := v[len(v)-5:]; zone != "+0000" && zone != "-0000" {
-		return r.Text(civil.AppendRFC3339(stamp[:0], when.Unix, when.Frac))
+		return r.Keep(civil.AppendRFC3339(stamp, when.Unix, when.Frac))
 	}
 	// v is "dd/Mon/yyyy:hh:mm:ss[.fraction] +zzzz", every digit checked.
 	month := civil.Month(v[3:6])
-	b := append(stamp[:0], v[7:11]...)
+	b := append(stamp, v[7:11]...)
 	b = append(b, '-', byte('0'+month/10), byte('0'+month%10), '-', v[0], v[1], 'T')
 	b = append(b, v[12:20]...)
 	if when.Frac != "" {
 		b = append(append(b, '.'), when.Frac...)
 	}
-	return r.Text(append(b, 'Z'))
+	return r.Keep(append(b, 'Z'))
 }
 
 func parseTime(v string) (logfield.Time, error) {

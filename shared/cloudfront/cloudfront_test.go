@@ -358,3 +358,23 @@ func FuzzDecode(f *testing.F) {
 		require.Equal(t, string(want), decode(r, s))
 	})
 }
+
+// FuzzTimeHint: the time ParseInto hands over with its timestamp
+// (record.Builder.HintTime) is what the pipeline would otherwise read from
+// the timestamp's text, for any line it parses.
+func FuzzTimeHint(f *testing.F) {
+	pipelinetest.AddCorpus(f,
+		strings.Join(validLine(), "\t"),
+		withField(0, "0000-01-01"),
+		withField(0, "9999-12-31")+"\t",
+		withField(1, "23:59:59"),
+		withField(0, "2024-02-29"),
+	)
+	p := New(Options{})
+	r := record.NewBuilder(0)
+	f.Fuzz(func(t *testing.T, line []byte) {
+		if ok, _ := p.ParseInto(r, line); ok {
+			pipelinetest.TimeHinted(t, r, "timestamp")
+		}
+	})
+}

@@ -184,3 +184,72 @@ func TestHintTime(t *testing.T) {
 	_, ok = (&Builder{}).HintedTime("")
 	assert.False(t, ok)
 }
+
+// TestBoxes fills one record line after line with values boxed in room
+// taken a line at a time (Boxes), as the CloudFront parser does, keeping
+// every value: none may change as later lines fill the arena, or after a
+// garbage collection, and each is what the runtime would have boxed.
+func TestBoxes(t *testing.T) {
+	r := NewBuilder(4)
+	var kept []any
+	for i := range 3000 {
+		r.Reset()
+		s := r.Text([]byte(fmt.Sprintf("line %d of the log", i)))
+		boxes := r.Boxes(2, 1+i%3) // more room than used, now and then
+		r.Fields = append(r.Fields, Field{Name: "text", Value: boxes.String(s)},
+			Field{Name: "word", Value: boxes.String(s[5:])}, Field{Name: "n", Value: boxes.Int(int64(i) - 1000)})
+		kept = append(kept, r.Fields[0].Value, r.Fields[1].Value, r.Fields[2].Value)
+		require.Panics(t, func() { boxes.String("one too many") }, "line %d", i)
+	}
+	runtime.GC()
+	for i := range 3000 {
+		want := "line " + strconv.Itoa(i) + " of the log"
+		require.True(t, kept[3*i] == any(want), "%d: a boxed value compares equal to one the runtime boxed", i)
+		require.Equal(t, want[5:], kept[3*i+1])
+		require.True(t, kept[3*i+2] == any(int64(i)-1000))
+		switch kept[3*i+2].(type) {
+		case int64:
+		default:
+			t.Fatalf("type switch sees %T", kept[3*i+2])
+		}
+	}
+	big := r.Boxes(maxBox+1, maxBox+1)
+	assert.Equal(t, "x", big.String("x"), "room beyond a block's size")
+	allocs := testing.AllocsPerRun(100, func() {
+		r.Rewind()
+		boxes := r.Boxes(2, 1)
+		r.Fields = append(r.Fields, Field{Name: "a", Value: boxes.String("a line")}, Field{Name: "n", Value: boxes.Int(1 << 40)})
+	})
+	assert.Zero(t, allocs, "a rewound arena allocates nothing for boxes it has held before")
+}
+
+// TestRoomKeep writes values in place in the arena (Room, then Keep), as
+// a parser decoding a value does, between copies of lines (Text): each
+// keeps what was written in it.
+func TestRoomKeep(t *testing.T) {
+	r := NewBuilder(0)
+	var kept, want []string
+	for i := range 2000 {
+		r.Reset()
+		line := r.Text([]byte(fmt.Sprintf("line %d", i)))
+		value := strings.Repeat(strconv.Itoa(i), i%50)
+		if i%300 == 0 {
+			value = strings.Repeat("large ", maxText/4) // beyond a block's quarter: its own allocation
+		}
+		b := r.Room(len(value) + 3)
+		require.Zero(t, len(b))
+		require.GreaterOrEqual(t, cap(b), len(value)+3)
+		b = append(b, value...)
+		kept, want = append(kept, r.Keep(b), line), append(want, value, fmt.Sprintf("line %d", i))
+	}
+	runtime.GC()
+	for i := range kept {
+		require.Equal(t, want[i], kept[i], "%d", i)
+	}
+	assert.Equal(t, "", r.Keep(r.Room(10)), "nothing written")
+	allocs := testing.AllocsPerRun(100, func() {
+		r.Rewind()
+		_ = r.Keep(append(r.Room(12), "decoded text"...))
+	})
+	assert.Zero(t, allocs, "a rewound arena allocates nothing for room it has held before")
+}

@@ -58,7 +58,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"lakestream/shared/civil"
@@ -118,8 +120,9 @@ func ParseAt(line []byte, now time.Time) (*record.Record, error) {
 func ParseInto(r *record.Builder, line []byte, now time.Time) error {
 	r.Reset()
 	// Every string of the record is a slice of one copy of the line, or
-	// of the text derived from it (unescaped values, the timestamp).
-	p := parser{r: r, s: r.Text(line), now: now}
+	// of the text derived from it (unescaped values, the timestamp); the
+	// header's strings are boxed in room taken once (record.Boxes).
+	p := parser{r: r, s: r.Text(line), now: now, boxes: r.Boxes(headerStrings, 0)}
 	pri, err := p.priority()
 	if err != nil {
 		return err
@@ -137,6 +140,10 @@ func ParseInto(r *record.Builder, line []byte, now time.Time) error {
 	return nil
 }
 
+// headerStrings is how many strings a header boxes at most: timestamp,
+// hostname, app_name, procid, msgid and message.
+const headerStrings = 6
+
 // header is what a message holds besides its priority.
 type header struct {
 	version        any // int64, or nil for RFC 3164
@@ -149,51 +156,66 @@ type header struct {
 	message        any
 }
 
-// fill appends the record's fields to r.
+// fill writes the record's fields to r, in place: room for them and for
+// what a pipeline adds is taken once.
 func (h *header) fill(r *record.Builder, pri int) {
 	var priority, facility, facilityName, severity, severityName any
 	if pri >= 0 {
-		// All below 256, which the runtime boxes without allocating.
-		priority = int64(pri)
-		facility, facilityName = int64(pri/8), facilityNames[pri/8]
-		severity, severityName = int64(pri%8), severityNames[pri%8]
+		priority = smallInts[pri]
+		facility, facilityName = smallInts[pri/8], facilityNames[pri/8]
+		severity, severityName = smallInts[pri%8], severityNames[pri%8]
 	}
-	r.Fields = append(r.Fields,
-		record.Field{Name: "priority", Value: priority},
-		record.Field{Name: "facility", Value: facility},
-		record.Field{Name: "facility_name", Value: facilityName},
-		record.Field{Name: "severity", Value: severity},
-		record.Field{Name: "severity_name", Value: severityName},
-		record.Field{Name: "version", Value: h.version},
-		record.Field{Name: "timestamp", Value: h.timestamp},
-		record.Field{Name: "hostname", Value: h.hostname},
-		record.Field{Name: "app_name", Value: h.appName},
-		record.Field{Name: "procid", Value: h.procID},
-		record.Field{Name: "msgid", Value: h.msgID},
-		record.Field{Name: "structured_data", Value: h.structuredData},
-		record.Field{Name: "message", Value: h.message},
-	)
+	r.Fields = slices.Grow(r.Fields, numFields+2)[:numFields]
+	f := (*[numFields]record.Field)(r.Fields)
+	f[0] = record.Field{Name: "priority", Value: priority}
+	f[1] = record.Field{Name: "facility", Value: facility}
+	f[2] = record.Field{Name: "facility_name", Value: facilityName}
+	f[3] = record.Field{Name: "severity", Value: severity}
+	f[4] = record.Field{Name: "severity_name", Value: severityName}
+	f[5] = record.Field{Name: "version", Value: h.version}
+	f[6] = record.Field{Name: "timestamp", Value: h.timestamp}
+	f[7] = record.Field{Name: "hostname", Value: h.hostname}
+	f[8] = record.Field{Name: "app_name", Value: h.appName}
+	f[9] = record.Field{Name: "procid", Value: h.procID}
+	f[10] = record.Field{Name: "msgid", Value: h.msgID}
+	f[11] = record.Field{Name: "structured_data", Value: h.structuredData}
+	f[12] = record.Field{Name: "message", Value: h.message}
 }
+
+// smallInts are the int64 values 0 to 255 as field values, which the
+// runtime boxes without allocating, boxed once: a priority, its facility
+// and severity, a version. (Boxing them was a call each.)
+var smallInts = func() (t [256]any) {
+	for i := range t {
+		t[i] = int64(i)
+	}
+	return t
+}()
 
 // parser holds one message: s is the line, held by r's arena, and i the
 // position reached.
 type parser struct {
-	r   *record.Builder
-	s   string
-	i   int
-	now time.Time
+	r     *record.Builder
+	s     string
+	i     int
+	now   time.Time
+	boxes record.Boxes // room for the header's strings
 }
 
 // priority reads "<PRI>" at the start of the message; it is -1 when the
 // message does not start with "<".
 func (p *parser) priority() (int, error) {
-	if !strings.HasPrefix(p.s, "<") {
+	s := p.s
+	if len(s) == 0 || s[0] != '<' {
 		return -1, nil
 	}
-	end := strings.IndexByte(p.s[:min(len(p.s), 5)], '>')
-	n, ok := atoi(p.s[1:max(end, 1)])
-	if end < 2 || !ok || n > 191 {
-		return 0, errorf("priority %s is not <0> to <191>", excerpt.Quote(p.s[:tokenEnd(p.s, 0)]))
+	// One to three digits and '>' within the first five bytes.
+	n, end := 0, 1
+	for ; end < min(len(s), 5) && isDigit(s[end]); end++ {
+		n = n*10 + int(s[end]-'0')
+	}
+	if end < 2 || end == min(len(s), 5) || s[end] != '>' || n > 191 {
+		return 0, errorf("priority %s is not <0> to <191>", excerpt.Quote(s[:tokenEnd(s, 0)]))
 	}
 	p.i = end + 1
 	return n, nil
@@ -201,7 +223,7 @@ func (p *parser) priority() (int, error) {
 
 // version reads RFC 5424's VERSION and the space after it, if a priority
 // was read and they follow it.
-func (p *parser) version(pri int) (int64, bool) {
+func (p *parser) version(pri int) (int, bool) {
 	if pri < 0 {
 		return 0, false
 	}
@@ -214,13 +236,18 @@ func (p *parser) version(pri int) (int64, bool) {
 	}
 	n, _ := atoi(p.s[p.i:j])
 	p.i = j + 1
-	return int64(n), true
+	return n, true
 }
 
 // rfc5424 reads TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA
 // [MSG] after the version.
-func (p *parser) rfc5424(version int64) (header, error) {
-	h := header{version: version}
+func (p *parser) rfc5424(version int) (header, error) {
+	var h header
+	if version < len(smallInts) {
+		h.version = smallInts[version]
+	} else {
+		h.version = p.r.BoxInt(int64(version))
+	}
 	stamp, err := p.field("timestamp")
 	if err != nil {
 		return h, err
@@ -230,7 +257,7 @@ func (p *parser) rfc5424(version int64) (header, error) {
 		if err != nil {
 			return h, err
 		}
-		h.timestamp = p.writeStamp(stamp, t, frac)
+		h.timestamp = p.boxes.String(p.writeStamp(stamp, t, frac))
 	}
 	// One after the other, not through pointers into h, which would move
 	// h to the heap.
@@ -251,7 +278,7 @@ func (p *parser) rfc5424(version int64) (header, error) {
 	case p.s[p.i] != ' ':
 		return h, errorf("no space after the structured data")
 	default:
-		h.message = p.r.Box(strings.TrimPrefix(p.s[p.i+1:], "\uFEFF"))
+		h.message = p.boxes.String(strings.TrimPrefix(p.s[p.i+1:], "\uFEFF"))
 	}
 	return h, nil
 }
@@ -323,11 +350,14 @@ func (p *parser) structuredData() (any, error) {
 
 // sdName reads an SD-NAME: printable US-ASCII but '=', ' ', ']' and '"'.
 func (p *parser) sdName() string {
-	start := p.i
-	for p.i < len(p.s) && sdNameChars[p.s[p.i]] {
-		p.i++
+	// In locals: through p the loop loaded and stored p.i at every byte.
+	s, i := p.s, p.i
+	for i < len(s) && sdNameChars[s[i]] {
+		i++
 	}
-	return p.s[start:p.i]
+	name := s[p.i:i]
+	p.i = i
+	return name
 }
 
 // sdNameChars marks the bytes of an SD-NAME.
@@ -409,13 +439,13 @@ func (p *parser) rfc3164() (header, error) {
 		if err != nil {
 			return h, err
 		}
-		h.timestamp, rest = p.writeStamp(stamp, t, frac), rest[end:]
+		h.timestamp, rest = p.boxes.String(p.writeStamp(stamp, t, frac)), rest[end:]
 	case isBSDTime(rest):
 		t, text, after, err := p.parseBSDTime(rest)
 		if err != nil {
 			return h, err
 		}
-		h.timestamp, rest = p.hint(text, t, ""), after
+		h.timestamp, rest = p.boxes.String(p.hint(text, t, "")), after
 	default:
 		return h, errorf("no timestamp (Mmm dd hh:mm:ss or RFC 3339) at %s", excerpt.Quote(rest))
 	}
@@ -435,11 +465,11 @@ func (p *parser) rfc3164() (header, error) {
 	}
 	if !isTag {
 		if rest != "" {
-			h.message = p.r.Box(rest)
+			h.message = p.boxes.String(rest)
 		}
 		return h, nil
 	}
-	h.appName, h.procID, h.message = p.r.Box(app), p.optional(pid), p.r.Box(msg)
+	h.appName, h.procID, h.message = p.boxes.String(app), p.optional(pid), p.boxes.String(msg)
 	return h, nil
 }
 
@@ -524,38 +554,66 @@ func (p *parser) parseBSDTime(s string) (int64, string, string, error) {
 	if day < 1 || day > 31 {
 		return 0, "", "", errorf("timestamp %q has no such date", s[:j+9])
 	}
-	var b [maxTimeLen]byte
-	var t int64
 	if p.now.Location() == time.UTC {
-		year, ok := p.year(month, day, hour*3600+minute*60+sec)
+		year, days, ok := p.date(month, day, hour*3600+minute*60+sec)
 		if !ok {
 			return 0, "", "", errorf("timestamp %q has no such date", s[:j+9])
 		}
-		t = civil.Days(year, month, day)*86400 + int64(hour*3600+minute*60+sec)
+		t := days*86400 + int64(hour*3600+minute*60+sec)
 		// The date is the one read and the clock its text (digits
 		// checked): what civil.AppendRFC3339 would write for t, without
-		// working the date out of t again.
-		text := append(appendDigits(b[:0], year, 4), '-')
+		// working the date out of t again. Written in place in the
+		// arena (record.Builder.Room).
+		text := append(appendDigits(p.r.Room(len("2006-01-02T15:04:05Z")), year, 4), '-')
 		text = append(appendDigits(text, month, 2), '-')
 		text = append(appendDigits(text, day, 2), 'T')
 		text = append(append(text, clock[:8]...), 'Z')
-		return t, p.r.Text(text), clock[8:], nil
+		return t, p.r.Keep(text), clock[8:], nil
 	}
 	t, ok := p.dateYearIn(month, day, hour, minute, sec)
 	if !ok {
 		return 0, "", "", errorf("timestamp %q has no such date", s[:j+9])
 	}
+	var b [maxTimeLen]byte
 	return t, p.r.Text(civil.AppendRFC3339(b[:0], t, "")), clock[8:], nil
 }
 
-// year dates a year-less time in UTC, secOfDay seconds into the day: the
-// latest year in which it exists and is at most futureSlack after now.
+// limitDate is the date of a day since the epoch.
+type limitDate struct {
+	days             int64
+	year, month, day int
+}
+
+// lastLimit is the date of the limit (see pickYear) that date worked out
+// last, for any parser: the limit moves with the reference time, but its
+// day only once a day, and working its date out took a fifth of reading
+// a BSD timestamp. It is replaced, never changed, so that parsers on
+// other goroutines may read it.
+var lastLimit atomic.Pointer[limitDate]
+
+// date dates a year-less time in UTC, secOfDay seconds into the day (see
+// pickYear), returning the year and the date's days since the epoch.
+func (p *parser) date(month, day, secOfDay int) (year int, days int64, ok bool) {
+	limitDays, limitSec := civil.SplitSeconds(p.now.Unix() + int64(futureSlack/time.Second))
+	l := lastLimit.Load()
+	if l == nil || l.days != limitDays {
+		l = &limitDate{days: limitDays}
+		l.year, l.month, l.day = civil.Date(limitDays)
+		lastLimit.Store(l)
+	}
+	if year, ok = pickYear(l.year, l.month, l.day, limitSec, month, day, secOfDay); !ok {
+		return 0, 0, false
+	}
+	return year, civil.Days(year, month, day), true
+}
+
+// pickYear dates a year-less time in UTC, secOfDay seconds into the day: the
+// latest year in which it exists and is at most futureSlack after now,
+// the limit, which is limitSec seconds into limitYear-limitMonth-limitDay.
 // Feb 29 may need to go back eight years. The limit's own date settles
 // the year with one calendar conversion, rather than trying year after
 // year from the next.
-func (p *parser) year(month, day, secOfDay int) (int, bool) {
-	limitDays, limitSec := civil.SplitSeconds(p.now.Unix() + int64(futureSlack/time.Second))
-	limitYear, limitMonth, limitDay := civil.Date(limitDays)
+func pickYear(limitYear, limitMonth, limitDay, limitSec, month, day, secOfDay int) (int, bool) {
 	// now is a day before the limit: in the year before on January 1.
 	nowYear := limitYear
 	if limitMonth == 1 && limitDay == 1 {
@@ -644,32 +702,35 @@ func parseRFC3339(v string) (int64, string, error) {
 }
 
 // writeTime writes the instant t (seconds since the epoch, in years 0 to
-// 9999) as RFC 3339 in UTC, held by the record's arena, as a field value.
-func (p *parser) writeTime(t int64, frac string) any {
+// 9999) as RFC 3339 in UTC, held by the record's arena, and hands the
+// instant over with it (hint).
+func (p *parser) writeTime(t int64, frac string) string {
 	var b [maxTimeLen]byte
 	return p.hint(p.r.Text(civil.AppendRFC3339(b[:0], t, frac)), t, frac)
 }
 
-// hint boxes text, the RFC 3339 form of the instant t with the fractional
-// digits frac, and hands the instant over with it (record.Builder's
-// HintTime): the pipeline reads it for partition keys and SCHEMA.
-func (p *parser) hint(text string, t int64, frac string) any {
+// hint hands the instant t with the fractional digits frac over with
+// text, its RFC 3339 form (record.Builder's HintTime), and returns text:
+// the pipeline reads it for partition keys and SCHEMA.
+func (p *parser) hint(text string, t int64, frac string) string {
 	nsec := 0
-	for i := range 9 {
-		nsec *= 10
-		if i < len(frac) {
-			nsec += int(frac[i] - '0')
+	if frac != "" {
+		for i := range 9 {
+			nsec *= 10
+			if i < len(frac) {
+				nsec += int(frac[i] - '0')
+			}
 		}
 	}
 	p.r.HintTime(text, time.Unix(t, int64(nsec)).UTC())
-	return p.r.Box(text)
+	return text
 }
 
 // writeStamp is writeTime for a timestamp read from stamp, its RFC 3339
 // text (or none: ""). Text in UTC, ending in "Z", is what writeTime would
 // write, digit for digit (FuzzStampAsWritten), so it is the value as it
 // stands, without writing it again.
-func (p *parser) writeStamp(stamp string, t int64, frac string) any {
+func (p *parser) writeStamp(stamp string, t int64, frac string) string {
 	if strings.HasSuffix(stamp, "Z") {
 		return p.hint(stamp, t, frac)
 	}
@@ -722,7 +783,7 @@ func (p *parser) optional(v string) any {
 	if v == "" || v == "-" {
 		return nil
 	}
-	return p.r.Box(v)
+	return p.boxes.String(v)
 }
 
 // errorf returns an error wrapping ErrMalformed.

@@ -303,3 +303,37 @@ func TestTwo(t *testing.T) {
 		}
 	}
 }
+
+// referencePriority is how priority read "<PRI>" before it read the
+// digits itself: a search for '>' in the first five bytes, then atoi.
+func referencePriority(s string) (int, int, bool) {
+	if !strings.HasPrefix(s, "<") {
+		return -1, 0, true
+	}
+	end := strings.IndexByte(s[:min(len(s), 5)], '>')
+	n, ok := atoi(s[1:max(end, 1)])
+	if end < 2 || !ok || n > 191 {
+		return 0, 0, false
+	}
+	return n, end + 1, true
+}
+
+// FuzzPriority holds priority to referencePriority: the same priority and
+// position after it, or an error where it failed.
+func FuzzPriority(f *testing.F) {
+	for _, s := range []string{"<34>Oct", "<191>", "<192>", "<0>", "<00>x", "<1234>", "<>", "<", "", "34>", "<3", "<3a>", "<034>1 "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, wantAt, ok := referencePriority(s)
+		p := parser{s: s}
+		got, err := p.priority()
+		if !ok {
+			require.Error(t, err, "%q", s)
+			return
+		}
+		require.NoError(t, err, "%q", s)
+		require.Equal(t, want, got, "%q", s)
+		require.Equal(t, wantAt, p.i, "%q", s)
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -243,4 +244,72 @@ func FuzzAppendMillisDecimal(f *testing.F) {
 			require.Equal(t, string(want), string(got), "%v", fl)
 		}
 	})
+}
+
+// FuzzAppendPlain holds appendPlain, which writes the fields whose names
+// are the very strings of the record before without a call, to the field
+// by field writer (AppendJSON): the same bytes, line after line through
+// one memberNames, for strings of any length and content (escapes,
+// invalid UTF-8), nulls, numbers and booleans, names short and long,
+// fields that change type from line to line, and output buffers with
+// plenty of room or too little (where appendPlain leaves the field to
+// the general path).
+func FuzzAppendPlain(f *testing.F) {
+	f.Add("value", "", int64(200), 0.25, true, uint8(0))
+	f.Add("a\"b\\c\x01\xffé\u2028", "0123456789abcdef0123456789", int64(math.MinInt64), 1e21, false, uint8(7))
+	f.Add("abc", "abcd", int64(-7), math.NaN(), false, uint8(3))
+	f.Add("GET", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36", int64(1234567), 0.002, true, uint8(200))
+	f.Fuzz(func(t *testing.T, s1, s2 string, n int64, fl float64, b bool, shape uint8) {
+		names := []string{"a", "status", "a_field_name_longer_than_thirty_two_bytes", "q\"uote", "time_taken", "é"}
+		values := []any{s1, nil, n, fl, b, s2, s1 + s2, json.RawMessage(`[1, 2]`), s2[:len(s2)/2], int64(shape), float64(n) / 1000}
+		var names0 memberNames
+		for line := range 6 {
+			r := record.New(len(names))
+			for k, name := range names {
+				r.Fields = append(r.Fields, record.Field{Name: name, Value: values[(k*int(shape|1)+line)%len(values)]})
+			}
+			if line == 4 {
+				r.Fields = r.Fields[:3] // fewer fields, then more again
+			}
+			want, wantErr := AppendJSON([]byte("x"), r)
+			room := 1 + int(shape)*line // from none to plenty
+			got, err := appendRecord(append(make([]byte, 0, room), 'x'), r, 0, false, nil, &names0)
+			if wantErr != nil {
+				require.Error(t, err, "line %d", line)
+				assert.Equal(t, wantErr.Error(), err.Error())
+				continue
+			}
+			require.NoError(t, err, "line %d", line)
+			require.Equal(t, string(want), string(got), "line %d", line)
+		}
+	})
+}
+
+// TestEscapeMask checks the word test against the byte it stands for:
+// every byte value at every place of words of plain bytes, and words of
+// bytes drawn at random (where a borrow from one byte could pass for
+// another).
+func TestEscapeMask(t *testing.T) {
+	plainByte := func(c byte) bool { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\' }
+	const top = lsb * 0x80
+	for _, bg := range []byte{' ', '!', '#', 'a', '[', ']', '~', 0x7f} {
+		for c := range 256 {
+			for k := range 8 {
+				x := lsb*uint64(bg)&^(0xff<<(8*k)) | uint64(c)<<(8*k)
+				require.Equal(t, !plainByte(byte(c)), escapeMask(x)&top != 0, "byte %#x at %d among %q", c, k, bg)
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200000 {
+		x := rng.Uint64()
+		if rng.IntN(2) == 0 {
+			x &= lsb * 0x7f // mostly ASCII
+		}
+		want := false
+		for k := range 8 {
+			want = want || !plainByte(byte(x>>(8*k)))
+		}
+		require.Equal(t, want, escapeMask(x)&top != 0, "%#x", x)
+	}
 }

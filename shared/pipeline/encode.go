@@ -187,23 +187,18 @@ func (m *memberNames) appendPlain(dst []byte, fields []record.Field, i int) ([]b
 	if len(places) > len(fields) {
 		places = places[:len(fields)]
 	}
+fields:
 	for ; i < len(places); i++ {
 		f, p := &fields[i], &places[i]
 		if unsafe.StringData(p.name) != unsafe.StringData(f.Name) || len(p.name) != len(f.Name) {
 			break
 		}
-		var s string
-		if f.Value != nil {
-			v, ok := f.Value.(string)
-			if !ok {
-				break
-			}
-			s = v
-		}
-		// Room for the member (its head whole), the string between
-		// quotes or null: every write below stays in dst's capacity,
-		// every read in p.text's (see member) and s.
-		if end-n < len(p.text)+len(s)+32 {
+		s, isString := f.Value.(string)
+		// Room for the member (its head whole) and the value: a string
+		// between quotes, or up to 24 bytes of a word, a number (see
+		// putUint): every write below stays in dst's capacity, every
+		// read in p.text's (see member) and s.
+		if end-n < len(p.text)+len(s)+32+24 {
 			break
 		}
 		put8(out, n, p.head[0])
@@ -214,21 +209,93 @@ func (m *memberNames) appendPlain(dst []byte, fields []record.Field, i int) ([]b
 			put8(out, n+j, get8(unsafe.Pointer(unsafe.SliceData(p.text)), j))
 		}
 		at := n + len(p.text)
-		if f.Value == nil {
-			put4(out, at, 'n'|'u'<<8|'l'<<16|'l'<<24)
-			n = at + 4
+		if isString {
+			*(*byte)(unsafe.Add(out, at)) = '"'
+			if !copyPlain(unsafe.Add(out, at+1), s) {
+				break // left to jsonenc.AppendString, written over the copy
+			}
+			at += 1 + len(s)
+			*(*byte)(unsafe.Add(out, at)) = '"'
+			n = at + 1
 			continue
 		}
-		*(*byte)(unsafe.Add(out, at)) = '"'
-		at++
-		if !copyPlain(unsafe.Add(out, at), s) {
-			break // left to jsonenc.AppendString, written over the copy
+		switch v := f.Value.(type) {
+		case nil:
+			put4(out, at, 'n'|'u'<<8|'l'<<16|'l'<<24)
+			at += 4
+		case int64:
+			u := uint64(v)
+			if v < 0 {
+				*(*byte)(unsafe.Add(out, at)) = '-'
+				at, u = at+1, -u
+			}
+			at = putUint(out, at, u)
+		case float64:
+			m, neg, ok := millisDecimal(v)
+			if !ok {
+				break fields // left to jsonenc.AppendFloat
+			}
+			at = putMillis(out, at, m, neg)
+		case bool:
+			if v {
+				put4(out, at, 't'|'r'<<8|'u'<<16|'e'<<24)
+				at += 4
+			} else {
+				put8(out, at, 'f'|'a'<<8|'l'<<16|'s'<<24|'e'<<32)
+				at += 5
+			}
+		default:
+			break fields
 		}
-		at += len(s)
-		*(*byte)(unsafe.Add(out, at)) = '"'
-		n = at + 1
+		n = at
 	}
 	return dst[:n], i
+}
+
+// putUint writes u in decimal at out+at, as strconv writes it, and
+// returns the offset past it; it writes 24 bytes from out+at (20 digits at
+// most, then scratch).
+func putUint(out unsafe.Pointer, at int, u uint64) int {
+	// The digits end at the middle of buf, so that the three words
+	// copied from their start stay in it.
+	var buf [48]byte
+	k := 24
+	for u >= 10 {
+		k--
+		buf[k] = byte('0' + u%10)
+		u /= 10
+	}
+	k--
+	buf[k] = byte('0' + u)
+	from := unsafe.Pointer(&buf[k])
+	put8(out, at, get8(from, 0))
+	put8(out, at+8, get8(from, 8))
+	put8(out, at+16, get8(from, 16))
+	return at + 24 - k
+}
+
+// putMillis writes the decimal millisDecimal found (m thousandths,
+// negative when neg) at out+at, as appendMillisDecimal writes it, and
+// returns the offset past it; it writes up to 29 bytes from out+at.
+func putMillis(out unsafe.Pointer, at int, m uint64, neg bool) int {
+	if neg {
+		*(*byte)(unsafe.Add(out, at)) = '-'
+		at++
+	}
+	at = putUint(out, at, m/1000)
+	frac := m % 1000
+	if frac == 0 {
+		return at
+	}
+	// '.' and three digits, of which the trailing zeros are left out.
+	put4(out, at, '.'|uint32('0'+frac/100)<<8|uint32('0'+frac/10%10)<<16|uint32('0'+frac%10)<<24)
+	switch {
+	case frac%100 == 0:
+		return at + 2
+	case frac%10 == 0:
+		return at + 3
+	}
+	return at + 4
 }
 
 // copyPlain copies s to out, writing up to seven bytes past its end, and
@@ -424,18 +491,13 @@ func appendValue(dst []byte, v any, depth int, valid []byte) ([]byte, error) {
 // then n/1000 without its trailing zeros, which AppendFloat writes in
 // plain notation in this range.
 func appendMillisDecimal(dst []byte, f float64) ([]byte, bool) {
-	a := math.Abs(f)
-	if !(a >= 0.001 && a < 1e9) {
+	m, neg, ok := millisDecimal(f)
+	if !ok {
 		return dst, false
 	}
-	n := math.Round(a * 1000)
-	if n/1000 != a { // the division is exact to the nearest double
-		return dst, false
-	}
-	if f < 0 {
+	if neg {
 		dst = append(dst, '-')
 	}
-	m := uint64(n)
 	dst = strconv.AppendUint(dst, m/1000, 10)
 	frac := m % 1000
 	if frac == 0 {
@@ -447,4 +509,18 @@ func appendMillisDecimal(dst []byte, f float64) ([]byte, bool) {
 		k--
 	}
 	return append(append(dst, '.'), digits[:k]...), true
+}
+
+// millisDecimal returns f's magnitude in thousandths, and its sign, when
+// appendMillisDecimal writes it.
+func millisDecimal(f float64) (m uint64, neg, ok bool) {
+	a := math.Abs(f)
+	if !(a >= 0.001 && a < 1e9) {
+		return 0, false, false
+	}
+	n := math.Round(a * 1000)
+	if n/1000 != a { // the division is exact to the nearest double
+		return 0, false, false
+	}
+	return uint64(n), f < 0, true
 }

@@ -261,7 +261,8 @@ func FuzzAppendPlain(f *testing.F) {
 	f.Add("GET", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36", int64(1234567), 0.002, true, uint8(200))
 	f.Fuzz(func(t *testing.T, s1, s2 string, n int64, fl float64, b bool, shape uint8) {
 		names := []string{"a", "status", "a_field_name_longer_than_thirty_two_bytes", "q\"uote", "time_taken", "é"}
-		values := []any{s1, nil, n, fl, b, s2, s1 + s2, json.RawMessage(`[1, 2]`), s2[:len(s2)/2], int64(shape), float64(n) / 1000}
+		values := []any{s1, nil, n, fl, b, s2, s1 + s2, json.RawMessage(`[1, 2]`), s2[:len(s2)/2], int64(shape),
+			float64(n) / 1000, -n / 7, float64(n%1e12) / 1000, !b, math.Nextafter(float64(n)/1000, 0)}
 		var names0 memberNames
 		for line := range 6 {
 			r := record.New(len(names))

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -195,9 +196,9 @@ fields:
 		}
 		s, isString := f.Value.(string)
 		// Room for the member (its head whole) and the value: a string
-		// between quotes, or up to 24 bytes of a word, a number (see
-		// putUint): every write below stays in dst's capacity, every
-		// read in p.text's (see member) and s.
+		// between quotes, or up to 24 bytes of null, a boolean, a number:
+		// every write below stays in dst's capacity, every read in
+		// p.text's (see member) and s.
 		if end-n < len(p.text)+len(s)+32+24 {
 			break
 		}
@@ -253,30 +254,58 @@ fields:
 }
 
 // putUint writes u in decimal at out+at, as strconv writes it, and
-// returns the offset past it; it writes 24 bytes from out+at (20 digits at
-// most, then scratch).
+// returns the offset past it (20 digits at most).
 func putUint(out unsafe.Pointer, at int, u uint64) int {
-	// The digits end at the middle of buf, so that the three words
-	// copied from their start stay in it.
-	var buf [48]byte
-	k := 24
-	for u >= 10 {
-		k--
-		buf[k] = byte('0' + u%10)
-		u /= 10
+	// The digits are written from the last, two at a time: a division
+	// by 100 (a multiplication) and a two-byte copy from digitPairs.
+	end := at + decimalLen(u)
+	j := end
+	for u >= 100 {
+		q := u / 100
+		j -= 2
+		put2(out, j, digitPair(u-q*100))
+		u = q
 	}
-	k--
-	buf[k] = byte('0' + u)
-	from := unsafe.Pointer(&buf[k])
-	put8(out, at, get8(from, 0))
-	put8(out, at+8, get8(from, 8))
-	put8(out, at+16, get8(from, 16))
-	return at + 24 - k
+	if u >= 10 {
+		put2(out, j-2, digitPair(u))
+	} else {
+		*(*byte)(unsafe.Add(out, j-1)) = byte('0' + u)
+	}
+	return end
+}
+
+// digitPairs holds the two digits of each number below 100.
+const digitPairs = "00010203040506070809" + "10111213141516171819" + "20212223242526272829" +
+	"30313233343536373839" + "40414243444546474849" + "50515253545556575859" + "60616263646566676869" +
+	"70717273747576777879" + "80818283848586878889" + "90919293949596979899"
+
+// digitPair returns the two digits of n, below 100, as put2 writes them.
+func digitPair(n uint64) uint16 {
+	return binary.LittleEndian.Uint16((*[2]byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(digitPairs)), 2*n))[:])
+}
+
+func put2(p unsafe.Pointer, i int, x uint16) {
+	binary.LittleEndian.PutUint16((*[2]byte)(unsafe.Add(p, i))[:], x)
+}
+
+// pow10 holds the powers of ten a uint64 holds.
+var pow10 = [20]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
+
+// decimalLen returns the number of decimal digits of u: its bit length
+// times log10(2) (1233/4096) is that number less one, or the number
+// itself (and 0 is written with one digit).
+func decimalLen(u uint64) int {
+	t := bits.Len64(u) * 1233 >> 12
+	if t > 0 && u < pow10[t] {
+		return t
+	}
+	return t + 1
 }
 
 // putMillis writes the decimal millisDecimal found (m thousandths,
 // negative when neg) at out+at, as appendMillisDecimal writes it, and
-// returns the offset past it; it writes up to 29 bytes from out+at.
+// returns the offset past it.
 func putMillis(out unsafe.Pointer, at int, m uint64, neg bool) int {
 	if neg {
 		*(*byte)(unsafe.Add(out, at)) = '-'

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -312,5 +314,29 @@ func TestEscapeMask(t *testing.T) {
 			want = want || !plainByte(byte(x>>(8*k)))
 		}
 		require.Equal(t, want, escapeMask(x)&top != 0, "%#x", x)
+	}
+}
+
+// TestPutUint checks the digits against strconv's at every length's
+// ends, powers of two and numbers drawn at random.
+func TestPutUint(t *testing.T) {
+	check := func(u uint64) {
+		var buf [24]byte
+		n := putUint(unsafe.Pointer(&buf[0]), 0, u)
+		require.Equal(t, strconv.FormatUint(u, 10), string(buf[:n]))
+	}
+	for k := range 64 {
+		check(1<<k - 1)
+		check(1 << k)
+	}
+	check(math.MaxUint64)
+	for _, p := range pow10 {
+		check(p - 1)
+		check(p)
+		check(p + 1)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 100000 {
+		check(rng.Uint64() >> rng.IntN(64))
 	}
 }

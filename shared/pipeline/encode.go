@@ -327,9 +327,9 @@ func putMillis(out unsafe.Pointer, at int, m uint64, neg bool) int {
 	return at + 4
 }
 
-// copyPlain copies s to out, writing up to seven bytes past its end, and
-// reports whether every byte of s is written in JSON as it is (see
-// escapeMask): s is checked as it is copied, a word at a time.
+// copyPlain copies s to out and reports whether every byte of s is one
+// JSON writes as it is (see jsonenc.EscapeMask): s is checked as it is
+// copied, a word at a time, where a check then a copy read it twice.
 func copyPlain(out unsafe.Pointer, s string) bool {
 	src := unsafe.Pointer(unsafe.StringData(s))
 	var escapes uint64
@@ -340,32 +340,33 @@ func copyPlain(out unsafe.Pointer, s string) bool {
 			x, y := get8(src, j), get8(src, j+8)
 			put8(out, j, x)
 			put8(out, j+8, y)
-			escapes |= escapeMask(x) | escapeMask(y)
+			escapes |= jsonenc.EscapeMask(x) | jsonenc.EscapeMask(y)
 		}
 		if j < len(s)-8 {
 			x := get8(src, j)
 			put8(out, j, x)
-			escapes |= escapeMask(x)
+			escapes |= jsonenc.EscapeMask(x)
 		}
 		// The last word ends at s's end, overlapping the one before.
 		x := get8(src, len(s)-8)
 		put8(out, len(s)-8, x)
-		escapes |= escapeMask(x)
+		escapes |= jsonenc.EscapeMask(x)
 	case len(s) >= 4:
 		x, y := get4(src, 0), get4(src, len(s)-4)
 		put4(out, 0, x)
 		put4(out, len(s)-4, y)
-		escapes = escapeMask(uint64(x) | uint64(y)<<32)
+		escapes = jsonenc.EscapeMask(uint64(x) | uint64(y)<<32)
 	case len(s) > 0:
-		// One to three bytes: the first, middle and last are them all.
+		// One to three bytes: the first, middle and last are them all
+		// (the word's other bytes spaces, which are plain).
 		h := len(s) / 2
 		c0, c1, c2 := s[0], s[h], s[len(s)-1]
 		*(*byte)(out) = c0
 		*(*byte)(unsafe.Add(out, h)) = c1
 		*(*byte)(unsafe.Add(out, len(s)-1)) = c2
-		escapes = escapeMask(uint64(c0) | uint64(c1)<<8 | uint64(c2)<<16 | lsb*' '&^0xffffff)
+		escapes = jsonenc.EscapeMask(uint64(c0) | uint64(c1)<<8 | uint64(c2)<<16 | 0x2020202020000000)
 	}
-	return escapes&(lsb*0x80) == 0
+	return escapes&0x8080808080808080 == 0
 }
 
 // get8 and put8 read and write the 8 bytes at p+i as a little-endian
@@ -386,23 +387,6 @@ func get4(p unsafe.Pointer, i int) uint32 {
 
 func put4(p unsafe.Pointer, i int, x uint32) {
 	binary.LittleEndian.PutUint32((*[4]byte)(unsafe.Add(p, i))[:], x)
-}
-
-// lsb has the low bit of each byte set: a byte times lsb is that byte in
-// every byte of a word.
-const lsb = 0x0101010101010101
-
-// escapeMask sets the top bit of the bytes of x (eight bytes of a string,
-// little-endian) that JSON does not write as they are: a quote, a
-// backslash, a control character, or a byte of a multi-byte character
-// (from 0x80 up; escaped only when invalid or U+2028, U+2029, which
-// jsonenc.AppendString sorts out). It may set the top bit of bytes after
-// such a byte too (a borrow), never when there is none: the test is
-// whether any is set. A byte from 0x80 up sets its own top bit, so the
-// subtractions need only tell the others: below 0x20 (x - 0x20 borrows),
-// a quote or a backslash (the byte xor it is 0, and 0 - 1 borrows).
-func escapeMask(x uint64) uint64 {
-	return ((x ^ (lsb * '"')) - lsb) | ((x ^ (lsb * '\\')) - lsb) | (x - lsb*0x20) | x
 }
 
 // appendCompact appends the JSON text v compacted, as json.Compact does.

@@ -288,35 +288,6 @@ func FuzzAppendPlain(f *testing.F) {
 	})
 }
 
-// TestEscapeMask checks the word test against the byte it stands for:
-// every byte value at every place of words of plain bytes, and words of
-// bytes drawn at random (where a borrow from one byte could pass for
-// another).
-func TestEscapeMask(t *testing.T) {
-	plainByte := func(c byte) bool { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\' }
-	const top = lsb * 0x80
-	for _, bg := range []byte{' ', '!', '#', 'a', '[', ']', '~', 0x7f} {
-		for c := range 256 {
-			for k := range 8 {
-				x := lsb*uint64(bg)&^(0xff<<(8*k)) | uint64(c)<<(8*k)
-				require.Equal(t, !plainByte(byte(c)), escapeMask(x)&top != 0, "byte %#x at %d among %q", c, k, bg)
-			}
-		}
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	for range 200000 {
-		x := rng.Uint64()
-		if rng.IntN(2) == 0 {
-			x &= lsb * 0x7f // mostly ASCII
-		}
-		want := false
-		for k := range 8 {
-			want = want || !plainByte(byte(x>>(8*k)))
-		}
-		require.Equal(t, want, escapeMask(x)&top != 0, "%#x", x)
-	}
-}
-
 // TestPutUint checks the digits against strconv's at every length's
 // ends, powers of two and numbers drawn at random.
 func TestPutUint(t *testing.T) {

@@ -122,7 +122,7 @@ type memberName struct {
 	text []byte
 	// head is text's first 32 bytes as little-endian words (zeros past
 	// its end), which appendPlain writes whole whatever the name's
-	// length: four stores and no loop for names of up to 30 bytes.
+	// length: four stores and no loop for names of up to 28 bytes.
 	head [4]uint64
 }
 
@@ -174,14 +174,15 @@ func (m *memberNames) member(i int, name string) []byte {
 
 // appendPlain writes fields[i:] for as long as each field's name is the
 // very string written at its place before (see last), as it nearly
-// always is, and its value null or a string with nothing to escape, as
-// most are, and returns the index of the first field it leaves to
-// appendRecord (also one that dst has no room for). Such a field is
-// written with no call: the member's text a word at a time, the string
-// checked for bytes to escape as it is copied, a word at a time too. The
-// calls of writing field by field (the name's copy, the string's check,
-// its copy), and the registers each spilled, were a third of writing a
-// log line of thirty fields.
+// always is, and its value null, a string with nothing to escape, an
+// int64, a boolean or a float64 of appendMillisDecimal's, as a log
+// line's are, and returns the index of the first field it leaves to
+// appendRecord (also one that dst has no room for). A string field is
+// written with one call: the member's text from its head words, the
+// string checked for bytes to escape as it is copied, a word at a time
+// (copyPlain). The calls of writing field by field (the name's copy, the
+// string's check, its copy, strconv), and the registers each spilled,
+// were a third of writing a log line of thirty fields.
 func (m *memberNames) appendPlain(dst []byte, fields []record.Field, i int) ([]byte, int) {
 	n, out, end := len(dst), unsafe.Pointer(unsafe.SliceData(dst)), cap(dst)
 	places := m.places

@@ -164,14 +164,24 @@ const (
 )
 
 // plain reports whether the 8 bytes packed in x are all printable ASCII
-// other than a quote and a backslash: bytes written as they are. Each term
-// sets a byte's top bit when that byte is a quote, a backslash, below 0x20
-// or from 0x80 up (a term may also flag bytes above a true match, which
-// does not change the answer).
-func plain(x uint64) bool {
-	q := x ^ (lsb * '"')
-	b := x ^ (lsb * '\\')
-	return ((q-lsb)&^q|(b-lsb)&^b|(x-lsb*0x20)|x)&msb == 0
+// other than a quote and a backslash: bytes written as they are.
+func plain(x uint64) bool { return EscapeMask(x)&msb == 0 }
+
+// EscapeMask sets the top bit of the bytes of x (eight bytes of a string,
+// little-endian) that AppendString does not copy as they are: a quote, a
+// backslash, a control character, or a byte of a multi-byte character
+// (from 0x80 up; escaped only when invalid or U+2028, U+2029). It may set
+// the top bit of bytes after such a byte too (a borrow), never when there
+// is none: the test is whether any is set, x's bytes all copied as they
+// are when EscapeMask(x)&0x8080808080808080 is 0. Writers that copy a
+// string a word at a time check each word with it as they go.
+//
+// A byte from 0x80 up sets its own top bit (the last term), so the
+// subtractions need only tell the bytes below: under 0x20 (the byte less
+// 0x20 borrows), a quote or a backslash (the byte xor it is 0, and 0 less
+// 1 borrows).
+func EscapeMask(x uint64) uint64 {
+	return ((x ^ (lsb * '"')) - lsb) | ((x ^ (lsb * '\\')) - lsb) | (x - lsb*0x20) | x
 }
 
 // plainPrefix returns len(s) when every byte of s is written as it is

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"math/rand/v2"
+	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -55,7 +58,7 @@ func TestAppendFloat(t *testing.T) {
 }
 
 func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"", "a\"b", "\xff", "\u2028", "<>&", "\x00"} {
+	for _, s := range []string{"", "a\"b", "\xff", "\u2028", "<>&", "\x00", "abc", "abcdefg", "0123456789abcdef0", "0123456789abcdef\\"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -63,6 +66,17 @@ func FuzzAppendString(f *testing.F) {
 		assert.Equal(t, "prefix"+stdlib(t, s), string(got))
 		assert.Equal(t, string(got), string(AppendBytes([]byte("prefix"), []byte(s))))
 		assert.Equal(t, len(got)-len("prefix"), StringLen(s))
+		// With room: the same bytes, and nothing written past them.
+		for _, spare := range []int{0, 1, 8, 64} {
+			buf := bytes.Repeat([]byte{'~'}, len(got)+2+len(s)*6+spare)
+			roomy := AppendString(append(buf[:0], "prefix"...), s)
+			assert.Equal(t, string(got), string(roomy))
+			tail := buf[len(roomy):]
+			if &roomy[0] != &buf[0] {
+				tail = buf[len("prefix"):] // moved: buf past the prefix stays as it was
+			}
+			assert.Equal(t, strings.Repeat("~", len(tail)), string(tail), "written past the end")
+		}
 	})
 }
 
@@ -85,5 +99,47 @@ func BenchmarkAppendStringShort(b *testing.B) {
 		for _, s := range names {
 			buf = AppendString(buf, s)
 		}
+	}
+}
+
+// TestEscapeMask checks the word test against the byte it stands for:
+// every byte value at every place of words of plain bytes, and words of
+// bytes drawn at random (where a borrow from one byte could pass for
+// another).
+func TestEscapeMask(t *testing.T) {
+	plainByte := func(c byte) bool { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\' }
+	const top = msb
+	for _, bg := range []byte{' ', '!', '#', 'a', '[', ']', '~', 0x7f} {
+		for c := range 256 {
+			for k := range 8 {
+				x := lsb*uint64(bg)&^(0xff<<(8*k)) | uint64(c)<<(8*k)
+				require.Equal(t, !plainByte(byte(c)), EscapeMask(x)&top != 0, "byte %#x at %d among %q", c, k, bg)
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200000 {
+		x := rng.Uint64()
+		if rng.IntN(2) == 0 {
+			x &= lsb * 0x7f // mostly ASCII
+		}
+		want := false
+		for k := range 8 {
+			want = want || !plainByte(byte(x>>(8*k)))
+		}
+		require.Equal(t, want, EscapeMask(x)&top != 0, "%#x", x)
+	}
+}
+
+// TestAppendStringOverlap appends a string held in dst's own spare room
+// (a decoder's scratch after its output): it is written as append would
+// copy it, not read back after being written over.
+func TestAppendStringOverlap(t *testing.T) {
+	for _, text := range []string{"helloworld", "0123456789abcdefghijklmnop", "abc"} {
+		buf := make([]byte, 0, 64)
+		copy(buf[10:cap(buf)], text)
+		s := unsafe.String(&buf[:cap(buf)][10], len(text))
+		got := AppendString(append(buf, "dst:x"...), s)
+		assert.Equal(t, `dst:x"`+text+`"`, string(got))
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -50,7 +51,16 @@ func appendRecord(dst []byte, r *record.Record, depth int, embed bool, valid []b
 		return dst, fmt.Errorf("%w: nested deeper than %d objects", ErrUnencodable, maxDepth)
 	}
 	dst = append(dst, '{')
-	for i := range r.Fields {
+	// A record of a pass (names) is written the fast way for as long as
+	// its fields have the names written last at their places; EMBED_JSON_MESSAGE
+	// looks at each field's name, so its records are written field by field.
+	same := names != nil && !embed
+	for i := 0; i < len(r.Fields); i++ {
+		if same {
+			if dst, i = names.appendPlain(dst, r.Fields, i); i == len(r.Fields) {
+				break
+			}
+		}
 		f := &r.Fields[i]
 		if run, ok := f.Value.(*memberRun); ok {
 			if i > 0 {
@@ -110,6 +120,10 @@ type memberNames struct {
 type memberName struct {
 	name string
 	text []byte
+	// head is text's first 32 bytes as little-endian words (zeros past
+	// its end), which appendPlain writes whole whatever the name's
+	// length: four stores and no loop for names of up to 28 bytes.
+	head [4]uint64
 }
 
 // last returns the JSON text of name written at place i when name is
@@ -145,7 +159,235 @@ func (m *memberNames) member(i int, name string) []byte {
 		p.text = append(p.text, ',')
 	}
 	p.text = append(jsonenc.AppendString(p.text, name), ':')
+	if cap(p.text) < len(p.text)+7 {
+		// appendPlain copies text past its head a word at a time,
+		// reading past its end up to the end of its last word.
+		p.text = append(make([]byte, 0, len(p.text)+7), p.text...)
+	}
+	var head [32]byte
+	copy(head[:], p.text)
+	for k := range p.head {
+		p.head[k] = binary.LittleEndian.Uint64(head[8*k:])
+	}
 	return p.text
+}
+
+// appendPlain writes fields[i:] for as long as each field's name is the
+// very string written at its place before (see last), as it nearly
+// always is, and its value null, a string with nothing to escape, an
+// int64, a boolean or a float64 of appendMillisDecimal's, as a log
+// line's are, and returns the index of the first field it leaves to
+// appendRecord (also one that dst has no room for). A string field is
+// written with one call: the member's text from its head words, the
+// string checked for bytes to escape as it is copied, a word at a time
+// (copyPlain). The calls of writing field by field (the name's copy, the
+// string's check, its copy, strconv), and the registers each spilled,
+// were a third of writing a log line of thirty fields.
+func (m *memberNames) appendPlain(dst []byte, fields []record.Field, i int) ([]byte, int) {
+	n, out, end := len(dst), unsafe.Pointer(unsafe.SliceData(dst)), cap(dst)
+	places := m.places
+	if len(places) > len(fields) {
+		places = places[:len(fields)]
+	}
+fields:
+	for ; i < len(places); i++ {
+		f, p := &fields[i], &places[i]
+		if unsafe.StringData(p.name) != unsafe.StringData(f.Name) || len(p.name) != len(f.Name) {
+			break
+		}
+		s, isString := f.Value.(string)
+		// Room for the member (its head whole) and the value: a string
+		// between quotes, or up to 24 bytes of null, a boolean, a number:
+		// every write below stays in dst's capacity, every read in
+		// p.text's (see member) and s.
+		if end-n < len(p.text)+len(s)+32+24 {
+			break
+		}
+		put8(out, n, p.head[0])
+		put8(out, n+8, p.head[1])
+		put8(out, n+16, p.head[2])
+		put8(out, n+24, p.head[3])
+		for j := 32; j < len(p.text); j += 8 {
+			put8(out, n+j, get8(unsafe.Pointer(unsafe.SliceData(p.text)), j))
+		}
+		at := n + len(p.text)
+		if isString {
+			*(*byte)(unsafe.Add(out, at)) = '"'
+			if !copyPlain(unsafe.Add(out, at+1), s) {
+				break // left to jsonenc.AppendString, written over the copy
+			}
+			at += 1 + len(s)
+			*(*byte)(unsafe.Add(out, at)) = '"'
+			n = at + 1
+			continue
+		}
+		switch v := f.Value.(type) {
+		case nil:
+			put4(out, at, 'n'|'u'<<8|'l'<<16|'l'<<24)
+			at += 4
+		case int64:
+			u := uint64(v)
+			if v < 0 {
+				*(*byte)(unsafe.Add(out, at)) = '-'
+				at, u = at+1, -u
+			}
+			at = putUint(out, at, u)
+		case float64:
+			m, neg, ok := millisDecimal(v)
+			if !ok {
+				break fields // left to jsonenc.AppendFloat
+			}
+			at = putMillis(out, at, m, neg)
+		case bool:
+			if v {
+				put4(out, at, 't'|'r'<<8|'u'<<16|'e'<<24)
+				at += 4
+			} else {
+				put8(out, at, 'f'|'a'<<8|'l'<<16|'s'<<24|'e'<<32)
+				at += 5
+			}
+		default:
+			break fields
+		}
+		n = at
+	}
+	return dst[:n], i
+}
+
+// putUint writes u in decimal at out+at, as strconv writes it, and
+// returns the offset past it (20 digits at most).
+func putUint(out unsafe.Pointer, at int, u uint64) int {
+	// The digits are written from the last, two at a time: a division
+	// by 100 (a multiplication) and a two-byte copy from digitPairs.
+	end := at + decimalLen(u)
+	j := end
+	for u >= 100 {
+		q := u / 100
+		j -= 2
+		put2(out, j, digitPair(u-q*100))
+		u = q
+	}
+	if u >= 10 {
+		put2(out, j-2, digitPair(u))
+	} else {
+		*(*byte)(unsafe.Add(out, j-1)) = byte('0' + u)
+	}
+	return end
+}
+
+// digitPairs holds the two digits of each number below 100.
+const digitPairs = "00010203040506070809" + "10111213141516171819" + "20212223242526272829" +
+	"30313233343536373839" + "40414243444546474849" + "50515253545556575859" + "60616263646566676869" +
+	"70717273747576777879" + "80818283848586878889" + "90919293949596979899"
+
+// digitPair returns the two digits of n, below 100, as put2 writes them.
+func digitPair(n uint64) uint16 {
+	return binary.LittleEndian.Uint16((*[2]byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(digitPairs)), 2*n))[:])
+}
+
+func put2(p unsafe.Pointer, i int, x uint16) {
+	binary.LittleEndian.PutUint16((*[2]byte)(unsafe.Add(p, i))[:], x)
+}
+
+// pow10 holds the powers of ten a uint64 holds.
+var pow10 = [20]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
+
+// decimalLen returns the number of decimal digits of u: its bit length
+// times log10(2) (1233/4096) is that number less one, or the number
+// itself (and 0 is written with one digit).
+func decimalLen(u uint64) int {
+	t := bits.Len64(u) * 1233 >> 12
+	if t > 0 && u < pow10[t] {
+		return t
+	}
+	return t + 1
+}
+
+// putMillis writes the decimal millisDecimal found (m thousandths,
+// negative when neg) at out+at, as appendMillisDecimal writes it, and
+// returns the offset past it.
+func putMillis(out unsafe.Pointer, at int, m uint64, neg bool) int {
+	if neg {
+		*(*byte)(unsafe.Add(out, at)) = '-'
+		at++
+	}
+	at = putUint(out, at, m/1000)
+	frac := m % 1000
+	if frac == 0 {
+		return at
+	}
+	// '.' and three digits, of which the trailing zeros are left out.
+	put4(out, at, '.'|uint32('0'+frac/100)<<8|uint32('0'+frac/10%10)<<16|uint32('0'+frac%10)<<24)
+	switch {
+	case frac%100 == 0:
+		return at + 2
+	case frac%10 == 0:
+		return at + 3
+	}
+	return at + 4
+}
+
+// copyPlain copies s to out and reports whether every byte of s is one
+// JSON writes as it is (see jsonenc.EscapeMask): s is checked as it is
+// copied, a word at a time, where a check then a copy read it twice.
+func copyPlain(out unsafe.Pointer, s string) bool {
+	src := unsafe.Pointer(unsafe.StringData(s))
+	var escapes uint64
+	switch {
+	case len(s) >= 8:
+		j := 0
+		for ; j < len(s)-16; j += 16 {
+			x, y := get8(src, j), get8(src, j+8)
+			put8(out, j, x)
+			put8(out, j+8, y)
+			escapes |= jsonenc.EscapeMask(x) | jsonenc.EscapeMask(y)
+		}
+		if j < len(s)-8 {
+			x := get8(src, j)
+			put8(out, j, x)
+			escapes |= jsonenc.EscapeMask(x)
+		}
+		// The last word ends at s's end, overlapping the one before.
+		x := get8(src, len(s)-8)
+		put8(out, len(s)-8, x)
+		escapes |= jsonenc.EscapeMask(x)
+	case len(s) >= 4:
+		x, y := get4(src, 0), get4(src, len(s)-4)
+		put4(out, 0, x)
+		put4(out, len(s)-4, y)
+		escapes = jsonenc.EscapeMask(uint64(x) | uint64(y)<<32)
+	case len(s) > 0:
+		// One to three bytes: the first, middle and last are them all
+		// (the word's other bytes spaces, which are plain).
+		h := len(s) / 2
+		c0, c1, c2 := s[0], s[h], s[len(s)-1]
+		*(*byte)(out) = c0
+		*(*byte)(unsafe.Add(out, h)) = c1
+		*(*byte)(unsafe.Add(out, len(s)-1)) = c2
+		escapes = jsonenc.EscapeMask(uint64(c0) | uint64(c1)<<8 | uint64(c2)<<16 | 0x2020202020000000)
+	}
+	return escapes&0x8080808080808080 == 0
+}
+
+// get8 and put8 read and write the 8 bytes at p+i as a little-endian
+// word, get4 and put4 the 4 bytes there: one unaligned load or store
+// where the machine has them (amd64, arm64), and no bounds check, which
+// the caller's room check stands for.
+func get8(p unsafe.Pointer, i int) uint64 {
+	return binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(p, i))[:])
+}
+
+func put8(p unsafe.Pointer, i int, x uint64) {
+	binary.LittleEndian.PutUint64((*[8]byte)(unsafe.Add(p, i))[:], x)
+}
+
+func get4(p unsafe.Pointer, i int) uint32 {
+	return binary.LittleEndian.Uint32((*[4]byte)(unsafe.Add(p, i))[:])
+}
+
+func put4(p unsafe.Pointer, i int, x uint32) {
+	binary.LittleEndian.PutUint32((*[4]byte)(unsafe.Add(p, i))[:], x)
 }
 
 // appendCompact appends the JSON text v compacted, as json.Compact does.
@@ -263,18 +505,13 @@ func appendValue(dst []byte, v any, depth int, valid []byte) ([]byte, error) {
 // then n/1000 without its trailing zeros, which AppendFloat writes in
 // plain notation in this range.
 func appendMillisDecimal(dst []byte, f float64) ([]byte, bool) {
-	a := math.Abs(f)
-	if !(a >= 0.001 && a < 1e9) {
+	m, neg, ok := millisDecimal(f)
+	if !ok {
 		return dst, false
 	}
-	n := math.Round(a * 1000)
-	if n/1000 != a { // the division is exact to the nearest double
-		return dst, false
-	}
-	if f < 0 {
+	if neg {
 		dst = append(dst, '-')
 	}
-	m := uint64(n)
 	dst = strconv.AppendUint(dst, m/1000, 10)
 	frac := m % 1000
 	if frac == 0 {
@@ -286,4 +523,18 @@ func appendMillisDecimal(dst []byte, f float64) ([]byte, bool) {
 		k--
 	}
 	return append(append(dst, '.'), digits[:k]...), true
+}
+
+// millisDecimal returns f's magnitude in thousandths, and its sign, when
+// appendMillisDecimal writes it.
+func millisDecimal(f float64) (m uint64, neg, ok bool) {
+	a := math.Abs(f)
+	if !(a >= 0.001 && a < 1e9) {
+		return 0, false, false
+	}
+	n := math.Round(a * 1000)
+	if n/1000 != a { // the division is exact to the nearest double
+		return 0, false, false
+	}
+	return uint64(n), f < 0, true
 }

@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"math/rand/v2"
+	"strconv"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -243,4 +246,68 @@ func FuzzAppendMillisDecimal(f *testing.F) {
 			require.Equal(t, string(want), string(got), "%v", fl)
 		}
 	})
+}
+
+// FuzzAppendPlain holds appendPlain, which writes the fields whose names
+// are the very strings of the record before without a call, to the field
+// by field writer (AppendJSON): the same bytes, line after line through
+// one memberNames, for strings of any length and content (escapes,
+// invalid UTF-8), nulls, numbers and booleans, names short and long,
+// fields that change type from line to line, and output buffers with
+// plenty of room or too little (where appendPlain leaves the field to
+// the general path).
+func FuzzAppendPlain(f *testing.F) {
+	f.Add("value", "", int64(200), 0.25, true, uint8(0))
+	f.Add("a\"b\\c\x01\xffé\u2028", "0123456789abcdef0123456789", int64(math.MinInt64), 1e21, false, uint8(7))
+	f.Add("abc", "abcd", int64(-7), math.NaN(), false, uint8(3))
+	f.Add("GET", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36", int64(1234567), 0.002, true, uint8(200))
+	f.Fuzz(func(t *testing.T, s1, s2 string, n int64, fl float64, b bool, shape uint8) {
+		names := []string{"a", "status", "a_field_name_longer_than_thirty_two_bytes", "q\"uote", "time_taken", "é"}
+		values := []any{s1, nil, n, fl, b, s2, s1 + s2, json.RawMessage(`[1, 2]`), s2[:len(s2)/2], int64(shape),
+			float64(n) / 1000, -n / 7, float64(n%1e12) / 1000, !b, math.Nextafter(float64(n)/1000, 0)}
+		var names0 memberNames
+		for line := range 6 {
+			r := record.New(len(names))
+			for k, name := range names {
+				r.Fields = append(r.Fields, record.Field{Name: name, Value: values[(k*int(shape|1)+line)%len(values)]})
+			}
+			if line == 4 {
+				r.Fields = r.Fields[:3] // fewer fields, then more again
+			}
+			want, wantErr := AppendJSON([]byte("x"), r)
+			room := 1 + int(shape)*line // from none to plenty
+			got, err := appendRecord(append(make([]byte, 0, room), 'x'), r, 0, false, nil, &names0)
+			if wantErr != nil {
+				require.Error(t, err, "line %d", line)
+				assert.Equal(t, wantErr.Error(), err.Error())
+				continue
+			}
+			require.NoError(t, err, "line %d", line)
+			require.Equal(t, string(want), string(got), "line %d", line)
+		}
+	})
+}
+
+// TestPutUint checks the digits against strconv's at every length's
+// ends, powers of two and numbers drawn at random.
+func TestPutUint(t *testing.T) {
+	check := func(u uint64) {
+		var buf [24]byte
+		n := putUint(unsafe.Pointer(&buf[0]), 0, u)
+		require.Equal(t, strconv.FormatUint(u, 10), string(buf[:n]))
+	}
+	for k := range 64 {
+		check(1<<k - 1)
+		check(1 << k)
+	}
+	check(math.MaxUint64)
+	for _, p := range pow10 {
+		check(p - 1)
+		check(p)
+		check(p + 1)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 100000 {
+		check(rng.Uint64() >> rng.IntN(64))
+	}
 }

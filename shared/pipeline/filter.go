@@ -102,7 +102,10 @@ func (f filter) matchIn(l *lookup, scratch *[]byte) (bool, error) {
 }
 
 func (c *condition) match(l *lookup, scratch *[]byte) (bool, error) {
-	v := l.get(&c.path)
+	v, ok := l.placed(&c.path)
+	if !ok {
+		v = l.find(&c.path)
+	}
 	if v == nil {
 		return false, nil
 	}

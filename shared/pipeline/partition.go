@@ -262,7 +262,10 @@ func (s *stages) eventTimeIn(l *lookup, arrival time.Time, times *timeMemo) (tim
 	if s.timeField == nil {
 		return arrival.UTC(), nil
 	}
-	v := l.get(s.timeField)
+	v, ok := l.placed(s.timeField)
+	if !ok {
+		v = l.find(s.timeField)
+	}
 	if v == nil {
 		return arrival.UTC(), nil
 	}

@@ -484,6 +484,7 @@ func (p *pass) prepare() (bool, error) {
 			}
 		}
 	}
+	p.times.newLine()
 	l := &p.look
 	*l = lookup{rec: rec, dropped: l.dropped[:0]}
 	if !p.byName && s.plans() {

@@ -170,11 +170,30 @@ func validateIn(rules []fieldRule, l *lookup, times *timeMemo) error {
 		if !ok {
 			v = l.find(&rule.path)
 		}
+		if rule.fits(v) {
+			continue
+		}
 		if err := rule.check(v, times); err != nil {
 			return &FieldError{Field: rule.path.name, Err: err}
 		}
 	}
 	return nil
+}
+
+// fits reports true for the values most rules see, which check passes:
+// an absent field that is not required, a string no longer than its
+// maximum in bytes, an integer within its bounds. It is inlined, where a
+// call to check cost more than the checking.
+func (r *fieldRule) fits(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return !r.required
+	case string:
+		return r.kind == kindString && (r.maxLen == 0 || len(v) <= r.maxLen)
+	case int64:
+		return r.kind == kindInt && (!r.hasMin || v >= r.minI) && (!r.hasMax || v <= r.maxI)
+	}
+	return false
 }
 
 func (r *fieldRule) check(v any, times *timeMemo) error {

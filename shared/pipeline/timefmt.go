@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"time"
+	"unsafe"
 
 	"lakestream/shared/civil"
 	"lakestream/shared/record"
@@ -70,6 +71,12 @@ type timeMemo struct {
 	text []byte
 	t    time.Time
 	err  error
+	// seen is the string parsed last (to t and err) while reading the
+	// current line, which the line's next reads of the same field (SCHEMA's
+	// check, then the event time) hand over again: known by its memory,
+	// without comparing the text. newLine forgets it: the next line's
+	// values may be written at the same place.
+	seen string
 	// hourText is the date and hour of the last Z-form text read
 	// (parseHourZ), hourSec what it read them as.
 	hourText []byte
@@ -114,12 +121,19 @@ func (m *timeMemo) parse(s string) (time.Time, error) {
 			return t, nil
 		}
 	}
+	if len(s) == len(m.seen) && unsafe.StringData(s) == unsafe.StringData(m.seen) && s != "" {
+		return m.t, m.err
+	}
 	if s != string(m.text) || s == "" {
 		m.t, m.err = m.parseRFC3339(s)
 		m.text = append(m.text[:0], s...)
 	}
+	m.seen = s
 	return m.t, m.err
 }
+
+// newLine readies m for the reads of another line.
+func (m *timeMemo) newLine() { m.seen = "" }
 
 // parseRFC3339 is parseRFC3339(s), reading the date and hour of the Z
 // form ("2006-01-02T15:") only when they are not the last one's: the

@@ -568,6 +568,9 @@ func (s *stages) arrivalValue(r *record.Builder, stamps *millisStamps, t time.Ti
 	if s.arrivalFormat == TimeEpochMillis {
 		return r.BoxInt(t.UnixMilli())
 	}
+	if text := stamps.stamp(t); text != nil {
+		return r.Box(r.Text(text))
+	}
 	var buf [len("2006-01-02T15:04:05.000Z")]byte
-	return r.Box(r.Text(stamps.append(buf[:0], t)))
+	return r.Box(r.Text(appendMillisUTC(buf[:0], t)))
 }

@@ -140,12 +140,17 @@ func (pl *linePlan) same(b *record.Builder) bool {
 		return false
 	}
 	// The names are compared as fields, where both have them at the same
-	// offsets: a third fewer instructions a field than names by index.
+	// offsets, two at a time, their words told apart by xor: half the
+	// instructions of comparing names by index.
 	shape := pl.shape[:len(fields)]
 	i := 0
+	for ; i+1 < len(fields); i += 2 {
+		if differ(&fields[i].Name, &shape[i].Name)|differ(&fields[i+1].Name, &shape[i+1].Name) != 0 {
+			break
+		}
+	}
 	for ; i < len(fields); i++ {
-		a, n := fields[i].Name, shape[i].Name
-		if unsafe.StringData(a) != unsafe.StringData(n) || len(a) != len(n) {
+		if differ(&fields[i].Name, &shape[i].Name) != 0 {
 			break
 		}
 	}
@@ -163,6 +168,13 @@ func (pl *linePlan) same(b *record.Builder) bool {
 		}
 	}
 	return true
+}
+
+// differ is zero when a and b are the very same string: the same memory
+// and length.
+func differ(a, b *string) uintptr {
+	x, y := (*[2]uintptr)(unsafe.Pointer(a)), (*[2]uintptr)(unsafe.Pointer(b))
+	return (x[0] ^ y[0]) | (x[1] ^ y[1])
 }
 
 // make plans for the fields of b.

@@ -234,3 +234,17 @@ func TestLinePlan(t *testing.T) {
 	dup.Fields = append(dup.Fields, record.Field{Name: "q"})
 	assert.Same(t, &pl, pl.fit(s, dup), "a name no stage looks up, twice")
 }
+
+// TestDiffer: only the very same string is no different, whichever bits
+// of the memory and the length tell two apart.
+func TestDiffer(t *testing.T) {
+	s := "abcdefgh"
+	a, b, c := s[0:7], s[1:8], s[0:6]
+	same := a
+	assert.Zero(t, differ(&a, &same))
+	assert.NotZero(t, differ(&a, &b), "other memory, the same length")
+	assert.NotZero(t, differ(&a, &c), "the same memory, another length")
+	assert.NotZero(t, differ(&b, &c))
+	d := string([]byte(a))
+	assert.NotZero(t, differ(&a, &d), "equal text in other memory")
+}

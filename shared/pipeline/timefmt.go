@@ -23,27 +23,39 @@ func appendMillisUTC(dst []byte, t time.Time) []byte {
 }
 
 // millisStamps writes arrival times as appendMillisUTC does, keeping the
-// text up to the seconds of the last one: the records of a batch arrive
-// milliseconds apart, so most differ from the one before in the last
-// three digits only.
+// text of the last one: the records of a batch arrive milliseconds apart,
+// so most differ from the one before in the last three digits only,
+// which are written into the text in place.
 type millisStamps struct {
-	sec    int64
-	prefix []byte // "2006-01-02T15:04:05." of sec; empty before the first
+	sec  int64
+	text [len("2006-01-02T15:04:05.000Z")]byte // of sec, when set
+	set  bool
+}
+
+// stamp returns t's text as appendMillisUTC writes it, in c's own memory
+// (written over by the next call), or nil outside the years 0 to 9999.
+func (c *millisStamps) stamp(t time.Time) []byte {
+	sec := t.Unix()
+	if sec < civil.MinRFC3339 || sec > civil.MaxRFC3339 {
+		return nil
+	}
+	if !c.set || sec != c.sec {
+		if len(appendMillisUTC(c.text[:0], time.Unix(sec, 0))) != len(c.text) {
+			c.set = false
+			return nil
+		}
+		c.sec, c.set = sec, true
+	}
+	ms := t.Nanosecond() / 1e6
+	c.text[20], c.text[21], c.text[22] = byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10)
+	return c.text[:]
 }
 
 func (c *millisStamps) append(dst []byte, t time.Time) []byte {
-	sec := t.Unix()
-	if sec < civil.MinRFC3339 || sec > civil.MaxRFC3339 {
-		return appendMillisUTC(dst, t)
+	if text := c.stamp(t); text != nil {
+		return append(dst, text...)
 	}
-	if len(c.prefix) == 0 || sec != c.sec {
-		c.prefix = appendMillisUTC(c.prefix[:0], time.Unix(sec, 0))
-		c.prefix = c.prefix[:len(c.prefix)-len("000Z")]
-		c.sec = sec
-	}
-	dst = append(dst, c.prefix...)
-	dst = appendDigits(dst, t.Nanosecond()/1e6, 3)
-	return append(dst, 'Z')
+	return appendMillisUTC(dst, t)
 }
 
 // appendDigits appends a non-negative n below 10^width as exactly width

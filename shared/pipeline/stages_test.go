@@ -389,6 +389,35 @@ func FuzzTruncateIPv4(f *testing.F) {
 	})
 }
 
+// FuzzTruncateIP holds truncate-ip to netip alone (which reads every
+// address, IPv4 included): the same value for every text and prefix
+// length, the dotted-quad path (parseIPv4, appendIPv4) among them.
+func FuzzTruncateIP(f *testing.F) {
+	for _, s := range []string{"203.0.113.9", "203.0.113.0", "203.0.0.0", "0.0.0.0", "10.0.0.1", "255.255.255.255", "01.2.3.4", "1.2.3",
+		"1.2.3.4:80", "::ffff:1.2.3.4", "2001:db8::1", "1.2.3.4.", "-", "", "host"} {
+		for _, bits := range []int{8, 16, 24, 32, 20} {
+			f.Add(s, bits)
+		}
+	}
+	f.Fuzz(func(t *testing.T, s string, bits int) {
+		bits = 1 + abs(bits)%32
+		m := masker{stages: mustStages(t, Options{IPv4Prefix: bits})}
+		var want any = RedactedText
+		switch a, err := netip.ParseAddr(s); {
+		case s == "" || s == "-":
+			want = s
+		case err == nil:
+			want = m.network(a).String()
+		default:
+			if ap, err := netip.ParseAddrPort(s); err == nil {
+				want = netip.AddrPortFrom(m.network(ap.Addr()), ap.Port()).String()
+			}
+		}
+		var b record.Builder
+		require.Equal(t, want, m.truncateIP(&b, s))
+	})
+}
+
 // TestAppendIPv4 writes every octet value in every place as netip does.
 func TestAppendIPv4(t *testing.T) {
 	for n := range uint32(256) {

@@ -126,11 +126,7 @@ func (s *stages) appendPartitionIn(dst []byte, l *lookup, arrival time.Time, scr
 		if err != nil {
 			return dst, err
 		}
-		c := times.dateHour(t)
-		if !times.haveKeys || c != times.keysHour {
-			times.keys, times.keysHour, times.haveKeys = s.appendHourKeys(times.keys[:0], c), c, true
-		}
-		return append(dst, times.keys...), nil
+		return append(dst, times.hourPartition(s, t)...), nil
 	}
 	var c dateHour
 	haveTime := false

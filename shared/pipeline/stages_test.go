@@ -457,3 +457,27 @@ func TestAppendPartitionHourKeys(t *testing.T) {
 	_, err := hourOnly.appendPartition(nil, rec("t", "not a time"), arrival, &scratch, &times)
 	assert.Error(t, err)
 }
+
+// FuzzHourPartition holds the date a pass remembers per day and the
+// partition values it remembers per hour (timeMemo.dateHour,
+// hourPartition) to working them out afresh, for times one after the other in any order: the same hour, the
+// next, another day, before 1970.
+func FuzzHourPartition(f *testing.F) {
+	f.Add(int64(1709618828), int64(3600), int64(-86400))
+	f.Add(int64(-1), int64(1), int64(86399))
+	f.Add(int64(minEventSec), int64(maxEventSec-minEventSec), int64(-7))
+	s, problems := compile(Options{TimeField: "t", PartitionKeys: "year,month,day,hour,date"})
+	require.Empty(f, problems)
+	var times timeMemo // kept across inputs, as a pass keeps it across records
+	f.Fuzz(func(t *testing.T, start, step1, step2 int64) {
+		span := int64(maxEventSec - minEventSec + 1)
+		sec := minEventSec + ((start%span)+span)%span
+		for _, step := range []int64{0, step1 % (3 * 86400), step2 % (400 * 86400)} {
+			sec = minEventSec + ((sec-minEventSec+step)%span+span)%span
+			tm := time.Unix(sec, 0).UTC()
+			want := s.appendHourKeys(nil, dateHourOf(tm))
+			require.Equal(t, dateHourOf(tm), times.dateHour(tm), "%v", tm)
+			require.Equal(t, string(want), string(times.hourPartition(s, tm)), "%v", tm)
+		}
+	})
+}

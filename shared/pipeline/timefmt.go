@@ -93,35 +93,63 @@ type timeMemo struct {
 	// (parseHourZ), hourSec what it read them as.
 	hourText []byte
 	hourSec  int64
-	// hour is the date and hour of the hour starting at hourStart (see
-	// dateHour), when haveHour.
-	hour      dateHour
-	hourStart int64
-	haveHour  bool
-	// keys are the partition values of hour keysHour, when haveKeys
-	// (see appendPartition).
-	keys     []byte
-	keysHour dateHour
-	haveKeys bool
+	// date is the date of the day starting at dayStart (see dateHour),
+	// when haveDay.
+	date     dateHour
+	dayStart int64
+	haveDay  bool
+	// hourKeys are the partition values of the hours seen (by their
+	// number since the epoch) when every key is a time part (see
+	// appendPartition); lastKeys those of lastHour, when not nil.
+	hourKeys map[int64][]byte
+	lastHour int64
+	lastKeys []byte
 	// hints, when not nil, is the record being read, whose parser may
 	// have handed over the time its text says (record.Builder.HintTime).
 	hints *record.Builder
 }
 
-// dateHour is dateHourOf(t), remembered for the rest of t's hour: the
-// lines of a stream come in the order they were written, nearly all in
-// the hour of the line before.
+// dateHour is dateHourOf(t), its date remembered for the rest of t's
+// day: the lines of a stream nearly all come from the day of the line
+// before, though not always from its hour (a batch of an access log may
+// hold a day's lines in any order).
 func (m *timeMemo) dateHour(t time.Time) dateHour {
 	if m == nil {
 		return dateHourOf(t)
 	}
 	sec := t.Unix()
-	if m.haveHour && sec >= m.hourStart && sec-m.hourStart < 3600 {
-		return m.hour
+	if !m.haveDay || sec < m.dayStart || sec-m.dayStart >= 86400 {
+		m.date, m.dayStart, m.haveDay = dateHourOf(t), floorDiv(sec, 86400)*86400, true
 	}
-	m.hour, m.hourStart, m.haveHour = dateHourOf(t), floorDiv(sec, 3600)*3600, true
-	return m.hour
+	c := m.date
+	c.hour = int(sec-m.dayStart) / 3600
+	return c
 }
+
+// hourPartition returns the partition values of t's hour when every key
+// is a time part (appendHourKeys), made once for each hour: the lines of a
+// stream nearly all come from the hour of the line before, or from one of
+// a few (an access log's batch may hold a month's lines in any order).
+func (m *timeMemo) hourPartition(s *stages, t time.Time) []byte {
+	h := floorDiv(t.Unix(), 3600)
+	if m.lastKeys != nil && h == m.lastHour {
+		return m.lastKeys
+	}
+	keys, ok := m.hourKeys[h]
+	if !ok {
+		if len(m.hourKeys) >= maxHourKeys || m.hourKeys == nil {
+			m.hourKeys = make(map[int64][]byte)
+		}
+		keys = s.appendHourKeys(nil, m.dateHour(t))
+		m.hourKeys[h] = keys
+	}
+	m.lastHour, m.lastKeys = h, keys
+	return keys
+}
+
+// maxHourKeys bounds the hours a timeMemo keeps the partition values of,
+// about half a year's: a stream of more starts over.
+const maxHourKeys = 4096
 
 // parse is parseRFC3339(s), remembered.
 func (m *timeMemo) parse(s string) (time.Time, error) {

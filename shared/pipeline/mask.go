@@ -84,7 +84,12 @@ func (m *masker) apply(b *record.Builder) error {
 func (m *masker) applyIn(b *record.Builder, l *lookup) error {
 	for j := range m.masks {
 		k := &m.masks[j]
-		at, i := l.locate(&k.path)
+		at, i := l.rec, 0
+		if j, ok := l.top(&k.path); ok {
+			i = j
+		} else {
+			at, i = l.locate(&k.path)
+		}
 		if i < 0 || at.Fields[i].Value == nil {
 			continue
 		}

@@ -294,6 +294,17 @@ func (l *lookup) placed(p *fieldPath) (any, bool) {
 	return nil, false
 }
 
+// top is locate for a top-level field at its place, reporting false for
+// any other (see placed): inlined.
+func (l *lookup) top(p *fieldPath) (int, bool) {
+	if p.site < len(l.at) {
+		if i := l.at[p.site]; i != notTop {
+			return int(i), true
+		}
+	}
+	return 0, false
+}
+
 // find is get for any field.
 func (l *lookup) find(p *fieldPath) any {
 	if l.plan == nil {

@@ -77,10 +77,15 @@ func parseCondition(s string) (condition, error) {
 // match reports whether r is to be dropped. scratch is reused for the text
 // of non-string values so matching does not allocate.
 func (f filter) match(r *record.Record, scratch *[]byte) (bool, error) {
+	return f.matchIn(&lookup{rec: r}, scratch)
+}
+
+// matchIn is match on the record l looks up.
+func (f filter) matchIn(l *lookup, scratch *[]byte) (bool, error) {
 	for _, all := range f {
 		ok := true
 		for i := range all {
-			m, err := all[i].match(r, scratch)
+			m, err := all[i].match(l, scratch)
 			if err != nil {
 				return false, err
 			}
@@ -96,8 +101,11 @@ func (f filter) match(r *record.Record, scratch *[]byte) (bool, error) {
 	return false, nil
 }
 
-func (c *condition) match(r *record.Record, scratch *[]byte) (bool, error) {
-	v := c.path.get(r)
+func (c *condition) match(l *lookup, scratch *[]byte) (bool, error) {
+	v, ok := l.placed(&c.path)
+	if !ok {
+		v = l.find(&c.path)
+	}
 	if v == nil {
 		return false, nil
 	}

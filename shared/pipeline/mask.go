@@ -77,16 +77,26 @@ type masker struct {
 
 // apply masks the fields of b, whose arena holds the masked values.
 func (m *masker) apply(b *record.Builder) error {
+	return m.applyIn(b, &lookup{rec: &b.Record})
+}
+
+// applyIn is apply with l, which looks up b's fields.
+func (m *masker) applyIn(b *record.Builder, l *lookup) error {
 	for j := range m.masks {
 		k := &m.masks[j]
-		at, i := k.path.locate(&b.Record)
+		at, i := l.rec, 0
+		if j, ok := l.top(&k.path); ok {
+			i = j
+		} else {
+			at, i = l.locate(&k.path)
+		}
 		if i < 0 || at.Fields[i].Value == nil {
 			continue
 		}
 		f := &at.Fields[i]
 		switch k.action {
 		case actionDrop:
-			at.Delete(f.Name)
+			l.delete(&k.path, at, i)
 		case actionRedact:
 			f.Value = RedactedText
 		case actionTruncateIP:

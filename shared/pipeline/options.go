@@ -230,6 +230,9 @@ type stages struct {
 	// hourKeysOnly: every partition key is a time part, so a line's
 	// partition values follow from its date and hour alone.
 	hourKeysOnly bool
+	// sites is how many lookups prepare's stages make, numbered by
+	// numberSites; DROP_IF's are 1 to filterSites.
+	sites, filterSites int
 }
 
 // buildStages is compile for New and NewEvents: the stages, or every problem
@@ -244,6 +247,7 @@ func buildStages(o Options) (*stages, error) {
 		return nil, fmt.Errorf("pipeline: invalid options: %w", errors.Join(errs...))
 	}
 	s.reads = s.readFields()
+	s.numberSites()
 	return s, nil
 }
 

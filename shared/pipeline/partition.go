@@ -114,18 +114,19 @@ func validKeyName(s string) bool {
 // a 0 byte (which sanitising keeps out of values), so the values of two
 // lines compare as one byte string without building a map per line.
 func (s *stages) appendPartition(dst []byte, r *record.Record, arrival time.Time, scratch *[]byte, times *timeMemo) ([]byte, error) {
+	return s.appendPartitionIn(dst, &lookup{rec: r}, arrival, scratch, times)
+}
+
+// appendPartitionIn is appendPartition on the record l looks up.
+func (s *stages) appendPartitionIn(dst []byte, l *lookup, arrival time.Time, scratch *[]byte, times *timeMemo) ([]byte, error) {
 	if s.hourKeysOnly && times != nil {
 		// The usual year,month,day,hour: the values of the hour before,
 		// nearly always the line's own, are written once per hour.
-		t, err := s.eventTime(r, arrival, times)
+		t, err := s.eventTimeIn(l, arrival, times)
 		if err != nil {
 			return dst, err
 		}
-		c := times.dateHour(t)
-		if !times.haveKeys || c != times.keysHour {
-			times.keys, times.keysHour, times.haveKeys = s.appendHourKeys(times.keys[:0], c), c, true
-		}
-		return append(dst, times.keys...), nil
+		return append(dst, times.hourPartition(s, t)...), nil
 	}
 	var c dateHour
 	haveTime := false
@@ -133,14 +134,14 @@ func (s *stages) appendPartition(dst []byte, r *record.Record, arrival time.Time
 		k := &s.partition[j]
 		if k.part == partField {
 			var err error
-			if *scratch, err = appendText((*scratch)[:0], k.field.get(r)); err != nil {
+			if *scratch, err = appendText((*scratch)[:0], l.get(&k.field)); err != nil {
 				return dst, &FieldError{Field: k.field.name, Err: err}
 			}
 			dst = append(appendPartitionValue(dst, *scratch), 0)
 			continue
 		}
 		if !haveTime {
-			t, err := s.eventTime(r, arrival, times)
+			t, err := s.eventTimeIn(l, arrival, times)
 			if err != nil {
 				return dst, err
 			}
@@ -249,10 +250,18 @@ func appendPadded(dst []byte, n, width int) []byte {
 // eventTime is the TIME_FIELD value in UTC, or the arrival time when there
 // is none. times, if not nil, remembers the timestamp parsed last.
 func (s *stages) eventTime(r *record.Record, arrival time.Time, times *timeMemo) (time.Time, error) {
+	return s.eventTimeIn(&lookup{rec: r}, arrival, times)
+}
+
+// eventTimeIn is eventTime on the record l looks up.
+func (s *stages) eventTimeIn(l *lookup, arrival time.Time, times *timeMemo) (time.Time, error) {
 	if s.timeField == nil {
 		return arrival.UTC(), nil
 	}
-	v := s.timeField.get(r)
+	v, ok := l.placed(s.timeField)
+	if !ok {
+		v = l.find(s.timeField)
+	}
 	if v == nil {
 		return arrival.UTC(), nil
 	}

@@ -23,6 +23,9 @@ type fieldPath struct {
 	// is shared by copies of the path and by concurrent passes, hence
 	// atomic; a wrong guess only costs the scan.
 	at []atomic.Int32
+	// site numbers the lookup among those prepare's stages make (see
+	// linePlan), from 1; 0 for a path looked up by name only.
+	site int
 }
 
 func newFieldPath(name string) (fieldPath, error) {
@@ -61,12 +64,14 @@ func (p *fieldPath) locate(r *record.Record) (*record.Record, int) {
 	if i := p.index(r, p.name, 0); i >= 0 || p.segs == nil {
 		return r, i
 	}
+	return p.locateFrom(r, p.index(r, p.segs[0], 1))
+}
+
+// locateFrom is locate for a dotted path that no top-level field of r is
+// named like, whose first segment is r's field i (-1: absent).
+func (p *fieldPath) locateFrom(r *record.Record, i int) (*record.Record, int) {
 	cur := r
-	for k, seg := range p.segs {
-		i := p.index(cur, seg, 1+k)
-		if i < 0 {
-			return nil, -1
-		}
+	for k := 0; i >= 0; k++ {
 		if k == len(p.segs)-1 {
 			return cur, i
 		}
@@ -83,6 +88,7 @@ func (p *fieldPath) locate(r *record.Record) (*record.Record, int) {
 		default:
 			return nil, -1
 		}
+		i = p.index(cur, p.segs[k+1], 2+k)
 	}
 	return nil, -1
 }

@@ -295,6 +295,15 @@ type pass struct {
 	// nothing of a line's record is kept once the line is written, but
 	// copies (timeMemo, memberNames, keyShape, the partition values).
 	rec record.Builder
+
+	// plan is where the stages found their fields in the last records
+	// (plan.go); look finds them in the line's, by the plan when it fits.
+	plan linePlan
+	look lookup
+	// byName turns plans off, every field being looked up by name: for
+	// tests holding plans to the lookups they stand for.
+	byName bool
+
 	// stamp holds arrivalV, which outlives the lines of a record (and
 	// records of the same millisecond): rewound when it changes.
 	stamp record.Builder
@@ -475,7 +484,15 @@ func (p *pass) prepare() (bool, error) {
 			}
 		}
 	}
-	drop, err := s.filter.match(rec, &p.scratch)
+	p.times.newLine()
+	l := &p.look
+	*l = lookup{rec: rec, dropped: l.dropped[:0]}
+	if !p.byName && s.plans() {
+		if l.plan = p.plan.fit(s, &p.rec); l.plan != nil {
+			l.at = l.plan.places
+		}
+	}
+	drop, err := s.filter.matchIn(l, &p.scratch)
 	if err != nil {
 		return false, s.withhold(err, true)
 	}
@@ -484,16 +501,16 @@ func (p *pass) prepare() (bool, error) {
 		return false, nil
 	}
 	if s.arrivalField != "" {
-		rec.Set(s.arrivalField, p.arrivalV)
+		l.set(s.arrivalField, p.arrivalV)
 	}
-	if err := p.masks.apply(&p.rec); err != nil {
+	if err := p.masks.applyIn(&p.rec, l); err != nil {
 		return false, s.withhold(err, false)
 	}
-	if err := validate(s.schema, rec, &p.times); err != nil {
+	if err := validateIn(s.schema, l, &p.times); err != nil {
 		return false, s.withhold(err, false)
 	}
 	if len(s.partition) > 0 {
-		if p.keys, err = s.appendPartition(p.keys[:0], rec, p.arrival, &p.keysText, &p.times); err != nil {
+		if p.keys, err = s.appendPartitionIn(p.keys[:0], l, p.arrival, &p.keysText, &p.times); err != nil {
 			return false, s.withhold(err, false)
 		}
 	}
@@ -551,6 +568,9 @@ func (s *stages) arrivalValue(r *record.Builder, stamps *millisStamps, t time.Ti
 	if s.arrivalFormat == TimeEpochMillis {
 		return r.BoxInt(t.UnixMilli())
 	}
+	if text := stamps.stamp(t); text != nil {
+		return r.Box(r.Text(text))
+	}
 	var buf [len("2006-01-02T15:04:05.000Z")]byte
-	return r.Box(r.Text(stamps.append(buf[:0], t)))
+	return r.Box(r.Text(appendMillisUTC(buf[:0], t)))
 }

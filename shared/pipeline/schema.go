@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -23,11 +24,28 @@ const (
 	typeTimestamp fieldType = "timestamp"
 )
 
+// ruleKind is a fieldType as a small number: a switch on it is a jump,
+// where one on the type's text compared strings, for every rule of every
+// line.
+type ruleKind uint8
+
+const (
+	kindString ruleKind = iota
+	kindInt
+	kindFloat
+	kindBool
+	kindTimestamp
+)
+
+// ruleKinds are the types of the kinds, in their order.
+var ruleKinds = []fieldType{typeString, typeInt, typeFloat, typeBool, typeTimestamp}
+
 // fieldRule is one SCHEMA item. Integer bounds are kept as int64 so that
 // large values compare exactly; float bounds as float64.
 type fieldRule struct {
 	path           fieldPath
 	typ            fieldType
+	kind           ruleKind // typ, which check switches on
 	required       bool
 	hasMin, hasMax bool
 	minI, maxI     int64
@@ -63,12 +81,12 @@ func parseFieldRule(item string) (fieldRule, error) {
 	if r.path, err = newFieldPath(strings.TrimSpace(parts[0])); err != nil {
 		return fieldRule{}, err
 	}
-	switch t := fieldType(strings.TrimSpace(parts[1])); t {
-	case typeString, typeInt, typeFloat, typeBool, typeTimestamp:
-		r.typ = t
-	default:
+	t := fieldType(strings.TrimSpace(parts[1]))
+	k := slices.Index(ruleKinds, t)
+	if k < 0 {
 		return fieldRule{}, fmt.Errorf("unknown type %q", t)
 	}
+	r.typ, r.kind = t, ruleKind(k)
 	hasRange := false
 	for _, c := range parts[2:] {
 		switch c = strings.TrimSpace(c); {
@@ -141,13 +159,41 @@ func (r *fieldRule) parseRange(c string) error {
 // validate checks r against every rule and returns the first violation.
 // times, if not nil, remembers the timestamp parsed last.
 func validate(rules []fieldRule, r *record.Record, times *timeMemo) error {
+	return validateIn(rules, &lookup{rec: r}, times)
+}
+
+// validateIn is validate on the record l looks up.
+func validateIn(rules []fieldRule, l *lookup, times *timeMemo) error {
 	for i := range rules {
 		rule := &rules[i]
-		if err := rule.check(rule.path.get(r), times); err != nil {
+		v, ok := l.placed(&rule.path)
+		if !ok {
+			v = l.find(&rule.path)
+		}
+		if rule.fits(v) {
+			continue
+		}
+		if err := rule.check(v, times); err != nil {
 			return &FieldError{Field: rule.path.name, Err: err}
 		}
 	}
 	return nil
+}
+
+// fits reports true for the values most rules see, which check passes:
+// an absent field that is not required, a string no longer than its
+// maximum in bytes, an integer within its bounds. It is inlined, where a
+// call to check cost more than the checking.
+func (r *fieldRule) fits(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return !r.required
+	case string:
+		return r.kind == kindString && (r.maxLen == 0 || len(v) <= r.maxLen)
+	case int64:
+		return r.kind == kindInt && (!r.hasMin || v >= r.minI) && (!r.hasMax || v <= r.maxI)
+	}
+	return false
 }
 
 func (r *fieldRule) check(v any, times *timeMemo) error {
@@ -157,8 +203,8 @@ func (r *fieldRule) check(v any, times *timeMemo) error {
 		}
 		return nil
 	}
-	switch r.typ {
-	case typeString:
+	switch r.kind {
+	case kindString:
 		s, ok := v.(string)
 		if !ok {
 			return wrongType(v, r.typ)
@@ -170,7 +216,7 @@ func (r *fieldRule) check(v any, times *timeMemo) error {
 				return fmt.Errorf("%d characters, more than the maximum %d", n, r.maxLen)
 			}
 		}
-	case typeInt:
+	case kindInt:
 		n, ok := v.(int64)
 		if !ok {
 			return wrongType(v, r.typ)
@@ -181,7 +227,7 @@ func (r *fieldRule) check(v any, times *timeMemo) error {
 		if r.hasMax && n > r.maxI {
 			return fmt.Errorf("%d is above the maximum %d", n, r.maxI)
 		}
-	case typeFloat:
+	case kindFloat:
 		f, ok := number(v)
 		if !ok {
 			return wrongType(v, r.typ)
@@ -192,11 +238,11 @@ func (r *fieldRule) check(v any, times *timeMemo) error {
 		if r.hasMax && f > r.maxF {
 			return fmt.Errorf("%v is above the maximum %v", f, r.maxF)
 		}
-	case typeBool:
+	case kindBool:
 		if _, ok := v.(bool); !ok {
 			return wrongType(v, r.typ)
 		}
-	case typeTimestamp:
+	case kindTimestamp:
 		s, ok := v.(string)
 		if !ok {
 			return wrongType(v, r.typ)

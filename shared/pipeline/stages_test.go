@@ -389,6 +389,35 @@ func FuzzTruncateIPv4(f *testing.F) {
 	})
 }
 
+// FuzzTruncateIP holds truncate-ip to netip alone (which reads every
+// address, IPv4 included): the same value for every text and prefix
+// length, the dotted-quad path (parseIPv4, appendIPv4) among them.
+func FuzzTruncateIP(f *testing.F) {
+	for _, s := range []string{"203.0.113.9", "203.0.113.0", "203.0.0.0", "0.0.0.0", "10.0.0.1", "255.255.255.255", "01.2.3.4", "1.2.3",
+		"1.2.3.4:80", "::ffff:1.2.3.4", "2001:db8::1", "1.2.3.4.", "-", "", "host"} {
+		for _, bits := range []int{8, 16, 24, 32, 20} {
+			f.Add(s, bits)
+		}
+	}
+	f.Fuzz(func(t *testing.T, s string, bits int) {
+		bits = 1 + abs(bits)%32
+		m := masker{stages: mustStages(t, Options{IPv4Prefix: bits})}
+		var want any = RedactedText
+		switch a, err := netip.ParseAddr(s); {
+		case s == "" || s == "-":
+			want = s
+		case err == nil:
+			want = m.network(a).String()
+		default:
+			if ap, err := netip.ParseAddrPort(s); err == nil {
+				want = netip.AddrPortFrom(m.network(ap.Addr()), ap.Port()).String()
+			}
+		}
+		var b record.Builder
+		require.Equal(t, want, m.truncateIP(&b, s))
+	})
+}
+
 // TestAppendIPv4 writes every octet value in every place as netip does.
 func TestAppendIPv4(t *testing.T) {
 	for n := range uint32(256) {
@@ -427,4 +456,28 @@ func TestAppendPartitionHourKeys(t *testing.T) {
 	}
 	_, err := hourOnly.appendPartition(nil, rec("t", "not a time"), arrival, &scratch, &times)
 	assert.Error(t, err)
+}
+
+// FuzzHourPartition holds the date a pass remembers per day and the
+// partition values it remembers per hour (timeMemo.dateHour,
+// hourPartition) to working them out afresh, for times one after the other in any order: the same hour, the
+// next, another day, before 1970.
+func FuzzHourPartition(f *testing.F) {
+	f.Add(int64(1709618828), int64(3600), int64(-86400))
+	f.Add(int64(-1), int64(1), int64(86399))
+	f.Add(int64(minEventSec), int64(maxEventSec-minEventSec), int64(-7))
+	s, problems := compile(Options{TimeField: "t", PartitionKeys: "year,month,day,hour,date"})
+	require.Empty(f, problems)
+	var times timeMemo // kept across inputs, as a pass keeps it across records
+	f.Fuzz(func(t *testing.T, start, step1, step2 int64) {
+		span := int64(maxEventSec - minEventSec + 1)
+		sec := minEventSec + ((start%span)+span)%span
+		for _, step := range []int64{0, step1 % (3 * 86400), step2 % (400 * 86400)} {
+			sec = minEventSec + ((sec-minEventSec+step)%span+span)%span
+			tm := time.Unix(sec, 0).UTC()
+			want := s.appendHourKeys(nil, dateHourOf(tm))
+			require.Equal(t, dateHourOf(tm), times.dateHour(tm), "%v", tm)
+			require.Equal(t, string(want), string(times.hourPartition(s, tm)), "%v", tm)
+		}
+	})
 }

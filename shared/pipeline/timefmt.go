@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"time"
+	"unsafe"
 
 	"lakestream/shared/civil"
 	"lakestream/shared/record"
@@ -22,27 +23,39 @@ func appendMillisUTC(dst []byte, t time.Time) []byte {
 }
 
 // millisStamps writes arrival times as appendMillisUTC does, keeping the
-// text up to the seconds of the last one: the records of a batch arrive
-// milliseconds apart, so most differ from the one before in the last
-// three digits only.
+// text of the last one: the records of a batch arrive milliseconds apart,
+// so most differ from the one before in the last three digits only,
+// which are written into the text in place.
 type millisStamps struct {
-	sec    int64
-	prefix []byte // "2006-01-02T15:04:05." of sec; empty before the first
+	sec  int64
+	text [len("2006-01-02T15:04:05.000Z")]byte // of sec, when set
+	set  bool
+}
+
+// stamp returns t's text as appendMillisUTC writes it, in c's own memory
+// (written over by the next call), or nil outside the years 0 to 9999.
+func (c *millisStamps) stamp(t time.Time) []byte {
+	sec := t.Unix()
+	if sec < civil.MinRFC3339 || sec > civil.MaxRFC3339 {
+		return nil
+	}
+	if !c.set || sec != c.sec {
+		if len(appendMillisUTC(c.text[:0], time.Unix(sec, 0))) != len(c.text) {
+			c.set = false
+			return nil
+		}
+		c.sec, c.set = sec, true
+	}
+	ms := t.Nanosecond() / 1e6
+	c.text[20], c.text[21], c.text[22] = byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10)
+	return c.text[:]
 }
 
 func (c *millisStamps) append(dst []byte, t time.Time) []byte {
-	sec := t.Unix()
-	if sec < civil.MinRFC3339 || sec > civil.MaxRFC3339 {
-		return appendMillisUTC(dst, t)
+	if text := c.stamp(t); text != nil {
+		return append(dst, text...)
 	}
-	if len(c.prefix) == 0 || sec != c.sec {
-		c.prefix = appendMillisUTC(c.prefix[:0], time.Unix(sec, 0))
-		c.prefix = c.prefix[:len(c.prefix)-len("000Z")]
-		c.sec = sec
-	}
-	dst = append(dst, c.prefix...)
-	dst = appendDigits(dst, t.Nanosecond()/1e6, 3)
-	return append(dst, 'Z')
+	return appendMillisUTC(dst, t)
 }
 
 // appendDigits appends a non-negative n below 10^width as exactly width
@@ -70,39 +83,73 @@ type timeMemo struct {
 	text []byte
 	t    time.Time
 	err  error
+	// seen is the string parsed last (to t and err) while reading the
+	// current line, which the line's next reads of the same field (SCHEMA's
+	// check, then the event time) hand over again: known by its memory,
+	// without comparing the text. newLine forgets it: the next line's
+	// values may be written at the same place.
+	seen string
 	// hourText is the date and hour of the last Z-form text read
 	// (parseHourZ), hourSec what it read them as.
 	hourText []byte
 	hourSec  int64
-	// hour is the date and hour of the hour starting at hourStart (see
-	// dateHour), when haveHour.
-	hour      dateHour
-	hourStart int64
-	haveHour  bool
-	// keys are the partition values of hour keysHour, when haveKeys
-	// (see appendPartition).
-	keys     []byte
-	keysHour dateHour
-	haveKeys bool
+	// date is the date of the day starting at dayStart (see dateHour),
+	// when haveDay.
+	date     dateHour
+	dayStart int64
+	haveDay  bool
+	// hourKeys are the partition values of the hours seen (by their
+	// number since the epoch) when every key is a time part (see
+	// appendPartition); lastKeys those of lastHour, when not nil.
+	hourKeys map[int64][]byte
+	lastHour int64
+	lastKeys []byte
 	// hints, when not nil, is the record being read, whose parser may
 	// have handed over the time its text says (record.Builder.HintTime).
 	hints *record.Builder
 }
 
-// dateHour is dateHourOf(t), remembered for the rest of t's hour: the
-// lines of a stream come in the order they were written, nearly all in
-// the hour of the line before.
+// dateHour is dateHourOf(t), its date remembered for the rest of t's
+// day: the lines of a stream nearly all come from the day of the line
+// before, though not always from its hour (a batch of an access log may
+// hold a day's lines in any order).
 func (m *timeMemo) dateHour(t time.Time) dateHour {
 	if m == nil {
 		return dateHourOf(t)
 	}
 	sec := t.Unix()
-	if m.haveHour && sec >= m.hourStart && sec-m.hourStart < 3600 {
-		return m.hour
+	if !m.haveDay || sec < m.dayStart || sec-m.dayStart >= 86400 {
+		m.date, m.dayStart, m.haveDay = dateHourOf(t), floorDiv(sec, 86400)*86400, true
 	}
-	m.hour, m.hourStart, m.haveHour = dateHourOf(t), floorDiv(sec, 3600)*3600, true
-	return m.hour
+	c := m.date
+	c.hour = int(sec-m.dayStart) / 3600
+	return c
 }
+
+// hourPartition returns the partition values of t's hour when every key
+// is a time part (appendHourKeys), made once for each hour: the lines of a
+// stream nearly all come from the hour of the line before, or from one of
+// a few (an access log's batch may hold a month's lines in any order).
+func (m *timeMemo) hourPartition(s *stages, t time.Time) []byte {
+	h := floorDiv(t.Unix(), 3600)
+	if m.lastKeys != nil && h == m.lastHour {
+		return m.lastKeys
+	}
+	keys, ok := m.hourKeys[h]
+	if !ok {
+		if len(m.hourKeys) >= maxHourKeys || m.hourKeys == nil {
+			m.hourKeys = make(map[int64][]byte)
+		}
+		keys = s.appendHourKeys(nil, m.dateHour(t))
+		m.hourKeys[h] = keys
+	}
+	m.lastHour, m.lastKeys = h, keys
+	return keys
+}
+
+// maxHourKeys bounds the hours a timeMemo keeps the partition values of,
+// about half a year's: a stream of more starts over.
+const maxHourKeys = 4096
 
 // parse is parseRFC3339(s), remembered.
 func (m *timeMemo) parse(s string) (time.Time, error) {
@@ -114,12 +161,19 @@ func (m *timeMemo) parse(s string) (time.Time, error) {
 			return t, nil
 		}
 	}
+	if len(s) == len(m.seen) && unsafe.StringData(s) == unsafe.StringData(m.seen) && s != "" {
+		return m.t, m.err
+	}
 	if s != string(m.text) || s == "" {
 		m.t, m.err = m.parseRFC3339(s)
 		m.text = append(m.text[:0], s...)
 	}
+	m.seen = s
 	return m.t, m.err
 }
+
+// newLine readies m for the reads of another line.
+func (m *timeMemo) newLine() { m.seen = "" }
 
 // parseRFC3339 is parseRFC3339(s), reading the date and hour of the Z
 // form ("2006-01-02T15:") only when they are not the last one's: the

@@ -149,10 +149,28 @@ type Options struct {
 type Parser struct {
 	opts   Options
 	agents agentCache
+	// shape is the names ParseInto writes, declared on its record
+	// (record.Builder's SetShape).
+	shape *record.Shape
 }
 
 // New returns a Parser with the given options.
-func New(opts Options) *Parser { return &Parser{opts: opts} }
+func New(opts Options) *Parser {
+	names := []string{timestampName}
+	for _, f := range fields {
+		names = append(names, f.name)
+	}
+	if opts.DeriveUserAgent {
+		names = append(names, derivedNames[:]...)
+	}
+	return &Parser{opts: opts, shape: record.NewShape(names...)}
+}
+
+// timestampName and derivedNames are the names of the fields Parse
+// writes besides the log's own.
+const timestampName = "timestamp"
+
+var derivedNames = [...]string{"browser_family", "os_family", "is_bot"}
 
 var defaultParser = New(Options{})
 
@@ -213,7 +231,7 @@ func (p *Parser) ParseInto(r *record.Builder, line []byte) (bool, error) {
 	r.Fields = slices.Grow(r.Fields, width)[:1+len(fields)]
 	out := (*[1 + len(fields)]record.Field)(r.Fields)
 	boxes := r.Boxes(1+len(fields), len(fields))
-	out[0] = record.Field{Name: "timestamp", Value: boxes.String(timestamp)}
+	out[0] = record.Field{Name: timestampName, Value: boxes.String(timestamp)}
 	// Bit k set: field k is a string as it stands, no '%' to decode.
 	plain := textFields &^ encoded
 	n = min(n, len(fields))
@@ -258,10 +276,11 @@ func (p *Parser) ParseInto(r *record.Builder, line []byte) (bool, error) {
 			c = p.agents.classify(ua)
 		}
 		r.Fields = append(r.Fields,
-			record.Field{Name: "browser_family", Value: c.browser},
-			record.Field{Name: "os_family", Value: c.os},
-			record.Field{Name: "is_bot", Value: c.bot})
+			record.Field{Name: derivedNames[0], Value: c.browser},
+			record.Field{Name: derivedNames[1], Value: c.os},
+			record.Field{Name: derivedNames[2], Value: c.bot})
 	}
+	r.SetShape(p.shape)
 	return true, nil
 }
 

@@ -60,6 +60,10 @@ type linePlan struct {
 	// written over (see record.Builder's Rewind): such a name is
 	// compared byte for byte.
 	shape []record.Field
+	// declared is the record.Shape the parser declared on the records
+	// planned for (nil for none): a record that declares it has the
+	// plan's names without comparing them (see fit).
+	declared *record.Shape
 	// layout is the names, with the arrival time's when it is appended.
 	layout []string
 	// slots[site] is where the lookup numbered site (fieldPath.site)
@@ -118,13 +122,14 @@ func (s *stages) plans() bool {
 // fit returns the plan for the fields of b, made anew when their names
 // are not the plan's; nil when the records are to be looked up by name.
 func (pl *linePlan) fit(s *stages, b *record.Builder) *linePlan {
-	if pl.same(b) {
-		if pl.valid {
-			return pl
+	// A parser's declared shape (record.Builder's SetShape) names the
+	// fields for it: the one planned for has the plan's names.
+	if sh := b.Shape(); sh == nil || sh != pl.declared || len(b.Fields) != len(pl.shape) {
+		if !pl.same(b) {
+			pl.make(s, b)
 		}
-		return nil
+		pl.declared = sh
 	}
-	pl.make(s, b)
 	if pl.valid {
 		return pl
 	}

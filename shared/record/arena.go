@@ -25,7 +25,26 @@ type Builder struct {
 	// hintText and hintTime are HintTime's, until Reset.
 	hintText string
 	hintTime time.Time
+	// shape is SetShape's, until Reset.
+	shape *Shape
 }
+
+// Shape is a list of field names, in order, that a parser declares on the
+// Builder it fills (SetShape) once it has written a line's fields under
+// them: a reader that plans its work by the names of a record (the shared
+// pipeline) then tells a line of the shape it planned for by one
+// comparison of Shapes, where comparing two dozen names took a sixtieth
+// of a CloudFront line. A parser makes each of its shapes once.
+type Shape struct {
+	names []string
+}
+
+// NewShape returns the shape of fields named names, in this order. names
+// is not copied, and must not change.
+func NewShape(names ...string) *Shape { return &Shape{names: names} }
+
+// Names returns the names of s, which the caller must not change.
+func (s *Shape) Names() []string { return s.names }
 
 // NewBuilder returns an empty Builder with room for n fields.
 func NewBuilder(n int) *Builder { return &Builder{Record: Record{Fields: make([]Field, 0, n)}} }
@@ -61,7 +80,19 @@ func (r *Builder) Reset() {
 	clear(r.Fields) // nothing of the last line is kept alive through r
 	r.Fields = r.Fields[:0]
 	r.hintText = ""
+	r.shape = nil
 }
+
+// SetShape declares that r's fields are, in number and in order, named
+// as s's names (a parser writes the very strings), until Reset or the
+// next SetShape; nil declares nothing. It describes the fields as the
+// parser leaves them: a reader looks at it before changing the fields (a
+// stage that adds, drops or renames a field leaves it stale until Reset),
+// as the shared pipeline does when it plans a line.
+func (r *Builder) SetShape(s *Shape) { r.shape = s }
+
+// Shape returns the shape SetShape declared since the last Reset, or nil.
+func (r *Builder) Shape() *Shape { return r.shape }
 
 // HintTime tells whoever reads the record that the string text, a value
 // of one of its fields, is the RFC 3339 form of t (in UTC, as a parser
@@ -93,8 +124,16 @@ func (r *Builder) HintedTime(text string) (time.Time, bool) {
 // every pointer write pay its barrier): a tenth of an access-log
 // invocation. Whatever kept a value across lines (a cache keyed by a
 // string) must hold a copy of it.
+//
+// Unlike Reset, Rewind leaves the old fields in r's room rather than
+// clearing them (a hundred instructions a CloudFront line): the next
+// line's fields are written over them, and what most of them refer to
+// is the arena's memory, which r keeps anyway. A value the arena did not
+// hold (one too large for a block) stays alive until then.
 func (r *Builder) Rewind() {
-	r.Reset()
+	r.Fields = r.Fields[:0]
+	r.hintText = ""
+	r.shape = nil
 	// The current block of each kind is taken from its start again: a
 	// line that outgrew a block took a larger one, so the current block
 	// is the largest and, once the first lines are in, holds a line.

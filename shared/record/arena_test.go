@@ -253,3 +253,22 @@ func TestRoomKeep(t *testing.T) {
 	})
 	assert.Zero(t, allocs, "a rewound arena allocates nothing for room it has held before")
 }
+
+// TestShape: a shape declared holds until Reset or Rewind.
+func TestShape(t *testing.T) {
+	r := NewBuilder(2)
+	shape := NewShape("a", "b")
+	require.Equal(t, []string{"a", "b"}, shape.Names())
+	require.Nil(t, r.Shape())
+	r.Fields = append(r.Fields, Field{Name: "a"}, Field{Name: "b"})
+	r.SetShape(shape)
+	require.Same(t, shape, r.Shape())
+	r.Reset()
+	require.Nil(t, r.Shape(), "Reset forgets the shape")
+	r.SetShape(shape)
+	r.Rewind()
+	require.Nil(t, r.Shape(), "Rewind forgets the shape")
+	r.SetShape(shape)
+	r.SetShape(nil)
+	require.Nil(t, r.Shape())
+}

@@ -167,20 +167,30 @@ func (h *header) fill(r *record.Builder, pri int) {
 	}
 	r.Fields = slices.Grow(r.Fields, numFields+2)[:numFields]
 	f := (*[numFields]record.Field)(r.Fields)
-	f[0] = record.Field{Name: "priority", Value: priority}
-	f[1] = record.Field{Name: "facility", Value: facility}
-	f[2] = record.Field{Name: "facility_name", Value: facilityName}
-	f[3] = record.Field{Name: "severity", Value: severity}
-	f[4] = record.Field{Name: "severity_name", Value: severityName}
-	f[5] = record.Field{Name: "version", Value: h.version}
-	f[6] = record.Field{Name: "timestamp", Value: h.timestamp}
-	f[7] = record.Field{Name: "hostname", Value: h.hostname}
-	f[8] = record.Field{Name: "app_name", Value: h.appName}
-	f[9] = record.Field{Name: "procid", Value: h.procID}
-	f[10] = record.Field{Name: "msgid", Value: h.msgID}
-	f[11] = record.Field{Name: "structured_data", Value: h.structuredData}
-	f[12] = record.Field{Name: "message", Value: h.message}
+	n := &names
+	f[0] = record.Field{Name: n[0], Value: priority}
+	f[1] = record.Field{Name: n[1], Value: facility}
+	f[2] = record.Field{Name: n[2], Value: facilityName}
+	f[3] = record.Field{Name: n[3], Value: severity}
+	f[4] = record.Field{Name: n[4], Value: severityName}
+	f[5] = record.Field{Name: n[5], Value: h.version}
+	f[6] = record.Field{Name: n[6], Value: h.timestamp}
+	f[7] = record.Field{Name: n[7], Value: h.hostname}
+	f[8] = record.Field{Name: n[8], Value: h.appName}
+	f[9] = record.Field{Name: n[9], Value: h.procID}
+	f[10] = record.Field{Name: n[10], Value: h.msgID}
+	f[11] = record.Field{Name: n[11], Value: h.structuredData}
+	f[12] = record.Field{Name: n[12], Value: h.message}
+	r.SetShape(shape)
 }
+
+// names are the names of the fields fill writes, in order, and shape
+// declares them on the record (record.Builder's SetShape).
+var (
+	names = [numFields]string{"priority", "facility", "facility_name", "severity", "severity_name", "version",
+		"timestamp", "hostname", "app_name", "procid", "msgid", "structured_data", "message"}
+	shape = record.NewShape(names[:]...)
+)
 
 // smallInts are the int64 values 0 to 255 as field values, which the
 // runtime boxes without allocating, boxed once: a priority, its facility

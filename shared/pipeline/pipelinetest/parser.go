@@ -144,7 +144,9 @@ type Fuzz struct {
 // FuzzParser runs z: for any input, Parse either fails with an error
 // wrapping z.Malformed and returns no record, or skips a line z.Skipped
 // allows, or returns a record that fits z.Columns, that z.Check accepts
-// and that the pipeline can write as JSON. It never panics.
+// and that the pipeline can write as JSON. It never panics. A record
+// parsed by z.Into whose shape is declared (record.Builder's SetShape)
+// has the declared names.
 func FuzzParser(f *testing.F, z Fuzz) {
 	AddCorpus(f, z.Seeds...)
 	reused := record.NewBuilder(0) // holds the previous input's record
@@ -156,8 +158,18 @@ func FuzzParser(f *testing.F, z Fuzz) {
 			require.Equal(t, r != nil, ok)
 			if ok {
 				require.Equal(t, r.Fields, reused.Fields)
+				if shape := reused.Shape(); shape != nil {
+					// What the pipeline plans by, for the names it
+					// no longer compares (record.Builder's SetShape).
+					names := make([]string, len(reused.Fields))
+					for i, f := range reused.Fields {
+						names[i] = f.Name
+					}
+					require.Equal(t, shape.Names(), names, "the declared shape is the fields' names")
+				}
 			} else {
 				require.Empty(t, reused.Fields)
+				require.Nil(t, reused.Shape(), "no shape declared for no fields")
 			}
 		}
 		if err != nil {

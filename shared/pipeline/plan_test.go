@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,6 +47,29 @@ func parseTokens(r *record.Builder, line []byte, _ time.Time) (bool, error) {
 		r.Set(n, tokenValue(r, value))
 	}
 	return true, nil
+}
+
+// shapes holds parseTokensShaped's shapes, one for each list of names.
+var shapes = map[string]*record.Shape{}
+
+// parseTokensShaped is parseTokens declaring the names it wrote
+// (record.Builder's SetShape), one shape for each list of names, as a
+// parser with a few layouts would: the plan then takes a line of the
+// shape it was made for without comparing names.
+func parseTokensShaped(r *record.Builder, line []byte, now time.Time) (bool, error) {
+	ok, err := parseTokens(r, line, now)
+	if ok {
+		names := make([]string, len(r.Fields))
+		for i, f := range r.Fields {
+			names[i] = strings.Clone(f.Name)
+		}
+		key := strings.Join(names, "\x00")
+		if shapes[key] == nil {
+			shapes[key] = record.NewShape(names...)
+		}
+		r.SetShape(shapes[key])
+	}
+	return ok, err
 }
 
 func tokenValue(r *record.Builder, v []byte) any {
@@ -141,7 +165,7 @@ func FuzzPlannedLookups(f *testing.F) {
 		passes          [2]*pass
 	}
 	var pairs []*pair
-	for _, parse := range []ParserInto{parseTokens, ParseJSONInto} {
+	for _, parse := range []ParserInto{parseTokens, parseTokensShaped, ParseJSONInto} {
 		for _, o := range planOptions {
 			if isParseJSONInto(parse) {
 				o.Split = SplitJSON

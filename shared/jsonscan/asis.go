@@ -59,7 +59,17 @@ func compactEnd(d []byte, i, room int) (int, bool) {
 		closed := true
 		switch c := d[i]; c {
 		case '"':
-			end, ok := compactString(d, i+1, open == 0)
+			var end int
+			ok := false
+			if open == 0 {
+				// A member's string may be long (a user agent): plainEnd
+				// searches those with the vectorised bytes.IndexByte.
+				var high bool
+				end, high, ok = plainEnd(d, i+1)
+				ok = ok && !high
+			} else {
+				end, ok = compactString(d, i+1)
+			}
 			if !ok {
 				return 0, false
 			}
@@ -145,7 +155,7 @@ func compactKey(d []byte, i int) (int, bool) {
 	if i >= len(d) || d[i] != '"' {
 		return 0, false
 	}
-	end, ok := compactString(d, i+1, false)
+	end, ok := compactString(d, i+1)
 	if !ok || end+1 >= len(d) || d[end+1] != ':' {
 		return 0, false
 	}
@@ -153,22 +163,11 @@ func compactKey(d []byte, i int) (int, bool) {
 }
 
 // compactString returns the offset of the closing quote of the string
-// whose text starts at d[i], reporting false when a byte of it is a
-// backslash or below 0x20 or (top) 0x80 or more, or (not top) a space.
-func compactString(d []byte, i int, top bool) (int, bool) {
+// whose text starts at d[i], as compactEnd reads a nested one, reporting
+// false when a byte of it is a backslash or 0x20 or below.
+func compactString(d []byte, i int) (int, bool) {
 	for ; i+8 <= len(d); i += 8 {
-		x := binary.LittleEndian.Uint64(d[i:])
-		q := x ^ (lsb * '"')
-		b := x ^ (lsb * '\\')
-		// As in special: the lowest byte marked is one of those looked
-		// for (a borrow marks only bytes above it).
-		m := (q-lsb)&^q | (b-lsb)&^b
-		if top {
-			m |= (x-lsb*0x20)&^x | x
-		} else {
-			m |= (x - lsb*0x21) &^ x
-		}
-		if m &= msb; m != 0 {
+		if m := nestedSpecial(binary.LittleEndian.Uint64(d[i:])); m != 0 {
 			k := i + bits.TrailingZeros64(m)/8
 			return k, d[k] == '"'
 		}
@@ -177,11 +176,20 @@ func compactString(d []byte, i int, top bool) (int, bool) {
 		switch c := d[i]; {
 		case c == '"':
 			return i, true
-		case c == '\\' || c < 0x20 || top && c >= 0x80 || !top && c == ' ':
+		case c == '\\' || c <= ' ':
 			return 0, false
 		}
 	}
 	return 0, false
+}
+
+// nestedSpecial returns a mask of the bytes of the 8 in x that stop
+// compactString: a quote, a backslash, 0x20 or below. As in special, the
+// lowest byte marked is one of them (a borrow marks only bytes above it).
+func nestedSpecial(x uint64) uint64 {
+	q := x ^ (lsb * '"')
+	b := x ^ (lsb * '\\')
+	return ((q-lsb)&^q | (b-lsb)&^b | (x-lsb*0x21)&^x) & msb
 }
 
 // hasText reports whether d holds lit at offset i.

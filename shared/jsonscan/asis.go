@@ -35,7 +35,19 @@ func (s *Scanner) MembersAsIs(keys []Key) int {
 		if i >= len(d) || d[i] != ',' || !keys[n].At(d, i+1) {
 			break
 		}
-		end, ok := compactEnd(d, i+1+len(keys[n].text), room)
+		v := i + 1 + len(keys[n].text)
+		var end int
+		ok := false
+		if v < len(d) && d[v] == '"' {
+			// A member's string may be long (a user agent): plainEnd
+			// searches those with the vectorised bytes.IndexByte, after
+			// four words, as StringASCII (a URL, a time, an id fit).
+			var high bool
+			end, high, ok = plainEndWords(d, v+1, 4)
+			ok, end = ok && !high, end+1
+		} else {
+			end, ok = compactEnd(d, v, room)
+		}
 		if !ok {
 			break
 		}
@@ -47,7 +59,9 @@ func (s *Scanner) MembersAsIs(keys []Key) int {
 
 // compactEnd returns the offset just past the value at d[i] when it is a
 // value MembersAsIs reads (room being how many arrays and objects it may
-// open), and false when it is not, or not valid.
+// open), and false when it is not, or not valid. A string there is read
+// as a nested one, which declines a space: MembersAsIs reads a member's
+// string itself.
 func compactEnd(d []byte, i, room int) (int, bool) {
 	var objects uint64 // the open containers, innermost lowest: 1 for an object
 	open := 0
@@ -59,17 +73,7 @@ func compactEnd(d []byte, i, room int) (int, bool) {
 		closed := true
 		switch c := d[i]; c {
 		case '"':
-			var end int
-			ok := false
-			if open == 0 {
-				// A member's string may be long (a user agent): plainEnd
-				// searches those with the vectorised bytes.IndexByte.
-				var high bool
-				end, high, ok = plainEnd(d, i+1)
-				ok = ok && !high
-			} else {
-				end, ok = compactString(d, i+1)
-			}
+			end, ok := compactString(d, i+1)
 			if !ok {
 				return 0, false
 			}
@@ -199,33 +203,39 @@ func hasText(d []byte, i int, lit string) bool {
 
 // numberEnd returns the end of the number at d[i], checked as scanNumber
 // checks it, reporting false (and no error) where it does not hold one.
+// (A byte less '0' is below 10 exactly for a digit: one test a digit.)
 func numberEnd(d []byte, i int) (int, bool) {
 	if d[i] == '-' {
 		i++
 	}
 	switch {
-	case i < len(d) && d[i] == '0':
+	case i >= len(d):
+		return 0, false
+	case d[i] == '0':
 		i++
-	case i < len(d) && d[i] >= '1' && d[i] <= '9':
-		i = digits(d, i+1)
+	case d[i]-'1' < 9:
+		for i++; i < len(d) && d[i]-'0' < 10; i++ {
+		}
 	default:
 		return 0, false
 	}
 	if i < len(d) && d[i] == '.' {
-		if i++; i >= len(d) || d[i] < '0' || d[i] > '9' {
+		if i++; i >= len(d) || d[i]-'0' >= 10 {
 			return 0, false
 		}
-		i = digits(d, i+1)
+		for i++; i < len(d) && d[i]-'0' < 10; i++ {
+		}
 	}
-	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
+	if i < len(d) && d[i]|0x20 == 'e' {
 		i++
 		if i < len(d) && (d[i] == '+' || d[i] == '-') {
 			i++
 		}
-		if i >= len(d) || d[i] < '0' || d[i] > '9' {
+		if i >= len(d) || d[i]-'0' >= 10 {
 			return 0, false
 		}
-		i = digits(d, i+1)
+		for i++; i < len(d) && d[i]-'0' < 10; i++ {
+		}
 	}
 	return i, true
 }

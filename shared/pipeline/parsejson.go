@@ -131,10 +131,13 @@ func readObject(r *record.Builder, s *jsonscan.Scanner, data []byte, d *docReade
 					run.start = from
 				}
 				run.end = s.Offset()
-				continue
+			} else {
+				d.endRun(r, data, &run)
+				r.Fields = append(r.Fields, record.Field{Name: shape.names[n], Value: v})
 			}
-			d.endRun(r, data, &run)
-			r.Fields = append(r.Fields, record.Field{Name: shape.names[n], Value: v})
+			if runs {
+				members += shape.readRun(r, s, d, data, &run, members)
+			}
 			continue
 		}
 		if same {
@@ -214,6 +217,35 @@ type keyShape struct {
 	// could be (see jsonscan.NewKey).
 	keys  []jsonscan.Key
 	plain []bool
+	// runTo tells, for each place n (len(names) included), where the
+	// members from the n-th on stop being ones readRun may read: members
+	// in a run (keepRun) whose names are plain and not empty (an empty
+	// key is never in a run; see readObject).
+	runTo []int
+}
+
+// readRun reads, with MembersAsIs, the members of the object s reads
+// that come next, from the shape's n-th on, while they are the shape's,
+// may be in a run (see keepRun) and are written as the writer writes
+// them, adding them to run (its members from data), and returns how many
+// it read. It reads them as readObject would, a member at a time, would
+// make them a run: without a round of readObject per member (which was
+// a tenth of reading a document). What it leaves, readObject reads.
+func (k *keyShape) readRun(r *record.Builder, s *jsonscan.Scanner, d *docReader, data []byte, run *runCursor, n int) int {
+	to := k.runTo[n]
+	if to == n {
+		return 0
+	}
+	from := s.Offset() // the comma before the first member, if one is read
+	m := s.MembersAsIs(k.keys[n:to])
+	if m > 0 {
+		if run.end != from {
+			d.endRun(r, data, run)
+			run.start = from + 1
+		}
+		run.end = s.Offset()
+	}
+	return m
 }
 
 // nextKey reads the key of the member after the n-th (n counted from 0)
@@ -256,6 +288,14 @@ func (k *keyShape) remember(fields []record.Field, reads []string) {
 			}
 		}
 		k.keeps = append(k.keeps, use)
+	}
+	k.runTo = slices.Grow(k.runTo[:0], len(fields)+1)[:len(fields)+1]
+	k.runTo[len(fields)] = len(fields)
+	for n := len(fields) - 1; n >= 0; n-- {
+		k.runTo[n] = n
+		if k.keeps[n] == keepRun && k.plain[n] && k.names[n] != "" {
+			k.runTo[n] = k.runTo[n+1]
+		}
 	}
 }
 

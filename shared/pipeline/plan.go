@@ -85,31 +85,39 @@ type linePlan struct {
 // is added.
 func (s *stages) numberSites() {
 	n := 0
-	number := func(p *fieldPath) {
+	s.lookups(func(p *fieldPath) {
 		n++
 		p.site = n
+	})
+	s.sites, s.filterSites = n, 0
+	for _, all := range s.filter {
+		s.filterSites += len(all)
 	}
+}
+
+// lookups calls f with the path of every field prepare's stages look up,
+// in the order they look: DROP_IF's conditions, MASK_FIELDS, SCHEMA,
+// TIME_FIELD and the field partition keys.
+func (s *stages) lookups(f func(*fieldPath)) {
 	for _, all := range s.filter {
 		for i := range all {
-			number(&all[i].path)
+			f(&all[i].path)
 		}
 	}
-	s.filterSites = n
 	for i := range s.masks {
-		number(&s.masks[i].path)
+		f(&s.masks[i].path)
 	}
 	for i := range s.schema {
-		number(&s.schema[i].path)
+		f(&s.schema[i].path)
 	}
 	if s.timeField != nil {
-		number(s.timeField)
+		f(s.timeField)
 	}
 	for i := range s.partition {
 		if s.partition[i].part == partField {
-			number(&s.partition[i].field)
+			f(&s.partition[i].field)
 		}
 	}
-	s.sites = n
 }
 
 // plans reports whether prepare follows plans: when some stage looks a
@@ -221,25 +229,7 @@ func (pl *linePlan) make(s *stages, b *record.Builder) {
 		}
 		pl.slots[p.site] = sl
 	}
-	for _, all := range s.filter {
-		for i := range all {
-			place(&all[i].path)
-		}
-	}
-	for i := range s.masks {
-		place(&s.masks[i].path)
-	}
-	for i := range s.schema {
-		place(&s.schema[i].path)
-	}
-	if s.timeField != nil {
-		place(s.timeField)
-	}
-	for i := range s.partition {
-		if s.partition[i].part == partField {
-			place(&s.partition[i].field)
-		}
-	}
+	s.lookups(place)
 	pl.places = pl.places[:0]
 	for _, sl := range pl.slots {
 		at := sl.i

@@ -48,23 +48,7 @@ func (s *stages) readFields() []string {
 			}
 		}
 	}
-	for _, all := range s.filter {
-		for i := range all {
-			add(&all[i].path)
-		}
-	}
-	for i := range s.masks {
-		add(&s.masks[i].path)
-	}
-	for i := range s.schema {
-		add(&s.schema[i].path)
-	}
-	add(s.timeField)
-	for i := range s.partition {
-		if s.partition[i].part == partField {
-			add(&s.partition[i].field)
-		}
-	}
+	s.lookups(add)
 	for i := range s.columns {
 		add(&s.columns[i])
 	}

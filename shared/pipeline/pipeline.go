@@ -179,34 +179,34 @@ func (p *Pipeline) transform(r firehose.Record, ps *pass) (firehose.Output, erro
 	ps.outputFor(len(r.Data), r.Out)
 	var (
 		haveFirst bool
-		firstLine int
+		firstAt   int // where the first line starts: see splitter.line
 	)
 	lines := s.split.splitter(r.Data)
 	for {
 		rec := &ps.rec
-		n, line, kept, more, err := p.next(&lines, rec, ps)
+		at, line, kept, more, err := p.next(&lines, rec, ps)
 		if !more {
 			break
 		}
 		if err != nil {
-			return firehose.Output{}, &LineError{Line: n, Err: s.withhold(err, true)}
+			return firehose.Output{}, &LineError{Line: lines.line(at), Err: s.withhold(err, true)}
 		}
 		if !kept {
 			ps.stats.Skipped++
 			continue
 		}
 		if kept, err = ps.prepare(); err != nil {
-			return firehose.Output{}, &LineError{Line: n, Err: err}
+			return firehose.Output{}, &LineError{Line: lines.line(at), Err: err}
 		}
 		if !kept {
 			continue
 		}
 		if len(s.partition) > 0 {
 			if !haveFirst {
-				ps.first, firstLine, haveFirst = append(ps.first[:0], ps.keys...), n, true
+				ps.first, firstAt, haveFirst = append(ps.first[:0], ps.keys...), at, true
 			} else if !bytes.Equal(ps.keys, ps.first) {
-				return firehose.Output{}, &LineError{Line: n, Err: fmt.Errorf("%w: line %d has %s, this line %s",
-					ErrMixedPartitions, firstLine, s.describePartition(ps.first), s.describePartition(ps.keys))}
+				return firehose.Output{}, &LineError{Line: lines.line(at), Err: fmt.Errorf("%w: line %d has %s, this line %s",
+					ErrMixedPartitions, lines.line(firstAt), s.describePartition(ps.first), s.describePartition(ps.keys))}
 			}
 		}
 		text := line
@@ -223,7 +223,7 @@ func (p *Pipeline) transform(r firehose.Record, ps *pass) (firehose.Output, erro
 			valid = line // read whole by ParseJSONInto: see appendRecord
 		}
 		if err := ps.write(&rec.Record, text, valid); err != nil {
-			return firehose.Output{}, &LineError{Line: n, Err: err}
+			return firehose.Output{}, &LineError{Line: lines.line(at), Err: err}
 		}
 	}
 	p.addStats(ps.stats)
@@ -239,8 +239,9 @@ func (p *Pipeline) transform(r firehose.Record, ps *pass) (firehose.Output, erro
 }
 
 // next cuts the next line or document from the record's data and parses
-// it into rec, reporting false when there is none left.
-func (p *Pipeline) next(lines *splitter, rec *record.Builder, ps *pass) (n int, line []byte, kept, more bool, err error) {
+// it into rec, reporting false when there is none left. at is where the
+// line starts in the data (splitter.line numbers it).
+func (p *Pipeline) next(lines *splitter, rec *record.Builder, ps *pass) (at int, line []byte, kept, more bool, err error) {
 	if p.jsonDocs && lines.skipSpace() && lines.data[0] == '{' {
 		rec.Rewind()
 		// One pass: parsing a well-formed object finds its end. Anything
@@ -250,13 +251,13 @@ func (p *Pipeline) next(lines *splitter, rec *record.Builder, ps *pass) (n int, 
 			return lines.take(end), line, true, true, nil
 		}
 	}
-	n, line, more = lines.next()
+	at, line, more = lines.next()
 	if !more {
 		return 0, nil, false, false, nil
 	}
 	rec.Rewind() // the last line is written: its values are done with
 	kept, err = p.parse(rec, line, ps.arrival)
-	return n, line, kept, true, err
+	return at, line, kept, true, err
 }
 
 func (p *Pipeline) addStats(s Stats) {

@@ -86,6 +86,16 @@ func Parse(line []byte) (*record.Record, error) {
 // numFields is how many fields Parse writes at most, the vhost formats'.
 const numFields = 16
 
+// names are the names of the fields ParseInto writes, in order, the vhost
+// formats' (the others leave out vhost and port), and the shapes declare
+// them on the record (record.Builder's SetShape): the pipeline then plans
+// a line by its shape rather than by comparing sixteen names.
+var (
+	names      = [numFields]string{"vhost", "port", "remote_host", "ident", "user", "time", "time_ms", "method", "path", "query", "protocol", "request", "status", "bytes", "referrer", "user_agent"}
+	vhostShape = record.NewShape(names[:]...)
+	plainShape = record.NewShape(names[2:]...)
+)
+
 // maxStrings and maxInts are how many of them are strings and integers
 // at most: vhost, remote_host, ident, user, time, method, path, query,
 // protocol (or request instead of those four), referrer, user_agent;
@@ -190,13 +200,13 @@ func ParseInto(r *record.Builder, line []byte) error {
 	// The pipeline reads the time back for partition keys and SCHEMA.
 	r.HintTime(timestamp, time.Unix(when.Unix, int64(when.Nano)).UTC())
 
-	hosts := head[:n]
+	hosts, shape := head[:n], plainShape
 	if n == 4 {
 		vhost, port := splitHostPort(&boxes, hosts[0])
 		r.Fields = append(r.Fields,
-			record.Field{Name: "vhost", Value: optional(&boxes, vhost)},
-			record.Field{Name: "port", Value: port})
-		hosts = hosts[1:]
+			record.Field{Name: names[0], Value: optional(&boxes, vhost)},
+			record.Field{Name: names[1], Value: port})
+		hosts, shape = hosts[1:], vhostShape
 	}
 	ident, user, request := hosts[1], hosts[2], rawRequest
 	if strings.IndexByte(s, '\\') >= 0 { // rarely: one search spares one per value
@@ -204,11 +214,11 @@ func ParseInto(r *record.Builder, line []byte) error {
 		rawReferrer, rawAgent = unescape(r, rawReferrer), unescape(r, rawAgent)
 	}
 	r.Fields = append(r.Fields,
-		record.Field{Name: "remote_host", Value: optional(&boxes, hosts[0])},
-		record.Field{Name: "ident", Value: optional(&boxes, ident)},
-		record.Field{Name: "user", Value: optional(&boxes, user)},
-		record.Field{Name: "time", Value: boxes.String(timestamp)},
-		record.Field{Name: "time_ms", Value: boxes.Int(when.Unix*1000 + int64(when.Nano/1e6))},
+		record.Field{Name: names[2], Value: optional(&boxes, hosts[0])},
+		record.Field{Name: names[3], Value: optional(&boxes, ident)},
+		record.Field{Name: names[4], Value: optional(&boxes, user)},
+		record.Field{Name: names[5], Value: boxes.String(timestamp)},
+		record.Field{Name: names[6], Value: boxes.Int(when.Unix*1000 + int64(when.Nano/1e6))},
 	)
 	addRequest(r, &boxes, request)
 	var referrer, agent any
@@ -217,11 +227,12 @@ func ParseInto(r *record.Builder, line []byte) error {
 		agent = optional(&boxes, rawAgent)
 	}
 	r.Fields = append(r.Fields,
-		record.Field{Name: "status", Value: status},
-		record.Field{Name: "bytes", Value: sent},
-		record.Field{Name: "referrer", Value: referrer},
-		record.Field{Name: "user_agent", Value: agent},
+		record.Field{Name: names[12], Value: status},
+		record.Field{Name: names[13], Value: sent},
+		record.Field{Name: names[14], Value: referrer},
+		record.Field{Name: names[15], Value: agent},
 	)
+	r.SetShape(shape)
 	return nil
 }
 
@@ -231,11 +242,11 @@ func addRequest(r *record.Builder, boxes *record.Boxes, req string) {
 	method, uri, protocol, ok := splitRequest(req)
 	if !ok {
 		r.Fields = append(r.Fields,
-			record.Field{Name: "method", Value: nil},
-			record.Field{Name: "path", Value: nil},
-			record.Field{Name: "query", Value: nil},
-			record.Field{Name: "protocol", Value: nil},
-			record.Field{Name: "request", Value: optional(boxes, req)})
+			record.Field{Name: names[7], Value: nil},
+			record.Field{Name: names[8], Value: nil},
+			record.Field{Name: names[9], Value: nil},
+			record.Field{Name: names[10], Value: nil},
+			record.Field{Name: names[11], Value: optional(boxes, req)})
 		return
 	}
 	path, query := uri, any(nil)
@@ -243,11 +254,11 @@ func addRequest(r *record.Builder, boxes *record.Boxes, req string) {
 		path, query = uri[:q], boxes.String(uri[q+1:])
 	}
 	r.Fields = append(r.Fields,
-		record.Field{Name: "method", Value: boxes.String(method)},
-		record.Field{Name: "path", Value: boxes.String(path)},
-		record.Field{Name: "query", Value: query},
-		record.Field{Name: "protocol", Value: boxes.String(protocol)},
-		record.Field{Name: "request", Value: nil})
+		record.Field{Name: names[7], Value: boxes.String(method)},
+		record.Field{Name: names[8], Value: boxes.String(path)},
+		record.Field{Name: names[9], Value: query},
+		record.Field{Name: names[10], Value: boxes.String(protocol)},
+		record.Field{Name: names[11], Value: nil})
 }
 
 // splitRequest splits "METHOD URI PROTOCOL". The URI is everything between

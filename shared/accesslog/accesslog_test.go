@@ -113,6 +113,47 @@ func TestFields(t *testing.T) {
 	assert.Equal(t, vhostFieldNames, Fields())
 }
 
+// TestShape: ParseInto declares the shape of the fields it wrote for each
+// layout (record.Builder's SetShape), the same one for every line of a
+// layout, and none for a line it fails after one it parsed.
+func TestShape(t *testing.T) {
+	const line = `192.0.2.1 - - [05/Mar/2024:06:07:08 +0000] "GET / HTTP/1.1" 200 10`
+	cases := map[string]struct {
+		line  string
+		names []string
+	}{
+		"common":               {line, fieldNames},
+		"combined":             {line + ` "-" "curl/8.5.0"`, fieldNames},
+		"odd request":          {strings.Replace(line, "GET / HTTP/1.1", `\x16\x03\x01`, 1), fieldNames},
+		"vhost_common":         {"www.example.com " + line, vhostFieldNames},
+		"vhost_combined":       {"www.example.com:443 " + line + ` "-" "curl/8.5.0"`, vhostFieldNames},
+		"vhost with IPv6 port": {"[2001:db8::1]:8080 " + line + ` "-" "-"`, vhostFieldNames},
+	}
+	shapes := map[int]*record.Shape{} // by number of fields
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			r := record.NewBuilder(0)
+			require.NoError(t, ParseInto(r, []byte(c.line)))
+			names := make([]string, len(r.Fields))
+			for i, f := range r.Fields {
+				names[i] = f.Name
+			}
+			require.Equal(t, c.names, names)
+			require.NotNil(t, r.Shape())
+			assert.Equal(t, c.names, r.Shape().Names())
+			if sh, ok := shapes[len(names)]; ok {
+				assert.Same(t, sh, r.Shape(), "one shape a layout")
+			}
+			shapes[len(names)] = r.Shape()
+
+			require.Error(t, ParseInto(r, []byte(c.line+` "extra"`)))
+			assert.Nil(t, r.Shape())
+			assert.Empty(t, r.Fields)
+		})
+	}
+	assert.Len(t, shapes, 2)
+}
+
 func FuzzParse(f *testing.F) {
 	pipelinetest.FuzzParser(f, pipelinetest.Fuzz{
 		Parse: Parse, Malformed: ErrMalformed, Check: checkRecord,

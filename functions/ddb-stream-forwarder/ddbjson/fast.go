@@ -372,17 +372,27 @@ func (t *Transcoder) fastObject(d []byte, i int, out []byte, depth int) ([]byte,
 	return append(out, '}'), i, true
 }
 
-// fastList reads an L value at d[i].
-func (t *Transcoder) fastList(d []byte, i int, out []byte, depth int) ([]byte, int, bool) {
+// openArray writes the '[' of the array at d[i] and returns the offset
+// of its first element; for an empty array, its ']' too and the offset
+// after it (empty).
+func openArray(d []byte, i int, out []byte) (_ []byte, _ int, empty, ok bool) {
 	if d[i] != '[' {
-		return out, 0, false
+		return out, 0, false, false
 	}
 	out = append(out, '[')
 	if i = jsonscan.SkipSpace(d, i+1); i < len(d) && d[i] == ']' {
-		return append(out, ']'), i + 1, true
+		return append(out, ']'), i + 1, true, true
+	}
+	return out, i, false, true
+}
+
+// fastList reads an L value at d[i].
+func (t *Transcoder) fastList(d []byte, i int, out []byte, depth int) ([]byte, int, bool) {
+	out, i, empty, ok := openArray(d, i, out)
+	if empty || !ok {
+		return out, i, ok
 	}
 	for {
-		var ok bool
 		if out, i, ok = t.fastValue(d, i, out, depth+1); !ok {
 			return out, 0, false
 		}
@@ -395,18 +405,14 @@ func (t *Transcoder) fastList(d []byte, i int, out []byte, depth int) ([]byte, i
 
 // fastSet reads an SS, NS or BS value at d[i] (typ says which).
 func (t *Transcoder) fastSet(d []byte, i int, out []byte, typ byte) ([]byte, int, bool) {
-	if d[i] != '[' {
-		return out, 0, false
-	}
-	out = append(out, '[')
-	if i = jsonscan.SkipSpace(d, i+1); i < len(d) && d[i] == ']' {
-		return append(out, ']'), i + 1, true
+	out, i, empty, ok := openArray(d, i, out)
+	if empty || !ok {
+		return out, i, ok
 	}
 	for {
 		if i >= len(d) {
 			return out, 0, false
 		}
-		var ok bool
 		if typ == typeSS {
 			out, i, ok = t.fastString(d, i, out)
 		} else {

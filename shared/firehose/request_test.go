@@ -371,5 +371,83 @@ func FuzzPlainRecords(f *testing.F) {
 		kin := fmt.Sprintf(`,%[1]s"kinesisRecordMetadata"%[1]s:%[1]s{"shardId":%[2]s,%[1]s"partitionKey":%[2]s,"approximateArrivalTimestamp":%[3]d,"sequenceNumber":"%[4]s","subsequenceNumber":%[3]d}`,
 			space, idJSON, ms, data)
 		checkPlainRecords(t, []byte(`{"records":[`+rec+`}, `+rec+kin+space+`}]}`))
+		// The layout learned from the first record, then broken off by
+		// another (compact, the same values), then learned again.
+		compact := fmt.Sprintf(`{"recordId":%s,"approximateArrivalTimestamp":%d,"data":"%s"}`,
+			idJSON, ms, base64.StdEncoding.EncodeToString(data))
+		checkPlainRecords(t, []byte(`{"records":[`+rec+`},`+rec+`},`+compact+`,`+rec+`},`+rec+`}]}`))
+	})
+}
+
+// TestRecordLayout: records laid out as the one before are read by
+// comparing the punctuation (recordLayout), and whatever differs from it
+// (another layout, an id that stops plainASCIIEnd, a timestamp of
+// another shape) goes back to finding the keys, taking it the same.
+func TestRecordLayout(t *testing.T) {
+	rec := func(id, ms, data string) string {
+		return `{"recordId": "` + id + `", "approximateArrivalTimestamp": ` + ms + `, "data": "` + data + `"}`
+	}
+	compact := `{"recordId":"c","approximateArrivalTimestamp":1700000000000,"data":"aGk="}`
+	tests := map[string]struct {
+		records []string
+		plain   []bool
+	}{
+		"the same layout": {[]string{rec("r1", "1700000000000", "aGk="), rec("r22", "1700000000001", ""), rec("r333", "7", "aGVsbG8=")},
+			[]bool{true, true, true}},
+		"another layout":         {[]string{rec("r1", "1", "aGk="), compact, rec("r2", "2", "aGk=")}, []bool{true, true, true}},
+		"empty id":               {[]string{rec("r1", "1", "aGk="), rec("", "2", "aGk=")}, []bool{true, false}},
+		"escaped id":             {[]string{rec("r1", "1", "aGk="), rec(`r"2`, "2", "aGk=")}, []bool{true, false}},
+		"UTF-8 id":               {[]string{rec("r1", "1", "aGk="), rec("ré", "2", "aGk=")}, []bool{true, false}},
+		"id running on":          {[]string{rec("r1", "1", "aGk="), `{"recordId": "r2 "approximateArrivalTimestamp": 2, "data": "aGk="}`}, []bool{true, false}},
+		"negative timestamp":     {[]string{rec("r1", "1", "aGk="), rec("r2", "-2", "aGk="), rec("r3", "-0", "aGk=")}, []bool{true, true, true}},
+		"18 and 19 digits":       {[]string{rec("r1", "1", "aGk="), rec("r2", "999999999999999999", "aGk="), rec("r3", "1000000000000000000", "aGk=")}, []bool{true, true, true}},
+		"past int64's range":     {[]string{rec("r1", "1", "aGk="), rec("r2", "9223372036854775808", "aGk=")}, []bool{true, false}},
+		"leading zero":           {[]string{rec("r1", "1", "aGk="), rec("r2", "01", "aGk=")}, []bool{true, false}},
+		"zero":                   {[]string{rec("r1", "1", "aGk="), rec("r2", "0", "aGk=")}, []bool{true, true}},
+		"fraction":               {[]string{rec("r1", "1", "aGk="), rec("r2", "2.5", "aGk=")}, []bool{true, false}},
+		"exponent":               {[]string{rec("r1", "1", "aGk="), rec("r2", "2e3", "aGk=")}, []bool{true, false}},
+		"no digits":              {[]string{rec("r1", "1", "aGk="), rec("r2", "-", "aGk=")}, []bool{true, false}},
+		"null timestamp":         {[]string{rec("r1", "1", "aGk="), rec("r2", "null", "aGk=")}, []bool{true, false}},
+		"bad base64 after a run": {[]string{rec("r1", "1", "aGk="), rec("r2", "2", "aGk")}, []bool{true, false}},
+		"metadata after a run": {[]string{rec("r1", "1", "aGk="),
+			`{"recordId": "r2", "approximateArrivalTimestamp": 2, "data": "aGk=", "kinesisRecordMetadata": {"partitionKey": "pk"}}`}, []bool{true, true}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			raw := []byte(`{"records":[` + strings.Join(tc.records, ", ") + `]}`)
+			checkPlainRecords(t, raw)
+			var r Request
+			_, err := r.decodeAs(&jsonscan.Scanner{}, raw, nil, false, math.MaxInt)
+			if err != nil {
+				// Only an invalid request fails: the plain way left it to
+				// the general way, which said why.
+				assert.Contains(t, tc.plain, false, "%v", err)
+				return
+			}
+			require.Len(t, r.Records, len(tc.plain))
+			for i, want := range tc.plain {
+				assert.Equal(t, want, r.Records[i].raw != nil, "records[%d] read the plain way", i)
+			}
+		})
+	}
+}
+
+// FuzzPlainMillis holds plainMillis to jsonscan's Int64: what it takes,
+// followed by a byte that ends a number, Int64 reads to the same value
+// and the same offset.
+func FuzzPlainMillis(f *testing.F) {
+	for _, s := range []string{"1700000000000,", "-0 ", "0,", "01,", "999999999999999999}", "1000000000000000000,", "-", "12.5", "1e3", "-9223372036854775808,"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, p []byte) {
+		ms, end, ok := plainMillis(p, 0)
+		if !ok || end >= len(p) || strings.IndexByte(" \t\r\n,}]", p[end]) < 0 {
+			return
+		}
+		s := jsonscan.New(p)
+		n, err := s.Int64()
+		require.NoError(t, err, "%q", p)
+		assert.Equal(t, n, ms, "%q", p)
+		assert.Equal(t, end, s.Offset(), "%q", p)
 	})
 }

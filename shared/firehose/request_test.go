@@ -394,13 +394,14 @@ func TestRecordLayout(t *testing.T) {
 	}{
 		"the same layout": {[]string{rec("r1", "1700000000000", "aGk="), rec("r22", "1700000000001", ""), rec("r333", "7", "aGVsbG8=")},
 			[]bool{true, true, true}},
-		"another layout":         {[]string{rec("r1", "1", "aGk="), compact, rec("r2", "2", "aGk=")}, []bool{true, true, true}},
-		"empty id":               {[]string{rec("r1", "1", "aGk="), rec("", "2", "aGk=")}, []bool{true, false}},
-		"escaped id":             {[]string{rec("r1", "1", "aGk="), rec(`r"2`, "2", "aGk=")}, []bool{true, false}},
-		"UTF-8 id":               {[]string{rec("r1", "1", "aGk="), rec("ré", "2", "aGk=")}, []bool{true, false}},
-		"id running on":          {[]string{rec("r1", "1", "aGk="), `{"recordId": "r2 "approximateArrivalTimestamp": 2, "data": "aGk="}`}, []bool{true, false}},
-		"negative timestamp":     {[]string{rec("r1", "1", "aGk="), rec("r2", "-2", "aGk="), rec("r3", "-0", "aGk=")}, []bool{true, true, true}},
-		"18 and 19 digits":       {[]string{rec("r1", "1", "aGk="), rec("r2", "999999999999999999", "aGk="), rec("r3", "1000000000000000000", "aGk=")}, []bool{true, true, true}},
+		"another layout":     {[]string{rec("r1", "1", "aGk="), compact, rec("r2", "2", "aGk=")}, []bool{true, true, true}},
+		"empty id":           {[]string{rec("r1", "1", "aGk="), rec("", "2", "aGk=")}, []bool{true, false}},
+		"escaped id":         {[]string{rec("r1", "1", "aGk="), rec(`r"2`, "2", "aGk=")}, []bool{true, false}},
+		"UTF-8 id":           {[]string{rec("r1", "1", "aGk="), rec("ré", "2", "aGk=")}, []bool{true, false}},
+		"id running on":      {[]string{rec("r1", "1", "aGk="), `{"recordId": "r2 "approximateArrivalTimestamp": 2, "data": "aGk="}`}, []bool{true, false}},
+		"negative timestamp": {[]string{rec("r1", "1", "aGk="), rec("r2", "-2", "aGk="), rec("r3", "-0", "aGk=")}, []bool{true, true, true}},
+		"15 to 19 digits": {[]string{rec("r1", "1", "aGk="), rec("r2", "999999999999999", "aGk="), rec("r3", "9999999999999999", "aGk="),
+			rec("r4", "99999999999999999", "aGk="), rec("r5", "999999999999999999", "aGk="), rec("r6", "1000000000000000000", "aGk=")}, []bool{true, true, true, true, true, true}},
 		"past int64's range":     {[]string{rec("r1", "1", "aGk="), rec("r2", "9223372036854775808", "aGk=")}, []bool{true, false}},
 		"leading zero":           {[]string{rec("r1", "1", "aGk="), rec("r2", "01", "aGk=")}, []bool{true, false}},
 		"zero":                   {[]string{rec("r1", "1", "aGk="), rec("r2", "0", "aGk=")}, []bool{true, true}},
@@ -436,18 +437,43 @@ func TestRecordLayout(t *testing.T) {
 // followed by a byte that ends a number, Int64 reads to the same value
 // and the same offset.
 func FuzzPlainMillis(f *testing.F) {
-	for _, s := range []string{"1700000000000,", "-0 ", "0,", "01,", "999999999999999999}", "1000000000000000000,", "-", "12.5", "1e3", "-9223372036854775808,"} {
+	for _, s := range []string{"1700000000000,", "-0 ", "0,", "01,", "999999999999999999}", "1000000000000000000,", "9999999999999999,", "123456789012345,", "12345678,", "1234567,", "-12345678912345,", "-", "12.5", "1e3", "-9223372036854775808,"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, p []byte) {
-		ms, end, ok := plainMillis(p, 0)
-		if !ok || end >= len(p) || strings.IndexByte(" \t\r\n,}]", p[end]) < 0 {
-			return
+		// As it comes, and with room after it: plainMillis reads 16
+		// bytes at a time.
+		for _, p := range [][]byte{p, append(p[:len(p):len(p)], ",               "...)} {
+			ms, end, ok := plainMillis(p, 0)
+			if !ok || end >= len(p) || strings.IndexByte(" \t\r\n,}]", p[end]) < 0 {
+				continue
+			}
+			s := jsonscan.New(p)
+			n, err := s.Int64()
+			require.NoError(t, err, "%q", p)
+			assert.Equal(t, n, ms, "%q", p)
+			assert.Equal(t, end, s.Offset(), "%q", p)
 		}
-		s := jsonscan.New(p)
-		n, err := s.Int64()
-		require.NoError(t, err, "%q", p)
-		assert.Equal(t, n, ms, "%q", p)
-		assert.Equal(t, end, s.Offset(), "%q", p)
 	})
+}
+
+// TestPlainMillis: the numbers plainMillis takes, and those it leaves to
+// jsonscan.
+func TestPlainMillis(t *testing.T) {
+	for text, want := range map[string]int64{
+		"0": 0, "-0": 0, "7": 7, "-1": -1, "1234567": 1234567, "12345678": 12345678, "123456789": 123456789,
+		"1700000000000": 1700000000000, "-1700000000001": -1700000000001, "999999999999999999": 999999999999999999,
+		"-999999999999999999": -999999999999999999, "10000000": 10000000, "90000000": 90000000,
+	} {
+		for _, after := range []string{"", ",", ",               "} {
+			ms, end, ok := plainMillis([]byte(text+after), 0)
+			assert.True(t, ok, "%q", text+after)
+			assert.Equal(t, want, ms, "%q", text+after)
+			assert.Equal(t, len(text), end, "%q", text+after)
+		}
+	}
+	for _, text := range []string{"", "-", "01", "-01", "00", "0123456789", "1000000000000000000", "x", "-x"} {
+		_, _, ok := plainMillis([]byte(text+","), 0)
+		assert.False(t, ok, "%q", text)
+	}
 }

@@ -102,13 +102,21 @@ func (e *entry) appendJSON(b []byte) []byte {
 	} else {
 		b = jsonenc.AppendString(b, e.id)
 	}
-	b = append(b, `,"result":"`...)
-	b = append(b, e.result...)
-	b = append(b, '"')
-	if e.hasData() {
-		b = append(b, `,"data":"`...)
+	if e.result == ResultOk {
+		// Nearly every record: the result and the data's key written
+		// as one piece, not three.
+		b = append(b, `,"result":"Ok","data":"`...)
 		b = AppendBase64(b, e.data)
 		b = append(b, '"')
+	} else {
+		b = append(b, `,"result":"`...)
+		b = append(b, e.result...)
+		b = append(b, '"')
+		if e.hasData() {
+			b = append(b, `,"data":"`...)
+			b = AppendBase64(b, e.data)
+			b = append(b, '"')
+		}
 	}
 	b = append(b, e.meta...)
 	return append(b, '}')

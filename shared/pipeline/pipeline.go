@@ -214,7 +214,9 @@ func (p *Pipeline) transform(r firehose.Record, ps *pass) (firehose.Output, erro
 		}
 		if len(s.partition) > 0 {
 			if !haveFirst {
-				ps.first, firstAt, haveFirst = append(ps.first[:0], ps.keys...), at, true
+				// The first line's values kept by swapping buffers, not copied:
+				// prepare writes the next line's into the other.
+				ps.first, ps.keys, firstAt, haveFirst = ps.keys, ps.first[:0], at, true
 			} else if !bytes.Equal(ps.keys, ps.first) {
 				return firehose.Output{}, &LineError{Line: lines.line(at), Err: fmt.Errorf("%w: line %d has %s, this line %s",
 					ErrMixedPartitions, lines.line(firstAt), s.describePartition(ps.first), s.describePartition(ps.keys))}

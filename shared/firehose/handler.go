@@ -323,39 +323,47 @@ func (h *Handler) process(ctx context.Context, inv *invocation) (stats Stats, si
 		fail(out, in, data, "not transformed: the invocation reached its deadline margin")
 	}
 
-	// overBudget handles a record whose entry (Ok or failed with its
-	// data, outLen bytes of output) does not fit in what is left of the
-	// budget.
-	overBudget := func(out *entry, in *RequestRecord, outLen int) {
-		data, _ := req.data(in)
-		switch {
-		case base+out.extraLen() > h.budget && out.result == ResultOk:
-			// Re-ingested as it came, it would come back just as large,
-			// forever; only the transform can split it (Output.Reingest).
-			fail(out, in, data, fmt.Sprintf("output of %d base64 bytes exceeds the %d-byte response budget on its own",
-				base64.StdEncoding.EncodedLen(outLen), h.budget))
-		case h.reingest == nil:
-			fail(out, in, data, "response budget exceeded and no re-ingestion configured")
-		default:
-			// Over budget: put the record back as it came; a later
-			// invocation transforms it again.
-			requeue(out, in)
-			full = true
-			inv.eager = stats.BytesIn + stats.BytesIn/8 + 64<<10
+	for i := range req.Records {
+		in := &req.Records[i]
+		out := &entries[i]
+		*out = entry{id: in.RecordID, idLen: in.idLen}
+		// A record not decoded yet is plain base64 (it cannot fail to
+		// decode): one that will not be transformed is left as it is.
+		if in.lazy && (full || work.Err() != nil) {
+			stats.BytesIn += in.dataLen()
+			if full {
+				requeue(out, in)
+			} else {
+				untransformed(out, in)
+			}
+			continue
 		}
-	}
-	// settle takes the transform's answer for record i into its entry.
-	settle := func(i int, o Output, err error) {
-		in, out := &req.Records[i], &entries[i]
+		data, err := req.data(in)
+		if err != nil {
+			// Nothing to transform, re-ingest or hand back: the record
+			// fails alone, without data, and the batch goes on.
+			fail(out, in, nil, err.Error())
+			continue
+		}
+		stats.BytesIn += len(data)
+		if full {
+			requeue(out, in)
+			continue
+		}
+		if work.Err() != nil {
+			untransformed(out, in)
+			continue
+		}
+		o, err := h.run(work, in, data, inv.out.free())
 		inv.out.keep(o.Data)
 		switch {
 		case err != nil && work.Err() != nil:
 			// Cut short by the deadline: not this record's fault.
 			untransformed(out, in)
-			return
+			continue
 		case err != nil:
 			out.result = ResultProcessingFailed
-			out.data, _ = req.data(in) // Firehose writes failed records' data to the error prefix.
+			out.data = data // Firehose writes failed records' data to the error prefix.
 			h.log.WarnContext(ctx, "record failed", "record_id", in.RecordID, "error", err.Error())
 		case len(o.Reingest) > 0:
 			out.result = ResultDropped
@@ -371,88 +379,30 @@ func (h *Handler) process(ctx context.Context, inv *invocation) (stats Stats, si
 			out.meta = inv.meta.get(o.PartitionKeys)
 		}
 		if out.result == ResultDropped {
-			return
+			continue
 		}
 		// Failed records carry their data back too, so they count against
 		// the budget like Ok ones.
-		if size := out.extraLen(); used+size <= h.budget {
+		size := out.extraLen()
+		if used+size <= h.budget {
 			used += size
-			return
+			continue
 		}
-		overBudget(out, in, len(o.Data))
-	}
-	// transformFrom runs the records from the one at from on, returning
-	// where the next run starts: after the last record, or after one
-	// whose transform panicked, which fails that record alone. One
-	// deferred recover for the records of a run, not one a record: a
-	// call of its own with a defer in it was a tenth of the framework's
-	// time per record on batches of short records.
-	transformFrom := func(from int) (next int) {
-		i, inTransform := from, false
-		defer func() {
-			if !inTransform {
-				return // not the transform's panic: it goes on
-			}
-			p := recover()
-			if p == nil {
-				return // runtime.Goexit
-			}
-			h.log.ErrorContext(work, "transform panicked", "record_id", req.Records[i].RecordID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			settle(i, Output{}, fmt.Errorf("transform panicked: %v", p))
-			next = i + 1
-		}()
-		for ; i < n; i++ {
-			in := &req.Records[i]
-			out := &entries[i]
-			*out = entry{id: in.RecordID, idLen: in.idLen}
-			// A record not decoded yet is plain base64 (it cannot fail to
-			// decode): one that will not be transformed is left as it is.
-			if in.lazy && (full || work.Err() != nil) {
-				stats.BytesIn += in.dataLen()
-				if full {
-					requeue(out, in)
-				} else {
-					untransformed(out, in)
-				}
-				continue
-			}
-			data, err := req.data(in)
-			if err != nil {
-				// Nothing to transform, re-ingest or hand back: the record
-				// fails alone, without data, and the batch goes on.
-				fail(out, in, nil, err.Error())
-				continue
-			}
-			stats.BytesIn += len(data)
-			if full {
-				requeue(out, in)
-				continue
-			}
-			if work.Err() != nil {
-				untransformed(out, in)
-				continue
-			}
-			inTransform = true
-			o, err := h.transform(work, record(in, data, inv.out.free()))
-			inTransform = false
-			if err == nil && !o.Drop && len(o.Reingest) == 0 {
-				// Ok, nearly always, and nearly always within the budget:
-				// settled here, the rest by settle.
-				inv.out.keep(o.Data)
-				out.result, out.data, out.meta = ResultOk, o.Data, inv.meta.get(o.PartitionKeys)
-				if size := out.extraLen(); used+size <= h.budget {
-					used += size
-					continue
-				}
-				overBudget(out, in, len(o.Data))
-				continue
-			}
-			settle(i, o, err)
+		switch {
+		case base+size > h.budget && out.result == ResultOk:
+			// Re-ingested as it came, it would come back just as large,
+			// forever; only the transform can split it (Output.Reingest).
+			fail(out, in, data, fmt.Sprintf("output of %d base64 bytes exceeds the %d-byte response budget on its own",
+				base64.StdEncoding.EncodedLen(len(o.Data)), h.budget))
+		case h.reingest == nil:
+			fail(out, in, data, "response budget exceeded and no re-ingestion configured")
+		default:
+			// Over budget: put the record back as it came; a later
+			// invocation transforms it again.
+			requeue(out, in)
+			full = true
+			inv.eager = stats.BytesIn + stats.BytesIn/8 + 64<<10
 		}
-		return n
-	}
-	for i := 0; i < n; {
-		i = transformFrom(i)
 	}
 
 	if !full {
@@ -496,14 +446,19 @@ func (h *Handler) process(ctx context.Context, inv *invocation) (stats Stats, si
 	return stats, size, nil
 }
 
-// record is in as the transform sees it, with its decoded data and the
-// memory for its output.
-func record(in *RequestRecord, data, out []byte) Record {
+// run calls the transform, turning a panic into that record's error.
+func (h *Handler) run(ctx context.Context, in *RequestRecord, data, out []byte) (o Output, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			h.log.ErrorContext(ctx, "transform panicked", "record_id", in.RecordID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			err = fmt.Errorf("transform panicked: %v", p)
+		}
+	}()
 	r := Record{ID: in.RecordID, Data: data, ArrivalTime: in.ArrivalTime, Out: out}
 	if in.Kinesis.PartitionKey != "" || in.Kinesis.ShardID != "" {
 		r.Kinesis = &in.Kinesis
 	}
-	return r
+	return h.transform(ctx, r)
 }
 
 // outArena is the memory behind Record.Out (WithOutArena): one buffer the

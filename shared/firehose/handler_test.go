@@ -147,6 +147,23 @@ func TestHandlePanicFailsOnlyItsRecord(t *testing.T) {
 	assert.Equal(t, ResultOk, resp.Records[2].Result)
 }
 
+// TestHandlePanicsInARow: panics in consecutive records, the first and the
+// last, each fail their record alone, with its data, and the records
+// between them are transformed.
+func TestHandlePanicsInARow(t *testing.T) {
+	resp, stats, err := process(t, NewHandler(upper), event("panic", "panic", "a", "panic", "drop", "b", "panic"))
+	require.NoError(t, err)
+	var results []string
+	for _, r := range resp.Records {
+		results = append(results, r.Result)
+		if r.Result == ResultProcessingFailed {
+			assert.Equal(t, "panic", string(r.Data), r.RecordID)
+		}
+	}
+	assert.Equal(t, []string{ResultProcessingFailed, ResultProcessingFailed, ResultOk, ResultProcessingFailed, ResultDropped, ResultOk, ResultProcessingFailed}, results)
+	assert.Equal(t, Stats{In: 7, Ok: 2, Dropped: 1, Failed: 4, BytesIn: 26, BytesOut: 2}, stats)
+}
+
 // budgetFitting is the smallest budget whose response holds the records
 // of ev listed in ok as Ok with their data (upper-cased by the transform),
 // every other record taking the entry reserved for it.

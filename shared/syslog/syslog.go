@@ -467,11 +467,21 @@ func (p *parser) rfc3164() (header, error) {
 	}
 	rest = rest[1:]
 
-	app, pid, msg, isTag := splitTag(rest)
-	if first := rest[:tokenEnd(rest, 0)]; !isTag || isIPv6(first) {
-		h.hostname = p.optional(first)
-		rest = strings.TrimPrefix(rest[len(first):], " ")
+	var app, pid, msg string
+	var isTag bool
+	if j := wordEnd(rest); j > 0 && j < len(rest) && rest[j] == ' ' {
+		// A word that ends at a space is no tag ("app:", "app[pid]"):
+		// the hostname, as nearly always. (Found by the one scan of it
+		// that splitTag would make, without trying it as a tag.)
+		h.hostname, rest = p.optional(rest[:j]), rest[j+1:]
 		app, pid, msg, isTag = splitTag(rest)
+	} else {
+		app, pid, msg, isTag = splitTag(rest)
+		if first := rest[:tokenEnd(rest, 0)]; !isTag || isIPv6(first) {
+			h.hostname = p.optional(first)
+			rest = strings.TrimPrefix(rest[len(first):], " ")
+			app, pid, msg, isTag = splitTag(rest)
+		}
 	}
 	if !isTag {
 		if rest != "" {
@@ -485,21 +495,24 @@ func (p *parser) rfc3164() (header, error) {
 
 // splitTag splits "app: msg", "app[pid]: msg" or "app[pid] msg".
 func splitTag(s string) (app, pid, msg string, ok bool) {
-	j := 0
-	for j < len(s) && s[j] != ' ' && s[j] != ':' && s[j] != '[' {
-		j++
-	}
+	j := wordEnd(s)
 	if j == 0 || j == len(s) {
 		return "", "", "", false
 	}
 	app = s[:j]
 	if s[j] == '[' {
-		k := strings.IndexByte(s[j:], ']')
-		if k < 0 || strings.IndexByte(s[j:j+k], ' ') >= 0 {
+		// The pid ends at the first ']', with no space before it. (A
+		// loop: a pid is a few digits, shorter than the calls of
+		// searching it.)
+		k := j + 1
+		for k < len(s) && s[k] != ']' && s[k] != ' ' {
+			k++
+		}
+		if k == len(s) || s[k] == ' ' {
 			return "", "", "", false
 		}
-		pid = s[j+1 : j+k]
-		j += k + 1
+		pid = s[j+1 : k]
+		j = k + 1
 		if j == len(s) {
 			return app, pid, "", true
 		}
@@ -512,6 +525,20 @@ func splitTag(s string) (app, pid, msg string, ok bool) {
 	}
 	return app, pid, strings.TrimPrefix(s[j+1:], " "), true
 }
+
+// wordEnd returns the index of the first ' ', ':' or '[' in s, where a
+// hostname or a tag's app name ends, or len(s).
+func wordEnd(s string) int {
+	j := 0
+	for j < len(s) && !wordEnds[s[j]] {
+		j++
+	}
+	return j
+}
+
+// wordEnds marks the bytes wordEnd stops at: one load a byte, where
+// comparing with each was three.
+var wordEnds = [256]bool{' ': true, ':': true, '[': true}
 
 // isIPv6 reports whether a word is an IPv6 address (hex digits and at least
 // two colons), which the tag rule would otherwise take for "app:".

@@ -55,6 +55,7 @@
 package syslog
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -574,10 +575,13 @@ func (p *parser) parseBSDTime(s string) (int64, string, string, error) {
 	for j < len(s) && j-i < 2 && isDigit(s[j]) {
 		j++
 	}
-	day, _ := atoi(s[i:j])
 	clock := s[min(j+1, len(s)):]
 	if j == i || j == len(s) || s[j] != ' ' || len(clock) < 8 || clock[2] != ':' || clock[5] != ':' {
 		return 0, "", "", errorf("timestamp %q is not Mmm dd hh:mm:ss", s[:min(len(s), len("Mmm dd hh:mm:ss"))])
+	}
+	day := int(s[i] - '0') // one or two digits
+	if j-i == 2 {
+		day = day*10 + int(s[i+1]-'0')
 	}
 	hour, ok1 := two(clock, 0)
 	minute, ok2 := two(clock, 3)
@@ -601,10 +605,19 @@ func (p *parser) parseBSDTime(s string) (int64, string, string, error) {
 		// checked): what civil.AppendRFC3339 would write for t, without
 		// working the date out of t again. Written in place in the
 		// arena (record.Builder.Room).
-		text := append(appendDigits(p.r.Room(len("2006-01-02T15:04:05Z")), year, 4), '-')
-		text = append(appendDigits(text, month, 2), '-')
-		text = append(appendDigits(text, day, 2), 'T')
-		text = append(append(text, clock[:8]...), 'Z')
+		text := p.r.Room(len("2006-01-02T15:04:05Z"))[:len("2006-01-02T15:04:05Z")]
+		hi, lo := year/100, year%100
+		text[0], text[1], text[2], text[3] = byte('0'+hi/10), byte('0'+hi%10), byte('0'+lo/10), byte('0'+lo%10)
+		text[4], text[5], text[6], text[7] = '-', monthDigits[2*month], monthDigits[2*month+1], '-'
+		text[8], text[9], text[10] = '0', s[i], 'T' // the day's digits as read
+		if j-i == 2 {
+			text[8], text[9] = s[i], s[i+1]
+		}
+		// The clock's 8 bytes as one word (the compiler joins the byte
+		// loads), where copying them was a call.
+		binary.LittleEndian.PutUint64(text[11:19], uint64(clock[0])|uint64(clock[1])<<8|uint64(clock[2])<<16|uint64(clock[3])<<24|
+			uint64(clock[4])<<32|uint64(clock[5])<<40|uint64(clock[6])<<48|uint64(clock[7])<<56)
+		text[19] = 'Z'
 		return t, p.r.Keep(text), clock[8:], nil
 	}
 	t, ok := p.dateYearIn(month, day, hour, minute, sec)
@@ -615,11 +628,21 @@ func (p *parser) parseBSDTime(s string) (int64, string, string, error) {
 	return t, p.r.Text(civil.AppendRFC3339(b[:0], t, "")), clock[8:], nil
 }
 
-// limitDate is the date of a day since the epoch.
+// monthDigits holds the two digits of each month, from 1.
+const monthDigits = "00010203040506070809101112"
+
+// limitDate is the date of a day since the epoch, with the days since the
+// epoch of January 1 of its year and of the year before, and whether
+// each is a leap year: the years nearly every date is dated in.
 type limitDate struct {
 	days             int64
 	year, month, day int
+	yearDays         [2]int64 // year-1, year
+	leap             [2]bool
 }
+
+// daysBefore is the number of days in a common year before each month.
+var daysBefore = [13]int64{0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334}
 
 // lastLimit is the date of the limit (see pickYear) that date worked out
 // last, for any parser: the limit moves with the reference time, but its
@@ -636,10 +659,22 @@ func (p *parser) date(month, day, secOfDay int) (year int, days int64, ok bool) 
 	if l == nil || l.days != limitDays {
 		l = &limitDate{days: limitDays}
 		l.year, l.month, l.day = civil.Date(limitDays)
+		for k, y := range [2]int{l.year - 1, l.year} {
+			l.yearDays[k], l.leap[k] = civil.Days(y, 1, 1), civil.DaysIn(y, 2) == 29
+		}
 		lastLimit.Store(l)
 	}
 	if year, ok = pickYear(l.year, l.month, l.day, limitSec, month, day, secOfDay); !ok {
 		return 0, 0, false
+	}
+	if k := year - l.year + 1; k == 0 || k == 1 {
+		// From January 1, without civil.Days' arithmetic of eras (a
+		// third of reading the timestamp).
+		days = l.yearDays[k] + daysBefore[month] + int64(day-1)
+		if month > 2 && l.leap[k] {
+			days++
+		}
+		return year, days, true
 	}
 	return year, civil.Days(year, month, day), true
 }
@@ -772,15 +807,6 @@ func (p *parser) writeStamp(stamp string, t int64, frac string) string {
 		return p.hint(stamp, t, frac)
 	}
 	return p.writeTime(t, frac)
-}
-
-// appendDigits appends a non-negative n below 10^width as exactly width
-// digits (2 or 4), zero-padded.
-func appendDigits(b []byte, n, width int) []byte {
-	if width == 4 {
-		b = append(b, byte('0'+n/1000), byte('0'+n/100%10))
-	}
-	return append(b, byte('0'+n/10%10), byte('0'+n%10))
 }
 
 // two parses the two digits at s[i:i+2] (which the caller checked are

@@ -123,20 +123,24 @@ func ParseInto(r *record.Builder, line []byte, now time.Time) error {
 	// Every string of the record is a slice of one copy of the line, or
 	// of the text derived from it (unescaped values, the timestamp); the
 	// header's strings are boxed in room taken once (record.Boxes).
-	p := parser{r: r, s: r.Text(line), now: now, boxes: r.Boxes(headerStrings, 0)}
+	// The fields are written in place, each once (parser.set): room for
+	// them and for what a pipeline adds is taken once.
+	r.Fields = slices.Grow(r.Fields, numFields+2)[:numFields]
+	p := parser{f: (*[numFields]record.Field)(r.Fields), r: r, s: r.Text(line), now: now, boxes: r.Boxes(headerStrings, 0)}
 	pri, err := p.priority()
+	if err == nil {
+		p.setPriority(pri)
+		if version, ok := p.version(pri); ok {
+			err = p.rfc5424(version)
+		} else {
+			err = p.rfc3164()
+		}
+	}
 	if err != nil {
+		r.Fields = r.Fields[:0]
 		return err
 	}
-	if version, ok := p.version(pri); ok {
-		err = p.rfc5424(version)
-	} else {
-		err = p.rfc3164()
-	}
-	if err != nil {
-		return err
-	}
-	p.h.fill(r, pri)
+	r.SetShape(shape)
 	return nil
 }
 
@@ -144,47 +148,46 @@ func ParseInto(r *record.Builder, line []byte, now time.Time) error {
 // hostname, app_name, procid, msgid and message.
 const headerStrings = 6
 
-// header is what a message holds besides its priority.
-type header struct {
-	version        any // int64, or nil for RFC 3164
-	timestamp      any
-	hostname       any
-	appName        any
-	procID         any
-	msgID          any
-	structuredData any // *record.Record or nil
-	message        any
-}
+// The places of the fields in the record, in the order of names.
+const (
+	fieldPriority = iota
+	fieldFacility
+	fieldFacilityName
+	fieldSeverity
+	fieldSeverityName
+	fieldVersion
+	fieldTimestamp
+	fieldHostname
+	fieldAppName
+	fieldProcID
+	fieldMsgID
+	fieldStructuredData
+	fieldMessage
+)
 
-// fill writes the record's fields to r, in place: room for them and for
-// what a pipeline adds is taken once.
-func (h *header) fill(r *record.Builder, pri int) {
-	var priority, facility, facilityName, severity, severityName any
-	if pri >= 0 {
-		priority = smallInts[pri]
-		facility, facilityName = smallInts[pri/8], facilityNames[pri/8]
-		severity, severityName = smallInts[pri%8], severityNames[pri%8]
+// set writes field k of the record, named names[k], as v. Each field is
+// set once a line, nil when the message does not have it: written in
+// place as they are read, the values were not kept in a header and copied
+// from it (a tenth of the parser's own work).
+func (p *parser) set(k int, v any) { p.f[k] = record.Field{Name: names[k], Value: v} }
+
+// setPriority sets the priority, facility and severity fields for pri, -1
+// for none.
+func (p *parser) setPriority(pri int) {
+	if pri < 0 {
+		for k := fieldPriority; k <= fieldSeverityName; k++ {
+			p.set(k, nil)
+		}
+		return
 	}
-	r.Fields = slices.Grow(r.Fields, numFields+2)[:numFields]
-	f := (*[numFields]record.Field)(r.Fields)
-	n := &names
-	f[0] = record.Field{Name: n[0], Value: priority}
-	f[1] = record.Field{Name: n[1], Value: facility}
-	f[2] = record.Field{Name: n[2], Value: facilityName}
-	f[3] = record.Field{Name: n[3], Value: severity}
-	f[4] = record.Field{Name: n[4], Value: severityName}
-	f[5] = record.Field{Name: n[5], Value: h.version}
-	f[6] = record.Field{Name: n[6], Value: h.timestamp}
-	f[7] = record.Field{Name: n[7], Value: h.hostname}
-	f[8] = record.Field{Name: n[8], Value: h.appName}
-	f[9] = record.Field{Name: n[9], Value: h.procID}
-	f[10] = record.Field{Name: n[10], Value: h.msgID}
-	f[11] = record.Field{Name: n[11], Value: h.structuredData}
-	f[12] = record.Field{Name: n[12], Value: h.message}
-	r.SetShape(shape)
+	p.set(fieldPriority, smallInts[pri])
+	p.set(fieldFacility, smallInts[pri/8])
+	p.set(fieldFacilityName, facilityNames[pri/8])
+	p.set(fieldSeverity, smallInts[pri%8])
+	p.set(fieldSeverityName, severityNames[pri%8])
 }
 
-// names are the names of the fields fill writes, in order, and shape
+// names are the names of the fields ParseInto writes, in order, and shape
 // declares them on the record (record.Builder's SetShape).
 var (
 	names = [numFields]string{"priority", "facility", "facility_name", "severity", "severity_name", "version",
@@ -203,11 +206,9 @@ var smallInts = func() (t [256]any) {
 }()
 
 // parser holds one message: s is the line, held by r's arena, i the
-// position reached, and h what was read of its header. (The header in the
-// parser, rather than returned by rfc5424 and rfc3164, is not copied
-// twice a line: a tenth of the parser's own work.)
+// position reached, and f the fields of r.
 type parser struct {
-	h     header
+	f     *[numFields]record.Field
 	r     *record.Builder
 	s     string
 	i     int
@@ -255,44 +256,45 @@ func (p *parser) version(pri int) (int, bool) {
 // rfc5424 reads TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA
 // [MSG] after the version.
 func (p *parser) rfc5424(version int) error {
-	h := &p.h
 	if version < len(smallInts) {
-		h.version = smallInts[version]
+		p.set(fieldVersion, smallInts[version])
 	} else {
-		h.version = p.r.BoxInt(int64(version))
+		p.set(fieldVersion, p.r.BoxInt(int64(version)))
 	}
 	stamp, err := p.field("timestamp")
 	if err != nil {
 		return err
 	}
+	var timestamp any
 	if stamp != "-" {
 		t, frac, err := parseRFC3339(stamp)
 		if err != nil {
 			return err
 		}
-		h.timestamp = p.boxes.String(p.writeStamp(stamp, t, frac))
+		timestamp = p.boxes.String(p.writeStamp(stamp, t, frac))
 	}
-	// One after the other, not through pointers into h, which would move
-	// h to the heap.
-	var values [4]any
+	p.set(fieldTimestamp, timestamp)
 	for i, name := range [...]string{"hostname", "app-name", "procid", "msgid"} {
 		v, err := p.field(name)
 		if err != nil {
 			return err
 		}
-		values[i] = p.optional(v)
+		p.set(fieldHostname+i, p.optional(v))
 	}
-	h.hostname, h.appName, h.procID, h.msgID = values[0], values[1], values[2], values[3]
-	if h.structuredData, err = p.structuredData(); err != nil {
+	sd, err := p.structuredData()
+	if err != nil {
 		return err
 	}
+	p.set(fieldStructuredData, sd)
+	var message any
 	switch {
 	case p.i == len(p.s):
 	case p.s[p.i] != ' ':
 		return errorf("no space after the structured data")
 	default:
-		h.message = p.boxes.String(strings.TrimPrefix(p.s[p.i+1:], "\uFEFF"))
+		message = p.boxes.String(strings.TrimPrefix(p.s[p.i+1:], "\uFEFF"))
 	}
+	p.set(fieldMessage, message)
 	return nil
 }
 
@@ -458,58 +460,77 @@ func (p *parser) addParam(elem *record.Record, name, value string) {
 
 // rfc3164 reads TIMESTAMP [HOSTNAME] [TAG] MSG after the optional priority.
 func (p *parser) rfc3164() error {
-	h := &p.h
-	rest := p.s[p.i:]
+	timestamp, rest, err := p.bsdTimestamp(p.s[p.i:])
+	if err != nil {
+		return err
+	}
+	var hostname, appName, procID, message any
+	switch {
+	case rest == "":
+	case rest[0] != ' ':
+		return errorf("no space after the timestamp")
+	default:
+		hostname, appName, procID, message = p.bsdTag(rest[1:])
+	}
+	p.set(fieldVersion, nil)
+	p.set(fieldTimestamp, timestamp)
+	p.set(fieldHostname, hostname)
+	p.set(fieldAppName, appName)
+	p.set(fieldProcID, procID)
+	p.set(fieldMsgID, nil)
+	p.set(fieldStructuredData, nil)
+	p.set(fieldMessage, message)
+	return nil
+}
+
+// bsdTimestamp reads an RFC 3164 message's timestamp at the start of rest
+// and returns what follows it.
+func (p *parser) bsdTimestamp(rest string) (any, string, error) {
 	switch {
 	case rest != "" && isDigit(rest[0]):
 		end := tokenEnd(rest, 0)
 		stamp := rest[:end]
 		t, frac, err := parseRFC3339(stamp)
 		if err != nil {
-			return err
+			return nil, "", err
 		}
-		h.timestamp, rest = p.boxes.String(p.writeStamp(stamp, t, frac)), rest[end:]
+		return p.boxes.String(p.writeStamp(stamp, t, frac)), rest[end:], nil
 	case isBSDTime(rest):
 		t, text, after, err := p.parseBSDTime(rest)
 		if err != nil {
-			return err
+			return nil, "", err
 		}
-		h.timestamp, rest = p.boxes.String(p.hint(text, t, "")), after
-	default:
-		return errorf("no timestamp (Mmm dd hh:mm:ss or RFC 3339) at %s", excerpt.Quote(rest))
+		return p.boxes.String(p.hint(text, t, "")), after, nil
 	}
-	if rest == "" {
-		return nil
-	}
-	if rest[0] != ' ' {
-		return errorf("no space after the timestamp")
-	}
-	rest = rest[1:]
+	return nil, "", errorf("no timestamp (Mmm dd hh:mm:ss or RFC 3339) at %s", excerpt.Quote(rest))
+}
 
+// bsdTag reads [HOSTNAME] [TAG] MSG, what follows an RFC 3164 message's
+// timestamp and a space.
+func (p *parser) bsdTag(rest string) (hostname, appName, procID, message any) {
 	var app, pid, msg string
 	var isTag bool
 	if j := wordEnd(rest); j > 0 && j < len(rest) && rest[j] == ' ' {
 		// A word that ends at a space is no tag ("app:", "app[pid]"):
 		// the hostname, as nearly always. (Found by the one scan of it
 		// that splitTag would make, without trying it as a tag.)
-		h.hostname, rest = p.optional(rest[:j]), rest[j+1:]
+		hostname, rest = p.optional(rest[:j]), rest[j+1:]
 		app, pid, msg, isTag = splitTag(rest)
 	} else {
 		app, pid, msg, isTag = splitTag(rest)
 		if first := rest[:tokenEnd(rest, 0)]; !isTag || isIPv6(first) {
-			h.hostname = p.optional(first)
+			hostname = p.optional(first)
 			rest = strings.TrimPrefix(rest[len(first):], " ")
 			app, pid, msg, isTag = splitTag(rest)
 		}
 	}
 	if !isTag {
 		if rest != "" {
-			h.message = p.boxes.String(rest)
+			message = p.boxes.String(rest)
 		}
-		return nil
+		return hostname, nil, nil, message
 	}
-	h.appName, h.procID, h.message = p.boxes.String(app), p.optional(pid), p.boxes.String(msg)
-	return nil
+	return hostname, p.boxes.String(app), p.optional(pid), p.boxes.String(msg)
 }
 
 // splitTag splits "app: msg", "app[pid]: msg" or "app[pid] msg".

@@ -119,6 +119,13 @@ func FuzzAppendJSON(f *testing.F) {
 		one, err := AppendJSON(nil, rec(name, i))
 		require.NoError(t, err)
 		assert.Equal(t, "{"+marshalNoHTML(t, name)+":"+marshalNoHTML(t, i)+"}", string(one))
+		// A nested record, into a buffer with room (putObject) and without.
+		wantNested := `{"n":{` + marshalNoHTML(t, s) + ":" + marshalNoHTML(t, name) + `,"m":null}}`
+		for _, room := range []int{0, 1024} {
+			nested, err := AppendJSON(make([]byte, 0, room), rec("n", rec(s, name, "m", nil)))
+			require.NoError(t, err)
+			assert.Equal(t, wantNested, string(nested), "room %d", room)
+		}
 	})
 }
 
@@ -249,13 +256,14 @@ func FuzzAppendMillisDecimal(f *testing.F) {
 }
 
 // FuzzAppendPlain holds appendPlain, which writes the fields whose names
-// are the very strings of the record before without a call, to the field
-// by field writer (AppendJSON): the same bytes, line after line through
-// one memberNames, for strings of any length and content (escapes,
-// invalid UTF-8), nulls, numbers and booleans, names short and long,
-// fields that change type from line to line, and output buffers with
-// plenty of room or too little (where appendPlain leaves the field to
-// the general path).
+// are the very strings of the record before without a call, and putObject,
+// which writes nested records of strings so, to the field by field writer
+// (appendFieldByField): the same bytes, line after line through one
+// memberNames, and from AppendJSON, for strings of any length and content
+// (escapes, invalid UTF-8), nulls, numbers and booleans, names short and
+// long, nested records, fields that change type from line to line, and
+// output buffers with plenty of room or too little (where appendPlain and
+// putObject leave the field to the general path).
 func FuzzAppendPlain(f *testing.F) {
 	f.Add("value", "", int64(200), 0.25, true, uint8(0))
 	f.Add("a\"b\\c\x01\xffé\u2028", "0123456789abcdef0123456789", int64(math.MinInt64), 1e21, false, uint8(7))
@@ -263,8 +271,17 @@ func FuzzAppendPlain(f *testing.F) {
 	f.Add("GET", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36", int64(1234567), 0.002, true, uint8(200))
 	f.Fuzz(func(t *testing.T, s1, s2 string, n int64, fl float64, b bool, shape uint8) {
 		names := []string{"a", "status", "a_field_name_longer_than_thirty_two_bytes", "q\"uote", "time_taken", "é"}
+		// Nested records as syslog's structured data, with names and
+		// values of any content, empty, null, too deep for putObject, or
+		// holding a value it leaves to appendValue.
+		deep := rec(s1, s2)
+		for range maxPlainDepth + int(shape%3) {
+			deep = rec("d", deep)
+		}
 		values := []any{s1, nil, n, fl, b, s2, s1 + s2, json.RawMessage(`[1, 2]`), s2[:len(s2)/2], int64(shape),
-			float64(n) / 1000, -n / 7, float64(n%1e12) / 1000, !b, math.Nextafter(float64(n)/1000, 0)}
+			float64(n) / 1000, -n / 7, float64(n%1e12) / 1000, !b, math.Nextafter(float64(n)/1000, 0),
+			rec("origin", rec("ip", s1), s2, rec("iut", s2, s1, nil)), rec(s1, s2), rec(), (*record.Record)(nil),
+			rec("a", rec(), "b", (*record.Record)(nil), "c", rec("n", n)), deep}
 		var names0 memberNames
 		for line := range 6 {
 			r := record.New(len(names))
@@ -274,9 +291,12 @@ func FuzzAppendPlain(f *testing.F) {
 			if line == 4 {
 				r.Fields = r.Fields[:3] // fewer fields, then more again
 			}
-			want, wantErr := AppendJSON([]byte("x"), r)
+			want, wantErr := appendFieldByField([]byte("x"), r)
 			room := 1 + int(shape)*line // from none to plenty
 			got, err := appendRecord(append(make([]byte, 0, room), 'x'), r, 0, false, nil, &names0)
+			all, allErr := AppendJSON(append(make([]byte, 0, room), 'x'), r)
+			assert.Equal(t, want, all, "AppendJSON, line %d", line)
+			assert.Equal(t, wantErr, allErr, "AppendJSON, line %d", line)
 			if wantErr != nil {
 				require.Error(t, err, "line %d", line)
 				assert.Equal(t, wantErr.Error(), err.Error())
@@ -286,6 +306,32 @@ func FuzzAppendPlain(f *testing.F) {
 			require.Equal(t, string(want), string(got), "line %d", line)
 		}
 	})
+}
+
+// appendFieldByField writes r as appendRecord does without its shortcuts
+// (appendPlain, putObject): a call for each name and each value, nested
+// records too. It is the reference of FuzzAppendPlain.
+func appendFieldByField(dst []byte, r *record.Record) ([]byte, error) {
+	if r == nil {
+		return append(dst, "null"...), nil
+	}
+	dst = append(dst, '{')
+	for i, f := range r.Fields {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(jsonenc.AppendString(dst, f.Name), ':')
+		var err error
+		if nested, ok := f.Value.(*record.Record); ok {
+			dst, err = appendFieldByField(dst, nested)
+		} else {
+			dst, err = appendValue(dst, f.Value, 0, nil)
+		}
+		if err != nil {
+			return dst, &FieldError{Field: f.Name, Err: err}
+		}
+	}
+	return append(dst, '}'), nil
 }
 
 // TestPutUint checks the digits against strconv's at every length's

@@ -55,6 +55,7 @@
 package syslog
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -122,21 +123,24 @@ func ParseInto(r *record.Builder, line []byte, now time.Time) error {
 	// Every string of the record is a slice of one copy of the line, or
 	// of the text derived from it (unescaped values, the timestamp); the
 	// header's strings are boxed in room taken once (record.Boxes).
-	p := parser{r: r, s: r.Text(line), now: now, boxes: r.Boxes(headerStrings, 0)}
+	// The fields are written in place, each once (parser.set): room for
+	// them and for what a pipeline adds is taken once.
+	r.Fields = slices.Grow(r.Fields, numFields+2)[:numFields]
+	p := parser{f: (*[numFields]record.Field)(r.Fields), r: r, s: r.Text(line), now: now, boxes: r.Boxes(headerStrings, 0)}
 	pri, err := p.priority()
+	if err == nil {
+		p.setPriority(pri)
+		if version, ok := p.version(pri); ok {
+			err = p.rfc5424(version)
+		} else {
+			err = p.rfc3164()
+		}
+	}
 	if err != nil {
+		r.Fields = r.Fields[:0]
 		return err
 	}
-	var h header
-	if version, ok := p.version(pri); ok {
-		h, err = p.rfc5424(version)
-	} else {
-		h, err = p.rfc3164()
-	}
-	if err != nil {
-		return err
-	}
-	h.fill(r, pri)
+	r.SetShape(shape)
 	return nil
 }
 
@@ -144,47 +148,46 @@ func ParseInto(r *record.Builder, line []byte, now time.Time) error {
 // hostname, app_name, procid, msgid and message.
 const headerStrings = 6
 
-// header is what a message holds besides its priority.
-type header struct {
-	version        any // int64, or nil for RFC 3164
-	timestamp      any
-	hostname       any
-	appName        any
-	procID         any
-	msgID          any
-	structuredData any // *record.Record or nil
-	message        any
-}
+// The places of the fields in the record, in the order of names.
+const (
+	fieldPriority = iota
+	fieldFacility
+	fieldFacilityName
+	fieldSeverity
+	fieldSeverityName
+	fieldVersion
+	fieldTimestamp
+	fieldHostname
+	fieldAppName
+	fieldProcID
+	fieldMsgID
+	fieldStructuredData
+	fieldMessage
+)
 
-// fill writes the record's fields to r, in place: room for them and for
-// what a pipeline adds is taken once.
-func (h *header) fill(r *record.Builder, pri int) {
-	var priority, facility, facilityName, severity, severityName any
-	if pri >= 0 {
-		priority = smallInts[pri]
-		facility, facilityName = smallInts[pri/8], facilityNames[pri/8]
-		severity, severityName = smallInts[pri%8], severityNames[pri%8]
+// set writes field k of the record, named names[k], as v. Each field is
+// set once a line, nil when the message does not have it: written in
+// place as they are read, the values were not kept in a header and copied
+// from it (a tenth of the parser's own work).
+func (p *parser) set(k int, v any) { p.f[k] = record.Field{Name: names[k], Value: v} }
+
+// setPriority sets the priority, facility and severity fields for pri, -1
+// for none.
+func (p *parser) setPriority(pri int) {
+	if pri < 0 {
+		for k := fieldPriority; k <= fieldSeverityName; k++ {
+			p.set(k, nil)
+		}
+		return
 	}
-	r.Fields = slices.Grow(r.Fields, numFields+2)[:numFields]
-	f := (*[numFields]record.Field)(r.Fields)
-	n := &names
-	f[0] = record.Field{Name: n[0], Value: priority}
-	f[1] = record.Field{Name: n[1], Value: facility}
-	f[2] = record.Field{Name: n[2], Value: facilityName}
-	f[3] = record.Field{Name: n[3], Value: severity}
-	f[4] = record.Field{Name: n[4], Value: severityName}
-	f[5] = record.Field{Name: n[5], Value: h.version}
-	f[6] = record.Field{Name: n[6], Value: h.timestamp}
-	f[7] = record.Field{Name: n[7], Value: h.hostname}
-	f[8] = record.Field{Name: n[8], Value: h.appName}
-	f[9] = record.Field{Name: n[9], Value: h.procID}
-	f[10] = record.Field{Name: n[10], Value: h.msgID}
-	f[11] = record.Field{Name: n[11], Value: h.structuredData}
-	f[12] = record.Field{Name: n[12], Value: h.message}
-	r.SetShape(shape)
+	p.set(fieldPriority, smallInts[pri])
+	p.set(fieldFacility, smallInts[pri/8])
+	p.set(fieldFacilityName, facilityNames[pri/8])
+	p.set(fieldSeverity, smallInts[pri%8])
+	p.set(fieldSeverityName, severityNames[pri%8])
 }
 
-// names are the names of the fields fill writes, in order, and shape
+// names are the names of the fields ParseInto writes, in order, and shape
 // declares them on the record (record.Builder's SetShape).
 var (
 	names = [numFields]string{"priority", "facility", "facility_name", "severity", "severity_name", "version",
@@ -202,9 +205,10 @@ var smallInts = func() (t [256]any) {
 	return t
 }()
 
-// parser holds one message: s is the line, held by r's arena, and i the
-// position reached.
+// parser holds one message: s is the line, held by r's arena, i the
+// position reached, and f the fields of r.
 type parser struct {
+	f     *[numFields]record.Field
 	r     *record.Builder
 	s     string
 	i     int
@@ -251,46 +255,47 @@ func (p *parser) version(pri int) (int, bool) {
 
 // rfc5424 reads TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA
 // [MSG] after the version.
-func (p *parser) rfc5424(version int) (header, error) {
-	var h header
+func (p *parser) rfc5424(version int) error {
 	if version < len(smallInts) {
-		h.version = smallInts[version]
+		p.set(fieldVersion, smallInts[version])
 	} else {
-		h.version = p.r.BoxInt(int64(version))
+		p.set(fieldVersion, p.r.BoxInt(int64(version)))
 	}
 	stamp, err := p.field("timestamp")
 	if err != nil {
-		return h, err
+		return err
 	}
+	var timestamp any
 	if stamp != "-" {
 		t, frac, err := parseRFC3339(stamp)
 		if err != nil {
-			return h, err
+			return err
 		}
-		h.timestamp = p.boxes.String(p.writeStamp(stamp, t, frac))
+		timestamp = p.boxes.String(p.writeStamp(stamp, t, frac))
 	}
-	// One after the other, not through pointers into h, which would move
-	// h to the heap.
-	var values [4]any
+	p.set(fieldTimestamp, timestamp)
 	for i, name := range [...]string{"hostname", "app-name", "procid", "msgid"} {
 		v, err := p.field(name)
 		if err != nil {
-			return h, err
+			return err
 		}
-		values[i] = p.optional(v)
+		p.set(fieldHostname+i, p.optional(v))
 	}
-	h.hostname, h.appName, h.procID, h.msgID = values[0], values[1], values[2], values[3]
-	if h.structuredData, err = p.structuredData(); err != nil {
-		return h, err
+	sd, err := p.structuredData()
+	if err != nil {
+		return err
 	}
+	p.set(fieldStructuredData, sd)
+	var message any
 	switch {
 	case p.i == len(p.s):
 	case p.s[p.i] != ' ':
-		return h, errorf("no space after the structured data")
+		return errorf("no space after the structured data")
 	default:
-		h.message = p.boxes.String(strings.TrimPrefix(p.s[p.i+1:], "\uFEFF"))
+		message = p.boxes.String(strings.TrimPrefix(p.s[p.i+1:], "\uFEFF"))
 	}
-	return h, nil
+	p.set(fieldMessage, message)
+	return nil
 }
 
 // field reads a header field and the space after it.
@@ -311,25 +316,29 @@ func (p *parser) field(name string) (string, error) {
 }
 
 // structuredData reads "-" or one or more [SD-ID param="value" ...] elements.
+// It reads with a local index, stored back at the end, and reads a value
+// without escapes itself (paramValue reads the others): through p, and a
+// call for each name and value, it took half again as long.
 func (p *parser) structuredData() (any, error) {
-	s := p.s
-	if p.i == len(s) {
+	s, i := p.s, p.i
+	if i == len(s) {
 		return nil, errorf("message ends before the structured data")
 	}
-	if s[p.i] == '-' {
-		p.i++
+	if s[i] == '-' {
+		p.i = i + 1
 		return nil, nil
 	}
-	if s[p.i] != '[' {
-		return nil, errorf("structured data %s is neither - nor [...]", excerpt.Quote(s[p.i:tokenEnd(s, p.i)]))
+	if s[i] != '[' {
+		return nil, errorf("structured data %s is neither - nor [...]", excerpt.Quote(s[i:tokenEnd(s, i)]))
 	}
 	sd := p.r.NewRecord(2)
-	for p.i < len(s) && s[p.i] == '[' {
-		p.i++
-		id := p.sdName()
+	for i < len(s) && s[i] == '[' {
+		i++
+		id := s[i:sdNameEnd(s, i)]
 		if id == "" {
 			return nil, errorf("structured data element without an SD-ID")
 		}
+		i += len(id)
 		var elem *record.Record
 		if v, ok := sd.Get(id); ok {
 			elem = v.(*record.Record)
@@ -337,37 +346,49 @@ func (p *parser) structuredData() (any, error) {
 			elem = p.r.NewRecord(4)
 			sd.Fields = append(sd.Fields, record.Field{Name: id, Value: elem})
 		}
-		for p.i < len(s) && s[p.i] == ' ' {
-			p.i++
-			name := p.sdName()
-			if name == "" || p.i == len(s) || s[p.i] != '=' {
+		for i < len(s) && s[i] == ' ' {
+			i++
+			name := s[i:sdNameEnd(s, i)]
+			i += len(name)
+			if name == "" || i == len(s) || s[i] != '=' {
 				return nil, errorf("structured data element %s has a parameter that is not name=\"value\"", excerpt.Quote(id))
 			}
-			p.i++
-			value, err := p.paramValue(id, name)
-			if err != nil {
-				return nil, err
+			i++
+			// A value up to its closing quote, nearly always without
+			// a backslash.
+			j := i + 1
+			for j < len(s) && s[j] != '"' && s[j] != '\\' {
+				j++
+			}
+			var value string
+			if i < len(s) && s[i] == '"' && j < len(s) && s[j] == '"' {
+				value, i = s[i+1:j], j+1
+			} else {
+				p.i = i
+				var err error
+				if value, err = p.paramValue(id, name); err != nil {
+					return nil, err
+				}
+				i = p.i
 			}
 			p.addParam(elem, name, value)
 		}
-		if p.i == len(s) || s[p.i] != ']' {
+		if i == len(s) || s[i] != ']' {
 			return nil, errorf("structured data element %s is not closed with ]", excerpt.Quote(id))
 		}
-		p.i++
+		i++
 	}
+	p.i = i
 	return sd, nil
 }
 
-// sdName reads an SD-NAME: printable US-ASCII but '=', ' ', ']' and '"'.
-func (p *parser) sdName() string {
-	// In locals: through p the loop loaded and stored p.i at every byte.
-	s, i := p.s, p.i
+// sdNameEnd returns the index of the first byte from i on that is not
+// of an SD-NAME (printable US-ASCII but '=', ' ', ']' and '"'), or len(s).
+func sdNameEnd(s string, i int) int {
 	for i < len(s) && sdNameChars[s[i]] {
 		i++
 	}
-	name := s[p.i:i]
-	p.i = i
-	return name
+	return i
 }
 
 // sdNameChars marks the bytes of an SD-NAME.
@@ -438,68 +459,100 @@ func (p *parser) addParam(elem *record.Record, name, value string) {
 }
 
 // rfc3164 reads TIMESTAMP [HOSTNAME] [TAG] MSG after the optional priority.
-func (p *parser) rfc3164() (header, error) {
-	var h header
-	rest := p.s[p.i:]
+func (p *parser) rfc3164() error {
+	timestamp, rest, err := p.bsdTimestamp(p.s[p.i:])
+	if err != nil {
+		return err
+	}
+	var hostname, appName, procID, message any
+	switch {
+	case rest == "":
+	case rest[0] != ' ':
+		return errorf("no space after the timestamp")
+	default:
+		hostname, appName, procID, message = p.bsdTag(rest[1:])
+	}
+	p.set(fieldVersion, nil)
+	p.set(fieldTimestamp, timestamp)
+	p.set(fieldHostname, hostname)
+	p.set(fieldAppName, appName)
+	p.set(fieldProcID, procID)
+	p.set(fieldMsgID, nil)
+	p.set(fieldStructuredData, nil)
+	p.set(fieldMessage, message)
+	return nil
+}
+
+// bsdTimestamp reads an RFC 3164 message's timestamp at the start of rest
+// and returns what follows it.
+func (p *parser) bsdTimestamp(rest string) (any, string, error) {
 	switch {
 	case rest != "" && isDigit(rest[0]):
 		end := tokenEnd(rest, 0)
 		stamp := rest[:end]
 		t, frac, err := parseRFC3339(stamp)
 		if err != nil {
-			return h, err
+			return nil, "", err
 		}
-		h.timestamp, rest = p.boxes.String(p.writeStamp(stamp, t, frac)), rest[end:]
+		return p.boxes.String(p.writeStamp(stamp, t, frac)), rest[end:], nil
 	case isBSDTime(rest):
 		t, text, after, err := p.parseBSDTime(rest)
 		if err != nil {
-			return h, err
+			return nil, "", err
 		}
-		h.timestamp, rest = p.boxes.String(p.hint(text, t, "")), after
-	default:
-		return h, errorf("no timestamp (Mmm dd hh:mm:ss or RFC 3339) at %s", excerpt.Quote(rest))
+		return p.boxes.String(p.hint(text, t, "")), after, nil
 	}
-	if rest == "" {
-		return h, nil
-	}
-	if rest[0] != ' ' {
-		return h, errorf("no space after the timestamp")
-	}
-	rest = rest[1:]
+	return nil, "", errorf("no timestamp (Mmm dd hh:mm:ss or RFC 3339) at %s", excerpt.Quote(rest))
+}
 
-	app, pid, msg, isTag := splitTag(rest)
-	if first := rest[:tokenEnd(rest, 0)]; !isTag || isIPv6(first) {
-		h.hostname = p.optional(first)
-		rest = strings.TrimPrefix(rest[len(first):], " ")
+// bsdTag reads [HOSTNAME] [TAG] MSG, what follows an RFC 3164 message's
+// timestamp and a space.
+func (p *parser) bsdTag(rest string) (hostname, appName, procID, message any) {
+	var app, pid, msg string
+	var isTag bool
+	if j := wordEnd(rest); j > 0 && j < len(rest) && rest[j] == ' ' {
+		// A word that ends at a space is no tag ("app:", "app[pid]"):
+		// the hostname, as nearly always. (Found by the one scan of it
+		// that splitTag would make, without trying it as a tag.)
+		hostname, rest = p.optional(rest[:j]), rest[j+1:]
 		app, pid, msg, isTag = splitTag(rest)
+	} else {
+		app, pid, msg, isTag = splitTag(rest)
+		if first := rest[:tokenEnd(rest, 0)]; !isTag || isIPv6(first) {
+			hostname = p.optional(first)
+			rest = strings.TrimPrefix(rest[len(first):], " ")
+			app, pid, msg, isTag = splitTag(rest)
+		}
 	}
 	if !isTag {
 		if rest != "" {
-			h.message = p.boxes.String(rest)
+			message = p.boxes.String(rest)
 		}
-		return h, nil
+		return hostname, nil, nil, message
 	}
-	h.appName, h.procID, h.message = p.boxes.String(app), p.optional(pid), p.boxes.String(msg)
-	return h, nil
+	return hostname, p.boxes.String(app), p.optional(pid), p.boxes.String(msg)
 }
 
 // splitTag splits "app: msg", "app[pid]: msg" or "app[pid] msg".
 func splitTag(s string) (app, pid, msg string, ok bool) {
-	j := 0
-	for j < len(s) && s[j] != ' ' && s[j] != ':' && s[j] != '[' {
-		j++
-	}
+	j := wordEnd(s)
 	if j == 0 || j == len(s) {
 		return "", "", "", false
 	}
 	app = s[:j]
 	if s[j] == '[' {
-		k := strings.IndexByte(s[j:], ']')
-		if k < 0 || strings.IndexByte(s[j:j+k], ' ') >= 0 {
+		// The pid ends at the first ']', with no space before it. (A
+		// loop: a pid is a few digits, shorter than the calls of
+		// searching it.)
+		k := j + 1
+		for k < len(s) && s[k] != ']' && s[k] != ' ' {
+			k++
+		}
+		if k == len(s) || s[k] == ' ' {
 			return "", "", "", false
 		}
-		pid = s[j+1 : j+k]
-		j += k + 1
+		pid = s[j+1 : k]
+		j = k + 1
 		if j == len(s) {
 			return app, pid, "", true
 		}
@@ -512,6 +565,20 @@ func splitTag(s string) (app, pid, msg string, ok bool) {
 	}
 	return app, pid, strings.TrimPrefix(s[j+1:], " "), true
 }
+
+// wordEnd returns the index of the first ' ', ':' or '[' in s, where a
+// hostname or a tag's app name ends, or len(s).
+func wordEnd(s string) int {
+	j := 0
+	for j < len(s) && !wordEnds[s[j]] {
+		j++
+	}
+	return j
+}
+
+// wordEnds marks the bytes wordEnd stops at: one load a byte, where
+// comparing with each was three.
+var wordEnds = [256]bool{' ': true, ':': true, '[': true}
 
 // isIPv6 reports whether a word is an IPv6 address (hex digits and at least
 // two colons), which the tag rule would otherwise take for "app:".
@@ -547,10 +614,13 @@ func (p *parser) parseBSDTime(s string) (int64, string, string, error) {
 	for j < len(s) && j-i < 2 && isDigit(s[j]) {
 		j++
 	}
-	day, _ := atoi(s[i:j])
 	clock := s[min(j+1, len(s)):]
 	if j == i || j == len(s) || s[j] != ' ' || len(clock) < 8 || clock[2] != ':' || clock[5] != ':' {
 		return 0, "", "", errorf("timestamp %q is not Mmm dd hh:mm:ss", s[:min(len(s), len("Mmm dd hh:mm:ss"))])
+	}
+	day := int(s[i] - '0') // one or two digits
+	if j-i == 2 {
+		day = day*10 + int(s[i+1]-'0')
 	}
 	hour, ok1 := two(clock, 0)
 	minute, ok2 := two(clock, 3)
@@ -574,10 +644,19 @@ func (p *parser) parseBSDTime(s string) (int64, string, string, error) {
 		// checked): what civil.AppendRFC3339 would write for t, without
 		// working the date out of t again. Written in place in the
 		// arena (record.Builder.Room).
-		text := append(appendDigits(p.r.Room(len("2006-01-02T15:04:05Z")), year, 4), '-')
-		text = append(appendDigits(text, month, 2), '-')
-		text = append(appendDigits(text, day, 2), 'T')
-		text = append(append(text, clock[:8]...), 'Z')
+		text := p.r.Room(len("2006-01-02T15:04:05Z"))[:len("2006-01-02T15:04:05Z")]
+		hi, lo := year/100, year%100
+		text[0], text[1], text[2], text[3] = byte('0'+hi/10), byte('0'+hi%10), byte('0'+lo/10), byte('0'+lo%10)
+		text[4], text[5], text[6], text[7] = '-', monthDigits[2*month], monthDigits[2*month+1], '-'
+		text[8], text[9], text[10] = '0', s[i], 'T' // the day's digits as read
+		if j-i == 2 {
+			text[8], text[9] = s[i], s[i+1]
+		}
+		// The clock's 8 bytes as one word (the compiler joins the byte
+		// loads), where copying them was a call.
+		binary.LittleEndian.PutUint64(text[11:19], uint64(clock[0])|uint64(clock[1])<<8|uint64(clock[2])<<16|uint64(clock[3])<<24|
+			uint64(clock[4])<<32|uint64(clock[5])<<40|uint64(clock[6])<<48|uint64(clock[7])<<56)
+		text[19] = 'Z'
 		return t, p.r.Keep(text), clock[8:], nil
 	}
 	t, ok := p.dateYearIn(month, day, hour, minute, sec)
@@ -588,11 +667,21 @@ func (p *parser) parseBSDTime(s string) (int64, string, string, error) {
 	return t, p.r.Text(civil.AppendRFC3339(b[:0], t, "")), clock[8:], nil
 }
 
-// limitDate is the date of a day since the epoch.
+// monthDigits holds the two digits of each month, from 1.
+const monthDigits = "00010203040506070809101112"
+
+// limitDate is the date of a day since the epoch, with the days since the
+// epoch of January 1 of its year and of the year before, and whether
+// each is a leap year: the years nearly every date is dated in.
 type limitDate struct {
 	days             int64
 	year, month, day int
+	yearDays         [2]int64 // year-1, year
+	leap             [2]bool
 }
+
+// daysBefore is the number of days in a common year before each month.
+var daysBefore = [13]int64{0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334}
 
 // lastLimit is the date of the limit (see pickYear) that date worked out
 // last, for any parser: the limit moves with the reference time, but its
@@ -609,10 +698,22 @@ func (p *parser) date(month, day, secOfDay int) (year int, days int64, ok bool) 
 	if l == nil || l.days != limitDays {
 		l = &limitDate{days: limitDays}
 		l.year, l.month, l.day = civil.Date(limitDays)
+		for k, y := range [2]int{l.year - 1, l.year} {
+			l.yearDays[k], l.leap[k] = civil.Days(y, 1, 1), civil.DaysIn(y, 2) == 29
+		}
 		lastLimit.Store(l)
 	}
 	if year, ok = pickYear(l.year, l.month, l.day, limitSec, month, day, secOfDay); !ok {
 		return 0, 0, false
+	}
+	if k := year - l.year + 1; k == 0 || k == 1 {
+		// From January 1, without civil.Days' arithmetic of eras (a
+		// third of reading the timestamp).
+		days = l.yearDays[k] + daysBefore[month] + int64(day-1)
+		if month > 2 && l.leap[k] {
+			days++
+		}
+		return year, days, true
 	}
 	return year, civil.Days(year, month, day), true
 }
@@ -745,15 +846,6 @@ func (p *parser) writeStamp(stamp string, t int64, frac string) string {
 		return p.hint(stamp, t, frac)
 	}
 	return p.writeTime(t, frac)
-}
-
-// appendDigits appends a non-negative n below 10^width as exactly width
-// digits (2 or 4), zero-padded.
-func appendDigits(b []byte, n, width int) []byte {
-	if width == 4 {
-		b = append(b, byte('0'+n/1000), byte('0'+n/100%10))
-	}
-	return append(b, byte('0'+n/10%10), byte('0'+n%10))
 }
 
 // two parses the two digits at s[i:i+2] (which the caller checked are

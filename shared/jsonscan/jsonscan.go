@@ -355,10 +355,13 @@ func (s *Scanner) NextKey() ([]byte, bool) {
 // Key is an object key prepared for NextKeyIs: its text as a member
 // starts with it, quotes and colon included, and that text's first
 // sixteen bytes as two words and masks, which compare a key of up to 13
-// bytes in one test.
+// bytes in one test. MembersAsIs also keeps in it the keys of the
+// objects nested in the value it read last after the key (see
+// nestedKeys).
 type Key struct {
 	text           string
 	w0, w1, m0, m1 uint64
+	nested         *nestedKeys
 }
 
 // NewKey prepares key for NextKeyIs, reporting false when it cannot

@@ -121,7 +121,7 @@ func readObject(r *record.Builder, s *jsonscan.Scanner, data []byte, d *docReade
 					use = keepText
 				}
 			}
-			v, inRun, ok := jsonValue(r, s, &buf, data, use)
+			v, inRun, ok := jsonValue(r, s, &buf, data, use, d != nil)
 			if !ok {
 				break
 			}
@@ -157,7 +157,7 @@ func readObject(r *record.Builder, s *jsonscan.Scanner, data []byte, d *docReade
 		if d != nil && !slices.Contains(d.reads, string(key)) {
 			use = keepText
 		}
-		v, _, ok := jsonValue(r, s, &buf, data, use)
+		v, _, ok := jsonValue(r, s, &buf, data, use, d != nil)
 		if !ok {
 			break
 		}
@@ -302,7 +302,11 @@ func (k *keyShape) remember(fields []record.Field, reads []string) {
 // docReader reads the JSON documents of a pass's records straight from
 // their data (see readJSONDocument), with what it keeps from one to the
 // next: its scanner, the shape of the last document, the runs of members
-// of the record read last.
+// of the record read last. A string value that came as ASCII without
+// escapes is a slice of the data, not a copy in the record's arena: the
+// data outlives the record read from it (it stays as it is while the
+// pass writes the record), and nothing keeps a value past that without
+// copying it (see record.Builder's Rewind).
 type docReader struct {
 	scan  jsonscan.Scanner
 	shape keyShape
@@ -371,8 +375,10 @@ const (
 // reporting false on a syntax error (which the scanner keeps). data is
 // the text the scanner reads. With keepRun, a value whose text is what
 // the writer writes for it is not made into a value: jsonValue reports it
-// in a run instead.
-func jsonValue(r *record.Builder, s *jsonscan.Scanner, buf *[]byte, data []byte, use keep) (v any, inRun, ok bool) {
+// in a run instead. lasting tells that data outlives the record's values
+// (a pass reads its records' documents so: see docReader), which may
+// then be slices of it rather than copies.
+func jsonValue(r *record.Builder, s *jsonscan.Scanner, buf *[]byte, data []byte, use keep, lasting bool) (v any, inRun, ok bool) {
 	start := s.Offset() // memberKey moved past the white space
 	switch s.Peek() {
 	case jsonscan.String:
@@ -381,6 +387,10 @@ func jsonValue(r *record.Builder, s *jsonscan.Scanner, buf *[]byte, data []byte,
 			return nil, false, false
 		}
 		if use == keepValue || !ascii && !verbatimString(data[start:s.Offset()], v) {
+			if ascii && lasting {
+				// v is the string's text in data, as it is.
+				return r.Box(stringOf(v)), false, true
+			}
 			return r.Box(r.Text(v)), false, true
 		}
 	case jsonscan.Bool:

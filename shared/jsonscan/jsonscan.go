@@ -416,28 +416,58 @@ func (k *Key) atSlow(d []byte, i int) bool {
 // false: NextKey reads the member then, whatever it is. The key needs no
 // scanning for its end, only comparing: a word or two.
 func (s *Scanner) NextKeyIs(k *Key) (at int, ok bool) {
+	at, value, ok := s.nextKeyAt(k)
+	if ok {
+		s.pos = value
+	}
+	return at, ok
+}
+
+// NextStringIs is NextKeyIs for a member whose value the decoder expects
+// to be a string, as StringASCII reads it: if the next member has the key
+// k (as NextKeyIs finds it) and its value is a string of ASCII without
+// control bytes or escapes, NextStringIs reads the member and returns the
+// string's text, a slice of the input (its value too). Otherwise it reads
+// nothing and reports false. A decoder reading the members it expects
+// so needs one call a member.
+func (s *Scanner) NextStringIs(k *Key) ([]byte, bool) {
+	_, i, ok := s.nextKeyAt(k)
+	if !ok || i >= len(s.data) || s.data[i] != '"' {
+		return nil, false
+	}
+	end, high, plain := plainEndWords(s.data, i+1, 4)
+	if !plain || high {
+		return nil, false
+	}
+	s.pos = end + 1
+	return s.data[i+1 : end], true
+}
+
+// nextKeyAt finds, without reading it, the member that comes next when
+// its key is k (see NextKeyIs): the offsets of its key's opening quote
+// and of its value, after the white space before it.
+func (s *Scanner) nextKeyAt(k *Key) (at, value int, ok bool) {
 	d := s.data
 	i := s.pos
 	if s.err != nil {
-		return 0, false
+		return 0, 0, false
 	}
 	if i >= len(d) || d[i] != ',' { // a value's comma nearly always follows it
 		if i = SkipSpace(d, i); i >= len(d) || d[i] != ',' {
-			return 0, false
+			return 0, 0, false
 		}
 	}
 	if i++; i < len(d) && d[i] != '"' {
 		i = SkipSpace(d, i)
 	}
 	if !k.At(d, i) {
-		return 0, false
+		return 0, 0, false
 	}
-	if j := i + len(k.text); j < len(d) && d[j] > ' ' {
-		s.pos = j
-	} else {
-		s.pos = SkipSpace(d, j)
+	j := i + len(k.text)
+	if j >= len(d) || d[j] <= ' ' {
+		j = SkipSpace(d, j)
 	}
-	return i, true
+	return i, j, true
 }
 
 // Array iterates over the elements of the array that comes next, yielding

@@ -935,3 +935,53 @@ func FuzzNextKeyIs(f *testing.F) {
 		}
 	})
 }
+
+// FuzzNextStringIs: NextStringIs, at each member of an object after the
+// first, with the key there or the fuzzer's, reads what NextKeyIs and
+// StringASCII read when the value is a string of ASCII without escapes
+// (the same text, the scanner at the same offset), and else nothing.
+func FuzzNextStringIs(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s), "a")
+	}
+	f.Add([]byte(`{"a":1,"b":"x","c" :"y","d": "z","e":"caf`+"\xc3\xa9"+`","f":"\"","g":"a`+"\t"+`b","h":2, "i" : "w" }`), "b")
+	f.Add([]byte(`{"a":1,"b":"2024-03-05T06:00:00.134Z","c":"203.0.38.168","d":"u-36863"}`), "c")
+	f.Add([]byte(`{"a":1,"b":"x`), "b")
+	f.Fuzz(func(t *testing.T, data []byte, key string) {
+		s := New(data)
+		_, more := s.FirstKey()
+		for more {
+			if _, err := s.Raw(); err != nil {
+				return
+			}
+			peek := *s
+			next, _ := peek.NextKey()
+			for _, g := range []string{key, string(next)} {
+				k, plain := NewKey(g)
+				if !plain {
+					continue
+				}
+				var (
+					want   []byte
+					wantOK bool
+				)
+				ref := *s
+				if _, found := ref.NextKeyIs(&k); found && ref.Peek() == String {
+					v, ascii, err := ref.StringASCII(nil)
+					want, wantOK = v, err == nil && ascii
+				}
+				got := *s
+				v, ok := got.NextStringIs(&k)
+				require.Equal(t, wantOK, ok, "%q at %d, %q", data, s.Offset(), g)
+				require.NoError(t, got.Err())
+				if ok {
+					require.Equal(t, want, v)
+					require.Equal(t, ref.Offset(), got.Offset())
+				} else {
+					require.Equal(t, s.Offset(), got.Offset())
+				}
+			}
+			_, more = s.NextKey()
+		}
+	})
+}

@@ -135,9 +135,7 @@ func readObject(r *record.Builder, s *jsonscan.Scanner, data []byte, d *docReade
 				d.endRun(r, data, &run)
 				r.Fields = append(r.Fields, record.Field{Name: shape.names[n], Value: v})
 			}
-			if runs {
-				members += shape.readRun(r, s, d, data, &run, members)
-			}
+			members += shape.readPlain(r, s, d, data, &run, members, runs)
 			continue
 		}
 		if same {
@@ -218,34 +216,57 @@ type keyShape struct {
 	keys  []jsonscan.Key
 	plain []bool
 	// runTo tells, for each place n (len(names) included), where the
-	// members from the n-th on stop being ones readRun may read: members
+	// members from the n-th on stop being ones readPlain may read: members
 	// in a run (keepRun) whose names are plain and not empty (an empty
 	// key is never in a run; see readObject).
 	runTo []int
 }
 
-// readRun reads, with MembersAsIs, the members of the object s reads
-// that come next, from the shape's n-th on, while they are the shape's,
-// may be in a run (see keepRun) and are written as the writer writes
-// them, adding them to run (its members from data), and returns how many
-// it read. It reads them as readObject would, a member at a time, would
-// make them a run: without a round of readObject per member (which was
-// a tenth of reading a document). What it leaves, readObject reads.
-func (k *keyShape) readRun(r *record.Builder, s *jsonscan.Scanner, d *docReader, data []byte, run *runCursor, n int) int {
-	to := k.runTo[n]
-	if to == n {
-		return 0
-	}
-	from := s.Offset() // the comma before the first member, if one is read
-	m := s.MembersAsIs(k.keys[n:to])
-	if m > 0 {
-		if run.end != from {
-			d.endRun(r, data, run)
-			run.start = from + 1
+// readPlain reads the members of the object s reads that come next,
+// from the shape's n-th on, while they are the shape's and as nearly all
+// of a stream's documents have them, and returns how many it read: with
+// MembersAsIs, members that may be in a run (see keepRun) when runs is
+// set, adding them to run (their text in data); with NextStringIs,
+// members a stage reads whose values are plain strings (ASCII without
+// escapes), which become the record's fields. It reads them as
+// readObject would, a member at a time, without a round of readObject
+// per member, which was a tenth of reading a document (and for a member
+// a stage reads, three quarters of it). What it leaves, readObject
+// reads.
+func (k *keyShape) readPlain(r *record.Builder, s *jsonscan.Scanner, d *docReader, data []byte, run *runCursor, n int, runs bool) int {
+	start := n
+	for n < len(k.names) {
+		if to := k.runTo[n]; to > n {
+			if !runs {
+				break
+			}
+			from := s.Offset() // the comma before the first member, if one is read
+			m := s.MembersAsIs(k.keys[n:to])
+			if m > 0 {
+				if run.end != from {
+					d.endRun(r, data, run)
+					run.start = from + 1
+				}
+				run.end = s.Offset()
+			}
+			if n += m; n < to {
+				break
+			}
+			continue
 		}
-		run.end = s.Offset()
+		if k.keeps[n] != keepValue || !k.plain[n] {
+			break
+		}
+		v, ok := s.NextStringIs(&k.keys[n])
+		if !ok {
+			break
+		}
+		d.endRun(r, data, run)
+		// v is the string's text in data (see docReader).
+		r.Fields = append(r.Fields, record.Field{Name: k.names[n], Value: r.Box(stringOf(v))})
+		n++
 	}
-	return m
+	return n - start
 }
 
 // nextKey reads the key of the member after the n-th (n counted from 0)

@@ -45,12 +45,11 @@ func (s *Scanner) MembersAsIs(keys []Key) int {
 		var end int
 		ok := false
 		if v < len(d) && d[v] == '"' {
-			// A member's string may be long (a user agent): plainEnd
+			// A member's string may be long (a user agent): asciiEnd
 			// searches those with the vectorised bytes.IndexByte, after
-			// four words, as StringASCII (a URL, a time, an id fit).
-			var high bool
-			end, high, ok = plainEndWords(d, v+1, 4)
-			ok, end = ok && !high, end+1
+			// four words (a URL, a time, an id fit).
+			end, ok = asciiEnd(d, v+1)
+			end++
 		} else {
 			if keys[n].nested == nil {
 				keys[n].nested = new(nestedKeys)

@@ -46,8 +46,8 @@ func asIsValue(s *Scanner, data []byte) bool {
 	start := s.Offset()
 	switch s.Peek() {
 	case String:
-		_, ascii, err := s.StringASCII(nil)
-		return err == nil && ascii
+		text, escaped, err := s.RawString()
+		return err == nil && !escaped && isASCIIText(text)
 	case Number:
 		v, err := s.Number()
 		return err == nil && !bytes.HasPrefix(v, []byte("-0"))

@@ -423,6 +423,37 @@ func (s *Scanner) NextKeyIs(k *Key) (at int, ok bool) {
 	return at, ok
 }
 
+// FirstKeyIs is FirstKey for a decoder that expects the object's first
+// key to be k, as NextKeyIs is NextKey: if an object comes next and its
+// first key is k, written as it is between quotes with the colon right
+// after it, FirstKeyIs reads the '{', the key and the colon, leaving the
+// scanner at the member's value, and returns the offset of the key's
+// opening quote. Otherwise it reads nothing and reports false: FirstKey
+// reads the object then, whatever it is.
+func (s *Scanner) FirstKeyIs(k *Key) (at int, ok bool) {
+	if s.err != nil || s.depth >= MaxDepth {
+		return 0, false
+	}
+	d := s.data
+	i := SkipSpace(d, s.pos)
+	if i >= len(d) || d[i] != '{' {
+		return 0, false
+	}
+	if i++; i < len(d) && d[i] != '"' {
+		i = SkipSpace(d, i)
+	}
+	if !k.At(d, i) {
+		return 0, false
+	}
+	j := i + len(k.text)
+	if j >= len(d) || d[j] <= ' ' {
+		j = SkipSpace(d, j)
+	}
+	s.depth++
+	s.pos = j
+	return i, true
+}
+
 // NextStringIs is NextKeyIs for a member whose value the decoder expects
 // to be a string, as StringASCII reads it: if the next member has the key
 // k (as NextKeyIs finds it) and its value is a string of ASCII without

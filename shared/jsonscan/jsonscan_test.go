@@ -810,7 +810,22 @@ func TestFirstKey(t *testing.T) {
 // quote, and the key it found must be guess(n).
 func readKeys(t *testing.T, data []byte, guess func(n int) (string, bool)) (keys []string, err error, offset int) {
 	s := New(data)
-	for key, ok := s.FirstKey(); ok; {
+	var (
+		key []byte
+		ok  bool
+	)
+	if g, try := guess(-1); try {
+		if k, plain := NewKey(g); plain {
+			if at, found := s.FirstKeyIs(&k); found {
+				require.Equal(t, byte('"'), data[at], "%q at %d", data, at)
+				key, ok = []byte(g), true
+			}
+		}
+	}
+	if !ok {
+		key, ok = s.FirstKey()
+	}
+	for ok {
 		keys = append(keys, string(key))
 		if s.Skip() != nil {
 			break
@@ -915,13 +930,15 @@ func FuzzNextKeyIs(f *testing.F) {
 	}
 	f.Add([]byte(`{"a":1,"b" :2, "c":3,"d":{"a":1},"\u0065":4,"e":5}`), "e", uint8(1))
 	f.Add([]byte(`{"a":1,"bc":2,"b":3}`), "bc", uint8(2))
+	f.Add([]byte(` { "a" :1, "a": 2}`), "a", uint8(1))
+	f.Add([]byte(` {"a":1}`), "a", uint8(1))
 	f.Fuzz(func(t *testing.T, data []byte, key string, shift uint8) {
 		wantKeys, wantErr, wantOff := readKeys(t, data, func(int) (string, bool) { return "", false })
 		guesses := []func(n int) (string, bool){
 			func(int) (string, bool) { return key, true },
 			func(n int) (string, bool) {
 				// The key NextKey read at that place, or near it.
-				if n += int(shift % 3); n < len(wantKeys) {
+				if n += int(shift % 3); n >= 0 && n < len(wantKeys) {
 					return wantKeys[n], true
 				}
 				return key, true

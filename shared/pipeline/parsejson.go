@@ -98,10 +98,11 @@ func readObject(r *record.Builder, s *jsonscan.Scanner, data []byte, d *docReade
 	// reading a document). Every value is read (jsonValue), as NextKey
 	// asks.
 	//
-	// at is the offset of the key's opening quote when NextKeyIs read
-	// it, the shape's key at its place; -1 when FirstKey or NextKey did.
-	key, more := s.FirstKey()
-	for at := -1; more; key, at, more = shape.nextKey(s, same, members) {
+	// at is the offset of the key's opening quote when FirstKeyIs or
+	// NextKeyIs read it, the shape's key at its place; -1 when FirstKey
+	// or NextKey did.
+	key, at, more := shape.firstKey(s)
+	for ; more; key, at, more = shape.nextKey(s, same, members) {
 		n := members
 		members++
 		if same && n < len(shape.names) && (at >= 0 || string(key) == shape.names[n]) {
@@ -267,6 +268,20 @@ func (k *keyShape) readPlain(r *record.Builder, s *jsonscan.Scanner, d *docReade
 		n++
 	}
 	return n - start
+}
+
+// firstKey reads the '{' opening the object s reads and its first key:
+// with FirstKeyIs when the shape's first name is plain, reporting the
+// offset of its quote when it is that name, else with FirstKey,
+// reporting -1. k may be nil.
+func (k *keyShape) firstKey(s *jsonscan.Scanner) (key []byte, at int, more bool) {
+	if k != nil && len(k.names) > 0 && k.plain[0] {
+		if at, ok := s.FirstKeyIs(&k.keys[0]); ok {
+			return nil, at, true
+		}
+	}
+	key, more = s.FirstKey()
+	return key, -1, more
 }
 
 // nextKey reads the key of the member after the n-th (n counted from 0)

@@ -819,7 +819,20 @@ func plainEnd(d []byte, i int) (end int, high, ok bool) {
 // It looks at four words before it searches (see plainEnd): the values
 // of events (a name, a time, a URL path) fit.
 func asciiEnd(d []byte, i int) (int, bool) {
-	for n := 0; n < 4 && i+8 <= len(d); n++ {
+	// Two words a round, which share the constants and the bounds check.
+	for n := 0; n < 2 && i+16 <= len(d); n++ {
+		w := d[i : i+16 : i+16]
+		if m := notASCIIText(binary.LittleEndian.Uint64(w)); m != 0 {
+			k := i + bits.TrailingZeros64(m)/8
+			return k, d[k] == '"'
+		}
+		if m := notASCIIText(binary.LittleEndian.Uint64(w[8:])); m != 0 {
+			k := i + 8 + bits.TrailingZeros64(m)/8
+			return k, d[k] == '"'
+		}
+		i += 16
+	}
+	if i+8 <= len(d) { // near the end of d, as a document's last string is
 		if m := notASCIIText(binary.LittleEndian.Uint64(d[i : i+8 : i+8])); m != 0 {
 			k := i + bits.TrailingZeros64(m)/8
 			return k, d[k] == '"'

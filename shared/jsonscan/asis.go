@@ -42,15 +42,23 @@ func (s *Scanner) MembersAsIs(keys []Key) int {
 			break
 		}
 		v := i + 1 + len(keys[n].text)
-		var end int
-		ok := false
-		if v < len(d) && d[v] == '"' {
+		if v >= len(d) {
+			break
+		}
+		var (
+			end int
+			ok  bool
+		)
+		switch c := d[v]; {
+		case c == '"':
 			// A member's string may be long (a user agent): asciiEnd
 			// searches those with the vectorised bytes.IndexByte, after
 			// four words (a URL, a time, an id fit).
 			end, ok = asciiEnd(d, v+1)
 			end++
-		} else {
+		case c-'0' < 10: // not -0, which compactEnd declines
+			end, ok = numberEnd(d, v)
+		default:
 			if keys[n].nested == nil {
 				keys[n].nested = new(nestedKeys)
 			}
@@ -74,9 +82,25 @@ func (s *Scanner) MembersAsIs(keys []Key) int {
 func compactEnd(d []byte, i, room int, seen *nestedKeys) (int, bool) {
 	var objects uint64 // the open containers, innermost lowest: 1 for an object
 	open := 0
-	keys := 0 // the keys read so far, in any object
+	keys := 0    // the keys read so far, in any object
+	key := false // whether a key comes before the value at i
 	for {
-		// i is where a value is expected.
+		// i is where a value is expected, after its key in an object.
+		if key {
+			// The key remembered at its place, compared in two words
+			// (written here, as a call would cost as much again), or
+			// read and remembered.
+			if w := seen.at(keys); w != nil && w.n > 0 && i+16 <= len(d) && w.is(d[i:i+16:i+16]) {
+				i += w.n
+			} else {
+				var ok bool
+				if i, ok = compactKey(d, i, w); !ok {
+					return 0, false
+				}
+			}
+			keys++
+			key = false
+		}
 		if i >= len(d) {
 			return 0, false
 		}
@@ -102,11 +126,7 @@ func compactEnd(d []byte, i, room int, seen *nestedKeys) (int, bool) {
 			closed = false
 			if c == '{' {
 				objects |= 1
-				var ok bool
-				if i, ok = compactKey(d, i, seen.at(keys)); !ok {
-					return 0, false
-				}
-				keys++
+				key = true
 			}
 		case 't':
 			if !hasText(d, i, "true") {
@@ -146,13 +166,7 @@ func compactEnd(d []byte, i, room int, seen *nestedKeys) (int, bool) {
 			switch c := d[i]; {
 			case c == ',':
 				i++
-				if object {
-					var ok bool
-					if i, ok = compactKey(d, i, seen.at(keys)); !ok {
-						return 0, false
-					}
-					keys++
-				}
+				key = object
 				closed = false
 			case c == '}' && object, c == ']' && !object:
 				i++
@@ -175,7 +189,8 @@ func compactEnd(d []byte, i, room int, seen *nestedKeys) (int, bool) {
 // Each is a key that compactKey read before, so it reads the same.
 type nestedKeys [16]keyWords
 
-// at returns the place of the n-th key read, nil past the last.
+// at returns the place of the n-th key read (counted from 0), nil past
+// the last.
 func (k *nestedKeys) at(n int) *keyWords {
 	if n < len(k) {
 		return &k[n]
@@ -191,16 +206,15 @@ type keyWords struct {
 	n              int
 }
 
+// is reports whether x, 16 bytes, starts with w's key.
+func (w *keyWords) is(x []byte) bool {
+	return (binary.LittleEndian.Uint64(x)^w.w0)&w.m0|(binary.LittleEndian.Uint64(x[8:16])^w.w1)&w.m1 == 0
+}
+
 // compactKey returns the offset after the key at d[i] and its colon, as
-// compactEnd reads a nested object's keys. w, when not nil, is the key
-// expected: the key read when not.
+// compactEnd reads a nested object's keys, and makes w, when not nil,
+// that key.
 func compactKey(d []byte, i int, w *keyWords) (int, bool) {
-	if w != nil && w.n > 0 && i+16 <= len(d) {
-		x := d[i : i+16 : i+16]
-		if (binary.LittleEndian.Uint64(x)^w.w0)&w.m0|(binary.LittleEndian.Uint64(x[8:])^w.w1)&w.m1 == 0 {
-			return i + w.n, true
-		}
-	}
 	if i >= len(d) || d[i] != '"' {
 		return 0, false
 	}

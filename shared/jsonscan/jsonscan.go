@@ -431,27 +431,56 @@ func (s *Scanner) NextKeyIs(k *Key) (at int, ok bool) {
 // opening quote. Otherwise it reads nothing and reports false: FirstKey
 // reads the object then, whatever it is.
 func (s *Scanner) FirstKeyIs(k *Key) (at int, ok bool) {
+	at, value, ok := s.firstKeyAt(k)
+	if ok {
+		s.depth++
+		s.pos = value
+	}
+	return at, ok
+}
+
+// FirstStringIs is NextStringIs for the first member of an object: if an
+// object comes next whose first key is k (as FirstKeyIs finds it) and
+// whose first value is a string of ASCII without control bytes or
+// escapes, it reads the '{' and that member and returns the string's
+// text. Otherwise it reads nothing and reports false.
+func (s *Scanner) FirstStringIs(k *Key) ([]byte, bool) {
+	_, i, ok := s.firstKeyAt(k)
+	if !ok || i >= len(s.data) || s.data[i] != '"' {
+		return nil, false
+	}
+	end, ok := asciiEnd(s.data, i+1)
+	if !ok {
+		return nil, false
+	}
+	s.depth++
+	s.pos = end + 1
+	return s.data[i+1 : end], true
+}
+
+// firstKeyAt finds, without reading it, the first member of the object
+// that comes next when its key is k (see FirstKeyIs): the offsets of its
+// key's opening quote and of its value, after the white space before it.
+func (s *Scanner) firstKeyAt(k *Key) (at, value int, ok bool) {
 	if s.err != nil || s.depth >= MaxDepth {
-		return 0, false
+		return 0, 0, false
 	}
 	d := s.data
 	i := SkipSpace(d, s.pos)
 	if i >= len(d) || d[i] != '{' {
-		return 0, false
+		return 0, 0, false
 	}
 	if i++; i < len(d) && d[i] != '"' {
 		i = SkipSpace(d, i)
 	}
 	if !k.At(d, i) {
-		return 0, false
+		return 0, 0, false
 	}
 	j := i + len(k.text)
 	if j >= len(d) || d[j] <= ' ' {
 		j = SkipSpace(d, j)
 	}
-	s.depth++
-	s.pos = j
-	return i, true
+	return i, j, true
 }
 
 // NextStringIs is NextKeyIs for a member whose value the decoder expects

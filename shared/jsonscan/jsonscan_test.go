@@ -954,7 +954,7 @@ func FuzzNextKeyIs(f *testing.F) {
 }
 
 // FuzzNextStringIs: NextStringIs, at each member of an object after the
-// first, with the key there or the fuzzer's, reads what NextKeyIs and
+// first (FirstStringIs at the first), with the key there or the fuzzer's, reads what NextKeyIs and
 // RawString read when the value is a string of ASCII without escapes
 // (the same text, the scanner at the same offset), and else nothing.
 func FuzzNextStringIs(f *testing.F) {
@@ -964,7 +964,38 @@ func FuzzNextStringIs(f *testing.F) {
 	f.Add([]byte(`{"a":1,"b":"x","c" :"y","d": "z","e":"caf`+"\xc3\xa9"+`","f":"\"","g":"a`+"\t"+`b","h":2, "i" : "w" }`), "b")
 	f.Add([]byte(`{"a":1,"b":"2024-03-05T06:00:00.134Z","c":"203.0.38.168","d":"u-36863"}`), "c")
 	f.Add([]byte(`{"a":1,"b":"x`), "b")
+	f.Add([]byte(` { "a" : "x","b":"y"}`), "a")
+	f.Add([]byte(`{"a":"x\u0041"}`), "a")
 	f.Fuzz(func(t *testing.T, data []byte, key string) {
+		// FirstStringIs, likewise, at the object's first member.
+		first, _ := New(data).FirstKey()
+		for _, g := range []string{key, string(first)} {
+			k, plain := NewKey(g)
+			if !plain {
+				continue
+			}
+			var (
+				want   []byte
+				wantOK bool
+			)
+			ref := New(data)
+			if _, found := ref.FirstKeyIs(&k); found && ref.Peek() == String {
+				v, escaped, err := ref.RawString()
+				want, wantOK = v, err == nil && !escaped && isASCIIText(v)
+			}
+			got := New(data)
+			v, ok := got.FirstStringIs(&k)
+			require.Equal(t, wantOK, ok, "%q, %q", data, g)
+			require.NoError(t, got.Err())
+			if ok {
+				require.Equal(t, want, v)
+				require.Equal(t, ref.Offset(), got.Offset())
+				require.Equal(t, 1, got.Depth())
+			} else {
+				require.Equal(t, 0, got.Offset())
+				require.Equal(t, 0, got.Depth())
+			}
+		}
 		s := New(data)
 		_, more := s.FirstKey()
 		for more {

@@ -92,7 +92,6 @@ func readObject(r *record.Builder, s *jsonscan.Scanner, data []byte, d *docReade
 	// earlier one, the shape's keys being distinct. Runs of members are
 	// made only then, as their keys are not compared with later ones.
 	same := shape != nil
-	members := 0
 	// Not Object's iterator: its loop body is a closure, called for
 	// every member, whose variables live behind a pointer (a tenth of
 	// reading a document). Every value is read (jsonValue), as NextKey
@@ -101,7 +100,22 @@ func readObject(r *record.Builder, s *jsonscan.Scanner, data []byte, d *docReade
 	// at is the offset of the key's opening quote when FirstKeyIs or
 	// NextKeyIs read it, the shape's key at its place; -1 when FirstKey
 	// or NextKey did.
-	key, at, more := shape.firstKey(s)
+	//
+	// A first member of the shape's that a stage reads is read, with
+	// the plain members after it, as readPlain reads members (a stream's
+	// documents, nearly all); else FirstKey or FirstKeyIs reads its key.
+	var (
+		key  []byte
+		at   int
+		more bool
+	)
+	members := shape.readFirst(r, s)
+	if members > 0 {
+		members += shape.readPlain(r, s, d, data, &run, members, runs)
+		key, at, more = shape.nextKey(s, same, members)
+	} else {
+		key, at, more = shape.firstKey(s)
+	}
 	for ; more; key, at, more = shape.nextKey(s, same, members) {
 		n := members
 		members++
@@ -268,6 +282,23 @@ func (k *keyShape) readPlain(r *record.Builder, s *jsonscan.Scanner, d *docReade
 		n++
 	}
 	return n - start
+}
+
+// readFirst reads the '{' opening the object s reads and its first
+// member, when it is the shape's, a stage reads it and its value is a
+// plain string (see readPlain), and returns 1; else it reads nothing and
+// returns 0. k may be nil.
+func (k *keyShape) readFirst(r *record.Builder, s *jsonscan.Scanner) int {
+	if k == nil || len(k.names) == 0 || k.keeps[0] != keepValue || !k.plain[0] {
+		return 0
+	}
+	v, ok := s.FirstStringIs(&k.keys[0])
+	if !ok {
+		return 0
+	}
+	// v is the string's text in data (see docReader).
+	r.Fields = append(r.Fields, record.Field{Name: k.names[0], Value: r.Box(stringOf(v))})
+	return 1
 }
 
 // firstKey reads the '{' opening the object s reads and its first key:

@@ -242,19 +242,13 @@ func (p *Pipeline) transform(r firehose.Record, ps *pass) (firehose.Output, erro
 // it into rec, reporting false when there is none left. at is where the
 // line starts in the data (splitter.line numbers it).
 func (p *Pipeline) next(lines *splitter, rec *record.Builder, ps *pass) (at int, line []byte, kept, more bool, err error) {
-	if p.jsonDocs {
-		if !lines.skipSpace() {
-			return 0, nil, false, false, nil // the end, as lines.next would find it
-		}
-		if lines.data[0] == '{' {
-			rec.Rewind()
-			// One pass: parsing a well-formed object finds its end.
-			// Anything else is cut out and parsed again below, for its
-			// error.
-			if end, ok := ps.docs.readJSONDocument(rec, lines.data); ok {
-				line = lines.data[:end]
-				return lines.take(end), line, true, true, nil
-			}
+	if p.jsonDocs && lines.skipSpace() && lines.data[0] == '{' {
+		rec.Rewind()
+		// One pass: parsing a well-formed object finds its end. Anything
+		// else is cut out and parsed again below, for its error.
+		if end, ok := ps.docs.readJSONDocument(rec, lines.data); ok {
+			line = lines.data[:end]
+			return lines.take(end), line, true, true, nil
 		}
 	}
 	at, line, more = lines.next()

@@ -24,6 +24,12 @@ import (
 // also tells why it is not valid. A decoder copying members it does not
 // read to its output as they came (a stream of documents with the same
 // keys) reads them so, without a round per member.
+//
+// It remembers in each key the keys of the objects nested in the value
+// it read after it, which it then expects in the next value read after
+// the key, as the documents of a stream nearly always have them (see
+// nestedKeys): keys must be the caller's own, kept from one document to
+// the next.
 func (s *Scanner) MembersAsIs(keys []Key) int {
 	if s.err != nil {
 		return 0
@@ -36,17 +42,27 @@ func (s *Scanner) MembersAsIs(keys []Key) int {
 			break
 		}
 		v := i + 1 + len(keys[n].text)
-		var end int
-		ok := false
-		if v < len(d) && d[v] == '"' {
-			// A member's string may be long (a user agent): plainEnd
+		if v >= len(d) {
+			break
+		}
+		var (
+			end int
+			ok  bool
+		)
+		switch c := d[v]; {
+		case c == '"':
+			// A member's string may be long (a user agent): asciiEnd
 			// searches those with the vectorised bytes.IndexByte, after
-			// four words, as StringASCII (a URL, a time, an id fit).
-			var high bool
-			end, high, ok = plainEndWords(d, v+1, 4)
-			ok, end = ok && !high, end+1
-		} else {
-			end, ok = compactEnd(d, v, room)
+			// four words (a URL, a time, an id fit).
+			end, ok = asciiEnd(d, v+1)
+			end++
+		case c-'0' < 10: // not -0, which compactEnd declines
+			end, ok = numberEnd(d, v)
+		default:
+			if keys[n].nested == nil {
+				keys[n].nested = new(nestedKeys)
+			}
+			end, ok = compactEnd(d, v, room, keys[n].nested)
 		}
 		if !ok {
 			break
@@ -61,12 +77,30 @@ func (s *Scanner) MembersAsIs(keys []Key) int {
 // value MembersAsIs reads (room being how many arrays and objects it may
 // open), and false when it is not, or not valid. A string there is read
 // as a nested one, which declines a space: MembersAsIs reads a member's
-// string itself.
-func compactEnd(d []byte, i, room int) (int, bool) {
+// string itself. seen is the keys of the objects nested in the last
+// value read so, which it expects again and updates.
+func compactEnd(d []byte, i, room int, seen *nestedKeys) (int, bool) {
 	var objects uint64 // the open containers, innermost lowest: 1 for an object
 	open := 0
+	keys := 0    // the keys read so far, in any object
+	key := false // whether a key comes before the value at i
 	for {
-		// i is where a value is expected.
+		// i is where a value is expected, after its key in an object.
+		if key {
+			// The key remembered at its place, compared in two words
+			// (written here, as a call would cost as much again), or
+			// read and remembered.
+			if w := seen.at(keys); w != nil && w.n > 0 && i+16 <= len(d) && w.is(d[i:i+16:i+16]) {
+				i += w.n
+			} else {
+				var ok bool
+				if i, ok = compactKey(d, i, w); !ok {
+					return 0, false
+				}
+			}
+			keys++
+			key = false
+		}
 		if i >= len(d) {
 			return 0, false
 		}
@@ -92,10 +126,7 @@ func compactEnd(d []byte, i, room int) (int, bool) {
 			closed = false
 			if c == '{' {
 				objects |= 1
-				var ok bool
-				if i, ok = compactKey(d, i); !ok {
-					return 0, false
-				}
+				key = true
 			}
 		case 't':
 			if !hasText(d, i, "true") {
@@ -135,12 +166,7 @@ func compactEnd(d []byte, i, room int) (int, bool) {
 			switch c := d[i]; {
 			case c == ',':
 				i++
-				if object {
-					var ok bool
-					if i, ok = compactKey(d, i); !ok {
-						return 0, false
-					}
-				}
+				key = object
 				closed = false
 			case c == '}' && object, c == ']' && !object:
 				i++
@@ -153,9 +179,42 @@ func compactEnd(d []byte, i, room int) (int, bool) {
 	}
 }
 
+// nestedKeys is the keys of the objects nested in a member's value, the
+// first len(nestedKeys) in the order MembersAsIs read them (whatever
+// object each is in), as that value of the last document had them. The
+// next document's nearly always come in the same order, the objects of
+// an array alike ([{"sku":..,"qty":..},{"sku":..,"qty":..}]): a key that
+// is the one remembered at its place is compared in a word or two,
+// instead of being scanned for its end (half of reading such a value).
+// Each is a key that compactKey read before, so it reads the same.
+type nestedKeys [16]keyWords
+
+// at returns the place of the n-th key read (counted from 0), nil past
+// the last.
+func (k *nestedKeys) at(n int) *keyWords {
+	if n < len(k) {
+		return &k[n]
+	}
+	return nil
+}
+
+// keyWords is a key's text as a member starts with it, quotes and colon
+// included, of at most 16 bytes: as two words and masks, as Key holds
+// its first sixteen bytes, and its length; a length of 0 holds none.
+type keyWords struct {
+	w0, w1, m0, m1 uint64
+	n              int
+}
+
+// is reports whether x, 16 bytes, starts with w's key.
+func (w *keyWords) is(x []byte) bool {
+	return (binary.LittleEndian.Uint64(x)^w.w0)&w.m0|(binary.LittleEndian.Uint64(x[8:16])^w.w1)&w.m1 == 0
+}
+
 // compactKey returns the offset after the key at d[i] and its colon, as
-// compactEnd reads a nested object's keys.
-func compactKey(d []byte, i int) (int, bool) {
+// compactEnd reads a nested object's keys, and makes w, when not nil,
+// that key.
+func compactKey(d []byte, i int, w *keyWords) (int, bool) {
 	if i >= len(d) || d[i] != '"' {
 		return 0, false
 	}
@@ -163,7 +222,25 @@ func compactKey(d []byte, i int) (int, bool) {
 	if !ok || end+1 >= len(d) || d[end+1] != ':' {
 		return 0, false
 	}
+	if w != nil {
+		w.set(d, i, end+2)
+	}
 	return end + 2, true
+}
+
+// set makes w the key whose text is d[i:end], when it fits.
+func (w *keyWords) set(d []byte, i, end int) {
+	n := end - i
+	if n > 16 || i+16 > len(d) {
+		w.n = 0
+		return
+	}
+	// A shift by 64 or more makes 0: the masks of 8 and 16 bytes are ^0.
+	w.m0 = 1<<(8*min(n, 8)) - 1
+	w.m1 = 1<<(8*max(n-8, 0)) - 1
+	w.w0 = binary.LittleEndian.Uint64(d[i:]) & w.m0
+	w.w1 = binary.LittleEndian.Uint64(d[i+8:]) & w.m1
+	w.n = n
 }
 
 // compactString returns the offset of the closing quote of the string

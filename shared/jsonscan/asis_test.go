@@ -46,8 +46,8 @@ func asIsValue(s *Scanner, data []byte) bool {
 	start := s.Offset()
 	switch s.Peek() {
 	case String:
-		_, ascii, err := s.StringASCII(nil)
-		return err == nil && ascii
+		text, escaped, err := s.RawString()
+		return err == nil && !escaped && isASCIIText(text)
 	case Number:
 		v, err := s.Number()
 		return err == nil && !bytes.HasPrefix(v, []byte("-0"))
@@ -167,15 +167,45 @@ func TestMembersAsIs(t *testing.T) {
 	}
 }
 
+// TestMembersAsIsNestedKeys: the keys of nested objects, remembered from
+// the document before, change nothing of what is read, whether the next
+// document has the same keys, others, or the same ones spaced or escaped.
+func TestMembersAsIsNestedKeys(t *testing.T) {
+	keys := keysOf(t, "b", "c")
+	for _, doc := range []string{
+		`{"a":1,"b":[{"sku":"SKU-1","qty":1,"price":1.5}],"c":{"x":{"y":[1]},"z":2}}`,
+		`{"a":1,"b":[{"sku":"SKU-2","qty":2,"price":2.5},{"sku":"SKU-3","qty":3,"price":3.5}],"c":{"x":{"y":[]},"z":3}}`,
+		`{"a":1,"b":[{"sku":"SKU-4","qty":4}],"c":{"x":{"y":[2]},"z":4}}`,
+		`{"a":1,"b":[{"qty":4,"sku":"SKU-4"}],"c":{"x":{"y":[2]},"z":4}}`,
+		`{"a":1,"b":[{"sku" :"SKU-4"}],"c":1}`,
+		`{"a":1,"b":[{"sku":"SKU-4","qty":4,"price":4.5}],"c":{"x":{"y\u0041":[2]},"z":4}}`,
+		`{"a":1,"b":[{"sk":"SKU-4","qty"}],"c":1}`,
+		`{"a":1,"b":[{"sku":"SKU-4","qty":4,"price":4.5}],"c":{"x":{"y":[2]},"z ":4}}`,
+		`{"a":1,"b":[{"a_key_of_many_bytes":1}],"c":{"x":{"y":[2]},"z":4}}`,
+		`{"a":1,"b":[{"a_key_of_many_bytes":1}],"c":{"x":{"y":[2]},"z":4}}`,
+		`{"a":1,"b":[{"sku":"SKU-4","qty":4,"price":4.5}],"c":{"x":{"y":[2]},"z":4}}`,
+		`{"a":1,"b":[{"sku":"SKU-4","qty":4,"price":4.5}],"c":{"x":{"y":[2]},"z":4`,
+		`{"a":1,"b":[{"sku":"SKU-4","qty":4,"price":4.5}],"c":{"x":{"y":[2]},"z"`,
+		`{"a":1,"b":[{"sku":"SKU-4","qty":4,"price":4.5}],"c":{"x":{"y":[2]},"z":4}}`,
+	} {
+		n, off := membersAsIs(t, []byte(doc), keys)
+		wantN, wantOff := membersAsIsRef(t, []byte(doc), keys)
+		assert.Equal(t, wantN, n, doc)
+		assert.Equal(t, wantOff, off, doc)
+	}
+}
+
 // FuzzMembersAsIs holds MembersAsIs to membersAsIsRef, the general
 // readers: the same members read, the scanner at the same offset, and no
-// error ever.
+// error ever, for a document read after another with the same keys (the
+// keys of nested objects remembered from it).
 func FuzzMembersAsIs(f *testing.F) {
-	f.Add([]byte(`{"a":1,"b":"x","c":2.5e3,"d":[{"s":"SKU-1","q":1,"p":1.5}]}`), "b", "c", "d")
-	f.Add([]byte(`{"a":1,"b":true,"c":null,"d":{"x":[false,-0,"\u00e9"]}}`), "b", "c", "d")
-	f.Add([]byte(`{"a":1,"b":"a b","c":-0,"d":"\t"}`), "b", "c", "d")
-	f.Add([]byte(`{"a":1,"b":[1,2],"c":{"a":"b c"},"d":1e+5}`), "b", "c", "d")
-	f.Fuzz(func(t *testing.T, data []byte, k1, k2, k3 string) {
+	f.Add([]byte(`{"a":1,"b":"x","c":2.5e3,"d":[{"s":"SKU-1","q":1,"p":1.5}]}`), []byte(`{"a":1,"b":"x","c":2.5e3,"d":[{"s":"SKU-1","q":1,"p":1.5},{"s":"SKU-2","q":2,"p":2.5}]}`), "b", "c", "d")
+	f.Add([]byte(`{"a":1,"b":true,"c":null,"d":{"x":[false,-0,"\u00e9"]}}`), []byte(`{"a":1,"b":true,"c":null,"d":{"x":[false,-0,"\u00e9"]}}`), "b", "c", "d")
+	f.Add([]byte(`{"a":1,"b":"a b","c":-0,"d":"\t"}`), []byte(`{"a":1,"b":"a","c":0,"d":{"\t":1}}`), "b", "c", "d")
+	f.Add([]byte(`{"a":1,"b":[1,2],"c":{"a":"b c"},"d":1e+5}`), []byte(`{"a":1,"b":[1,2],"c":{"a":"bc","a ":1},"d":{"a":{"a":{"a":1}}}}`), "b", "c", "d")
+	f.Add([]byte(`{"a":1,"b":{"sku":1},"c":{"sku":{"q":[{"p":1}]}}}`), []byte(`{"a":1,"b":{"sku":1},"c":{"sku":{"q":[{"p":1}]`), "b", "c", "d")
+	f.Fuzz(func(t *testing.T, last, data []byte, k1, k2, k3 string) {
 		var keys []Key
 		for _, name := range []string{k1, k2, k3} {
 			k, ok := NewKey(name)
@@ -184,9 +214,11 @@ func FuzzMembersAsIs(f *testing.F) {
 			}
 			keys = append(keys, k)
 		}
-		n, off := membersAsIs(t, data, keys)
-		wantN, wantOff := membersAsIsRef(t, data, keys)
-		require.Equal(t, wantN, n, "%q", data)
-		require.Equal(t, wantOff, off, "%q", data)
+		for _, doc := range [][]byte{last, data} {
+			n, off := membersAsIs(t, doc, keys)
+			wantN, wantOff := membersAsIsRef(t, doc, keys)
+			require.Equal(t, wantN, n, "%q after %q", doc, last)
+			require.Equal(t, wantOff, off, "%q after %q", doc, last)
+		}
 	})
 }

@@ -355,10 +355,13 @@ func (s *Scanner) NextKey() ([]byte, bool) {
 // Key is an object key prepared for NextKeyIs: its text as a member
 // starts with it, quotes and colon included, and that text's first
 // sixteen bytes as two words and masks, which compare a key of up to 13
-// bytes in one test.
+// bytes in one test. MembersAsIs also keeps in it the keys of the
+// objects nested in the value it read last after the key (see
+// nestedKeys).
 type Key struct {
 	text           string
 	w0, w1, m0, m1 uint64
+	nested         *nestedKeys
 }
 
 // NewKey prepares key for NextKeyIs, reporting false when it cannot
@@ -413,28 +416,118 @@ func (k *Key) atSlow(d []byte, i int) bool {
 // false: NextKey reads the member then, whatever it is. The key needs no
 // scanning for its end, only comparing: a word or two.
 func (s *Scanner) NextKeyIs(k *Key) (at int, ok bool) {
+	at, value, ok := s.nextKeyAt(k)
+	if ok {
+		s.pos = value
+	}
+	return at, ok
+}
+
+// FirstKeyIs is FirstKey for a decoder that expects the object's first
+// key to be k, as NextKeyIs is NextKey: if an object comes next and its
+// first key is k, written as it is between quotes with the colon right
+// after it, FirstKeyIs reads the '{', the key and the colon, leaving the
+// scanner at the member's value, and returns the offset of the key's
+// opening quote. Otherwise it reads nothing and reports false: FirstKey
+// reads the object then, whatever it is.
+func (s *Scanner) FirstKeyIs(k *Key) (at int, ok bool) {
+	at, value, ok := s.firstKeyAt(k)
+	if ok {
+		s.depth++
+		s.pos = value
+	}
+	return at, ok
+}
+
+// FirstStringIs is NextStringIs for the first member of an object: if an
+// object comes next whose first key is k (as FirstKeyIs finds it) and
+// whose first value is a string of ASCII without control bytes or
+// escapes, it reads the '{' and that member and returns the string's
+// text. Otherwise it reads nothing and reports false.
+func (s *Scanner) FirstStringIs(k *Key) ([]byte, bool) {
+	_, i, ok := s.firstKeyAt(k)
+	if !ok || i >= len(s.data) || s.data[i] != '"' {
+		return nil, false
+	}
+	end, ok := asciiEnd(s.data, i+1)
+	if !ok {
+		return nil, false
+	}
+	s.depth++
+	s.pos = end + 1
+	return s.data[i+1 : end], true
+}
+
+// firstKeyAt finds, without reading it, the first member of the object
+// that comes next when its key is k (see FirstKeyIs): the offsets of its
+// key's opening quote and of its value, after the white space before it.
+func (s *Scanner) firstKeyAt(k *Key) (at, value int, ok bool) {
+	if s.err != nil || s.depth >= MaxDepth {
+		return 0, 0, false
+	}
+	d := s.data
+	i := SkipSpace(d, s.pos)
+	if i >= len(d) || d[i] != '{' {
+		return 0, 0, false
+	}
+	if i++; i < len(d) && d[i] != '"' {
+		i = SkipSpace(d, i)
+	}
+	if !k.At(d, i) {
+		return 0, 0, false
+	}
+	j := i + len(k.text)
+	if j >= len(d) || d[j] <= ' ' {
+		j = SkipSpace(d, j)
+	}
+	return i, j, true
+}
+
+// NextStringIs is NextKeyIs for a member whose value the decoder expects
+// to be a string, as StringASCII reads it: if the next member has the key
+// k (as NextKeyIs finds it) and its value is a string of ASCII without
+// control bytes or escapes, NextStringIs reads the member and returns the
+// string's text, a slice of the input (its value too). Otherwise it reads
+// nothing and reports false. A decoder reading the members it expects
+// so needs one call a member.
+func (s *Scanner) NextStringIs(k *Key) ([]byte, bool) {
+	_, i, ok := s.nextKeyAt(k)
+	if !ok || i >= len(s.data) || s.data[i] != '"' {
+		return nil, false
+	}
+	end, ok := asciiEnd(s.data, i+1)
+	if !ok {
+		return nil, false
+	}
+	s.pos = end + 1
+	return s.data[i+1 : end], true
+}
+
+// nextKeyAt finds, without reading it, the member that comes next when
+// its key is k (see NextKeyIs): the offsets of its key's opening quote
+// and of its value, after the white space before it.
+func (s *Scanner) nextKeyAt(k *Key) (at, value int, ok bool) {
 	d := s.data
 	i := s.pos
 	if s.err != nil {
-		return 0, false
+		return 0, 0, false
 	}
 	if i >= len(d) || d[i] != ',' { // a value's comma nearly always follows it
 		if i = SkipSpace(d, i); i >= len(d) || d[i] != ',' {
-			return 0, false
+			return 0, 0, false
 		}
 	}
 	if i++; i < len(d) && d[i] != '"' {
 		i = SkipSpace(d, i)
 	}
 	if !k.At(d, i) {
-		return 0, false
+		return 0, 0, false
 	}
-	if j := i + len(k.text); j < len(d) && d[j] > ' ' {
-		s.pos = j
-	} else {
-		s.pos = SkipSpace(d, j)
+	j := i + len(k.text)
+	if j >= len(d) || d[j] <= ' ' {
+		j = SkipSpace(d, j)
 	}
-	return i, true
+	return i, j, true
 }
 
 // Array iterates over the elements of the array that comes next, yielding
@@ -612,7 +705,7 @@ func (s *Scanner) StringASCII(buf *[]byte) (v []byte, ascii bool, err error) {
 		}
 	}
 	start := s.pos + 1
-	if end, high, plain := plainEndWords(s.data, start, 4); plain && !high {
+	if end, ok := asciiEnd(s.data, start); ok {
 		s.pos = end + 1
 		return s.data[start:end], true, nil
 	}
@@ -744,6 +837,61 @@ func special(x uint64) uint64 {
 // registers.
 func plainEnd(d []byte, i int) (end int, high, ok bool) {
 	return plainEndWords(d, i, 2)
+}
+
+// asciiEnd is plainEnd for the readers of strings of ASCII alone
+// (StringASCII, NextStringIs, MembersAsIs): the offset of the closing
+// quote of the string whose text starts at offset i of d, reporting
+// false unless that text is ASCII without control bytes or backslashes.
+// A byte of 0x80 or more stops it as a backslash does, which makes a word
+// a few operations cheaper to look at than plainEnd's (see notASCIIText).
+// It looks at four words before it searches (see plainEnd): the values
+// of events (a name, a time, a URL path) fit.
+func asciiEnd(d []byte, i int) (int, bool) {
+	// Two words a round, which share the constants and the bounds check.
+	for n := 0; n < 2 && i+16 <= len(d); n++ {
+		w := d[i : i+16 : i+16]
+		if m := notASCIIText(binary.LittleEndian.Uint64(w)); m != 0 {
+			k := i + bits.TrailingZeros64(m)/8
+			return k, d[k] == '"'
+		}
+		if m := notASCIIText(binary.LittleEndian.Uint64(w[8:])); m != 0 {
+			k := i + 8 + bits.TrailingZeros64(m)/8
+			return k, d[k] == '"'
+		}
+		i += 16
+	}
+	if i+8 <= len(d) { // near the end of d, as a document's last string is
+		if m := notASCIIText(binary.LittleEndian.Uint64(d[i : i+8 : i+8])); m != 0 {
+			k := i + bits.TrailingZeros64(m)/8
+			return k, d[k] == '"'
+		}
+		i += 8
+	}
+	k := bytes.IndexByte(d[i:], '"')
+	if k < 0 {
+		return 0, false
+	}
+	text := d[i : i+k]
+	if bytes.IndexByte(text, '\\') >= 0 {
+		return 0, false
+	}
+	if j, high := controlOrHigh(text); j < k || high {
+		return 0, false
+	}
+	return i + k, true
+}
+
+// notASCIIText returns a mask of the bytes of the 8 in x that may not be
+// in the text of a string asciiEnd reads: a quote, a backslash, a control
+// byte or a byte of 0x80 or more. The lowest byte marked is always one of
+// them: below it every byte is printable ASCII, from which taking 0x20,
+// or 1 once a quote or backslash is cleared by the XOR, borrows nothing
+// and sets no top bit, while each of these bytes sets its own top bit
+// (as special marks its bytes, without masking out those of 0x80 or
+// more).
+func notASCIIText(x uint64) uint64 {
+	return ((x - lsb*0x20) | (x ^ lsb*'"' - lsb) | (x ^ lsb*'\\' - lsb) | x) & msb
 }
 
 // plainEndWords is plainEnd looking at up to words words before it

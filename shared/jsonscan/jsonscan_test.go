@@ -2,9 +2,12 @@ package jsonscan
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"math"
+	"math/bits"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"unsafe"
@@ -570,12 +573,9 @@ func decodeAny(t *testing.T, s *Scanner, keys bool) any {
 		a, ascii, err := New(raw).StringASCII(nil)
 		require.NoError(t, err)
 		require.Equal(t, string(v), string(a), "StringASCII is String")
+		require.Equal(t, isASCIIText(body), ascii, "StringASCII tells an ASCII string without escapes")
 		if ascii {
 			require.Equal(t, string(body), string(a), "an ASCII string without escapes is its text")
-			require.NotContains(t, string(body), `\`)
-			for _, c := range body {
-				require.Less(t, c, byte(0x80))
-			}
 		}
 		return string(v)
 	case Number:
@@ -810,7 +810,22 @@ func TestFirstKey(t *testing.T) {
 // quote, and the key it found must be guess(n).
 func readKeys(t *testing.T, data []byte, guess func(n int) (string, bool)) (keys []string, err error, offset int) {
 	s := New(data)
-	for key, ok := s.FirstKey(); ok; {
+	var (
+		key []byte
+		ok  bool
+	)
+	if g, try := guess(-1); try {
+		if k, plain := NewKey(g); plain {
+			if at, found := s.FirstKeyIs(&k); found {
+				require.Equal(t, byte('"'), data[at], "%q at %d", data, at)
+				key, ok = []byte(g), true
+			}
+		}
+	}
+	if !ok {
+		key, ok = s.FirstKey()
+	}
+	for ok {
 		keys = append(keys, string(key))
 		if s.Skip() != nil {
 			break
@@ -915,13 +930,15 @@ func FuzzNextKeyIs(f *testing.F) {
 	}
 	f.Add([]byte(`{"a":1,"b" :2, "c":3,"d":{"a":1},"\u0065":4,"e":5}`), "e", uint8(1))
 	f.Add([]byte(`{"a":1,"bc":2,"b":3}`), "bc", uint8(2))
+	f.Add([]byte(` { "a" :1, "a": 2}`), "a", uint8(1))
+	f.Add([]byte(` {"a":1}`), "a", uint8(1))
 	f.Fuzz(func(t *testing.T, data []byte, key string, shift uint8) {
 		wantKeys, wantErr, wantOff := readKeys(t, data, func(int) (string, bool) { return "", false })
 		guesses := []func(n int) (string, bool){
 			func(int) (string, bool) { return key, true },
 			func(n int) (string, bool) {
 				// The key NextKey read at that place, or near it.
-				if n += int(shift % 3); n < len(wantKeys) {
+				if n += int(shift % 3); n >= 0 && n < len(wantKeys) {
 					return wantKeys[n], true
 				}
 				return key, true
@@ -934,4 +951,133 @@ func FuzzNextKeyIs(f *testing.F) {
 			require.Equal(t, wantOff, off, "%q", data)
 		}
 	})
+}
+
+// FuzzNextStringIs: NextStringIs, at each member of an object after the
+// first (FirstStringIs at the first), with the key there or the fuzzer's, reads what NextKeyIs and
+// RawString read when the value is a string of ASCII without escapes
+// (the same text, the scanner at the same offset), and else nothing.
+func FuzzNextStringIs(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s), "a")
+	}
+	f.Add([]byte(`{"a":1,"b":"x","c" :"y","d": "z","e":"caf`+"\xc3\xa9"+`","f":"\"","g":"a`+"\t"+`b","h":2, "i" : "w" }`), "b")
+	f.Add([]byte(`{"a":1,"b":"2024-03-05T06:00:00.134Z","c":"203.0.38.168","d":"u-36863"}`), "c")
+	f.Add([]byte(`{"a":1,"b":"x`), "b")
+	f.Add([]byte(` { "a" : "x","b":"y"}`), "a")
+	f.Add([]byte(`{"a":"x\u0041"}`), "a")
+	f.Fuzz(func(t *testing.T, data []byte, key string) {
+		// FirstStringIs, likewise, at the object's first member.
+		first, _ := New(data).FirstKey()
+		for _, g := range []string{key, string(first)} {
+			k, plain := NewKey(g)
+			if !plain {
+				continue
+			}
+			var (
+				want   []byte
+				wantOK bool
+			)
+			ref := New(data)
+			if _, found := ref.FirstKeyIs(&k); found && ref.Peek() == String {
+				v, escaped, err := ref.RawString()
+				want, wantOK = v, err == nil && !escaped && isASCIIText(v)
+			}
+			got := New(data)
+			v, ok := got.FirstStringIs(&k)
+			require.Equal(t, wantOK, ok, "%q, %q", data, g)
+			require.NoError(t, got.Err())
+			if ok {
+				require.Equal(t, want, v)
+				require.Equal(t, ref.Offset(), got.Offset())
+				require.Equal(t, 1, got.Depth())
+			} else {
+				require.Equal(t, 0, got.Offset())
+				require.Equal(t, 0, got.Depth())
+			}
+		}
+		s := New(data)
+		_, more := s.FirstKey()
+		for more {
+			if _, err := s.Raw(); err != nil {
+				return
+			}
+			peek := *s
+			next, _ := peek.NextKey()
+			for _, g := range []string{key, string(next)} {
+				k, plain := NewKey(g)
+				if !plain {
+					continue
+				}
+				var (
+					want   []byte
+					wantOK bool
+				)
+				ref := *s
+				if _, found := ref.NextKeyIs(&k); found && ref.Peek() == String {
+					v, escaped, err := ref.RawString()
+					want, wantOK = v, err == nil && !escaped && isASCIIText(v)
+				}
+				got := *s
+				v, ok := got.NextStringIs(&k)
+				require.Equal(t, wantOK, ok, "%q at %d, %q", data, s.Offset(), g)
+				require.NoError(t, got.Err())
+				if ok {
+					require.Equal(t, want, v)
+					require.Equal(t, ref.Offset(), got.Offset())
+				} else {
+					require.Equal(t, s.Offset(), got.Offset())
+				}
+			}
+			_, more = s.NextKey()
+		}
+	})
+}
+
+// isASCIIText reports whether the text of a string (RawString's) is
+// ASCII without escapes.
+func isASCIIText(text []byte) bool {
+	for _, c := range text {
+		if c >= 0x80 || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// TestNotASCIIText: the lowest byte notASCIIText marks is the first
+// quote, backslash, control byte or byte of 0x80 or more, in words of
+// every byte at every place after printable ASCII, and in random words.
+func TestNotASCIIText(t *testing.T) {
+	first := func(w []byte) int {
+		for i, c := range w {
+			if c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+				return i
+			}
+		}
+		return 8
+	}
+	check := func(w []byte) {
+		m := notASCIIText(binary.LittleEndian.Uint64(w))
+		require.Equal(t, first(w), bits.TrailingZeros64(m)/8, "%q", w)
+	}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	w := make([]byte, 8)
+	for c := range 256 {
+		for p := range 8 {
+			for i := range w {
+				w[i] = byte(0x20 + rnd.IntN(0x60))
+			}
+			w[p] = byte(c)
+			check(w)
+			for i := p + 1; i < 8; i++ {
+				w[i] = byte(rnd.IntN(256))
+			}
+			check(w)
+		}
+	}
+	for range 100000 {
+		binary.LittleEndian.PutUint64(w, rnd.Uint64())
+		check(w)
+	}
 }

@@ -92,16 +92,31 @@ func readObject(r *record.Builder, s *jsonscan.Scanner, data []byte, d *docReade
 	// earlier one, the shape's keys being distinct. Runs of members are
 	// made only then, as their keys are not compared with later ones.
 	same := shape != nil
-	members := 0
 	// Not Object's iterator: its loop body is a closure, called for
 	// every member, whose variables live behind a pointer (a tenth of
 	// reading a document). Every value is read (jsonValue), as NextKey
 	// asks.
 	//
-	// at is the offset of the key's opening quote when NextKeyIs read
-	// it, the shape's key at its place; -1 when FirstKey or NextKey did.
-	key, more := s.FirstKey()
-	for at := -1; more; key, at, more = shape.nextKey(s, same, members) {
+	// at is the offset of the key's opening quote when FirstKeyIs or
+	// NextKeyIs read it, the shape's key at its place; -1 when FirstKey
+	// or NextKey did.
+	//
+	// A first member of the shape's that a stage reads is read, with
+	// the plain members after it, as readPlain reads members (a stream's
+	// documents, nearly all); else FirstKey or FirstKeyIs reads its key.
+	var (
+		key  []byte
+		at   int
+		more bool
+	)
+	members := shape.readFirst(r, s)
+	if members > 0 {
+		members += shape.readPlain(r, s, d, data, &run, members, runs)
+		key, at, more = shape.nextKey(s, same, members)
+	} else {
+		key, at, more = shape.firstKey(s)
+	}
+	for ; more; key, at, more = shape.nextKey(s, same, members) {
 		n := members
 		members++
 		if same && n < len(shape.names) && (at >= 0 || string(key) == shape.names[n]) {
@@ -121,7 +136,7 @@ func readObject(r *record.Builder, s *jsonscan.Scanner, data []byte, d *docReade
 					use = keepText
 				}
 			}
-			v, inRun, ok := jsonValue(r, s, &buf, data, use)
+			v, inRun, ok := jsonValue(r, s, &buf, data, use, d != nil)
 			if !ok {
 				break
 			}
@@ -135,9 +150,7 @@ func readObject(r *record.Builder, s *jsonscan.Scanner, data []byte, d *docReade
 				d.endRun(r, data, &run)
 				r.Fields = append(r.Fields, record.Field{Name: shape.names[n], Value: v})
 			}
-			if runs {
-				members += shape.readRun(r, s, d, data, &run, members)
-			}
+			members += shape.readPlain(r, s, d, data, &run, members, runs)
 			continue
 		}
 		if same {
@@ -157,7 +170,7 @@ func readObject(r *record.Builder, s *jsonscan.Scanner, data []byte, d *docReade
 		if d != nil && !slices.Contains(d.reads, string(key)) {
 			use = keepText
 		}
-		v, _, ok := jsonValue(r, s, &buf, data, use)
+		v, _, ok := jsonValue(r, s, &buf, data, use, d != nil)
 		if !ok {
 			break
 		}
@@ -218,34 +231,88 @@ type keyShape struct {
 	keys  []jsonscan.Key
 	plain []bool
 	// runTo tells, for each place n (len(names) included), where the
-	// members from the n-th on stop being ones readRun may read: members
+	// members from the n-th on stop being ones readPlain may read: members
 	// in a run (keepRun) whose names are plain and not empty (an empty
 	// key is never in a run; see readObject).
 	runTo []int
 }
 
-// readRun reads, with MembersAsIs, the members of the object s reads
-// that come next, from the shape's n-th on, while they are the shape's,
-// may be in a run (see keepRun) and are written as the writer writes
-// them, adding them to run (its members from data), and returns how many
-// it read. It reads them as readObject would, a member at a time, would
-// make them a run: without a round of readObject per member (which was
-// a tenth of reading a document). What it leaves, readObject reads.
-func (k *keyShape) readRun(r *record.Builder, s *jsonscan.Scanner, d *docReader, data []byte, run *runCursor, n int) int {
-	to := k.runTo[n]
-	if to == n {
+// readPlain reads the members of the object s reads that come next,
+// from the shape's n-th on, while they are the shape's and as nearly all
+// of a stream's documents have them, and returns how many it read: with
+// MembersAsIs, members that may be in a run (see keepRun) when runs is
+// set, adding them to run (their text in data); with NextStringIs,
+// members a stage reads whose values are plain strings (ASCII without
+// escapes), which become the record's fields. It reads them as
+// readObject would, a member at a time, without a round of readObject
+// per member, which was a tenth of reading a document (and for a member
+// a stage reads, three quarters of it). What it leaves, readObject
+// reads.
+func (k *keyShape) readPlain(r *record.Builder, s *jsonscan.Scanner, d *docReader, data []byte, run *runCursor, n int, runs bool) int {
+	start := n
+	for n < len(k.names) {
+		if to := k.runTo[n]; to > n {
+			if !runs {
+				break
+			}
+			from := s.Offset() // the comma before the first member, if one is read
+			m := s.MembersAsIs(k.keys[n:to])
+			if m > 0 {
+				if run.end != from {
+					d.endRun(r, data, run)
+					run.start = from + 1
+				}
+				run.end = s.Offset()
+			}
+			if n += m; n < to {
+				break
+			}
+			continue
+		}
+		if k.keeps[n] != keepValue || !k.plain[n] {
+			break
+		}
+		v, ok := s.NextStringIs(&k.keys[n])
+		if !ok {
+			break
+		}
+		d.endRun(r, data, run)
+		// v is the string's text in data (see docReader).
+		r.Fields = append(r.Fields, record.Field{Name: k.names[n], Value: r.Box(stringOf(v))})
+		n++
+	}
+	return n - start
+}
+
+// readFirst reads the '{' opening the object s reads and its first
+// member, when it is the shape's, a stage reads it and its value is a
+// plain string (see readPlain), and returns 1; else it reads nothing and
+// returns 0. k may be nil.
+func (k *keyShape) readFirst(r *record.Builder, s *jsonscan.Scanner) int {
+	if k == nil || len(k.names) == 0 || k.keeps[0] != keepValue || !k.plain[0] {
 		return 0
 	}
-	from := s.Offset() // the comma before the first member, if one is read
-	m := s.MembersAsIs(k.keys[n:to])
-	if m > 0 {
-		if run.end != from {
-			d.endRun(r, data, run)
-			run.start = from + 1
-		}
-		run.end = s.Offset()
+	v, ok := s.FirstStringIs(&k.keys[0])
+	if !ok {
+		return 0
 	}
-	return m
+	// v is the string's text in data (see docReader).
+	r.Fields = append(r.Fields, record.Field{Name: k.names[0], Value: r.Box(stringOf(v))})
+	return 1
+}
+
+// firstKey reads the '{' opening the object s reads and its first key:
+// with FirstKeyIs when the shape's first name is plain, reporting the
+// offset of its quote when it is that name, else with FirstKey,
+// reporting -1. k may be nil.
+func (k *keyShape) firstKey(s *jsonscan.Scanner) (key []byte, at int, more bool) {
+	if k != nil && len(k.names) > 0 && k.plain[0] {
+		if at, ok := s.FirstKeyIs(&k.keys[0]); ok {
+			return nil, at, true
+		}
+	}
+	key, more = s.FirstKey()
+	return key, -1, more
 }
 
 // nextKey reads the key of the member after the n-th (n counted from 0)
@@ -302,7 +369,11 @@ func (k *keyShape) remember(fields []record.Field, reads []string) {
 // docReader reads the JSON documents of a pass's records straight from
 // their data (see readJSONDocument), with what it keeps from one to the
 // next: its scanner, the shape of the last document, the runs of members
-// of the record read last.
+// of the record read last. A string value that came as ASCII without
+// escapes is a slice of the data, not a copy in the record's arena: the
+// data outlives the record read from it (it stays as it is while the
+// pass writes the record), and nothing keeps a value past that without
+// copying it (see record.Builder's Rewind).
 type docReader struct {
 	scan  jsonscan.Scanner
 	shape keyShape
@@ -371,8 +442,10 @@ const (
 // reporting false on a syntax error (which the scanner keeps). data is
 // the text the scanner reads. With keepRun, a value whose text is what
 // the writer writes for it is not made into a value: jsonValue reports it
-// in a run instead.
-func jsonValue(r *record.Builder, s *jsonscan.Scanner, buf *[]byte, data []byte, use keep) (v any, inRun, ok bool) {
+// in a run instead. lasting tells that data outlives the record's values
+// (a pass reads its records' documents so: see docReader), which may
+// then be slices of it rather than copies.
+func jsonValue(r *record.Builder, s *jsonscan.Scanner, buf *[]byte, data []byte, use keep, lasting bool) (v any, inRun, ok bool) {
 	start := s.Offset() // memberKey moved past the white space
 	switch s.Peek() {
 	case jsonscan.String:
@@ -381,6 +454,10 @@ func jsonValue(r *record.Builder, s *jsonscan.Scanner, buf *[]byte, data []byte,
 			return nil, false, false
 		}
 		if use == keepValue || !ascii && !verbatimString(data[start:s.Offset()], v) {
+			if ascii && lasting {
+				// v is the string's text in data, as it is.
+				return r.Box(stringOf(v)), false, true
+			}
 			return r.Box(r.Text(v)), false, true
 		}
 	case jsonscan.Bool:

@@ -295,12 +295,13 @@ func FuzzJSONDocumentsOnePass(f *testing.F) {
 			f.Add([]byte(first+next+"\n"+first), format)
 		}
 	}
-	// Runs of members read with MembersAsIs (readRun), and members that
-	// leave it to readObject: written otherwise than the writer writes
-	// them, not valid, or spaced.
+	// Runs of members read with MembersAsIs, members a stage reads read
+	// with NextStringIs (readPlain), and members that leave it to
+	// readObject: written otherwise than the writer writes them, not
+	// plain strings, not valid, or spaced.
 	event := `{"event":"a","user_id":"u","session":"s-1","ip":"1.2.3.4","ts":"2024-03-05T06:07:08Z","page":"/p","amount":1.5,"items":[{"sku":"S","qty":1,"price":2.5}],"ua":"x"}` + "\n"
 	for _, v := range []string{`"y"`, `-0`, `-0.5`, `[{"sku":"a b"}]`, `["\u0041"]`, `"caf\u00e9"`, "\"caf\xc3\xa9\"", `[1,]`, `{"a":1 }`, `tru`, `01`, `[[[[]]]]`, `{}`, `null`} {
-		for _, member := range []string{`"session":"s-1"`, `"page":"/p"`, `"amount":1.5`, `"items":[{"sku":"S","qty":1,"price":2.5}]`, `"ua":"x"`} {
+		for _, member := range []string{`"event":"a"`, `"user_id":"u"`, `"ip":"1.2.3.4"`, `"ts":"2024-03-05T06:07:08Z"`, `"session":"s-1"`, `"page":"/p"`, `"amount":1.5`, `"items":[{"sku":"S","qty":1,"price":2.5}]`, `"ua":"x"`} {
 			name, _, _ := strings.Cut(member, ":")
 			next := strings.Replace(event, member, name+":"+v, 1)
 			f.Add([]byte(event+next+event), uint8(3))

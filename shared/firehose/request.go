@@ -521,69 +521,15 @@ func (l *recordLayout) read(p []byte, at int) (h recordHead, ok bool) {
 	if h.idEnd == h.idStart || i > len(p) || string(p[h.idEnd:i]) != string(l.afterID) {
 		return h, false
 	}
-	// afterMs begins with whitespace or a comma, never with what would
-	// carry the number on (a digit, a fraction, an exponent).
-	ms, end, ok := plainMillis(p, i)
+	// The timestamp is read as a Scanner reads it when short (13
+	// digits); afterMs then begins with whitespace or a comma.
+	ms, end, ok := jsonscan.SmallInt(p, i)
 	i = end + len(l.afterMs)
 	if !ok || i > len(p) || string(p[end:i]) != string(l.afterMs) {
 		return h, false
 	}
 	h.ms, h.data = ms, i
 	return h, true
-}
-
-// plainMillis reads the digits of an integer at offset i of p, as
-// jsonscan's Int64 reads it when they are at most 18 (a millisecond
-// timestamp has 13): an optional minus, no leading zero. It returns the
-// value and the offset after the last digit; ok is false for anything
-// else (no digit, a leading zero, 19 digits or more), which plainHead
-// then reads. Whether the number ends there, the caller tells from the
-// byte after it. The first eight digits are read at once when there are
-// eight: a digit at a time, they took as long as the rest of the
-// record's head.
-func plainMillis(p []byte, i int) (ms int64, end int, ok bool) {
-	neg := i < len(p) && p[i] == '-'
-	if neg {
-		i++
-	}
-	start := i
-	var n uint64
-	if i+8 <= len(p) {
-		if x := binary.LittleEndian.Uint64(p[i:]); eightDigits(x) {
-			n, i = eightDigitsValue(x), i+8
-		}
-	}
-	for _, c := range p[i:] {
-		if c-'0' > 9 {
-			break
-		}
-		n = n*10 + uint64(c-'0')
-		i++
-	}
-	if digits := i - start; digits == 0 || digits > 18 || digits > 1 && p[start] == '0' {
-		return 0, i, false
-	}
-	if neg {
-		return -int64(n), i, true
-	}
-	return int64(n), i, true
-}
-
-// eightDigits reports whether the eight bytes of x are ASCII digits: the
-// high half of each is 3, and stays 3 with 6 added (carries out of a
-// byte come only from one above 0xf9, which fails on its own).
-func eightDigits(x uint64) bool {
-	const high = 0xf0f0f0f0f0f0f0f0
-	return x&high|(x+0x0606060606060606)&high>>4 == 0x3333333333333333
-}
-
-// eightDigitsValue returns the value of the eight ASCII digits of x, the
-// first in its lowest byte: added up in pairs, fours, then the two fours.
-func eightDigitsValue(x uint64) uint64 {
-	x -= 0x3030303030303030
-	x = (x*10 + x>>8) & 0x00ff00ff00ff00ff
-	x = (x*100 + x>>16) & 0x0000ffff0000ffff
-	return (x*10000 + x>>32) & 0xffffffff
 }
 
 // plainMetadata reads the kinesisRecordMetadata value at offset i of the

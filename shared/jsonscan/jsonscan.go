@@ -1278,45 +1278,57 @@ func (s *Scanner) Int64() (int64, error) {
 }
 
 // smallInt reads an integer of at most 16 digits (a millisecond
-// timestamp, a count) without strconv, eight digits at a time, reporting
-// whether there was one; anything else is left to Int64's general path,
-// which also words the errors.
+// timestamp, a count) without strconv (SmallInt), reporting whether there
+// was one; anything else is left to Int64's general path, which also
+// words the errors.
 func (s *Scanner) smallInt() (int64, bool) {
 	if s.err != nil {
 		return 0, false
 	}
 	s.skipWS()
-	d, i := s.data, s.pos
+	n, end, ok := SmallInt(s.data, s.pos)
+	if ok {
+		s.pos = end
+	}
+	return n, ok
+}
+
+// SmallInt reads the JSON integer of at most 16 digits at offset i of d,
+// eight digits at a time, and returns its value and the offset after it.
+// ok is false for anything else: no number, a leading zero, more digits,
+// a fraction or an exponent, or fewer than 16 bytes of d left after the
+// sign (it reads two words), which a Scanner's Int64 then reads or
+// rejects. What it takes, Int64 reads to the same value and offset.
+func SmallInt(d []byte, i int) (n int64, end int, ok bool) {
 	neg := i < len(d) && d[i] == '-'
 	if neg {
 		i++
 	}
 	if i+16 > len(d) {
-		return 0, false // near the end of the input: the general path
+		return 0, i, false // near the end of the input: the general path
 	}
 	x := binary.LittleEndian.Uint64(d[i:])
 	digits := leadingDigits(x)
-	n := eightDigits(x, digits)
+	u := eightDigits(x, digits)
 	if digits == 8 {
 		y := binary.LittleEndian.Uint64(d[i+8:])
 		more := leadingDigits(y)
-		n = n*pow10[more] + eightDigits(y, more)
+		u = u*pow10[more] + eightDigits(y, more)
 		digits += more
 	}
 	if digits == 0 || digits > 1 && d[i] == '0' {
-		return 0, false // no number, or a leading zero: the grammar's to word
+		return 0, i, false // no number, or a leading zero: the grammar's to word
 	}
 	i += digits
 	if i < len(d) {
 		if c := d[i]; c >= '0' && c <= '9' || c == '.' || c == 'e' || c == 'E' {
-			return 0, false // more digits, a fraction or an exponent
+			return 0, i, false // more digits, a fraction or an exponent
 		}
 	}
-	s.pos = i
 	if neg {
-		return -int64(n), true
+		return -int64(u), i, true
 	}
-	return int64(n), true
+	return int64(u), i, true
 }
 
 // pow10 holds the powers of ten eightDigits needs.

@@ -1081,3 +1081,50 @@ func TestNotASCIIText(t *testing.T) {
 		check(w)
 	}
 }
+
+// FuzzSmallInt holds SmallInt to Int64: what it takes, Int64 reads to the
+// same value and offset (and with room after it, SmallInt takes every
+// integer of at most 16 digits Int64 reads).
+func FuzzSmallInt(f *testing.F) {
+	for _, s := range []string{"1700000000000,", "-0 ", "0,", "01,", "9999999999999999}", "10000000000000000,", "123456789012345,", "12345678,", "1234567,", "-12345678912345,", "-", "12.5", "1e3", "-9223372036854775808,"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, p []byte) {
+		for _, p := range [][]byte{p, append(p[:len(p):len(p)], ",                "...)} {
+			n, end, ok := SmallInt(p, 0)
+			s := New(p)
+			want, err := s.Int64()
+			if !ok {
+				// Int64 skips white space first; SmallInt starts at the number.
+				digits := len(strings.TrimLeft(string(p[:s.Offset()]), "-"))
+				assert.False(t, err == nil && p[0] != ' ' && p[0] != '\t' && p[0] != '\r' && p[0] != '\n' && digits <= 16 && len(p)-s.Offset() >= 16 && strings.IndexByte(",}] \t\r\n", p[s.Offset()]) >= 0,
+					"SmallInt left %q to Int64, which read it", p)
+				continue
+			}
+			require.NoError(t, err, "%q", p)
+			assert.Equal(t, want, n, "%q", p)
+			assert.Equal(t, s.Offset(), end, "%q", p)
+		}
+	})
+}
+
+// TestSmallInt: the integers SmallInt takes, and those it leaves to Int64.
+func TestSmallInt(t *testing.T) {
+	const room = ",               "
+	for text, want := range map[string]int64{
+		"0": 0, "-0": 0, "7": 7, "-1": -1, "1234567": 1234567, "12345678": 12345678, "123456789": 123456789,
+		"1700000000000": 1700000000000, "-1700000000001": -1700000000001, "9999999999999999": 9999999999999999,
+		"-9999999999999999": -9999999999999999, "10000000": 10000000, "90000000": 90000000,
+	} {
+		n, end, ok := SmallInt([]byte(text+room), 0)
+		assert.True(t, ok, "%q", text)
+		assert.Equal(t, want, n, "%q", text)
+		assert.Equal(t, len(text), end, "%q", text)
+	}
+	for _, text := range []string{"", "-", "01", "-01", "00", "0123456789", "10000000000000000", "12.5", "1e3", "x", "-x"} {
+		_, _, ok := SmallInt([]byte(text+room), 0)
+		assert.False(t, ok, "%q", text)
+	}
+	_, _, ok := SmallInt([]byte("1700000000000,"), 0)
+	assert.False(t, ok, "fewer than 16 bytes left: Int64's to read")
+}

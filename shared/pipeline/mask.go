@@ -124,11 +124,12 @@ func (m *masker) truncateIP(r *record.Builder, v any) any {
 	if s == "" || s == "-" {
 		return v
 	}
-	var buf [len("[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535")]byte
-	if ip, ok := parseIPv4(s); ok {
-		// The commonest case, without netip's general parsing.
-		return r.Box(r.Text(appendIPv4(buf[:0], ip&^(1<<(32-m.ipv4Bits)-1))))
+	if q, ok := parseIPv4(s); ok {
+		// The commonest case, without netip's general parsing, written
+		// straight into r's arena.
+		return r.Box(r.Keep(q.appendMasked(r.Room(len(s)), s, m.ipv4Bits)))
 	}
+	var buf [len("[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535")]byte
 	if a, err := netip.ParseAddr(s); err == nil {
 		return r.Box(r.Text(m.network(a).AppendTo(buf[:0])))
 	}
@@ -166,62 +167,88 @@ func (m *masker) hash(r *record.Builder, v any) (any, error) {
 	return r.Box(r.Text(m.scratch)), nil
 }
 
+// dottedQuad is an IPv4 address as parseIPv4 read it: its octets, and
+// where each ends in the text.
+type dottedQuad struct {
+	octets [4]byte
+	ends   [4]uint8
+}
+
 // parseIPv4 reads a dotted-quad IPv4 address as netip.ParseAddr does
 // (four decimal octets, no leading zeros), reporting false for anything
 // else, which is left to netip. It reads an octet at a time, a digit and
 // at most two more after it, rather than testing every byte for a dot, a
 // digit and the end at once: half the time on a log's addresses.
-func parseIPv4(s string) (uint32, bool) {
-	var ip uint32
+func parseIPv4(s string) (dottedQuad, bool) {
+	var q dottedQuad
+	if len(s) > len("255.255.255.255") {
+		return q, false
+	}
 	i := 0
 	for octet := range 4 {
 		if octet > 0 {
 			if i == len(s) || s[i] != '.' {
-				return 0, false
+				return q, false
 			}
 			i++
 		}
 		if i == len(s) {
-			return 0, false
+			return q, false
 		}
-		n := uint32(s[i] - '0')
+		n := uint(s[i] - '0')
 		if n > 9 {
-			return 0, false
+			return q, false
 		}
 		i++
 		if n != 0 { // a leading zero is the octet's only digit
 			for k := 0; k < 2 && i < len(s); k++ {
-				d := uint32(s[i] - '0')
+				d := uint(s[i] - '0')
 				if d > 9 {
 					break
 				}
 				n, i = n*10+d, i+1
 			}
 			if n > 255 {
-				return 0, false
+				return q, false
 			}
 		}
-		ip = ip<<8 | n
+		q.octets[octet], q.ends[octet] = byte(n), uint8(i)
 	}
-	return ip, i == len(s)
+	return q, i == len(s)
 }
 
-// appendIPv4 writes ip as a dotted quad, each octet's digits appended
-// one by one (strconv.AppendUint formats into a buffer of its own and
-// copies it out: four calls a line cost more than parsing the address).
-func appendIPv4(dst []byte, ip uint32) []byte {
-	for shift := 24; shift >= 0; shift -= 8 {
-		switch n := byte(ip >> shift); {
-		case n >= 100:
-			dst = append(dst, '0'+n/100, '0'+n/10%10, '0'+n%10)
-		case n >= 10:
-			dst = append(dst, '0'+n/10, '0'+n%10)
-		default:
-			dst = append(dst, '0'+n)
-		}
-		if shift > 0 {
+// appendMasked appends the address q read from s with all but its first
+// bits bits zeroed, as netip writes it: the octets kept whole are s's own
+// text, copied at once, the rest written after them (a masked octet is
+// nearly always 0). It writes at most len(s) bytes: no octet it writes
+// has more digits than s's.
+func (q *dottedQuad) appendMasked(dst []byte, s string, bits int) []byte {
+	whole := bits / 8
+	if whole > 0 {
+		dst = append(dst, s[:q.ends[whole-1]]...)
+	}
+	for octet := whole; octet < 4; octet++ {
+		if octet > 0 {
 			dst = append(dst, '.')
 		}
+		n := byte(0)
+		if octet == whole {
+			n = q.octets[octet] &^ (0xff >> (bits % 8)) // its first bits%8 bits
+		}
+		dst = appendOctet(dst, n)
 	}
 	return dst
+}
+
+// appendOctet writes n in decimal, each digit appended on its own
+// (strconv.AppendUint formats into a buffer of its own and copies it
+// out).
+func appendOctet(dst []byte, n byte) []byte {
+	switch {
+	case n >= 100:
+		return append(dst, '0'+n/100, '0'+n/10%10, '0'+n%10)
+	case n >= 10:
+		return append(dst, '0'+n/10, '0'+n%10)
+	}
+	return append(dst, '0'+n)
 }

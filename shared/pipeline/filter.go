@@ -111,7 +111,10 @@ func (c *condition) match(l *lookup, scratch *[]byte) (bool, error) {
 	}
 	if s, ok := v.(string); ok {
 		// A string is its own text (appendText): matched where it is,
-		// not copied first.
+		// not copied first; compared here, the commonest condition.
+		if c.op == opEquals {
+			return s == c.value, nil
+		}
 		return c.matchText(s), nil
 	}
 	text, err := appendText((*scratch)[:0], v)

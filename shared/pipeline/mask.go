@@ -124,11 +124,18 @@ func (m *masker) truncateIP(r *record.Builder, v any) any {
 	if s == "" || s == "-" {
 		return v
 	}
-	var buf [len("[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535")]byte
-	if ip, ok := parseIPv4(s); ok {
-		// The commonest case, without netip's general parsing.
-		return r.Box(r.Text(appendIPv4(buf[:0], ip&^(1<<(32-m.ipv4Bits)-1))))
+	if q, ok := parseIPv4(s); ok {
+		// The commonest case, without netip's general parsing, written
+		// straight into r's arena.
+		return r.Box(r.Keep(q.appendMasked(r.Room(len(s)), s, m.ipv4Bits)))
 	}
+	if g, ok := parseIPv6(s); ok && !g.mapped() {
+		// The commonest IPv6 forms, as above: netip reads and writes an
+		// address in three times the instructions.
+		g.mask(m.ipv6Bits)
+		return r.Box(r.Keep(g.append(r.Room(maxIPv6Len))))
+	}
+	var buf [len("[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535")]byte
 	if a, err := netip.ParseAddr(s); err == nil {
 		return r.Box(r.Text(m.network(a).AppendTo(buf[:0])))
 	}
@@ -166,62 +173,235 @@ func (m *masker) hash(r *record.Builder, v any) (any, error) {
 	return r.Box(r.Text(m.scratch)), nil
 }
 
+// dottedQuad is an IPv4 address as parseIPv4 read it: its octets, and
+// where each ends in the text.
+type dottedQuad struct {
+	octets [4]byte
+	ends   [4]uint8
+}
+
 // parseIPv4 reads a dotted-quad IPv4 address as netip.ParseAddr does
 // (four decimal octets, no leading zeros), reporting false for anything
 // else, which is left to netip. It reads an octet at a time, a digit and
 // at most two more after it, rather than testing every byte for a dot, a
 // digit and the end at once: half the time on a log's addresses.
-func parseIPv4(s string) (uint32, bool) {
-	var ip uint32
+func parseIPv4(s string) (dottedQuad, bool) {
+	var q dottedQuad
+	if len(s) > len("255.255.255.255") {
+		return q, false
+	}
 	i := 0
 	for octet := range 4 {
 		if octet > 0 {
 			if i == len(s) || s[i] != '.' {
-				return 0, false
+				return q, false
 			}
 			i++
 		}
 		if i == len(s) {
-			return 0, false
+			return q, false
 		}
-		n := uint32(s[i] - '0')
+		n := uint(s[i] - '0')
 		if n > 9 {
-			return 0, false
+			return q, false
 		}
 		i++
-		if n != 0 { // a leading zero is the octet's only digit
-			for k := 0; k < 2 && i < len(s); k++ {
-				d := uint32(s[i] - '0')
-				if d > 9 {
-					break
-				}
+		// A leading zero is the octet's only digit; two more digits at
+		// most follow another, read one by one (a loop over them cost a
+		// tenth more).
+		if n != 0 && i < len(s) {
+			if d := uint(s[i] - '0'); d <= 9 {
 				n, i = n*10+d, i+1
+				if i < len(s) {
+					if d := uint(s[i] - '0'); d <= 9 {
+						n, i = n*10+d, i+1
+					}
+				}
 			}
 			if n > 255 {
-				return 0, false
+				return q, false
 			}
 		}
-		ip = ip<<8 | n
+		q.octets[octet], q.ends[octet] = byte(n), uint8(i)
 	}
-	return ip, i == len(s)
+	return q, i == len(s)
 }
 
-// appendIPv4 writes ip as a dotted quad, each octet's digits appended
-// one by one (strconv.AppendUint formats into a buffer of its own and
-// copies it out: four calls a line cost more than parsing the address).
-func appendIPv4(dst []byte, ip uint32) []byte {
-	for shift := 24; shift >= 0; shift -= 8 {
-		switch n := byte(ip >> shift); {
-		case n >= 100:
-			dst = append(dst, '0'+n/100, '0'+n/10%10, '0'+n%10)
-		case n >= 10:
-			dst = append(dst, '0'+n/10, '0'+n%10)
-		default:
-			dst = append(dst, '0'+n)
-		}
-		if shift > 0 {
+// appendMasked appends the address q read from s with all but its first
+// bits bits zeroed, as netip writes it: the octets kept whole are s's own
+// text, copied at once, the rest written after them (a masked octet is
+// nearly always 0). It writes at most len(s) bytes: no octet it writes
+// has more digits than s's.
+func (q *dottedQuad) appendMasked(dst []byte, s string, bits int) []byte {
+	whole := bits / 8
+	if whole > 0 {
+		dst = append(dst, s[:q.ends[whole-1]]...)
+	}
+	for octet := whole; octet < 4; octet++ {
+		if octet > 0 {
 			dst = append(dst, '.')
 		}
+		n := byte(0)
+		if octet == whole {
+			n = q.octets[octet] &^ (0xff >> (bits % 8)) // its first bits%8 bits
+		}
+		dst = appendOctet(dst, n)
 	}
 	return dst
+}
+
+// appendOctet writes n in decimal, each digit appended on its own
+// (strconv.AppendUint formats into a buffer of its own and copies it
+// out).
+func appendOctet(dst []byte, n byte) []byte {
+	switch {
+	case n >= 100:
+		return append(dst, '0'+n/100, '0'+n/10%10, '0'+n%10)
+	case n >= 10:
+		return append(dst, '0'+n/10, '0'+n%10)
+	}
+	return append(dst, '0'+n)
+}
+
+// ipv6Groups is an IPv6 address as its eight 16-bit groups.
+type ipv6Groups [8]uint16
+
+// maxIPv6Len is the longest text of an IPv6 address parseIPv6 reads and
+// append writes.
+const maxIPv6Len = len("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")
+
+// parseIPv6 reads an IPv6 address of hexadecimal groups, with at most one
+// "::", as netip.ParseAddr does, reporting false for anything else, which
+// is left to netip: among the rest, an address ending in IPv4's dotted
+// form and one with a zone.
+func parseIPv6(s string) (ipv6Groups, bool) {
+	var g ipv6Groups
+	if len(s) < len("::") || len(s) > maxIPv6Len {
+		return g, false
+	}
+	n, ellipsis, i := 0, -1, 0 // groups read, where the "::" stands
+	if s[0] == ':' {
+		if s[1] != ':' {
+			return g, false
+		}
+		ellipsis, i = 0, 2
+	}
+	for i < len(s) {
+		if n == len(g) {
+			return g, false
+		}
+		v, start := uint16(0), i
+		for ; i < len(s) && i-start < 4; i++ {
+			d := unhex(s[i])
+			if d > 15 {
+				break
+			}
+			v = v<<4 | uint16(d)
+		}
+		if i == start {
+			return g, false
+		}
+		g[n], n = v, n+1
+		if i == len(s) {
+			break
+		}
+		// A colon and more must follow: a fifth digit, a dot or a zone
+		// is not this form.
+		if s[i] != ':' || i+1 == len(s) {
+			return g, false
+		}
+		if i++; s[i] == ':' {
+			if ellipsis >= 0 {
+				return g, false
+			}
+			ellipsis, i = n, i+1
+		}
+	}
+	if ellipsis < 0 {
+		return g, n == len(g)
+	}
+	if n == len(g) {
+		return g, false // "::" stands for at least one group of zeros
+	}
+	zeros := len(g) - n
+	copy(g[ellipsis+zeros:], g[ellipsis:n])
+	clear(g[ellipsis : ellipsis+zeros])
+	return g, true
+}
+
+// unhex is a hexadecimal digit's value, above 15 for any other byte.
+func unhex(c byte) byte {
+	if c-'0' <= 9 {
+		return c - '0'
+	}
+	if lower := c | 0x20; lower-'a' <= 'f'-'a' {
+		return lower - 'a' + 10
+	}
+	return 255
+}
+
+// mapped reports an IPv4-mapped address (::ffff:a.b.c.d), which
+// truncate-ip masks as IPv4.
+func (g *ipv6Groups) mapped() bool {
+	return g[0]|g[1]|g[2]|g[3]|g[4] == 0 && g[5] == 0xffff
+}
+
+// mask zeroes all but the first bits bits of g.
+func (g *ipv6Groups) mask(bits int) {
+	for k := range g {
+		switch keep := bits - 16*k; {
+		case keep <= 0:
+			g[k] = 0
+		case keep < 16:
+			g[k] &^= 0xffff >> keep
+		}
+	}
+}
+
+// append writes g as netip does (RFC 5952): groups in lower-case
+// hexadecimal without leading zeros, the longest run of two or more
+// groups of zeros (the first of the longest) written "::".
+func (g *ipv6Groups) append(dst []byte) []byte {
+	zeroFrom, zeroTo := len(g), len(g)
+	for i := 0; i < len(g); {
+		if g[i] != 0 {
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(g) && g[j] == 0 {
+			j++
+		}
+		if j-i >= 2 && j-i > zeroTo-zeroFrom {
+			zeroFrom, zeroTo = i, j
+		}
+		i = j
+	}
+	for i := 0; i < len(g); i++ {
+		if i == zeroFrom {
+			dst = append(dst, ':', ':')
+			if i = zeroTo; i == len(g) {
+				break
+			}
+		} else if i > 0 {
+			dst = append(dst, ':')
+		}
+		dst = appendHex16(dst, g[i])
+	}
+	return dst
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendHex16 writes v in lower-case hexadecimal without leading zeros.
+func appendHex16(dst []byte, v uint16) []byte {
+	switch {
+	case v >= 0x1000:
+		return append(dst, hexDigits[v>>12], hexDigits[v>>8&0xf], hexDigits[v>>4&0xf], hexDigits[v&0xf])
+	case v >= 0x100:
+		return append(dst, hexDigits[v>>8], hexDigits[v>>4&0xf], hexDigits[v&0xf])
+	case v >= 0x10:
+		return append(dst, hexDigits[v>>4], hexDigits[v&0xf])
+	}
+	return append(dst, hexDigits[v])
 }

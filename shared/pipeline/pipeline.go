@@ -573,8 +573,8 @@ func (p *pass) wrote() {
 }
 
 // arrivalValue is the enrichment value, made once per Firehose record (in
-// r's arena) and shared by its lines, so enriching a line costs no
-// allocation.
+// stamps, else in r's arena) and shared by its lines, so enriching a line
+// costs no allocation.
 func (s *stages) arrivalValue(r *record.Builder, stamps *millisStamps, t time.Time) any {
 	if s.arrivalField == "" {
 		return nil
@@ -582,8 +582,8 @@ func (s *stages) arrivalValue(r *record.Builder, stamps *millisStamps, t time.Ti
 	if s.arrivalFormat == TimeEpochMillis {
 		return r.BoxInt(t.UnixMilli())
 	}
-	if text := stamps.stamp(t); text != nil {
-		return r.Box(r.Text(text))
+	if v := stamps.value(t); v != nil {
+		return v
 	}
 	var buf [len("2006-01-02T15:04:05.000Z")]byte
 	return r.Box(r.Text(appendMillisUTC(buf[:0], t)))

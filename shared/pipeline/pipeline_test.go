@@ -207,6 +207,26 @@ func FuzzParseSchema(f *testing.F) {
 	})
 }
 
+// FuzzRuleFits holds validateIn's shortcut (fieldRule.fits) to check: a
+// value it passes, check passes.
+func FuzzRuleFits(f *testing.F) {
+	for _, s := range []string{"int:100..599", "int:0..", "int:..-3", "string:max=3", "string:required", "float:-1.5..1e3", "timestamp", "bool"} {
+		f.Add(s, int64(200), 2.5, "2024-03-05T06:07:08Z")
+	}
+	f.Add("int:-9223372036854775808..9223372036854775807", int64(-1<<63), -0.0, "é")
+	f.Fuzz(func(t *testing.T, spec string, n int64, x float64, text string) {
+		r, err := parseFieldRule("f:" + spec)
+		if err != nil {
+			return
+		}
+		for _, v := range []any{nil, n, x, text, true, json.RawMessage(text)} {
+			if r.fits(v) {
+				require.NoError(t, r.check(v, nil), "%s: %#v", spec, v)
+			}
+		}
+	})
+}
+
 func FuzzParseFilter(f *testing.F) {
 	for _, s := range []string{"method=HEAD,user_agent^=ELB", `uri~=\.png$&status=304`, "a", "a~=(", "a^=", "=x", "a=1&&b=2"} {
 		f.Add(s)

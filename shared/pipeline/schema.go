@@ -185,15 +185,15 @@ func validateIn(rules []fieldRule, l *lookup, times *timeMemo) error {
 // maximum in bytes, an integer within its bounds. It is inlined, where a
 // call to check cost more than the checking.
 func (r *fieldRule) fits(v any) bool {
-	switch v := v.(type) {
-	case nil:
-		return !r.required
-	case string:
-		return r.kind == kindString && (r.maxLen == 0 || len(v) <= r.maxLen)
-	case int64:
-		return r.kind == kindInt && (!r.hasMin || v >= r.minI) && (!r.hasMax || v <= r.maxI)
+	// Type assertions, each a comparison of the type word, where a type
+	// switch first loads and compares the type's hash.
+	if s, ok := v.(string); ok {
+		return r.kind == kindString && (r.maxLen == 0 || len(s) <= r.maxLen)
 	}
-	return false
+	if n, ok := v.(int64); ok {
+		return r.kind == kindInt && (!r.hasMin || n >= r.minI) && (!r.hasMax || n <= r.maxI)
+	}
+	return v == nil && !r.required
 }
 
 func (r *fieldRule) check(v any, times *timeMemo) error {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -371,12 +372,12 @@ func TestSplit(t *testing.T) {
 // every input and prefix length.
 func FuzzTruncateIPv4(f *testing.F) {
 	for _, s := range []string{"203.0.113.9", "0.0.0.0", "255.255.255.255", "01.2.3.4", "1.2.3", "1.2.3.4.5", "1..2.3", "256.1.1.1", "1.2.3.4:80", "::ffff:1.2.3.4", "1.2.3.-4", "1.2.3.4 ",
-		"1.2.3.04", "10.0.0.0", "100.200.250.255", "1.2.3.1234", "1.2.3.", ".1.2.3", "1.2.3.4."} {
+		"1.2.3.04", "10.0.0.0", "100.200.250.255", "1.2.3.1234", "1.2.3.", ".1.2.3", "1.2.3.4.", "1.2.3.4444444444444444"} {
 		f.Add(s, 24)
 	}
 	f.Fuzz(func(t *testing.T, s string, bits int) {
 		bits = 1 + abs(bits)%32
-		ip, ok := parseIPv4(s)
+		q, ok := parseIPv4(s)
 		a, err := netip.ParseAddr(s)
 		if !ok {
 			require.False(t, err == nil && a.Is4(), "netip reads %q as IPv4", s)
@@ -384,24 +385,29 @@ func FuzzTruncateIPv4(f *testing.F) {
 		}
 		require.NoError(t, err)
 		require.True(t, a.Is4())
+		require.Equal(t, a.As4(), q.octets)
 		want := netip.PrefixFrom(a, bits).Masked().Addr().String()
-		require.Equal(t, want, string(appendIPv4(nil, ip&^(1<<(32-bits)-1))))
+		got := q.appendMasked(make([]byte, 0, len(s)), s, bits)
+		require.Equal(t, want, string(got))
+		require.LessOrEqual(t, len(got), len(s), "within Room(len(s))")
 	})
 }
 
 // FuzzTruncateIP holds truncate-ip to netip alone (which reads every
 // address, IPv4 included): the same value for every text and prefix
-// length, the dotted-quad path (parseIPv4, appendIPv4) among them.
+// length, the dotted-quad path (parseIPv4, appendMasked) among them.
 func FuzzTruncateIP(f *testing.F) {
 	for _, s := range []string{"203.0.113.9", "203.0.113.0", "203.0.0.0", "0.0.0.0", "10.0.0.1", "255.255.255.255", "01.2.3.4", "1.2.3",
-		"1.2.3.4:80", "::ffff:1.2.3.4", "2001:db8::1", "1.2.3.4.", "-", "", "host"} {
-		for _, bits := range []int{8, 16, 24, 32, 20} {
+		"1.2.3.4:80", "::ffff:1.2.3.4", "2001:db8::1", "1.2.3.4.", "-", "", "host",
+		"2001:db8:abc::1234", "2001:0DB8:0:0:1:0:0:1", "::", "::1", "1::", "fe80::1%eth0", "::ffff:102:304", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7::",
+		"1:2:3:4:5:6:7:8::", "1::2::3", "12345::", ":1", "1:", "[2001:db8::1]:443", "2001:db8:0:0:1::1", "0:0:1:0:0:0:1:0"} {
+		for _, bits := range []int{8, 16, 24, 32, 20, 48, 64, 100} {
 			f.Add(s, bits)
 		}
 	}
 	f.Fuzz(func(t *testing.T, s string, bits int) {
-		bits = 1 + abs(bits)%32
-		m := masker{stages: mustStages(t, Options{IPv4Prefix: bits})}
+		// One prefix length for each family: the IPv6 one in full.
+		m := masker{stages: mustStages(t, Options{IPv4Prefix: 1 + abs(bits)%32, IPv6Prefix: 1 + abs(bits)%128})}
 		var want any = RedactedText
 		switch a, err := netip.ParseAddr(s); {
 		case s == "" || s == "-":
@@ -418,12 +424,43 @@ func FuzzTruncateIP(f *testing.F) {
 	})
 }
 
-// TestAppendIPv4 writes every octet value in every place as netip does.
-func TestAppendIPv4(t *testing.T) {
-	for n := range uint32(256) {
-		ip := n<<24 | (255-n)<<16 | n/3<<8 | n
-		a := netip.AddrFrom4([4]byte{byte(ip >> 24), byte(ip >> 16), byte(ip >> 8), byte(ip)})
-		require.Equal(t, a.String(), string(appendIPv4(nil, ip)))
+// FuzzParseIPv6 holds the IPv6 path of truncate-ip (parseIPv6, mask,
+// append) to netip: every text it reads, netip reads as the same address,
+// written the same once masked.
+func FuzzParseIPv6(f *testing.F) {
+	for _, s := range []string{"2001:db8:abc::1234", "2001:0DB8:0:0:1:0:0:1", "::", "::1", "1::", "fe80::1%eth0", "::ffff:1.2.3.4",
+		"1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7::", "1:2:3:4:5:6:7:8::", "1::2::3", "12345::", ":1", "1:", "1:2:3:4:5:6:7", "0:0:1:0:0:0:1:0", "ffff:FFFF::g"} {
+		f.Add(s, 48)
+	}
+	f.Fuzz(func(t *testing.T, s string, bits int) {
+		bits = abs(bits) % 129
+		g, ok := parseIPv6(s)
+		a, err := netip.ParseAddr(s)
+		if !ok {
+			require.False(t, err == nil && a.Is6() && a.Zone() == "" && !strings.Contains(s, "."), "netip reads %q as IPv6", s)
+			return
+		}
+		require.NoError(t, err)
+		require.True(t, a.Is6())
+		b := a.As16()
+		for k, v := range g {
+			require.Equal(t, uint16(b[2*k])<<8|uint16(b[2*k+1]), v, "group %d of %q", k, s)
+		}
+		require.Equal(t, a.Is4In6(), g.mapped())
+		g.mask(bits)
+		got := g.append(make([]byte, 0, maxIPv6Len))
+		if !a.Is4In6() {
+			require.Equal(t, netip.PrefixFrom(a, bits).Masked().Addr().String(), string(got))
+		}
+		require.LessOrEqual(t, len(got), maxIPv6Len, "within Room(maxIPv6Len)")
+	})
+}
+
+// TestAppendOctet writes every octet value as netip does.
+func TestAppendOctet(t *testing.T) {
+	for n := range 256 {
+		a := netip.AddrFrom4([4]byte{byte(n), 0, 0, 0})
+		require.Equal(t, a.String(), string(appendOctet(nil, byte(n)))+".0.0.0")
 	}
 }
 
@@ -479,5 +516,35 @@ func FuzzHourPartition(f *testing.F) {
 			require.Equal(t, dateHourOf(tm), times.dateHour(tm), "%v", tm)
 			require.Equal(t, string(want), string(times.hourPartition(s, tm)), "%v", tm)
 		}
+	})
+}
+
+// FuzzEventTime holds eventTime's reading of a string (an RFC 3339 text
+// read at once) to parseTime and checkYear, a pass's memory kept across
+// inputs.
+func FuzzEventTime(f *testing.F) {
+	for _, s := range []string{"2024-03-05T06:07:08Z", "2024-03-05T06:07:08.5+01:00", "0000-12-31T23:59:59Z", "0001-01-01T00:00:00Z",
+		"9999-12-31T23:59:59.999Z", "10000-01-01T00:00:00Z", "1709618828", "1709618828123", "-99999999999", "x", ""} {
+		f.Add(s)
+	}
+	s, problems := compile(Options{TimeField: "t"})
+	require.Empty(f, problems)
+	var times timeMemo
+	arrival := time.Unix(1709618828, 0)
+	f.Fuzz(func(t *testing.T, text string) {
+		times.newLine()
+		got, err := s.eventTime(&record.Record{Fields: []record.Field{{Name: "t", Value: text}}}, arrival, &times)
+		want, wantErr := parseTime(text, nil)
+		if wantErr != nil {
+			wantErr = &FieldError{Field: "t", Err: wantErr}
+		} else {
+			want, wantErr = s.checkYear(want)
+		}
+		if wantErr != nil {
+			require.EqualError(t, err, wantErr.Error(), "%q", text)
+			return
+		}
+		require.NoError(t, err, "%q", text)
+		require.Equal(t, want, got, "%q", text)
 	})
 }

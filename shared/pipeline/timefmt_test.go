@@ -24,6 +24,14 @@ func FuzzAppendMillisUTC(f *testing.F) {
 		require.Equal(t, want, string(stamps.append(nil, tm)))
 		next := tm.Add(time.Duration(offset%2000) * time.Millisecond)
 		require.Equal(t, next.UTC().Format(millisLayout), string(stamps.append(nil, next)), "a nearby time after it")
+		// The field value is the same text, or nil where stamp has none.
+		for _, at := range []time.Time{tm, next} {
+			if v := stamps.value(at); v != nil {
+				require.Equal(t, at.UTC().Format(millisLayout), v)
+			} else {
+				require.Nil(t, stamps.stamp(at))
+			}
+		}
 	})
 }
 

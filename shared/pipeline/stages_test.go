@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/netip"
-	"strings"
 	"testing"
 	"time"
 
@@ -398,16 +397,14 @@ func FuzzTruncateIPv4(f *testing.F) {
 // length, the dotted-quad path (parseIPv4, appendMasked) among them.
 func FuzzTruncateIP(f *testing.F) {
 	for _, s := range []string{"203.0.113.9", "203.0.113.0", "203.0.0.0", "0.0.0.0", "10.0.0.1", "255.255.255.255", "01.2.3.4", "1.2.3",
-		"1.2.3.4:80", "::ffff:1.2.3.4", "2001:db8::1", "1.2.3.4.", "-", "", "host",
-		"2001:db8:abc::1234", "2001:0DB8:0:0:1:0:0:1", "::", "::1", "1::", "fe80::1%eth0", "::ffff:102:304", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7::",
-		"1:2:3:4:5:6:7:8::", "1::2::3", "12345::", ":1", "1:", "[2001:db8::1]:443", "2001:db8:0:0:1::1", "0:0:1:0:0:0:1:0"} {
-		for _, bits := range []int{8, 16, 24, 32, 20, 48, 64, 100} {
+		"1.2.3.4:80", "::ffff:1.2.3.4", "2001:db8::1", "1.2.3.4.", "-", "", "host"} {
+		for _, bits := range []int{8, 16, 24, 32, 20} {
 			f.Add(s, bits)
 		}
 	}
 	f.Fuzz(func(t *testing.T, s string, bits int) {
-		// One prefix length for each family: the IPv6 one in full.
-		m := masker{stages: mustStages(t, Options{IPv4Prefix: 1 + abs(bits)%32, IPv6Prefix: 1 + abs(bits)%128})}
+		bits = 1 + abs(bits)%32
+		m := masker{stages: mustStages(t, Options{IPv4Prefix: bits})}
 		var want any = RedactedText
 		switch a, err := netip.ParseAddr(s); {
 		case s == "" || s == "-":
@@ -421,38 +418,6 @@ func FuzzTruncateIP(f *testing.F) {
 		}
 		var b record.Builder
 		require.Equal(t, want, m.truncateIP(&b, s))
-	})
-}
-
-// FuzzParseIPv6 holds the IPv6 path of truncate-ip (parseIPv6, mask,
-// append) to netip: every text it reads, netip reads as the same address,
-// written the same once masked.
-func FuzzParseIPv6(f *testing.F) {
-	for _, s := range []string{"2001:db8:abc::1234", "2001:0DB8:0:0:1:0:0:1", "::", "::1", "1::", "fe80::1%eth0", "::ffff:1.2.3.4",
-		"1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7::", "1:2:3:4:5:6:7:8::", "1::2::3", "12345::", ":1", "1:", "1:2:3:4:5:6:7", "0:0:1:0:0:0:1:0", "ffff:FFFF::g"} {
-		f.Add(s, 48)
-	}
-	f.Fuzz(func(t *testing.T, s string, bits int) {
-		bits = abs(bits) % 129
-		g, ok := parseIPv6(s)
-		a, err := netip.ParseAddr(s)
-		if !ok {
-			require.False(t, err == nil && a.Is6() && a.Zone() == "" && !strings.Contains(s, "."), "netip reads %q as IPv6", s)
-			return
-		}
-		require.NoError(t, err)
-		require.True(t, a.Is6())
-		b := a.As16()
-		for k, v := range g {
-			require.Equal(t, uint16(b[2*k])<<8|uint16(b[2*k+1]), v, "group %d of %q", k, s)
-		}
-		require.Equal(t, a.Is4In6(), g.mapped())
-		g.mask(bits)
-		got := g.append(make([]byte, 0, maxIPv6Len))
-		if !a.Is4In6() {
-			require.Equal(t, netip.PrefixFrom(a, bits).Masked().Addr().String(), string(got))
-		}
-		require.LessOrEqual(t, len(got), maxIPv6Len, "within Room(maxIPv6Len)")
 	})
 }
 

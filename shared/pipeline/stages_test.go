@@ -397,14 +397,16 @@ func FuzzTruncateIPv4(f *testing.F) {
 // length, the dotted-quad path (parseIPv4, appendMasked) among them.
 func FuzzTruncateIP(f *testing.F) {
 	for _, s := range []string{"203.0.113.9", "203.0.113.0", "203.0.0.0", "0.0.0.0", "10.0.0.1", "255.255.255.255", "01.2.3.4", "1.2.3",
-		"1.2.3.4:80", "::ffff:1.2.3.4", "2001:db8::1", "1.2.3.4.", "-", "", "host"} {
-		for _, bits := range []int{8, 16, 24, 32, 20} {
+		"1.2.3.4:80", "::ffff:1.2.3.4", "2001:db8::1", "1.2.3.4.", "-", "", "host",
+		"2001:db8:abc::1234", "2001:0DB8:0:0:1:0:0:1", "::", "::1", "1::", "fe80::1%eth0", "::ffff:102:304", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7::",
+		"1:2:3:4:5:6:7:8::", "1::2::3", "12345::", ":1", "1:", "[2001:db8::1]:443", "2001:db8:0:0:1::1", "0:0:1:0:0:0:1:0"} {
+		for _, bits := range []int{8, 16, 24, 32, 20, 48, 64, 100} {
 			f.Add(s, bits)
 		}
 	}
 	f.Fuzz(func(t *testing.T, s string, bits int) {
-		bits = 1 + abs(bits)%32
-		m := masker{stages: mustStages(t, Options{IPv4Prefix: bits})}
+		// One prefix length for each family: the IPv6 one in full.
+		m := masker{stages: mustStages(t, Options{IPv4Prefix: 1 + abs(bits)%32, IPv6Prefix: 1 + abs(bits)%128})}
 		var want any = RedactedText
 		switch a, err := netip.ParseAddr(s); {
 		case s == "" || s == "-":

@@ -262,15 +262,6 @@ func (s *stages) eventTimeIn(l *lookup, arrival time.Time, times *timeMemo) (tim
 	if !ok {
 		v = l.find(s.timeField)
 	}
-	if text, ok := v.(string); ok {
-		// The usual event time, read without parseTime's and checkYear's
-		// calls: every line of a partitioned stream reads it.
-		if t, err := times.parse(text); err == nil {
-			if sec := t.Unix(); minEventSec <= sec && sec <= maxEventSec {
-				return t.UTC(), nil
-			}
-		}
-	}
 	if v == nil {
 		return arrival.UTC(), nil
 	}

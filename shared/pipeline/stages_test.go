@@ -486,9 +486,9 @@ func FuzzHourPartition(f *testing.F) {
 	})
 }
 
-// FuzzEventTime holds eventTime's reading of a string (an RFC 3339 text
-// read at once) to parseTime and checkYear, a pass's memory kept across
-// inputs.
+// FuzzEventTime holds eventTime's reading of a string, through a pass's
+// memory of the last timestamp (timeMemo, kept across inputs), to
+// parseTime without one and checkYear.
 func FuzzEventTime(f *testing.F) {
 	for _, s := range []string{"2024-03-05T06:07:08Z", "2024-03-05T06:07:08.5+01:00", "0000-12-31T23:59:59Z", "0001-01-01T00:00:00Z",
 		"9999-12-31T23:59:59.999Z", "10000-01-01T00:00:00Z", "1709618828", "1709618828123", "-99999999999", "x", ""} {

@@ -111,10 +111,7 @@ func (c *condition) match(l *lookup, scratch *[]byte) (bool, error) {
 	}
 	if s, ok := v.(string); ok {
 		// A string is its own text (appendText): matched where it is,
-		// not copied first; compared here, the commonest condition.
-		if c.op == opEquals {
-			return s == c.value, nil
-		}
+		// not copied first.
 		return c.matchText(s), nil
 	}
 	text, err := appendText((*scratch)[:0], v)
@@ -125,16 +122,21 @@ func (c *condition) match(l *lookup, scratch *[]byte) (bool, error) {
 	return c.matchText(stringOf(text)), nil
 }
 
-// matchText reports whether a value's text matches c.
+// matchText reports whether a value's text matches c. Equality, the
+// commonest condition, is tested here, inlined in the caller; a prefix or
+// a regular expression in matchPattern.
 func (c *condition) matchText(text string) bool {
-	switch c.op {
-	case opPrefix:
-		return strings.HasPrefix(text, c.value)
-	case opRegexp:
-		return c.re.MatchString(text)
-	default:
+	if c.op == opEquals {
 		return text == c.value
 	}
+	return c.matchPattern(text)
+}
+
+func (c *condition) matchPattern(text string) bool {
+	if c.op == opPrefix {
+		return strings.HasPrefix(text, c.value)
+	}
+	return c.re.MatchString(text)
 }
 
 // stringOf returns b's bytes as a string without copying them, for a

@@ -90,19 +90,15 @@ func appendDigits(dst []byte, n, width int) []byte {
 	return append(dst, byte('0'+n/10%10), byte('0'+n%10))
 }
 
-// timeMemo remembers the RFC 3339 text parsed last and what it parsed to:
-// SCHEMA's timestamp check and the event time (TIME_FIELD) usually read the
-// same field of a line, which would otherwise be parsed twice. It also
-// remembers the date and hour of the last event time (dateHour). A nil
-// *timeMemo remembers nothing. The texts it remembers are copies: the
-// pipeline rewinds the arena a line's values come from (record.Builder's
-// Rewind), which writes the next line's over them.
+// timeMemo remembers the RFC 3339 string a line read last and what it
+// parsed to: SCHEMA's timestamp check and the event time (TIME_FIELD)
+// usually read the same field of a line, which would otherwise be parsed
+// twice. It also remembers the date and hour of the last Z-form text (the
+// lines of a stream are nearly all of the same hour) and of the last event
+// time (dateHour). A nil *timeMemo remembers nothing. The hour's text is a
+// copy: the pipeline rewinds the arena a line's values come from
+// (record.Builder's Rewind), which writes the next line's over them.
 type timeMemo struct {
-	// text is the last text read otherwise than in the Z form of the
-	// hour before (see parse), which parsed to t and err.
-	text []byte
-	t    time.Time
-	err  error
 	// seen is the string read last while reading the current line, which
 	// parsed to seenT and seenErr: the line's next reads of the same
 	// field (SCHEMA's check, then the event time) hand it over again,
@@ -186,35 +182,9 @@ func (m *timeMemo) parse(s string) (time.Time, error) {
 	if len(s) == len(m.seen) && unsafe.StringData(s) == unsafe.StringData(m.seen) && s != "" {
 		return m.seenT, m.seenErr
 	}
-	// The Z form of the hour before, nearly every line's, is read as it
-	// is: its minutes and seconds take fewer instructions to read than
-	// its text to compare with the last one and copy.
-	t, ok := m.parseHourAgain(s)
-	if !ok {
-		if s != string(m.text) || s == "" {
-			m.t, m.err = m.parseRFC3339(s)
-			m.text = append(m.text[:0], s...)
-		}
-		t = m.t
-	}
-	m.seen, m.seenT, m.seenErr = s, t, nil
-	if !ok {
-		m.seenErr = m.err
-	}
-	return m.seenT, m.seenErr
-}
-
-// parseHourAgain reads s in the Z form of the date and hour read last
-// (parseRFC3339), reporting false for anything else.
-func (m *timeMemo) parseHourAgain(s string) (time.Time, bool) {
-	if len(s) < len("2006-01-02T15:04:05Z") || len(m.hourText) == 0 || s[:len(hourZ)] != string(m.hourText) {
-		return time.Time{}, false
-	}
-	sec, nsec, ok := parseMinutesZ(s[len(hourZ):])
-	if !ok {
-		return time.Time{}, false
-	}
-	return time.Unix(m.hourSec+int64(sec), int64(nsec)).UTC(), true
+	t, err := m.parseRFC3339(s)
+	m.seen, m.seenT, m.seenErr = s, t, err
+	return t, err
 }
 
 // newLine readies m for the reads of another line.

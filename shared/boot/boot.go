@@ -1,7 +1,8 @@
 // Package boot is what every lakestream main.go does before and around
-// lambda.Start: read settings once from the environment, set up JSON logging
-// and EMF metrics, build the one AWS config, and, when any of that fails,
-// report an init error naming the problem instead of serving invocations.
+// serving invocations: read settings once from the environment, set up
+// JSON logging and EMF metrics, build the one AWS config, and, when any of
+// that fails, report an init error naming the problem instead of serving
+// invocations.
 //
 //	fn := boot.New()
 //	cfg := loadConfig(fn.Env)
@@ -14,13 +15,9 @@
 package boot
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -28,6 +25,7 @@ import (
 	"lakestream/shared/config"
 	"lakestream/shared/logging"
 	"lakestream/shared/metrics"
+	"lakestream/shared/runtimeapi"
 )
 
 // Namespace is the CloudWatch metrics namespace of every lakestream function.
@@ -78,39 +76,20 @@ func (f *Function) Check(err error) {
 	}
 }
 
-// Start serves invocations with handler (any signature lambda.Start
-// accepts), or, when configuration or set-up failed, reports the init error
-// to the Lambda Runtime API and exits.
-func (f *Function) Start(handler any) {
+// Start serves invocations with handler from the Lambda Runtime API
+// (shared/runtimeapi), or, when configuration or set-up failed, reports
+// the init error to it. Either way the process exits when Lambda is done
+// with it.
+func (f *Function) Start(handler lambda.Handler) {
+	api := os.Getenv("AWS_LAMBDA_RUNTIME_API")
 	if err := f.Err(); err != nil {
 		f.Log.Error("init failed", "error", err.Error())
-		if rerr := reportInitError(os.Getenv("AWS_LAMBDA_RUNTIME_API"), err); rerr != nil {
+		if rerr := runtimeapi.ReportInitError(api, err); rerr != nil {
 			f.Log.Error("init error not reported to the runtime API", "error", rerr.Error())
 		}
 		os.Exit(1)
 	}
-	lambda.Start(handler)
-}
-
-// reportInitError posts to /runtime/init/error so Lambda (and the local
-// runner) show the reason, not just "Runtime.ExitError".
-func reportInitError(api string, cause error) error {
-	if api == "" {
-		return nil
-	}
-	body, _ := json.Marshal(map[string]string{"errorMessage": cause.Error(), "errorType": "InvalidConfiguration"})
-	req, err := http.NewRequest(http.MethodPost, "http://"+api+"/2018-06-01/runtime/init/error", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Lambda-Runtime-Function-Error-Type", "Runtime.InitError")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("runtime API answered %s", resp.Status)
-	}
-	return nil
+	err := runtimeapi.Serve(api, handler, f.Log)
+	f.Log.Error("stopped serving invocations", "error", err.Error())
+	os.Exit(1)
 }

@@ -268,9 +268,9 @@ func (s *Server) take(w http.ResponseWriter, r *http.Request) (*Invocation, []by
 
 // readBody returns r's body: in the invocation's own memory when it
 // brought some (InvokeInto), else in a slice of its own, read into
-// exactly that when the request says its length, or (aws-lambda-go sends
-// its responses chunked) into the server's reused buffer, then copied
-// once.
+// exactly that when the request says its length, or (aws-lambda-go's
+// lambda.Start sends its responses chunked) into the server's reused
+// buffer, then copied once.
 func (s *Server) readBody(r *http.Request, inv *Invocation) ([]byte, error) {
 	n := r.ContentLength
 	if n > maxBody {

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-xray-sdk-go/xray"
 
 	"lakestream/shared/boot"
@@ -39,7 +40,7 @@ type event struct {
 func main() {
 	fn := boot.New()
 	mode := fn.Env.OneOf("ECHO_MODE", "plain", "plain", "upper")
-	fn.Start(func(ctx context.Context, ev event) (event, error) {
+	fn.Start(lambda.NewHandler(func(ctx context.Context, ev event) (event, error) {
 		switch {
 		case ev.Fail:
 			return event{}, errors.New("asked to fail")
@@ -74,5 +75,5 @@ func main() {
 			ev.Message = strings.ToUpper(ev.Message)
 		}
 		return ev, nil
-	})
+	}))
 }

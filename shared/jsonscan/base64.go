@@ -196,9 +196,9 @@ func decodeBase64Prefix(dst, src []byte) (out []byte, n int, ok bool) {
 // registers.)
 func decodeRounds(dst, src []byte) (read, written int) {
 	t := b64Pairs
-	i, o := 0, 0
-	for i+32 <= len(src) && o+26 <= len(dst) {
-		s, d := src[i:i+32:i+32], dst[o:o+26:o+26] // capacities known: no checks below
+	inLen, outLen := len(src), len(dst)
+	for len(src) >= 32 && len(dst) >= 26 {
+		s, d := src[:32:32], dst[:26:26] // capacities known: no checks below
 		// The 48 bits of each round, first character highest, written
 		// big-endian: six bytes, and two more that the next round
 		// writes over.
@@ -221,17 +221,16 @@ func decodeRounds(dst, src []byte) (read, written int) {
 		if bad > 0xfff {
 			break // the rounds one at a time below stop before the bad one
 		}
-		i, o = i+32, o+24
+		src, dst = src[32:], dst[24:]
 	}
-	for i+8 <= len(src) && o+8 <= len(dst) {
-		s := src[i : i+8 : i+8]
-		a, b := binary.LittleEndian.Uint32(s), binary.LittleEndian.Uint32(s[4:])
+	for len(src) >= 8 && len(dst) >= 8 {
+		a, b := binary.LittleEndian.Uint32(src), binary.LittleEndian.Uint32(src[4:])
 		p0, p1, p2, p3 := uint64(t[uint16(a)]), uint64(t[a>>16]), uint64(t[uint16(b)]), uint64(t[b>>16])
 		if (p0 | p1 | p2 | p3) > 0xfff {
 			break
 		}
-		binary.BigEndian.PutUint64(dst[o:], p0<<52|p1<<40|p2<<28|p3<<16)
-		i, o = i+8, o+6
+		binary.BigEndian.PutUint64(dst, p0<<52|p1<<40|p2<<28|p3<<16)
+		src, dst = src[8:], dst[6:]
 	}
-	return i, o
+	return inLen - len(src), outLen - len(dst)
 }

@@ -231,7 +231,11 @@ fields:
 				*(*byte)(unsafe.Add(out, at)) = '-'
 				at, u = at+1, -u
 			}
-			at = putUint(out, at, u)
+			if u < 100 {
+				at = putSmall(out, at, u)
+			} else {
+				at = putUint(out, at, u)
+			}
 		case float64:
 			m, neg, ok := millisDecimal(v)
 			if !ok {
@@ -351,6 +355,19 @@ func putUint(out unsafe.Pointer, at int, u uint64) int {
 		*(*byte)(unsafe.Add(out, j-1)) = byte('0' + u)
 	}
 	return end
+}
+
+// putSmall is putUint for u below 100 (a syslog facility or severity, a
+// count), which takes no call: the call, with the registers appendPlain
+// spills around it, cost more than writing the digits.
+func putSmall(out unsafe.Pointer, at int, u uint64) int {
+	if u < 10 {
+		*(*byte)(unsafe.Add(out, at)) = byte('0' + u)
+		return at + 1
+	}
+	*(*byte)(unsafe.Add(out, at)) = byte('0' + u/10)
+	*(*byte)(unsafe.Add(out, at+1)) = byte('0' + u%10)
+	return at + 2
 }
 
 // digitPairs holds the two digits of each number below 100.

@@ -171,7 +171,7 @@ func (p *Pipeline) Transform(ctx context.Context, r firehose.Record) (firehose.O
 			ps = p.stages.newPass()
 		}
 	}
-	o, err := p.transform(r, ps)
+	o, err := p.transform(&r, ps)
 	if err == nil {
 		if old := p.spare.Swap(ps); old != nil {
 			p.passes.Put(old) // another call's, done at the same time
@@ -184,7 +184,7 @@ func (p *Pipeline) Transform(ctx context.Context, r firehose.Record) (firehose.O
 }
 
 // transform is Transform with the pass ps.
-func (p *Pipeline) transform(r firehose.Record, ps *pass) (firehose.Output, error) {
+func (p *Pipeline) transform(r *firehose.Record, ps *pass) (firehose.Output, error) {
 	s := p.stages
 	ps.start(r.ArrivalTime, 0, 0, nil)
 	ps.outputFor(len(r.Data), r.Out)

@@ -183,7 +183,7 @@ func FuzzPlannedLookups(f *testing.F) {
 			*ps = p.stages.newPass()
 			(*ps).byName = byName
 		}
-		out, err := p.transform(r, *ps)
+		out, err := p.transform(&r, *ps)
 		if err != nil {
 			*ps = nil // as Transform leaves it
 			return "", nil, false, err

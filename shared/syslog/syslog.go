@@ -703,23 +703,19 @@ func (p *parser) parseBSDTime(s string) (int64, string, string, error) {
 		return 0, "", "", errorf("timestamp %q has no such date", s[:j+9])
 	}
 	if p.now.Location() == time.UTC {
-		year, days, ok := p.date(month, day, hour*3600+minute*60+sec)
+		days, date, dayText, ok := p.date(month, day, hour*3600+minute*60+sec)
 		if !ok {
 			return 0, "", "", errorf("timestamp %q has no such date", s[:j+9])
 		}
 		t := days*86400 + int64(hour*3600+minute*60+sec)
-		// The date is the one read and the clock its text (digits
-		// checked): what civil.AppendRFC3339 would write for t, without
-		// working the date out of t again. Written in place in the
-		// arena (record.Builder.Room).
+		// The date's text and the clock's (digits checked): what
+		// civil.AppendRFC3339 would write for t, without working the
+		// date out of t again. Written in place in the arena
+		// (record.Builder.Room).
 		text := p.r.Room(len("2006-01-02T15:04:05Z"))[:len("2006-01-02T15:04:05Z")]
-		hi, lo := year/100, year%100
-		text[0], text[1], text[2], text[3] = byte('0'+hi/10), byte('0'+hi%10), byte('0'+lo/10), byte('0'+lo%10)
-		text[4], text[5], text[6], text[7] = '-', monthDigits[2*month], monthDigits[2*month+1], '-'
-		text[8], text[9], text[10] = '0', s[i], 'T' // the day's digits as read
-		if j-i == 2 {
-			text[8], text[9] = s[i], s[i+1]
-		}
+		binary.LittleEndian.PutUint64(text[0:8], date)
+		binary.LittleEndian.PutUint16(text[8:10], dayText)
+		text[10] = 'T'
 		// The clock's 8 bytes as one word (the compiler joins the byte
 		// loads), where copying them was a call.
 		binary.LittleEndian.PutUint64(text[11:19], uint64(clock[0])|uint64(clock[1])<<8|uint64(clock[2])<<16|uint64(clock[3])<<24|
@@ -758,9 +754,28 @@ var daysBefore = [13]int64{0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 
 // other goroutines may read it.
 var lastLimit atomic.Pointer[limitDate]
 
+// dayDate is a year-less date as date dates it: its days since the epoch
+// and its text ("2006-01-02"), as little-endian words of "2006-01-" and
+// "02", and what it was dated from: the month and day read, under the
+// limit of a reference time.
+type dayDate struct {
+	limit      *limitDate
+	month, day int
+	days       int64
+	text       uint64
+	dayText    uint16
+}
+
+// lastDay is the date date worked out last, for any parser: the lines of
+// a stream are nearly all of one day, whose year and text took more than
+// a third of reading a BSD timestamp. Like lastLimit it is replaced,
+// never changed.
+var lastDay atomic.Pointer[dayDate]
+
 // date dates a year-less time in UTC, secOfDay seconds into the day (see
-// pickYear), returning the year and the date's days since the epoch.
-func (p *parser) date(month, day, secOfDay int) (year int, days int64, ok bool) {
+// pickYear), returning its days since the epoch and its text (see
+// dayDate).
+func (p *parser) date(month, day, secOfDay int) (days int64, text uint64, dayText uint16, ok bool) {
 	limitDays, limitSec := civil.SplitSeconds(p.now.Unix() + int64(futureSlack/time.Second))
 	l := lastLimit.Load()
 	if l == nil || l.days != limitDays {
@@ -771,8 +786,15 @@ func (p *parser) date(month, day, secOfDay int) (year int, days int64, ok bool) 
 		}
 		lastLimit.Store(l)
 	}
-	if year, ok = pickYear(l.year, l.month, l.day, limitSec, month, day, secOfDay); !ok {
-		return 0, 0, false
+	// On the limit's own date the year depends on the time of day too:
+	// such a date is neither taken from lastDay nor kept in it.
+	onLimit := month == l.month && day == l.day
+	if d := lastDay.Load(); d != nil && d.limit == l && d.month == month && d.day == day && !onLimit {
+		return d.days, d.text, d.dayText, true
+	}
+	year, ok := pickYear(l.year, l.month, l.day, limitSec, month, day, secOfDay)
+	if !ok {
+		return 0, 0, 0, false
 	}
 	if k := year - l.year + 1; k == 0 || k == 1 {
 		// From January 1, without civil.Days' arithmetic of eras (a
@@ -781,9 +803,17 @@ func (p *parser) date(month, day, secOfDay int) (year int, days int64, ok bool) 
 		if month > 2 && l.leap[k] {
 			days++
 		}
-		return year, days, true
+	} else {
+		days = civil.Days(year, month, day)
 	}
-	return year, civil.Days(year, month, day), true
+	hi, lo := year/100, year%100
+	text = binary.LittleEndian.Uint64([]byte{byte('0' + hi/10), byte('0' + hi%10), byte('0' + lo/10), byte('0' + lo%10), '-',
+		monthDigits[2*month], monthDigits[2*month+1], '-'})
+	dayText = uint16('0'+day/10) | uint16('0'+day%10)<<8
+	if !onLimit {
+		lastDay.Store(&dayDate{limit: l, month: month, day: day, days: days, text: text, dayText: dayText})
+	}
+	return days, text, dayText, true
 }
 
 // pickYear dates a year-less time in UTC, secOfDay seconds into the day: the

@@ -556,8 +556,9 @@ func (p *parser) bsdTimestamp(rest string) (any, string, error) {
 			return nil, "", err
 		}
 		return p.boxes.String(p.writeStamp(stamp, t, frac)), rest[end:], nil
-	case isBSDTime(rest):
-		t, text, after, err := p.parseBSDTime(rest)
+	}
+	if month := bsdMonth(rest); month > 0 {
+		t, text, after, err := p.parseBSDTime(rest, month)
 		if err != nil {
 			return nil, "", err
 		}
@@ -664,16 +665,20 @@ func isIPv6(w string) bool {
 	return colons >= 2
 }
 
-// isBSDTime reports whether s starts with a month name and a space.
-func isBSDTime(s string) bool {
-	return len(s) >= 4 && s[3] == ' ' && civil.Month(s[:3]) > 0
+// bsdMonth is the month (1 to 12) whose name and a space s starts with,
+// or 0.
+func bsdMonth(s string) int {
+	if len(s) < 4 || s[3] != ' ' {
+		return 0
+	}
+	return civil.Month(s[:3])
 }
 
 // parseBSDTime reads "Mmm dd hh:mm:ss" (the day padded with a space or a
 // zero, or not at all) and returns the instant in seconds since the epoch,
-// its RFC 3339 text in UTC (held by the record's arena) and what follows.
-func (p *parser) parseBSDTime(s string) (int64, string, string, error) {
-	month := civil.Month(s[:3])
+// its RFC 3339 text in UTC (held by the record's arena) and what follows;
+// month is its name's, as bsdMonth read it.
+func (p *parser) parseBSDTime(s string, month int) (int64, string, string, error) {
 	i := 4
 	if i < len(s) && s[i] == ' ' {
 		i++

@@ -464,22 +464,31 @@ func copyPlain(out unsafe.Pointer, s string) bool {
 
 // get8 and put8 read and write the 8 bytes at p+i as a little-endian
 // word, get4 and put4 the 4 bytes there: one unaligned load or store
-// where the machine has them (amd64, arm64), and no bounds check, which
-// the caller's room check stands for.
+// where the machine has them (amd64, arm64; the compiler joins the bytes),
+// and no bounds check, which the caller's room check stands for. (Written
+// out rather than through encoding/binary, whose calls, inlined in these,
+// left a no-op instruction behind for each: eight for a short string's
+// copy.)
 func get8(p unsafe.Pointer, i int) uint64 {
-	return binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(p, i))[:])
+	b := (*[8]byte)(unsafe.Add(p, i))
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
 }
 
 func put8(p unsafe.Pointer, i int, x uint64) {
-	binary.LittleEndian.PutUint64((*[8]byte)(unsafe.Add(p, i))[:], x)
+	b := (*[8]byte)(unsafe.Add(p, i))
+	b[0], b[1], b[2], b[3] = byte(x), byte(x>>8), byte(x>>16), byte(x>>24)
+	b[4], b[5], b[6], b[7] = byte(x>>32), byte(x>>40), byte(x>>48), byte(x>>56)
 }
 
 func get4(p unsafe.Pointer, i int) uint32 {
-	return binary.LittleEndian.Uint32((*[4]byte)(unsafe.Add(p, i))[:])
+	b := (*[4]byte)(unsafe.Add(p, i))
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
 }
 
 func put4(p unsafe.Pointer, i int, x uint32) {
-	binary.LittleEndian.PutUint32((*[4]byte)(unsafe.Add(p, i))[:], x)
+	b := (*[4]byte)(unsafe.Add(p, i))
+	b[0], b[1], b[2], b[3] = byte(x), byte(x>>8), byte(x>>16), byte(x>>24)
 }
 
 // appendCompact appends the JSON text v compacted, as json.Compact does.

@@ -360,8 +360,8 @@ func (p *pass) start(arrival time.Time, capacity, limit int, out []byte) {
 	if ms := arrival.UnixMilli(); ms != p.arrivalMs || p.arrivalV == nil {
 		// Records of a batch arrive milliseconds apart; lines of a record
 		// share the value. The last one is done with: the lines it was
-		// written into are.
-		p.stamp.Rewind()
+		// written into are (arrivalValue rewinds p.stamp, when it
+		// writes the value there).
 		p.arrivalV, p.arrivalMs = p.s.arrivalValue(&p.stamp, &p.stamps, arrival), ms
 	}
 	if cap(out) >= capacity && out != nil {
@@ -573,18 +573,21 @@ func (p *pass) wrote() {
 }
 
 // arrivalValue is the enrichment value, made once per Firehose record (in
-// stamps, else in r's arena) and shared by its lines, so enriching a line
-// costs no allocation.
+// stamps, else in r's arena, which it rewinds first: the last record's
+// value is done with) and shared by its lines, so enriching a line costs
+// no allocation.
 func (s *stages) arrivalValue(r *record.Builder, stamps *millisStamps, t time.Time) any {
 	if s.arrivalField == "" {
 		return nil
 	}
 	if s.arrivalFormat == TimeEpochMillis {
+		r.Rewind()
 		return r.BoxInt(t.UnixMilli())
 	}
 	if v := stamps.value(t); v != nil {
 		return v
 	}
+	r.Rewind()
 	var buf [len("2006-01-02T15:04:05.000Z")]byte
 	return r.Box(r.Text(appendMillisUTC(buf[:0], t)))
 }

@@ -171,7 +171,8 @@ func (p *Pipeline) Transform(ctx context.Context, r firehose.Record) (firehose.O
 			ps = p.stages.newPass()
 		}
 	}
-	o, err := p.transform(&r, ps)
+	var o firehose.Output
+	err := p.transform(&r, ps, &o)
 	if err == nil {
 		if old := p.spare.Swap(ps); old != nil {
 			p.passes.Put(old) // another call's, done at the same time
@@ -183,8 +184,10 @@ func (p *Pipeline) Transform(ctx context.Context, r firehose.Record) (firehose.O
 	return o, err
 }
 
-// transform is Transform with the pass ps.
-func (p *Pipeline) transform(r *firehose.Record, ps *pass) (firehose.Output, error) {
+// transform is Transform with the pass ps, into o (which it leaves as it
+// was on error): the output written in place, rather than copied out of
+// one more call.
+func (p *Pipeline) transform(r *firehose.Record, ps *pass, o *firehose.Output) error {
 	s := p.stages
 	ps.start(r.ArrivalTime, 0, 0, nil)
 	ps.outputFor(len(r.Data), r.Out)
@@ -200,14 +203,14 @@ func (p *Pipeline) transform(r *firehose.Record, ps *pass) (firehose.Output, err
 			break
 		}
 		if err != nil {
-			return firehose.Output{}, &LineError{Line: lines.line(at), Err: s.withhold(err, true)}
+			return &LineError{Line: lines.line(at), Err: s.withhold(err, true)}
 		}
 		if !kept {
 			ps.stats.Skipped++
 			continue
 		}
 		if kept, err = ps.prepare(); err != nil {
-			return firehose.Output{}, &LineError{Line: lines.line(at), Err: err}
+			return &LineError{Line: lines.line(at), Err: err}
 		}
 		if !kept {
 			continue
@@ -218,7 +221,7 @@ func (p *Pipeline) transform(r *firehose.Record, ps *pass) (firehose.Output, err
 				// prepare writes the next line's into the other.
 				ps.first, ps.keys, firstAt, haveFirst = ps.keys, ps.first[:0], at, true
 			} else if !bytes.Equal(ps.keys, ps.first) {
-				return firehose.Output{}, &LineError{Line: lines.line(at), Err: fmt.Errorf("%w: line %d has %s, this line %s",
+				return &LineError{Line: lines.line(at), Err: fmt.Errorf("%w: line %d has %s, this line %s",
 					ErrMixedPartitions, lines.line(firstAt), s.describePartition(ps.first), s.describePartition(ps.keys))}
 			}
 		}
@@ -236,19 +239,20 @@ func (p *Pipeline) transform(r *firehose.Record, ps *pass) (firehose.Output, err
 			valid = line // read whole by ParseJSONInto: see appendRecord
 		}
 		if err := ps.write(&rec.Record, text, valid); err != nil {
-			return firehose.Output{}, &LineError{Line: lines.line(at), Err: err}
+			return &LineError{Line: lines.line(at), Err: err}
 		}
 	}
 	p.addStats(ps.stats)
 
 	if ps.stats.Written == 0 {
-		return firehose.Output{Drop: true}, nil
+		o.Drop = true
+		return nil
 	}
-	o := firehose.Output{Data: ps.output(len(r.Data))}
+	o.Data = ps.output(len(r.Data))
 	if haveFirst {
 		o.PartitionKeys = ps.partitionMap(ps.first)
 	}
-	return o, nil
+	return nil
 }
 
 // next cuts the next line or document from the record's data and parses

@@ -196,7 +196,10 @@ func (p *Pipeline) transform(r *firehose.Record, ps *pass, o *firehose.Output) e
 		firstAt   int // where the first line starts: see splitter.line
 	)
 	lines := s.split.splitter(r.Data)
-	for {
+	// Until the data is used up (next finds nothing in what is left
+	// but blank lines or white space): a record of one line, as many
+	// producers send, takes no call to find there is no second.
+	for len(lines.data) > 0 {
 		rec := &ps.rec
 		at, line, kept, more, err := p.next(&lines, rec, ps)
 		if !more {

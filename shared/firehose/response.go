@@ -1,7 +1,6 @@
 package firehose
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"slices"
 	"unsafe"
@@ -85,7 +84,7 @@ func (e *entry) hasData() bool { return e.result == ResultOk || len(e.data) > 0 
 func (e *entry) encodedLen() int {
 	n := len(`{"recordId":,"result":""}`) + e.idLen + len(e.result) + len(e.meta)
 	if e.hasData() {
-		n += len(`,"data":""`) + base64.StdEncoding.EncodedLen(len(e.data))
+		n += len(`,"data":""`) + base64TextLen(len(e.data))
 	}
 	return n
 }

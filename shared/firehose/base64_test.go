@@ -116,3 +116,11 @@ func FuzzPlainBase64Len(f *testing.F) {
 		checkPlainBase64Len(t, []byte(base64.StdEncoding.EncodeToString(src)+`"`))
 	})
 }
+
+// TestBase64TextLen: the length encoding/base64 gives, for every length
+// around the groups of three and large ones.
+func TestBase64TextLen(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 3, 4, 5, 6, 7, 299, 300, 301, 6_000_000, 1<<40 + 1} {
+		assert.Equal(t, base64.StdEncoding.EncodedLen(n), base64TextLen(n), "%d bytes", n)
+	}
+}

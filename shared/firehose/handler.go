@@ -354,7 +354,8 @@ func (h *Handler) process(ctx context.Context, inv *invocation) (stats Stats, si
 			untransformed(out, in)
 			continue
 		}
-		o, err := h.run(work, in, data, inv.out.free())
+		var o Output
+		err = h.run(work, in, data, inv.out.free(), &o)
 		inv.out.keep(o.Data)
 		switch {
 		case err != nil && work.Err() != nil:
@@ -446,8 +447,9 @@ func (h *Handler) process(ctx context.Context, inv *invocation) (stats Stats, si
 	return stats, size, nil
 }
 
-// run calls the transform, turning a panic into that record's error.
-func (h *Handler) run(ctx context.Context, in *RequestRecord, data, out []byte) (o Output, err error) {
+// run calls the transform, turning a panic into that record's error, its
+// output written into o rather than copied out of one more call.
+func (h *Handler) run(ctx context.Context, in *RequestRecord, data, out []byte, o *Output) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			h.log.ErrorContext(ctx, "transform panicked", "record_id", in.RecordID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
@@ -458,7 +460,8 @@ func (h *Handler) run(ctx context.Context, in *RequestRecord, data, out []byte) 
 	if in.Kinesis.PartitionKey != "" || in.Kinesis.ShardID != "" {
 		r.Kinesis = &in.Kinesis
 	}
-	return h.transform(ctx, r)
+	*o, err = h.transform(ctx, r)
+	return err
 }
 
 // outArena is the memory behind Record.Out (WithOutArena): one buffer the

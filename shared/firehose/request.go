@@ -505,6 +505,16 @@ func (d *requestDecoder) plainHead(p []byte, at int) (h recordHead, ok bool) {
 // are punctuation it would take the same way.
 type recordLayout struct {
 	head, afterID, afterMs []byte
+	// second is the first ten digits of the last timestamp read that had
+	// thirteen (milliseconds since 2001, until 2286), as words of eight
+	// and two bytes, and secondMs their value with the last three digits
+	// zero. The records of a batch arrive within a second or so of one
+	// another: a timestamp whose first ten digits are the last one's is
+	// read from its last three, where reading all thirteen took a tenth
+	// of decoding a request of short records.
+	second   uint64
+	second2  uint16
+	secondMs int64
 }
 
 // read reads a record's head at offset at of p when it is laid out as
@@ -522,14 +532,36 @@ func (l *recordLayout) read(p []byte, at int) (h recordHead, ok bool) {
 		return h, false
 	}
 	// The timestamp is read as a Scanner reads it when short (13
-	// digits); afterMs then begins with whitespace or a comma.
-	ms, end, ok := jsonscan.SmallInt(p, i)
+	// digits); afterMs then begins with whitespace or a comma, which
+	// ends the number (neither a digit, nor a fraction or an exponent).
+	ms, end, ok := l.millis(p, i)
 	i = end + len(l.afterMs)
 	if !ok || i > len(p) || string(p[end:i]) != string(l.afterMs) {
 		return h, false
 	}
 	h.ms, h.data = ms, i
 	return h, true
+}
+
+// millis reads the digits of a timestamp at offset i of p as
+// jsonscan.SmallInt does, by their last three when the first ten are
+// those of the timestamp read last (see recordLayout.second): what
+// follows them is left to the caller, which checks that the number ends
+// there.
+func (l *recordLayout) millis(p []byte, i int) (ms int64, end int, ok bool) {
+	if l.secondMs > 0 && len(p)-i >= 13 {
+		t := p[i : i+13]
+		d0, d1, d2 := t[10]-'0', t[11]-'0', t[12]-'0'
+		if binary.LittleEndian.Uint64(t) == l.second && binary.LittleEndian.Uint16(t[8:]) == l.second2 && d0 <= 9 && d1 <= 9 && d2 <= 9 {
+			return l.secondMs + int64(d0)*100 + int64(d1)*10 + int64(d2), i + 13, true
+		}
+	}
+	ms, end, ok = jsonscan.SmallInt(p, i)
+	if ok && end-i == 13 && ms > 0 {
+		// Thirteen digits, without a sign.
+		l.second, l.second2, l.secondMs = binary.LittleEndian.Uint64(p[i:]), binary.LittleEndian.Uint16(p[i+8:]), ms-ms%1000
+	}
+	return ms, end, ok
 }
 
 // plainMetadata reads the kinesisRecordMetadata value at offset i of the

@@ -410,6 +410,15 @@ func TestRecordLayout(t *testing.T) {
 		"no digits":              {[]string{rec("r1", "1", "aGk="), rec("r2", "-", "aGk=")}, []bool{true, false}},
 		"null timestamp":         {[]string{rec("r1", "1", "aGk="), rec("r2", "null", "aGk=")}, []bool{true, false}},
 		"bad base64 after a run": {[]string{rec("r1", "1", "aGk="), rec("r2", "2", "aGk")}, []bool{true, false}},
+		// Timestamps of the second the last one's was (its first ten of
+		// thirteen digits), and what only looks like one.
+		"the same second": {[]string{rec("r1", "1700000000123", "aGk="), rec("r2", "1700000000999", "aGk="),
+			rec("r3", "1700000000000", "aGk="), rec("r4", "1700000001000", "aGk="), rec("r5", "1700000001001", "aGk="),
+			rec("r6", "-1700000001001", "aGk="), rec("r7", "17000000010011", "aGk="), rec("r8", "1700000001", "aGk="),
+			rec("r9", "170000000100", "aGk="), rec("r10", "1700000001002", "aGk=")}, []bool{true, true, true, true, true, true, true, true, true, true}},
+		"the same second, then a fraction":  {[]string{rec("r1", "1700000000123", "aGk="), rec("r2", "1700000000.12", "aGk=")}, []bool{true, false}},
+		"the same second, then an exponent": {[]string{rec("r1", "1700000000123", "aGk="), rec("r2", "1700000000123e3", "aGk=")}, []bool{true, false}},
+		"the same second, then more digits": {[]string{rec("r1", "1700000000123", "aGk="), rec("r2", "1700000000123456", "aGk=")}, []bool{true, true}},
 		"metadata after a run": {[]string{rec("r1", "1", "aGk="),
 			`{"recordId": "r2", "approximateArrivalTimestamp": 2, "data": "aGk=", "kinesisRecordMetadata": {"partitionKey": "pk"}}`}, []bool{true, true}},
 	}

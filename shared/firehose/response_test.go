@@ -3,6 +3,7 @@ package firehose
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -87,4 +88,11 @@ func FuzzEntryAsEncodingJSON(f *testing.F) {
 			checkEntry(t, &memo, ResponseRecord{RecordID: id, Result: results[(result%3+3)%3], Data: data, PartitionKeys: keys})
 		}
 	})
+}
+
+// TestMapPointer: a map's identity is what reflect gives for it.
+func TestMapPointer(t *testing.T) {
+	for _, m := range []map[string]string{nil, {}, {"year": "2024"}, make(map[string]string, 100)} {
+		assert.Equal(t, reflect.ValueOf(m).UnsafePointer(), mapPointer(m))
+	}
 }

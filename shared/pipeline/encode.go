@@ -120,10 +120,11 @@ type memberNames struct {
 type memberName struct {
 	name string
 	text []byte
-	// head is text's first 32 bytes as little-endian words (zeros past
-	// its end), which appendPlain writes whole whatever the name's
-	// length: four stores and no loop for names of up to 28 bytes.
-	head [4]uint64
+	// head is text's first 32 bytes (zeros past its end), which
+	// appendPlain writes whole whatever the name's length: one copy of
+	// an array (two 16-byte moves on amd64, two pairs on arm64) and no
+	// loop for names of up to 28 bytes.
+	head [32]byte
 }
 
 // last returns the JSON text of name written at place i when name is
@@ -164,11 +165,8 @@ func (m *memberNames) member(i int, name string) []byte {
 		// reading past its end up to the end of its last word.
 		p.text = append(make([]byte, 0, len(p.text)+7), p.text...)
 	}
-	var head [32]byte
-	copy(head[:], p.text)
-	for k := range p.head {
-		p.head[k] = binary.LittleEndian.Uint64(head[8*k:])
-	}
+	p.head = [32]byte{}
+	copy(p.head[:], p.text)
 	return p.text
 }
 
@@ -203,12 +201,11 @@ fields:
 		if end-n < len(p.text)+len(s)+32+24 {
 			break
 		}
-		put8(out, n, p.head[0])
-		put8(out, n+8, p.head[1])
-		put8(out, n+16, p.head[2])
-		put8(out, n+24, p.head[3])
-		for j := 32; j < len(p.text); j += 8 {
-			put8(out, n+j, get8(unsafe.Pointer(unsafe.SliceData(p.text)), j))
+		*(*[32]byte)(unsafe.Add(out, n)) = p.head
+		if len(p.text) > len(p.head) {
+			for j := len(p.head); j < len(p.text); j += 8 {
+				put8(out, n+j, get8(unsafe.Pointer(unsafe.SliceData(p.text)), j))
+			}
 		}
 		at := n + len(p.text)
 		if isString {
@@ -231,7 +228,11 @@ fields:
 				*(*byte)(unsafe.Add(out, at)) = '-'
 				at, u = at+1, -u
 			}
-			at = putUint(out, at, u)
+			if u < 100 {
+				at = putSmall(out, at, u)
+			} else {
+				at = putUint(out, at, u)
+			}
 		case float64:
 			m, neg, ok := millisDecimal(v)
 			if !ok {
@@ -353,6 +354,19 @@ func putUint(out unsafe.Pointer, at int, u uint64) int {
 	return end
 }
 
+// putSmall is putUint for u below 100 (a syslog facility or severity, a
+// count), which takes no call: the call, with the registers appendPlain
+// spills around it, cost more than writing the digits.
+func putSmall(out unsafe.Pointer, at int, u uint64) int {
+	if u < 10 {
+		*(*byte)(unsafe.Add(out, at)) = byte('0' + u)
+		return at + 1
+	}
+	*(*byte)(unsafe.Add(out, at)) = byte('0' + u/10)
+	*(*byte)(unsafe.Add(out, at+1)) = byte('0' + u%10)
+	return at + 2
+}
+
 // digitPairs holds the two digits of each number below 100.
 const digitPairs = "00010203040506070809" + "10111213141516171819" + "20212223242526272829" +
 	"30313233343536373839" + "40414243444546474849" + "50515253545556575859" + "60616263646566676869" +
@@ -450,22 +464,31 @@ func copyPlain(out unsafe.Pointer, s string) bool {
 
 // get8 and put8 read and write the 8 bytes at p+i as a little-endian
 // word, get4 and put4 the 4 bytes there: one unaligned load or store
-// where the machine has them (amd64, arm64), and no bounds check, which
-// the caller's room check stands for.
+// where the machine has them (amd64, arm64; the compiler joins the bytes),
+// and no bounds check, which the caller's room check stands for. (Written
+// out rather than through encoding/binary, whose calls, inlined in these,
+// left a no-op instruction behind for each: eight for a short string's
+// copy.)
 func get8(p unsafe.Pointer, i int) uint64 {
-	return binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(p, i))[:])
+	b := (*[8]byte)(unsafe.Add(p, i))
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
 }
 
 func put8(p unsafe.Pointer, i int, x uint64) {
-	binary.LittleEndian.PutUint64((*[8]byte)(unsafe.Add(p, i))[:], x)
+	b := (*[8]byte)(unsafe.Add(p, i))
+	b[0], b[1], b[2], b[3] = byte(x), byte(x>>8), byte(x>>16), byte(x>>24)
+	b[4], b[5], b[6], b[7] = byte(x>>32), byte(x>>40), byte(x>>48), byte(x>>56)
 }
 
 func get4(p unsafe.Pointer, i int) uint32 {
-	return binary.LittleEndian.Uint32((*[4]byte)(unsafe.Add(p, i))[:])
+	b := (*[4]byte)(unsafe.Add(p, i))
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
 }
 
 func put4(p unsafe.Pointer, i int, x uint32) {
-	binary.LittleEndian.PutUint32((*[4]byte)(unsafe.Add(p, i))[:], x)
+	b := (*[4]byte)(unsafe.Add(p, i))
+	b[0], b[1], b[2], b[3] = byte(x), byte(x>>8), byte(x>>16), byte(x>>24)
 }
 
 // appendCompact appends the JSON text v compacted, as json.Compact does.

@@ -171,7 +171,8 @@ func (p *Pipeline) Transform(ctx context.Context, r firehose.Record) (firehose.O
 			ps = p.stages.newPass()
 		}
 	}
-	o, err := p.transform(r, ps)
+	var o firehose.Output
+	err := p.transform(&r, ps, &o)
 	if err == nil {
 		if old := p.spare.Swap(ps); old != nil {
 			p.passes.Put(old) // another call's, done at the same time
@@ -183,8 +184,10 @@ func (p *Pipeline) Transform(ctx context.Context, r firehose.Record) (firehose.O
 	return o, err
 }
 
-// transform is Transform with the pass ps.
-func (p *Pipeline) transform(r firehose.Record, ps *pass) (firehose.Output, error) {
+// transform is Transform with the pass ps, into o (which it leaves as it
+// was on error): the output written in place, rather than copied out of
+// one more call.
+func (p *Pipeline) transform(r *firehose.Record, ps *pass, o *firehose.Output) error {
 	s := p.stages
 	ps.start(r.ArrivalTime, 0, 0, nil)
 	ps.outputFor(len(r.Data), r.Out)
@@ -193,21 +196,24 @@ func (p *Pipeline) transform(r firehose.Record, ps *pass) (firehose.Output, erro
 		firstAt   int // where the first line starts: see splitter.line
 	)
 	lines := s.split.splitter(r.Data)
-	for {
+	// Until the data is used up (next finds nothing in what is left
+	// but blank lines or white space): a record of one line, as many
+	// producers send, takes no call to find there is no second.
+	for len(lines.data) > 0 {
 		rec := &ps.rec
 		at, line, kept, more, err := p.next(&lines, rec, ps)
 		if !more {
 			break
 		}
 		if err != nil {
-			return firehose.Output{}, &LineError{Line: lines.line(at), Err: s.withhold(err, true)}
+			return &LineError{Line: lines.line(at), Err: s.withhold(err, true)}
 		}
 		if !kept {
 			ps.stats.Skipped++
 			continue
 		}
 		if kept, err = ps.prepare(); err != nil {
-			return firehose.Output{}, &LineError{Line: lines.line(at), Err: err}
+			return &LineError{Line: lines.line(at), Err: err}
 		}
 		if !kept {
 			continue
@@ -218,7 +224,7 @@ func (p *Pipeline) transform(r firehose.Record, ps *pass) (firehose.Output, erro
 				// prepare writes the next line's into the other.
 				ps.first, ps.keys, firstAt, haveFirst = ps.keys, ps.first[:0], at, true
 			} else if !bytes.Equal(ps.keys, ps.first) {
-				return firehose.Output{}, &LineError{Line: lines.line(at), Err: fmt.Errorf("%w: line %d has %s, this line %s",
+				return &LineError{Line: lines.line(at), Err: fmt.Errorf("%w: line %d has %s, this line %s",
 					ErrMixedPartitions, lines.line(firstAt), s.describePartition(ps.first), s.describePartition(ps.keys))}
 			}
 		}
@@ -236,19 +242,20 @@ func (p *Pipeline) transform(r firehose.Record, ps *pass) (firehose.Output, erro
 			valid = line // read whole by ParseJSONInto: see appendRecord
 		}
 		if err := ps.write(&rec.Record, text, valid); err != nil {
-			return firehose.Output{}, &LineError{Line: lines.line(at), Err: err}
+			return &LineError{Line: lines.line(at), Err: err}
 		}
 	}
 	p.addStats(ps.stats)
 
 	if ps.stats.Written == 0 {
-		return firehose.Output{Drop: true}, nil
+		o.Drop = true
+		return nil
 	}
-	o := firehose.Output{Data: ps.output(len(r.Data))}
+	o.Data = ps.output(len(r.Data))
 	if haveFirst {
 		o.PartitionKeys = ps.partitionMap(ps.first)
 	}
-	return o, nil
+	return nil
 }
 
 // next cuts the next line or document from the record's data and parses
@@ -360,8 +367,8 @@ func (p *pass) start(arrival time.Time, capacity, limit int, out []byte) {
 	if ms := arrival.UnixMilli(); ms != p.arrivalMs || p.arrivalV == nil {
 		// Records of a batch arrive milliseconds apart; lines of a record
 		// share the value. The last one is done with: the lines it was
-		// written into are.
-		p.stamp.Rewind()
+		// written into are (arrivalValue rewinds p.stamp, when it
+		// writes the value there).
 		p.arrivalV, p.arrivalMs = p.s.arrivalValue(&p.stamp, &p.stamps, arrival), ms
 	}
 	if cap(out) >= capacity && out != nil {
@@ -573,18 +580,21 @@ func (p *pass) wrote() {
 }
 
 // arrivalValue is the enrichment value, made once per Firehose record (in
-// stamps, else in r's arena) and shared by its lines, so enriching a line
-// costs no allocation.
+// stamps, else in r's arena, which it rewinds first: the last record's
+// value is done with) and shared by its lines, so enriching a line costs
+// no allocation.
 func (s *stages) arrivalValue(r *record.Builder, stamps *millisStamps, t time.Time) any {
 	if s.arrivalField == "" {
 		return nil
 	}
 	if s.arrivalFormat == TimeEpochMillis {
+		r.Rewind()
 		return r.BoxInt(t.UnixMilli())
 	}
 	if v := stamps.value(t); v != nil {
 		return v
 	}
+	r.Rewind()
 	var buf [len("2006-01-02T15:04:05.000Z")]byte
 	return r.Box(r.Text(appendMillisUTC(buf[:0], t)))
 }

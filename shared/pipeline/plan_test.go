@@ -183,7 +183,8 @@ func FuzzPlannedLookups(f *testing.F) {
 			*ps = p.stages.newPass()
 			(*ps).byName = byName
 		}
-		out, err := p.transform(r, *ps)
+		var out firehose.Output
+		err := p.transform(&r, *ps, &out)
 		if err != nil {
 			*ps = nil // as Transform leaves it
 			return "", nil, false, err

@@ -55,14 +55,17 @@
 package syslog
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"lakestream/shared/civil"
 	"lakestream/shared/excerpt"
@@ -108,7 +111,9 @@ const numFields = 13
 // timestamps, which are read in now's location.
 func ParseAt(line []byte, now time.Time) (*record.Record, error) {
 	b := record.NewBuilder(numFields + 2) // room for what a pipeline adds (an arrival time)
-	if err := ParseInto(b, line, now); err != nil {
+	// The record's strings are slices of a copy of the line, which the
+	// record alone refers to (ParseInto's are slices of the line).
+	if err := ParseInto(b, bytes.Clone(line), now); err != nil {
 		return nil, err
 	}
 	return &b.Record, nil
@@ -116,17 +121,24 @@ func ParseAt(line []byte, now time.Time) (*record.Record, error) {
 
 // ParseInto is ParseAt into r, which it resets first, for a caller parsing
 // line after line into one record (a pipeline.ParserInto): the line's
-// values then come from r's arena and cost no allocation each. On error r
-// is left empty.
+// values then come from r's arena and cost no allocation each. The
+// record's strings are slices of line itself, as a pipeline.ParserInto's
+// may be: line must not change while the record is in use. On error r is
+// left empty.
 func ParseInto(r *record.Builder, line []byte, now time.Time) error {
 	r.Reset()
-	// Every string of the record is a slice of one copy of the line, or
-	// of the text derived from it (unescaped values, the timestamp); the
-	// header's strings are boxed in room taken once (record.Boxes).
-	// The fields are written in place, each once (parser.set): room for
-	// them and for what a pipeline adds is taken once.
+	// Every string of the record is a slice of the line, or of the text
+	// derived from it (unescaped values, the timestamp) in r's arena: the
+	// pipeline is done with a line's record before its data changes, and
+	// keeps no value past that without copying it (values of the JSON
+	// reader's are slices of the data too), so copying each line into the
+	// arena first only cost its bytes' move (1.4% of a syslog
+	// invocation). The header's strings are boxed in room taken once
+	// (record.Boxes). The fields are written in place, each once
+	// (parser.set): room for them and for what a pipeline adds is taken
+	// once.
 	r.Fields = slices.Grow(r.Fields, numFields+2)[:numFields]
-	p := parser{f: (*[numFields]record.Field)(r.Fields), r: r, s: r.Text(line), now: now, boxes: r.Boxes(headerStrings, 0)}
+	p := parser{f: (*[numFields]record.Field)(r.Fields), r: r, s: unsafe.String(unsafe.SliceData(line), len(line)), now: now, boxes: r.Boxes(headerStrings, 0)}
 	pri, err := p.priority()
 	if err == nil {
 		p.setPriority(pri)
@@ -205,8 +217,8 @@ var smallInts = func() (t [256]any) {
 	return t
 }()
 
-// parser holds one message: s is the line, held by r's arena, i the
-// position reached, and f the fields of r.
+// parser holds one message: s is the line, i the position reached, and
+// f the fields of r.
 type parser struct {
 	f     *[numFields]record.Field
 	r     *record.Builder
@@ -356,10 +368,7 @@ func (p *parser) structuredData() (any, error) {
 			i++
 			// A value up to its closing quote, nearly always without
 			// a backslash.
-			j := i + 1
-			for j < len(s) && s[j] != '"' && s[j] != '\\' {
-				j++
-			}
+			j := quoteEnd(s, i+1)
 			var value string
 			if i < len(s) && s[i] == '"' && j < len(s) && s[j] == '"' {
 				value, i = s[i+1:j], j+1
@@ -384,7 +393,17 @@ func (p *parser) structuredData() (any, error) {
 
 // sdNameEnd returns the index of the first byte from i on that is not
 // of an SD-NAME (printable US-ASCII but '=', ' ', ']' and '"'), or len(s).
+// It looks at eight bytes at a time (see firstMarked): an SD-ID such as
+// "exampleSDID@32473", a byte at a time, took seven instructions a byte.
 func sdNameEnd(s string, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		x := load8(s, i)
+		// Below '!' borrows when '!' is taken away; 0x7f carries into
+		// the top bit when 1 is added; 0x80 and up have it.
+		if m := ((x - lsb*'!') | (x + lsb) | x | equal(x, '=') | equal(x, ']') | equal(x, '"')) & msb; m != 0 {
+			return i + firstMarked(m)
+		}
+	}
 	for i < len(s) && sdNameChars[s[i]] {
 		i++
 	}
@@ -398,6 +417,48 @@ var sdNameChars = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// quoteEnd returns the index of the first '"' or '\\' from i on, or
+// len(s) (i, when i is past it): where a parameter value ends, nearly
+// always at its closing quote. Eight bytes at a time, as sdNameEnd.
+func quoteEnd(s string, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		x := load8(s, i)
+		if m := zero(x^(lsb*'"')) | zero(x^(lsb*'\\')); m != 0 {
+			return i + firstMarked(m)
+		}
+	}
+	for i < len(s) && s[i] != '"' && s[i] != '\\' {
+		i++
+	}
+	return i
+}
+
+// Words of eight bytes, for the scans that look at eight bytes at a time.
+const (
+	lsb = 0x0101010101010101 // each byte's lowest bit
+	msb = 0x8080808080808080 // each byte's top bit
+)
+
+// load8 packs s[i:i+8] into a uint64, little-endian: the compiler makes
+// it one load.
+func load8(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// zero marks, with its top bit, each zero byte of x: exactly the lowest
+// one (a zero byte's borrow may mark bytes above it).
+func zero(x uint64) uint64 { return (x - lsb) &^ x & msb }
+
+// equal sets the top bit of each byte of x that is c, and of each byte
+// from 0x80 up (and perhaps of bytes above either): for scans that stop
+// at bytes from 0x80 up anyway, it is one instruction short of zero.
+func equal(x uint64, c byte) uint64 { return (x ^ (lsb * uint64(c))) - lsb }
+
+// firstMarked is the index of the lowest byte of m whose top bit is set.
+func firstMarked(m uint64) int { return bits.TrailingZeros64(m) / 8 }
 
 // paramValue reads a quoted PARAM-VALUE and undoes its escapes.
 func (p *parser) paramValue(id, name string) (string, error) {
@@ -495,8 +556,9 @@ func (p *parser) bsdTimestamp(rest string) (any, string, error) {
 			return nil, "", err
 		}
 		return p.boxes.String(p.writeStamp(stamp, t, frac)), rest[end:], nil
-	case isBSDTime(rest):
-		t, text, after, err := p.parseBSDTime(rest)
+	}
+	if month := bsdMonth(rest); month > 0 {
+		t, text, after, err := p.parseBSDTime(rest, month)
 		if err != nil {
 			return nil, "", err
 		}
@@ -567,9 +629,16 @@ func splitTag(s string) (app, pid, msg string, ok bool) {
 }
 
 // wordEnd returns the index of the first ' ', ':' or '[' in s, where a
-// hostname or a tag's app name ends, or len(s).
+// hostname or a tag's app name ends, or len(s). Eight bytes at a time,
+// as sdNameEnd.
 func wordEnd(s string) int {
 	j := 0
+	for ; j+8 <= len(s); j += 8 {
+		x := load8(s, j)
+		if m := zero(x^(lsb*' ')) | zero(x^(lsb*':')) | zero(x^(lsb*'[')); m != 0 {
+			return j + firstMarked(m)
+		}
+	}
 	for j < len(s) && !wordEnds[s[j]] {
 		j++
 	}
@@ -596,16 +665,20 @@ func isIPv6(w string) bool {
 	return colons >= 2
 }
 
-// isBSDTime reports whether s starts with a month name and a space.
-func isBSDTime(s string) bool {
-	return len(s) >= 4 && s[3] == ' ' && civil.Month(s[:3]) > 0
+// bsdMonth is the month (1 to 12) whose name and a space s starts with,
+// or 0.
+func bsdMonth(s string) int {
+	if len(s) < 4 || s[3] != ' ' {
+		return 0
+	}
+	return civil.Month(s[:3])
 }
 
 // parseBSDTime reads "Mmm dd hh:mm:ss" (the day padded with a space or a
 // zero, or not at all) and returns the instant in seconds since the epoch,
-// its RFC 3339 text in UTC (held by the record's arena) and what follows.
-func (p *parser) parseBSDTime(s string) (int64, string, string, error) {
-	month := civil.Month(s[:3])
+// its RFC 3339 text in UTC (held by the record's arena) and what follows;
+// month is its name's, as bsdMonth read it.
+func (p *parser) parseBSDTime(s string, month int) (int64, string, string, error) {
 	i := 4
 	if i < len(s) && s[i] == ' ' {
 		i++
@@ -635,23 +708,19 @@ func (p *parser) parseBSDTime(s string) (int64, string, string, error) {
 		return 0, "", "", errorf("timestamp %q has no such date", s[:j+9])
 	}
 	if p.now.Location() == time.UTC {
-		year, days, ok := p.date(month, day, hour*3600+minute*60+sec)
+		days, date, dayText, ok := p.date(month, day, hour*3600+minute*60+sec)
 		if !ok {
 			return 0, "", "", errorf("timestamp %q has no such date", s[:j+9])
 		}
 		t := days*86400 + int64(hour*3600+minute*60+sec)
-		// The date is the one read and the clock its text (digits
-		// checked): what civil.AppendRFC3339 would write for t, without
-		// working the date out of t again. Written in place in the
-		// arena (record.Builder.Room).
+		// The date's text and the clock's (digits checked): what
+		// civil.AppendRFC3339 would write for t, without working the
+		// date out of t again. Written in place in the arena
+		// (record.Builder.Room).
 		text := p.r.Room(len("2006-01-02T15:04:05Z"))[:len("2006-01-02T15:04:05Z")]
-		hi, lo := year/100, year%100
-		text[0], text[1], text[2], text[3] = byte('0'+hi/10), byte('0'+hi%10), byte('0'+lo/10), byte('0'+lo%10)
-		text[4], text[5], text[6], text[7] = '-', monthDigits[2*month], monthDigits[2*month+1], '-'
-		text[8], text[9], text[10] = '0', s[i], 'T' // the day's digits as read
-		if j-i == 2 {
-			text[8], text[9] = s[i], s[i+1]
-		}
+		binary.LittleEndian.PutUint64(text[0:8], date)
+		binary.LittleEndian.PutUint16(text[8:10], dayText)
+		text[10] = 'T'
 		// The clock's 8 bytes as one word (the compiler joins the byte
 		// loads), where copying them was a call.
 		binary.LittleEndian.PutUint64(text[11:19], uint64(clock[0])|uint64(clock[1])<<8|uint64(clock[2])<<16|uint64(clock[3])<<24|
@@ -690,9 +759,28 @@ var daysBefore = [13]int64{0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 
 // other goroutines may read it.
 var lastLimit atomic.Pointer[limitDate]
 
+// dayDate is a year-less date as date dates it: its days since the epoch
+// and its text ("2006-01-02"), as little-endian words of "2006-01-" and
+// "02", and what it was dated from: the month and day read, under the
+// limit of a reference time.
+type dayDate struct {
+	limit      *limitDate
+	month, day int
+	days       int64
+	text       uint64
+	dayText    uint16
+}
+
+// lastDay is the date date worked out last, for any parser: the lines of
+// a stream are nearly all of one day, whose year and text took more than
+// a third of reading a BSD timestamp. Like lastLimit it is replaced,
+// never changed.
+var lastDay atomic.Pointer[dayDate]
+
 // date dates a year-less time in UTC, secOfDay seconds into the day (see
-// pickYear), returning the year and the date's days since the epoch.
-func (p *parser) date(month, day, secOfDay int) (year int, days int64, ok bool) {
+// pickYear), returning its days since the epoch and its text (see
+// dayDate).
+func (p *parser) date(month, day, secOfDay int) (days int64, text uint64, dayText uint16, ok bool) {
 	limitDays, limitSec := civil.SplitSeconds(p.now.Unix() + int64(futureSlack/time.Second))
 	l := lastLimit.Load()
 	if l == nil || l.days != limitDays {
@@ -703,8 +791,15 @@ func (p *parser) date(month, day, secOfDay int) (year int, days int64, ok bool) 
 		}
 		lastLimit.Store(l)
 	}
-	if year, ok = pickYear(l.year, l.month, l.day, limitSec, month, day, secOfDay); !ok {
-		return 0, 0, false
+	// On the limit's own date the year depends on the time of day too:
+	// such a date is neither taken from lastDay nor kept in it.
+	onLimit := month == l.month && day == l.day
+	if d := lastDay.Load(); d != nil && d.limit == l && d.month == month && d.day == day && !onLimit {
+		return d.days, d.text, d.dayText, true
+	}
+	year, ok := pickYear(l.year, l.month, l.day, limitSec, month, day, secOfDay)
+	if !ok {
+		return 0, 0, 0, false
 	}
 	if k := year - l.year + 1; k == 0 || k == 1 {
 		// From January 1, without civil.Days' arithmetic of eras (a
@@ -713,9 +808,17 @@ func (p *parser) date(month, day, secOfDay int) (year int, days int64, ok bool) 
 		if month > 2 && l.leap[k] {
 			days++
 		}
-		return year, days, true
+	} else {
+		days = civil.Days(year, month, day)
 	}
-	return year, civil.Days(year, month, day), true
+	hi, lo := year/100, year%100
+	text = binary.LittleEndian.Uint64([]byte{byte('0' + hi/10), byte('0' + hi%10), byte('0' + lo/10), byte('0' + lo%10), '-',
+		monthDigits[2*month], monthDigits[2*month+1], '-'})
+	dayText = uint16('0'+day/10) | uint16('0'+day%10)<<8
+	if !onLimit {
+		lastDay.Store(&dayDate{limit: l, month: month, day: day, days: days, text: text, dayText: dayText})
+	}
+	return days, text, dayText, true
 }
 
 // pickYear dates a year-less time in UTC, secOfDay seconds into the day: the

@@ -337,3 +337,31 @@ func FuzzPriority(f *testing.F) {
 		require.Equal(t, wantAt, p.i, "%q", s)
 	})
 }
+
+// FuzzScans holds the scans that look at eight bytes at a time to the
+// byte loops they stand for, from every offset of the input.
+func FuzzScans(f *testing.F) {
+	f.Add(`exampleSDID@32473 iut="3" eventSource="App\"lication"]`)
+	f.Add("web-03.example.com sshd[123]: msg\x7f\x80\x00=]")
+	f.Fuzz(func(t *testing.T, s string) {
+		for i := 0; i <= len(s)+1; i++ {
+			j := i
+			for j < len(s) && s[j] > ' ' && s[j] < 0x7f && s[j] != '=' && s[j] != ']' && s[j] != '"' {
+				j++
+			}
+			if i <= len(s) {
+				require.Equal(t, j, sdNameEnd(s, i), "sdNameEnd(%q, %d)", s, i)
+			}
+			j = i
+			for j < len(s) && s[j] != '"' && s[j] != '\\' {
+				j++
+			}
+			require.Equal(t, j, quoteEnd(s, i), "quoteEnd(%q, %d)", s, i)
+		}
+		j := 0
+		for j < len(s) && s[j] != ' ' && s[j] != ':' && s[j] != '[' {
+			j++
+		}
+		require.Equal(t, j, wordEnd(s), "wordEnd(%q)", s)
+	})
+}

@@ -73,7 +73,7 @@ func build(cfg Config, log *slog.Logger, m *metrics.Recorder, re firehose.Reinge
 		return nil, err
 	}
 	return &Handler{
-		firehose: firehose.NewHandler(t.Transform,
+		firehose: firehose.NewHandler(t,
 			firehose.WithReingester(re),
 			firehose.WithBudget(cfg.Budget),
 			firehose.WithLogger(log),

@@ -59,12 +59,13 @@ func newTransformer(c Config) (*transformer, error) {
 	return t, nil
 }
 
-// Transform is the firehose.Transform: CONTROL_MESSAGE and a DATA_MESSAGE
-// without events are dropped, a DATA_MESSAGE becomes its (filtered) log
-// events, one output line each. A payload whose output would not fit in a
-// Lambda response on its own comes back as two re-ingested payloads of half
-// its events each, and one whose events fall in different partitions as
-// one payload per partition.
+// Transform makes t the firehose.Transformer (the handler calls it
+// directly, t being handed over rather than the method value):
+// CONTROL_MESSAGE and a DATA_MESSAGE without events are dropped, a
+// DATA_MESSAGE becomes its (filtered) log events, one output line each. A
+// payload whose output would not fit in a Lambda response on its own comes
+// back as two re-ingested payloads of half its events each, and one whose
+// events fall in different partitions as one payload per partition.
 func (t *transformer) Transform(ctx context.Context, r firehose.Record) (firehose.Output, error) {
 	o, err := t.transform(ctx, r)
 	var evErr *pipeline.EventError

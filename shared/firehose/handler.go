@@ -34,12 +34,12 @@ const (
 // records overrun; here the 6,000,000 bytes are the whole response.
 const DefaultBudget = 6_000_000
 
-// Handler turns one Transform into a Firehose data-transformation Lambda
+// Handler turns one Transformer into a Firehose data-transformation Lambda
 // handler. It is aws-lambda-go's lambda.Handler: it takes the request's
 // bytes and answers the response's, decoding the request without
 // reflection (DecodeRequest) and encoding the response in one buffer.
 type Handler struct {
-	transform Transform
+	transform Transformer
 	reingest  Reingester
 	budget    int
 	margin    time.Duration
@@ -120,8 +120,9 @@ func (c Count) Key() string { return snakeCase(c.Name) }
 // and returns the counts since its previous call.
 func WithCounts(take func() []Count) Option { return func(h *Handler) { h.counts = take } }
 
-// NewHandler returns a Handler running t on every record.
-func NewHandler(t Transform, opts ...Option) *Handler {
+// NewHandler returns a Handler running t on every record (a func is a
+// Transform: NewHandler(firehose.Transform(f))).
+func NewHandler(t Transformer, opts ...Option) *Handler {
 	h := &Handler{transform: t, budget: DefaultBudget, margin: deadline.Margin, log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(h)
@@ -460,7 +461,7 @@ func (h *Handler) run(ctx context.Context, in *RequestRecord, data, out []byte, 
 	if in.Kinesis.PartitionKey != "" || in.Kinesis.ShardID != "" {
 		r.Kinesis = &in.Kinesis
 	}
-	*o, err = h.transform(ctx, r)
+	*o, err = h.transform.Transform(ctx, r)
 	return err
 }
 

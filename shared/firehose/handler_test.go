@@ -124,7 +124,7 @@ func processCtx(t testing.TB, ctx context.Context, h *Handler, ev events.Kinesis
 
 func TestHandleOneResponsePerRecord(t *testing.T) {
 	ev := event("hello", "drop", "fail", "panic", "empty", "key:eu", "world")
-	resp, stats, err := process(t, NewHandler(upper), ev)
+	resp, stats, err := process(t, NewHandler(Transform(upper)), ev)
 	require.NoError(t, err)
 	require.Len(t, resp.Records, len(ev.Records))
 	want := []string{ResultOk, ResultDropped, ResultProcessingFailed, ResultProcessingFailed, ResultOk, ResultOk, ResultOk}
@@ -140,7 +140,7 @@ func TestHandleOneResponsePerRecord(t *testing.T) {
 }
 
 func TestHandlePanicFailsOnlyItsRecord(t *testing.T) {
-	resp, _, err := process(t, NewHandler(upper), event("a", "panic", "b"))
+	resp, _, err := process(t, NewHandler(Transform(upper)), event("a", "panic", "b"))
 	require.NoError(t, err)
 	assert.Equal(t, ResultOk, resp.Records[0].Result)
 	assert.Equal(t, ResultProcessingFailed, resp.Records[1].Result)
@@ -151,7 +151,7 @@ func TestHandlePanicFailsOnlyItsRecord(t *testing.T) {
 // last, each fail their record alone, with its data, and the records
 // between them are transformed.
 func TestHandlePanicsInARow(t *testing.T) {
-	resp, stats, err := process(t, NewHandler(upper), event("panic", "panic", "a", "panic", "drop", "b", "panic"))
+	resp, stats, err := process(t, NewHandler(Transform(upper)), event("panic", "panic", "a", "panic", "drop", "b", "panic"))
 	require.NoError(t, err)
 	var results []string
 	for _, r := range resp.Records {
@@ -194,7 +194,7 @@ func TestHandleFullResponseStopsTransforming(t *testing.T) {
 		transformed = append(transformed, r.ID)
 		return upper(ctx, r)
 	}
-	resp, stats, err := process(t, NewHandler(count, WithBudget(budget), WithReingester(re)), ev)
+	resp, stats, err := process(t, NewHandler(Transform(count), WithBudget(budget), WithReingester(re)), ev)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"rec-000", "rec-001", "rec-002"}, transformed)
 	assert.Equal(t, ResultDropped, resp.Records[3].Result)
@@ -208,7 +208,7 @@ func TestHandleOverBudgetIsReingested(t *testing.T) {
 	ev.Records[3].KinesisFirehoseRecordMetadata.PartitionKey = "pk-3"
 	budget := budgetFitting(ev, 0, 1)
 	require.Less(t, budget, budgetFitting(ev, 0, 1, 2), "a third Ok record would not fit")
-	resp, stats, err := process(t, NewHandler(upper, WithBudget(budget), WithReingester(re)), ev)
+	resp, stats, err := process(t, NewHandler(Transform(upper), WithBudget(budget), WithReingester(re)), ev)
 	require.NoError(t, err)
 	got := []string{}
 	for _, r := range resp.Records {
@@ -225,7 +225,7 @@ func TestHandleOverBudgetIsReingested(t *testing.T) {
 	assert.LessOrEqual(t, len(encoded), budget)
 
 	// One byte less and the second record no longer fits.
-	resp, _, err = process(t, NewHandler(upper, WithBudget(budget-1), WithReingester(&fakeReingester{})), ev)
+	resp, _, err = process(t, NewHandler(Transform(upper), WithBudget(budget-1), WithReingester(&fakeReingester{})), ev)
 	require.NoError(t, err)
 	assert.Equal(t, ResultDropped, resp.Records[1].Result)
 }
@@ -259,7 +259,7 @@ func TestResponseWithinBudget(t *testing.T) {
 			ev.Records = []events.KinesisFirehoseEventRecord{} // "records": [], not null
 		}
 		for _, budget := range []int{0, 100, 500, 1000, 5000} {
-			h := NewHandler(keys, WithBudget(budget), WithReingester(&fakeReingester{}))
+			h := NewHandler(Transform(keys), WithBudget(budget), WithReingester(&fakeReingester{}))
 			inv := &invocation{}
 			var err error
 			inv.data, err = inv.req.decode(&inv.scan, request(t, ev), nil, math.MaxInt)
@@ -290,9 +290,9 @@ func TestMaxDataLen(t *testing.T) {
 	for _, budget := range []int{200, 201, 202, 203, 1000} {
 		n := MaxDataLen(budget, "rec-000", keys)
 		for _, size := range []int{n, n + 1, n + 2, n + 3} {
-			h := NewHandler(func(context.Context, Record) (Output, error) {
+			h := NewHandler(Transform(func(context.Context, Record) (Output, error) {
 				return Output{Data: bytes.Repeat([]byte("x"), size), PartitionKeys: keys}, nil
-			}, WithBudget(budget), WithReingester(&fakeReingester{}))
+			}), WithBudget(budget), WithReingester(&fakeReingester{}))
 			resp, _, err := process(t, h, event("in"))
 			require.NoError(t, err)
 			fits := base64.StdEncoding.EncodedLen(size) == base64.StdEncoding.EncodedLen(n)
@@ -304,7 +304,7 @@ func TestMaxDataLen(t *testing.T) {
 
 func TestHandleSplitRecordIsReingested(t *testing.T) {
 	re := &fakeReingester{}
-	resp, stats, err := process(t, NewHandler(upper, WithReingester(re)), event("split:x", "y"))
+	resp, stats, err := process(t, NewHandler(Transform(upper), WithReingester(re)), event("split:x", "y"))
 	require.NoError(t, err)
 	assert.Equal(t, ResultDropped, resp.Records[0].Result)
 	assert.Equal(t, ResultOk, resp.Records[1].Result)
@@ -317,7 +317,7 @@ func TestHandleSplitRecordIsReingested(t *testing.T) {
 func TestHandleReingestFailureFailsInvocation(t *testing.T) {
 	re := &fakeReingester{err: errors.New("throttled")}
 	ev := event("aaaaa", "bbbbb")
-	resp, _, err := process(t, NewHandler(upper, WithBudget(budgetFitting(ev, 0)), WithReingester(re)), ev)
+	resp, _, err := process(t, NewHandler(Transform(upper), WithBudget(budgetFitting(ev, 0)), WithReingester(re)), ev)
 	require.Error(t, err)
 	assert.Nil(t, resp)
 	assert.Contains(t, err.Error(), "throttled")
@@ -327,7 +327,7 @@ func TestHandleReingestFailureFailsInvocation(t *testing.T) {
 
 func TestHandleOverBudgetWithoutReingesterFails(t *testing.T) {
 	ev := event("aaaaa", "bbbbb")
-	resp, stats, err := process(t, NewHandler(upper, WithBudget(budgetFitting(ev, 0))), ev)
+	resp, stats, err := process(t, NewHandler(Transform(upper), WithBudget(budgetFitting(ev, 0))), ev)
 	require.NoError(t, err)
 	assert.Equal(t, ResultOk, resp.Records[0].Result)
 	assert.Equal(t, ResultProcessingFailed, resp.Records[1].Result)
@@ -340,7 +340,7 @@ func TestHandleRecordLargerThanBudgetFails(t *testing.T) {
 	small := event("a", "0123456789")
 	budget := budgetFitting(small, 0)
 	require.Less(t, budget, budgetFitting(small, 1), "the long record does not fit even without the short one")
-	resp, _, err := process(t, NewHandler(upper, WithBudget(budget), WithReingester(re)), small)
+	resp, _, err := process(t, NewHandler(Transform(upper), WithBudget(budget), WithReingester(re)), small)
 	require.NoError(t, err)
 	assert.Equal(t, ResultOk, resp.Records[0].Result)
 	assert.Equal(t, ResultProcessingFailed, resp.Records[1].Result)
@@ -355,7 +355,7 @@ func TestHandlePassesKinesisMetadata(t *testing.T) {
 		Kinesis *events.KinesisFirehoseRecordMetadata
 	}
 	var seen []seenRecord
-	h := NewHandler(func(_ context.Context, r Record) (Output, error) {
+	h := NewHandler(Transform(func(_ context.Context, r Record) (Output, error) {
 		s := seenRecord{ID: r.ID, Data: string(r.Data), Arrival: r.ArrivalTime}
 		if r.Kinesis != nil {
 			md := *r.Kinesis // valid only during the call
@@ -363,7 +363,7 @@ func TestHandlePassesKinesisMetadata(t *testing.T) {
 		}
 		seen = append(seen, s)
 		return Output{Data: r.Data}, nil
-	})
+	}))
 	ev := event("x", "y")
 	ev.Records[1].KinesisFirehoseRecordMetadata = events.KinesisFirehoseRecordMetadata{
 		ShardID: "shardId-0", PartitionKey: "pk", SequenceNumber: "4959", SubsequenceNumber: 3,
@@ -387,7 +387,7 @@ func TestHandlePassesKinesisMetadata(t *testing.T) {
 // data on Ok records (even empty ones), no data on Dropped ones, metadata
 // only with partition keys, never an empty metadata or otfMetadata object.
 func TestResponseJSON(t *testing.T) {
-	got, err := NewHandler(upper).Invoke(context.Background(), request(t, event("hello", "drop", "fail", "empty", "key:eu")))
+	got, err := NewHandler(Transform(upper)).Invoke(context.Background(), request(t, event("hello", "drop", "fail", "empty", "key:eu")))
 	require.NoError(t, err)
 	require.True(t, json.Valid(got))
 	assert.NotContains(t, string(got), "null")
@@ -407,7 +407,7 @@ func TestResponseJSON(t *testing.T) {
 func TestWithCounts(t *testing.T) {
 	var logs, emf bytes.Buffer
 	taken := 0
-	h := NewHandler(upper,
+	h := NewHandler(Transform(upper),
 		WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))),
 		WithMetrics(metrics.New(&emf, "test")),
 		WithCounts(func() []Count {
@@ -455,7 +455,7 @@ func BenchmarkInvoke(b *testing.B) {
 		ev.Records = append(ev.Records, events.KinesisFirehoseEventRecord{RecordID: fmt.Sprint(i), Data: line})
 	}
 	payload := request(b, ev)
-	h := NewHandler(func(_ context.Context, r Record) (Output, error) { return Output{Data: r.Data}, nil })
+	h := NewHandler(Transform(func(_ context.Context, r Record) (Output, error) { return Output{Data: r.Data}, nil }))
 	b.SetBytes(int64(len(line) * len(ev.Records)))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -496,7 +496,7 @@ func TestInvokeRejectsOtherEvents(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var out bytes.Buffer
 			called := false
-			h := NewHandler(func(context.Context, Record) (Output, error) { called = true; return Output{}, nil },
+			h := NewHandler(Transform(func(context.Context, Record) (Output, error) { called = true; return Output{}, nil }),
 				WithLogger(slog.New(slog.NewJSONHandler(&out, nil))), WithMetrics(metrics.New(&out, "test")))
 			resp, err := h.Invoke(context.Background(), []byte(tc.in))
 			require.Error(t, err)
@@ -531,7 +531,7 @@ func TestInvokeBadBase64FailsOnlyItsRecord(t *testing.T) {
 	var logs bytes.Buffer
 	re := &fakeReingester{}
 	budget := budgetFitting(ev, 0, 2) // the fifth record goes back
-	h := NewHandler(upper, WithBudget(budget), WithReingester(re), WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+	h := NewHandler(Transform(upper), WithBudget(budget), WithReingester(re), WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
 	out, stats, err := h.invoke(context.Background(), []byte(raw))
 	require.NoError(t, err)
 	var resp Response
@@ -572,7 +572,7 @@ func TestInvokeDeadlineMargin(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*margin)
 		defer cancel()
 		var logs bytes.Buffer
-		h := NewHandler(blockUntilDone, WithMargin(margin), WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+		h := NewHandler(Transform(blockUntilDone), WithMargin(margin), WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
 		resp, stats, err := processCtx(t, ctx, h, ev)
 		require.NoError(t, err)
 		assert.NoError(t, ctx.Err(), "answered before the deadline")
@@ -591,7 +591,7 @@ func TestInvokeDeadlineMargin(t *testing.T) {
 		defer cancel()
 		lambdaDeadline, _ := ctx.Deadline()
 		re := &deadlineReingester{}
-		h := NewHandler(blockUntilDone, WithMargin(margin), WithReingester(re))
+		h := NewHandler(Transform(blockUntilDone), WithMargin(margin), WithReingester(re))
 		resp, stats, err := processCtx(t, ctx, h, ev)
 		require.NoError(t, err)
 		assert.NoError(t, ctx.Err(), "answered before the deadline")
@@ -608,7 +608,7 @@ func TestInvokeDeadlineMargin(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*margin)
 		defer cancel()
 		re := &deadlineReingester{block: true}
-		h := NewHandler(blockUntilDone, WithMargin(margin), WithReingester(re))
+		h := NewHandler(Transform(blockUntilDone), WithMargin(margin), WithReingester(re))
 		resp, _, err := processCtx(t, ctx, h, ev)
 		require.Error(t, err, "the invocation fails, so Firehose retries the batch")
 		assert.Nil(t, resp)
@@ -620,7 +620,7 @@ func TestInvokeDeadlineMargin(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), margin/2)
 		defer cancel()
 		calls := 0
-		h := NewHandler(func(context.Context, Record) (Output, error) { calls++; return Output{}, nil }, WithMargin(margin))
+		h := NewHandler(Transform(func(context.Context, Record) (Output, error) { calls++; return Output{}, nil }), WithMargin(margin))
 		resp, stats, err := processCtx(t, ctx, h, ev)
 		require.NoError(t, err)
 		assert.Zero(t, calls, "nothing is transformed")
@@ -654,7 +654,7 @@ func (d *deadlineReingester) Reingest(ctx context.Context, _ events.KinesisFireh
 // memory the previous one used, and a response outlives the next
 // invocation unchanged.
 func TestInvokeReusesMemory(t *testing.T) {
-	h := NewHandler(upper)
+	h := NewHandler(Transform(upper))
 	first, err := h.Invoke(context.Background(), request(t, event("hello", "world")))
 	require.NoError(t, err)
 	want := string(first)
@@ -664,12 +664,12 @@ func TestInvokeReusesMemory(t *testing.T) {
 	assert.NotEqual(t, string(first), string(second))
 
 	// WithResponseReuse: each response is written where the last was.
-	reuse := NewHandler(upper, WithResponseReuse())
+	reuse := NewHandler(Transform(upper), WithResponseReuse())
 	var last []byte
 	for i, words := range [][]string{{"hello", "world"}, {"other", "words"}, {"a"}} {
 		out, err := reuse.Invoke(context.Background(), request(t, event(words...)))
 		require.NoError(t, err)
-		want, err := NewHandler(upper).Invoke(context.Background(), request(t, event(words...)))
+		want, err := NewHandler(Transform(upper)).Invoke(context.Background(), request(t, event(words...)))
 		require.NoError(t, err)
 		assert.Equal(t, string(want), string(out), "invocation %d", i)
 		if i > 0 {
@@ -679,7 +679,7 @@ func TestInvokeReusesMemory(t *testing.T) {
 	}
 
 	// Per record, the framework allocates only the record id's string.
-	same := NewHandler(func(_ context.Context, r Record) (Output, error) { return Output{Data: r.Data}, nil })
+	same := NewHandler(Transform(func(_ context.Context, r Record) (Output, error) { return Output{Data: r.Data}, nil }))
 	allocs := func(records int) float64 {
 		payload := request(t, event(strings.Split(strings.Repeat("some data,", records), ",")[:records]...))
 		return testing.AllocsPerRun(20, func() {
@@ -695,7 +695,7 @@ func TestInvokeReusesMemory(t *testing.T) {
 // TestInvokeConcurrent: invocations running at once (tests, a caller
 // other than Lambda) each get their own working memory.
 func TestInvokeConcurrent(t *testing.T) {
-	h := NewHandler(upper)
+	h := NewHandler(Transform(upper))
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Go(func() {
@@ -721,7 +721,7 @@ func TestInvokeConcurrent(t *testing.T) {
 // warm handler has room for them all; without it, Out is nil.
 func TestRecordOut(t *testing.T) {
 	var fit, records int
-	h := NewHandler(func(_ context.Context, r Record) (Output, error) {
+	h := NewHandler(Transform(func(_ context.Context, r Record) (Output, error) {
 		records++
 		if cap(r.Out) >= len(r.Data)+1 {
 			fit++
@@ -730,7 +730,7 @@ func TestRecordOut(t *testing.T) {
 		out := append(r.Out, '<')
 		out = append(out, strings.ToUpper(string(r.Data))...)
 		return Output{Data: out[1:]}, nil
-	}, WithOutArena())
+	}), WithOutArena())
 	var words []string
 	for i := range 200 {
 		words = append(words, fmt.Sprintf("%03d-%s", i, strings.Repeat("abcdefgh", 64)))
@@ -750,10 +750,10 @@ func TestRecordOut(t *testing.T) {
 	}
 
 	var outs int
-	without := NewHandler(func(ctx context.Context, r Record) (Output, error) {
+	without := NewHandler(Transform(func(ctx context.Context, r Record) (Output, error) {
 		outs += cap(r.Out)
 		return upper(ctx, r)
-	})
+	}))
 	for range 2 {
 		_, _, err := process(t, without, event(words...))
 		require.NoError(t, err)
@@ -774,9 +774,9 @@ func TestStablePartitionKeys(t *testing.T) {
 		if stable {
 			opts = append(opts, WithStablePartitionKeys())
 		}
-		h := NewHandler(func(_ context.Context, r Record) (Output, error) {
+		h := NewHandler(Transform(func(_ context.Context, r Record) (Output, error) {
 			return Output{Data: r.Data, PartitionKeys: keys}, nil
-		}, opts...)
+		}), opts...)
 		for inv, want := range []map[string]string{{"year": "2024", "hour": "06"}, {"year": "2024", "hour": "07"}} {
 			if inv == 1 {
 				keys["hour"] = "07"
@@ -832,7 +832,7 @@ func FuzzLazyDecoding(f *testing.F) {
 		budget = max(budget%4000, 0)
 		run := func(generic bool) ([]byte, Stats, *fakeReingester) {
 			re := &fakeReingester{}
-			h := NewHandler(transform, WithBudget(budget), WithReingester(re))
+			h := NewHandler(Transform(transform), WithBudget(budget), WithReingester(re))
 			inv := &invocation{}
 			var err error
 			// The plain way decodes the first eager bytes' records as it
@@ -867,7 +867,7 @@ func TestFullResponseReingestsText(t *testing.T) {
 	payload = bytes.Replace(payload, []byte(`"ZC8/"`), []byte(`"ZC8\/"`), 1)
 	require.Contains(t, string(payload), `"ZC8\/"`)
 	re := &fakeReingester{}
-	h := NewHandler(upper, WithBudget(budgetFitting(ev, 0, 1)), WithReingester(re))
+	h := NewHandler(Transform(upper), WithBudget(budgetFitting(ev, 0, 1)), WithReingester(re))
 	inv := &invocation{}
 	var err error
 	inv.data, err = inv.req.decode(&inv.scan, payload, nil, 0)
@@ -889,7 +889,7 @@ func TestFullResponseReingestsText(t *testing.T) {
 // that invocation transformed is, and after one that did not, all again.
 func TestEagerFollowsLastInvocation(t *testing.T) {
 	ev := event("aaaaa", "bbbbb", "ccccc", "ddddd")
-	h := NewHandler(upper, WithBudget(budgetFitting(ev, 0, 1)), WithReingester(&fakeReingester{}))
+	h := NewHandler(Transform(upper), WithBudget(budgetFitting(ev, 0, 1)), WithReingester(&fakeReingester{}))
 	_, stats, err := h.invoke(context.Background(), request(t, ev))
 	require.NoError(t, err)
 	require.Equal(t, 2, stats.Reingested)

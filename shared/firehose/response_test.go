@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -95,4 +96,32 @@ func TestMapPointer(t *testing.T) {
 	for _, m := range []map[string]string{nil, {}, {"year": "2024"}, make(map[string]string, 100)} {
 		assert.Equal(t, reflect.ValueOf(m).UnsafePointer(), mapPointer(m))
 	}
+}
+
+// TestMetadataMemoManyMaps: with more maps than the table starts with,
+// than it grows to and than maxMemoMaps, taken in turns as the records of
+// a batch spanning many partitions take them, every map's metadata is its
+// own, remembered once met (empty maps never are).
+func TestMetadataMemoManyMaps(t *testing.T) {
+	maps := make([]map[string]string, maxMemoMaps+100)
+	for i := range maps {
+		maps[i] = map[string]string{"hour": strconv.Itoa(i)}
+	}
+	var memo metadataMemo
+	for round := range 3 {
+		for k := range maps {
+			i := (k * 7919) % len(maps) // another order than the maps were made in
+			want := string(appendMetadata(nil, maps[i]))
+			require.Equal(t, want, string(memo.get(maps[i])), "map %d, round %d", i, round)
+			require.Equal(t, want, string(memo.get(maps[i])), "map %d again, round %d", i, round)
+		}
+		assert.LessOrEqual(t, memo.n, maxMemoMaps)
+		assert.Nil(t, memo.get(map[string]string{}))
+		assert.Nil(t, memo.get(nil))
+	}
+	full := memo.n
+	memo.reset()
+	assert.Zero(t, memo.n)
+	assert.NotZero(t, full)
+	assert.Equal(t, string(appendMetadata(nil, maps[0])), string(memo.get(maps[0])), "after a reset, encoded anew")
 }

@@ -59,9 +59,9 @@ func BenchmarkStages(b *testing.B) {
 		keys map[string]string
 	}{{"invoke-copy", nil}, {"invoke-copy-keys", keys}} {
 		b.Run(c.name, func(b *testing.B) {
-			h := NewHandler(func(_ context.Context, r Record) (Output, error) {
+			h := NewHandler(Transform(func(_ context.Context, r Record) (Output, error) {
 				return Output{Data: r.Data, PartitionKeys: c.keys}, nil
-			})
+			}))
 			b.SetBytes(int64(len(payload)))
 			b.ReportAllocs()
 			for b.Loop() {

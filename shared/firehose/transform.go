@@ -1,6 +1,6 @@
 // Package firehose is the data-transformation framework every Firehose
 // transformer in lakestream uses. A function supplies one plain per-record
-// Transform; this package owns the Firehose contract around it: the
+// Transformer; this package owns the Firehose contract around it: the
 // request decoded strictly and without reflection (DecodeRequest), exactly
 // one response record per input record with the same recordId, result
 // statuses, recovery from a failing or panicking record, the 6 MB response
@@ -16,9 +16,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 )
 
-// Record is one input record as a Transform sees it: the bytes already
+// Record is one input record as a Transformer sees it: the bytes already
 // base64-decoded. Data and Kinesis point into memory the handler reuses
-// for the next invocation: a Transform may return Data (or part of it) as
+// for the next invocation: a Transformer may return Data (or part of it) as
 // its output, but must not keep either after the invocation.
 type Record struct {
 	ID          string
@@ -28,7 +28,7 @@ type Record struct {
 	// its PartitionKey is what re-ingestion puts records back with.
 	Kinesis *events.KinesisFirehoseRecordMetadata
 	// Out, with WithOutArena, is empty memory with room that the handler
-	// keeps for the invocation's outputs: a Transform that appends its
+	// keeps for the invocation's outputs: a Transformer that appends its
 	// output to Out and returns it as Output.Data allocates nothing for
 	// it while it fits (appending past its capacity moves to new memory,
 	// as append does). Only Data may point into Out; like Data, it is
@@ -36,7 +36,7 @@ type Record struct {
 	Out []byte
 }
 
-// Output is what a Transform makes of one record.
+// Output is what a Transformer makes of one record.
 type Output struct {
 	// Data is the transformed record (for example newline-delimited JSON).
 	Data []byte
@@ -57,7 +57,18 @@ type Output struct {
 	Reingest [][]byte
 }
 
-// Transform turns one record into its output. Returning an error fails that
-// record alone (ProcessingFailed, sent to the processing-failed prefix); it
-// never fails the batch.
+// Transformer turns one record into its output. Returning an error fails
+// that record alone (ProcessingFailed, sent to the processing-failed
+// prefix); it never fails the batch.
+type Transformer interface {
+	Transform(ctx context.Context, r Record) (Output, error)
+}
+
+// Transform is a Transformer that is a func. A type with a Transform
+// method (the shared pipeline) is handed to NewHandler itself, not as the
+// method value: the handler then calls the method directly, where a
+// method value adds a call through its closure for every record.
 type Transform func(ctx context.Context, r Record) (Output, error)
+
+// Transform calls t.
+func (t Transform) Transform(ctx context.Context, r Record) (Output, error) { return t(ctx, r) }

@@ -180,14 +180,6 @@ func decodeBase64Prefix(dst, src []byte) (out []byte, n int, ok bool) {
 	return dst, 0, false
 }
 
-// pairs looks up the four pairs of characters of s, eight of them, each
-// read as a 16-bit word (first character lowest) and looked up at once.
-func pairs(t *[1 << 16]uint16, s []byte) (p0, p1, p2, p3 uint64) {
-	s = s[:8]
-	return uint64(t[uint16(s[0])|uint16(s[1])<<8]), uint64(t[uint16(s[2])|uint16(s[3])<<8]),
-		uint64(t[uint16(s[4])|uint16(s[5])<<8]), uint64(t[uint16(s[6])|uint16(s[7])<<8])
-}
-
 // decodeRounds decodes src into dst eight characters (six bytes) a round,
 // while src has eight characters and dst room for a word, and stops before
 // a round with a byte outside the alphabet. It returns the characters read
@@ -196,8 +188,12 @@ func pairs(t *[1 << 16]uint16, s []byte) (p0, p1, p2, p3 uint64) {
 // a time (records of 240 and 12,000 characters, one core). A round reads
 // its characters as four 16-bit words (pairs), each loaded as the index
 // of its lookup: an eighth fewer instructions than two 32-bit words
-// split in halves (themselves a tenth fewer than one 64-bit word). Each
-// round is
+// split in halves (themselves a tenth fewer than one 64-bit word). The
+// lookups are written out, two to a line, not left to a helper returning
+// the four: the compiler marks where each inlined call was with an
+// instruction of the call's line, a no-op when the line has none of its
+// own, as the helper's call had not (a twenty-fourth of a round; here
+// the lookups mark their loads). Each round is
 // written as soon as it is decoded, bad character or not, the test coming
 // after the four (what a bad round wrote lies past the bytes reported,
 // which the caller writes over): holding the sixteen lookups until the
@@ -206,23 +202,27 @@ func pairs(t *[1 << 16]uint16, s []byte) (p0, p1, p2, p3 uint64) {
 // registers; src and dst move on as they are read and written, rather
 // than being sliced at offsets.)
 func decodeRounds(dst, src []byte) (read, written int) {
-	t := b64Pairs
+	t, le := b64Pairs, binary.LittleEndian
 	inLen, outLen := len(src), len(dst)
 	for len(src) >= 32 && len(dst) >= 26 {
 		s, d := src[:32:32], dst[:26:26] // capacities known: no checks below
 		// The 48 bits of each round, first character highest, written
 		// big-endian: six bytes, and two more that the next round
 		// writes over.
-		p0, p1, p2, p3 := pairs(t, s[0:8:8])
+		p0, p1 := uint64(t[le.Uint16(s[0:])]), uint64(t[le.Uint16(s[2:])])
+		p2, p3 := uint64(t[le.Uint16(s[4:])]), uint64(t[le.Uint16(s[6:])])
 		bad := p0 | p1 | p2 | p3
 		binary.BigEndian.PutUint64(d, p0<<52|p1<<40|p2<<28|p3<<16)
-		p0, p1, p2, p3 = pairs(t, s[8:16:16])
+		p0, p1 = uint64(t[le.Uint16(s[8:])]), uint64(t[le.Uint16(s[10:])])
+		p2, p3 = uint64(t[le.Uint16(s[12:])]), uint64(t[le.Uint16(s[14:])])
 		bad |= p0 | p1 | p2 | p3
 		binary.BigEndian.PutUint64(d[6:], p0<<52|p1<<40|p2<<28|p3<<16)
-		p0, p1, p2, p3 = pairs(t, s[16:24:24])
+		p0, p1 = uint64(t[le.Uint16(s[16:])]), uint64(t[le.Uint16(s[18:])])
+		p2, p3 = uint64(t[le.Uint16(s[20:])]), uint64(t[le.Uint16(s[22:])])
 		bad |= p0 | p1 | p2 | p3
 		binary.BigEndian.PutUint64(d[12:], p0<<52|p1<<40|p2<<28|p3<<16)
-		p0, p1, p2, p3 = pairs(t, s[24:32:32])
+		p0, p1 = uint64(t[le.Uint16(s[24:])]), uint64(t[le.Uint16(s[26:])])
+		p2, p3 = uint64(t[le.Uint16(s[28:])]), uint64(t[le.Uint16(s[30:])])
 		bad |= p0 | p1 | p2 | p3
 		binary.BigEndian.PutUint64(d[18:], p0<<52|p1<<40|p2<<28|p3<<16)
 		if bad > 0xfff {
@@ -231,7 +231,8 @@ func decodeRounds(dst, src []byte) (read, written int) {
 		src, dst = src[32:], dst[24:]
 	}
 	for len(src) >= 8 && len(dst) >= 8 {
-		p0, p1, p2, p3 := pairs(t, src[:8:8])
+		p0, p1 := uint64(t[le.Uint16(src[0:])]), uint64(t[le.Uint16(src[2:])])
+		p2, p3 := uint64(t[le.Uint16(src[4:])]), uint64(t[le.Uint16(src[6:])])
 		if (p0 | p1 | p2 | p3) > 0xfff {
 			break
 		}

@@ -331,25 +331,37 @@ func (s *Scanner) FirstKey() ([]byte, bool) {
 
 // NextKey reads the next key of the object FirstKey started: see FirstKey.
 func (s *Scanner) NextKey() ([]byte, bool) {
-	if s.err != nil {
+	if s.err != nil || !s.after('}') {
 		return nil, false
 	}
+	return s.memberKey()
+}
+
+// after reads what follows a member or element whose value was read: a
+// ',' (true, the scanner then past the whitespace after it, at the next
+// one) or end, the container's closing '}' or ']' (false, the scanner
+// after it). Anything else is a syntax error.
+func (s *Scanner) after(end byte) bool {
 	d := s.data
 	i := SkipSpace(d, s.pos)
 	if i < len(d) {
 		switch d[i] {
 		case ',':
 			s.pos = SkipSpace(d, i+1)
-			return s.memberKey()
-		case '}':
+			return true
+		case end:
 			s.pos = i
 			s.close()
-			return nil, false
+			return false
 		}
 	}
 	s.pos = i
-	s.syntax(i, "',' or '}' after an object member")
-	return nil, false
+	if end == '}' {
+		s.syntax(i, "',' or '}' after an object member")
+	} else {
+		s.syntax(i, "',' or ']' after an array element")
+	}
+	return false
 }
 
 // Key is an object key prepared for NextKeyIs: its text as a member
@@ -559,6 +571,40 @@ func (s *Scanner) elements(yield func(i int) bool) {
 	}
 }
 
+// FirstElement and NextElement read an array as Array does, without an
+// iterator, for a decoder's hottest loop (as FirstKey and NextKey read
+// an object): Array's loop body is a closure, which every element calls
+// through.
+//
+//	for ok := s.FirstElement(); ok; ok = s.NextElement() {
+//		// read the element
+//	}
+//
+// FirstElement reads the '[' opening the array that comes next, leaving
+// the scanner at its first element; NextElement, called once the element
+// is read, reads the ',' before the next one. Each reports false at the
+// end of the array, the scanner then after it, and on an error (see
+// Err). Unlike Array's loop body, the caller must read every element
+// (Skip one it does not want): NextElement fails at an element left
+// unread.
+func (s *Scanner) FirstElement() bool {
+	if !s.open(Array) {
+		return false
+	}
+	s.skipWS()
+	if s.pos < len(s.data) && s.data[s.pos] == ']' {
+		s.close()
+		return false
+	}
+	return true
+}
+
+// NextElement moves to the next element of the array FirstElement
+// started: see FirstElement.
+func (s *Scanner) NextElement() bool {
+	return s.err == nil && s.after(']')
+}
+
 // open reads the '{' or '[' starting a container of kind k.
 func (s *Scanner) open(k Kind) bool {
 	if !s.at(k) {
@@ -638,26 +684,10 @@ func (s *Scanner) nextMember(k Kind, mark int) bool {
 	if s.pos == mark && s.Skip() != nil {
 		return false
 	}
-	d := s.data
-	i := SkipSpace(d, s.pos)
-	if i < len(d) {
-		switch c := d[i]; {
-		case c == ',':
-			s.pos = SkipSpace(d, i+1)
-			return true
-		case c == ']' && k == Array, c == '}' && k == Object:
-			s.pos = i
-			s.close()
-			return false
-		}
-	}
-	s.pos = i
 	if k == Object {
-		s.syntax(i, "',' or '}' after an object member")
-	} else {
-		s.syntax(i, "',' or ']' after an array element")
+		return s.after('}')
 	}
-	return false
+	return s.after(']')
 }
 
 // skipRest skips what is left of a container after the loop body broke out

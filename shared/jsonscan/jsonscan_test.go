@@ -536,28 +536,35 @@ func TestZeroAllocs(t *testing.T) {
 
 // decodeAny decodes the next value as encoding/json decodes into any with
 // UseNumber, checking on the way that the other ways of reading each
-// string and number agree. With keys, it reads objects with FirstKey and
-// NextKey instead of Object.
-func decodeAny(t *testing.T, s *Scanner, keys bool) any {
+// string and number agree. With direct, it reads objects with FirstKey
+// and NextKey instead of Object, and arrays with FirstElement and
+// NextElement instead of Array.
+func decodeAny(t *testing.T, s *Scanner, direct bool) any {
 	switch s.Peek() {
 	case Object:
 		m := map[string]any{}
-		if keys {
+		if direct {
 			for key, ok := s.FirstKey(); ok; key, ok = s.NextKey() {
 				k := string(key)
-				m[k] = decodeAny(t, s, keys)
+				m[k] = decodeAny(t, s, direct)
 			}
 			return m
 		}
 		for key := range s.Object() {
 			k := string(key) // before the value's keys reuse the buffer
-			m[k] = decodeAny(t, s, keys)
+			m[k] = decodeAny(t, s, direct)
 		}
 		return m
 	case Array:
 		a := []any{}
+		if direct {
+			for ok := s.FirstElement(); ok; ok = s.NextElement() {
+				a = append(a, decodeAny(t, s, direct))
+			}
+			return a
+		}
 		for range s.Array() {
-			a = append(a, decodeAny(t, s, keys))
+			a = append(a, decodeAny(t, s, direct))
 		}
 		return a
 	case String:
@@ -640,7 +647,7 @@ func FuzzValid(f *testing.F) {
 }
 
 // FuzzDecode: walking any valid text with the iterators (or FirstKey and
-// NextKey) and reading every value gives what encoding/json decodes into any (strings, numbers as
+// NextKey, FirstElement and NextElement) and reading every value gives what encoding/json decodes into any (strings, numbers as
 // text, keys with the last duplicate winning), and every number reads as
 // int64 and float64 as encoding/json reads it; an invalid text fails.
 func FuzzDecode(f *testing.F) {
@@ -651,7 +658,8 @@ func FuzzDecode(f *testing.F) {
 		s := New(data)
 		got := decodeAny(t, s, false)
 		err := s.End()
-		// Objects read with FirstKey and NextKey instead of Object: the
+		// Objects read with FirstKey and NextKey instead of Object, and
+		// arrays with FirstElement and NextElement instead of Array: the
 		// same values, the same error.
 		c := New(data)
 		require.Equal(t, got, decodeAny(t, c, true), "%q", data)
@@ -801,6 +809,33 @@ func TestFirstKey(t *testing.T) {
 	_, ok = s.NextKey()
 	assert.False(t, ok, "the value 1 was not read")
 	assert.EqualError(t, s.Err(), `offset 5: expected ',' or '}' after an object member, found '1'`)
+}
+
+// TestFirstElement: FirstElement and NextElement read an array's elements
+// as Array does, an empty one included, stop at the first error as Array
+// does, and fail at an element the caller left unread.
+func TestFirstElement(t *testing.T) {
+	for _, doc := range []string{`[]`, ` [ ] `, `[1]`, `[1, "a" ,[2],{"b":[]} ]`, `[1 2]`, `[1,]`, `[,1]`, `[1`, `[`, `{}`, `1`, `[[],[[]]]`} {
+		var want, got []string
+		s := New([]byte(doc))
+		for range s.Array() {
+			v, _ := s.Raw()
+			want = append(want, string(v))
+		}
+		c := New([]byte(doc))
+		for ok := c.FirstElement(); ok; ok = c.NextElement() {
+			v, _ := c.Raw()
+			got = append(got, string(v))
+		}
+		assert.Equal(t, want, got, doc)
+		assert.Equal(t, s.Err(), c.Err(), doc)
+		assert.Equal(t, s.Offset(), c.Offset(), doc)
+		assert.Equal(t, s.Depth(), c.Depth(), doc)
+	}
+	s := New([]byte(`[1,2]`))
+	require.True(t, s.FirstElement())
+	assert.False(t, s.NextElement(), "the element 1 was not read")
+	assert.EqualError(t, s.Err(), `offset 1: expected ',' or ']' after an array element, found '1'`)
 }
 
 // readKeys reads the object data holds with FirstKey and then, for the

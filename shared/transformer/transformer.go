@@ -83,7 +83,7 @@ func NewHandler(fn *boot.Function, f Format, extra ...firehose.Option) *firehose
 		fn.Check(err)
 		return nil
 	}
-	return firehose.NewHandler(p.Transform, append([]firehose.Option{
+	return firehose.NewHandler(p, append([]firehose.Option{
 		// Re-ingestion retries as cwlogs-decompressor's does (20 attempts).
 		firehose.WithReingester(reingest.New(retry.Default())),
 		firehose.WithLogger(fn.Log),

@@ -465,6 +465,9 @@ func (p *pass) partitionMap(values []byte) map[string]string {
 	if c.last != nil && bytes.Equal(values, c.lastValues) {
 		return c.last
 	}
+	if m := p.times.hourMap(p.s, values); m != nil {
+		return m
+	}
 	m, ok := c.byValues[string(values)]
 	if !ok {
 		if c.byValues == nil || len(c.byValues) >= maxPartitionMaps {

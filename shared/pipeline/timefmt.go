@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"time"
 	"unsafe"
 
@@ -119,9 +120,9 @@ type timeMemo struct {
 	// hourKeys are the partition values of the hours seen (by their
 	// number since the epoch) when every key is a time part (see
 	// appendPartition); lastKeys those of lastHour, when not nil.
-	hourKeys map[int64][]byte
+	hourKeys map[int64]*hourKeys
 	lastHour int64
-	lastKeys []byte
+	lastKeys *hourKeys
 	// hints, when not nil, is the record being read, whose parser may
 	// have handed over the time its text says (record.Builder.HintTime).
 	hints *record.Builder
@@ -151,18 +152,42 @@ func (m *timeMemo) dateHour(t time.Time) dateHour {
 func (m *timeMemo) hourPartition(s *stages, t time.Time) []byte {
 	h := floorDiv(t.Unix(), 3600)
 	if m.lastKeys != nil && h == m.lastHour {
-		return m.lastKeys
+		return m.lastKeys.values
 	}
 	keys, ok := m.hourKeys[h]
 	if !ok {
 		if len(m.hourKeys) >= maxHourKeys || m.hourKeys == nil {
-			m.hourKeys = make(map[int64][]byte)
+			m.hourKeys = make(map[int64]*hourKeys)
 		}
-		keys = s.appendHourKeys(nil, m.dateHour(t))
+		keys = &hourKeys{values: s.appendHourKeys(nil, m.dateHour(t))}
 		m.hourKeys[h] = keys
 	}
 	m.lastHour, m.lastKeys = h, keys
-	return keys
+	return keys.values
+}
+
+// hourKeys are the partition values of an hour, and the
+// metadata.partitionKeys map made of them once asked for (hourMap).
+type hourKeys struct {
+	values []byte
+	m      map[string]string
+}
+
+// hourMap returns the metadata.partitionKeys map of values when they are
+// the ones hourPartition returned last, as they are for a Firehose record
+// of one line (or of one hour), made once for the hour; nil otherwise.
+// Records of an access log's batch come from hours in any order, and
+// looking their map up by the values' text took a quarter of writing
+// their partition keys.
+func (m *timeMemo) hourMap(s *stages, values []byte) map[string]string {
+	k := m.lastKeys
+	if k == nil || !bytes.Equal(values, k.values) {
+		return nil
+	}
+	if k.m == nil {
+		k.m = s.partitionMap(values)
+	}
+	return k.m
 }
 
 // maxHourKeys bounds the hours a timeMemo keeps the partition values of,

@@ -24,7 +24,7 @@ var _ firehose.Transform = (*Pipeline)(nil).Transform
 
 // TestPartitionKeysOfHours: records of hours in any order, as an access
 // log's batch brings them, get their hour's keys, one map for each hour
-// (see timeMemo.hourMap).
+// (see pass.partitionMap).
 func TestPartitionKeysOfHours(t *testing.T) {
 	p, err := New(parseKV, Options{TimeField: "time", PartitionKeys: "year,month,day,hour"})
 	require.NoError(t, err)

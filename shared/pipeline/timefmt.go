@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
 	"time"
 	"unsafe"
 
@@ -167,27 +166,11 @@ func (m *timeMemo) hourPartition(s *stages, t time.Time) []byte {
 }
 
 // hourKeys are the partition values of an hour, and the
-// metadata.partitionKeys map made of them once asked for (hourMap).
+// metadata.partitionKeys map made of them once a record asks for it (see
+// pass.partitionMap), which the framework only reads.
 type hourKeys struct {
 	values []byte
 	m      map[string]string
-}
-
-// hourMap returns the metadata.partitionKeys map of values when they are
-// the ones hourPartition returned last, as they are for a Firehose record
-// of one line (or of one hour), made once for the hour; nil otherwise.
-// Records of an access log's batch come from hours in any order, and
-// looking their map up by the values' text took a quarter of writing
-// their partition keys.
-func (m *timeMemo) hourMap(s *stages, values []byte) map[string]string {
-	k := m.lastKeys
-	if k == nil || !bytes.Equal(values, k.values) {
-		return nil
-	}
-	if k.m == nil {
-		k.m = s.partitionMap(values)
-	}
-	return k.m
 }
 
 // maxHourKeys bounds the hours a timeMemo keeps the partition values of,

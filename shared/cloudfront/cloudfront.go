@@ -54,6 +54,7 @@
 package cloudfront
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -191,7 +192,9 @@ func (p *Parser) Parse(line []byte) (*record.Record, error) {
 	// Room for the timestamp, the log's fields, the derived ones and two
 	// spare for what a pipeline adds (an arrival time).
 	b := record.NewBuilder(1 + len(fields) + 3 + 2)
-	ok, err := p.ParseInto(b, line)
+	// The record's strings are slices of a copy of the line, which the
+	// record alone refers to (ParseInto's are slices of the line).
+	ok, err := p.ParseInto(b, bytes.Clone(line))
 	if !ok {
 		return nil, err
 	}
@@ -200,16 +203,20 @@ func (p *Parser) Parse(line []byte) (*record.Record, error) {
 
 // ParseInto is Parse into r, which it resets first, for a caller parsing
 // line after line into one record (a pipeline.ParserInto): the line's
-// values then come from r's arena and cost no allocation each. It reports
+// values then come from r's arena and cost no allocation each. The
+// record's strings are slices of line itself, as a pipeline.ParserInto's
+// may be: line must not change while the record is in use. It reports
 // false for a header line and on error, leaving r empty.
 func (p *Parser) ParseInto(r *record.Builder, line []byte) (bool, error) {
 	r.Reset()
 	if len(line) > 0 && line[0] == '#' {
 		return false, nil
 	}
-	// Every string of the record is a slice of one copy of the line, or
-	// of the text derived from it (decoded values, the timestamp).
-	s := r.Text(line)
+	// Every string of the record is a slice of the line, or of the text
+	// derived from it (decoded values, the timestamp) in r's arena:
+	// copying the line into the arena first only cost its bytes' move
+	// (see record.Line).
+	s := record.Line(line)
 
 	var ends [len(fields)]int
 	n, encoded := splitFields(s, &ends)

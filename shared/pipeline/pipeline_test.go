@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +21,25 @@ import (
 
 // The Pipeline's method must fit the framework's per-record contract.
 var _ firehose.Transform = (*Pipeline)(nil).Transform
+
+// TestPartitionKeysOfHours: records of hours in any order, as an access
+// log's batch brings them, get their hour's keys, one map for each hour
+// (see pass.partitionMap).
+func TestPartitionKeysOfHours(t *testing.T) {
+	p, err := New(parseKV, Options{TimeField: "time", PartitionKeys: "year,month,day,hour"})
+	require.NoError(t, err)
+	ctx := context.Background()
+	maps := map[string]map[string]string{}
+	for _, hour := range []string{"06", "07", "06", "23", "07", "07", "06"} {
+		out, err := p.Transform(ctx, firehose.Record{Data: []byte("time=2024-03-05T" + hour + ":01:02Z\n"), ArrivalTime: arrival})
+		require.NoError(t, err)
+		assert.Equal(t, map[string]string{"year": "2024", "month": "03", "day": "05", "hour": hour}, out.PartitionKeys)
+		if m, ok := maps[hour]; ok {
+			assert.Equal(t, reflect.ValueOf(m).Pointer(), reflect.ValueOf(out.PartitionKeys).Pointer(), "hour %s's map again", hour)
+		}
+		maps[hour] = out.PartitionKeys
+	}
+}
 
 func TestTakeStats(t *testing.T) {
 	p, err := New(parseKV, Options{DropIf: "method=HEAD", Schema: "status:int:..599"})

@@ -119,9 +119,9 @@ type timeMemo struct {
 	// hourKeys are the partition values of the hours seen (by their
 	// number since the epoch) when every key is a time part (see
 	// appendPartition); lastKeys those of lastHour, when not nil.
-	hourKeys map[int64][]byte
+	hourKeys map[int64]*hourKeys
 	lastHour int64
-	lastKeys []byte
+	lastKeys *hourKeys
 	// hints, when not nil, is the record being read, whose parser may
 	// have handed over the time its text says (record.Builder.HintTime).
 	hints *record.Builder
@@ -151,18 +151,26 @@ func (m *timeMemo) dateHour(t time.Time) dateHour {
 func (m *timeMemo) hourPartition(s *stages, t time.Time) []byte {
 	h := floorDiv(t.Unix(), 3600)
 	if m.lastKeys != nil && h == m.lastHour {
-		return m.lastKeys
+		return m.lastKeys.values
 	}
 	keys, ok := m.hourKeys[h]
 	if !ok {
 		if len(m.hourKeys) >= maxHourKeys || m.hourKeys == nil {
-			m.hourKeys = make(map[int64][]byte)
+			m.hourKeys = make(map[int64]*hourKeys)
 		}
-		keys = s.appendHourKeys(nil, m.dateHour(t))
+		keys = &hourKeys{values: s.appendHourKeys(nil, m.dateHour(t))}
 		m.hourKeys[h] = keys
 	}
 	m.lastHour, m.lastKeys = h, keys
-	return keys
+	return keys.values
+}
+
+// hourKeys are the partition values of an hour, and the
+// metadata.partitionKeys map made of them once a record asks for it (see
+// pass.partitionMap), which the framework only reads.
+type hourKeys struct {
+	values []byte
+	m      map[string]string
 }
 
 // maxHourKeys bounds the hours a timeMemo keeps the partition values of,

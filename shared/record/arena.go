@@ -161,6 +161,14 @@ func (r *Builder) Holds(s string) bool {
 	return p >= start && p-start < uintptr(cap(text))
 }
 
+// Line returns line as a string without copying it, for a parser whose
+// record's strings are slices of the line itself: a pipeline.ParserInto,
+// whose caller leaves the line as it is until it is done with the record
+// and copies any value it keeps past that (see Holds). Copying each line
+// into the arena (Text) cost its bytes' move, a line after line. The
+// string changes when line does, and the arena does not hold it.
+func Line(line []byte) string { return unsafe.String(unsafe.SliceData(line), len(line)) }
+
 // Text returns b as a string held by r's arena: the same as string(b), but
 // once the arena has room, without an allocation. A parser copies its line
 // (and what it derives from it) with Text and slices its values from the

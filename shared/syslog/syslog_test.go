@@ -357,6 +357,13 @@ func FuzzScans(f *testing.F) {
 				j++
 			}
 			require.Equal(t, j, quoteEnd(s, i), "quoteEnd(%q, %d)", s, i)
+			if i <= len(s) {
+				j = i
+				for j < len(s) && s[j] != ' ' {
+					j++
+				}
+				require.Equal(t, j, tokenEnd(s, i), "tokenEnd(%q, %d)", s, i)
+			}
 		}
 		j := 0
 		for j < len(s) && s[j] != ' ' && s[j] != ':' && s[j] != '[' {

@@ -8,7 +8,7 @@
 // every variable below means the same in every function.
 //
 // A line transformer splits a Firehose record into lines and parses each
-// with its Parser; (*Pipeline).Transform is a firehose.Transform:
+// with its Parser; a *Pipeline is a firehose.Transformer:
 //
 //	env := config.New(os.Getenv)
 //	opts := pipeline.Load(env)

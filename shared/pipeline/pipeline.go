@@ -157,7 +157,7 @@ func (p *Pipeline) TakeStats() Stats {
 	return s
 }
 
-// Transform is a firehose.Transform: it parses every line of r, runs the
+// Transform makes *Pipeline a firehose.Transformer: it parses every line of r, runs the
 // stages and returns the surviving records as output lines, with their
 // partition keys. Any failing line fails the record with a *LineError; a
 // record with no surviving line is dropped.

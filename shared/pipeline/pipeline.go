@@ -157,9 +157,9 @@ func (p *Pipeline) TakeStats() Stats {
 	return s
 }
 
-// Transform makes *Pipeline a firehose.Transformer: it parses every line of r, runs the
-// stages and returns the surviving records as output lines, with their
-// partition keys. Any failing line fails the record with a *LineError; a
+// Transform makes *Pipeline a firehose.Transformer: it parses every line
+// of r, runs the stages and returns the surviving records as output lines,
+// with their partition keys. Any failing line fails the record with a *LineError; a
 // record with no surviving line is dropped.
 func (p *Pipeline) Transform(ctx context.Context, r firehose.Record) (firehose.Output, error) {
 	if err := ctx.Err(); err != nil {

@@ -235,18 +235,9 @@ func (p *parser) priority() (int, error) {
 	if len(s) == 0 || s[0] != '<' {
 		return -1, nil
 	}
-	// One to three digits and '>' within the first five bytes: four
-	// bytes at most, looked at in one pass that stops at the first
-	// non-digit (the bound tested once, where min in the loop's test was
-	// a third of reading the priority).
-	n, end, stop := 0, 1, min(len(s), 5)
-	for end < stop {
-		d := s[end] - '0'
-		if d > 9 {
-			break
-		}
-		n, end = n*10+int(d), end+1
-	}
+	// One to three digits and '>' within the first five bytes.
+	stop := min(len(s), 5)
+	n, end := digits(s, 1, stop)
 	if end < 2 || end == stop || s[end] != '>' || n > 191 {
 		return 0, errorf("priority %s is not <0> to <191>", excerpt.Quote(s[:tokenEnd(s, 0)]))
 	}
@@ -260,16 +251,9 @@ func (p *parser) version(pri int) (int, bool) {
 	if pri < 0 {
 		return 0, false
 	}
-	// Up to three digits, read as they are found (as priority reads its).
+	// Up to three digits.
 	s, i := p.s, p.i
-	n, j, stop := 0, i, min(len(s), i+3)
-	for j < stop {
-		d := s[j] - '0'
-		if d > 9 {
-			break
-		}
-		n, j = n*10+int(d), j+1
-	}
+	n, j := digits(s, i, min(len(s), i+3))
 	if j == i || j == len(s) || s[j] != ' ' {
 		return 0, false
 	}
@@ -986,6 +970,21 @@ func atoi(v string) (int, bool) {
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// digits reads the decimal digits of s from i on, up to stop, and returns
+// their value and the index after them: one pass that stops at the first
+// non-digit, its bound computed once by the caller (a min in the loop's
+// test was a third of reading the priority).
+func digits(s string, i, stop int) (n, end int) {
+	for i < stop {
+		d := s[i] - '0'
+		if d > 9 {
+			break
+		}
+		n, i = n*10+int(d), i+1
+	}
+	return n, i
+}
 
 // tokenEnd returns the index of the first space at or after i, or len(s)
 // (i, when i is past it). Eight bytes at a time, as sdNameEnd: an RFC 5424

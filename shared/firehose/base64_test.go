@@ -12,7 +12,7 @@ import (
 )
 
 // TestAppendBase64 compares with encoding/base64 at every length around
-// the 24-byte rounds, onto a buffer with and without room.
+// the vector encoder's blocks, onto a buffer with and without room.
 func TestAppendBase64(t *testing.T) {
 	src := make([]byte, 200)
 	for i := range src {
@@ -29,7 +29,7 @@ func TestAppendBase64(t *testing.T) {
 		all = append(all, byte(v>>4), byte(v<<4|v>>8), byte(v))
 	}
 	assert.Equal(t, base64.StdEncoding.EncodeToString(all), string(AppendBase64(nil, all)))
-	// Every value of the padded last group, after rounds and alone.
+	// Every value of the padded last group, after whole blocks and alone.
 	for v := range 1 << 16 {
 		for _, src := range [][]byte{{byte(v)}, {byte(v >> 8), byte(v)}} {
 			for _, lead := range [][]byte{nil, bytes.Repeat([]byte{0xa5}, 27)} {

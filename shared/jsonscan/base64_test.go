@@ -118,8 +118,8 @@ func TestAppendBase64(t *testing.T) {
 	for _, in := range plain {
 		checkAppendBase64(t, []byte(in))
 	}
-	// A bad character or padding at every place of the first rounds,
-	// which are decoded several at a time.
+	// A bad character or padding at every place of the first vector
+	// blocks.
 	long := base64.StdEncoding.EncodeToString(src)
 	for i := range 80 {
 		for _, c := range []string{"!", "=", "-"} {
@@ -127,9 +127,15 @@ func TestAppendBase64(t *testing.T) {
 		}
 	}
 	for name, in := range map[string]string{
-		"escaped slash":           `"ab\/c"`,
-		"escaped letter":          `"\u0061GVsbG8="`,
-		"escaped line breaks":     `"aGVs\r\nbG8="`,
+		"escaped slash":       `"ab\/c"`,
+		"escaped letter":      `"\u0061GVsbG8="`,
+		"escaped line breaks": `"aGVs\r\nbG8="`,
+		// encoding/base64 skips line breaks, which JSON does not allow
+		// unescaped: four of them leave a text whose length is a
+		// multiple of four.
+		"raw line breaks":         "\"QUJD\n\n\n\nQUJD\"",
+		"raw line breaks, long":   "\"" + strings.Repeat("QUJD", 20) + "\r\n\r\n" + strings.Repeat("QUJD", 20) + "\"",
+		"raw line breaks, last":   "\"" + strings.Repeat("QUJD", 20) + "QQ==\n\n\n\n\"",
 		"no padding":              `"aGVsbG8"`,
 		"padding too short":       `"aGVsbG8=="`,
 		"padding in the middle":   `"aGk=aGk="`,

@@ -170,7 +170,7 @@ func run(ctx context.Context, o options, stdout, progress io.Writer) error {
 		runners = append(runners, runtimeRunner(j, c, request, env, put, o.runs, place))
 	}
 	if o.ref != "" {
-		refs, err := referenceRunners(ctx, o, jobs, filepath.Join(out, "batches"), filepath.Join(out, "bin"), place)
+		refs, err := referenceRunners(ctx, o, root, jobs, filepath.Join(out, "batches"), filepath.Join(out, "bin"), place)
 		if err != nil {
 			return err
 		}
@@ -391,9 +391,11 @@ func buildTestBinaries(ctx context.Context, root string, functions []string, dir
 }
 
 // referenceRunners runs the reference implementations in o.ref on the
-// batches they read: the floor is built once into binDir; an interpreter
-// that is missing makes its rows say so.
-func referenceRunners(ctx context.Context, o options, jobs map[string]*job, batchDir, binDir string, place placement) ([]*runner, error) {
+// batches they read, and lakestream's own syslog reference (reference/,
+// in the repository at root, as BENCH_REF has none for syslog): the floor
+// is built once into binDir; an interpreter that is missing makes its rows
+// say so.
+func referenceRunners(ctx context.Context, o options, root string, jobs map[string]*job, batchDir, binDir string, place placement) ([]*runner, error) {
 	ref := o.ref
 	if _, err := os.Stat(filepath.Join(ref, "cwl_python_baseline.py")); err != nil {
 		return nil, fmt.Errorf("-ref %s is not the reference folder: %w", o.ref, err)
@@ -436,6 +438,8 @@ func referenceRunners(ctx context.Context, o options, jobs map[string]*job, batc
 			add(j, refNames["floor-klauspost"].name, floorKlauspost, floorErr, floorBin, file(batch))
 		case benchdata.AccessLog1MB:
 			add(j, refNames["python-apachelog-blueprint-approach"].name, python, pythonErr, o.python, "accesslog_python_baseline.py", file(batch))
+		case benchdata.Syslog1MB:
+			add(j, refNames["python-syslog-blueprint-approach"].name, python, pythonErr, o.python, filepath.Join(root, "shared/cmd/bench/reference/syslog_python_approach.py"), file(batch))
 		case benchdata.DynamoDB1000:
 			add(j, refNames["python-boto3-TypeDeserializer"].name, python, boto3Err, o.python, "ddb_python_baseline.py", file(batch))
 		}

@@ -70,6 +70,11 @@ func sampleReport(t *testing.T) *report {
 		{Impl: "lakestream, Runtime API", Kind: lakestreamRuntime, Case: "accesslog-1mb", Figures: withWork(millis(24, 22, 23), 745_822), Init: durations(8, 9, 9), First: durations(30, 31, 33)},
 		{Impl: refNames["python-apachelog-blueprint-approach"].name, Kind: python, Figures: millis(300, 280, 290)},
 	}}
+	syslog := &job{Batch: benchdata.Syslog1MB, Unit: benchdata.InputBytes, Total: 744_177, Records: 6035, Size: 1_501_000, Series: []*series{
+		{Impl: "lakestream, in-process", Kind: lakestreamInProcess, Case: "syslog-1mb", Figures: withWork(millis(4, 4.2, 4.1), 744_177)},
+		{Impl: "lakestream, Runtime API", Kind: lakestreamRuntime, Case: "syslog-1mb", Figures: withWork(millis(7.2, 7.6, 8.1), 744_177), Init: durations(3, 3, 4), First: durations(9, 10, 9)},
+		{Impl: refNames["python-syslog-blueprint-approach"].name, Kind: python, Figures: millis(100, 104, 102)},
+	}}
 	ddb := &job{Batch: benchdata.DynamoDB1000, Unit: benchdata.Records, Total: 1000, Records: 1000, Size: 1_081_000, Series: []*series{
 		{Impl: "lakestream, in-process", Kind: lakestreamInProcess, Case: "ddb-1000", Figures: withWork(millis(12, 14, 13), 1000)},
 		{Impl: "lakestream, Runtime API", Kind: lakestreamRuntime, Case: "ddb-1000", Err: errors.New("ddb-1000: 3 records failed, the first 7\nfunction log: ...")},
@@ -77,8 +82,8 @@ func sampleReport(t *testing.T) *report {
 	}}
 	return &report{
 		Machine: "a test CPU (linux/amd64, 2 cores)", Pinned: "one core (taskset -c 1)", SinkCores: "on core 0", Rounds: 3, Runs: 5, InitRounds: 3,
-		Jobs:  []*job{cw, cw6, access, ddb},
-		Cases: []benchdata.Case{caseNamed(t, "cwlogs-1mb-lines"), caseNamed(t, "accesslog-1mb"), caseNamed(t, "ddb-1000"), caseNamed(t, "cwlogs-6mb-lines")},
+		Jobs:  []*job{cw, cw6, access, syslog, ddb},
+		Cases: []benchdata.Case{caseNamed(t, "cwlogs-1mb-lines"), caseNamed(t, "accesslog-1mb"), caseNamed(t, "syslog-1mb"), caseNamed(t, "ddb-1000"), caseNamed(t, "cwlogs-6mb-lines")},
 		Starts: []*startup{
 			{Function: "ddb-stream-forwarder", CallsAWS: true, Inits: durations(30, 32, 31), Size: 25_300_000},
 			{Function: "firehose-accesslog", Inits: durations(9, 11, 10), Size: 9_512_000},
@@ -117,6 +122,10 @@ func TestTargets(t *testing.T) {
 		"cwlogs-1mb-lines ≤ 1.5 × the floor's time":   {What: "cwlogs-1mb-lines ≤ 1.5 × the floor's time", Measured: "2.76×"},
 		"cwlogs-1mb-lines ≥ 1.5 × faster than Python": {What: "cwlogs-1mb-lines ≥ 1.5 × faster than Python", Measured: "1.32×"},
 		"accesslog-1mb ≥ 10 × faster than Python":     {What: "accesslog-1mb ≥ 10 × faster than Python", Measured: "12.61×", OK: true},
+		// Python's median 102 ms against 7.6: the ratio is met where
+		// the throughput, 98 MB/s, is not.
+		"syslog-1mb ≥ 10 × faster than Python (lakestream's reference: the syslog blueprint's approach)": {What: "syslog-1mb ≥ 10 × faster than Python (lakestream's reference: the syslog blueprint's approach)", Measured: "13.42×", OK: true},
+		"syslog-1mb ≥ 100 MB/s of log in": {What: "syslog-1mb ≥ 100 MB/s of log in", Measured: "98 MB/s"},
 		// The most of its rounds, 126 MiB, not their median.
 		"cwlogs-6mb-lines (a full 6 MB batch) runs within 128 MB":                                                        {What: "cwlogs-6mb-lines (a full 6 MB batch) runs within 128 MB", Measured: "peak RSS 126.0 MiB, run at 256 MB", OK: true},
 		"ddb-1000 ≥ 5 × faster than boto3 (Runtime API, Firehose: a Go endpoint on another core accepting every record)": {What: "ddb-1000 ≥ 5 × faster than boto3 (Runtime API, Firehose: a Go endpoint on another core accepting every record)"},
@@ -128,7 +137,7 @@ func TestTargets(t *testing.T) {
 		"firehose-json arm64 bootstrap ≤ 20 MB":                                                                          {What: "firehose-json arm64 bootstrap ≤ 20 MB"},
 		"glue-job-trigger arm64 bootstrap ≤ 20 MB":                                                                       {What: "glue-job-trigger arm64 bootstrap ≤ 20 MB", Measured: "18.0 MB", OK: true},
 	}
-	assert.Equal(t, want, got, "no target for a case that did not run (cloudfront, syslog, json), no init target for a function that calls AWS")
+	assert.Equal(t, want, got, "no target for a case that did not run (cloudfront, json), no init target for a function that calls AWS")
 
 	r := sampleReport(t)
 	r.Jobs[1].Series[1].Use[0].peakRSS = 129 << 20

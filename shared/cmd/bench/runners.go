@@ -242,6 +242,7 @@ var refNames = map[string]struct {
 }{
 	"python-blueprint-steps":              {"Python: the blueprint's steps", python},
 	"python-apachelog-blueprint-approach": {"Python: the blueprint's approach (regex, strptime, json)", python},
+	"python-syslog-blueprint-approach":    {"Python: the syslog blueprint's approach (regex, strptime, json; lakestream's reference)", python},
 	"python-boto3-TypeDeserializer":       {"Python: boto3 TypeDeserializer", python},
 	"node-blueprint-steps":                {"Node.js: the blueprint's steps", node},
 	"floor-klauspost":                     {"Go floor: base64 + gunzip + base64 (klauspost/compress)", floorKlauspost},

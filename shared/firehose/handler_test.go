@@ -678,6 +678,32 @@ func TestInvokeReusesMemory(t *testing.T) {
 		last = out
 	}
 
+	// Records and entries are reused without being cleared: a smaller
+	// request after one with Kinesis metadata, bad base64 and a failure
+	// answers as a new handler does.
+	tagged := Transform(func(_ context.Context, r Record) (Output, error) {
+		if string(r.Data) == "fail" {
+			return Output{}, errors.New("told to fail")
+		}
+		key := "-"
+		if r.Kinesis != nil {
+			key = r.Kinesis.PartitionKey
+		}
+		return Output{Data: append(append(r.Out, r.Data...), "|"+key...)}, nil
+	})
+	kept := NewHandler(tagged, WithOutArena(), WithResponseReuse())
+	_, err = kept.Invoke(context.Background(), []byte(`{"invocationId":"i","records":[`+
+		`{"recordId":"r1","approximateArrivalTimestamp":1700000000000,"data":"aGVsbG8=","kinesisRecordMetadata":{"shardId":"s","partitionKey":"pk","sequenceNumber":"1"}},`+
+		`{"recordId":"r2","data":"!!"},{"recordId":"r3","data":"ZmFpbA=="},{"recordId":"r4","data":"d29ybGQ="}]}`))
+	require.NoError(t, err)
+	for _, words := range [][]string{{"a", "fail", "c"}, {"z"}} {
+		got, err := kept.Invoke(context.Background(), request(t, event(words...)))
+		require.NoError(t, err)
+		want, err := NewHandler(tagged).Invoke(context.Background(), request(t, event(words...)))
+		require.NoError(t, err)
+		assert.Equal(t, string(want), string(got), "%q after a larger request", words)
+	}
+
 	// Per record, the framework allocates only the record id's string.
 	same := NewHandler(Transform(func(_ context.Context, r Record) (Output, error) { return Output{Data: r.Data}, nil }))
 	allocs := func(records int) float64 {

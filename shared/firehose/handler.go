@@ -234,12 +234,12 @@ type invocation struct {
 
 // keep keeps inv for the next invocation. Its records and entries are
 // emptied but not cleared: the next request's decoding writes each record
-// whole (a zero one appended, then filled) and process each entry, and
-// what they still point to is the payload, which the Runtime API client
-// (shared/runtimeapi) reads the next event into, and memory inv itself
-// keeps. (Clearing them took 1.2% of a syslog invocation; under a runtime
-// that reads every event into new memory, it would only have let the last
-// payload go a little sooner.)
+// whole (a zero one appended, then filled), process writes each entry
+// whole, and what they still point to is the payload, which the Runtime
+// API client (shared/runtimeapi) reads the next event into, and memory
+// inv itself keeps. (Clearing them took 1.2% of a syslog invocation;
+// under a runtime that reads every event into new memory, it would only
+// have let the last payload go a little sooner.)
 func (h *Handler) keep(inv *invocation) {
 	inv.req.Records = inv.req.Records[:0]
 	inv.entries = inv.entries[:0]

@@ -138,13 +138,13 @@ func decodeBase64Prefix(dst, src []byte) (out []byte, n int, ok bool) {
 	}
 	text := src[:n]
 	size := n / 4 * 3
-	want := size
-	for k := n; k > 0 && want > size-2 && text[k-1] == '='; k-- {
-		want--
+	pad := 0 // the '=' at the end, at most two
+	for pad < 2 && pad < n && text[n-1-pad] == '=' {
+		pad++
 	}
 	buf := slices.Grow(dst, size)
 	got, err := simd.StdEncoding.Decode(buf[len(buf):len(buf)+size], text)
-	if err != nil || got != want {
+	if err != nil || got != size-pad {
 		return dst, 0, false
 	}
 	return buf[:len(buf)+got], n, true

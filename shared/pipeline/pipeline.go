@@ -159,8 +159,8 @@ func (p *Pipeline) TakeStats() Stats {
 
 // Transform makes *Pipeline a firehose.Transformer: it parses every line
 // of r, runs the stages and returns the surviving records as output lines,
-// with their partition keys. Any failing line fails the record with a *LineError; a
-// record with no surviving line is dropped.
+// with their partition keys. Any failing line fails the record with a
+// *LineError; a record with no surviving line is dropped.
 func (p *Pipeline) Transform(ctx context.Context, r firehose.Record) (firehose.Output, error) {
 	if err := ctx.Err(); err != nil {
 		return firehose.Output{}, err

@@ -165,7 +165,7 @@ func (r *Builder) Holds(s string) bool {
 // record's strings are slices of the line itself: a pipeline.ParserInto,
 // whose caller leaves the line as it is until it is done with the record
 // and copies any value it keeps past that (see Holds). Copying each line
-// into the arena (Text) cost its bytes' move, a line after line. The
+// into the arena (Text) first cost moving all its bytes once more. The
 // string changes when line does, and the arena does not hold it.
 func Line(line []byte) string { return unsafe.String(unsafe.SliceData(line), len(line)) }
 
